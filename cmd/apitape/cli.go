@@ -1,0 +1,224 @@
+package main
+
+// Messages follow one rule (after age): "apitape: error: …" then optional
+// "apitape: hint: …" lines; lower case, no final period, never a secret
+// value. Usage errors exit 2, failures exit 1.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/atomicfile"
+	"github.com/spf13/pflag"
+)
+
+func errorf(st *streams, format string, args ...any) {
+	fmt.Fprintf(st.err, "apitape: error: %s\n", oneLine(fmt.Sprintf(format, args...)))
+}
+
+func warningf(st *streams, format string, args ...any) {
+	fmt.Fprintf(st.err, "apitape: warning: %s\n", oneLine(fmt.Sprintf(format, args...)))
+}
+
+func hintf(st *streams, format string, args ...any) {
+	fmt.Fprintf(st.err, "apitape: hint: %s\n", oneLine(fmt.Sprintf(format, args...)))
+}
+
+// oneLine keeps a message on one line whatever an error wrapped.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// usageError is a mistake in the command line: exit 2 and point at --help.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// exitError ends the command with a given code; err (optional) is printed.
+// Used where the exit code itself is the answer (scan findings, replay
+// regressions, an unreachable target).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// hintedError is a failure with advice on what to do about it.
+type hintedError struct {
+	err   error
+	hints []string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+func withHint(err error, hints ...string) error { return &hintedError{err: err, hints: hints} }
+
+var errHelpShown = errors.New("help shown")
+
+// newFlagSet returns a pflag set that reports errors instead of exiting.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(true)
+	fs.SortFlags = false
+	return fs
+}
+
+// parseFlags parses args; --help prints usage to stdout and stops the
+// command with exit 0, and a bad flag becomes a usage error.
+func parseFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) error {
+	help := fs.BoolP("help", "h", false, "show this help")
+	err := fs.Parse(args)
+	if *help || errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprint(st.out, usage)
+		return errHelpShown
+	}
+	if err != nil {
+		return &usageError{cmd: fs.Name(), err: err}
+	}
+	return nil
+}
+
+// usageFor wraps a usage error so that its hint names the command.
+func usageFor(cmd string, err error) error {
+	var ue *usageError
+	if errors.As(err, &ue) && ue.cmd == "" {
+		ue.cmd = cmd
+	}
+	return err
+}
+
+// openInput opens a file argument, or standard input for "" and "-". The
+// returned name is what errors should call it.
+func openInput(st *streams, arg string) (io.ReadCloser, string, error) {
+	if arg == "" || arg == "-" {
+		return io.NopCloser(st.in), "-", nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return nil, arg, fmt.Errorf("%s: %w", arg, unwrapPathError(err))
+	}
+	return f, arg, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// output is where a command writes its result: stdout, or a file that is
+// written atomically so a failure never leaves half of it.
+type output struct {
+	io.Writer
+	file *atomicfile.File
+}
+
+// createOutput opens path for writing ("" and "-" mean stdout). perm is the
+// file's mode; use 0o600 for anything that may hold secrets.
+func createOutput(st *streams, path string, perm os.FileMode) (*output, error) {
+	if path == "" || path == "-" {
+		return &output{Writer: st.out}, nil
+	}
+	f, err := atomicfile.Create(path, perm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	return &output{Writer: f, file: f}, nil
+}
+
+// commit finishes the output; call abort (deferred) to discard on failure.
+func (o *output) commit() error {
+	if o.file == nil {
+		return nil
+	}
+	return o.file.Commit()
+}
+
+func (o *output) abort() {
+	if o.file != nil {
+		o.file.Abort()
+	}
+}
+
+// selectionFlags are the entry filters shared by every command that reads
+// or records a HAR.
+type selectionFlags struct {
+	match    string
+	methods  []string
+	hosts    []string
+	statuses string
+	entries  string
+	all      bool
+}
+
+func addSelectionFlags(fs *pflag.FlagSet) *selectionFlags {
+	s := new(selectionFlags)
+	fs.StringVar(&s.match, "match", "", "only calls whose URL matches this regular expression")
+	fs.StringSliceVar(&s.methods, "method", nil, "only these HTTP methods (repeatable, comma-separated)")
+	fs.StringSliceVar(&s.hosts, "host", nil, "only these hosts, host or host:port (repeatable)")
+	fs.StringVar(&s.statuses, "status", "", "only these response statuses: 200,4xx,500-599")
+	fs.StringVar(&s.entries, "entries", "", "only these entry indexes (0-based): 3,5-7,10-")
+	fs.BoolVar(&s.all, "all", false, "keep every entry: documents, assets and preflights too (default: API calls only)")
+	return s
+}
+
+const selectionUsage = `Selection (default: API calls only, i.e. XHR/fetch/WebSocket; no assets,
+documents, CORS preflights or browser-internal URLs):
+        --match REGEX       only calls whose URL matches
+        --method M[,M]      only these methods
+        --host H[,H]        only these hosts (host or host:port)
+        --status LIST       only these statuses: 200,4xx,500-599
+        --entries LIST      only these entry indexes, 0-based: 3,5-7,10-
+        --all               keep every entry
+`
+
+func (s *selectionFlags) selection() (har.Selection, error) {
+	sel := har.Selection{Methods: s.methods, Hosts: s.hosts, All: s.all}
+	if s.match != "" {
+		re, err := regexp.Compile(s.match)
+		if err != nil {
+			return sel, usageErrorf("--match: %v", err)
+		}
+		sel.Match = re
+	}
+	if s.statuses != "" {
+		r, err := har.ParseStatusRanges(s.statuses)
+		if err != nil {
+			return sel, usageErrorf("--status: %v", err)
+		}
+		sel.Statuses = r
+	}
+	if s.entries != "" {
+		r, err := har.ParseIndexRanges(s.entries)
+		if err != nil {
+			return sel, usageErrorf("--entries: %v", err)
+		}
+		sel.Entries = r
+		// Naming entries by index is an explicit choice: don't let the
+		// API-calls-only default hide them.
+		sel.All = true
+	}
+	return sel, nil
+}

@@ -1,0 +1,199 @@
+// Command apitape turns what a person does in a web UI into API calls they
+// can keep, share, script and re-run: capture them as HAR, redact the
+// secrets, convert them to curl, bash or Go, and replay them against another
+// server with a noise-aware diff.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// version is set by the linker (-ldflags "-X main.version=…"); otherwise the
+// module version from the build info is used.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// streams is what a command may read and write; tests give it buffers.
+type streams struct {
+	in     io.Reader
+	out    io.Writer
+	err    io.Writer
+	errTTY bool // stderr is a terminal: progress lines and colour allowed
+	outTTY bool
+	getenv func(string) string
+}
+
+// command is one subcommand. run parses its own flags from args.
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(ctx context.Context, st *streams, args []string) error
+}
+
+func commands() []*command {
+	return []*command{
+		captureCommand(),
+		redactCommand(),
+		scanCommand(),
+		convertCommand(),
+		replayCommand(),
+		caCommand(),
+		demoCommand(),
+		versionCommand(),
+	}
+}
+
+func main() {
+	ctx, stop := signalContext()
+	st := &streams{
+		in:     os.Stdin,
+		out:    os.Stdout,
+		err:    os.Stderr,
+		errTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		outTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		getenv: os.Getenv,
+	}
+	code := run(ctx, st, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+const mainUsage = `apitape turns what you do in a web UI into API calls you can keep, share,
+script and re-run.
+
+Usage:
+    apitape <command> [flags] [arguments]
+
+Commands:
+%s
+Pipelines (every stage reads a file or stdin and writes a file or stdout):
+    apitape capture browser https://rancher.example -o session.har
+    apitape redact session.har | apitape convert --to bash -o provision.sh
+    apitape replay session.har --target https://staging.example
+
+Run 'apitape <command> --help' for a command's flags and examples.
+Exit codes: 0 success, 1 failure (or findings/regressions), 2 usage error.
+`
+
+func printMainUsage(w io.Writer) {
+	var b strings.Builder
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "    %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, mainUsage, b.String())
+}
+
+// run executes one invocation and returns the process exit code.
+func run(ctx context.Context, st *streams, args []string) (code int) {
+	defer func() {
+		// A bug must not print a stack trace at the user; say what happened
+		// in one line and exit like any other failure.
+		if r := recover(); r != nil {
+			errorf(st, "internal error: %v", r)
+			code = 1
+		}
+	}()
+	if len(args) == 0 {
+		printMainUsage(st.err)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			for _, c := range commands() {
+				if c.name == args[1] {
+					fmt.Fprint(st.out, c.usage)
+					return 0
+				}
+			}
+			errorf(st, "unknown command %q", args[1])
+			hintf(st, "run 'apitape help' for the list of commands")
+			return 2
+		}
+		printMainUsage(st.out)
+		return 0
+	case "-v", "--version":
+		fmt.Fprintf(st.out, "apitape %s\n", versionString())
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return exitCode(st, c.run(ctx, st, args[1:]))
+		}
+	}
+	errorf(st, "unknown command %q", name)
+	hintf(st, "run 'apitape help' for the list of commands")
+	return 2
+}
+
+func versionCommand() *command {
+	return &command{
+		name:    "version",
+		summary: "print apitape's version",
+		usage:   "Usage:\n    apitape version\n",
+		run: func(ctx context.Context, st *streams, args []string) error {
+			fs := newFlagSet("version")
+			if err := parseFlags(st, fs, "Usage:\n    apitape version\n", args); err != nil {
+				return err
+			}
+			if fs.NArg() > 0 {
+				return usageErrorf("version takes no arguments")
+			}
+			fmt.Fprintf(st.out, "apitape %s\n", versionString())
+			return nil
+		},
+	}
+}
+
+// exitCode prints err the apitape way and maps it to an exit code.
+func exitCode(st *streams, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ue *usageError
+	var ee *exitError
+	var he *hintedError
+	switch {
+	case errors.Is(err, errHelpShown):
+		return 0
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			errorf(st, "%v", ee.err)
+		}
+		return ee.code
+	case errors.As(err, &ue):
+		errorf(st, "%v", ue.err)
+		hintf(st, "run 'apitape %s --help' for usage", ue.cmd)
+		return 2
+	case errors.As(err, &he):
+		errorf(st, "%v", he.err)
+		for _, h := range he.hints {
+			hintf(st, "%s", h)
+		}
+		return 1
+	case errors.Is(err, context.Canceled):
+		errorf(st, "interrupted")
+		return 1
+	}
+	errorf(st, "%v", err)
+	return 1
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output inside testscript files")
+
+// scriptCmds are extra testscript commands; test files add theirs in init.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+
+// scriptSetups run before each script; test files add theirs in init (for
+// example to start a fixture server and export its URL).
+var scriptSetups []func(env *testscript.Env) error
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"apitape": func() {
+			st := &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv}
+			ctx, stop := signalContext()
+			code := run(ctx, st, os.Args[1:])
+			stop()
+			os.Exit(code)
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds:                scriptCmds,
+		Setup: func(env *testscript.Env) error {
+			for _, s := range scriptSetups {
+				if err := s(env); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "chromium":
+				// TODO(lead): use internal/chromium once it lands.
+				for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+					if _, err := exec.LookPath(name); err == nil {
+						return true, nil
+					}
+				}
+				return false, nil
+			case "shellcheck", "curl", "jq":
+				_, err := exec.LookPath(cond)
+				return err == nil, nil
+			}
+			return false, nil
+		},
+	})
+}

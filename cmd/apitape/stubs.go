@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+// Commands not built yet. Each moves to its own file as it lands.
+
+func notYet(name, summary string) *command {
+	return &command{
+		name:    name,
+		summary: summary + " (not built yet)",
+		usage:   "Usage:\n    apitape " + name + "\n\nNot built yet.\n",
+		run: func(ctx context.Context, st *streams, args []string) error {
+			return errors.New(name + " is not built yet")
+		},
+	}
+}
+
+func captureCommand() *command {
+	return notYet("capture", "record a UI's API calls as HAR (browser or proxy)")
+}
+func redactCommand() *command {
+	return notYet("redact", "replace secrets in a HAR with stable placeholders")
+}
+func scanCommand() *command { return notYet("scan", "find secrets left in HAR files and scripts") }
+func replayCommand() *command {
+	return notYet("replay", "re-send recorded calls to a server and diff the answers")
+}
+func caCommand() *command { return notYet("ca", "manage the certificate authority of capture proxy") }
+
+func convertCommand() *command {
+	return notYet("convert", "turn recorded calls into curl commands, a bash script or a Go program")
+}

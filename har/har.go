@@ -1,0 +1,260 @@
+// Package har is apitape's one model of an HTTP recording: HAR 1.2 as written by
+// browsers, proxies and test tools, read and written in a way that keeps every
+// field an exporter added (Chrome's `_resourceType`, Playwright's `_file`,
+// mitmproxy's `_webSocketMessages`, …) so that a file passes through capture,
+// redact, convert and replay without losing anything.
+//
+// Large files are read one entry at a time with [Reader]; files are written
+// with [Writer], or with [Appender] when a capture must leave a valid file on
+// disk after every entry.
+package har
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// HAR is the top-level object of a HAR file.
+type HAR struct {
+	Log   *Log   `json:"log"`
+	Extra Fields `json:"-"`
+}
+
+// Log is the `log` object. Entries is empty when the log came from a
+// streaming [Reader]; the entries were handed out one at a time instead.
+type Log struct {
+	Version string   `json:"version"`
+	Creator Creator  `json:"creator"`
+	Browser *Creator `json:"browser,omitempty"`
+	Pages   []*Page  `json:"pages,omitempty"`
+	Entries []*Entry `json:"entries"`
+	Comment string   `json:"comment,omitempty"`
+	Extra   Fields   `json:"-"`
+}
+
+// Creator names the program that wrote the file (also used for `browser`).
+type Creator struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Comment string `json:"comment,omitempty"`
+	Extra   Fields `json:"-"`
+}
+
+// Page is one page of a browser recording.
+type Page struct {
+	StartedDateTime string          `json:"startedDateTime"`
+	ID              string          `json:"id"`
+	Title           string          `json:"title"`
+	PageTimings     json.RawMessage `json:"pageTimings,omitempty"`
+	Comment         string          `json:"comment,omitempty"`
+	Extra           Fields          `json:"-"`
+}
+
+// Entry is one recorded exchange. StartedDateTime is kept as the recorded
+// string: exporters disagree on its precision and zone, and a round trip must
+// not rewrite it.
+type Entry struct {
+	Pageref         string          `json:"pageref,omitempty"`
+	StartedDateTime string          `json:"startedDateTime"`
+	Time            float64         `json:"time"`
+	Request         Request         `json:"request"`
+	Response        Response        `json:"response"`
+	Cache           json.RawMessage `json:"cache"`
+	Timings         Timings         `json:"timings"`
+	ServerIPAddress string          `json:"serverIPAddress,omitempty"`
+	Connection      string          `json:"connection,omitempty"`
+	Comment         string          `json:"comment,omitempty"`
+	Extra           Fields          `json:"-"`
+}
+
+// Request is the recorded request. Headers keep their recorded order, case
+// and repetition; the body is PostData.Text, byte for byte.
+type Request struct {
+	Method      string       `json:"method"`
+	URL         string       `json:"url"`
+	HTTPVersion string       `json:"httpVersion"`
+	Cookies     []*Cookie    `json:"cookies"`
+	Headers     []*NameValue `json:"headers"`
+	QueryString []*NameValue `json:"queryString"`
+	PostData    *PostData    `json:"postData,omitempty"`
+	HeadersSize int64        `json:"headersSize"`
+	BodySize    int64        `json:"bodySize"`
+	Comment     string       `json:"comment,omitempty"`
+	Extra       Fields       `json:"-"`
+}
+
+// Response is the recorded response.
+type Response struct {
+	Status      int          `json:"status"`
+	StatusText  string       `json:"statusText"`
+	HTTPVersion string       `json:"httpVersion"`
+	Cookies     []*Cookie    `json:"cookies"`
+	Headers     []*NameValue `json:"headers"`
+	Content     Content      `json:"content"`
+	RedirectURL string       `json:"redirectURL"`
+	HeadersSize int64        `json:"headersSize"`
+	BodySize    int64        `json:"bodySize"`
+	Comment     string       `json:"comment,omitempty"`
+	Extra       Fields       `json:"-"`
+}
+
+// Cookie is a request or response cookie.
+type Cookie struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Path     string `json:"path,omitempty"`
+	Domain   string `json:"domain,omitempty"`
+	Expires  string `json:"expires,omitempty"`
+	HTTPOnly *bool  `json:"httpOnly,omitempty"`
+	Secure   *bool  `json:"secure,omitempty"`
+	Comment  string `json:"comment,omitempty"`
+	Extra    Fields `json:"-"`
+}
+
+// NameValue is a header or a query parameter. Some recorders (Polly.JS)
+// write a repeated header as one name with an array of values; Value then
+// holds them joined with ", " as HTTP would, and Values the originals, so
+// that the array is written back as it was read.
+type NameValue struct {
+	Name    string   `json:"name"`
+	Value   string   `json:"value"`
+	Values  []string `json:"-"`
+	Comment string   `json:"comment,omitempty"`
+	Extra   Fields   `json:"-"`
+}
+
+// PostData is a request body. Text is authoritative; Params is only a
+// parsed view some exporters add (and some write instead of Text).
+type PostData struct {
+	MimeType string   `json:"mimeType"`
+	Params   []*Param `json:"params,omitempty"`
+	Text     *string  `json:"text,omitempty"`
+	Comment  string   `json:"comment,omitempty"`
+	Extra    Fields   `json:"-"`
+}
+
+// Param is one urlencoded or multipart field of a PostData.
+type Param struct {
+	Name        string  `json:"name"`
+	Value       *string `json:"value,omitempty"`
+	FileName    string  `json:"fileName,omitempty"`
+	ContentType string  `json:"contentType,omitempty"`
+	Comment     string  `json:"comment,omitempty"`
+	Extra       Fields  `json:"-"`
+}
+
+// Content is a response body. Text is nil when the exporter did not keep the
+// body, which is different from an empty body.
+type Content struct {
+	Size        int64   `json:"size"`
+	Compression *int64  `json:"compression,omitempty"`
+	MimeType    string  `json:"mimeType"`
+	Text        *string `json:"text,omitempty"`
+	Encoding    string  `json:"encoding,omitempty"`
+	Comment     string  `json:"comment,omitempty"`
+	Extra       Fields  `json:"-"`
+}
+
+// Timings are the phases of an exchange in milliseconds; -1 means not
+// applicable. Fractions are kept because capture measures sub-millisecond
+// phases on loopback.
+type Timings struct {
+	Blocked *float64 `json:"blocked,omitempty"`
+	DNS     *float64 `json:"dns,omitempty"`
+	Connect *float64 `json:"connect,omitempty"`
+	Send    float64  `json:"send"`
+	Wait    float64  `json:"wait"`
+	Receive float64  `json:"receive"`
+	SSL     *float64 `json:"ssl,omitempty"`
+	Comment string   `json:"comment,omitempty"`
+	Extra   Fields   `json:"-"`
+}
+
+// Header returns the first value of the named header (case-insensitive) and
+// whether it was present.
+func Header(h []*NameValue, name string) (string, bool) {
+	for _, nv := range h {
+		if strings.EqualFold(nv.Name, name) {
+			return nv.Value, true
+		}
+	}
+	return "", false
+}
+
+// HasBody reports whether the request carries a body (text or params).
+func (r *Request) HasBody() bool {
+	if r.PostData == nil {
+		return false
+	}
+	if r.PostData.Text != nil {
+		return len(*r.PostData.Text) > 0
+	}
+	return len(r.PostData.Params) > 0
+}
+
+// Body returns the request body bytes exactly as recorded. When an exporter
+// kept only `params`, they are encoded once, as a form or multipart body
+// would have been.
+func (r *Request) Body() []byte {
+	pd := r.PostData
+	if pd == nil {
+		return nil
+	}
+	if pd.Text != nil {
+		return []byte(*pd.Text)
+	}
+	if len(pd.Params) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, p := range pd.Params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(p.Name))
+		b.WriteByte('=')
+		if p.Value != nil {
+			b.WriteString(url.QueryEscape(*p.Value))
+		}
+	}
+	return []byte(b.String())
+}
+
+// Bytes returns the body bytes, decoding base64 when Encoding says so. A
+// missing body returns nil and ok=false.
+func (c *Content) Bytes() (body []byte, ok bool, err error) {
+	if c.Text == nil {
+		return nil, false, nil
+	}
+	if strings.EqualFold(c.Encoding, "base64") {
+		b, err := base64.StdEncoding.DecodeString(*c.Text)
+		if err != nil {
+			return nil, true, fmt.Errorf("content.text: invalid base64")
+		}
+		return b, true, nil
+	}
+	return []byte(*c.Text), true, nil
+}
+
+// SetBytes stores body, as plain text when it is valid UTF-8 and as base64
+// otherwise (HAR strings cannot carry arbitrary bytes).
+func (c *Content) SetBytes(body []byte) {
+	if utf8.Valid(body) {
+		s := string(body)
+		c.Text, c.Encoding = &s, ""
+	} else {
+		s := base64.StdEncoding.EncodeToString(body)
+		c.Text, c.Encoding = &s, "base64"
+	}
+	c.Size = int64(len(body))
+}
+
+// String returns a pointer to s, for the optional string fields.
+func String(s string) *string { return &s }
+
+// Float returns a pointer to f, for the optional timing fields.
+func Float(f float64) *float64 { return &f }

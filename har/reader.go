@@ -1,0 +1,397 @@
+package har
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Error is a problem with a HAR file, located as precisely as the reader
+// can: the file, the entry index, the field path inside the entry, and the
+// byte offset for malformed JSON. Its text is one line.
+type Error struct {
+	File   string // "-" for standard input
+	Entry  int    // -1 when the problem is outside the entries
+	Field  string // e.g. "request.url"
+	Offset int64  // -1 when unknown
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b bytes.Buffer
+	b.WriteString(e.File)
+	if e.Entry >= 0 {
+		b.WriteString(": entry ")
+		b.WriteString(strconv.Itoa(e.Entry))
+	}
+	if e.Field != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Field)
+	}
+	if e.Offset >= 0 {
+		b.WriteString(": offset ")
+		b.WriteString(strconv.FormatInt(e.Offset, 10))
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Reader reads a HAR file one entry at a time, so memory holds one entry
+// and not the file. It also hands out the exact bytes around each entry
+// (Gap) and of each entry (Raw), which lets redact rewrite a file while
+// keeping every byte it does not change.
+type Reader struct {
+	name   string
+	br     *bufio.Reader
+	off    int64 // bytes consumed so far
+	state  int
+	index  int
+	gap    bytes.Buffer
+	head   []byte // gap before the first entry, kept for Log
+	tail   []byte
+	raw    []byte
+	rawOff int64
+	err    error
+}
+
+const (
+	stateHead = iota
+	stateEntries
+	stateDone
+)
+
+// NewReader reads HAR JSON from r; name is used in errors ("-" for stdin).
+func NewReader(r io.Reader, name string) *Reader {
+	return &Reader{name: name, br: bufio.NewReaderSize(r, 256<<10), index: -1}
+}
+
+func (r *Reader) errorf(entry int, off int64, format string, args ...any) error {
+	return &Error{File: r.name, Entry: entry, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Next returns the next entry, or io.EOF after the last one. Any other error
+// is an *Error and is returned again by later calls.
+func (r *Reader) Next() (*Entry, error) {
+	raw, err := r.NextRaw()
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.parse(raw)
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	return e, nil
+}
+
+// Parse decodes the raw bytes of the current entry (as returned by NextRaw).
+func (r *Reader) parse(raw []byte) (*Entry, error) {
+	e := new(Entry)
+	if err := e.UnmarshalJSON(raw); err != nil {
+		var se *json.SyntaxError
+		if !json.Valid(raw) {
+			var v any
+			if jerr := json.Unmarshal(raw, &v); errors.As(jerr, &se) {
+				return nil, r.errorf(r.index, r.rawOff+se.Offset, "malformed JSON: %s", se.Error())
+			}
+			return nil, r.errorf(r.index, r.rawOff, "malformed JSON")
+		}
+		he := &Error{File: r.name, Entry: r.index, Offset: -1, Msg: err.Error()}
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			he.Field, he.Msg = fe.Path, fe.Err.Error()
+		}
+		return nil, he
+	}
+	if e.Request.URL == "" {
+		return nil, &Error{File: r.name, Entry: r.index, Field: "request.url", Offset: -1, Msg: "missing"}
+	}
+	if e.Request.Method == "" {
+		return nil, &Error{File: r.name, Entry: r.index, Field: "request.method", Offset: -1, Msg: "missing"}
+	}
+	return e, nil
+}
+
+// ParseEntry decodes one entry's JSON with the same checks as Next.
+func ParseEntry(raw []byte) (*Entry, error) {
+	r := &Reader{name: "entry"}
+	return r.parse(raw)
+}
+
+// Index is the 0-based index of the entry last returned.
+func (r *Reader) Index() int { return r.index }
+
+// Raw is the exact JSON text of the entry last returned; valid until the next
+// call to Next or NextRaw.
+func (r *Reader) Raw() []byte { return r.raw }
+
+// Gap is the exact text between the previous entry (or the start of the
+// file) and the entry last returned; after io.EOF it is the text that
+// follows the last entry up to the end of the file.
+func (r *Reader) Gap() []byte { return r.gap.Bytes() }
+
+// Log returns the file's log object without its entries. It is complete
+// only after Next has returned io.EOF; before that it holds what preceded
+// the entries.
+func (r *Reader) Log() (*HAR, error) {
+	doc := append(append([]byte(nil), r.head...), r.tail...)
+	if r.state != stateDone {
+		doc = append(doc, []byte("]}}")...)
+	}
+	h := new(HAR)
+	if err := h.UnmarshalJSON(doc); err != nil {
+		return nil, &Error{File: r.name, Entry: -1, Offset: -1, Msg: err.Error()}
+	}
+	if h.Log == nil {
+		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: "missing"}
+	}
+	return h, nil
+}
+
+// NextRaw advances to the next entry and returns its exact JSON text without
+// decoding it.
+func (r *Reader) NextRaw() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	r.gap.Reset()
+	if r.state == stateHead {
+		if err := r.findEntries(); err != nil {
+			r.err = err
+			return nil, err
+		}
+		r.state = stateEntries
+	}
+	if r.state == stateDone {
+		return nil, io.EOF
+	}
+	// Between entries: whitespace and one comma.
+	first := r.index == -1
+	comma := false
+	for {
+		c, err := r.readByte()
+		if err != nil {
+			r.err = r.errorf(-1, r.off, "unexpected end of file in log.entries")
+			return nil, r.err
+		}
+		switch {
+		case isSpace(c):
+			r.gap.WriteByte(c)
+		case c == ',' && !first && !comma:
+			comma = true
+			r.gap.WriteByte(c)
+		case c == ']' && !comma:
+			r.gap.WriteByte(c)
+			if err := r.readTail(); err != nil {
+				r.err = err
+				return nil, err
+			}
+			r.state = stateDone
+			return nil, io.EOF
+		case c == '{' && (first || comma):
+			r.index++
+			if first {
+				r.head = append([]byte(nil), r.gap.Bytes()...)
+			}
+			return r.readEntry()
+		default:
+			r.err = r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
+			return nil, r.err
+		}
+	}
+}
+
+func (r *Reader) readByte() (byte, error) {
+	c, err := r.br.ReadByte()
+	if err == nil {
+		r.off++
+	}
+	return c, err
+}
+
+// readEntry copies one JSON object (its '{' already read) into r.raw.
+func (r *Reader) readEntry() ([]byte, error) {
+	r.rawOff = r.off - 1
+	r.raw = append(r.raw[:0], '{')
+	depth, inString, escaped := 1, false, false
+	for depth > 0 {
+		buf, err := r.br.Peek(1)
+		if err != nil {
+			r.err = r.errorf(r.index, r.off, "unexpected end of file inside the entry")
+			return nil, r.err
+		}
+		n := r.br.Buffered()
+		if n > len(buf) {
+			buf, _ = r.br.Peek(n)
+		}
+		i := 0
+		for ; i < len(buf) && depth > 0; i++ {
+			c := buf[i]
+			if inString {
+				if escaped {
+					escaped = false
+				} else if c == '\\' {
+					escaped = true
+				} else if c == '"' {
+					inString = false
+				}
+				continue
+			}
+			switch c {
+			case '"':
+				inString = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+		}
+		r.raw = append(r.raw, buf[:i]...)
+		r.br.Discard(i)
+		r.off += int64(i)
+	}
+	return r.raw, nil
+}
+
+func (r *Reader) readTail() error {
+	rest, err := io.ReadAll(r.br)
+	if err != nil {
+		return r.errorf(-1, r.off, "read: %v", err)
+	}
+	r.gap.Write(rest)
+	r.tail = append([]byte(nil), r.gap.Bytes()...)
+	var v any
+	const prefix = `{"log":{"entries":[`
+	doc := append([]byte(prefix), r.tail...)
+	if err := json.Unmarshal(doc, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			tailStart := r.off - int64(len(r.tail)-len(rest))
+			return r.errorf(-1, tailStart+se.Offset-int64(len(prefix)), "malformed JSON after log.entries: %s", se.Error())
+		}
+		return r.errorf(-1, -1, "malformed JSON after log.entries")
+	}
+	r.off += int64(len(rest))
+	return nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+type frame struct {
+	object    bool
+	expectKey bool
+	key       string
+}
+
+// findEntries scans the text before the entries, keeping it in r.gap, and
+// stops right after the '[' that opens log.entries.
+func (r *Reader) findEntries() error {
+	if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		r.br.Discard(3)
+		r.off += 3
+	}
+	var stack []frame
+	for {
+		c, err := r.readByte()
+		if err == io.EOF {
+			if r.off == 0 {
+				return r.errorf(-1, -1, "empty file")
+			}
+			if len(stack) == 0 {
+				return r.errorf(-1, -1, "no log.entries array")
+			}
+			return r.errorf(-1, r.off, "unexpected end of file before log.entries")
+		}
+		if err != nil {
+			return r.errorf(-1, r.off, "read: %v", err)
+		}
+		r.gap.WriteByte(c)
+		if len(stack) == 0 && !isSpace(c) && c != '{' {
+			return r.errorf(-1, r.off-1, "not a HAR file: expected a JSON object, found %q", c)
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r', ':':
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expectKey = true
+			}
+		case '{', '[':
+			if n := len(stack); c == '[' && n == 2 && stack[0].key == "log" && stack[1].object && stack[1].key == "entries" {
+				return nil
+			}
+			stack = append(stack, frame{object: c == '{', expectKey: c == '{'})
+		case '}', ']':
+			if len(stack) == 0 {
+				return r.errorf(-1, r.off-1, "malformed JSON: unexpected %q", c)
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return r.errorf(-1, -1, "no log.entries array")
+			}
+		case '"':
+			s, err := r.readString()
+			if err != nil {
+				return err
+			}
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+				stack[n-1].key = s
+				stack[n-1].expectKey = false
+			}
+		default:
+			if len(stack) == 0 {
+				return r.errorf(-1, r.off-1, "malformed JSON: unexpected %q", c)
+			}
+		}
+	}
+}
+
+// readString reads the rest of a JSON string whose opening quote was read,
+// returning its raw (still escaped) contents.
+func (r *Reader) readString() (string, error) {
+	start := r.gap.Len()
+	escaped := false
+	for {
+		c, err := r.readByte()
+		if err != nil {
+			return "", r.errorf(-1, r.off, "unexpected end of file in a string")
+		}
+		r.gap.WriteByte(c)
+		if escaped {
+			escaped = false
+			continue
+		}
+		if c == '\\' {
+			escaped = true
+		} else if c == '"' {
+			b := r.gap.Bytes()
+			return string(b[start : len(b)-1]), nil
+		}
+	}
+}
+
+// ReadAll reads a whole HAR into memory; for small files and tests.
+func ReadAll(rd io.Reader, name string) (*HAR, error) {
+	r := NewReader(rd, name)
+	var entries []*Entry
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	h, err := r.Log()
+	if err != nil {
+		return nil, err
+	}
+	h.Log.Entries = entries
+	return h, nil
+}

@@ -1,0 +1,204 @@
+package har
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"sync"
+)
+
+// Writer writes a HAR file entry by entry: the log's other members first,
+// then one compact entry per line, so output streams and diffs well.
+type Writer struct {
+	w    *bufio.Writer
+	n    int
+	tail []byte
+	err  error
+}
+
+// NewWriter writes the opening of a HAR file for log (its Entries are
+// ignored; write them with Write). A nil log gets apitape's defaults.
+func NewWriter(w io.Writer, log *HAR) (*Writer, error) {
+	head, tail, err := splitLog(log)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.Write(head); err != nil {
+		return nil, err
+	}
+	return &Writer{w: bw, tail: tail}, nil
+}
+
+// Write appends one entry.
+func (w *Writer) Write(e *Entry) error {
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return w.WriteRaw(b)
+}
+
+// WriteRaw appends one entry given as JSON text, which must be one object.
+func (w *Writer) WriteRaw(raw []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.n > 0 {
+		w.w.WriteString(",\n")
+	} else {
+		w.w.WriteByte('\n')
+	}
+	w.n++
+	_, w.err = w.w.Write(raw)
+	return w.err
+}
+
+// Close writes the end of the file and flushes; it does not close the
+// underlying writer.
+func (w *Writer) Close() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.n > 0 {
+		w.w.WriteByte('\n')
+	}
+	w.w.Write(w.tail)
+	return w.w.Flush()
+}
+
+// NewLog returns an empty HAR 1.2 log created by apitape.
+func NewLog(creatorVersion string) *HAR {
+	return &HAR{Log: &Log{Version: "1.2", Creator: Creator{Name: "apitape", Version: creatorVersion}}}
+}
+
+// splitLog renders the log around its entries: head ends with `"entries":[`
+// and tail starts with `]`.
+func splitLog(h *HAR) (head, tail []byte, err error) {
+	if h == nil || h.Log == nil {
+		h = NewLog("")
+	}
+	l := *h.Log
+	comment, extra := l.Comment, l.Extra
+	l.Entries, l.Comment, l.Extra = []*Entry{}, "", nil
+	if l.Version == "" {
+		l.Version = "1.2"
+	}
+	lb, err := l.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	const marker = `"entries":[]}`
+	if !bytes.HasSuffix(lb, []byte(marker)) {
+		return nil, nil, errors.New("har: unexpected log encoding")
+	}
+	head = append([]byte(`{"log":`), lb[:len(lb)-2]...)
+	rest := Fields{}
+	if comment != "" {
+		rest.Set("comment", comment)
+	}
+	rest = append(rest, extra...)
+	after := withExtra([]byte("{}"), rest)
+	tail = []byte("]")
+	if len(after) > 2 {
+		tail = append(tail, ',')
+		tail = append(tail, after[1:len(after)-1]...)
+	}
+	tail = append(tail, '}')
+	top := withExtra([]byte("{}"), h.Extra)
+	if len(top) > 2 {
+		tail = append(tail, ',')
+		tail = append(tail, top[1:len(top)-1]...)
+	}
+	tail = append(tail, "}\n"...)
+	return head, tail, nil
+}
+
+// Appender adds entries to a HAR file on disk so that the file is a valid
+// HAR after every entry: each append overwrites the closing brackets with
+// the entry and new closing brackets in a single write, so a crash (even
+// kill -9) leaves every entry that had been appended. Safe for concurrent use.
+type Appender struct {
+	mu   sync.Mutex
+	f    *os.File
+	pos  int64 // where the closing brackets start
+	tail []byte
+	n    int
+	buf  bytes.Buffer
+}
+
+// CreateAppender creates (or truncates) path with mode 0600, since
+// recordings may hold credentials, and writes an empty log.
+func CreateAppender(path string, log *HAR) (*Appender, error) {
+	head, tail, err := splitLog(log)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(append(append([]byte(nil), head...), tail...)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Appender{f: f, pos: int64(len(head)), tail: tail}, nil
+}
+
+// Append writes one entry.
+func (a *Appender) Append(e *Entry) error {
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return a.AppendRaw(b)
+}
+
+// AppendRaw writes one entry given as JSON text.
+func (a *Appender) AppendRaw(raw []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return os.ErrClosed
+	}
+	a.buf.Reset()
+	if a.n > 0 {
+		a.buf.WriteString(",\n")
+	} else {
+		a.buf.WriteByte('\n')
+	}
+	a.buf.Write(raw)
+	entryLen := a.buf.Len()
+	a.buf.WriteByte('\n')
+	a.buf.Write(a.tail)
+	if _, err := a.f.WriteAt(a.buf.Bytes(), a.pos); err != nil {
+		return err
+	}
+	a.pos += int64(entryLen)
+	a.n++
+	return nil
+}
+
+// Count is the number of entries appended so far.
+func (a *Appender) Count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+// Close syncs and closes the file.
+func (a *Appender) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f == nil {
+		return nil
+	}
+	err := a.f.Sync()
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
+	a.f = nil
+	return err
+}
