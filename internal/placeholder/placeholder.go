@@ -1,0 +1,71 @@
+// Package placeholder defines the one shape of the values redact puts where a
+// secret was, `REDACTED-<class>-<8 hex>`, and the environment variable each
+// becomes in generated scripts and at replay, so that redact, convert and
+// replay agree on both without depending on each other.
+package placeholder
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Prefix starts every placeholder.
+const Prefix = "REDACTED-"
+
+// EnvPrefix starts every environment variable that stands for a placeholder.
+const EnvPrefix = "APITAPE_SECRET_"
+
+// pattern matches a placeholder: a lower-case class and 8 lower-case hex
+// digits (the start of an HMAC of the secret). Only [A-Za-z0-9-], so it is
+// valid unescaped in JSON, URLs, cookies, headers and YAML.
+var pattern = regexp.MustCompile(`REDACTED-([a-z0-9]+)-([0-9a-f]{8})`)
+
+// Make returns the placeholder for a class ("cookie", "bearer", …) and the
+// hex digest of the secret (only its first 8 digits are used).
+func Make(class, hexDigest string) string {
+	if len(hexDigest) > 8 {
+		hexDigest = hexDigest[:8]
+	}
+	return Prefix + class + "-" + hexDigest
+}
+
+// FindAll returns the [start, end) byte offsets of every placeholder in s.
+func FindAll(s string) [][]int { return pattern.FindAllStringIndex(s, -1) }
+
+// Contains reports whether s holds a placeholder.
+func Contains(s string) bool { return strings.Contains(s, Prefix) && pattern.MatchString(s) }
+
+// EnvName is the environment variable that stands for a placeholder:
+// REDACTED-cookie-1a2b3c4d → APITAPE_SECRET_COOKIE_1A2B3C4D.
+func EnvName(ph string) string {
+	m := pattern.FindStringSubmatch(ph)
+	if m == nil {
+		return ""
+	}
+	return EnvPrefix + strings.ToUpper(m[1]) + "_" + strings.ToUpper(m[2])
+}
+
+// Split cuts s into literal text and placeholders, in order, for emitters
+// that quote the literal parts and reference the placeholders' variables.
+func Split(s string) []Part {
+	var parts []Part
+	last := 0
+	for _, loc := range FindAll(s) {
+		if loc[0] > last {
+			parts = append(parts, Part{Text: s[last:loc[0]]})
+		}
+		parts = append(parts, Part{Text: s[loc[0]:loc[1]], Env: EnvName(s[loc[0]:loc[1]])})
+		last = loc[1]
+	}
+	if last < len(s) || len(parts) == 0 {
+		parts = append(parts, Part{Text: s[last:]})
+	}
+	return parts
+}
+
+// Part is a piece of a string: literal text (Env empty) or a placeholder
+// and its variable.
+type Part struct {
+	Text string
+	Env  string
+}
