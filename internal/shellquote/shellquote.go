@@ -2,7 +2,7 @@
 // reads back byte for byte and never expands: the one quoting function that
 // apitape's curl and bash emitters share.
 //
-// Text goes in single quotes ('it'\''s'), which stop every expansion,
+// Text goes in single quotes ('it'\”s'), which stop every expansion,
 // history expansion included. Only bytes that would be invisible, altered or
 // dangerous in a script or a terminal (CR and other control characters, DEL,
 // the C1 range and bytes that are not UTF-8) are written as ANSI-C escapes
@@ -85,7 +85,7 @@ func isPlain(s string) bool {
 	return true
 }
 
-// appendSingle writes s in single quotes, a quote as '\''.
+// appendSingle writes s in single quotes, a quote as '\”.
 func appendSingle(dst []byte, s string) []byte {
 	dst = append(dst, '\'')
 	for {
