@@ -2,8 +2,12 @@
 // reads back byte for byte and never expands: the one quoting function that
 // apitape's curl and bash emitters share.
 //
-// Text goes in single quotes ('it'\”s'), which stop every expansion,
-// history expansion included. Only bytes that would be invisible, altered or
+// Text goes in single quotes, which stop every expansion, history expansion
+// included; a quote inside is closed, escaped and reopened:
+//
+//	it's → 'it'\''s'
+//
+// Only bytes that would be invisible, altered or
 // dangerous in a script or a terminal (CR and other control characters, DEL,
 // the C1 range and bytes that are not UTF-8) are written as ANSI-C escapes
 // in a separate $'…' segment holding nothing else, so importers that
