@@ -89,17 +89,13 @@ func (r *Reader) Next() (*Entry, error) {
 	return e, nil
 }
 
-// Parse decodes the raw bytes of the current entry (as returned by NextRaw).
+// parse decodes the raw bytes of the current entry (as returned by NextRaw).
 func (r *Reader) parse(raw []byte) (*Entry, error) {
 	e := new(Entry)
-	if err := e.UnmarshalJSON(raw); err != nil {
-		var se *json.SyntaxError
-		if !json.Valid(raw) {
-			var v any
-			if jerr := json.Unmarshal(raw, &v); errors.As(jerr, &se) {
-				return nil, r.errorf(r.index, r.rawOff+se.Offset, "malformed JSON: %s", se.Error())
-			}
-			return nil, r.errorf(r.index, r.rawOff, "malformed JSON")
+	if err := decode(raw, func(p *parser) error { return p.entry(e) }); err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, r.errorf(r.index, r.rawOff+int64(se.off), "malformed JSON: %s", se.msg)
 		}
 		he := &Error{File: r.name, Entry: r.index, Offset: -1, Msg: err.Error()}
 		var fe *FieldError
@@ -165,6 +161,8 @@ func (r *Reader) NextRaw() ([]byte, error) {
 			r.err = err
 			return nil, err
 		}
+		r.head = append([]byte(nil), r.gap.Bytes()...)
+		r.gap.Reset()
 		r.state = stateEntries
 	}
 	if r.state == stateDone {
@@ -172,6 +170,11 @@ func (r *Reader) NextRaw() ([]byte, error) {
 	}
 	// Between entries: whitespace and one comma.
 	first := r.index == -1
+	if first {
+		// The first entry's gap is everything before it, head included.
+		r.gap.Write(r.head)
+	}
+	tailStart := r.gap.Len()
 	comma := false
 	for {
 		c, err := r.readByte()
@@ -187,7 +190,7 @@ func (r *Reader) NextRaw() ([]byte, error) {
 			r.gap.WriteByte(c)
 		case c == ']' && !comma:
 			r.gap.WriteByte(c)
-			if err := r.readTail(); err != nil {
+			if err := r.readTail(tailStart); err != nil {
 				r.err = err
 				return nil, err
 			}
@@ -195,9 +198,6 @@ func (r *Reader) NextRaw() ([]byte, error) {
 			return nil, io.EOF
 		case c == '{' && (first || comma):
 			r.index++
-			if first {
-				r.head = append([]byte(nil), r.gap.Bytes()...)
-			}
 			return r.readEntry()
 		default:
 			r.err = r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
@@ -230,19 +230,32 @@ func (r *Reader) readEntry() ([]byte, error) {
 			buf, _ = r.br.Peek(n)
 		}
 		i := 0
-		for ; i < len(buf) && depth > 0; i++ {
-			c := buf[i]
+		for i < len(buf) && depth > 0 {
 			if inString {
+				// Jump to the next quote or backslash: bodies are long
+				// strings, and this is where the time goes.
 				if escaped {
 					escaped = false
-				} else if c == '\\' {
+					i++
+					continue
+				}
+				rest := buf[i:]
+				q := bytes.IndexByte(rest, '"')
+				if q < 0 {
+					q = len(rest)
+				}
+				if bs := bytes.IndexByte(rest[:q], '\\'); bs >= 0 {
+					i += bs + 1
 					escaped = true
-				} else if c == '"' {
+				} else if q < len(rest) {
+					i += q + 1
 					inString = false
+				} else {
+					i = len(buf)
 				}
 				continue
 			}
-			switch c {
+			switch buf[i] {
 			case '"':
 				inString = true
 			case '{', '[':
@@ -250,6 +263,7 @@ func (r *Reader) readEntry() ([]byte, error) {
 			case '}', ']':
 				depth--
 			}
+			i++
 		}
 		r.raw = append(r.raw, buf[:i]...)
 		r.br.Discard(i)
@@ -258,13 +272,13 @@ func (r *Reader) readEntry() ([]byte, error) {
 	return r.raw, nil
 }
 
-func (r *Reader) readTail() error {
+func (r *Reader) readTail(tailStart int) error {
 	rest, err := io.ReadAll(r.br)
 	if err != nil {
 		return r.errorf(-1, r.off, "read: %v", err)
 	}
 	r.gap.Write(rest)
-	r.tail = append([]byte(nil), r.gap.Bytes()...)
+	r.tail = append([]byte(nil), r.gap.Bytes()[tailStart:]...)
 	var v any
 	const prefix = `{"log":{"entries":[`
 	doc := append([]byte(prefix), r.tail...)

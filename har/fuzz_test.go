@@ -1,0 +1,91 @@
+package har
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// FuzzReader checks the reader's invariants on arbitrary input: it never
+// panics; Gap and Raw rebuild the input byte for byte; and whatever it
+// accepts survives a write-read round trip unchanged.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte(`{"log":{"entries":[]}}`))
+	f.Add([]byte(`{"log":{"entries":[{"request":{"method":"GET","url":"x","headers":[{"name":"a","value":["b"]}]}}],"x":[1,{"y":"]"}]}}`))
+	f.Add([]byte(`{"log":{"pages":[{"id":"\"entries\":["}],"entries":[{}]}}`))
+	f.Add([]byte("\xef\xbb\xbf{\"log\":{\"entries\":[ ]} }"))
+	if dir, err := filepath.Abs("../../shared/har-corpus"); err == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.har"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader(bytes.NewReader(data), "fuzz")
+		var rebuilt bytes.Buffer
+		var entries []*Entry
+		ok := true
+		for {
+			raw, err := r.NextRaw()
+			if err == io.EOF {
+				rebuilt.Write(r.Gap())
+				break
+			}
+			if err != nil {
+				ok = false
+				break
+			}
+			rebuilt.Write(r.Gap())
+			rebuilt.Write(raw)
+			e, err := ParseEntry(raw)
+			if err != nil {
+				ok = false
+				break
+			}
+			entries = append(entries, e)
+		}
+		if !ok {
+			return
+		}
+		if !bytes.Equal(rebuilt.Bytes(), bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
+			t.Fatalf("Gap+Raw did not rebuild the input")
+		}
+		h, err := r.Log()
+		if err != nil {
+			return
+		}
+		h.Log.Entries = entries
+		var out bytes.Buffer
+		w, err := NewWriter(&out, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if err := w.Write(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		h2, err := ReadAll(&out, "rewritten")
+		if err != nil {
+			t.Fatalf("written HAR does not read back: %v\n%s", err, out.Bytes())
+		}
+		for _, e := range entries {
+			if len(e.Cache) == 0 {
+				e.Cache = []byte("{}") // the writer fills in HAR's required cache object
+			}
+		}
+		if diff := cmp.Diff(entries, h2.Log.Entries, equateEntries); diff != "" {
+			t.Fatalf("round trip changed entries:\n%s", diff)
+		}
+	})
+}

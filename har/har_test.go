@@ -1,0 +1,332 @@
+package har
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// corpusDir finds ../shared/har-corpus beside the project, or skips.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "har-corpus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no HAR corpus at %s (it lives beside the project in ../shared/har-corpus): %v", dir, err)
+	}
+	return dir
+}
+
+func roundTrip(t *testing.T, h *HAR) *HAR {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.Log.Entries {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := ReadAll(&out, "round-trip")
+	if err != nil {
+		t.Fatalf("re-reading written HAR: %v", err)
+	}
+	return h2
+}
+
+var equateEntries = cmp.Options{cmpopts.EquateEmpty(), cmp.AllowUnexported()}
+
+func TestCorpusRoundTrip(t *testing.T) {
+	dir := corpusDir(t)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.har"))
+	if len(files) == 0 {
+		t.Fatalf("no .har files in %s", dir)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := ReadAll(bytes.NewReader(b), f)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if len(h.Log.Entries) == 0 {
+				t.Fatal("no entries")
+			}
+			h2 := roundTrip(t, h)
+			if diff := cmp.Diff(h.Log.Entries, h2.Log.Entries, equateEntries); diff != "" {
+				t.Errorf("entries changed by a round trip (-read +rewritten):\n%s", diff)
+			}
+			if diff := cmp.Diff(h.Log.Pages, h2.Log.Pages, equateEntries); diff != "" {
+				t.Errorf("pages changed (-read +rewritten):\n%s", diff)
+			}
+			// Custom fields survive.
+			for i, e := range h.Log.Entries {
+				for _, f := range e.Extra {
+					got, ok := h2.Log.Entries[i].Extra.Get(f.Name)
+					if !ok || !bytes.Equal(got, f.Value) {
+						t.Errorf("entry %d: %s lost", i, f.Name)
+					}
+				}
+			}
+			// Gap and Raw give back the file byte for byte.
+			r := NewReader(bytes.NewReader(b), f)
+			var rebuilt bytes.Buffer
+			for {
+				raw, err := r.NextRaw()
+				rebuilt.Write(r.Gap())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rebuilt.Write(raw)
+			}
+			if !bytes.Equal(rebuilt.Bytes(), bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))) {
+				t.Error("Gap+Raw did not rebuild the file")
+			}
+			t.Logf("%d entries", len(h.Log.Entries))
+		})
+	}
+}
+
+const minimal = `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[
+{"startedDateTime":"2025-01-01T00:00:00Z","time":1,"request":{"method":"GET","url":"http://a.test/x","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString":[],"headersSize":-1,"bodySize":0},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content":{"size":0,"mimeType":"application/json"},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}
+]}}`
+
+func TestReaderTolerance(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		check func(t *testing.T, h *HAR)
+	}{
+		{"byte-order mark", "\xef\xbb\xbf" + minimal, nil},
+		{"http versions", strings.NewReplacer(`"HTTP/1.1","cookies":[],"headers":[],"queryString"`, `"h3","cookies":[],"headers":[],"queryString"`, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content"`, `"httpVersion":"","cookies":[],"headers":[],"content"`).Replace(minimal), func(t *testing.T, h *HAR) {
+			if h.Log.Entries[0].Request.HTTPVersion != "h3" {
+				t.Error("httpVersion not kept")
+			}
+		}},
+		{"base64 content", strings.Replace(minimal, `"size":0,"mimeType":"application/json"`, `"size":3,"mimeType":"application/octet-stream","text":"AAEC","encoding":"base64"`, 1), func(t *testing.T, h *HAR) {
+			b, ok, err := h.Log.Entries[0].Response.Content.Bytes()
+			if err != nil || !ok || !bytes.Equal(b, []byte{0, 1, 2}) {
+				t.Errorf("Bytes() = %v %v %v", b, ok, err)
+			}
+		}},
+		{"missing text", minimal, func(t *testing.T, h *HAR) {
+			if _, ok, _ := h.Log.Entries[0].Response.Content.Bytes(); ok {
+				t.Error("missing text reported as present")
+			}
+		}},
+		{"side-file body", strings.Replace(minimal, `"mimeType":"application/json"}`, `"mimeType":"application/json","_file":"x.txt"}`, 1), func(t *testing.T, h *HAR) {
+			if _, ok := h.Log.Entries[0].Response.Content.Extra.Get("_file"); !ok {
+				t.Error("_file lost")
+			}
+		}},
+		{"postData without text", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"text/plain"}`, 1), func(t *testing.T, h *HAR) {
+			if h.Log.Entries[0].Request.HasBody() {
+				t.Error("no text and no params must mean no body")
+			}
+		}},
+		{"params only", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"application/x-www-form-urlencoded","params":[{"name":"a b","value":"1&2"},{"name":"c"}]}`, 1), func(t *testing.T, h *HAR) {
+			if got := string(h.Log.Entries[0].Request.Body()); got != "a+b=1%262&c=" {
+				t.Errorf("Body() = %q", got)
+			}
+		}},
+		{"entries before creator", `{"log":{"entries":[],"version":"1.2","creator":{"name":"x","version":"2"}}}`, func(t *testing.T, h *HAR) {
+			if h.Log.Creator.Name != "x" || len(h.Log.Entries) != 0 {
+				t.Errorf("log = %+v", h.Log)
+			}
+		}},
+		{"array header values", strings.Replace(minimal, `"queryString":[],"headersSize"`, `"queryString":[],"headersSize"`, 1) /* placeholder, replaced below */, nil},
+	}
+	tests[len(tests)-1].input = strings.Replace(minimal, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString"`, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"accept","value":["a","b"]}],"queryString"`, 1)
+	tests[len(tests)-1].check = func(t *testing.T, h *HAR) {
+		nv := h.Log.Entries[0].Request.Headers[0]
+		if nv.Value != "a, b" {
+			t.Errorf("value = %q", nv.Value)
+		}
+		b, _ := nv.MarshalJSON()
+		if string(b) != `{"name":"accept","value":["a","b"]}` {
+			t.Errorf("written back as %s", b)
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := ReadAll(strings.NewReader(tt.input), "t.har")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				tt.check(t, h)
+			}
+			roundTrip(t, h)
+		})
+	}
+}
+
+func TestReaderErrors(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"empty", "", "t.har: empty file"},
+		{"not json", "hello", `t.har: offset 0: not a HAR file: expected a JSON object, found 'h'`},
+		{"no entries", `{"log":{"version":"1.2"}}`, "t.har: no log.entries array"},
+		{"truncated in entry", minimal[:300], "t.har: entry 0: offset 300: unexpected end of file inside the entry"},
+		{"truncated after entry", strings.TrimSuffix(minimal, "]}}"), "unexpected end of file in log.entries"},
+		{"wrong type", strings.Replace(minimal, `"url":"http://a.test/x"`, `"url":5`, 1), "t.har: entry 0: request.url: expected string, got number"},
+		{"no url", strings.Replace(minimal, `"url":"http://a.test/x"`, `"url":""`, 1), "t.har: entry 0: request.url: missing"},
+		{"no method", strings.Replace(minimal, `"method":"GET",`, ``, 1), "t.har: entry 0: request.method: missing"},
+		{"bad header", strings.Replace(minimal, `"headers":[],"queryString"`, `"headers":[{"name":"a","value":"b"},{"name":"c","value":{}}],"queryString"`, 1), "t.har: entry 0: request.headers[1].value: expected string, got object"},
+		{"malformed in entry", strings.Replace(minimal, `"time":1,`, `"time":1,,`, 1), "t.har: entry 0: offset 124: malformed JSON"},
+		{"status as string", strings.Replace(minimal, `"status":200`, `"status":"200"`, 1), "t.har: entry 0: response.status: expected number, got string"},
+		{"garbage between entries", strings.Replace(minimal, "\n]}}", " x]}}", 1), "t.har: entry 1: offset"},
+		{"bad tail", minimal + "x", "malformed JSON after log.entries"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadAll(strings.NewReader(tt.input), "t.har")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var he *Error
+			if !errors.As(err, &he) {
+				t.Fatalf("error %T is not *har.Error: %v", err, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error has more than one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestAppenderValidAfterEveryEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cap.har")
+	a, err := CreateAppender(path, NewLog("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	for i := 0; i < 5; i++ {
+		h, err := ReadAll(mustOpen(t, path), path)
+		if err != nil {
+			t.Fatalf("after %d entries: %v", i, err)
+		}
+		if len(h.Log.Entries) != i {
+			t.Fatalf("after %d entries the file holds %d", i, len(h.Log.Entries))
+		}
+		e := &Entry{StartedDateTime: "2025-01-01T00:00:00Z", Request: Request{Method: "GET", URL: "http://a.test/" + strings.Repeat("x", i)}}
+		if err := a.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadAll(mustOpen(t, path), path)
+	if err != nil || len(h.Log.Entries) != 5 || h.Log.Creator.Name != "apitape" {
+		t.Fatalf("final file: %v, %d entries", err, len(h.Log.Entries))
+	}
+}
+
+func mustOpen(t *testing.T, path string) io.Reader {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b)
+}
+
+func TestSelection(t *testing.T) {
+	entry := func(method, url, resourceType, mime string, status int, headers ...string) *Entry {
+		e := &Entry{Request: Request{Method: method, URL: url}, Response: Response{Status: status, Content: Content{MimeType: mime}}}
+		if resourceType != "" {
+			e.Extra.Set("_resourceType", resourceType)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			e.Request.Headers = append(e.Request.Headers, &NameValue{Name: headers[i], Value: headers[i+1]})
+		}
+		return e
+	}
+	tests := []struct {
+		name  string
+		sel   Selection
+		entry *Entry
+		keep  bool
+	}{
+		{"xhr kept", Selection{}, entry("GET", "https://r.test/v3/clusters", "xhr", "application/json", 200), true},
+		{"fetch kept", Selection{}, entry("POST", "https://r.test/v3/cluster?_replace=true", "Fetch", "application/json", 201), true},
+		{"script dropped by type", Selection{}, entry("GET", "https://r.test/app.js", "script", "application/javascript", 200), false},
+		{"document dropped", Selection{}, entry("GET", "https://r.test/", "document", "text/html", 200), false},
+		{"asset by extension", Selection{}, entry("GET", "https://r.test/logo.svg?v=2", "", "", 200), false},
+		{"asset by mime", Selection{}, entry("GET", "https://r.test/font", "", "font/woff2", 200), false},
+		{"json without type kept", Selection{}, entry("GET", "https://r.test/api", "", "application/json", 200), true},
+		{"preflight dropped", Selection{}, entry("OPTIONS", "https://r.test/api", "", "", 204, "Access-Control-Request-Method", "POST"), false},
+		{"preflight by type", Selection{}, entry("OPTIONS", "https://r.test/api", "preflight", "", 204), false},
+		{"internal url", Selection{}, entry("GET", "chrome-extension://abc/x", "", "application/json", 200), false},
+		{"--all keeps assets", Selection{All: true}, entry("GET", "https://r.test/app.js", "script", "", 200), true},
+		{"method filter", Selection{Methods: []string{"post"}}, entry("GET", "https://r.test/api", "xhr", "", 200), false},
+		{"host filter", Selection{Hosts: []string{"r.test:8443"}}, entry("GET", "https://r.test:8443/api", "xhr", "", 200), true},
+		{"host filter name only", Selection{Hosts: []string{"r.test"}}, entry("GET", "https://r.test:8443/api", "xhr", "", 200), true},
+		{"host filter miss", Selection{Hosts: []string{"other.test"}}, entry("GET", "https://r.test/api", "xhr", "", 200), false},
+		{"status class", Selection{Statuses: mustStatuses("4xx")}, entry("GET", "https://r.test/api", "xhr", "", 404), true},
+		{"status miss", Selection{Statuses: mustStatuses("200,500-599")}, entry("GET", "https://r.test/api", "xhr", "", 404), false},
+		{"entries", Selection{Entries: []IndexRange{{5, 7}}}, entry("GET", "https://r.test/api", "xhr", "", 200), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.sel.Keep(3, tt.entry); got != tt.keep {
+				t.Errorf("Keep = %v, want %v", got, tt.keep)
+			}
+		})
+	}
+}
+
+func mustStatuses(s string) []StatusRange {
+	r, err := ParseStatusRanges(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func TestParseRanges(t *testing.T) {
+	if r, err := ParseIndexRanges("3,5-7,10-"); err != nil || len(r) != 3 || r[1] != (IndexRange{5, 7}) || r[2].Lo != 10 || r[2].Hi < 1<<30 {
+		t.Errorf("ParseIndexRanges = %v, %v", r, err)
+	}
+	for _, bad := range []string{"", "x", "7-5", "-3", "1,,2"} {
+		if _, err := ParseIndexRanges(bad); err == nil {
+			t.Errorf("ParseIndexRanges(%q) accepted", bad)
+		}
+	}
+	if r, err := ParseStatusRanges("2xx,404,500-503"); err != nil || len(r) != 3 || r[0] != (StatusRange{200, 299}) {
+		t.Errorf("ParseStatusRanges = %v, %v", r, err)
+	}
+	for _, bad := range []string{"", "6xx", "abc", "500-400"} {
+		if _, err := ParseStatusRanges(bad); err == nil {
+			t.Errorf("ParseStatusRanges(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,510 @@
+package har
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A hand-written decoder for HAR objects. encoding/json costs about 20 MB/s
+// once unknown members must be kept in order and errors must name the
+// failing field; this one decodes in a single pass over the entry's bytes,
+// validates them as strictly as encoding/json, and knows the path of every
+// value it reads.
+
+type parser struct {
+	data []byte
+	pos  int
+}
+
+// syntaxError is malformed JSON at a byte offset within the parsed text.
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string { return e.msg }
+
+func (p *parser) syntaxErr(format string, args ...any) error {
+	return &syntaxError{off: p.pos, msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) ws() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) peek() byte {
+	p.ws()
+	if p.pos >= len(p.data) {
+		return 0
+	}
+	return p.data[p.pos]
+}
+
+func kindOf(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	case 0:
+		return "end of input"
+	}
+	return "number"
+}
+
+// typeErr explains a value of the wrong kind and skips it, so the error is
+// about the type and not about what follows.
+func (p *parser) typeErr(want string) error {
+	got := kindOf(p.peek())
+	if _, err := p.skip(); err != nil {
+		return err
+	}
+	return fmt.Errorf("expected %s, got %s", want, got)
+}
+
+// isNull consumes a null literal if one is next.
+func (p *parser) isNull() bool {
+	if p.peek() == 'n' && bytes.HasPrefix(p.data[p.pos:], []byte("null")) {
+		p.pos += 4
+		return true
+	}
+	return false
+}
+
+// object calls member for every member of an object; member must consume
+// the value. A null counts as an empty object.
+func (p *parser) object(member func(key string) error) error {
+	if p.isNull() {
+		return nil
+	}
+	if p.peek() != '{' {
+		return p.typeErr("object")
+	}
+	p.pos++
+	if p.peek() == '}' {
+		p.pos++
+		return nil
+	}
+	for {
+		if p.peek() != '"' {
+			return p.syntaxErr("expected a member name")
+		}
+		key, err := p.rawString()
+		if err != nil {
+			return err
+		}
+		if p.peek() != ':' {
+			return p.syntaxErr("expected ':' after member name")
+		}
+		p.pos++
+		if err := member(key); err != nil {
+			return withPath(key, err)
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return nil
+		default:
+			return p.syntaxErr("expected ',' or '}' after object member")
+		}
+	}
+}
+
+// array calls elem for every element; a null counts as an empty array.
+func (p *parser) array(elem func(i int) error) error {
+	if p.isNull() {
+		return nil
+	}
+	if p.peek() != '[' {
+		return p.typeErr("array")
+	}
+	p.pos++
+	if p.peek() == ']' {
+		p.pos++
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := elem(i); err != nil {
+			return withPath("["+strconv.Itoa(i)+"]", err)
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return nil
+		default:
+			return p.syntaxErr("expected ',' or ']' after array element")
+		}
+	}
+}
+
+func withPath(prefix string, err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return err
+	}
+	return prefixPath(prefix, err)
+}
+
+func (p *parser) str() (string, error) {
+	if p.peek() != '"' {
+		if p.isNull() {
+			return "", nil
+		}
+		return "", p.typeErr("string")
+	}
+	return p.rawString()
+}
+
+func (p *parser) strPtr() (*string, error) {
+	if p.isNull() {
+		return nil, nil
+	}
+	s, err := p.str()
+	return &s, err
+}
+
+// rawString decodes the string at p.pos (which is '"').
+func (p *parser) rawString() (string, error) {
+	start := p.pos + 1
+	i := start
+	for i < len(p.data) {
+		c := p.data[i]
+		if c == '"' {
+			s := p.data[start:i]
+			p.pos = i + 1
+			if !utf8.Valid(s) {
+				return string(bytes.ToValidUTF8(s, []byte("\uFFFD"))), nil
+			}
+			return string(s), nil
+		}
+		if c == '\\' {
+			return p.escapedString(start)
+		}
+		if c < 0x20 {
+			p.pos = i
+			return "", p.syntaxErr("invalid control character in string")
+		}
+		i++
+	}
+	p.pos = len(p.data)
+	return "", p.syntaxErr("unexpected end of input in string")
+}
+
+func (p *parser) escapedString(start int) (string, error) {
+	buf := make([]byte, 0, 64)
+	i := start
+	for i < len(p.data) {
+		c := p.data[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			if !utf8.Valid(buf) {
+				buf = bytes.ToValidUTF8(buf, []byte("\uFFFD"))
+			}
+			return string(buf), nil
+		case c < 0x20:
+			p.pos = i
+			return "", p.syntaxErr("invalid control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(p.data) {
+			break
+		}
+		switch e := p.data[i+1]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, n, ok := decodeU(p.data[i:])
+			if !ok {
+				p.pos = i
+				return "", p.syntaxErr("invalid \\u escape in string")
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += n
+			continue
+		default:
+			p.pos = i
+			return "", p.syntaxErr("invalid escape in string")
+		}
+		i += 2
+	}
+	p.pos = len(p.data)
+	return "", p.syntaxErr("unexpected end of input in string")
+}
+
+// decodeU decodes `\uXXXX` (and a following low surrogate) at the start of
+// b, returning the rune and the bytes used. Lone surrogates become U+FFFD,
+// as encoding/json does.
+func decodeU(b []byte) (rune, int, bool) {
+	r := hex4(b)
+	if r < 0 {
+		return 0, 0, false
+	}
+	if utf16.IsSurrogate(r) {
+		if r2 := hex4(b[6:]); r2 >= 0 && len(b) >= 12 && b[6] == '\\' {
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				return d, 12, true
+			}
+		}
+		return utf8.RuneError, 6, true
+	}
+	return r, 6, true
+}
+
+func hex4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
+}
+
+func (p *parser) number() ([]byte, error) {
+	c := p.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return nil, p.typeErr("number")
+	}
+	start := p.pos
+	i := p.pos
+	if i < len(p.data) && p.data[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(p.data) && p.data[i] >= '0' && p.data[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(p.data) && p.data[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		p.pos = i
+		return nil, p.syntaxErr("invalid number")
+	}
+	if i < len(p.data) && p.data[i] == '.' {
+		i++
+		if digits() == 0 {
+			p.pos = i
+			return nil, p.syntaxErr("invalid number")
+		}
+	}
+	if i < len(p.data) && (p.data[i] == 'e' || p.data[i] == 'E') {
+		i++
+		if i < len(p.data) && (p.data[i] == '+' || p.data[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			p.pos = i
+			return nil, p.syntaxErr("invalid number")
+		}
+	}
+	p.pos = i
+	return p.data[start:i], nil
+}
+
+func (p *parser) float() (float64, error) {
+	if p.isNull() {
+		return 0, nil
+	}
+	b, err := p.number()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(string(b), 64)
+}
+
+func (p *parser) floatPtr() (*float64, error) {
+	if p.isNull() {
+		return nil, nil
+	}
+	f, err := p.float()
+	return &f, err
+}
+
+func (p *parser) int() (int64, error) {
+	if p.isNull() {
+		return 0, nil
+	}
+	b, err := p.number()
+	if err != nil {
+		return 0, err
+	}
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		return n, nil
+	}
+	// Some exporters write sizes as floats ("size": 12.0).
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || f != float64(int64(f)) {
+		return 0, fmt.Errorf("expected an integer, got %s", b)
+	}
+	return int64(f), nil
+}
+
+func (p *parser) boolPtr() (*bool, error) {
+	if p.isNull() {
+		return nil, nil
+	}
+	switch {
+	case bytes.HasPrefix(p.data[p.pos:], []byte("true")):
+		p.pos += 4
+		t := true
+		return &t, nil
+	case bytes.HasPrefix(p.data[p.pos:], []byte("false")):
+		p.pos += 5
+		f := false
+		return &f, nil
+	}
+	return nil, p.typeErr("boolean")
+}
+
+// skip validates and steps over any value, returning its exact bytes.
+func (p *parser) skip() ([]byte, error) {
+	c := p.peek()
+	start := p.pos
+	switch {
+	case c == '{':
+		err := p.object(func(string) error { _, err := p.skip(); return err })
+		return p.data[start:p.pos], err
+	case c == '[':
+		err := p.array(func(int) error { _, err := p.skip(); return err })
+		return p.data[start:p.pos], err
+	case c == '"':
+		// Validate without building the string.
+		i := p.pos + 1
+		for i < len(p.data) {
+			switch b := p.data[i]; {
+			case b == '"':
+				p.pos = i + 1
+				return p.data[start:p.pos], nil
+			case b == '\\':
+				if i+1 >= len(p.data) {
+					i = len(p.data)
+					continue
+				}
+				switch p.data[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i += 2
+				case 'u':
+					if hex4(p.data[i:]) < 0 {
+						p.pos = i
+						return nil, p.syntaxErr("invalid \\u escape in string")
+					}
+					i += 6
+				default:
+					p.pos = i
+					return nil, p.syntaxErr("invalid escape in string")
+				}
+			case b < 0x20:
+				p.pos = i
+				return nil, p.syntaxErr("invalid control character in string")
+			default:
+				i++
+			}
+		}
+		p.pos = len(p.data)
+		return nil, p.syntaxErr("unexpected end of input in string")
+	case c == 't' && bytes.HasPrefix(p.data[p.pos:], []byte("true")):
+		p.pos += 4
+	case c == 'f' && bytes.HasPrefix(p.data[p.pos:], []byte("false")):
+		p.pos += 5
+	case c == 'n' && bytes.HasPrefix(p.data[p.pos:], []byte("null")):
+		p.pos += 4
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := p.number()
+		return p.data[start:p.pos], err
+	case c == 0:
+		return nil, p.syntaxErr("unexpected end of input")
+	default:
+		return nil, p.syntaxErr("invalid character %q looking for a value", c)
+	}
+	return p.data[start:p.pos], nil
+}
+
+// extra keeps an unknown member verbatim (without insignificant white
+// space, so values compare equal across a round trip).
+func (p *parser) extra(fs *Fields, key string) error {
+	raw, err := p.skip()
+	if err != nil {
+		return err
+	}
+	v := json.RawMessage(bytes.Clone(raw))
+	if bytes.ContainsAny(raw, " \t\r\n") {
+		v = compact(raw)
+	}
+	*fs = append(*fs, Field{Name: key, Value: v})
+	return nil
+}
+
+func (p *parser) rawValue() (json.RawMessage, error) {
+	raw, err := p.skip()
+	if err != nil {
+		return nil, err
+	}
+	return compact(raw), nil
+}
+
+// end checks that nothing but white space follows the value.
+func (p *parser) end() error {
+	if p.peek() != 0 {
+		return p.syntaxErr("invalid character %q after top-level value", p.data[p.pos])
+	}
+	return nil
+}
+
+// decode runs parse over data as a whole JSON text.
+func decode(data []byte, parse func(p *parser) error) error {
+	p := &parser{data: data}
+	if err := parse(p); err != nil {
+		return err
+	}
+	return p.end()
+}
