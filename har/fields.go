@@ -83,7 +83,7 @@ func prefixPath(prefix string, err error) error {
 		}
 		return &FieldError{Path: p, Err: fe.Err}
 	}
-	return &FieldError{Path: prefix, Err: err}
+	return &FieldError{Path: strings.Clone(prefix), Err: err}
 }
 
 // compact copies raw without insignificant white space, so that a value
