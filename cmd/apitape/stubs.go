@@ -29,7 +29,3 @@ func replayCommand() *command {
 	return notYet("replay", "re-send recorded calls to a server and diff the answers")
 }
 func caCommand() *command { return notYet("ca", "manage the certificate authority of capture proxy") }
-
-func convertCommand() *command {
-	return notYet("convert", "turn recorded calls into curl commands, a bash script or a Go program")
-}

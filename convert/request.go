@@ -1,0 +1,460 @@
+package convert
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/placeholder"
+)
+
+// A value is what a generated program sends in one place (URL, header
+// value, body): literal text and environment variables, in order. Keeping
+// the pieces apart, instead of one opaque string, is what lets the emitters
+// quote literal text and reference variables, and what correlation will
+// build on (a later call's URL made of text and an id from an earlier
+// response).
+type value []placeholder.Part
+
+func literal(s string) value { return value{{Text: s}} }
+
+func envValue(name string) value { return value{{Env: name}} }
+
+// isLiteral reports whether v has no variables.
+func (v value) isLiteral() bool {
+	for _, p := range v {
+		if p.Env != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// text is v with each variable written as ${NAME}, for comments and labels.
+func (v value) text() string {
+	var b strings.Builder
+	for _, p := range v {
+		if p.Env != "" {
+			b.WriteString("${" + p.Env + "}")
+		} else {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+func (v value) size() int {
+	n := 0
+	for _, p := range v {
+		n += len(p.Text)
+	}
+	return n
+}
+
+// withPlaceholders turns redaction placeholders in s into their variables.
+func withPlaceholders(s string) value {
+	parts := placeholder.Split(s)
+	for i := range parts {
+		if parts[i].Env != "" {
+			parts[i].Text = ""
+		}
+	}
+	return value(parts)
+}
+
+type header struct {
+	name  string
+	value value
+}
+
+// call is one request as a generated program sends it.
+type call struct {
+	index  int
+	method string
+	// origin is the recorded scheme://host[:port], or the --base-url; it is
+	// the session's base (BASE_URL in bash and Go) when base is true.
+	origin string
+	base   bool
+	target value // raw path and query as recorded, never empty
+	// headers in recorded order, Host included; nothing the client adds.
+	headers []header
+	body    value // nil: no body
+	// compressed: the recording asked for compressed answers; curl says
+	// --compressed instead of repeating Accept-Encoding.
+	compressed bool
+	status     int // recorded response status, 0 if none
+	label      string
+}
+
+func (c *call) has(name string) bool {
+	for _, h := range c.headers {
+		if strings.EqualFold(h.name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostHeader returns the Host header to send, if any.
+func (c *call) hostHeader() (value, bool) {
+	for _, h := range c.headers {
+		if strings.EqualFold(h.name, "Host") {
+			return h.value, true
+		}
+	}
+	return nil, false
+}
+
+// needsZeroLength: a bodiless POST, PUT or PATCH should say Content-Length: 0
+// (some servers wait or answer 411 otherwise). Go does this itself.
+func (c *call) needsZeroLength() bool {
+	if c.body != nil {
+		return false
+	}
+	switch strings.ToUpper(c.method) {
+	case "POST", "PUT", "PATCH":
+		return true
+	}
+	return false
+}
+
+// Headers that only make sense on one hop, or describe the framing, which
+// the client computes itself: sending a recorded value would be wrong
+// (a stale Content-Length truncates the body or hangs the server).
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true,
+	"te": true, "trailer": true, "upgrade": true, "content-length": true,
+}
+
+// Headers a browser adds on its own that say nothing about the API call:
+// dropped by default (kept with --exact).
+var browserNoise = map[string]bool{
+	"priority": true, "accept-language": true, "referer": true, "origin": true,
+	"if-none-match": true, "if-modified-since": true, "cache-control": true, "pragma": true,
+	"dnt": true, "upgrade-insecure-requests": true, "sec-gpc": true,
+}
+
+func isNoise(name string) bool {
+	n := strings.ToLower(name)
+	return browserNoise[n] || strings.HasPrefix(n, "sec-ch-") || strings.HasPrefix(n, "sec-fetch-")
+}
+
+var csrfHeaders = map[string]bool{
+	"x-api-csrf": true, "x-csrf-token": true, "x-xsrf-token": true, "x-csrftoken": true,
+	"x-csrf": true, "csrf-token": true, "anti-csrf": true,
+}
+
+// Environment variables that stand for live credentials in default mode.
+const (
+	EnvCookie        = "COOKIE"
+	EnvAuthorization = "AUTHORIZATION"
+	EnvCSRF          = "CSRF_TOKEN"
+	EnvRancherToken  = "RANCHER_TOKEN"
+	EnvBaseURL       = "BASE_URL"
+)
+
+// skipReason says why an entry is not converted ("" when it is).
+func skipReason(e *har.Entry) string {
+	if isWebSocket(e) {
+		return "WebSocket"
+	}
+	scheme, _, ok := strings.Cut(e.Request.URL, "://")
+	if !ok || !(strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")) {
+		return "not an http or https URL"
+	}
+	return ""
+}
+
+func isWebSocket(e *har.Entry) bool {
+	if e.ResourceType() == "websocket" || e.Response.Status == 101 {
+		return true
+	}
+	if _, ok := e.Extra.Get("_webSocketMessages"); ok {
+		return true
+	}
+	u := strings.ToLower(e.Request.URL)
+	if strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://") {
+		return true
+	}
+	up, _ := har.Header(e.Request.Headers, "Upgrade")
+	return strings.EqualFold(strings.TrimSpace(up), "websocket")
+}
+
+// fieldError is a problem with one field of the entry being converted.
+type fieldError struct {
+	field, msg string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+// splitURL cuts an absolute http(s) URL into origin and request target
+// without decoding or normalising anything; the fragment is not sent.
+func splitURL(raw string) (origin, target string, err error) {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f {
+			return "", "", &fieldError{"request.url", "contains a space or control character, which HTTP cannot send as recorded"}
+		}
+	}
+	scheme, rest, _ := strings.Cut(raw, "://")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host := rest[:end]
+	if host == "" || strings.ContainsAny(host, "\"'\\`<>{}|^$") {
+		return "", "", &fieldError{"request.url", "has no valid host"}
+	}
+	target = rest[end:]
+	if i := strings.IndexByte(target, '#'); i >= 0 {
+		target = target[:i]
+	}
+	if target == "" || target[0] == '?' {
+		target = "/" + target
+	}
+	return strings.ToLower(scheme) + "://" + host, target, nil
+}
+
+// validHeader checks what HTTP/1.1 can carry: a token name and a value
+// without line breaks or NUL.
+func validHeader(i int, nv *har.NameValue) error {
+	if nv.Name == "" {
+		return &fieldError{fmt.Sprintf("request.headers[%d].name", i), "empty"}
+	}
+	for j := 0; j < len(nv.Name); j++ {
+		if !isTokenChar(nv.Name[j]) {
+			return &fieldError{fmt.Sprintf("request.headers[%d].name", i), fmt.Sprintf("%q is not a valid header name", nv.Name)}
+		}
+	}
+	for j := 0; j < len(nv.Value); j++ {
+		if c := nv.Value[j]; (c < ' ' && c != '\t') || c == 0x7f {
+			return &fieldError{fmt.Sprintf("request.headers[%d].value", i), "contains a line break or control character, which HTTP cannot send"}
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// builder turns entries into calls with the session-wide choices.
+type builder struct {
+	exact   bool
+	baseURL string // --base-url, without a trailing slash
+	origin  string // the session's base origin: --base-url or the first call's
+}
+
+func (b *builder) build(index int, e *har.Entry) (*call, error) {
+	req := &e.Request
+	origin, target, err := splitURL(req.URL)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{index: index, method: req.Method, status: e.Response.Status}
+	if strings.ContainsAny(c.method, " \t\r\n\x00") || c.method == "" {
+		return nil, &fieldError{"request.method", "not a valid HTTP method"}
+	}
+	path := target
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	c.label = c.method + " " + path
+	c.target = withPlaceholders(target)
+	switch {
+	case b.baseURL != "":
+		c.origin, c.base = b.baseURL, true
+	default:
+		if b.origin == "" {
+			b.origin = origin
+		}
+		c.origin, c.base = origin, origin == b.origin
+	}
+
+	rancher := !b.exact && hasRancherSession(req)
+	var authority string
+	hasCookie := false
+	for i, nv := range req.Headers {
+		if strings.HasPrefix(nv.Name, ":") {
+			if strings.EqualFold(nv.Name, ":authority") {
+				authority = nv.Value
+			}
+			continue
+		}
+		lower := strings.ToLower(nv.Name)
+		if hopByHop[lower] {
+			continue
+		}
+		if err := validHeader(i, nv); err != nil {
+			return nil, err
+		}
+		if lower == "cookie" {
+			hasCookie = true
+		}
+		if b.exact {
+			c.headers = append(c.headers, header{nv.Name, withPlaceholders(nv.Value)})
+			continue
+		}
+		switch {
+		case isNoise(lower):
+			continue
+		case lower == "accept-encoding":
+			c.compressed = true
+			continue
+		case lower == "host" && strings.EqualFold(nv.Value, hostOf(origin)):
+			continue // the URL says it; and BASE_URL may point elsewhere
+		case rancher && (lower == "cookie" || csrfHeaders[lower] || lower == "user-agent"):
+			// A bearer token replaces the browser session; a browser
+			// User-Agent without the CSRF pair would fail Rancher's check.
+			continue
+		}
+		c.headers = append(c.headers, header{nv.Name, credential(lower, nv.Value)})
+	}
+	if authority != "" && !c.has("Host") && !strings.EqualFold(authority, hostOf(origin)) {
+		c.headers = append(c.headers, header{"Host", withPlaceholders(authority)})
+	}
+	if !hasCookie && len(req.Cookies) > 0 && !rancher {
+		var cb strings.Builder
+		for i, ck := range req.Cookies {
+			if i > 0 {
+				cb.WriteString("; ")
+			}
+			cb.WriteString(ck.Name + "=" + ck.Value)
+		}
+		nv := &har.NameValue{Name: "Cookie", Value: cb.String()}
+		if err := validHeader(len(req.Headers), nv); err != nil {
+			return nil, &fieldError{"request.cookies", "contain a line break or control character, which HTTP cannot send"}
+		}
+		v := withPlaceholders(nv.Value)
+		if !b.exact {
+			v = credential("cookie", nv.Value)
+		}
+		c.headers = append(c.headers, header{"Cookie", v})
+	}
+	if rancher && !c.has("Authorization") {
+		c.headers = append(c.headers, header{"Authorization", value{{Text: "Bearer "}, {Env: EnvRancherToken}}})
+	}
+	if body := requestBody(req); len(body) > 0 {
+		c.body = withPlaceholders(string(body))
+		if !b.exact {
+			c.repairBoundary(body)
+		}
+	}
+	return c, nil
+}
+
+// repairBoundary adds the boundary to a bare multipart Content-Type, taken
+// from the body's first line (edge case 5): without it no server can read
+// the body.
+func (c *call) repairBoundary(body []byte) {
+	for i, h := range c.headers {
+		if !strings.EqualFold(h.name, "Content-Type") || !h.value.isLiteral() {
+			continue
+		}
+		ct := h.value.text()
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] != "" {
+			return
+		}
+		line, _, ok := bytes.Cut(body, []byte("\r\n"))
+		if !ok || !bytes.HasPrefix(line, []byte("--")) || len(line) < 3 {
+			return
+		}
+		boundary := string(line[2:])
+		c.headers[i].value = literal(strings.TrimRight(ct, "; ") + "; boundary=" + boundary)
+		return
+	}
+}
+
+// credential is the value to send for a header in default mode: live
+// browser credentials become variables; placeholders become theirs.
+func credential(lowerName, v string) value {
+	if placeholder.Contains(v) {
+		return withPlaceholders(v)
+	}
+	switch {
+	case lowerName == "cookie":
+		return envValue(EnvCookie)
+	case lowerName == "authorization":
+		return envValue(EnvAuthorization)
+	case csrfHeaders[lowerName]:
+		return envValue(EnvCSRF)
+	}
+	return literal(v)
+}
+
+func hostOf(origin string) string {
+	_, h, _ := strings.Cut(origin, "://")
+	return h
+}
+
+// hasRancherSession reports a Rancher browser session: an R_SESS cookie.
+func hasRancherSession(req *har.Request) bool {
+	for _, ck := range req.Cookies {
+		if ck.Name == "R_SESS" {
+			return true
+		}
+	}
+	for _, nv := range req.Headers {
+		if !strings.EqualFold(nv.Name, "cookie") {
+			continue
+		}
+		for _, kv := range strings.Split(nv.Value, ";") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(kv), "="); name == "R_SESS" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// requestBody is the exact recorded body. postData.text is the byte source;
+// params are used only when text is absent (edge cases 5 and 10), and a
+// multipart body is then rebuilt from them with the recorded boundary, as
+// raw bytes, so that no part is ever read from a local file.
+func requestBody(req *har.Request) []byte {
+	pd := req.PostData
+	if pd == nil {
+		return nil
+	}
+	if pd.Text != nil || len(pd.Params) == 0 {
+		return req.Body()
+	}
+	ct, _ := har.Header(req.Headers, "Content-Type")
+	if ct == "" {
+		ct = pd.MimeType
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		return req.Body()
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		return req.Body()
+	}
+	var buf bytes.Buffer
+	for _, p := range pd.Params {
+		buf.WriteString("--" + boundary + "\r\n")
+		buf.WriteString("Content-Disposition: form-data; name=" + strconv.Quote(p.Name))
+		if p.FileName != "" {
+			buf.WriteString("; filename=" + strconv.Quote(p.FileName))
+		}
+		buf.WriteString("\r\n")
+		if p.ContentType != "" {
+			buf.WriteString("Content-Type: " + p.ContentType + "\r\n")
+		}
+		buf.WriteString("\r\n")
+		if p.Value != nil {
+			buf.WriteString(*p.Value)
+		}
+		buf.WriteString("\r\n")
+	}
+	buf.WriteString("--" + boundary + "--\r\n")
+	return buf.Bytes()
+}

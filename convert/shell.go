@@ -1,0 +1,234 @@
+package convert
+
+import (
+	"bufio"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apitape/apitape/internal/shellquote"
+)
+
+// maxArgBody is the largest body passed as a command-line argument. Linux
+// refuses any single argument over 128 KiB (MAX_ARG_STRLEN) and all of
+// them together over ARG_MAX; bigger bodies, and bodies an argument cannot
+// carry (NUL, bytes that are not UTF-8), come from a quoted base64 heredoc
+// on stdin instead, byte for byte.
+const maxArgBody = 64 << 10
+
+// heredocEnd ends every base64 heredoc; '_' is not in the base64 alphabet,
+// so no data line can end it early.
+const heredocEnd = "APITAPE_BODY"
+
+// appendWord appends prefix and v as one shell word: literal text
+// single-quoted, variables as "${NAME}" (the only thing that expands).
+func appendWord(dst []byte, prefix string, v value) []byte {
+	start := len(dst)
+	text := prefix
+	for _, p := range v {
+		if p.Env == "" {
+			text += p.Text
+			continue
+		}
+		if text != "" {
+			dst = shellquote.Append(dst, text)
+			text = ""
+		}
+		dst = append(dst, `"${`...)
+		dst = append(dst, p.Env...)
+		dst = append(dst, `}"`...)
+	}
+	if text != "" || len(dst) == start {
+		dst = shellquote.Append(dst, text)
+	}
+	return dst
+}
+
+// bodyAsArg reports whether the body can be a command-line argument.
+func bodyAsArg(v value) bool {
+	if v.size() > maxArgBody {
+		return false
+	}
+	for _, p := range v {
+		if !shellquote.CanQuote(p.Text) || !utf8.ValidString(p.Text) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendBodyPipe writes the commands that print the body on stdout: each
+// literal piece from a quoted base64 heredoc (nothing in it expands, no
+// byte is interpreted), each variable with printf '%s'.
+func appendBodyPipe(dst []byte, v value) []byte {
+	for _, p := range v {
+		switch {
+		case p.Env != "":
+			dst = append(dst, `printf '%s' "${`...)
+			dst = append(dst, p.Env...)
+			dst = append(dst, "}\"\n"...)
+		case p.Text != "":
+			dst = append(dst, "base64 -d <<'"+heredocEnd+"'\n"...)
+			dst = appendBase64Lines(dst, p.Text)
+			dst = append(dst, heredocEnd+"\n"...)
+		}
+	}
+	return dst
+}
+
+func appendBase64Lines(dst []byte, s string) []byte {
+	const line = 57 // bytes per 76-character line
+	enc := base64.StdEncoding
+	for len(s) > 0 {
+		n := min(line, len(s))
+		dst = enc.AppendEncode(dst, []byte(s[:n]))
+		dst = append(dst, '\n')
+		s = s[n:]
+	}
+	return dst
+}
+
+// curlArgs returns the curl arguments for c after the URL, one option per
+// element; bodyFile is what follows --data-binary when the body does not
+// go as an argument.
+func curlArgs(c *call, bodyFile string) []string {
+	var args []string
+	for _, h := range c.headers {
+		var b []byte
+		if h.value.size() == 0 && h.value.isLiteral() {
+			// -H 'X: ' would make curl remove the header; 'X;' sends it empty.
+			b = shellquote.Append(b, h.name+";")
+		} else {
+			b = appendWord(b, h.name+": ", h.value)
+		}
+		args = append(args, "-H "+string(b))
+	}
+	// Suppress what curl would add that the recording did not have.
+	if !c.has("Accept") {
+		args = append(args, "-H 'Accept:'")
+	}
+	if !c.has("User-Agent") {
+		args = append(args, "-H 'User-Agent:'")
+	}
+	if c.body != nil && !c.has("Content-Type") {
+		args = append(args, "-H 'Content-Type:'")
+	}
+	if c.body != nil && !c.has("Expect") && (bodyFile != "" || c.body.size() >= 1<<20) {
+		args = append(args, "-H 'Expect:'")
+	}
+	if c.needsZeroLength() {
+		args = append(args, "-H 'Content-Length: 0'")
+	}
+	if c.compressed {
+		args = append(args, "--compressed")
+	}
+	switch {
+	case c.body == nil:
+	case bodyFile != "":
+		args = append(args, "--data-binary "+bodyFile)
+	default:
+		// --data-raw: a body starting with @ is text, never a file name.
+		args = append(args, "--data-raw "+string(appendWord(nil, "", c.body)))
+	}
+	return args
+}
+
+// methodArgs are the options that make curl send c.method: -I for HEAD
+// (with -X HEAD curl would wait for a body), -X when the method is not
+// what curl sends anyway.
+func methodArgs(c *call) string {
+	hasBody := c.body != nil
+	switch {
+	case c.method == "HEAD" && !hasBody:
+		return "-I "
+	case c.method == "GET" && !hasBody, c.method == "POST" && hasBody:
+		return ""
+	}
+	return "-X " + shellquote.Quote(c.method) + " "
+}
+
+func writeLines(w *bufio.Writer, first string, args []string) {
+	w.WriteString(first)
+	for _, a := range args {
+		w.WriteString(" \\\n  ")
+		w.WriteString(a)
+	}
+	w.WriteByte('\n')
+}
+
+// comment writes a one-line comment; s never holds a line break (URLs and
+// methods with control characters are refused earlier).
+func comment(w *bufio.Writer, lead string, index int, s string) {
+	w.WriteString(lead + " entry " + strconv.Itoa(index) + ": " + s + "\n")
+}
+
+// curlEmitter writes one paste-ready command per call.
+type curlEmitter struct{ n int }
+
+func (e *curlEmitter) spooled() bool { return false }
+
+func (e *curlEmitter) head(w *bufio.Writer, s *session) {
+	w.WriteString("# apitape convert " + oneLineName(s.name) + ": one curl command per recorded call.\n")
+	if !s.exact {
+		w.WriteString("# Credentials are read from environment variables (named above each command that needs them).\n")
+	}
+}
+
+func (e *curlEmitter) tail(w *bufio.Writer, s *session) {}
+
+func (e *curlEmitter) skip(w *bufio.Writer, index int, reason string) {
+	w.WriteByte('\n')
+	comment(w, "#", index, reason+", not converted")
+}
+
+func (e *curlEmitter) call(w *bufio.Writer, c *call) error {
+	w.WriteByte('\n')
+	var needs []string
+	var s session
+	s.use(c.target)
+	for _, h := range c.headers {
+		s.use(h.value)
+	}
+	s.use(c.body)
+	needs = s.env
+	note := c.label
+	if len(needs) > 0 {
+		note += " (needs " + strings.Join(needs, ", ") + ")"
+	}
+	comment(w, "#", c.index, note)
+
+	url := appendWord(nil, c.origin, c.target)
+	first := "curl " + methodArgs(c) + "--path-as-is "
+	if strings.ContainsAny(c.target.text(), "[]{}") {
+		first += "-g "
+	}
+	first += string(url)
+	if c.body == nil || bodyAsArg(c.body) {
+		writeLines(w, first, curlArgs(c, ""))
+		return nil
+	}
+	// The body comes on stdin from quoted heredocs.
+	pipe := appendBodyPipe(nil, c.body)
+	if len(c.body) == 1 {
+		// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
+		// (the heredoc's lines follow the whole command)
+		hd, data, _ := strings.Cut(string(pipe), "\n")
+		writeLines(w, hd+" | "+first, curlArgs(c, "@-"))
+		w.WriteString(data)
+		return nil
+	}
+	w.WriteString("{\n")
+	w.Write(pipe)
+	writeLines(w, "} | "+first, curlArgs(c, "@-"))
+	return nil
+}
+
+func oneLineName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, name)
+}
