@@ -211,7 +211,7 @@ func roundTripCases() []rtCase {
 		// Never sent.
 		{name: "skip: WebSocket", method: "GET", url: "/ws", skip: true,
 			headers: [][2]string{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
-			extra: func(e *har.Entry) { e.Response.Status = 101 }},
+			extra:   func(e *har.Entry) { e.Response.Status = 101 }},
 		{name: "skip: data URL", method: "GET", url: "data:text/plain,hello", skip: true},
 		{name: "last call after the skipped ones", method: "GET", url: "/last"},
 	}
