@@ -75,7 +75,7 @@ type Stats struct {
 	// WebSockets and other entries that were selected but cannot be
 	// converted; each gets a comment in the output.
 	Unconvertible int
-	// Env are the environment variables the output needs, in first-use order.
+	// Env are the environment variables the output needs.
 	Env []string
 	// NoCredentials counts calls that carry no Cookie or Authorization
 	// header: a sanitized HAR (Chrome 130 and later strips them) replays
@@ -126,6 +126,30 @@ func (s *session) use(v value) {
 			s.env = append(s.env, p.Env)
 		}
 	}
+}
+
+// sortEnv orders variables for the reader: the session credentials in a
+// fixed order, then redaction placeholders by name.
+func sortEnv(env []string) {
+	rank := func(name string) int {
+		switch name {
+		case EnvCookie:
+			return 0
+		case EnvAuthorization:
+			return 1
+		case EnvCSRF:
+			return 2
+		case EnvRancherToken:
+			return 3
+		}
+		return 4
+	}
+	slices.SortStableFunc(env, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
 }
 
 func newEmitter(format string) (emitter, error) {
@@ -210,6 +234,7 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 		}
 	}
 	sess.origin = b.origin
+	sortEnv(sess.env)
 	if b.baseURL != "" {
 		sess.origin = b.baseURL
 	}

@@ -143,7 +143,11 @@ func (rec *recorder) serve(c net.Conn) {
 		n := len(rec.reqs)
 		rec.mu.Unlock()
 		body := fmt.Sprintf(`{"ok":true,"n":%d}`, n)
-		resp := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+		status := "200 OK"
+		if strings.Contains(r.target, "/fail500") {
+			status = "500 Internal Server Error"
+		}
+		resp := "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
 		if r.method != "HEAD" {
 			resp += body
 		}
@@ -161,6 +165,9 @@ type want struct {
 	headers [][2]string // Host excluded
 	host    string      // "" when the URL's host is expected
 	body    []byte
+	// compressed: curl must send its own Accept-Encoding (--compressed),
+	// Go none.
+	compressed bool
 }
 
 // Hop-by-hop and framing headers: the test's own list, not the package's.
@@ -239,6 +246,7 @@ func check(t *testing.T, label string, w want, got *received, serverHost string,
 		t.Errorf("%s: body differs: got %d bytes %.80q, want %d bytes %.80q", prefix, len(got.body), got.body, len(w.body), w.body)
 	}
 	var rest [][2]string
+	sawEncoding := false
 	for _, h := range got.headers {
 		switch strings.ToLower(h[0]) {
 		case "host":
@@ -249,6 +257,13 @@ func check(t *testing.T, label string, w want, got *received, serverHost string,
 			if h[1] != wantHost {
 				t.Errorf("%s: Host %q, want %q", prefix, h[1], wantHost)
 			}
+		case "accept-encoding":
+			if !w.compressed {
+				rest = append(rest, h)
+			} else if !ordered {
+				t.Errorf("%s: Go sent Accept-Encoding %q", prefix, h[1])
+			}
+			sawEncoding = true
 		case "content-length":
 			if h[1] != strconv.Itoa(len(w.body)) {
 				t.Errorf("%s: Content-Length %s for a %d-byte body", prefix, h[1], len(w.body))
@@ -256,6 +271,9 @@ func check(t *testing.T, label string, w want, got *received, serverHost string,
 		default:
 			rest = append(rest, h)
 		}
+	}
+	if w.compressed && ordered && !sawEncoding {
+		t.Errorf("%s: curl sent no Accept-Encoding despite --compressed", prefix)
 	}
 	if ordered {
 		if fmt.Sprint(rest) != fmt.Sprint(w.headers) {
