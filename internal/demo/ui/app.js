@@ -166,8 +166,11 @@ function hideError(id) {
 }
 
 function openModal(id) {
-  $(id).hidden = false;
-  const first = $(id).querySelector('input:not([readonly]):not([type=checkbox]), select, textarea');
+  const m = $(id);
+  m.hidden = false;
+  for (const ta of m.querySelectorAll('textarea')) ta.scrollTop = 0;
+  const first = m.querySelector('input:not([readonly]):not([type=checkbox]), select, textarea:not([readonly])') ||
+    m.querySelector('footer .btn.primary');
   if (first) first.focus();
 }
 
@@ -319,6 +322,16 @@ async function loadAll() {
 
 // ---------------------------------------------------------------- clusters
 
+function providerName(driver) {
+  switch (driver) {
+    case 'rancherKubernetesEngine': return 'Custom (RKE)';
+    case 'rke2': return 'RKE2';
+    case 'k3s': return 'K3s';
+    case 'imported': return 'Imported';
+  }
+  return driver || 'Unknown';
+}
+
 function k8sVersion(c) {
   const rke = c.rancherKubernetesEngineConfig;
   return rke ? rke.kubernetesVersion || '' : '';
@@ -332,10 +345,10 @@ function renderClusters() {
     const roles = (p) => [p.etcd && 'etcd', p.controlPlane && 'cp', p.worker && 'worker'].filter(Boolean).join(', ');
     return el('tr', { 'data-testid': `cluster-row-${n}`, id: `cluster-row-${n}`, 'data-id': c.id },
       el('td', {}, el('span', { class: `badge ${c.state}`, ...tid(`cluster-state-${n}`) }, c.state)),
-      el('td', {}, el('div', { class: 'name' }, n), el('div', { class: 'muted mono' }, c.id)),
-      el('td', {}, c.driver === 'rancherKubernetesEngine' ? 'Custom (RKE)' : c.driver),
-      el('td', { class: 'mono' }, k8sVersion(c) || '—'),
-      el('td', {}, rke && rke.network ? rke.network.plugin : '—'),
+      el('td', {}, el('div', { class: 'name' }, n),
+        el('div', { class: 'muted small nowrap' }, el('span', { class: 'mono' }, c.id), ` · ${providerName(c.driver)}`)),
+      el('td', {}, el('div', { class: 'mono' }, k8sVersion(c) || '—'),
+        rke && rke.network ? el('div', { class: 'muted small' }, `${rke.network.plugin} network`) : null),
       el('td', {},
         el('div', {}, String(c.nodeCount || 0)),
         pools.length ? el('div', { class: 'chips' }, ...pools.map((p) =>
@@ -345,7 +358,7 @@ function renderClusters() {
       el('td', { class: 'right' },
         el('button', { class: 'btn link small', type: 'button', ...tid(`cluster-edit-${n}`), onclick: () => openCluster(c) }, 'Edit'),
         el('button', { class: 'btn link small', type: 'button', ...tid(`cluster-kubeconfig-${n}`), onclick: () => kubeconfig(c) }, 'Kubeconfig'),
-        el('button', { class: 'btn link small', type: 'button', ...tid(`cluster-add-nodepool-${n}`), onclick: () => openPool(c) }, 'Add node pool'),
+        el('button', { class: 'btn link small', type: 'button', ...tid(`cluster-add-nodepool-${n}`), onclick: () => openPool(c) }, 'Add pool'),
         el('button', { class: 'btn link small danger-text', type: 'button', ...tid(`cluster-delete-${n}`),
           onclick: () => confirmDelete(`Delete cluster ${n} and its node pools?`, () => deleteCluster(c)) }, 'Delete')));
   });
