@@ -1,0 +1,159 @@
+// Package capture holds what apitape's two ways of recording (a browser
+// driven over CDP, and a MITM proxy) share: the [Sink] that decides which
+// finished exchanges are kept, redacts them, and appends them to a HAR file
+// on disk as they complete, so that a crash loses nothing already recorded.
+package capture
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apitape/apitape/har"
+)
+
+// RedactFunc rewrites one entry's JSON before it reaches the disk. index is
+// the entry's position in the output file. An error drops the entry: an
+// entry that could not be redacted is never written.
+type RedactFunc func(index int, raw []byte) ([]byte, error)
+
+// Options configure a [Sink].
+type Options struct {
+	// Selection decides which exchanges are written; the others were still
+	// forwarded or loaded, they are just not recorded. Its Entries ranges
+	// count exchanges in the order they finished.
+	Selection har.Selection
+	// Redact, when set, is applied to every kept entry before it is written.
+	Redact RedactFunc
+}
+
+// Sink receives finished exchanges. It is safe for concurrent use.
+type Sink struct {
+	app    *har.Appender
+	sel    har.Selection
+	redact RedactFunc
+
+	seen     atomic.Int64
+	recorded atomic.Int64
+	dropped  atomic.Int64
+
+	mu  sync.Mutex // orders redaction with appending, so index = file position
+	n   int
+	err error
+}
+
+// NewSink writes kept entries to app. The caller closes app after the last
+// Add.
+func NewSink(app *har.Appender, opts Options) *Sink {
+	return &Sink{app: app, sel: opts.Selection, redact: opts.Redact}
+}
+
+// Add offers one finished exchange. It returns an error when the entry was
+// kept but could not be written; a write error (disk full, file gone) is
+// also remembered and reported by [Sink.Err], and every later Add fails
+// with it, since a file that missed one entry must not pretend to be whole.
+// A redaction error drops only this entry.
+func (s *Sink) Add(e *har.Entry) error {
+	index := int(s.seen.Add(1) - 1)
+	if !s.sel.Keep(index, e) {
+		return nil
+	}
+	raw, err := e.MarshalJSON()
+	if err != nil {
+		s.dropped.Add(1)
+		return fmt.Errorf("exchange %d: %w", index, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if s.redact != nil {
+		red, err := s.redact(s.n, raw)
+		if err != nil {
+			// The redactor's error must not carry the secret it choked on;
+			// say which exchange, and drop it.
+			s.dropped.Add(1)
+			return fmt.Errorf("exchange %d not recorded: redaction failed: %w", index, err)
+		}
+		raw = red
+	}
+	if err := s.app.AppendRaw(raw); err != nil {
+		s.err = fmt.Errorf("writing the HAR file: %w", err)
+		s.dropped.Add(1)
+		return s.err
+	}
+	s.n++
+	s.recorded.Add(1)
+	return nil
+}
+
+// Seen is the number of exchanges offered to Add.
+func (s *Sink) Seen() int { return int(s.seen.Load()) }
+
+// Recorded is the number of entries written.
+func (s *Sink) Recorded() int { return int(s.recorded.Load()) }
+
+// Dropped is the number of kept entries that could not be written.
+func (s *Sink) Dropped() int { return int(s.dropped.Load()) }
+
+// Err is the first write error, after which nothing more is recorded.
+func (s *Sink) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Progress keeps one live line on w ("recorded 12 calls (30 requests
+// seen)"), rewritten in place at most every interval while the count
+// changes. w should be a terminal. stop ends the line with a newline and
+// returns once the line is final.
+func (s *Sink) Progress(w io.Writer, prefix string, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		last := ""
+		show := func() {
+			if line := s.summary(); line != last {
+				last = line
+				fmt.Fprintf(w, "\r\x1b[K%s%s", prefix, line)
+			}
+		}
+		show()
+		for {
+			select {
+			case <-t.C:
+				show()
+			case <-done:
+				show()
+				fmt.Fprint(w, "\n")
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
+}
+
+func (s *Sink) summary() string {
+	rec, seen := s.Recorded(), s.Seen()
+	calls := "calls"
+	if rec == 1 {
+		calls = "call"
+	}
+	if seen == rec {
+		return fmt.Sprintf("recorded %d %s", rec, calls)
+	}
+	return fmt.Sprintf("recorded %d %s (%d requests seen)", rec, calls, seen)
+}
+
+// Summary is the final count in words, as the progress line shows it.
+func (s *Sink) Summary() string { return s.summary() }

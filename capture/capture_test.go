@@ -1,0 +1,196 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitape/apitape/har"
+)
+
+func entry(method, url string) *har.Entry {
+	return &har.Entry{
+		StartedDateTime: "2024-01-01T00:00:00.000Z",
+		Request:         har.Request{Method: method, URL: url, HTTPVersion: "HTTP/1.1"},
+		Response: har.Response{Status: 200, HTTPVersion: "HTTP/1.1",
+			Content: har.Content{MimeType: "application/json", Text: har.String(`{"token":"s3cr3t"}`)}},
+	}
+}
+
+func newSink(t *testing.T, opts Options) (*Sink, *har.Appender, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "out.har")
+	app, err := har.CreateAppender(path, har.NewLog("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return NewSink(app, opts), app, path
+}
+
+func read(t *testing.T, path string) []*har.Entry {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := har.ReadAll(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc.Log.Entries
+}
+
+func TestSink(t *testing.T) {
+	offered := []*har.Entry{
+		entry("GET", "https://api.example/v1/clusters"),
+		entry("GET", "https://api.example/app.js"),
+		entry("POST", "https://api.example/v1/clusters"),
+		entry("GET", "https://other.example/v1/x"),
+	}
+	tests := []struct {
+		name   string
+		opts   Options
+		want   []string // method+url of the written entries
+		reason string
+	}{
+		{"default keeps API calls", Options{}, []string{"GET https://api.example/v1/clusters", "POST https://api.example/v1/clusters", "GET https://other.example/v1/x"},
+			"the zero Selection drops assets like app.js"},
+		{"all", Options{Selection: har.Selection{All: true}}, []string{"GET https://api.example/v1/clusters", "GET https://api.example/app.js",
+			"POST https://api.example/v1/clusters", "GET https://other.example/v1/x"}, "All keeps everything"},
+		{"host and method", Options{Selection: har.Selection{Hosts: []string{"api.example"}, Methods: []string{"post"}}},
+			[]string{"POST https://api.example/v1/clusters"}, "filters combine"},
+		{"entries count exchanges", Options{Selection: har.Selection{Entries: []har.IndexRange{{Lo: 1, Hi: 2}}, All: true}},
+			[]string{"GET https://api.example/app.js", "POST https://api.example/v1/clusters"}, "indexes are in the order exchanges finished"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, path := newSink(t, tt.opts)
+			for _, e := range offered {
+				if err := s.Add(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for _, e := range read(t, path) {
+				got = append(got, e.Request.Method+" "+e.Request.URL)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("wrote %q, want %q (%s)", got, tt.want, tt.reason)
+			}
+			if s.Seen() != len(offered) || s.Recorded() != len(tt.want) {
+				t.Errorf("seen %d recorded %d", s.Seen(), s.Recorded())
+			}
+		})
+	}
+}
+
+func TestSinkRedact(t *testing.T) {
+	var indexes []int
+	redact := func(index int, raw []byte) ([]byte, error) {
+		indexes = append(indexes, index)
+		if bytes.Contains(raw, []byte("/fail")) {
+			return nil, errors.New("cannot parse entry")
+		}
+		return bytes.ReplaceAll(raw, []byte("s3cr3t"), []byte("REDACTED-token-0badf00d")), nil
+	}
+	s, _, path := newSink(t, Options{Redact: redact})
+	s.Add(entry("GET", "https://api.example/a"))
+	if err := s.Add(entry("GET", "https://api.example/fail")); err == nil || !strings.Contains(err.Error(), "redaction failed") {
+		t.Fatalf("redaction error: %v", err)
+	}
+	s.Add(entry("GET", "https://api.example/b"))
+	es := read(t, path)
+	if len(es) != 2 || es[1].Request.URL != "https://api.example/b" {
+		t.Fatalf("an entry that failed redaction was written, or a later one lost: %d entries", len(es))
+	}
+	raw, _ := os.ReadFile(path)
+	if bytes.Contains(raw, []byte("s3cr3t")) {
+		t.Fatal("secret on disk")
+	}
+	// The failed entry takes no place in the file: the next entry gets its
+	// index.
+	if fmt.Sprint(indexes) != "[0 1 1]" {
+		t.Errorf("redact indexes %v, want [0 1 1]", indexes)
+	}
+	if s.Dropped() != 1 || s.Err() != nil {
+		t.Errorf("dropped %d err %v", s.Dropped(), s.Err())
+	}
+}
+
+func TestSinkWriteError(t *testing.T) {
+	s, app, _ := newSink(t, Options{})
+	app.Close()
+	err := s.Add(entry("GET", "https://api.example/a"))
+	if err == nil || s.Err() == nil {
+		t.Fatal("a write error was not reported")
+	}
+	if err2 := s.Add(entry("GET", "https://api.example/b")); err2 == nil {
+		t.Fatal("Add after a write error succeeded")
+	}
+}
+
+func TestSinkConcurrent(t *testing.T) {
+	s, _, path := newSink(t, Options{Redact: func(i int, raw []byte) ([]byte, error) { return raw, nil }})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				s.Add(entry("GET", fmt.Sprintf("https://api.example/%d/%d", g, i)))
+			}
+		}()
+	}
+	wg.Wait()
+	es := read(t, path)
+	seen := map[string]bool{}
+	for _, e := range es {
+		seen[e.Request.URL] = true
+	}
+	if len(es) != 800 || len(seen) != 800 {
+		t.Fatalf("%d entries, %d distinct; want 800", len(es), len(seen))
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestProgress(t *testing.T) {
+	s, _, _ := newSink(t, Options{})
+	var out syncBuffer
+	stop := s.Progress(&out, "apitape: ", time.Millisecond)
+	s.Add(entry("GET", "https://api.example/a"))
+	s.Add(entry("GET", "https://api.example/b.png"))
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	stop() // twice is fine
+	got := out.String()
+	if !strings.HasSuffix(got, "apitape: recorded 1 call (2 requests seen)\n") {
+		t.Errorf("progress output %q", got)
+	}
+	if !strings.Contains(got, "\r") {
+		t.Errorf("progress does not rewrite its line: %q", got)
+	}
+}

@@ -1,0 +1,419 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apitape/apitape/har"
+)
+
+type exchangeKey struct{}
+
+func exchangeOf(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// The moments of an exchange, as offsets from its start.
+const (
+	stDNSStart = iota
+	stDNSDone
+	stConnStart
+	stConnDone
+	stTLSStart
+	stTLSDone
+	stGotConn
+	stWrote
+	stFirstByte
+	stDone
+	nStamps
+)
+
+// exchange is one request and its response on their way through the proxy.
+type exchange struct {
+	p         *Proxy
+	start     time.Time
+	scheme    string
+	authority string
+	in        *http.Request
+
+	// Set by the recorder before RoundTrip returns, read after it.
+	out      *http.Request
+	res      *http.Response
+	reused   bool
+	remote   string
+	connID   string
+	reqBody  *bodyTap
+	resBody  *bodyTap
+	ws       *wsTap
+	stamps   [nStamps]atomic.Int64 // ns since start; 0 = never happened
+	mu       sync.Mutex
+	err      error
+	skipped  bool
+	finished sync.Once
+}
+
+func newExchange(p *Proxy, r *http.Request, scheme, authority string) *exchange {
+	x := &exchange{p: p, start: time.Now(), scheme: scheme, authority: authority, in: r}
+	if r.Body != nil && r.Body != http.NoBody {
+		x.reqBody = newBodyTap(r.Body, p.maxBody, r.ContentLength, nil)
+		r.Body = x.reqBody
+	}
+	return x
+}
+
+func (x *exchange) stamp(i int) {
+	d := int64(time.Since(x.start))
+	if d <= 0 {
+		d = 1
+	}
+	x.stamps[i].Store(d)
+}
+
+func (x *exchange) fail(err error) {
+	x.mu.Lock()
+	if x.err == nil {
+		x.err = err
+	}
+	x.mu.Unlock()
+}
+
+func (x *exchange) skip() {
+	x.mu.Lock()
+	x.skipped = true
+	x.mu.Unlock()
+}
+
+// host is the host the client addressed, as it wrote it.
+func (x *exchange) host() string {
+	if x.in.Host != "" {
+		return x.in.Host
+	}
+	return x.authority
+}
+
+// url is the request's URL as the client meant it (no fragment: it never
+// travels).
+func (x *exchange) url() string {
+	return x.scheme + "://" + x.host() + x.in.URL.RequestURI()
+}
+
+// safeURL is for messages: no query string, which may hold a token.
+func (x *exchange) safeURL() string {
+	return x.scheme + "://" + x.host() + x.in.URL.EscapedPath()
+}
+
+func (x *exchange) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { x.stamp(stDNSStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { x.stamp(stDNSDone) },
+		ConnectStart:         func(string, string) { x.stamp(stConnStart) },
+		ConnectDone:          func(string, string, error) { x.stamp(stConnDone) },
+		TLSHandshakeStart:    func() { x.stamp(stTLSStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { x.stamp(stTLSDone) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { x.stamp(stWrote) },
+		GotFirstResponseByte: func() { x.stamp(stFirstByte) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			x.stamp(stGotConn)
+			x.reused = info.Reused
+			if c := info.Conn; c != nil {
+				if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+					x.remote = a.IP.String()
+				}
+				if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+					x.connID = strconv.Itoa(a.Port)
+				}
+			}
+		},
+	}
+}
+
+// recorder is the RoundTripper under ReverseProxy: it takes timings and
+// puts taps on the response body.
+type recorder struct {
+	next http.RoundTripper
+	p    *Proxy
+}
+
+func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	x := exchangeOf(req.Context())
+	if x == nil {
+		return t.next.RoundTrip(req)
+	}
+	x.out = req
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), x.trace()))
+	res, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	x.res = res
+	switch {
+	case res.StatusCode == http.StatusSwitchingProtocols:
+		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
+			x.ws = newWSTap(x, rwc)
+			if !t.p.addUpgrade(x.ws) {
+				rwc.Close()
+			}
+			res.Body = x.ws
+		}
+	case res.Body != nil && res.Body != http.NoBody && x.in.Method != http.MethodHead:
+		x.resBody = newBodyTap(res.Body, t.p.maxBody, res.ContentLength, x.finish)
+		res.Body = x.resBody
+	}
+	return res, nil
+}
+
+// finish records the exchange, once. It runs when the response body is
+// complete, or when ServeHTTP ends, whichever comes first.
+func (x *exchange) finish() {
+	x.finished.Do(func() {
+		x.stamp(stDone)
+		if x.ws != nil {
+			x.p.removeUpgrade(x.ws)
+		}
+		x.mu.Lock()
+		skipped := x.skipped
+		x.mu.Unlock()
+		if skipped {
+			return
+		}
+		x.p.record(x.entry())
+	})
+}
+
+func (x *exchange) entry() *har.Entry {
+	e := &har.Entry{
+		StartedDateTime: x.start.UTC().Format("2006-01-02T15:04:05.000Z"),
+		Request:         x.request(),
+		Response:        x.response(),
+		Cache:           json.RawMessage("{}"),
+		ServerIPAddress: x.remote,
+		Connection:      x.connID,
+	}
+	e.Timings, e.Time = x.timings()
+	if x.ws != nil {
+		e.Extra.Set("_resourceType", "websocket")
+		x.ws.addTo(e)
+	}
+	return e
+}
+
+func (x *exchange) request() har.Request {
+	r := x.in
+	h := r.Header
+	if x.out != nil {
+		h = x.out.Header // after the hop-by-hop headers went: what the server got
+	}
+	req := har.Request{
+		Method:      r.Method,
+		URL:         x.url(),
+		HTTPVersion: r.Proto,
+		Headers:     harHeaders(h),
+		QueryString: harQuery(r.URL.RawQuery),
+		Cookies:     requestCookies(h),
+		HeadersSize: -1,
+	}
+	if x.reqBody != nil {
+		snap := x.reqBody.snapshot()
+		req.BodySize = snap.total
+		pd := &har.PostData{MimeType: h.Get("Content-Type")}
+		if utf8.Valid(snap.data) {
+			pd.Text = har.String(string(snap.data))
+		} else {
+			// HAR has no encoding for request bodies; "_encoding" follows
+			// content.encoding so the bytes survive exactly.
+			pd.Text = har.String(base64Encode(snap.data))
+			pd.Extra.Set("_encoding", "base64")
+		}
+		if !snap.complete || snap.truncated() {
+			pd.Extra.Set("_truncated", true)
+			size := snap.total
+			if r.ContentLength > size {
+				size = r.ContentLength
+			}
+			pd.Extra.Set("_originalSize", size)
+		}
+		req.PostData = pd
+	}
+	return req
+}
+
+func (x *exchange) response() har.Response {
+	x.mu.Lock()
+	err := x.err
+	x.mu.Unlock()
+	res := x.res
+	if res == nil {
+		out := har.Response{HeadersSize: -1, BodySize: -1}
+		if err != nil {
+			out.Extra.Set("_error", err.Error())
+		}
+		return out
+	}
+	out := har.Response{
+		Status:      res.StatusCode,
+		StatusText:  strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode))),
+		HTTPVersion: res.Proto,
+		Headers:     harHeaders(res.Header),
+		Cookies:     responseCookies(res),
+		RedirectURL: res.Header.Get("Location"),
+		HeadersSize: -1,
+	}
+	out.Content.MimeType = res.Header.Get("Content-Type")
+	if x.resBody != nil {
+		snap := x.resBody.snapshot()
+		out.BodySize = snap.total
+		setContent(&out.Content, snap, res.Header.Get("Content-Encoding"), x.p.maxBody)
+		if !snap.complete {
+			msg := "the response body did not arrive whole"
+			if snap.err != nil {
+				msg += ": " + snap.err.Error()
+			}
+			out.Extra.Set("_error", msg)
+		}
+	} else if x.ws == nil {
+		out.Content.Text = har.String("")
+	}
+	if err != nil {
+		out.Extra.Set("_error", err.Error())
+	}
+	return out
+}
+
+// timings turns the stamps into HAR phases in milliseconds. The proxy's
+// own work before it asked for an upstream connection counts as blocked.
+func (x *exchange) timings() (har.Timings, float64) {
+	ms := func(i int) float64 { return float64(x.stamps[i].Load()) / 1e6 }
+	has := func(i int) bool { return x.stamps[i].Load() != 0 }
+	span := func(a, b int) float64 {
+		if !has(a) || !has(b) || ms(b) < ms(a) {
+			return -1
+		}
+		return round(ms(b) - ms(a))
+	}
+	t := har.Timings{}
+	dns, connect, ssl := -1.0, -1.0, -1.0
+	if !x.reused {
+		dns = span(stDNSStart, stDNSDone)
+		connect = span(stConnStart, stConnDone)
+		if ssl = span(stTLSStart, stTLSDone); ssl >= 0 && has(stConnStart) {
+			connect = span(stConnStart, stTLSDone) // HAR: connect includes ssl
+		}
+	}
+	blocked := -1.0
+	if has(stGotConn) {
+		blocked = ms(stGotConn)
+		for _, d := range []float64{dns, connect} {
+			if d > 0 {
+				blocked -= d
+			}
+		}
+		blocked = round(max(blocked, 0))
+	}
+	t.Blocked, t.DNS, t.Connect, t.SSL = har.Float(blocked), har.Float(dns), har.Float(connect), har.Float(ssl)
+	t.Send = max(span(stGotConn, stWrote), 0)
+	t.Wait = max(span(stWrote, stFirstByte), 0)
+	if x.ws == nil {
+		t.Receive = max(span(stFirstByte, stDone), 0)
+	}
+	total := 0.0
+	for _, d := range []float64{blocked, dns, connect, t.Send, t.Wait, t.Receive} {
+		if d > 0 {
+			total += d
+		}
+	}
+	return t, round(total)
+}
+
+// round keeps nanoseconds: loopback phases are often under a microsecond.
+func round(ms float64) float64 {
+	return float64(int64(ms*1e6+0.5)) / 1e6
+}
+
+func harHeaders(h http.Header) []*har.NameValue {
+	names := make([]string, 0, len(h))
+	n := 0
+	for k, v := range h {
+		names = append(names, k)
+		n += len(v)
+	}
+	// The server parsed the headers into a map; sorting at least makes the
+	// order stable.
+	sort.Strings(names)
+	out := make([]*har.NameValue, 0, n)
+	for _, k := range names {
+		vs := h[k]
+		if k == "User-Agent" && len(vs) == 1 && vs[0] == "" {
+			continue // ReverseProxy's marker for "send none"
+		}
+		for _, v := range vs {
+			out = append(out, &har.NameValue{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+// harQuery splits a raw query in order, keeping repeats.
+func harQuery(raw string) []*har.NameValue {
+	if raw == "" {
+		return nil
+	}
+	var out []*har.NameValue
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		out = append(out, &har.NameValue{Name: unescape(k), Value: unescape(v)})
+	}
+	return out
+}
+
+func unescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func requestCookies(h http.Header) []*har.Cookie {
+	if len(h["Cookie"]) == 0 {
+		return nil
+	}
+	r := &http.Request{Header: http.Header{"Cookie": h["Cookie"]}}
+	var out []*har.Cookie
+	for _, c := range r.Cookies() {
+		out = append(out, &har.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return out
+}
+
+func responseCookies(res *http.Response) []*har.Cookie {
+	if len(res.Header["Set-Cookie"]) == 0 {
+		return nil
+	}
+	var out []*har.Cookie
+	for _, c := range res.Cookies() {
+		hc := &har.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain}
+		if !c.Expires.IsZero() {
+			hc.Expires = c.Expires.UTC().Format(time.RFC3339)
+		}
+		httpOnly, secure := c.HttpOnly, c.Secure
+		hc.HTTPOnly, hc.Secure = &httpOnly, &secure
+		out = append(out, hc)
+	}
+	return out
+}

@@ -1,0 +1,855 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitape/apitape/capture"
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/ca"
+)
+
+// upstream is the real server the tests talk to through the proxy.
+func upstreamHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"ok":true}`, r.URL.Query().Get("id"))
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		sum := sha256.Sum256(body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": r.URL.Query().Get("id"), "method": r.Method, "len": len(body), "sha256": hex.EncodeToString(sum[:]),
+			"auth": r.Header.Get("Authorization"), "cookie": r.Header.Get("Cookie"),
+		})
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		zw.Write(gzipPlain)
+		zw.Close()
+	})
+	mux.HandleFunc("/br", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "br")
+		w.Write([]byte{0x0b, 0x02, 0x80, '{', '}', 0x03}) // a brotli stream of "{}"
+	})
+	mux.HandleFunc("/binary", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(binaryBody)
+	})
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/json?id=after", http.StatusFound)
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s3cr3t", Path: "/", HttpOnly: true, Secure: true,
+			Expires: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)})
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	mux.HandleFunc("/nocontent", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		for i := range 5 {
+			fmt.Fprintf(w, "line %d\n", i)
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(bytes.Repeat([]byte("x"), n))
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"slow":true}`)
+	})
+	return mux
+}
+
+var (
+	gzipPlain  = bytes.Repeat([]byte(`{"name":"cluster","state":"active"},`), 200)
+	binaryBody = func() []byte { b := make([]byte, 4096); rand.Read(b); b[0] = 0xff; return b }()
+)
+
+// harness is a proxy recording into a real HAR file, with plain and TLS
+// upstream servers.
+type harness struct {
+	t        *testing.T
+	proxy    *Proxy
+	proxyURL *url.URL
+	clientCA *x509.CertPool
+	caPEM    []byte
+	path     string
+	app      *har.Appender
+	sink     *capture.Sink
+	plain    *httptest.Server
+	secure   *httptest.Server
+	logs     *logBuffer
+}
+
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuffer) logf(format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func newHarness(t testing.TB, tune func(*Options), copts capture.Options) *harness {
+	t.Helper()
+	authority, err := ca.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{logs: new(logBuffer)}
+	if tt, ok := t.(*testing.T); ok {
+		h.t = tt
+	}
+	h.plain = httptest.NewServer(upstreamHandler())
+	h.secure = httptest.NewTLSServer(upstreamHandler())
+	t.Cleanup(h.plain.Close)
+	t.Cleanup(h.secure.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(h.secure.Certificate())
+
+	h.path = filepath.Join(t.TempDir(), "capture.har")
+	h.app, err = har.CreateAppender(h.path, har.NewLog("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copts.Selection.Match == nil && !copts.Selection.All && len(copts.Selection.Entries) == 0 {
+		copts.Selection.All = true
+	}
+	h.sink = capture.NewSink(h.app, copts)
+	opts := Options{
+		CACert: authority.Cert, CAKey: authority.Signer(), UpstreamRoots: roots,
+		Record: func(e *har.Entry) {
+			if err := h.sink.Add(e); err != nil {
+				t.Errorf("sink: %v", err)
+			}
+		},
+		Logf: h.logs.logf,
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	h.proxy, err = New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.proxy.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.proxy.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		h.app.Close()
+	})
+	h.proxyURL = &url.URL{Scheme: "http", Host: l.Addr().String()}
+	h.clientCA = x509.NewCertPool()
+	h.clientCA.AddCert(authority.Cert)
+	h.caPEM = authority.CertPEM()
+	return h
+}
+
+func (h *harness) client() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyURL(h.proxyURL),
+			TLSClientConfig:     &tls.Config{RootCAs: h.clientCA},
+			MaxIdleConnsPerHost: 64,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}
+}
+
+func (h *harness) base(scheme string) string {
+	if scheme == "https" {
+		return h.secure.URL
+	}
+	return h.plain.URL
+}
+
+// entries reads the HAR file as any consumer would.
+func (h *harness) entries(t testing.TB) []*har.Entry {
+	t.Helper()
+	f, err := os.Open(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := har.ReadAll(f, h.path)
+	if err != nil {
+		t.Fatalf("the capture is not a valid HAR: %v", err)
+	}
+	return doc.Log.Entries
+}
+
+func (h *harness) only(t *testing.T) *har.Entry {
+	t.Helper()
+	es := h.entries(t)
+	if len(es) != 1 {
+		t.Fatalf("got %d entries, want 1", len(es))
+	}
+	return es[0]
+}
+
+func contentBytes(t *testing.T, c *har.Content) []byte {
+	t.Helper()
+	b, ok, err := c.Bytes()
+	if err != nil || !ok {
+		t.Fatalf("content: ok=%v err=%v", ok, err)
+	}
+	return b
+}
+
+func postBytes(t *testing.T, r *har.Request) []byte {
+	t.Helper()
+	if r.PostData == nil || r.PostData.Text == nil {
+		t.Fatal("request has no postData.text")
+	}
+	if enc, ok := r.PostData.Extra.Get("_encoding"); ok {
+		if string(enc) != `"base64"` {
+			t.Fatalf("postData._encoding = %s", enc)
+		}
+		b, err := base64Decode(*r.PostData.Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return []byte(*r.PostData.Text)
+}
+
+func checkTimings(t *testing.T, e *har.Entry) {
+	t.Helper()
+	tm := e.Timings
+	if tm.Send <= 0 || tm.Wait <= 0 || tm.Receive <= 0 || e.Time <= 0 {
+		t.Errorf("timings not all > 0: send=%v wait=%v receive=%v time=%v", tm.Send, tm.Wait, tm.Receive, e.Time)
+	}
+	sum := *tm.Blocked + tm.Send + tm.Wait + tm.Receive
+	for _, d := range []*float64{tm.DNS, tm.Connect} {
+		if *d > 0 {
+			sum += *d
+		}
+	}
+	if diff := sum - e.Time; diff > 1e-5 || diff < -1e-5 {
+		t.Errorf("time %v is not the sum of the phases %v", e.Time, sum)
+	}
+}
+
+func header(t *testing.T, hs []*har.NameValue, name string) string {
+	t.Helper()
+	v, ok := har.Header(hs, name)
+	if !ok {
+		t.Errorf("header %s not recorded", name)
+	}
+	return v
+}
+
+func TestExchanges(t *testing.T) {
+	upload := make([]byte, 5<<20)
+	rand.Read(upload)
+	textUpload := bytes.Repeat([]byte(`{"k":"v"},`), 1000)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   []byte
+		hdr    map[string]string
+		check  func(t *testing.T, e *har.Entry, res *http.Response, got []byte)
+		reason string
+	}{
+		{"get json", "GET", "/json?id=a%20b&x=1&x=2", nil, map[string]string{"X-Api-Key": "k1"},
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if string(contentBytes(t, &e.Response.Content)) != `{"id":"a b","ok":true}` {
+					t.Errorf("content %q", *e.Response.Content.Text)
+				}
+				if header(t, e.Request.Headers, "X-Api-Key") != "k1" {
+					t.Error("request header value lost")
+				}
+				q := e.Request.QueryString
+				if len(q) != 3 || q[0].Name != "id" || q[0].Value != "a b" || q[1].Value != "1" || q[2].Value != "2" {
+					t.Errorf("queryString %v", q)
+				}
+				if e.Response.Content.MimeType != "application/json" || e.Response.StatusText != "OK" {
+					t.Errorf("mimeType %q statusText %q", e.Response.Content.MimeType, e.Response.StatusText)
+				}
+			}, "the common case: query in order, headers, JSON body as text"},
+		{"post json", "POST", "/echo", textUpload, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer tok"},
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if !bytes.Equal(postBytes(t, &e.Request), textUpload) || e.Request.PostData.MimeType != "application/json" {
+					t.Error("request body not recorded exactly")
+				}
+				if e.Request.BodySize != int64(len(textUpload)) {
+					t.Errorf("bodySize %d", e.Request.BodySize)
+				}
+			}, "a text body is postData.text"},
+		{"5 MiB binary upload", "PUT", "/echo", upload, map[string]string{"Content-Type": "application/octet-stream"},
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if !bytes.Equal(postBytes(t, &e.Request), upload) {
+					t.Error("5 MiB upload not recorded byte for byte")
+				}
+				sum := sha256.Sum256(upload)
+				if !strings.Contains(string(got), hex.EncodeToString(sum[:])) {
+					t.Errorf("server did not get the upload intact: %s", got)
+				}
+			}, "binary bodies survive as base64 with _encoding"},
+		{"gzip response", "GET", "/gzip", nil, nil,
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if !bytes.Equal(contentBytes(t, &e.Response.Content), gzipPlain) {
+					t.Error("gzip body not decoded in the HAR")
+				}
+				if !bytes.Equal(got, gzipPlain) {
+					t.Error("client did not get the body")
+				}
+				c := e.Response.Content
+				if c.Size != int64(len(gzipPlain)) || c.Compression == nil || *c.Compression <= 0 || e.Response.BodySize >= c.Size {
+					t.Errorf("size %d compression %v bodySize %d", c.Size, c.Compression, e.Response.BodySize)
+				}
+				if header(t, e.Response.Headers, "Content-Encoding") != "gzip" {
+					t.Error("Content-Encoding header lost")
+				}
+			}, "text is decoded; bodySize is the wire size"},
+		{"br response", "GET", "/br", nil, map[string]string{"Accept-Encoding": "br"},
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				c := e.Response.Content
+				if enc, _ := c.Extra.Get("_contentEncoding"); string(enc) != `"br"` || c.Encoding != "base64" {
+					t.Errorf("br body: _contentEncoding=%s encoding=%q", enc, c.Encoding)
+				}
+				if !bytes.Equal(contentBytes(t, &c), got) {
+					t.Error("br body not kept as received")
+				}
+			}, "no brotli decoder: bytes kept as received, marked"},
+		{"binary response", "GET", "/binary", nil, nil,
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if e.Response.Content.Encoding != "base64" || !bytes.Equal(contentBytes(t, &e.Response.Content), binaryBody) {
+					t.Error("binary body not base64 exact")
+				}
+			}, "invalid UTF-8 is base64"},
+		{"redirect", "GET", "/redirect", nil, nil,
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if e.Response.Status != 302 || e.Response.RedirectURL != "/json?id=after" {
+					t.Errorf("status %d redirectURL %q", e.Response.Status, e.Response.RedirectURL)
+				}
+			}, "redirectURL from Location"},
+		{"cookies", "POST", "/login", []byte("user=a&pass=b"), map[string]string{"Cookie": "a=1; b=2", "Content-Type": "application/x-www-form-urlencoded"},
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				rc := e.Request.Cookies
+				if len(rc) != 2 || rc[0].Name != "a" || rc[1].Value != "2" {
+					t.Errorf("request cookies %v", rc)
+				}
+				sc := e.Response.Cookies
+				if len(sc) != 1 || sc[0].Name != "session" || sc[0].Value != "s3cr3t" || sc[0].Path != "/" ||
+					sc[0].HTTPOnly == nil || !*sc[0].HTTPOnly || sc[0].Secure == nil || !*sc[0].Secure || sc[0].Expires != "2030-01-02T03:04:05Z" {
+					t.Errorf("response cookies %+v", sc)
+				}
+			}, "cookies parsed both ways"},
+		{"no content", "DELETE", "/nocontent", nil, nil,
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				if e.Response.Status != 204 || e.Response.Content.Text == nil || *e.Response.Content.Text != "" {
+					t.Errorf("204: status %d text %v", e.Response.Status, e.Response.Content.Text)
+				}
+			}, "a response without body is recorded at the end of the handler"},
+		{"chunked stream", "GET", "/stream", nil, nil,
+			func(t *testing.T, e *har.Entry, res *http.Response, got []byte) {
+				want := "line 0\nline 1\nline 2\nline 3\nline 4\n"
+				if string(got) != want || string(contentBytes(t, &e.Response.Content)) != want {
+					t.Errorf("stream: client %q har %q", got, *e.Response.Content.Text)
+				}
+			}, "no Content-Length: complete at EOF"},
+	}
+	for _, scheme := range []string{"http", "https"} {
+		for _, tt := range tests {
+			t.Run(scheme+"/"+tt.name, func(t *testing.T) {
+				h := newHarness(t, nil, capture.Options{})
+				var body io.Reader
+				if tt.body != nil {
+					body = bytes.NewReader(tt.body)
+				}
+				req, err := http.NewRequest(tt.method, h.base(scheme)+tt.path, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range tt.hdr {
+					req.Header.Set(k, v)
+				}
+				if tt.hdr["Accept-Encoding"] != "" {
+					req.Header.Set("Accept-Encoding", tt.hdr["Accept-Encoding"])
+				}
+				res, err := h.client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := h.only(t)
+				if e.Request.Method != tt.method || e.Request.URL != h.base(scheme)+tt.path {
+					t.Errorf("request %s %s, want %s %s", e.Request.Method, e.Request.URL, tt.method, h.base(scheme)+tt.path)
+				}
+				if e.Response.Status != res.StatusCode || e.Response.HTTPVersion != "HTTP/1.1" || e.Request.HTTPVersion != "HTTP/1.1" {
+					t.Errorf("status %d (client saw %d), versions %s %s", e.Response.Status, res.StatusCode, e.Request.HTTPVersion, e.Response.HTTPVersion)
+				}
+				if e.ServerIPAddress != "127.0.0.1" {
+					t.Errorf("serverIPAddress %q", e.ServerIPAddress)
+				}
+				if _, err := time.Parse(time.RFC3339Nano, e.StartedDateTime); err != nil {
+					t.Errorf("startedDateTime: %v", err)
+				}
+				if e.Response.Status != 204 {
+					checkTimings(t, e)
+				}
+				tt.check(t, e, res, got)
+				if t.Failed() {
+					t.Logf("why this case exists: %s; proxy log: %s", tt.reason, h.logs)
+				}
+			})
+		}
+	}
+}
+
+// The first request over a new upstream connection measures connect (and
+// TLS); the next one reuses the connection.
+func TestTimingsConnectAndReuse(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	c := h.client()
+	for range 2 {
+		res, err := c.Get(h.secure.URL + "/json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	es := h.entries(t)
+	if len(es) != 2 {
+		t.Fatalf("%d entries", len(es))
+	}
+	first, second := es[0].Timings, es[1].Timings
+	if *first.Connect <= 0 || *first.SSL <= 0 || *first.Connect < *first.SSL {
+		t.Errorf("first exchange: connect %v ssl %v; want connect >= ssl > 0", *first.Connect, *first.SSL)
+	}
+	if *second.Connect != -1 || *second.SSL != -1 || *second.DNS != -1 {
+		t.Errorf("reused connection: connect %v ssl %v dns %v; want -1", *second.Connect, *second.SSL, *second.DNS)
+	}
+	if es[0].Connection == "" || es[0].Connection != es[1].Connection {
+		t.Errorf("connection ids %q %q: want the same upstream connection", es[0].Connection, es[1].Connection)
+	}
+}
+
+func TestMaxBody(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxBody = 1000 }, capture.Options{})
+	res, err := h.client().Post(h.plain.URL+"/echo", "text/plain", strings.NewReader(strings.Repeat("u", 5000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	res, err = h.client().Get(h.plain.URL + "/big?n=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if len(got) != 5000 {
+		t.Fatalf("client got %d bytes, want 5000: truncation must only affect the recording", len(got))
+	}
+	es := h.entries(t)
+	if len(es) != 2 {
+		t.Fatalf("%d entries", len(es))
+	}
+	pd := es[0].Request.PostData
+	if len(*pd.Text) != 1000 || es[0].Request.BodySize != 5000 {
+		t.Errorf("request: kept %d bytes, bodySize %d", len(*pd.Text), es[0].Request.BodySize)
+	}
+	if v, _ := pd.Extra.Get("_truncated"); string(v) != "true" {
+		t.Errorf("request _truncated = %s", v)
+	}
+	if v, _ := pd.Extra.Get("_originalSize"); string(v) != "5000" {
+		t.Errorf("request _originalSize = %s", v)
+	}
+	c := es[1].Response.Content
+	if len(*c.Text) != 1000 || c.Size != 5000 {
+		t.Errorf("response: kept %d bytes, size %d", len(*c.Text), c.Size)
+	}
+	if v, _ := c.Extra.Get("_truncated"); string(v) != "true" {
+		t.Errorf("response _truncated = %s", v)
+	}
+}
+
+func TestLoopRefused(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	_, port, _ := net.SplitHostPort(h.proxyURL.Host)
+	for _, target := range []string{"http://" + h.proxyURL.Host + "/x", "http://localhost:" + port + "/x", "https://127.0.0.1:" + port + "/x"} {
+		res, err := h.client().Get(target)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusLoopDetected {
+			t.Errorf("%s: status %d, want 508", target, res.StatusCode)
+		}
+	}
+	if n := len(h.entries(t)); n != 0 {
+		t.Errorf("%d entries recorded for refused loops", n)
+	}
+}
+
+func TestNotAProxyRequest(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	res, err := http.Get(h.proxyURL.String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), "this is a proxy") {
+		t.Errorf("status %d body %q", res.StatusCode, body)
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	untrusted := untrustedServer(t)
+
+	for _, target := range []string{"http://" + dead + "/gone?token=SECRET", untrusted.URL + "/json?token=SECRET"} {
+		res, err := h.client().Get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadGateway {
+			t.Errorf("%s: status %d, want 502", target, res.StatusCode)
+		}
+	}
+	es := h.entries(t)
+	if len(es) != 2 {
+		t.Fatalf("%d entries, want 2", len(es))
+	}
+	for _, e := range es {
+		msg, ok := e.Response.Extra.Get("_error")
+		if e.Response.Status != 0 || !ok {
+			t.Errorf("%s: status %d _error %s: a failed exchange is status 0 with _error", e.Request.URL, e.Response.Status, msg)
+		}
+	}
+	if !strings.Contains(string(must(es[1].Response.Extra.Get("_error"))), "certificate") {
+		t.Errorf("untrusted upstream: _error does not name the certificate problem: %s", must(es[1].Response.Extra.Get("_error")))
+	}
+	if strings.Contains(h.logs.String(), "SECRET") {
+		t.Errorf("log shows the query string: %s", h.logs)
+	}
+}
+
+func must(raw json.RawMessage, _ bool) json.RawMessage { return raw }
+
+func TestInsecureUpstream(t *testing.T) {
+	untrusted := untrustedServer(t)
+	h := newHarness(t, func(o *Options) { o.InsecureUpstream = true; o.UpstreamRoots = nil }, capture.Options{})
+	res, err := h.client().Get(untrusted.URL + "/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("status %d with InsecureUpstream", res.StatusCode)
+	}
+}
+
+// A client that does not trust the CA fails its handshake, and the user is
+// told why.
+func TestUntrustingClient(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(h.proxyURL)}}
+	if _, err := c.Get(h.secure.URL + "/json"); err == nil {
+		t.Fatal("a client without the CA connected")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(h.logs.String(), "does not trust apitape's CA") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(h.logs.String(), "does not trust apitape's CA") {
+		t.Errorf("log: %q", h.logs)
+	}
+}
+
+// Selection decides what is written; everything is still forwarded.
+func TestSelection(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{Selection: har.Selection{Methods: []string{"POST"}}})
+	c := h.client()
+	for _, m := range []string{"GET", "POST", "GET", "POST"} {
+		req, _ := http.NewRequest(m, h.plain.URL+"/echo", strings.NewReader("{}"))
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("%s not forwarded: %d", m, res.StatusCode)
+		}
+	}
+	es := h.entries(t)
+	if len(es) != 2 || es[0].Request.Method != "POST" || es[1].Request.Method != "POST" {
+		t.Errorf("recorded %d entries; want the 2 POSTs", len(es))
+	}
+	if h.sink.Seen() != 4 || h.sink.Recorded() != 2 {
+		t.Errorf("seen %d recorded %d", h.sink.Seen(), h.sink.Recorded())
+	}
+}
+
+// Redaction runs before the disk: a hook that replaces the token leaves no
+// token in the file. (The real redactor plugs into the same hook.)
+func TestRedactHook(t *testing.T) {
+	const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.dG9rZW4"
+	redact := func(index int, raw []byte) ([]byte, error) {
+		raw = bytes.ReplaceAll(raw, []byte(token), []byte("REDACTED-token-00000000"))
+		return bytes.ReplaceAll(raw, []byte("s3cr3t"), []byte("REDACTED-cookie-00000000")), nil
+	}
+	h := newHarness(t, nil, capture.Options{Redact: redact})
+	req, _ := http.NewRequest("POST", h.secure.URL+"/login", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := h.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	raw, err := os.ReadFile(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(token)) || bytes.Contains(raw, []byte("s3cr3t")) {
+		t.Fatal("a secret reached the disk")
+	}
+	if !bytes.Contains(raw, []byte("REDACTED-token-")) {
+		t.Fatal("the redact hook did not run")
+	}
+}
+
+// Close while an exchange is in flight: it still ends up in the file.
+func TestCloseRecordsInFlight(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	done := make(chan error, 1)
+	go func() {
+		res, err := h.client().Get(h.plain.URL + "/slow?d=300ms")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.proxy.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("in-flight request failed during a graceful close: %v", err)
+	}
+	if es := h.entries(t); len(es) != 1 || es[0].Response.Status != 200 {
+		t.Fatalf("entries after close: %d", len(es))
+	}
+}
+
+// 32 clients, 5,000 requests: exactly 5,000 entries, none duplicated, none
+// malformed.
+func TestConcurrency(t *testing.T) {
+	const clients, total = 32, 5000
+	h := newHarness(t, nil, capture.Options{})
+	c := h.client()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	next := make(chan int)
+	go func() {
+		for i := range total {
+			next <- i
+		}
+		close(next)
+	}()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				base := h.plain.URL
+				if i%4 == 0 {
+					base = h.secure.URL
+				}
+				var res *http.Response
+				var err error
+				if i%3 == 0 {
+					res, err = c.Post(base+"/echo?id="+strconv.Itoa(i), "application/json", strings.NewReader(`{"i":`+strconv.Itoa(i)+`}`))
+				} else {
+					res, err = c.Get(base + "/json?id=" + strconv.Itoa(i))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	es := h.entries(t)
+	if len(es) != total {
+		t.Fatalf("%d entries, want %d", len(es), total)
+	}
+	seen := make(map[string]bool, total)
+	for _, e := range es {
+		u, err := url.Parse(e.Request.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := u.Query().Get("id")
+		if seen[id] {
+			t.Fatalf("entry for id %s twice", id)
+		}
+		seen[id] = true
+		if e.Response.Status != 200 || !strings.Contains(*e.Response.Content.Text, id) {
+			t.Fatalf("entry %s: status %d content %q", id, e.Response.Status, *e.Response.Content.Text)
+		}
+	}
+}
+
+// A raw HTTP/1.1 client: writes exactly what it is given, reads one
+// response.
+func rawExchange(t *testing.T, conn net.Conn, req string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// HTTP/1.0 with a body and no keep-alive, and a request in absolute form
+// with an explicit Host header, straight from bytes.
+func TestRawClient(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	conn, err := net.Dial("tcp", h.proxyURL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	u := h.plain.URL + "/echo"
+	res := rawExchange(t, conn, "POST "+u+" HTTP/1.0\r\nHost: "+h.plain.Listener.Addr().String()+"\r\nContent-Length: 5\r\nProxy-Connection: close\r\n\r\nhello")
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"len":5`) {
+		t.Fatalf("status %d body %s", res.StatusCode, body)
+	}
+	e := h.only(t)
+	if e.Request.HTTPVersion != "HTTP/1.0" || string(postBytes(t, &e.Request)) != "hello" {
+		t.Errorf("version %s body %q", e.Request.HTTPVersion, postBytes(t, &e.Request))
+	}
+	if _, ok := har.Header(e.Request.Headers, "Proxy-Connection"); ok {
+		t.Error("hop-by-hop Proxy-Connection recorded as sent upstream")
+	}
+}
+
+func base64Decode(s string) ([]byte, error) {
+	return base64Std.DecodeString(s)
+}
+
+var base64Std = base64.StdEncoding
+
+// untrustedServer is an HTTPS server whose certificate comes from a CA
+// nobody trusts (httptest's own certificate is the same for every server).
+func untrustedServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	other, err := ca.Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(7),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, other.Cert, other.Signer().Public(), other.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(upstreamHandler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: other.Signer()}}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
