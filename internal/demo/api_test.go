@@ -81,6 +81,8 @@ func TestAuthentication(t *testing.T) {
 		{"cookie %3A", map[string]string{"Cookie": "R_SESS=" + name + "%3A" + secret}, "-", 200, "browsers may escape the colon"},
 		{"cookie ignored with header", map[string]string{"Cookie": "R_SESS=" + key}, "Bearer nope", 401,
 			"the cookie counts only when there is no Authorization header"},
+		{"cookie ignored with unknown scheme", map[string]string{"Cookie": "R_SESS=" + key}, "Negotiate abc", 401,
+			"any Authorization header, even one the server cannot read, disables the cookie"},
 		{"wrong secret", nil, "Bearer " + name + ":" + strings.Repeat("b", 54), 401, ""},
 		{"unknown token", nil, "Bearer token-zzzzz:" + secret, 401, ""},
 		{"no colon", nil, "Bearer " + name, 401, ""},
