@@ -92,6 +92,11 @@ func TestRoundTripCredentials(t *testing.T) {
 	for _, format := range []string{"curl", "bash", "go"} {
 		t.Run(format, func(t *testing.T) {
 			out := convertBytes(t, data, Options{Format: format})
+			if format == "go" {
+				checkGoFormat(t, "credentials", out)
+			} else {
+				checkBash(t, "credentials", out)
+			}
 			for _, c := range canaries {
 				if bytes.Contains(out, []byte(c)) {
 					t.Errorf("output holds the live value %s", c)
@@ -168,6 +173,11 @@ func TestFailureNamesTheCall(t *testing.T) {
 		data := writeHAR(t, []*har.Entry{e})
 		for _, format := range []string{"bash", "go"} {
 			out := convertBytes(t, data, Options{Format: format})
+			if format == "go" {
+				checkGoFormat(t, "credentials", out)
+			} else {
+				checkBash(t, "credentials", out)
+			}
 			var cmd *exec.Cmd
 			if format == "go" {
 				cmd = exec.Command(buildGo(t, out))

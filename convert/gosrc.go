@@ -58,18 +58,18 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 		b = appendGoString(b, c.origin)
 	}
 	b = append(b, ", "...)
-	b = appendGoValue(b, c.target)
+	b = appendGoValue(b, c.target, "+")
 	b = append(b, ")\n"...)
 	for _, h := range c.headers {
 		b = append(b, "\t\tr.add("...)
 		b = appendGoString(b, h.name)
 		b = append(b, ", "...)
-		b = appendGoValue(b, h.value)
+		b = appendGoValue(b, h.value, "+")
 		b = append(b, ")\n"...)
 	}
 	if c.body != nil {
 		b = append(b, "\t\tr.body = "...)
-		b = appendGoValue(b, c.body)
+		b = appendGoValue(b, c.body, " + ")
 		b = append(b, '\n')
 	}
 	b = append(b, "\t\ts.send(r, "...)
@@ -85,15 +85,16 @@ func (e *goEmitter) tail(w *bufio.Writer, s *session) {
 }
 
 // appendGoValue appends v as a Go string expression: literals joined with
-// the variables' values from s.env.
-func appendGoValue(dst []byte, v value) []byte {
+// the variables' values from s.env. op is the + as gofmt spaces it there:
+// " + " on the right of an assignment, "+" among several call arguments.
+func appendGoValue(dst []byte, v value, op string) []byte {
 	n := 0
 	for _, p := range v {
 		if p.Env == "" && p.Text == "" {
 			continue
 		}
 		if n > 0 {
-			dst = append(dst, " + "...)
+			dst = append(dst, op...)
 		}
 		n++
 		if p.Env != "" {
