@@ -1,0 +1,254 @@
+package browser
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The CDP events the recorder reads. They are decoded into the small structs
+// below rather than cdproto's types because cdproto keeps headers in a Go
+// map, which loses the order the browser sent them in.
+const (
+	evAttached          = "Target.attachedToTarget"
+	evDetached          = "Target.detachedFromTarget"
+	evTargetCreated     = "Target.targetCreated"
+	evTargetDestroyed   = "Target.targetDestroyed"
+	evTargetInfoChanged = "Target.targetInfoChanged"
+	evTargetCrashed     = "Target.targetCrashed"
+
+	evRequestWillBeSent   = "Network.requestWillBeSent"
+	evRequestExtraInfo    = "Network.requestWillBeSentExtraInfo"
+	evResponseReceived    = "Network.responseReceived"
+	evResponseExtraInfo   = "Network.responseReceivedExtraInfo"
+	evDataReceived        = "Network.dataReceived"
+	evLoadingFinished     = "Network.loadingFinished"
+	evLoadingFailed       = "Network.loadingFailed"
+	evServedFromCache     = "Network.requestServedFromCache"
+	evEventSourceMessage  = "Network.eventSourceMessageReceived"
+	evWSCreated           = "Network.webSocketCreated"
+	evWSHandshakeRequest  = "Network.webSocketWillSendHandshakeRequest"
+	evWSHandshakeResponse = "Network.webSocketHandshakeResponseReceived"
+	evWSFrameSent         = "Network.webSocketFrameSent"
+	evWSFrameReceived     = "Network.webSocketFrameReceived"
+	evWSFrameError        = "Network.webSocketFrameError"
+	evWSClosed            = "Network.webSocketClosed"
+)
+
+// headerList is a CDP Headers object in the order the browser wrote it.
+// Chrome joins repeated headers (Set-Cookie above all) with "\n"; they are
+// split back into one pair each, as they were on the wire.
+type headerList []headerPair
+
+type headerPair struct{ name, value string }
+
+func (h *headerList) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		*h = nil
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("headers: expected object")
+	}
+	out := (*h)[:0]
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		var value string
+		switch v := v.(type) {
+		case string:
+			value = v
+		case nil:
+		default:
+			value = fmt.Sprint(v)
+		}
+		for _, part := range strings.Split(value, "\n") {
+			out = append(out, headerPair{name, part})
+		}
+	}
+	*h = out
+	return nil
+}
+
+func (h headerList) get(name string) (string, bool) {
+	for _, p := range h {
+		if strings.EqualFold(p.name, name) {
+			return p.value, true
+		}
+	}
+	return "", false
+}
+
+type cdpRequest struct {
+	URL             string     `json:"url"`
+	Method          string     `json:"method"`
+	Headers         headerList `json:"headers"`
+	PostData        *string    `json:"postData"`
+	HasPostData     bool       `json:"hasPostData"`
+	PostDataEntries []struct {
+		Bytes string `json:"bytes"`
+	} `json:"postDataEntries"`
+	InitialPriority string `json:"initialPriority"`
+}
+
+// cdpTiming is Network.ResourceTiming: requestTime in seconds (monotonic),
+// every other field in milliseconds after it, -1 when not applicable.
+type cdpTiming struct {
+	RequestTime        float64 `json:"requestTime"`
+	ProxyStart         float64 `json:"proxyStart"`
+	ProxyEnd           float64 `json:"proxyEnd"`
+	DNSStart           float64 `json:"dnsStart"`
+	DNSEnd             float64 `json:"dnsEnd"`
+	ConnectStart       float64 `json:"connectStart"`
+	ConnectEnd         float64 `json:"connectEnd"`
+	SSLStart           float64 `json:"sslStart"`
+	SSLEnd             float64 `json:"sslEnd"`
+	SendStart          float64 `json:"sendStart"`
+	SendEnd            float64 `json:"sendEnd"`
+	ReceiveHeadersEnd  float64 `json:"receiveHeadersEnd"`
+	ReceiveHeadersStrt float64 `json:"receiveHeadersStart"`
+}
+
+type cdpResponse struct {
+	URL                   string     `json:"url"`
+	Status                int        `json:"status"`
+	StatusText            string     `json:"statusText"`
+	Headers               headerList `json:"headers"`
+	MimeType              string     `json:"mimeType"`
+	Charset               string     `json:"charset"`
+	ConnectionID          float64    `json:"connectionId"`
+	RemoteIPAddress       string     `json:"remoteIPAddress"`
+	FromDiskCache         bool       `json:"fromDiskCache"`
+	FromServiceWorker     bool       `json:"fromServiceWorker"`
+	FromPrefetchCache     bool       `json:"fromPrefetchCache"`
+	EncodedDataLength     float64    `json:"encodedDataLength"`
+	Timing                *cdpTiming `json:"timing"`
+	ServiceWorkerSource   string     `json:"serviceWorkerResponseSource"`
+	CacheStorageCacheName string     `json:"cacheStorageCacheName"`
+	Protocol              string     `json:"protocol"`
+}
+
+type evRequest struct {
+	RequestID            string          `json:"requestId"`
+	Request              cdpRequest      `json:"request"`
+	Timestamp            float64         `json:"timestamp"`
+	WallTime             float64         `json:"wallTime"`
+	Initiator            json.RawMessage `json:"initiator"`
+	RedirectHasExtraInfo bool            `json:"redirectHasExtraInfo"`
+	RedirectResponse     *cdpResponse    `json:"redirectResponse"`
+	Type                 string          `json:"type"`
+	FrameID              string          `json:"frameId"`
+}
+
+type evRequestExtra struct {
+	RequestID string     `json:"requestId"`
+	Headers   headerList `json:"headers"`
+}
+
+type evResponse struct {
+	RequestID    string      `json:"requestId"`
+	Timestamp    float64     `json:"timestamp"`
+	Type         string      `json:"type"`
+	Response     cdpResponse `json:"response"`
+	HasExtraInfo bool        `json:"hasExtraInfo"`
+}
+
+type evResponseExtra struct {
+	RequestID   string     `json:"requestId"`
+	Headers     headerList `json:"headers"`
+	StatusCode  int        `json:"statusCode"`
+	HeadersText string     `json:"headersText"`
+}
+
+type evData struct {
+	RequestID  string  `json:"requestId"`
+	DataLength float64 `json:"dataLength"`
+}
+
+type evFinished struct {
+	RequestID         string  `json:"requestId"`
+	Timestamp         float64 `json:"timestamp"`
+	EncodedDataLength float64 `json:"encodedDataLength"`
+}
+
+type evFailed struct {
+	RequestID     string  `json:"requestId"`
+	Timestamp     float64 `json:"timestamp"`
+	ErrorText     string  `json:"errorText"`
+	Canceled      bool    `json:"canceled"`
+	BlockedReason string  `json:"blockedReason"`
+}
+
+type evRequestID struct {
+	RequestID string `json:"requestId"`
+}
+
+type evEventSource struct {
+	RequestID string  `json:"requestId"`
+	Timestamp float64 `json:"timestamp"`
+	EventName string  `json:"eventName"`
+	EventID   string  `json:"eventId"`
+	Data      string  `json:"data"`
+}
+
+type evWSCreatedT struct {
+	RequestID string          `json:"requestId"`
+	URL       string          `json:"url"`
+	Initiator json.RawMessage `json:"initiator"`
+}
+
+type evWSRequest struct {
+	RequestID string  `json:"requestId"`
+	Timestamp float64 `json:"timestamp"`
+	WallTime  float64 `json:"wallTime"`
+	Request   struct {
+		Headers headerList `json:"headers"`
+	} `json:"request"`
+}
+
+type evWSResponse struct {
+	RequestID string  `json:"requestId"`
+	Timestamp float64 `json:"timestamp"`
+	Response  struct {
+		Status             int        `json:"status"`
+		StatusText         string     `json:"statusText"`
+		Headers            headerList `json:"headers"`
+		HeadersText        string     `json:"headersText"`
+		RequestHeaders     headerList `json:"requestHeaders"`
+		RequestHeadersText string     `json:"requestHeadersText"`
+	} `json:"response"`
+}
+
+type evWSFrame struct {
+	RequestID string  `json:"requestId"`
+	Timestamp float64 `json:"timestamp"`
+	Response  struct {
+		Opcode      float64 `json:"opcode"`
+		PayloadData string  `json:"payloadData"`
+	} `json:"response"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+type evTargetInfo struct {
+	SessionID  string `json:"sessionId"`
+	TargetInfo struct {
+		TargetID string `json:"targetId"`
+		Type     string `json:"type"`
+		URL      string `json:"url"`
+	} `json:"targetInfo"`
+	TargetID           string `json:"targetId"`
+	WaitingForDebugger bool   `json:"waitingForDebugger"`
+}

@@ -1,0 +1,691 @@
+package browser
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apitape/apitape/har"
+)
+
+// Buffer sizes passed to Network.enable. Chrome keeps response bodies in a
+// per-session buffer until they are fetched and evicts the oldest when it is
+// full ("Request content was evicted from inspector cache"); its defaults
+// lose large API answers. The recorder fetches every body as soon as it has
+// finished loading, so the buffer only has to hold what is in flight.
+const (
+	maxTotalBuffer    = 512 << 20
+	maxResourceBuffer = 256 << 20
+)
+
+// autoAttachFilter limits auto-attach to the targets that make the page's
+// requests. Headless Chrome also runs browser_ui targets (the omnibox popup)
+// whose WebUI traffic is not the page's.
+var autoAttachFilter = []map[string]any{
+	{"type": "page"}, {"type": "iframe"}, {"type": "worker"},
+	{"type": "shared_worker"}, {"type": "service_worker"},
+	{"exclude": true},
+}
+
+// recorder turns the CDP events of every attached session into HAR entries.
+// All its state belongs to one goroutine (run); everything else talks to it
+// by pushing closures onto q.
+type recorder struct {
+	ctx       context.Context
+	tap       *tap
+	q         *queue
+	sink      func(*har.Entry)
+	finished  bool
+	extraWait time.Duration // how long a finished exchange waits for its ExtraInfo events
+
+	sessions map[string]*session // the recorder's sessions
+	haveSW   bool                // a service worker was attached
+	shadow   map[string]string   // target id → its shadow session (see addShadow)
+
+	shadowMu       sync.Mutex
+	shadowSessions map[string]bool
+	targets        map[string]string // target id → the session that records it
+	pages          map[string]bool   // live page targets
+	sawPage        bool
+	requests       map[string]*request
+	sockets        map[string]*socket
+
+	setups       int       // setup commands not answered yet
+	lastActivity time.Time // last network event, for "quiet"
+	allClosed    chan struct{}
+	closedOnce   bool
+}
+
+type session struct {
+	target, kind string
+}
+
+// request is one requestId: a redirect chain of hops, the ExtraInfo events
+// of those hops in arrival order (DevTools matches them to hops by index),
+// and EventSource messages.
+type request struct {
+	id        string
+	hops      []*hop
+	reqExtra  []*evRequestExtra
+	respExtra []*evResponseExtra
+	sse       []sseMessage
+	emitted   int
+}
+
+type hop struct {
+	session  string
+	sent     *evRequest
+	resp     *cdpResponse
+	respTime float64
+	hasExtra bool
+	done     bool
+	endTime  float64
+	encoded  float64
+	received int64 // decoded bytes, from dataReceived
+	failed   *evFailed
+	cached   bool
+
+	body        []byte
+	hasBody     bool
+	bodyNote    string // why there is no body
+	bodyPending bool
+	bodyTries   int
+	triedShadow bool
+
+	post        []byte
+	hasPost     bool
+	postNote    string
+	postPending bool
+
+	extraExpired bool
+	extraTimer   bool
+}
+
+type sseMessage struct {
+	Type string  `json:"type"`
+	Time float64 `json:"time"`
+	ID   string  `json:"id"`
+	Data string  `json:"data"`
+}
+
+type wsMessage struct {
+	Type   string  `json:"type"`
+	Time   float64 `json:"time"`
+	Opcode int     `json:"opcode"`
+	Data   string  `json:"data"`
+}
+
+type socket struct {
+	id, url    string
+	initiator  json.RawMessage
+	start      float64 // monotonic seconds of the handshake request
+	wallStart  float64
+	reqHeaders headerList
+	resp       *evWSResponse
+	respTime   float64
+	messages   []wsMessage
+	errors     []string
+	end        float64
+	closed     bool
+}
+
+func newRecorder(ctx context.Context, emit func(*har.Entry)) *recorder {
+	return &recorder{
+		ctx:       ctx,
+		q:         newQueue(),
+		sink:      emit,
+		extraWait: time.Second,
+		sessions:  make(map[string]*session),
+		shadow:    make(map[string]string),
+
+		shadowSessions: make(map[string]bool),
+		targets:        make(map[string]string),
+		pages:          make(map[string]bool),
+		requests:       make(map[string]*request),
+		sockets:        make(map[string]*socket),
+		allClosed:      make(chan struct{}),
+	}
+}
+
+// emit hands an entry on; after finish nothing more is written.
+func (r *recorder) emit(e *har.Entry) {
+	if !r.finished {
+		r.sink(e)
+	}
+}
+
+// onEvent is the tap's callback. It runs on chromedp's reader goroutine, so
+// it never waits: it enqueues the event for the loop and, for the two
+// events that make a body available, sends the command that fetches it
+// right away. Sending here rather than from the loop is what keeps the
+// body of a fetch that is followed at once by a navigation: the loop may
+// be busy for milliseconds with a large body, and a navigation throws the
+// old document's bodies away. The answer is decoded on a goroutine of its
+// own and handed to the loop.
+func (r *recorder) onEvent(ev event) {
+	if strings.HasPrefix(ev.method, "Network.") && r.isShadow(ev.session) {
+		return
+	}
+	switch ev.method {
+	case evLoadingFinished:
+		var p evFinished
+		if json.Unmarshal(ev.params, &p) != nil {
+			return
+		}
+		f := &fetch{}
+		r.q.push(func() { r.loadingFinished(&p, f) })
+		r.fetch(ev.session, "Network.getResponseBody", p.RequestID, "body", f)
+	case evRequestWillBeSent:
+		var p evRequest
+		if json.Unmarshal(ev.params, &p) != nil {
+			return
+		}
+		var f *fetch
+		if p.Request.PostData == nil && p.Request.HasPostData && !isBrowserInternal(p.Request.URL) {
+			// Chrome leaves out bodies above 64 KiB, blobs, files and
+			// multipart uploads and only says hasPostData.
+			f = &fetch{}
+		}
+		r.q.push(func() { r.requestWillBeSent(ev.session, &p, f) })
+		if f != nil {
+			r.fetch(ev.session, "Network.getRequestPostData", p.RequestID, "postData", f)
+		}
+	default:
+		r.q.push(func() { r.handle(ev) })
+	}
+}
+
+// fetch is a body on its way: a response body or a request body.
+type fetch struct {
+	data []byte
+	err  error
+	hop  *hop     // set by the loop when it took the event; nil for a duplicate
+	req  *request // the request the hop belongs to
+}
+
+func (r *recorder) fetch(session, method, requestID, field string, f *fetch) {
+	r.tap.send(r.ctx, session, method, map[string]string{"requestId": requestID}, func(rep reply) {
+		go func() {
+			f.data, f.err = decodeBody(rep, field)
+			r.q.push(func() { r.fetched(f, method) })
+		}()
+	})
+}
+
+// decodeBody reads {field: text, base64Encoded: bool}, the answer of both
+// Network.getResponseBody and Network.getRequestPostData.
+func decodeBody(rep reply, field string) ([]byte, error) {
+	if rep.err != nil {
+		return nil, rep.err
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(rep.result, &res); err != nil {
+		return nil, err
+	}
+	var text string
+	var b64 bool
+	if err := json.Unmarshal(res[field], &text); err != nil {
+		return nil, errors.New("the browser sent no " + field)
+	}
+	json.Unmarshal(res["base64Encoded"], &b64)
+	if !b64 {
+		return []byte(text), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, errors.New("the browser sent invalid base64")
+	}
+	return b, nil
+}
+
+func (r *recorder) fetched(f *fetch, method string) {
+	h := f.hop
+	if h == nil {
+		return
+	}
+	if method == "Network.getRequestPostData" {
+		h.postPending = false
+		switch {
+		case f.err == nil:
+			h.post, h.hasPost = f.data, true
+		default:
+			if b, ok := postDataEntries(&h.sent.Request); ok {
+				h.post, h.hasPost = b, true
+			} else {
+				h.postNote = f.err.Error()
+			}
+		}
+	} else {
+		missing := (f.err == nil && len(f.data) == 0 || isNoData(f.err)) && h.expectsBody()
+		switch {
+		case missing && h.resp.FromServiceWorker && !h.triedShadow && r.shadowFor(h.session) != "":
+			h.triedShadow = true
+			g := &fetch{hop: h, req: f.req}
+			r.fetch(r.shadowFor(h.session), method, f.req.id, "body", g)
+			return
+		case missing && h.bodyTries < len(bodyRetries):
+			// A body that came through a service worker can reach
+			// DevTools after loadingFinished ("No data found", or an empty
+			// body): ask again shortly.
+			d := bodyRetries[h.bodyTries]
+			h.bodyTries++
+			g := &fetch{hop: h, req: f.req}
+			time.AfterFunc(d, func() { r.fetch(h.session, method, f.req.id, "body", g) })
+			return
+		case f.err != nil:
+			h.bodyNote = f.err.Error()
+		case len(f.data) == 0 && h.expectsBody():
+			// A body read as a stream or a blob comes back empty with no
+			// error.
+			h.bodyNote = "the browser returned an empty body for a response that had one (read as a stream or blob, or passed on by a service worker)"
+		default:
+			h.body, h.hasBody = f.data, true
+		}
+		h.bodyPending = false
+	}
+	r.check(f.req)
+}
+
+func isNoData(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "No data found")
+}
+
+var bodyRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond}
+
+// expectsBody reports whether the response had a body: Chrome received
+// bytes for it, or its Content-Length says so.
+func (h *hop) expectsBody() bool {
+	if h.received > 0 {
+		return true
+	}
+	if h.resp == nil {
+		return false
+	}
+	n, ok := h.resp.Headers.get("Content-Length")
+	return ok && n != "0" && n != ""
+}
+
+// run works through the queue until ctx ends.
+func (r *recorder) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.q.signal:
+			for _, f := range r.q.take() {
+				f()
+			}
+		}
+	}
+}
+
+// do runs f on the loop and waits for it.
+func (r *recorder) do(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	r.q.push(func() { f(); close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *recorder) handle(ev event) {
+	switch ev.method {
+	case evAttached, evDetached, evTargetCreated, evTargetInfoChanged, evTargetDestroyed, evTargetCrashed:
+		r.handleTarget(ev)
+		return
+	}
+	r.lastActivity = time.Now()
+	var err error
+	switch ev.method {
+	case evRequestExtraInfo:
+		var p evRequestExtra
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			q := r.request(p.RequestID)
+			q.reqExtra = append(q.reqExtra, &p)
+			r.check(q)
+		}
+	case evResponseReceived:
+		var p evResponse
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			r.responseReceived(&p)
+		}
+	case evResponseExtraInfo:
+		var p evResponseExtra
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			q := r.request(p.RequestID)
+			q.respExtra = append(q.respExtra, &p)
+			r.check(q)
+		}
+	case evLoadingFailed:
+		var p evFailed
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			r.loadingFailed(&p)
+		}
+	case evDataReceived:
+		var p evData
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if h := r.current(p.RequestID); h != nil && !h.done {
+				h.received += int64(p.DataLength)
+			}
+		}
+	case evServedFromCache:
+		var p evRequestID
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if h := r.current(p.RequestID); h != nil {
+				h.cached = true
+			}
+		}
+	case evEventSourceMessage:
+		var p evEventSource
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if q := r.requests[p.RequestID]; q != nil && len(q.hops) > 0 {
+				q.sse = append(q.sse, sseMessage{Type: p.EventName, Time: r.wall(q.hops[len(q.hops)-1], p.Timestamp), ID: p.EventID, Data: p.Data})
+			}
+		}
+	default:
+		if strings.HasPrefix(ev.method, "Network.webSocket") {
+			r.handleSocket(ev)
+		}
+	}
+}
+
+// request returns the state of id, creating it: ExtraInfo events may come
+// before the event they complete.
+func (r *recorder) request(id string) *request {
+	q := r.requests[id]
+	if q == nil {
+		q = &request{id: id}
+		r.requests[id] = q
+	}
+	return q
+}
+
+func (r *recorder) current(id string) *hop {
+	q := r.requests[id]
+	if q == nil || len(q.hops) == 0 {
+		return nil
+	}
+	return q.hops[len(q.hops)-1]
+}
+
+func (r *recorder) requestWillBeSent(sess string, p *evRequest, f *fetch) {
+	r.lastActivity = time.Now()
+	if isBrowserInternal(p.Request.URL) {
+		return
+	}
+	q := r.request(p.RequestID)
+	if n := len(q.hops); n > 0 {
+		cur := q.hops[n-1]
+		// The same request can be reported by two sessions (a worker's
+		// script by its page and by itself); only a redirect of the hop
+		// being loaded starts a new one.
+		if p.RedirectResponse == nil || cur.done || p.RedirectResponse.URL != cur.sent.Request.URL {
+			return
+		}
+		cur.resp = p.RedirectResponse
+		cur.respTime = p.Timestamp
+		cur.hasExtra = p.RedirectHasExtraInfo
+		cur.done = true
+		cur.endTime = p.Timestamp
+		cur.bodyNote = "redirect: Chrome keeps no body for redirect responses"
+	}
+	h := &hop{session: sess, sent: p}
+	q.hops = append(q.hops, h)
+	switch {
+	case p.Request.PostData != nil:
+		h.post, h.hasPost = []byte(*p.Request.PostData), true
+	case f != nil:
+		h.postPending = true
+		f.hop, f.req = h, q
+	}
+	r.check(q)
+}
+
+// postDataEntries joins the parts Chrome reported inline, the fallback when
+// Network.getRequestPostData fails. A part with no bytes (a file) makes the
+// body incomplete, so none is returned then.
+func postDataEntries(req *cdpRequest) ([]byte, bool) {
+	if len(req.PostDataEntries) == 0 {
+		return nil, false
+	}
+	var out []byte
+	for _, e := range req.PostDataEntries {
+		if e.Bytes == "" {
+			return nil, false
+		}
+		b, err := base64.StdEncoding.DecodeString(e.Bytes)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, b...)
+	}
+	return out, true
+}
+
+func (r *recorder) responseReceived(p *evResponse) {
+	h := r.current(p.RequestID)
+	if h == nil || h.done || h.resp != nil {
+		return
+	}
+	resp := p.Response
+	h.resp = &resp
+	h.respTime = p.Timestamp
+	h.hasExtra = p.HasExtraInfo
+}
+
+func (r *recorder) loadingFinished(p *evFinished, f *fetch) {
+	r.lastActivity = time.Now()
+	q := r.requests[p.RequestID]
+	if q == nil || len(q.hops) == 0 {
+		return
+	}
+	h := q.hops[len(q.hops)-1]
+	if h.done {
+		return
+	}
+	h.done, h.endTime, h.encoded = true, p.Timestamp, p.EncodedDataLength
+	h.bodyPending = true
+	f.hop, f.req = h, q
+}
+
+func (r *recorder) loadingFailed(p *evFailed) {
+	q := r.requests[p.RequestID]
+	if q == nil || len(q.hops) == 0 {
+		return
+	}
+	h := q.hops[len(q.hops)-1]
+	if h.done {
+		return
+	}
+	h.done, h.endTime, h.failed = true, p.Timestamp, p
+	h.bodyNote = "request failed: " + p.ErrorText
+	if p.Canceled {
+		h.bodyNote = "request canceled: " + p.ErrorText
+	}
+	r.check(q)
+}
+
+// check emits the hops of q that are complete, in order.
+func (r *recorder) check(q *request) {
+	for q.emitted < len(q.hops) {
+		i := q.emitted
+		h := q.hops[i]
+		if !h.done || h.bodyPending || h.postPending {
+			return
+		}
+		if h.hasExtra && !h.extraExpired && (len(q.reqExtra) <= i || len(q.respExtra) <= i) {
+			if !h.extraTimer {
+				h.extraTimer = true
+				time.AfterFunc(r.extraWait, func() {
+					r.q.push(func() {
+						h.extraExpired = true
+						r.check(q)
+					})
+				})
+			}
+			return
+		}
+		r.emit(r.entry(q, i))
+		q.emitted++
+	}
+	if len(q.hops) > 0 && q.emitted == len(q.hops) {
+		delete(r.requests, q.id)
+	}
+}
+
+// busy reports whether an exchange that is expected to end is still
+// running: EventSource streams and WebSockets are not expected to.
+func (r *recorder) busy() bool {
+	if r.setups > 0 {
+		return true
+	}
+	for _, q := range r.requests {
+		for _, h := range q.hops[q.emitted:] {
+			if h.bodyPending || h.postPending || (h.done && h.hasExtra && !h.extraExpired) {
+				return true
+			}
+			if !h.done && h.sent.Type != "EventSource" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finish emits everything still open: WebSockets and streams with what they
+// had, exchanges that never ended with a note saying so.
+func (r *recorder) finish(why string) {
+	qs := make([]*request, 0, len(r.requests))
+	for _, q := range r.requests {
+		if len(q.hops) > q.emitted {
+			qs = append(qs, q)
+		}
+	}
+	slices.SortFunc(qs, func(a, b *request) int { return cmpFloat(a.hops[0].sent.Timestamp, b.hops[0].sent.Timestamp) })
+	for _, q := range qs {
+		for i := q.emitted; i < len(q.hops); i++ {
+			h := q.hops[i]
+			switch {
+			case !h.done && h.resp == nil:
+				h.bodyNote = "no response before the recording stopped (" + why + ")"
+			case !h.done:
+				h.bodyNote = "the response had not finished when the recording stopped (" + why + ")"
+			case h.bodyPending:
+				h.bodyNote = "the body had not arrived when the recording stopped (" + why + ")"
+			}
+			if h.postPending {
+				h.postNote = "the request body had not arrived when the recording stopped"
+			}
+			r.emit(r.entry(q, i))
+		}
+		delete(r.requests, q.id)
+	}
+	ss := make([]*socket, 0, len(r.sockets))
+	for _, s := range r.sockets {
+		ss = append(ss, s)
+	}
+	slices.SortFunc(ss, func(a, b *socket) int { return cmpFloat(a.start, b.start) })
+	for _, s := range ss {
+		r.emit(r.socketEntry(s))
+		delete(r.sockets, s.id)
+	}
+	clear(r.requests)
+	r.finished = true
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (r *recorder) handleSocket(ev event) {
+	var err error
+	switch ev.method {
+	case evWSCreated:
+		var p evWSCreatedT
+		if err = json.Unmarshal(ev.params, &p); err == nil && r.sockets[p.RequestID] == nil {
+			r.sockets[p.RequestID] = &socket{id: p.RequestID, url: p.URL, initiator: p.Initiator}
+		}
+	case evWSHandshakeRequest:
+		var p evWSRequest
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if s := r.sockets[p.RequestID]; s != nil && s.start == 0 {
+				s.start, s.wallStart, s.reqHeaders = p.Timestamp, p.WallTime, p.Request.Headers
+			}
+		}
+	case evWSHandshakeResponse:
+		var p evWSResponse
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if s := r.sockets[p.RequestID]; s != nil && s.resp == nil {
+				s.resp, s.respTime = &p, p.Timestamp
+			}
+		}
+	case evWSFrameSent, evWSFrameReceived:
+		var p evWSFrame
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if s := r.sockets[p.RequestID]; s != nil {
+				typ := "receive"
+				if ev.method == evWSFrameSent {
+					typ = "send"
+				}
+				s.messages = append(s.messages, wsMessage{Type: typ, Time: s.wallTime(p.Timestamp), Opcode: int(p.Response.Opcode), Data: p.Response.PayloadData})
+			}
+		}
+	case evWSFrameError:
+		var p evWSFrame
+		if err = json.Unmarshal(ev.params, &p); err == nil {
+			if s := r.sockets[p.RequestID]; s != nil {
+				s.errors = append(s.errors, p.ErrorMessage)
+			}
+		}
+	case evWSClosed:
+		var p evRequestID
+		var t struct {
+			Timestamp float64 `json:"timestamp"`
+		}
+		if err = json.Unmarshal(ev.params, &p); err == nil && json.Unmarshal(ev.params, &t) == nil {
+			if s := r.sockets[p.RequestID]; s != nil {
+				s.closed, s.end = true, t.Timestamp
+				r.emit(r.socketEntry(s))
+				delete(r.sockets, s.id)
+			}
+		}
+	}
+}
+
+// wallTime converts a monotonic timestamp to Unix seconds, from the one
+// event that carries both.
+func (s *socket) wallTime(ts float64) float64 {
+	if s.start == 0 {
+		return ts
+	}
+	return s.wallStart + (ts - s.start)
+}
+
+func (r *recorder) wall(h *hop, ts float64) float64 {
+	return h.sent.WallTime + (ts - h.sent.Timestamp)
+}
+
+// isBrowserInternal reports URLs that are the browser's own business, never
+// the page's: WebUI, extensions and DevTools.
+func isBrowserInternal(u string) bool {
+	for _, p := range []string{"chrome:", "chrome-extension:", "chrome-untrusted:", "devtools:", "chrome-search:"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// runStep performs one step in the page of ctx.
+func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) error {
+	sel, err := expand(s.Selector, getenv)
+	if err != nil {
+		return err
+	}
+	timeout := s.timeout()
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	switch s.Action {
+	case "navigate":
+		raw, err := expand(s.URL, getenv)
+		if err != nil {
+			return err
+		}
+		target, err := resolveURL(sctx, raw)
+		if err != nil {
+			return err
+		}
+		return timedOut(chromedp.Do(sctx, chromedp.Navigate(target)), timeout, "the page did not load")
+	case "click":
+		return timedOut(chromedp.Do(sctx, chromedp.Click(chromedp.CSS(sel))), timeout, "no visible element matched")
+	case "fill":
+		value, err := expand(s.Value, getenv)
+		if err != nil {
+			return err
+		}
+		if err := timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel))), timeout, "no visible element matched"); err != nil {
+			return err
+		}
+		// Clear through the native setter (frameworks such as React
+		// replace the property) and type with Input.insertText, which the
+		// page sees as trusted input events, then say the edit is done.
+		if _, err := chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall(jsClear, sel))); err != nil {
+			return err
+		}
+		if value != "" {
+			if _, err := chromedp.Call(sctx, input.InsertText, input.InsertTextParams{Text: value}); err != nil {
+				return err
+			}
+		}
+		_, err = chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall(jsChanged, sel)))
+		return err
+	case "select":
+		value, err := expand(s.Value, getenv)
+		if err != nil {
+			return err
+		}
+		if err := timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))), timeout, "no visible element matched"); err != nil {
+			return err
+		}
+		msg, err := chromedp.Run(sctx, chromedp.Evaluate[string](jsCall(jsSelect, sel, value)))
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return errors.New(msg)
+		}
+		return nil
+	case "wait":
+		if s.Text == "" {
+			return timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))), timeout, "no visible element matched")
+		}
+		return waitText(sctx, s, sel, getenv, timeout)
+	case "expect":
+		if sel == "" {
+			sel = "body"
+		}
+		return waitText(sctx, s, sel, getenv, timeout)
+	case "sleep":
+		select {
+		case <-time.After(s.Duration):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("unknown action %q", s.Action)
+}
+
+func waitText(ctx context.Context, s Step, sel string, getenv func(string) (string, bool), timeout time.Duration) error {
+	text, err := expand(s.Text, getenv)
+	if err != nil {
+		return err
+	}
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](jsCall(jsHasText, sel, text),
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if errors.Is(err, chromedp.ErrPollingTimeout) {
+		err = context.DeadlineExceeded
+	}
+	return timedOut(err, timeout, "the text did not appear")
+}
+
+// timedOut turns a step's deadline into a sentence; the selector and the
+// step itself are named by the caller's message.
+func timedOut(err error, d time.Duration, what string) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s within %s", what, d)
+	}
+	return err
+}
+
+// resolveURL resolves a relative URL against the page's location, the way
+// a link would.
+func resolveURL(ctx context.Context, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("invalid URL")
+	}
+	if u.IsAbs() {
+		return raw, nil
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "", err
+	}
+	base, err := url.Parse(loc)
+	if err != nil || base.Scheme == "about" || base.Host == "" {
+		return "", fmt.Errorf("relative URL with no page open: give a start URL or an absolute URL")
+	}
+	return base.ResolveReference(u).String(), nil
+}
+
+// jsCall builds a call of fn with JSON-encoded arguments, so that selectors
+// and values are never spliced into code.
+func jsCall(fn string, args ...string) string {
+	b, _ := json.Marshal(args)
+	return "(" + fn + ")(..." + string(b) + ")"
+}
+
+const jsClear = `function(sel) {
+	const el = document.querySelector(sel);
+	if (!el) return;
+	const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+	const setter = Object.getOwnPropertyDescriptor(proto, 'value');
+	if (setter && setter.set && (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) {
+		setter.set.call(el, '');
+	} else if (el.isContentEditable) {
+		el.textContent = '';
+	}
+	el.dispatchEvent(new Event('input', {bubbles: true}));
+}`
+
+const jsChanged = `function(sel) {
+	const el = document.querySelector(sel);
+	if (el) el.dispatchEvent(new Event('change', {bubbles: true}));
+}`
+
+const jsSelect = `function(sel, value) {
+	const el = document.querySelector(sel);
+	if (!el) return 'no element matches';
+	if (!(el instanceof HTMLSelectElement)) return 'not a <select> element';
+	const opt = Array.from(el.options).find(o => o.value === value) || Array.from(el.options).find(o => o.text.trim() === value);
+	if (!opt) return 'no option with that value or label';
+	el.value = opt.value;
+	el.dispatchEvent(new Event('input', {bubbles: true}));
+	el.dispatchEvent(new Event('change', {bubbles: true}));
+	return '';
+}`
+
+const jsHasText = `function(sel, text) {
+	const el = document.querySelector(sel);
+	return !!el && (el.innerText || el.textContent || '').includes(text);
+}`
