@@ -152,7 +152,11 @@ func (s *Sink) summary() string {
 	if seen == rec {
 		return fmt.Sprintf("recorded %d %s", rec, calls)
 	}
-	return fmt.Sprintf("recorded %d %s (%d requests seen)", rec, calls, seen)
+	requests := "requests"
+	if seen == 1 {
+		requests = "request"
+	}
+	return fmt.Sprintf("recorded %d %s (%d %s seen)", rec, calls, seen, requests)
 }
 
 // Summary is the final count in words, as the progress line shows it.

@@ -59,7 +59,7 @@ type Options struct {
 
 	// MaxBody is how many bytes of each request and response body are
 	// recorded; the rest is forwarded and counted but not kept
-	// (DefaultMaxBody when 0).
+	// (DefaultMaxBody when 0, nothing when negative).
 	MaxBody int64
 
 	// InsecureUpstream skips the verification of upstream certificates.
@@ -113,8 +113,11 @@ func New(opts Options) (*Proxy, error) {
 		guard:    new(selfGuard),
 		upgrades: make(map[*wsTap]struct{}),
 	}
-	if p.maxBody <= 0 {
+	switch {
+	case p.maxBody == 0:
 		p.maxBody = DefaultMaxBody
+	case p.maxBody < 0:
+		p.maxBody = 0
 	}
 	if p.record == nil {
 		p.record = func(*har.Entry) {}
@@ -362,13 +365,12 @@ func (p *Proxy) handshakeFailed(host string, err error) {
 	switch {
 	case strings.Contains(msg, "unknown certificate authority"), strings.Contains(msg, "bad certificate"),
 		strings.Contains(msg, "certificate unknown"):
-		p.logf("TLS to the client for %s failed: the client does not trust apitape's CA (%v)", host, err)
+		p.logf("TLS with the client for %s failed: the client does not trust apitape's CA (%v); 'apitape ca init' shows how", host, err)
 	case errors.Is(err, io.EOF), strings.Contains(msg, "connection reset"):
-		// The client gave up, often after rejecting the certificate
-		// without saying why.
-		p.logf("TLS to the client for %s failed: the client closed the connection (does it trust apitape's CA?)", host)
+		// Clients often reject a certificate by just hanging up.
+		p.logf("TLS with the client for %s failed: the client closed the connection; does it trust apitape's CA? 'apitape ca init' shows how", host)
 	default:
-		p.logf("TLS to the client for %s failed: %v", host, err)
+		p.logf("TLS with the client for %s failed: %v; does it trust apitape's CA? 'apitape ca init' shows how", host, err)
 	}
 }
 

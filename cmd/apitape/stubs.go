@@ -18,9 +18,6 @@ func notYet(name, summary string) *command {
 	}
 }
 
-func captureCommand() *command {
-	return notYet("capture", "record a UI's API calls as HAR (browser or proxy)")
-}
 func redactCommand() *command {
 	return notYet("redact", "replace secrets in a HAR with stable placeholders")
 }
@@ -28,4 +25,3 @@ func scanCommand() *command { return notYet("scan", "find secrets left in HAR fi
 func replayCommand() *command {
 	return notYet("replay", "re-send recorded calls to a server and diff the answers")
 }
-func caCommand() *command { return notYet("ca", "manage the certificate authority of capture proxy") }

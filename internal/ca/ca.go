@@ -83,6 +83,7 @@ func (c *CA) SPKIHash() string {
 // Load reads the CA in dir. A directory without one gives an error wrapping
 // [ErrNotExist].
 func Load(dir string) (*CA, error) {
+	dir = absolute(dir)
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	certPEM, err := os.ReadFile(certPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -134,6 +135,7 @@ func LoadOrCreate(dir string) (c *CA, created bool, err error) {
 // Create makes a new CA in dir (created with mode 0700 if missing). It
 // refuses to replace an existing one.
 func Create(dir string) (*CA, error) {
+	dir = absolute(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, unwrapPath(err))
 	}
@@ -262,6 +264,15 @@ func parseKey(data []byte) (crypto.Signer, error) {
 func publicKeysEqual(a, b crypto.PublicKey) bool {
 	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && ea.Equal(b)
+}
+
+// absolute makes dir absolute, so that the paths a CA reports work from
+// any directory.
+func absolute(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 func unwrapPath(err error) error {
