@@ -1,0 +1,185 @@
+package replay
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/placeholder"
+)
+
+// Plan is what a replay would send, for --dry-run: names, never values.
+type Plan struct {
+	Target   string
+	Calls    []PlannedCall
+	Problems *PreflightError // what would stop the replay before sending, or nil
+}
+
+// PlannedCall is one call as it would be sent.
+type PlannedCall struct {
+	Index        int
+	Method       string
+	URL          string   // the target's origin and prefix, then the recorded path and query
+	Headers      []string // names only
+	BodyBytes    int
+	BodyType     string
+	Placeholders []PlannedVar
+	Mutation     bool
+	After        []int // entry indexes it waits for
+	Skipped      string
+}
+
+// PlannedVar is one placeholder and whether its variable is set.
+type PlannedVar struct {
+	Placeholder, Env string
+	Set              bool
+}
+
+// PlanReader reads and selects entries like RunReader and returns the
+// plan without sending anything.
+func (r *Runner) PlanReader(hr *har.Reader, sel *har.Selection) (*Plan, error) {
+	items, err := readItems(hr, sel)
+	if err != nil {
+		return nil, err
+	}
+	return r.plan(items)
+}
+
+// Plan returns what Run would send for entries, without sending anything.
+func (r *Runner) Plan(entries []*har.Entry) (*Plan, error) {
+	items := make([]item, len(entries))
+	for i, e := range entries {
+		items[i] = item{index: i, entry: e}
+	}
+	return r.plan(items)
+}
+
+func (r *Runner) plan(items []item) (*Plan, error) {
+	p := &Plan{Target: r.target.raw}
+	calls, origins, err := r.prepare(items)
+	var pe *PreflightError
+	if errors.As(err, &pe) {
+		p.Problems = &PreflightError{Missing: pe.Missing, Refused: pe.Refused, Target: pe.Target}
+		// Plan anyway, as if every variable were set (to find refusals
+		// too), then as if allowed, to show every call.
+		saveEnv := r.getenv
+		r.getenv = func(string) string { return "x" }
+		if len(pe.Missing) > 0 {
+			if _, _, err := r.prepare(items); errors.As(err, &pe) {
+				p.Problems.Refused, p.Problems.Target = pe.Refused, pe.Target
+			}
+		}
+		saved := r.allowMutations
+		r.allowMutations = true
+		calls, origins, err = r.prepare(items)
+		r.allowMutations, r.getenv = saved, saveEnv
+	}
+	if err != nil {
+		return nil, err
+	}
+	headers := http.Header{}
+	for _, h := range r.headers {
+		headers[h.name] = nil
+		if h.value != "" {
+			headers[h.name] = []string{"x"}
+		}
+	}
+	s := newSession(r.target, NewValueMap(), func(string) string { return "" }, origins, headers)
+	for _, c := range calls {
+		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.entry.Request.URL}
+		for _, d := range c.deps {
+			pc.After = append(pc.After, calls[d].pub.Index)
+		}
+		if pc.Skipped == "" {
+			pc.URL = r.target.origin() + r.target.prefix + c.pathQuery
+			req, err := s.buildRequest(context.Background(), c)
+			if err == nil {
+				for name, v := range req.Header {
+					if name == "User-Agent" && len(v) == 1 && v[0] == "" {
+						continue
+					}
+					pc.Headers = append(pc.Headers, name)
+				}
+				slices.Sort(pc.Headers)
+				pc.BodyBytes = int(req.ContentLength)
+			}
+			if c.entry.Request.PostData != nil {
+				pc.BodyType = c.entry.Request.PostData.MimeType
+			}
+			seen := map[string]bool{}
+			for _, ph := range requestPlaceholders(c, overriddenSet(r.headers)) {
+				if seen[ph] {
+					continue
+				}
+				seen[ph] = true
+				env := placeholder.EnvName(ph)
+				pc.Placeholders = append(pc.Placeholders, PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != ""})
+			}
+		}
+		p.Calls = append(p.Calls, pc)
+	}
+	return p, nil
+}
+
+func overriddenSet(hs []headerTemplate) map[string]bool {
+	m := map[string]bool{}
+	for _, h := range hs {
+		m[h.name] = true
+	}
+	return m
+}
+
+// WriteDryRun writes a plan: per call the method, URL, header names, body
+// size and placeholders with their variables (set or not), never a value.
+func WriteDryRun(w io.Writer, p *Plan) error {
+	bw := bufio.NewWriter(w)
+	n := 0
+	for _, c := range p.Calls {
+		if c.Skipped == "" {
+			n++
+		}
+	}
+	fmt.Fprintf(bw, "dry run: %d calls would be sent to %s (nothing was sent)\n", n, p.Target)
+	for _, c := range p.Calls {
+		if c.Skipped != "" {
+			fmt.Fprintf(bw, "- %d %s %s  skipped: %s\n", c.Index, c.Method, c.URL, c.Skipped)
+			continue
+		}
+		mut := ""
+		if c.Mutation {
+			mut = "  (changes state)"
+		}
+		fmt.Fprintf(bw, "%d %s %s%s\n", c.Index, c.Method, c.URL, mut)
+		if len(c.Headers) > 0 {
+			fmt.Fprintf(bw, "    headers: %s\n", strings.Join(c.Headers, ", "))
+		}
+		if c.BodyBytes > 0 {
+			fmt.Fprintf(bw, "    body: %d bytes %s\n", c.BodyBytes, c.BodyType)
+		}
+		for _, v := range c.Placeholders {
+			state := "set"
+			if !v.Set {
+				state = "NOT SET"
+			}
+			fmt.Fprintf(bw, "    placeholder %s from $%s (%s)\n", v.Placeholder, v.Env, state)
+		}
+		if len(c.After) > 0 {
+			var s []string
+			for i, a := range c.After {
+				if i == 10 {
+					s = append(s, fmt.Sprintf("… %d more", len(c.After)-10))
+					break
+				}
+				s = append(s, fmt.Sprint(a))
+			}
+			fmt.Fprintf(bw, "    after: %s\n", strings.Join(s, ", "))
+		}
+	}
+	return bw.Flush()
+}

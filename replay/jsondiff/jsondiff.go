@@ -1,0 +1,562 @@
+// Package jsondiff compares two JSON documents structurally, the way a
+// replay must: field by field with a path for every difference, objects
+// without regard to key order, arrays by index or — when their elements are
+// objects identified by a field such as id or name — as sets matched by that
+// field (APIs that sort by random ids return the same collection in another
+// order on every server). Recorded strings can be normalised before they are
+// compared (a recorded origin rewritten, server-chosen ids mapped), and
+// differences can be declared noise by path or by value.
+//
+// For display it can also emit the two documents as aligned side-by-side
+// rows, the live side reordered to follow the recorded one.
+package jsondiff
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+)
+
+// Decode parses one JSON document, keeping numbers as json.Number so that
+// large integers (epoch milliseconds, resource versions) are not rounded.
+func Decode(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid character after top-level value")
+	}
+	return v, nil
+}
+
+// Kind is the kind of a [Change].
+type Kind string
+
+// Change kinds.
+const (
+	Changed Kind = "changed" // both documents have the path with different values
+	Missing Kind = "missing" // the recorded document has it, the live one not
+	Extra   Kind = "extra"   // the live document has it, the recorded one not
+)
+
+// Change is one difference.
+type Change struct {
+	Path     Path
+	Kind     Kind
+	Recorded any // nil for Extra
+	Live     any // nil for Missing
+}
+
+// Ignored is a difference that an ignore rule declared noise. Kind and the
+// values are kept because ignored differences still teach a mapping (an
+// ignored creatorId is still the id a later request uses).
+type Ignored struct {
+	Path     Path
+	Rule     string
+	Kind     Kind
+	Recorded any
+	Live     any
+}
+
+// Options tune a comparison. The zero value compares exactly, with arrays
+// of objects matched by name or id.
+type Options struct {
+	// Normalize rewrites a recorded string before it is compared with the
+	// live one (and must be cheap: it runs on every recorded string).
+	Normalize func(string) string
+	// IgnorePath names the rule that makes a difference at p noise, or "".
+	IgnorePath func(p Path) string
+	// IgnoreValue names the rule that makes two different leaf values noise,
+	// or "". rec is already normalised.
+	IgnoreValue func(p Path, rec, live any) string
+	// Aliases maps an object key to another key that means the same thing
+	// (Rancher's actions/actionLinks); give both directions.
+	Aliases map[string]string
+	// KeyFields are the fields that identify array elements, in order of
+	// preference; default name, id.
+	KeyFields []string
+	// Rows asks for the side-by-side rendering in Result.Rows, at most
+	// MaxRows rows (default 20000).
+	Rows    bool
+	MaxRows int
+}
+
+// Result is the outcome of [Compare].
+type Result struct {
+	Changes []Change
+	Ignored []Ignored
+	Rows    []Row
+}
+
+// Equal reports whether no difference remained.
+func (r *Result) Equal() bool { return len(r.Changes) == 0 }
+
+// Op says how a display row differs.
+type Op uint8
+
+// Row operations.
+const (
+	Same    Op = iota // equal (possibly modulo normalisation)
+	Differ            // both sides, different
+	Removed           // recorded only
+	Added             // live only
+	Noise             // different but ignored; Note names the rule
+)
+
+// Row is one line of the side-by-side rendering. Left or Right is empty
+// when the line exists on one side only.
+type Row struct {
+	Depth       int
+	Left, Right string
+	Op          Op
+	Note        string
+}
+
+var defaultKeys = []string{"name", "id"}
+
+type comparer struct {
+	o       *Options
+	res     Result
+	maxRows int
+}
+
+// Compare compares a recorded document with a live one (both as returned by
+// [Decode] or encoding/json).
+func Compare(rec, live any, o *Options) *Result {
+	if o == nil {
+		o = &Options{}
+	}
+	c := &comparer{o: o, maxRows: o.MaxRows}
+	if c.maxRows <= 0 {
+		c.maxRows = 20000
+	}
+	c.value(nil, 0, "", "", rec, live)
+	return &c.res
+}
+
+func (c *comparer) norm(s string) string {
+	if c.o.Normalize == nil {
+		return s
+	}
+	return c.o.Normalize(s)
+}
+
+func clone(p Path) Path { return slices.Clone(p) }
+
+// value compares rec and live at path p. lk and rk are the display
+// prefixes ("\"key\": ") of the two sides.
+func (c *comparer) value(p Path, depth int, lk, rk string, rec, live any) {
+	switch r := rec.(type) {
+	case map[string]any:
+		if l, ok := live.(map[string]any); ok {
+			c.object(p, depth, lk, rk, r, l)
+			return
+		}
+	case []any:
+		if l, ok := live.([]any); ok {
+			c.array(p, depth, lk, rk, r, l)
+			return
+		}
+	default:
+		if _, container := live.(map[string]any); !container {
+			if _, container := live.([]any); !container {
+				c.leaf(p, depth, lk, rk, rec, live)
+				return
+			}
+		}
+	}
+	// Different shapes: one change for the whole value.
+	c.differ(p, depth, lk, rk, rec, live)
+}
+
+func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
+	nrec := rec
+	if s, ok := rec.(string); ok {
+		nrec = c.norm(s)
+	}
+	if scalarEqual(nrec, live) {
+		if c.o.Rows {
+			c.row(Row{Depth: depth, Left: lk + scalarText(rec), Right: rk + scalarText(live), Op: Same})
+		}
+		return
+	}
+	c.differ(p, depth, lk, rk, rec, live)
+}
+
+// differ records a difference at p unless a rule ignores it.
+func (c *comparer) differ(p Path, depth int, lk, rk string, rec, live any) {
+	rule := ""
+	if c.o.IgnorePath != nil {
+		rule = c.o.IgnorePath(p)
+	}
+	if rule == "" && c.o.IgnoreValue != nil {
+		nrec := rec
+		if s, ok := rec.(string); ok {
+			nrec = c.norm(s)
+		}
+		rule = c.o.IgnoreValue(p, nrec, live)
+	}
+	if rule != "" {
+		c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Changed, Recorded: rec, Live: live})
+		if c.o.Rows {
+			c.sideBySide(depth, lk, rk, rec, live, Noise, rule)
+		}
+		return
+	}
+	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Changed, Recorded: rec, Live: live})
+	if c.o.Rows {
+		c.sideBySide(depth, lk, rk, rec, live, Differ, "")
+	}
+}
+
+// sideBySide renders two different values: scalars on one row, anything
+// else as the recorded lines followed by the live lines.
+func (c *comparer) sideBySide(depth int, lk, rk string, rec, live any, op Op, note string) {
+	if isScalar(rec) && isScalar(live) {
+		c.row(Row{Depth: depth, Left: lk + scalarText(rec), Right: rk + scalarText(live), Op: op, Note: note})
+		return
+	}
+	one, two := Removed, Added
+	if op == Noise {
+		one, two = Noise, Noise
+	}
+	c.oneSide(depth, lk, rec, true, one, note)
+	c.oneSide(depth, rk, live, false, two, note)
+}
+
+func (c *comparer) missing(p Path, depth int, lk string, rec any) {
+	if c.o.IgnorePath != nil {
+		if rule := c.o.IgnorePath(p); rule != "" {
+			c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Missing, Recorded: rec})
+			if c.o.Rows {
+				c.oneSide(depth, lk, rec, true, Noise, rule)
+			}
+			return
+		}
+	}
+	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Missing, Recorded: rec})
+	if c.o.Rows {
+		c.oneSide(depth, lk, rec, true, Removed, "")
+	}
+}
+
+func (c *comparer) extra(p Path, depth int, rk string, live any) {
+	if c.o.IgnorePath != nil {
+		if rule := c.o.IgnorePath(p); rule != "" {
+			c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Extra, Live: live})
+			if c.o.Rows {
+				c.oneSide(depth, rk, live, false, Noise, rule)
+			}
+			return
+		}
+	}
+	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Extra, Live: live})
+	if c.o.Rows {
+		c.oneSide(depth, rk, live, false, Added, "")
+	}
+}
+
+func (c *comparer) object(p Path, depth int, lk, rk string, rec, live map[string]any) {
+	if c.o.Rows {
+		c.row(Row{Depth: depth, Left: lk + "{", Right: rk + "{", Op: Same})
+	}
+	type pair struct {
+		name          string // display and path name (the recorded key when there is one)
+		recK, liveK   string
+		inRec, inLive bool
+	}
+	pairs := make([]pair, 0, len(rec)+2)
+	var used map[string]bool // live keys taken by an alias
+	for k := range rec {
+		pr := pair{name: k, recK: k, inRec: true}
+		if _, ok := live[k]; ok {
+			pr.liveK, pr.inLive = k, true
+		} else if a, ok := c.o.Aliases[k]; ok {
+			if _, inLive := live[a]; inLive {
+				if _, inRec := rec[a]; !inRec {
+					pr.liveK, pr.inLive = a, true
+					if used == nil {
+						used = map[string]bool{}
+					}
+					used[a] = true
+				}
+			}
+		}
+		pairs = append(pairs, pr)
+	}
+	for k := range live {
+		if _, ok := rec[k]; ok || used[k] {
+			continue
+		}
+		pairs = append(pairs, pair{name: k, liveK: k, inLive: true})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	for _, pr := range pairs {
+		cp := append(p, Seg{Key: pr.name})
+		var lk2, rk2 string
+		if c.o.Rows {
+			lk2, rk2 = quote(pr.recK)+": ", quote(pr.liveK)+": "
+		}
+		switch {
+		case pr.inRec && pr.inLive:
+			c.value(cp, depth+1, lk2, rk2, rec[pr.recK], live[pr.liveK])
+		case pr.inRec:
+			c.missing(cp, depth+1, lk2, rec[pr.recK])
+		default:
+			c.extra(cp, depth+1, rk2, live[pr.liveK])
+		}
+	}
+	if c.o.Rows {
+		c.row(Row{Depth: depth, Left: "}", Right: "}", Op: Same})
+	}
+}
+
+func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {
+	if c.o.Rows {
+		c.row(Row{Depth: depth, Left: lk + "[", Right: rk + "[", Op: Same})
+	}
+	field := c.keyField(rec, live)
+	if field == "" {
+		n := min(len(rec), len(live))
+		for i := 0; i < n; i++ {
+			c.value(append(p, Seg{Elem: true, Index: i}), depth+1, "", "", rec[i], live[i])
+		}
+		for i := n; i < len(rec); i++ {
+			c.missing(append(p, Seg{Elem: true, Index: i}), depth+1, "", rec[i])
+		}
+		for i := n; i < len(live); i++ {
+			c.extra(append(p, Seg{Elem: true, Index: i}), depth+1, "", live[i])
+		}
+	} else {
+		liveIdx := make(map[string]int, len(live))
+		for i, e := range live {
+			liveIdx[keyString(e.(map[string]any)[field])] = i
+		}
+		matched := make([]bool, len(live))
+		for i, e := range rec {
+			raw := e.(map[string]any)[field]
+			k := keyString(raw)
+			seg := Seg{Elem: true, Index: i, Field: field, Value: k}
+			j, ok := liveIdx[c.normKey(raw)]
+			if ok && !matched[j] {
+				matched[j] = true
+				c.value(append(p, seg), depth+1, "", "", e, live[j])
+				continue
+			}
+			c.missing(append(p, seg), depth+1, "", e)
+		}
+		for j, e := range live {
+			if matched[j] {
+				continue
+			}
+			k := keyString(e.(map[string]any)[field])
+			c.extra(append(p, Seg{Elem: true, Index: j, Field: field, Value: k}), depth+1, "", e)
+		}
+	}
+	if c.o.Rows {
+		c.row(Row{Depth: depth, Left: "]", Right: "]", Op: Same})
+	}
+}
+
+func (c *comparer) normKey(v any) string {
+	if s, ok := v.(string); ok {
+		return c.norm(s)
+	}
+	return keyString(v)
+}
+
+// keyField picks the field that identifies elements in both arrays: every
+// element an object with a unique scalar value for it. Of the candidates
+// the one matching most recorded elements wins; "" means compare by index.
+func (c *comparer) keyField(rec, live []any) string {
+	if len(rec) == 0 && len(live) == 0 {
+		return ""
+	}
+	keys := c.o.KeyFields
+	if keys == nil {
+		keys = defaultKeys
+	}
+	if len(rec) == 0 || len(live) == 0 {
+		// Nothing to match: name the elements of the other side by key
+		// anyway, so that the path says which one is missing.
+		for _, f := range keys {
+			if _, ok := uniqueKeys(append(rec, live...), f, nil); ok {
+				return f
+			}
+		}
+		return ""
+	}
+	best, bestScore := "", 0
+	for _, f := range keys {
+		liveKeys, ok := uniqueKeys(live, f, nil)
+		if !ok {
+			continue
+		}
+		recKeys, ok := uniqueKeys(rec, f, c.normKey)
+		if !ok {
+			continue
+		}
+		score := 0
+		for k := range recKeys {
+			if liveKeys[k] {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = f, score
+		}
+	}
+	return best
+}
+
+func uniqueKeys(a []any, field string, norm func(any) string) (map[string]bool, bool) {
+	seen := make(map[string]bool, len(a))
+	for _, e := range a {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		v, ok := m[field]
+		if !ok {
+			return nil, false
+		}
+		switch v.(type) {
+		case string, json.Number:
+		default:
+			return nil, false
+		}
+		k := keyString(v)
+		if norm != nil {
+			k = norm(v)
+		}
+		if seen[k] {
+			return nil, false
+		}
+		seen[k] = true
+	}
+	return seen, true
+}
+
+func keyString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+func scalarEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		fx, err1 := strconv.ParseFloat(string(x), 64)
+		fy, err2 := strconv.ParseFloat(string(y), 64)
+		return err1 == nil && err2 == nil && fx == fy
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	return false
+}
+
+// scalarText renders a scalar as JSON.
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return quote(x)
+	case json.Number:
+		return x.String()
+	case nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (c *comparer) row(r Row) {
+	switch {
+	case len(c.res.Rows) < c.maxRows:
+		c.res.Rows = append(c.res.Rows, r)
+	case len(c.res.Rows) == c.maxRows:
+		c.res.Rows = append(c.res.Rows, Row{Left: "…", Right: "…", Op: Same, Note: "truncated"})
+	}
+}
+
+// oneSide renders a value on one side only.
+func (c *comparer) oneSide(depth int, key string, v any, left bool, op Op, note string) {
+	emit := func(d int, text string) {
+		r := Row{Depth: d, Op: op, Note: note}
+		if left {
+			r.Left = text
+		} else {
+			r.Right = text
+		}
+		c.row(r)
+	}
+	var walk func(d int, key string, v any)
+	walk = func(d int, key string, v any) {
+		if len(c.res.Rows) > c.maxRows {
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			emit(d, key+"{")
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				walk(d+1, quote(k)+": ", x[k])
+			}
+			emit(d, "}")
+		case []any:
+			emit(d, key+"[")
+			for _, e := range x {
+				walk(d+1, "", e)
+			}
+			emit(d, "]")
+		default:
+			emit(d, key+scalarText(v))
+		}
+	}
+	walk(depth, key, v)
+}

@@ -1,0 +1,373 @@
+package replay
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/placeholder"
+)
+
+// call is one selected entry during a run.
+type call struct {
+	pub       *Call
+	entry     *har.Entry
+	pos       int // position in the run
+	method    string
+	origin    string // recorded scheme://host
+	pathQuery string // recorded path and query, exactly
+	mutation  bool
+	deps      []int // positions that must finish first
+	producers []int // positions whose responses first revealed values this call uses or expects
+	done      chan struct{}
+
+	rec     *Response // recorded response (built once)
+	recBody bool      // the recording kept the body
+	recJSON any
+	recErr  error // the recorded body claims JSON but is not
+
+	live   *Response // kept for the final comparison when something differed
+	dur    time.Duration
+	judged *judgement
+	noise  callNoise
+}
+
+// safeMethods never change state. Anything else (POST, PUT, PATCH, DELETE
+// and unknown methods) is a mutation.
+var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true, "TRACE": true}
+
+// isMutation also catches Rancher's ?_method=DELETE, which turns a GET or
+// POST into the method it names.
+func isMutation(method, pathQuery string) bool {
+	if !safeMethods[strings.ToUpper(method)] {
+		return true
+	}
+	_, q, ok := strings.Cut(pathQuery, "?")
+	if !ok || !strings.Contains(q, "_method=") {
+		return false
+	}
+	vals, err := url.ParseQuery(q)
+	if err != nil {
+		return true
+	}
+	for _, m := range vals["_method"] {
+		if !safeMethods[strings.ToUpper(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopback reports whether a target URL's host is loopback by its text
+// alone (localhost, 127.0.0.0/8, ::1): no name is resolved, so nothing is
+// dialled to decide.
+func IsLoopback(target string) bool {
+	t, err := parseTarget(target)
+	return err == nil && t.loopback()
+}
+
+func (t *targetURL) loopback() bool {
+	host := t.host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// skipReason says why an entry is not replayed, or "".
+func skipReason(e *har.Entry) string {
+	if har.IsPreflight(e) {
+		return "CORS preflight (sent by the browser, not the application)"
+	}
+	if e.ResourceType() == "websocket" || e.Response.Status == 101 || strings.HasPrefix(strings.ToLower(e.Request.URL), "ws") {
+		return "WebSocket (not replayed)"
+	}
+	if v, ok := har.Header(e.Request.Headers, "Upgrade"); ok && strings.EqualFold(v, "websocket") {
+		return "WebSocket (not replayed)"
+	}
+	return ""
+}
+
+// prepare turns items into calls and checks everything that must hold
+// before the first byte is sent.
+func (r *Runner) prepare(items []item) ([]*call, []string, error) {
+	calls := make([]*call, len(items))
+	originSet := map[string]bool{}
+	for i, it := range items {
+		e := it.entry
+		c := &call{entry: e, pos: i, method: strings.ToUpper(e.Request.Method), done: make(chan struct{})}
+		c.pub = &Call{
+			Index:          it.index,
+			Method:         c.method,
+			URL:            e.Request.URL,
+			RecordedStatus: e.Response.Status,
+			RecordedMS:     e.Time,
+		}
+		c.pub.Path = e.Request.URL
+		if skip := skipReason(e); skip != "" {
+			c.pub.Skipped = skip
+		} else if origin, pq, err := splitURL(e.Request.URL); err != nil {
+			c.pub.Skipped = "request.url: " + err.Error()
+		} else {
+			c.origin, c.pathQuery = origin, pq
+			c.pub.Path = pq
+			c.mutation = isMutation(c.method, pq)
+			c.pub.Mutation = c.mutation
+			originSet[origin] = true
+		}
+		calls[i] = c
+	}
+	origins := sortedKeys(originSet)
+
+	var missing []string
+	seen := map[string]bool{}
+	addMissing := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			missing = append(missing, name)
+		}
+	}
+	for _, h := range r.headers {
+		_, miss, _ := expandEnv(h.value, r.getenv)
+		for _, m := range miss {
+			addMissing(m)
+		}
+	}
+	overridden := map[string]bool{}
+	for _, h := range r.headers {
+		overridden[h.name] = true
+	}
+	// A placeholder that an earlier recorded response carries (a session
+	// cookie set at login) is learned at replay: it needs no variable.
+	revealed := map[string]bool{}
+	for _, c := range calls {
+		if c.pub.Skipped != "" {
+			continue
+		}
+		for _, ph := range requestPlaceholders(c, overridden) {
+			if !revealed[ph] && r.getenv(placeholder.EnvName(ph)) == "" {
+				addMissing(placeholder.EnvName(ph))
+			}
+		}
+		for _, ph := range responsePlaceholders(c.entry) {
+			revealed[ph] = true
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, &PreflightError{Missing: missing}
+	}
+
+	var refused []*Call
+	for _, t := range []*targetURL{r.target, r.baseline} {
+		if t == nil || r.allowMutations || t.loopback() || (t == r.baseline && r.noiseRuns == 0) {
+			continue
+		}
+		for _, c := range calls {
+			if c.mutation && c.pub.Skipped == "" {
+				refused = append(refused, c.pub)
+			}
+		}
+		if len(refused) > 0 {
+			return nil, nil, &PreflightError{Refused: refused, Target: t.raw}
+		}
+	}
+	schedule(calls)
+	return calls, origins, nil
+}
+
+// PreflightError is returned by Run when nothing may be sent: variables
+// are missing for placeholders or --header values, or calls would change
+// state on a target that is not loopback.
+type PreflightError struct {
+	Missing []string // environment variables, in first-use order
+	Refused []*Call  // mutations refused
+	Target  string
+}
+
+func (e *PreflightError) Error() string {
+	if len(e.Missing) > 0 {
+		return fmt.Sprintf("missing environment variables (nothing was sent): %s", strings.Join(e.Missing, ", "))
+	}
+	methods := map[string]bool{}
+	for _, c := range e.Refused {
+		methods[c.Method] = true
+	}
+	return fmt.Sprintf("refusing to send %d state-changing calls (%s) to %s, which is not loopback (nothing was sent)",
+		len(e.Refused), strings.Join(sortedKeys(methods), ", "), e.Target)
+}
+
+func requestPlaceholders(c *call, overridden map[string]bool) []string {
+	var out []string
+	add := func(s string) {
+		for _, loc := range placeholder.FindAll(s) {
+			out = append(out, s[loc[0]:loc[1]])
+		}
+	}
+	add(c.pathQuery)
+	for _, nv := range c.entry.Request.Headers {
+		if !overridden[canonical(nv.Name)] && !hopByHop[canonical(nv.Name)] {
+			add(nv.Value)
+		}
+	}
+	if !overridden["Cookie"] {
+		if _, ok := har.Header(c.entry.Request.Headers, "Cookie"); !ok {
+			for _, ck := range c.entry.Request.Cookies {
+				add(ck.Value)
+			}
+		}
+	}
+	if c.entry.Request.PostData != nil {
+		add(string(c.entry.Request.Body()))
+	}
+	return out
+}
+
+func responsePlaceholders(e *har.Entry) []string {
+	var out []string
+	add := func(s string) {
+		for _, loc := range placeholder.FindAll(s) {
+			out = append(out, s[loc[0]:loc[1]])
+		}
+	}
+	for _, nv := range e.Response.Headers {
+		add(nv.Value)
+	}
+	for _, ck := range e.Response.Cookies {
+		add(ck.Value)
+	}
+	if b, ok, _ := e.Response.Content.Bytes(); ok {
+		add(string(b))
+	}
+	return out
+}
+
+// schedule decides which calls must finish before each call starts.
+// Mutations are barriers: a mutation waits for everything before it and
+// everything after waits for it (state changed; what was read before must
+// be read before). Between barriers, calls run in parallel unless a call
+// uses a value (an id, a token) that an earlier response revealed first:
+// it then waits for that call, whose answer teaches the live value.
+func schedule(calls []*call) {
+	producer := map[string]int{}
+	seen := map[string]bool{}
+	barrier := -1
+	var since []int
+	for _, c := range calls {
+		if c.pub.Skipped != "" {
+			continue
+		}
+		deps := map[int]bool{}
+		prods := map[int]bool{}
+		for _, s := range requestTexts(c.entry) {
+			idTokens(s, func(tok string) {
+				if p, ok := producer[tok]; ok {
+					deps[p] = true
+					prods[p] = true
+				}
+				seen[tok] = true
+			})
+		}
+		for _, s := range responseTexts(c.entry) {
+			idTokens(s, func(tok string) {
+				if p, ok := producer[tok]; ok {
+					prods[p] = true
+				} else if !seen[tok] {
+					producer[tok] = c.pos
+				}
+				seen[tok] = true
+			})
+		}
+		if c.mutation {
+			for _, p := range since {
+				deps[p] = true
+			}
+			since = nil
+		}
+		if barrier >= 0 {
+			deps[barrier] = true
+		}
+		if c.mutation {
+			barrier = c.pos
+		} else {
+			since = append(since, c.pos)
+		}
+		delete(deps, c.pos)
+		delete(prods, c.pos)
+		c.deps = sortedInts(deps)
+		c.producers = sortedInts(prods)
+	}
+}
+
+func sortedInts(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func requestTexts(e *har.Entry) []string {
+	out := []string{e.Request.URL}
+	for _, nv := range e.Request.Headers {
+		out = append(out, nv.Value)
+	}
+	if e.Request.PostData != nil {
+		out = append(out, string(e.Request.Body()))
+	}
+	return out
+}
+
+func responseTexts(e *har.Entry) []string {
+	var out []string
+	for _, nv := range e.Response.Headers {
+		if n := canonical(nv.Name); n == "Set-Cookie" || n == "Location" {
+			out = append(out, nv.Value)
+		}
+	}
+	if b, ok, _ := e.Response.Content.Bytes(); ok {
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// idTokens calls fn for each run of [A-Za-z0-9_-] in s that could be an
+// id: at least 5 long with a digit, a dash or an underscore.
+func idTokens(s string, fn func(string)) {
+	start, marked := -1, false
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if isAlnum(c) || c == '-' || c == '_' {
+				if start < 0 {
+					start, marked = i, false
+				}
+				if c < 'A' || c == '_' {
+					marked = true // digit, dash or underscore
+				}
+				continue
+			}
+		}
+		if start >= 0 && i-start >= 5 && marked {
+			fn(s[start:i])
+		}
+		start = -1
+	}
+}
+
+func canonical(name string) string {
+	if name != "" && name[0] == ':' {
+		return name
+	}
+	return http.CanonicalHeaderKey(name)
+}
