@@ -91,4 +91,3 @@ func maskSecret(v string) string {
 	}
 	return "…"
 }
-

@@ -89,7 +89,7 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "missing element", reason: "an element not found by its key is missing, a new one extra",
-			rec:  `[{"name":"a"},{"name":"b"}]`, live: `[{"name":"b"},{"name":"c"}]`,
+			rec: `[{"name":"a"},{"name":"b"}]`, live: `[{"name":"b"},{"name":"c"}]`,
 			want: []string{`missing $[name=a] {"name":"a"} -> ∅`, `extra $[name=c] ∅ -> {"name":"c"}`},
 		},
 		{
@@ -100,24 +100,24 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "aliases", reason: "actions and actionLinks are the same map under two names",
-			rec:  `{"actionLinks":{"x":"u"}}`, live: `{"actions":{"x":"u"}}`,
+			rec: `{"actionLinks":{"x":"u"}}`, live: `{"actions":{"x":"u"}}`,
 			opts: Options{Aliases: map[string]string{"actions": "actionLinks", "actionLinks": "actions"}},
 		},
 		{
 			name: "alias differs", reason: "the alias is followed, then compared",
-			rec:  `{"actionLinks":{"x":"u"}}`, live: `{"actions":{"x":"v"}}`,
+			rec: `{"actionLinks":{"x":"u"}}`, live: `{"actions":{"x":"v"}}`,
 			opts: Options{Aliases: map[string]string{"actions": "actionLinks", "actionLinks": "actions"}},
 			want: []string{`changed $.actionLinks.x "u" -> "v"`},
 		},
 		{
 			name: "ignore by path", reason: "a pattern covers everything below it",
-			rec:  `{"meta":{"created":"a","x":{"y":1}},"keep":1}`, live: `{"meta":{"created":"b","x":{"y":2}},"keep":2}`,
+			rec: `{"meta":{"created":"a","x":{"y":1}},"keep":1}`, live: `{"meta":{"created":"b","x":{"y":2}},"keep":2}`,
 			opts: Options{IgnorePath: ignoreWith(t, "**.created", "$.meta.x")},
 			want: []string{`changed $.keep 1 -> 2`, `ignored $.meta.created (rule)`, `ignored $.meta.x.y (rule)`},
 		},
 		{
 			name: "ignore by value", reason: "value rules see both values",
-			rec:  `{"t":"2025-03-14T09:26:53Z","n":"x"}`, live: `{"t":"2026-01-01T00:00:00Z","n":"y"}`,
+			rec: `{"t":"2025-03-14T09:26:53Z","n":"x"}`, live: `{"t":"2026-01-01T00:00:00Z","n":"y"}`,
 			opts: Options{IgnoreValue: func(p Path, a, b any) string {
 				re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)
 				sa, _ := a.(string)
@@ -131,7 +131,7 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name: "odd keys", reason: "keys that are not identifiers are quoted in paths",
-			rec:  `{"a.b/c":1,"":2}`, live: `{"a.b/c":2,"":3}`,
+			rec: `{"a.b/c":1,"":2}`, live: `{"a.b/c":2,"":3}`,
 			want: []string{`changed $[""] 2 -> 3`, `changed $["a.b/c"] 1 -> 2`},
 		},
 	}
