@@ -24,9 +24,10 @@ type Options struct {
 	StatePath string
 	// Variant is one of the names of Variants, or "" for none.
 	Variant string
-	// Logf receives one line per request (method, path, status, duration;
-	// never a query or a header, which may hold secrets) and state-file
-	// errors. Nil discards them.
+	// Logf receives one line per request ("GET /v3/clusters 200 1.2ms":
+	// never a query or a header, which may hold secrets) and errors the
+	// server cannot return to a client, which start with "error: " (a
+	// failed state-file write). Nil discards them.
 	Logf func(format string, args ...any)
 }
 
@@ -167,7 +168,7 @@ func (s *Server) saveLocked() {
 		return
 	}
 	if err := s.st.save(s.statePath); err != nil {
-		s.logf("demo: error: write state: %v", err)
+		s.logf("error: write state: %v", err)
 	}
 }
 
@@ -210,7 +211,7 @@ func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
 	}
 	go func() {
 		if err := r.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			srv.logf("demo: error: serve: %v", err)
+			srv.logf("error: serve: %v", err)
 		}
 	}()
 	go func() {

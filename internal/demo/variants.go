@@ -25,13 +25,21 @@ const (
 // slowDelay is how long the slow variant holds GET /v3/clusters/{id}.
 const slowDelay = 300 * time.Millisecond
 
-// Variants lists every variant the server knows, in a stable order.
+// Variants lists every variant the server knows, in a stable order. The
+// descriptions are one short line, for a usage text.
+//
+// rename-field renames rancherKubernetesEngineConfig.kubernetesVersion to
+// k8sVersion in every cluster response (requests still use
+// kubernetesVersion), so the changed field is nested. extra-required makes
+// "description" required when creating a cluster (422 MissingRequired,
+// fieldName "description"). slow holds only GET /v3/clusters/{id}, not the
+// list.
 func Variants() []Variant {
 	return []Variant{
-		{VariantRenameField, "cluster responses call rancherKubernetesEngineConfig.kubernetesVersion \"k8sVersion\" (requests still use kubernetesVersion)"},
-		{VariantStatusChange, "creating a cluster answers 200 instead of 201"},
-		{VariantExtraRequired, "creating a cluster also requires \"description\" (else 422 MissingRequired)"},
-		{VariantSlow, "GET /v3/clusters/{id} waits 300ms before answering"},
+		{VariantRenameField, "cluster responses say k8sVersion, not kubernetesVersion"},
+		{VariantStatusChange, "creating a cluster answers 200, not 201"},
+		{VariantExtraRequired, "creating a cluster also requires description (422)"},
+		{VariantSlow, "GET /v3/clusters/{id} waits 300ms"},
 	}
 }
 
