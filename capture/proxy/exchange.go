@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"sort"
 	"strconv"
@@ -38,6 +39,7 @@ const (
 	stGotConn
 	stWrote
 	stFirstByte
+	stInterim // a 1xx response (100 Continue) arrived
 	stDone
 	nStamps
 )
@@ -126,6 +128,10 @@ func (x *exchange) trace() *httptrace.ClientTrace {
 		TLSHandshakeDone:     func(tls.ConnectionState, error) { x.stamp(stTLSDone) },
 		WroteRequest:         func(httptrace.WroteRequestInfo) { x.stamp(stWrote) },
 		GotFirstResponseByte: func() { x.stamp(stFirstByte) },
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			x.stamp(stInterim)
+			return nil
+		},
 		GotConn: func(info httptrace.GotConnInfo) {
 			x.stamp(stGotConn)
 			x.reused = info.Reused
@@ -160,6 +166,11 @@ func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	x.res = res
+	if x.stamps[stInterim].Load() != 0 {
+		// The first byte was a 100 Continue, before the body was even
+		// sent: wait ends with the final response's head instead.
+		x.stamp(stFirstByte)
+	}
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
 		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {

@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -852,4 +853,71 @@ func untrustedServer(t *testing.T) *httptest.Server {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// Real curl through the proxy, trusting the CA with --cacert: a 5 MiB
+// upload and a gzip response (curl --compressed), over HTTP and HTTPS.
+func TestCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	h := newHarness(t, nil, capture.Options{})
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	upload := filepath.Join(dir, "upload.bin")
+	payload := make([]byte, 5<<20)
+	rand.Read(payload)
+	if err := os.WriteFile(caFile, h.caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(upload, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(payload)
+	var want int
+	for _, scheme := range []string{"http", "https"} {
+		base := h.base(scheme)
+		runs := []struct {
+			args []string
+			out  string
+		}{
+			{[]string{"-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@" + upload, base + "/echo?id=" + scheme}, hex.EncodeToString(sum[:])},
+			{[]string{"--compressed", base + "/gzip"}, string(gzipPlain[:40])},
+		}
+		for _, r := range runs {
+			args := append([]string{"-sS", "--fail", "--proxy", h.proxyURL.String(), "--cacert", caFile}, r.args...)
+			out, err := exec.Command(curl, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("curl %v: %v\n%s", r.args, err, out)
+			}
+			if !strings.Contains(string(out), r.out) {
+				t.Fatalf("curl %v: output %.200q lacks %q", r.args, out, r.out)
+			}
+			want++
+		}
+	}
+	es := h.entries(t)
+	if len(es) != want {
+		t.Fatalf("%d entries, want %d", len(es), want)
+	}
+	for _, e := range es {
+		checkTimings(t, e)
+		if _, ok := har.Header(e.Request.Headers, "User-Agent"); !ok {
+			t.Errorf("%s: curl's User-Agent not recorded", e.Request.URL)
+		}
+		switch {
+		case e.Request.Method == "PUT":
+			if !bytes.Equal(postBytes(t, &e.Request), payload) {
+				t.Errorf("%s: the 5 MiB upload is not recorded exactly", e.Request.URL)
+			}
+		default:
+			if !bytes.Equal(contentBytes(t, &e.Response.Content), gzipPlain) {
+				t.Errorf("%s: gzip response not decoded exactly", e.Request.URL)
+			}
+			if ae, _ := har.Header(e.Request.Headers, "Accept-Encoding"); !strings.Contains(ae, "gzip") {
+				t.Errorf("%s: Accept-Encoding %q", e.Request.URL, ae)
+			}
+		}
+	}
 }
