@@ -1050,6 +1050,28 @@ func TestUsers(t *testing.T) {
 	if login("dev", "dev-password-3").status != 201 {
 		t.Errorf("collection changepassword did not change it")
 	}
+	// Update: merge, replace, and no way to lock yourself out.
+	upath := "/v3/users/" + dev["id"].(string)
+	u := f.must(200, req{method: "PUT", path: upath, body: map[string]any{"description": "developer", "username": "renamed"}}).json(t)
+	if u["name"] != "Dev" || u["description"] != "developer" || u["username"] != "dev" {
+		t.Errorf("merge update: %v (username is create-only)", u)
+	}
+	u = f.must(200, req{method: "PUT", path: upath + "?_replace=true", body: map[string]any{"name": "Dev 2"}}).json(t)
+	if u["name"] != "Dev 2" || u["description"] != "" || u["enabled"] != true {
+		t.Errorf("replace update: %v", u)
+	}
+	if g := f.must(200, req{path: upath}).json(t); g["name"] != "Dev 2" || g["me"] != false || g["type"] != "user" {
+		t.Errorf("GET user: %v", g)
+	}
+	if res := f.do(req{method: "PUT", path: "/v3/users/" + f.srv.adminID, body: map[string]any{"enabled": false}}); res.status != 403 {
+		t.Errorf("disabling yourself: %d %s", res.status, res.body)
+	}
+	f.must(200, req{method: "PUT", path: upath, body: map[string]any{"enabled": false}})
+	f.must(401, req{path: "/v3/clusters", auth: "Bearer " + devTok})
+	f.must(200, req{method: "PUT", path: upath, body: map[string]any{"enabled": true}})
+	f.must(200, req{path: "/v3/clusters", auth: "Bearer " + devTok})
+	f.must(404, req{path: "/v3/users/user-zz9zz"})
+
 	if res := f.do(req{method: "DELETE", path: "/v3/users/" + f.srv.adminID}); res.status != 403 {
 		t.Errorf("deleting yourself: %d", res.status)
 	}
@@ -1079,7 +1101,10 @@ func TestSchemasAndRoot(t *testing.T) {
 		get(sc, "links", "collection") != f.ts.URL+"/v3/clusters" {
 		t.Errorf("cluster schema %v", sc)
 	}
-	f.must(200, req{path: "/v3/schemas/NODETEMPLATE"})
+	nt := f.must(200, req{path: "/v3/schemas/NODETEMPLATE", header: map[string]string{"X-Api-Action-Links": "1"}}).json(t)
+	if nt["id"] != "nodeTemplate" || nt["actions"] != nil || nt["actionLinks"] == nil {
+		t.Errorf("schema with X-Api-Action-Links: %v", nt)
+	}
 	f.must(404, req{path: "/v3/schemas/frob"})
 
 	root := f.must(200, req{path: "/v3"}).json(t)

@@ -4,8 +4,8 @@
 // redaction, conversion and replay can be tried and tested end to end without
 // a real Rancher. It serves on loopback and needs no network.
 //
-// The API copies the behaviour documented in docs/rancher-api.md where a
-// replay diff would notice it: envelopes and key order, status codes, error
+// The API copies Rancher's behaviour (rancher/norman, rancher/steve) wherever
+// a replay diff would notice it: envelopes and key order, status codes, error
 // bodies, headers, ids and tokens in Rancher's alphabet, CSRF, _replace
 // semantics, write-only secrets, and what legitimately changes between two
 // servers (ids, uuids, timestamps, absolute links, actions vs actionLinks).

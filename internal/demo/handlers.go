@@ -214,10 +214,14 @@ func (s *Server) listObjects(ar *apiRequest, d *schemaDef, parentField, parentID
 }
 
 func (s *Server) getLink(ar *apiRequest, d *schemaDef, id, link string) {
+	if !isGeneric(d) {
+		s.writeError(ar, newError(http.StatusNotFound, "NotFound", "Link not found"))
+		return
+	}
 	s.mu.Lock()
 	_, exists := s.st.Objects[d.ID][id]
 	s.mu.Unlock()
-	if !isGeneric(d) || !exists {
+	if !exists {
 		s.writeError(ar, notFound(d, id))
 		return
 	}
@@ -322,28 +326,30 @@ func (s *Server) updateObject(ar *apiRequest, d *schemaDef, id string) {
 		return
 	}
 	replace := ar.query.Get("_replace") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.st.Objects[d.ID][id]
-	if o == nil {
-		s.writeError(ar, notFound(d, id))
-		return
-	}
-	fields := mergeUpdate(d, o.Fields, in, replace)
-	applyDefaults(d, fields)
-	if e := checkRequired(d, fields); e != nil {
+	out, e := func() (map[string]any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		o := s.st.Objects[d.ID][id]
+		if o == nil {
+			return nil, notFound(d, id)
+		}
+		fields := mergeUpdate(d, o.Fields, in, replace)
+		applyDefaults(d, fields)
+		if e := checkRequired(d, fields); e != nil {
+			return nil, e
+		}
+		if e := s.validateLocked(d, id, fields); e != nil {
+			return nil, e
+		}
+		o.Fields = fields
+		s.saveLocked()
+		return s.renderObject(ar, d, o, time.Now()), nil
+	}()
+	if e != nil {
 		s.writeError(ar, e)
 		return
 	}
-	if e := s.validateLocked(d, id, fields); e != nil {
-		s.writeError(ar, e)
-		return
-	}
-	o.Fields = fields
-	s.saveLocked()
-	// Written under the lock: the body is small and this keeps the
-	// response consistent with the state it reports.
-	s.write(ar, http.StatusOK, s.renderObject(ar, d, o, time.Now()))
+	s.write(ar, http.StatusOK, out)
 }
 
 func (s *Server) deleteObject(ar *apiRequest, d *schemaDef, id string) {
@@ -778,28 +784,33 @@ func (s *Server) updateUser(ar *apiRequest, id string) {
 		s.writeError(ar, e)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.st.Users[id]
-	if u == nil {
-		s.writeError(ar, notFound(d, id))
+	out, e := func() (map[string]any, *apiError) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		u := s.st.Users[id]
+		if u == nil {
+			return nil, notFound(d, id)
+		}
+		cur := map[string]any{"name": u.Name, "description": u.Description, "enabled": u.Enabled,
+			"mustChangePassword": u.MustChangePassword}
+		m := mergeUpdate(d, cur, in, ar.query.Get("_replace") == "true")
+		applyDefaults(d, m)
+		enabled, _ := m["enabled"].(bool)
+		if id == ar.user.ID && !enabled {
+			return nil, newError(http.StatusForbidden, "PermissionDenied", "You cannot deactivate yourself")
+		}
+		u.Name, _ = m["name"].(string)
+		u.Description, _ = m["description"].(string)
+		u.Enabled = enabled
+		u.MustChangePassword, _ = m["mustChangePassword"].(bool)
+		s.saveLocked()
+		return s.renderUser(ar, u), nil
+	}()
+	if e != nil {
+		s.writeError(ar, e)
 		return
 	}
-	cur := map[string]any{"name": u.Name, "description": u.Description, "enabled": u.Enabled,
-		"mustChangePassword": u.MustChangePassword}
-	m := mergeUpdate(d, cur, in, ar.query.Get("_replace") == "true")
-	applyDefaults(d, m)
-	enabled, _ := m["enabled"].(bool)
-	if id == ar.user.ID && !enabled {
-		s.writeError(ar, newError(http.StatusForbidden, "PermissionDenied", "You cannot deactivate yourself"))
-		return
-	}
-	u.Name, _ = m["name"].(string)
-	u.Description, _ = m["description"].(string)
-	u.Enabled = enabled
-	u.MustChangePassword, _ = m["mustChangePassword"].(bool)
-	s.saveLocked()
-	s.write(ar, http.StatusOK, s.renderUser(ar, u))
+	s.write(ar, http.StatusOK, out)
 }
 
 func (s *Server) deleteUser(ar *apiRequest, id string) {
@@ -845,25 +856,30 @@ func (s *Server) changePassword(ar *apiRequest, id string) {
 		return
 	}
 	current, newPassword := in["currentPassword"].(string), in["newPassword"].(string)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.st.Users[id]
-	switch {
-	case u == nil:
-		s.writeError(ar, notFound(schemas["user"], id))
-	case id != ar.user.ID:
-		s.writeError(ar, newError(http.StatusForbidden, "PermissionDenied", "You can only change your own password"))
-	case !checkPassword(u.PasswordHash, current):
-		s.writeError(ar, newError(422, "InvalidBodyContent", "Invalid current password"))
-	case len(newPassword) < minPasswordLength:
-		s.writeError(ar, newError(422, "InvalidBodyContent",
-			fmt.Sprintf("Password must be at least %d characters", minPasswordLength)))
-	case newPassword == current:
-		s.writeError(ar, newError(422, "InvalidBodyContent", "The new password must not be the same as the current password"))
-	default:
+	e = func() *apiError {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		u := s.st.Users[id]
+		switch {
+		case u == nil:
+			return notFound(schemas["user"], id)
+		case id != ar.user.ID:
+			return newError(http.StatusForbidden, "PermissionDenied", "You can only change your own password")
+		case !checkPassword(u.PasswordHash, current):
+			return newError(422, "InvalidBodyContent", "Invalid current password")
+		case len(newPassword) < minPasswordLength:
+			return newError(422, "InvalidBodyContent", fmt.Sprintf("Password must be at least %d characters", minPasswordLength))
+		case newPassword == current:
+			return newError(422, "InvalidBodyContent", "The new password must not be the same as the current password")
+		}
 		u.PasswordHash = hashPassword(newPassword)
 		u.MustChangePassword = false
 		s.saveLocked()
-		ar.w.WriteHeader(http.StatusOK)
+		return nil
+	}()
+	if e != nil {
+		s.writeError(ar, e)
+		return
 	}
+	ar.w.WriteHeader(http.StatusOK)
 }

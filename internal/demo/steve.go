@@ -236,11 +236,21 @@ func (s *Server) createProv(ar *apiRequest, ns string) {
 	}
 	now := time.Now().UTC()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	out, e := s.createProvLocked(ar, ns, name, labels, annotations, spec, now)
+	s.mu.Unlock()
+	if e != nil {
+		s.writeError(ar, e)
+		return
+	}
+	s.write(ar, http.StatusCreated, out)
+}
+
+// createProvLocked stores the cluster and its management twin; the caller
+// holds s.mu and writes the response after unlocking.
+func (s *Server) createProvLocked(ar *apiRequest, ns, name string, labels, annotations, spec map[string]any, now time.Time) (steveResource, *apiError) {
 	id := ns + "/" + name
 	if s.st.Provisioning[id] != nil {
-		s.writeError(ar, newError(http.StatusConflict, "AlreadyExists", fmt.Sprintf("%s %q already exists", provResource, name)))
-		return
+		return steveResource{}, newError(http.StatusConflict, "AlreadyExists", fmt.Sprintf("%s %q already exists", provResource, name))
 	}
 	s.st.Revision++
 	p := &provCluster{Namespace: ns, Name: name, UID: newUUID(), Created: now, Generation: 1,
@@ -269,7 +279,7 @@ func (s *Server) createProv(ar *apiRequest, ns string) {
 		Driver: driver, Owner: id, Fields: fields}
 	s.st.Provisioning[id] = p
 	s.saveLocked()
-	s.write(ar, http.StatusCreated, s.renderProv(ar, p, now))
+	return s.renderProv(ar, p, now), nil
 }
 
 // updateProv is a Kubernetes PUT: spec, labels and annotations are
@@ -282,20 +292,24 @@ func (s *Server) updateProv(ar *apiRequest, id string) {
 	}
 	_, labels, annotations, spec := provInput(body)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.st.Provisioning[id]
+	var out steveResource
+	if p != nil {
+		if !reflect.DeepEqual(p.Spec, spec) {
+			p.Generation++
+		}
+		s.st.Revision++
+		p.ResourceVersion = s.st.Revision
+		p.Labels, p.Annotations, p.Spec = labels, annotations, spec
+		s.saveLocked()
+		out = s.renderProv(ar, p, time.Now())
+	}
+	s.mu.Unlock()
 	if p == nil {
 		s.writeError(ar, provNotFound(id))
 		return
 	}
-	if !reflect.DeepEqual(p.Spec, spec) {
-		p.Generation++
-	}
-	s.st.Revision++
-	p.ResourceVersion = s.st.Revision
-	p.Labels, p.Annotations, p.Spec = labels, annotations, spec
-	s.saveLocked()
-	s.write(ar, http.StatusOK, s.renderProv(ar, p, time.Now()))
+	s.write(ar, http.StatusOK, out)
 }
 
 func (s *Server) deleteProv(ar *apiRequest, id string) {
