@@ -7,6 +7,8 @@ package capture
 import (
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,3 +163,25 @@ func (s *Sink) summary() string {
 
 // Summary is the final count in words, as the progress line shows it.
 func (s *Sink) Summary() string { return s.summary() }
+
+// QueryString is a HAR queryString from a raw query (the part after "?"
+// and before any "#"): parameters in order, repeats kept, names and values
+// percent-decoded where they decode and kept as written where they do not.
+func QueryString(rawQuery string) []*har.NameValue {
+	out := []*har.NameValue{}
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		out = append(out, &har.NameValue{Name: unescape(name), Value: unescape(value)})
+	}
+	return out
+}
+
+func unescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}

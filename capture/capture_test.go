@@ -194,3 +194,57 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress does not rewrite its line: %q", got)
 	}
 }
+
+func TestQueryString(t *testing.T) {
+	tests := []struct {
+		raw    string
+		want   string
+		reason string
+	}{
+		{"", "", "no query"},
+		{"a=1&b=2&a=3", "a=1 b=2 a=3", "order and repeats kept"},
+		{"q=a%20b+c&x", "q=a b c x=", "percent and plus decoded; a bare name has an empty value"},
+		{"bad=%zz&&k=v=w", "bad=%zz k=v=w", "undecodable kept as written; empty parts skipped; only the first = splits"},
+		{"%E2%9C%93=%F0%9F%99%82", "✓=🙂", "UTF-8 decoded"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, nv := range QueryString(tt.raw) {
+			got = append(got, nv.Name+"="+nv.Value)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("QueryString(%q) = %q, want %q (%s)", tt.raw, strings.Join(got, " "), tt.want, tt.reason)
+		}
+	}
+}
+
+// FuzzQueryString: never panics, and a query of plain names and values
+// comes back unchanged.
+func FuzzQueryString(f *testing.F) {
+	for _, s := range []string{"a=1&b=2", "%zz=%", "&&=&", "k=v=w", "a+b=c%2Bd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		nvs := QueryString(raw)
+		if strings.ContainsAny(raw, "%+") {
+			return
+		}
+		var parts []string
+		for _, nv := range nvs {
+			parts = append(parts, nv.Name+"="+nv.Value)
+		}
+		var want []string
+		for _, p := range strings.Split(raw, "&") {
+			if p == "" {
+				continue
+			}
+			if !strings.Contains(p, "=") {
+				p += "="
+			}
+			want = append(want, p)
+		}
+		if strings.Join(parts, "&") != strings.Join(want, "&") {
+			t.Fatalf("QueryString(%q) = %q", raw, parts)
+		}
+	})
+}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 )
 
@@ -233,7 +233,7 @@ func (x *exchange) request() har.Request {
 		URL:         x.url(),
 		HTTPVersion: r.Proto,
 		Headers:     harHeaders(h),
-		QueryString: harQuery(r.URL.RawQuery),
+		QueryString: capture.QueryString(r.URL.RawQuery),
 		Cookies:     requestCookies(h),
 		HeadersSize: -1,
 	}
@@ -375,29 +375,6 @@ func harHeaders(h http.Header) []*har.NameValue {
 		}
 	}
 	return out
-}
-
-// harQuery splits a raw query in order, keeping repeats.
-func harQuery(raw string) []*har.NameValue {
-	if raw == "" {
-		return nil
-	}
-	var out []*har.NameValue
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		out = append(out, &har.NameValue{Name: unescape(k), Value: unescape(v)})
-	}
-	return out
-}
-
-func unescape(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
 }
 
 func requestCookies(h http.Header) []*har.Cookie {
