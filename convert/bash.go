@@ -9,7 +9,7 @@ import (
 )
 
 // bashEmitter writes one script for the whole session.
-type bashEmitter struct{}
+type bashEmitter struct{ shellSkip }
 
 func (e *bashEmitter) spooled() bool { return true }
 
@@ -79,11 +79,6 @@ call() {
 `
 
 func (e *bashEmitter) tail(w *bufio.Writer, s *session) {}
-
-func (e *bashEmitter) skip(w *bufio.Writer, index int, reason string) {
-	w.WriteByte('\n')
-	comment(w, "#", index, reason+", not converted")
-}
 
 func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')

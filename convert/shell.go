@@ -164,7 +164,7 @@ func comment(w *bufio.Writer, lead string, index int, s string) {
 }
 
 // curlEmitter writes one paste-ready command per call.
-type curlEmitter struct{ n int }
+type curlEmitter struct{ shellSkip }
 
 func (e *curlEmitter) spooled() bool { return false }
 
@@ -177,7 +177,10 @@ func (e *curlEmitter) head(w *bufio.Writer, s *session) {
 
 func (e *curlEmitter) tail(w *bufio.Writer, s *session) {}
 
-func (e *curlEmitter) skip(w *bufio.Writer, index int, reason string) {
+// shellSkip writes the comment for an entry that is not converted.
+type shellSkip struct{}
+
+func (shellSkip) skip(w *bufio.Writer, index int, reason string) {
 	w.WriteByte('\n')
 	comment(w, "#", index, reason+", not converted")
 }
