@@ -87,6 +87,18 @@ func upstreamHandler() http.Handler {
 			w.(http.Flusher).Flush()
 		}
 	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; ; i++ {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("Content-Type", "text/plain")
@@ -714,6 +726,38 @@ func TestCloseRecordsInFlight(t *testing.T) {
 	}
 	if es := h.entries(t); len(es) != 1 || es[0].Response.Status != 200 {
 		t.Fatalf("entries after close: %d", len(es))
+	}
+}
+
+// A stream that never ends is cut when Close's grace period is over, and
+// recorded with what had arrived and an _error.
+func TestCloseCutsEndlessStream(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	res, err := h.client().Get(h.plain.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	first := make([]byte, 9)
+	if _, err := io.ReadFull(res.Body, first); err != nil || string(first) != "data: 0\n\n" {
+		t.Fatalf("stream start %q %v", first, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := h.proxy.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	es := h.entries(t)
+	if len(es) != 1 {
+		t.Fatalf("%d entries", len(es))
+	}
+	c := es[0].Response.Content
+	if _, ok := es[0].Response.Extra.Get("_error"); !ok || !strings.HasPrefix(*c.Text, "data: 0\n\ndata: 1") {
+		t.Errorf("cut stream: _error missing or content %q", *c.Text)
 	}
 }
 
