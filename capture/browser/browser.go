@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/chromedp/cdproto/browser"
@@ -51,27 +52,27 @@ type Options struct {
 	// API calls only).
 	Selection har.Selection
 
-	// Redact, when set, rewrites each entry (as JSON) before it reaches the
-	// disk; index is the entry's index in the output.
-	Redact func(index int, raw []byte) ([]byte, error)
+	// Redact, when set, rewrites each kept entry before it reaches the
+	// disk. An entry it fails on is not written.
+	Redact capture.RedactFunc
 
-	// Progress, when set, is called after each recorded entry.
-	Progress func(Progress)
+	// Progress, when set, gets a live "recorded N calls" line (a
+	// terminal).
+	Progress io.Writer
+
+	// Warnf, when set, is told about entries that could not be written.
+	Warnf func(format string, args ...any)
 
 	// Version is apitape's version, for log.creator.
 	Version string
 }
 
-// Progress counts the entries seen and written so far.
-type Progress struct {
-	Seen, Written int
-}
-
 // Result says what a recording did.
 type Result struct {
-	Progress
-	Stopped string // why the recording stopped
-	Browser string // product and version, e.g. "HeadlessChrome/156.0.8078.108"
+	Seen, Written, Dropped int
+	Summary                string // "recorded 12 calls (30 requests seen)"
+	Stopped                string // why the recording stopped
+	Browser                string // product and version, e.g. "HeadlessChrome/156.0.8078.108"
 }
 
 // quiet is how long the network must have been idle before a recording
@@ -132,27 +133,14 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", o.Output, unwrapPath(err))
 	}
-	w := &writer{app: app, sel: o.Selection, redact: o.Redact, progress: o.Progress}
-	writerDone := make(chan struct{})
-	go func() { w.drain(out); close(writerDone) }()
-	defer func() {
-		close(out)
-		<-writerDone
-		if cerr := app.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err == nil {
-			err = w.err
-		}
-		res.Progress = w.counts()
-	}()
-
-	if err := startRecording(bctx, tp, rec); err != nil {
-		return res, err
+	sink := capture.NewSink(app, capture.Options{Selection: o.Selection, Redact: o.Redact})
+	stopProgress := func() {}
+	if o.Progress != nil {
+		stopProgress = sink.Progress(o.Progress, "apitape: ", 200*time.Millisecond)
 	}
 
-	// rctx ends the recording: Ctrl-C (ctx), the timeout, or the browser
-	// going away (bctx).
+	// rctx ends the recording: Ctrl-C (ctx), the timeout, the browser
+	// going away (bctx) or a file that cannot be written.
 	rctx, rcancel := context.WithCancel(bctx)
 	defer rcancel()
 	defer context.AfterFunc(ctx, rcancel)()
@@ -161,6 +149,43 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		rctx, c = context.WithTimeout(rctx, o.Timeout)
 		defer c()
 	}
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		// The writer runs apart from the recorder's loop, so that
+		// marshalling and redacting a large body never delays the fetch
+		// of the next one.
+		for e := range out {
+			if err := sink.Add(e); err != nil {
+				if sink.Err() != nil {
+					rcancel()
+				} else if o.Warnf != nil {
+					o.Warnf("%v", err)
+				}
+			}
+		}
+	}()
+	defer func() {
+		// Nothing may be emitted after out is closed: stop the loop's
+		// output first (finish did, unless the recording failed early).
+		_ = rec.do(base, func() { rec.finished = true })
+		close(out)
+		<-writerDone
+		stopProgress()
+		if cerr := app.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%s: %w", o.Output, cerr)
+		}
+		if err == nil {
+			err = sink.Err()
+		}
+		res.Seen, res.Written, res.Dropped, res.Summary = sink.Seen(), sink.Recorded(), sink.Dropped(), sink.Summary()
+	}()
+
+	if err := startRecording(bctx, tp, rec); err != nil {
+		return res, err
+	}
+
 	why := func() string {
 		select {
 		case <-tp.closed:
@@ -168,6 +193,8 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		default:
 		}
 		switch {
+		case sink.Err() != nil:
+			return "the HAR file could not be written"
 		case ctx.Err() != nil:
 			return "interrupted"
 		case errors.Is(rctx.Err(), context.DeadlineExceeded):
@@ -205,6 +232,8 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		grace = interruptGrace
 	}
 	settle(tp, rec, grace)
+	_ = rec.do(base, rec.rescue)
+	settle(tp, rec, interruptGrace)
 	_ = rec.do(base, func() { rec.finish(res.Stopped) })
 	return res, runErr
 }
@@ -346,65 +375,4 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// writer applies the selection and the redaction to each entry and appends
-// it to the file. It runs on its own goroutine so that a slow disk never
-// holds up the recorder's loop, which must fetch bodies in time.
-type writer struct {
-	app      *har.Appender
-	sel      har.Selection
-	redact   func(int, []byte) ([]byte, error)
-	progress func(Progress)
-
-	mu  sync.Mutex
-	n   Progress
-	err error
-}
-
-func (w *writer) drain(in <-chan *har.Entry) {
-	for e := range in {
-		if w.err != nil {
-			continue // keep draining so the recorder never blocks
-		}
-		if err := w.write(e); err != nil {
-			w.mu.Lock()
-			w.err = err
-			w.mu.Unlock()
-		}
-	}
-}
-
-func (w *writer) write(e *har.Entry) error {
-	w.mu.Lock()
-	index := w.n.Seen
-	w.n.Seen++
-	w.mu.Unlock()
-	if w.sel.Keep(index, e) {
-		raw, err := e.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		if w.redact != nil {
-			if raw, err = w.redact(w.n.Written, raw); err != nil {
-				return fmt.Errorf("redacting entry %d: %w", w.n.Written, err)
-			}
-		}
-		if err := w.app.AppendRaw(raw); err != nil {
-			return err
-		}
-		w.mu.Lock()
-		w.n.Written++
-		w.mu.Unlock()
-	}
-	if w.progress != nil {
-		w.progress(w.counts())
-	}
-	return nil
-}
-
-func (w *writer) counts() Progress {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.n
 }

@@ -114,6 +114,9 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 	}
 	if h.hasBody {
 		c.SetBytes(h.body)
+		if h.partial {
+			c.Extra.Set("_bodyIncomplete", "the response had not finished when the recording stopped")
+		}
 	} else {
 		// Never an empty string: an empty text would claim the server
 		// answered with no body.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,7 +87,8 @@ type hop struct {
 	done     bool
 	endTime  float64
 	encoded  float64
-	received int64 // decoded bytes, from dataReceived
+	received int64     // decoded bytes, from dataReceived
+	lastData time.Time // when the response or its last data arrived
 	failed   *evFailed
 	cached   bool
 
@@ -96,6 +98,8 @@ type hop struct {
 	bodyPending bool
 	bodyTries   int
 	triedShadow bool
+	rescued     bool
+	partial     bool // the body is what the browser had when the recording stopped
 
 	post        []byte
 	hasPost     bool
@@ -374,6 +378,7 @@ func (r *recorder) handle(ev event) {
 		if err = json.Unmarshal(ev.params, &p); err == nil {
 			if h := r.current(p.RequestID); h != nil && !h.done {
 				h.received += int64(p.DataLength)
+				h.lastData = time.Now()
 			}
 		}
 	case evServedFromCache:
@@ -478,6 +483,7 @@ func (r *recorder) responseReceived(p *evResponse) {
 	resp := p.Response
 	h.resp = &resp
 	h.respTime = p.Timestamp
+	h.lastData = time.Now()
 	h.hasExtra = p.HasExtraInfo
 }
 
@@ -552,12 +558,45 @@ func (r *recorder) busy() bool {
 			if h.bodyPending || h.postPending || (h.done && h.hasExtra && !h.extraExpired) {
 				return true
 			}
-			if !h.done && h.sent.Type != "EventSource" {
+			if !h.done && h.sent.Type != "EventSource" && !h.stalled() {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// stallAfter is how long a response may send nothing before it no longer
+// holds up the end of a recording. A page that never reads a body, or that
+// navigates away while the body is unread, leaves the exchange open for
+// good: Chrome reports neither loadingFinished nor loadingFailed.
+const stallAfter = time.Second
+
+// complete reports whether the body is as long as Content-Length says.
+func (h *hop) complete() bool {
+	n, ok := h.resp.Headers.get("Content-Length")
+	return ok && n == strconv.Itoa(len(h.body))
+}
+
+func (h *hop) stalled() bool {
+	return h.resp != nil && !h.lastData.IsZero() && time.Since(h.lastData) > stallAfter
+}
+
+// rescue asks once for the body of every response that never finished:
+// the browser's durable store often holds all of it even though the page
+// never read it.
+func (r *recorder) rescue() {
+	for _, q := range r.requests {
+		if len(q.hops) == 0 {
+			continue
+		}
+		h := q.hops[len(q.hops)-1]
+		if h.done || h.resp == nil || h.bodyPending || h.rescued {
+			continue
+		}
+		h.rescued, h.bodyPending = true, true
+		r.fetch(h.session, "Network.getResponseBody", q.id, "body", &fetch{hop: h, req: q})
+	}
 }
 
 // finish emits everything still open: WebSockets and streams with what they
@@ -576,6 +615,9 @@ func (r *recorder) finish(why string) {
 			switch {
 			case !h.done && h.resp == nil:
 				h.bodyNote = "no response before the recording stopped (" + why + ")"
+			case !h.done && h.hasBody && h.complete():
+			case !h.done && h.hasBody:
+				h.partial = true
 			case !h.done:
 				h.bodyNote = "the response had not finished when the recording stopped (" + why + ")"
 			case h.bodyPending:
