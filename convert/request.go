@@ -56,6 +56,9 @@ func (v value) size() int {
 
 // withPlaceholders turns redaction placeholders in s into their variables.
 func withPlaceholders(s string) value {
+	if !strings.Contains(s, placeholder.Prefix) {
+		return literal(s)
+	}
 	parts := placeholder.Split(s)
 	for i := range parts {
 		if parts[i].Env != "" {

@@ -43,6 +43,10 @@ func Append(dst []byte, s string) []byte {
 		// A run that single quotes can carry literally.
 		j := i
 		for j < len(s) {
+			if c := s[j]; c >= ' ' && c < 0x7f || c == '\t' || c == '\n' {
+				j++ // the common case, without decoding
+				continue
+			}
 			if n := escapeLen(s[j:]); n > 0 {
 				break
 			}
