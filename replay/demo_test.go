@@ -2,8 +2,6 @@ package replay_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +10,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/replay"
-	"github.com/apitape/apitape/replay/internal/replaytest"
+	"github.com/apitape/apitape/replay/replaytest"
 )
 
 const demoPassword = "demo-password-for-replay-tests"
@@ -29,87 +27,22 @@ func startDemo(t testing.TB, variant string) *demo.Running {
 	return srv
 }
 
-// recordDemoBrowserSession drives a demo server the way its web UI does:
-// cookie login (R_SESS and CSRF cookies), a browser User-Agent so that CSRF
-// is checked, X-Api-Action-Links and X-Api-Csrf on every call; then create
-// a cluster, edit it, get it and list clusters.
 func recordDemoBrowserSession(t testing.TB, base string) []*har.Entry {
 	t.Helper()
-	rec := replaytest.NewRecorder(base)
-	rec.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
-	rec.Header.Set("Accept", "application/json")
-	rec.Header.Set("X-Api-Action-Links", "actionLinks")
-	rec.Header.Set("X-Api-No-Challenge", "true")
-	cookies := map[string]string{}
-	keep := func(e *har.Entry) {
-		for _, nv := range e.Response.Headers {
-			if strings.EqualFold(nv.Name, "Set-Cookie") {
-				nvPart, _, _ := strings.Cut(nv.Value, ";")
-				k, v, _ := strings.Cut(nvPart, "=")
-				cookies[k] = v
-			}
-		}
-	}
-	// The page load's first API call hands out the CSRF cookie.
-	providers, err := rec.Do("GET", "/v3-public/authProviders", "")
-	must(t, err, providers, 200)
-	keep(providers)
-	rec.Header.Set("Cookie", "R_PCS=light; CSRF="+cookies["CSRF"])
-	rec.Header.Set("X-Api-Csrf", cookies["CSRF"])
-	login, err := rec.Do("POST", "/v3-public/localProviders/local?action=login",
-		fmt.Sprintf(`{"username":"admin","password":%q,"description":"UI session","responseType":"cookie","ttl":57600000}`, demoPassword))
-	must(t, err, login, 200)
-	keep(login)
-	if cookies["R_SESS"] == "" || cookies["CSRF"] == "" {
-		t.Fatalf("login set cookies %v, want R_SESS and CSRF", cookies)
-	}
-	rec.Header.Set("Cookie", "R_PCS=light; R_LOCALE=en-us; CSRF="+cookies["CSRF"]+"; R_SESS="+cookies["R_SESS"])
-	rec.Header.Set("X-Api-Csrf", cookies["CSRF"])
-	created, err := rec.Do("POST", "/v3/cluster?_replace=true", `{"type":"cluster","name":"lab","dockerRootDir":"/var/lib/docker","enableNetworkPolicy":false,"windowsPreferedCluster":false,"labels":{},"annotations":{},"rancherKubernetesEngineConfig":{"type":"rancherKubernetesEngineConfig","kubernetesVersion":"v1.30.8-rancher1-1","network":{"type":"networkConfig","plugin":"canal"}}}`)
-	must(t, err, created, 201)
-	var c struct{ ID string }
-	json.Unmarshal([]byte(*created.Response.Content.Text), &c)
-	edited, err := rec.Do("PUT", "/v3/clusters/"+c.ID+"?_replace=true", `{"type":"cluster","name":"lab","description":"lab cluster, edited","dockerRootDir":"/var/lib/docker","enableNetworkPolicy":true,"windowsPreferedCluster":false,"labels":{"team":"qa"},"annotations":{},"rancherKubernetesEngineConfig":{"type":"rancherKubernetesEngineConfig","kubernetesVersion":"v1.30.8-rancher1-1","network":{"type":"networkConfig","plugin":"canal"}}}`)
-	must(t, err, edited, 200)
-	got, err := rec.Do("GET", "/v3/clusters/"+c.ID, "")
-	must(t, err, got, 200)
-	list, err := rec.Do("GET", "/v3/clusters?limit=-1&sort=name", "")
-	must(t, err, list, 200)
-	return rec.Entries
-}
-
-// recordDemoTokenSession is an API client's session: token login, then
-// Bearer.
-func recordDemoTokenSession(t testing.TB, base string) []*har.Entry {
-	t.Helper()
-	rec := replaytest.NewRecorder(base)
-	rec.Header.Set("Accept", "application/json")
-	login, err := rec.Do("POST", "/v3-public/localProviders/local?action=login", fmt.Sprintf(`{"username":"admin","password":%q,"responseType":"token"}`, demoPassword))
-	must(t, err, login, 201)
-	var tok struct{ Token string }
-	json.Unmarshal([]byte(*login.Response.Content.Text), &tok)
-	rec.Header.Set("Authorization", "Bearer "+tok.Token)
-	created, err := rec.Do("POST", "/v3/clusters", `{"type":"cluster","name":"api-lab"}`)
-	must(t, err, created, 201)
-	var c struct{ ID string }
-	json.Unmarshal([]byte(*created.Response.Content.Text), &c)
-	kc, err := rec.Do("POST", "/v3/clusters/"+c.ID+"?action=generateKubeconfig", "")
-	must(t, err, kc, 200)
-	edited, err := rec.Do("PUT", "/v3/clusters/"+c.ID, `{"description":"merged"}`)
-	must(t, err, edited, 200)
-	list, err := rec.Do("GET", "/v3/clusters", "")
-	must(t, err, list, 200)
-	return rec.Entries
-}
-
-func must(t testing.TB, err error, e *har.Entry, status int) {
-	t.Helper()
+	entries, err := replaytest.RecordDemoBrowserSession(base, demoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Response.Status != status {
-		t.Fatalf("recording %s %s: status %d, want %d: %s", e.Request.Method, e.Request.URL, e.Response.Status, status, *e.Response.Content.Text)
+	return entries
+}
+
+func recordDemoTokenSession(t testing.TB, base string) []*har.Entry {
+	t.Helper()
+	entries, err := replaytest.RecordDemoTokenSession(base, demoPassword)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return entries
 }
 
 func replayDemo(t *testing.T, entries []*har.Entry, variant string, opts ...replay.Option) *replay.Result {

@@ -35,10 +35,11 @@ type PlannedCall struct {
 	Skipped      string
 }
 
-// PlannedVar is one placeholder and whether its variable is set.
+// PlannedVar is one placeholder and where its value comes from.
 type PlannedVar struct {
 	Placeholder, Env string
-	Set              bool
+	Set              bool // the variable is set
+	Learned          bool // an earlier recorded answer carries it: learned at replay
 }
 
 // PlanReader reads and selects entries like RunReader and returns the
@@ -91,6 +92,7 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 		}
 	}
 	s := newSession(r.target, NewValueMap(), func(string) string { return "" }, origins, headers)
+	revealed := map[string]bool{}
 	for _, c := range calls {
 		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.entry.Request.URL}
 		for _, d := range c.deps {
@@ -119,7 +121,10 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 				}
 				seen[ph] = true
 				env := placeholder.EnvName(ph)
-				pc.Placeholders = append(pc.Placeholders, PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != ""})
+				pc.Placeholders = append(pc.Placeholders, PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != "", Learned: revealed[ph]})
+			}
+			for _, ph := range responsePlaceholders(c.entry) {
+				revealed[ph] = true
 			}
 		}
 		p.Calls = append(p.Calls, pc)
@@ -163,11 +168,14 @@ func WriteDryRun(w io.Writer, p *Plan) error {
 			fmt.Fprintf(bw, "    body: %d bytes %s\n", c.BodyBytes, c.BodyType)
 		}
 		for _, v := range c.Placeholders {
-			state := "set"
-			if !v.Set {
-				state = "NOT SET"
+			switch {
+			case v.Learned:
+				fmt.Fprintf(bw, "    placeholder %s from an earlier answer (learned at replay)\n", v.Placeholder)
+			case v.Set:
+				fmt.Fprintf(bw, "    placeholder %s from $%s (set)\n", v.Placeholder, v.Env)
+			default:
+				fmt.Fprintf(bw, "    placeholder %s from $%s (NOT SET)\n", v.Placeholder, v.Env)
 			}
-			fmt.Fprintf(bw, "    placeholder %s from $%s (%s)\n", v.Placeholder, v.Env, state)
 		}
 		if len(c.After) > 0 {
 			var s []string

@@ -10,7 +10,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/replay"
-	"github.com/apitape/apitape/replay/internal/replaytest"
+	"github.com/apitape/apitape/replay/replaytest"
 )
 
 // recordFake records the standard session against a fresh fake server.

@@ -22,6 +22,3 @@ func redactCommand() *command {
 	return notYet("redact", "replace secrets in a HAR with stable placeholders")
 }
 func scanCommand() *command { return notYet("scan", "find secrets left in HAR files and scripts") }
-func replayCommand() *command {
-	return notYet("replay", "re-send recorded calls to a server and diff the answers")
-}

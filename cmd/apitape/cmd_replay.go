@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/replay"
+)
+
+const replayUsage = `Usage:
+    apitape replay [FILE|-] --target URL [flags]
+
+Re-sends the recorded calls of a HAR file (or stdin) to a server and compares
+its answers with the recorded ones: status, Content-Type, Location, which
+cookies are set, and bodies field by field (JSON), line by line (text) or by
+hash (binary). What always differs between two servers is cancelled:
+timestamps, uuids, tokens, absolute links (the recorded origin becomes the
+target's), and ids the server creates (learned from the answers, sent in
+later calls, compared modulo the mapping).
+
+Exit status: 0 no regressions, 1 regressions, 2 usage or input error (also
+missing variables and refused mutations: nothing is sent), 3 target
+unreachable (no call could connect).
+
+Target:
+    -t, --target URL          send to scheme://host[:port][/prefix] (required)
+        --header 'NAME: VAL'  set a header on every call, replacing the recorded
+                              one (repeatable); $VAR and ${VAR} in VAL come from
+                              the environment; 'NAME:' removes the header
+        --allow-mutations     send POST, PUT, PATCH, DELETE to a target that is
+                              not loopback (127.0.0.0/8, ::1, localhost)
+        --insecure            do not verify the target's TLS certificate
+        --dry-run             print what would be sent (method, URL, header
+                              names, never values) and send nothing
+
+Pacing:
+    -c, --concurrency N       calls at once (default 1); a state-changing call
+                              waits for all before it and all after wait for it
+        --rate R              at most R requests per second
+        --timeout D           per request, body included (default 30s)
+
+Comparison:
+        --ignore RULE         ignore differences (repeatable): a JSON path
+                              ($.data[*].uuid, **.created), header:NAME, or
+                              re:REGEX that both values match
+        --noise-runs N        send each call that changes nothing N more times
+                              (to --baseline, else the target) and ignore every
+                              field that differs between those answers
+        --baseline URL        known-good server for --noise-runs
+        --compare-header NAME also compare this response header (repeatable);
+                              '*' compares every recorded header
+        --slowdown D          report calls answered D slower than recorded
+        --no-builtin-rules    compare without the built-in noise rules
+        --fail-on KIND        which differences fail: status, body or any
+                              (default any)
+
+Report:
+        --report FORMAT       text (default), json, junit or html; default from
+                              the -o extension (.json, .xml, .html)
+    -o, --output FILE         write the report here (mode 0600)
+    -v, --verbose             text report: list every ignored field
+
+` + selectionUsage + `
+Redaction placeholders (REDACTED-<class>-<hex>) are replaced by the values of
+APITAPE_SECRET_<CLASS>_<HEX>; every missing variable is listed before anything
+is sent. Values that stand for secrets never appear in a report.
+
+Examples:
+    apitape replay session.har --target http://127.0.0.1:8080
+    apitape replay session.har --target https://staging.example --method GET
+    apitape replay session.har -t https://staging.example --allow-mutations \
+        --header 'Authorization: Bearer $STAGING_TOKEN' --report html -o report.html
+    apitape replay session.har -t http://127.0.0.1:8080 --noise-runs 2 \
+        --ignore '$.data[*].lastSeen' --report junit -o replay.xml
+    apitape redact raw.har | apitape replay - -t http://127.0.0.1:8080 --dry-run
+`
+
+func replayCommand() *command {
+	return &command{
+		name:    "replay",
+		summary: "re-send recorded calls to a server and diff the answers",
+		usage:   replayUsage,
+		run:     runReplay,
+	}
+}
+
+var reportFormats = []string{"text", "json", "junit", "html"}
+
+func runReplay(ctx context.Context, st *streams, args []string) error {
+	fs := newFlagSet("replay")
+	target := fs.StringP("target", "t", "", "target URL")
+	headers := fs.StringArray("header", nil, "request header 'Name: value'")
+	allowMutations := fs.Bool("allow-mutations", false, "send state-changing calls to a non-loopback target")
+	insecure := fs.Bool("insecure", false, "do not verify TLS certificates")
+	dryRun := fs.Bool("dry-run", false, "print what would be sent")
+	concurrency := fs.IntP("concurrency", "c", 1, "calls at once")
+	rate := fs.Float64("rate", 0, "requests per second")
+	timeout := fs.Duration("timeout", 30*time.Second, "per request")
+	ignores := fs.StringArray("ignore", nil, "ignore rule")
+	noiseRuns := fs.Int("noise-runs", 0, "noise runs")
+	baseline := fs.String("baseline", "", "baseline URL")
+	compareHeaders := fs.StringArray("compare-header", nil, "response header to compare")
+	slowdown := fs.Duration("slowdown", 0, "latency regression threshold")
+	noBuiltin := fs.Bool("no-builtin-rules", false, "no built-in noise rules")
+	failOn := fs.String("fail-on", "any", "status, body or any")
+	report := fs.String("report", "", "text, json, junit or html")
+	outPath := fs.StringP("output", "o", "", "report file")
+	verbose := fs.BoolP("verbose", "v", false, "list every ignored field")
+	sel := addSelectionFlags(fs)
+	if err := parseFlags(st, fs, replayUsage, args); err != nil {
+		return usageFor("replay", err)
+	}
+	usage := func(format string, a ...any) error { return usageFor("replay", usageErrorf(format, a...)) }
+
+	// Every argument is checked before the input is opened.
+	if fs.NArg() > 1 {
+		return usage("replay takes one input file, got %d", fs.NArg())
+	}
+	if *target == "" {
+		return usage("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
+	}
+	format := *report
+	if format == "" {
+		format = replayFormatFromExt(*outPath)
+	}
+	if !slices.Contains(reportFormats, format) {
+		return usage("--report %q: want %s", format, strings.Join(reportFormats, ", "))
+	}
+	if *baseline != "" && *noiseRuns == 0 {
+		return usage("--baseline is only used by --noise-runs")
+	}
+	opts := []replay.Option{
+		replay.WithConcurrency(*concurrency),
+		replay.WithRate(*rate),
+		replay.WithTimeout(*timeout),
+		replay.WithNoiseRuns(*noiseRuns),
+		replay.WithFailOn(replay.FailOn(*failOn)),
+		replay.WithAllowMutations(*allowMutations),
+		replay.WithEnv(st.getenv),
+		replay.WithSlowdown(*slowdown),
+		replay.WithClient(replay.NewClient(*insecure, *concurrency*(1+*noiseRuns))),
+	}
+	if *slowdown < 0 {
+		return usage("--slowdown must not be negative")
+	}
+	if *baseline != "" {
+		opts = append(opts, replay.WithBaseline(*baseline))
+	}
+	if *noBuiltin {
+		opts = append(opts, replay.WithoutBuiltinRules())
+	}
+	if len(*compareHeaders) > 0 {
+		opts = append(opts, replay.WithCompareHeaders(*compareHeaders...))
+	}
+	for _, h := range *headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usage("--header %q: want 'Name: value'", h)
+		}
+		opts = append(opts, replay.WithHeader(strings.TrimSpace(name), strings.TrimSpace(value)))
+	}
+	for _, s := range *ignores {
+		rule, err := replay.ParseRule(s)
+		if err != nil {
+			return usage("--ignore: %v", err)
+		}
+		opts = append(opts, replay.WithIgnore(rule))
+	}
+	selection, err := sel.selection()
+	if err != nil {
+		return usageFor("replay", err)
+	}
+
+	name := fs.Arg(0)
+	if name == "" {
+		name = "-"
+	}
+	opts = append(opts, replay.WithSource(name))
+	var prog *replayProgress
+	if st.errTTY && !*dryRun {
+		prog = &replayProgress{w: st.err}
+		opts = append(opts, replay.WithProgress(prog.update))
+	}
+	r, err := replay.New(*target, opts...)
+	if err != nil {
+		return usage("%v", err)
+	}
+	in, name, err := openInput(st, fs.Arg(0))
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer in.Close()
+	hr := har.NewReader(convertCtxReader{ctx, in}, name)
+
+	out, err := createOutput(st, *outPath, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.abort()
+
+	if *dryRun {
+		plan, err := r.PlanReader(hr, &selection)
+		if err != nil {
+			return replayInputError(ctx, err)
+		}
+		if err := replay.WriteDryRun(out, plan); err != nil {
+			return err
+		}
+		if err := out.commit(); err != nil {
+			return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
+		}
+		if plan.Problems != nil {
+			replayPreflight(st, plan.Problems, true)
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+
+	res, err := r.RunReader(ctx, hr, &selection)
+	prog.clear()
+	var pe *replay.PreflightError
+	switch {
+	case errors.As(err, &pe):
+		replayPreflight(st, pe, false)
+		return &exitError{code: 2}
+	case res == nil && err != nil:
+		return replayInputError(ctx, err)
+	}
+	if err := writeReplayReport(out, format, res, st, *outPath == "" && st.outTTY, *verbose); err != nil {
+		return err
+	}
+	if err := out.commit(); err != nil {
+		return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s := res.Summary
+	switch {
+	case s.Calls == 0:
+		warningf(st, "%s: no calls to replay", name)
+		if !selection.All {
+			hintf(st, "only API calls are kept by default; use --all to keep every entry")
+		}
+		return nil
+	case s.Unreachable:
+		errorf(st, "target unreachable: no call could connect to %s", *target)
+		hintf(st, "is the server running, and is the URL right? (%s)", replayFirstError(res))
+		return &exitError{code: 3}
+	case res.Regressed():
+		msg := fmt.Sprintf("%d of %d calls regressed", s.Failed+s.Errors, s.Calls-s.Skipped)
+		if s.Affected > 0 {
+			msg += fmt.Sprintf(" (%d after an earlier failure)", s.Affected)
+		}
+		return &exitError{code: 1, err: errors.New(msg)}
+	}
+	return nil
+}
+
+// inputError maps errors reading the recording: a bad HAR is an input
+// error (exit 2).
+func replayInputError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var he *har.Error
+	if errors.As(err, &he) {
+		return &exitError{code: 2, err: err}
+	}
+	return err
+}
+
+func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
+	sent := "nothing was sent"
+	if dry {
+		sent = "dry run"
+	}
+	if len(pe.Missing) > 0 {
+		errorf(st, "missing environment variables (%s): %s", sent, strings.Join(pe.Missing, ", "))
+		hintf(st, "placeholders REDACTED-<class>-<hex> take their values from APITAPE_SECRET_<CLASS>_<HEX>; --header values from the variables they name")
+		hintf(st, "export %s=… and run again", pe.Missing[0])
+	}
+	if len(pe.Refused) > 0 {
+		var calls []string
+		for i, c := range pe.Refused {
+			if i == 3 {
+				calls = append(calls, fmt.Sprintf("… %d more", len(pe.Refused)-3))
+				break
+			}
+			calls = append(calls, fmt.Sprintf("%d %s %s", c.Index, c.Method, c.Path))
+		}
+		methods := map[string]bool{}
+		for _, c := range pe.Refused {
+			methods[c.Method] = true
+		}
+		var ms []string
+		for m := range methods {
+			ms = append(ms, m)
+		}
+		slices.Sort(ms)
+		errorf(st, "refusing to send %d state-changing calls (%s) to %s, which is not loopback (%s): %s",
+			len(pe.Refused), strings.Join(ms, ", "), pe.Target, sent, strings.Join(calls, "; "))
+		hintf(st, "add --allow-mutations to send them anyway, or --method GET to replay only the reads")
+	}
+}
+
+func replayFirstError(res *replay.Result) string {
+	for _, c := range res.Calls {
+		if c.Error != nil {
+			return c.Error.Message
+		}
+	}
+	return "no answer"
+}
+
+func writeReplayReport(w io.Writer, format string, res *replay.Result, st *streams, tty, verbose bool) error {
+	switch format {
+	case "json":
+		return replay.WriteJSON(w, res)
+	case "junit":
+		return replay.WriteJUnit(w, res)
+	case "html":
+		return replay.WriteHTML(w, res)
+	}
+	color := tty && st.getenv("NO_COLOR") == ""
+	return replay.WriteText(w, res, replay.Color(color), replay.Verbose(verbose))
+}
+
+func replayFormatFromExt(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "json"
+	case ".xml":
+		return "junit"
+	case ".html", ".htm":
+		return "html"
+	}
+	return "text"
+}
+
+// replayProgress draws "replaying 12/40 (2 differ)" on a terminal's stderr,
+// at most ten times a second.
+type replayProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	last  time.Time
+	drawn bool
+}
+
+func (p *replayProgress) update(pr replay.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr.Done < pr.Total && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.drawn = true
+	fmt.Fprintf(p.w, "\r\x1b[Kreplaying %d/%d", pr.Done, pr.Total)
+	if pr.Failed > 0 {
+		fmt.Fprintf(p.w, " (%d differ)", pr.Failed)
+	}
+}
+
+func (p *replayProgress) clear() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
