@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/apitape/apitape/internal/chromium"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -48,13 +49,7 @@ func TestScripts(t *testing.T) {
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "chromium":
-				// TODO(lead): use internal/chromium once it lands.
-				for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-					if _, err := exec.LookPath(name); err == nil {
-						return true, nil
-					}
-				}
-				return false, nil
+				return chromium.Available(), nil
 			case "shellcheck", "curl", "jq":
 				_, err := exec.LookPath(cond)
 				return err == nil, nil
