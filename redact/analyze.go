@@ -1,0 +1,856 @@
+package redact
+
+import (
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apitape/apitape/internal/placeholder"
+)
+
+// The analyzer walks one string at a time, in layers: a HAR field holds a
+// URL, the URL a query, the query a percent-encoded value, the value a
+// base64 blob, the blob JSON… Each layer decodes, asks the layers below for
+// edits on the decoded text, and maps them back onto its own encoded text
+// (escMap) or, where that is impossible (base64), re-encodes it whole. The
+// first rule to claim a span wins, in this order: name rules, token
+// detectors, keyword rules, decoded layers, the known-value sweep.
+
+// maxDepth bounds decoding layers (base64 inside JSON inside base64 …).
+const maxDepth = 6
+
+// maxStructured is the largest text parsed as YAML; larger texts get the
+// token detectors and the sweep only.
+const maxStructured = 4 << 20
+
+type pathElem struct {
+	qual string // a qualifier such as "header Authorization"; key/idx unused
+	key  string
+	idx  int // >= 0 for an array index
+}
+
+type analyzer struct {
+	p     *policy
+	ks    *keystore
+	learn bool // remember secrets for the sweep (false while verifying)
+	entry int
+	path  []pathElem
+	depth int
+	recs  []Record
+	warns []Record
+}
+
+func (a *analyzer) pushKey(k string) { a.path = append(a.path, pathElem{key: k, idx: -1}) }
+func (a *analyzer) pushIdx(i int)    { a.path = append(a.path, pathElem{idx: i}) }
+func (a *analyzer) pushQ(q string)   { a.path = append(a.path, pathElem{qual: q, idx: -1}) }
+func (a *analyzer) pop()             { a.path = a.path[:len(a.path)-1] }
+
+// location renders the path: a JSON pointer, then bracketed qualifiers for
+// the layers inside the string, each with its own pointer:
+// /response/content/text [base64] [json /token].
+func (a *analyzer) location() string {
+	var b strings.Builder
+	open, fresh := false, false
+	for _, e := range a.path {
+		if e.qual != "" {
+			if open {
+				b.WriteByte(']')
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteByte('[')
+			b.WriteString(e.qual)
+			open, fresh = true, true
+			continue
+		}
+		if fresh {
+			b.WriteByte(' ')
+			fresh = false
+		}
+		b.WriteByte('/')
+		if e.idx >= 0 {
+			b.WriteString(strconv.Itoa(e.idx))
+		} else {
+			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(e.key, "~", "~0"), "/", "~1"))
+		}
+	}
+	if open {
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+// keyPath returns the normalised keys of the innermost structured layer,
+// for dotted-path rules.
+func (a *analyzer) keyPath() []string {
+	var out []string
+	for _, e := range a.path {
+		switch {
+		case e.qual != "":
+			out = out[:0]
+		case e.idx < 0:
+			out = append(out, normName(e.key))
+		}
+	}
+	return out
+}
+
+// hit redacts s[start:end], whose secret value is value (the span may be an
+// encoded form of it), unless the span is already claimed.
+func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) bool {
+	if !es.free(start, end) || value == "" {
+		return false
+	}
+	ph := a.ks.placeholder(value, class, a.learn)
+	if a.learn {
+		// A base64 secret's plaintext is a secret too: sweep its echoes.
+		if dec, ok := decodeBase64(value); ok && len(dec) >= minSweep && printable(dec) {
+			a.ks.placeholder(dec, class, true)
+		}
+	}
+	a.recs = append(a.recs, Record{
+		Entry: a.entry, Location: a.location(), Rule: rule, Class: placeholderClass(ph),
+		Placeholder: ph, Length: len(value),
+	})
+	return es.add(edit{start: start, end: end, text: ph, recs: []int32{int32(len(a.recs) - 1)}})
+}
+
+func placeholderClass(ph string) string {
+	s := strings.TrimPrefix(ph, placeholder.Prefix)
+	if i := strings.IndexByte(s, '-'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (a *analyzer) warn(msg string) {
+	a.warns = append(a.warns, Record{Entry: a.entry, Location: a.location(), Rule: msg})
+}
+
+// leaf analyses one JSON string node of doc with fn, then sweeps it, and
+// adds the resulting edits (re-escaped for JSON) to es. A nil fn keeps the
+// value untouched (--keep).
+func (a *analyzer) leaf(doc string, n *jnode, es *editSet, fn func(s string, es *editSet)) {
+	if fn == nil || n.kind != '"' {
+		return
+	}
+	js := n.str(doc)
+	inner := &editSet{}
+	fn(js.s, inner)
+	a.sweep(js.s, inner)
+	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
+}
+
+// addDecoded adds edits made on a decoded string back onto its encoded
+// form, which starts at off in the outer string and is n bytes long.
+func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape func(string) string) {
+	if inner.empty() {
+		return
+	}
+	if m, ok := inner.mapped(js.esc, escape); ok {
+		es.addAll(m, off)
+		return
+	}
+	e := inner.whole(js.s, n, escape)
+	e.start += off
+	e.end += off
+	es.add(e)
+}
+
+// sweep replaces known secrets (found anywhere earlier) in s.
+func (a *analyzer) sweep(s string, es *editSet) {
+	a.ks.sweep(s, func(start, end int, value, class string) {
+		if !isPlaceholderAt(s, start, end) {
+			a.pushQ("known value")
+			a.hit(es, start, end, value, "known-value", class)
+			a.pop()
+		}
+	})
+}
+
+// ---- values whose name says they are secret ----
+
+// secretValue redacts a value that is secret because of its name: only
+// the secret part when a detector can tell (a token's name, a JWT's claims
+// and a PEM key's armour stay), else all of it but a leading auth scheme.
+func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, ref bool) {
+	lo, hi := 0, len(s)
+	for lo < hi && isSpaceByte(s[lo]) {
+		lo++
+	}
+	for hi > lo && isSpaceByte(s[hi-1]) {
+		hi--
+	}
+	if lo == hi || isSafe(s[lo:hi]) {
+		return
+	}
+	if auth || hasScheme(s[lo:hi]) {
+		if scheme, n := authScheme(s[lo:hi]); n > 0 {
+			lo += n
+			if lo == hi {
+				return
+			}
+			switch lower(scheme) {
+			case "basic":
+				a.basic(s, lo, hi, es)
+				return
+			case "bearer":
+				if class == "auth" {
+					class = "bearer"
+				}
+			}
+		}
+	}
+	if class == "auth" {
+		class = "secret"
+	}
+	if hits := a.p.detect(s[lo:hi]); len(hits) > 0 {
+		for _, h := range hits {
+			c := class
+			if h.own {
+				c = h.class
+			}
+			a.hit(es, lo+h.start, lo+h.end, s[lo+h.start:lo+h.end], h.rule, c)
+		}
+		return
+	}
+	v := s[lo:hi]
+	if trivialValue(v) || ref && refShape.MatchString(v) {
+		return
+	}
+	a.hit(es, lo, hi, v, rule, class)
+}
+
+// basic redacts Basic credentials: the whole base64 goes (its plaintext and
+// password are remembered for the sweep); the user name is reported.
+func (a *analyzer) basic(s string, lo, hi int, es *editSet) {
+	cred := s[lo:hi]
+	dec, ok := decodeBase64(cred)
+	colon := strings.IndexByte(dec, ':')
+	if ok && colon > 0 && printable(dec) {
+		if colon == len(dec)-1 {
+			return // a user and no password: nothing secret
+		}
+		if a.learn {
+			a.ks.placeholder(dec, "basic", true)
+			if pw := dec[colon+1:]; pw != "" {
+				a.ks.placeholder(pw, "basic", true)
+			}
+		}
+		a.pushQ("basic user " + safeName(dec[:colon]))
+		a.hit(es, lo, hi, cred, "basic-auth", "basic")
+		a.pop()
+		return
+	}
+	a.hit(es, lo, hi, cred, "basic-auth", "basic")
+}
+
+// safeName keeps a user name for the report unless it looks secret itself.
+func safeName(u string) string {
+	if len(u) > 64 || len(basePolicy.detect(u)) > 0 {
+		return "(hidden)"
+	}
+	return u
+}
+
+// basePolicy is the built-in rules alone.
+var basePolicy = newPolicy(nil, nil, false)
+
+var schemes = []string{"bearer", "basic", "token", "digest", "negotiate", "ntlm", "dpop", "awsv4", "aws4-hmac-sha256", "hoba", "mutual", "apikey", "sso-key", "key", "jwt", "oauth"}
+
+// authScheme returns a leading HTTP auth scheme and the length of it plus
+// the spaces after it.
+func authScheme(s string) (string, int) {
+	sp := strings.IndexAny(s, " \t")
+	if sp <= 0 {
+		return "", 0
+	}
+	w := s[:sp]
+	for _, sc := range schemes {
+		if strings.EqualFold(w, sc) {
+			n := sp
+			for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+				n++
+			}
+			return w, n
+		}
+	}
+	return "", 0
+}
+
+func hasScheme(s string) bool { _, n := authScheme(s); return n > 0 }
+
+// isSafe reports a value that is already a placeholder or refers to one
+// (generated scripts: ${APITAPE_SECRET_…}, s.env["…"], os.Getenv("…")).
+// Only whole references count: a "${" inside a password is not one.
+func isSafe(v string) bool {
+	return placeholder.Contains(v) || strings.Contains(v, placeholder.EnvPrefix) ||
+		strings.ContainsAny(v, "$(") && envRef.MatchString(v)
+}
+
+var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|s\.env\["[A-Za-z0-9_]+"\]|os\.(?:Getenv|LookupEnv)\("[A-Za-z0-9_]+"\)`)
+
+// trivialValue reports values that stand in for a secret rather than being
+// one: empty templates, masks, null words, and a Rancher token's name with
+// an empty key (what is left of "token-x:"+os.Getenv(…)).
+func trivialValue(v string) bool {
+	switch lower(v) {
+	case "null", "undefined", "none", "nil", "true", "false", "-", "redacted", "[redacted]", "<redacted>", "%s", "%v":
+		return true
+	}
+	if strings.Trim(v, "*•xX.") == "" || !strings.ContainsFunc(v, func(r rune) bool { return r < 128 && isAlnum[r] || r >= 128 }) {
+		return true
+	}
+	if _, n := authScheme(v + " "); n == len(v)+1 {
+		return true // a scheme with nothing after it
+	}
+	if len(v) >= 2 && (v[0] == '{' && v[len(v)-1] == '}' || v[0] == '<' && v[len(v)-1] == '>') && identShape.MatchString(strings.Trim(v, "{}<> ")) {
+		return true
+	}
+	if strings.HasSuffix(v, ":") && k8sNameShape.MatchString(v[:len(v)-1]) {
+		return true
+	}
+	// PEM armour with no key between (the key is a variable elsewhere).
+	if strings.Contains(v, "-----BEGIN ") {
+		rest := pemArmour.ReplaceAllString(v, "")
+		rest = strings.NewReplacer(`\n`, "", `\r`, "").Replace(rest)
+		return strings.TrimSpace(rest) == ""
+	}
+	return false
+}
+
+var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
+
+// ---- values without a secret name ----
+
+// textValue analyses a string that is not secret by name: it may hold
+// JSON, a URL, YAML or free text.
+func (a *analyzer) textValue(s string, es *editSet) {
+	if s == "" {
+		return
+	}
+	if a.depth >= maxDepth {
+		a.tokens(s, es, "token")
+		return
+	}
+	a.depth++
+	defer func() { a.depth-- }()
+	t := strings.TrimLeft(s, " \t\r\n")
+	switch {
+	case t == "":
+		return
+	case t[0] == '{' || t[0] == '[':
+		if a.jsonDoc(s, es) {
+			return
+		}
+	case looksURL(t):
+		a.url(s, es)
+		return
+	case looksYAML(s):
+		a.yamlDoc(s, es)
+	}
+	a.freeText(s, es)
+}
+
+// tokens redacts what the token detectors find in s.
+func (a *analyzer) tokens(s string, es *editSet, class string) {
+	for _, h := range a.p.detect(s) {
+		c := class
+		if h.own {
+			c = h.class
+		}
+		a.hit(es, h.start, h.end, s[h.start:h.end], h.rule, c)
+	}
+}
+
+func looksURL(t string) bool {
+	l := len(t)
+	if l > 8192 || strings.ContainsAny(t, " \n\t\"'<>") {
+		return false
+	}
+	for _, p := range []string{"http://", "https://", "ws://", "wss://"} {
+		if len(t) >= len(p) && strings.EqualFold(t[:len(p)], p) {
+			return true
+		}
+	}
+	return t[0] == '/' && strings.Contains(t, "?")
+}
+
+// ---- JSON ----
+
+// jsonDoc walks s as a JSON document; false when s is not JSON.
+func (a *analyzer) jsonDoc(s string, es *editSet) bool {
+	root, err := parseJSON(s)
+	if err != nil {
+		return false
+	}
+	a.pushQ("json")
+	a.walk(s, &root, es, false)
+	a.pop()
+	return true
+}
+
+// walk visits every value of a JSON document. secretData marks the
+// contents of a Kubernetes Secret's data/stringData: every string there is
+// a secret whatever its key.
+func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
+	switch n.kind {
+	case '{':
+		isSecret := isSecretObject(doc, n)
+		for i := range n.kids {
+			k := &n.kids[i]
+			a.pushKey(k.key)
+			sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
+			if k.kind == '"' {
+				a.leaf(doc, k, es, a.keyFn(k.key, sd))
+			} else {
+				a.walk(doc, k, es, sd)
+			}
+			a.pop()
+		}
+	case '[':
+		for i := range n.kids {
+			a.pushIdx(i)
+			if n.kids[i].kind == '"' {
+				fn := a.textValue
+				if secretData {
+					fn = a.secretFn("secret", "secret-data", false)
+				}
+				a.leaf(doc, &n.kids[i], es, fn)
+			} else {
+				a.walk(doc, &n.kids[i], es, secretData)
+			}
+			a.pop()
+		}
+	}
+}
+
+// isSecretObject recognises a Kubernetes Secret (kind: Secret) or a steve
+// secret resource (type: secret).
+func isSecretObject(doc string, n *jnode) bool {
+	if v, ok := n.memberString(doc, "kind"); ok && v == "Secret" {
+		return true
+	}
+	v, ok := n.memberString(doc, "type")
+	return ok && strings.EqualFold(v, "secret")
+}
+
+// keyFn returns the analysis for the string value of a key.
+func (a *analyzer) keyFn(key string, secretData bool) func(string, *editSet) {
+	path := a.keyPath()
+	if a.p.keptPath(key, path) {
+		return nil
+	}
+	if secretData {
+		return a.secretFn("secret", "secret-data", false)
+	}
+	if class, ok := a.p.key(key, path); ok {
+		return a.secretFn(class, "key:"+key, class != "password")
+	}
+	return a.textValue
+}
+
+func (a *analyzer) secretFn(class, rule string, ref bool) func(string, *editSet) {
+	return func(s string, es *editSet) { a.secretValue(s, es, class, rule, false, ref) }
+}
+
+// ---- URLs, queries and forms ----
+
+// url redacts a URL (or a path with a query): the password in its
+// userinfo, tokens in its path, and secret query and fragment parameters.
+func (a *analyzer) url(s string, es *editSet) {
+	rest := 0
+	if i := strings.Index(s, "://"); i > 0 && !strings.ContainsAny(s[:i], "/?#") {
+		rest = i + 3
+		end := rest + strings.IndexAny(s[rest:], "/?#")
+		if end < rest {
+			end = len(s)
+		}
+		if at := strings.LastIndexByte(s[rest:end], '@'); at >= 0 {
+			ui := s[rest : rest+at]
+			if c := strings.IndexByte(ui, ':'); c >= 0 && c+1 < len(ui) {
+				a.pushQ("userinfo password")
+				a.encoded(s, rest+c+1, rest+at, false, es, func(v string, in *editSet) {
+					a.secretValue(v, in, "password", "url-userinfo", false, false)
+				})
+				a.pop()
+			}
+		}
+		rest = end
+	}
+	q := strings.IndexByte(s[rest:], '?')
+	h := strings.IndexByte(s[rest:], '#')
+	pathEnd := len(s)
+	if q >= 0 {
+		pathEnd = rest + q
+	}
+	if h >= 0 && rest+h < pathEnd {
+		pathEnd = rest + h
+	}
+	path := s[rest:pathEnd]
+	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) { a.tokens(v, in, "token") })
+	if q >= 0 && (h < 0 || q < h) {
+		qend := len(s)
+		if h > q {
+			qend = rest + h
+		}
+		a.query(s, rest+q+1, qend, authishPath(path), false, es)
+	}
+	if h >= 0 && strings.Contains(s[rest+h:], "=") {
+		a.query(s, rest+h+1, len(s), true, false, es)
+	}
+}
+
+func authishPath(p string) bool {
+	l := lower(p)
+	for _, w := range authPathWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// encoded analyses the percent-encoded s[lo:hi] decoded, with fn, and maps
+// the edits back (escaping replacements for a URL).
+func (a *analyzer) encoded(s string, lo, hi int, plus bool, es *editSet, fn func(string, *editSet)) {
+	js := decodePercent(s[lo:hi], plus)
+	inner := &editSet{}
+	fn(js.s, inner)
+	a.addDecoded(es, inner, js, lo, hi-lo, url.QueryEscape)
+}
+
+// query redacts the parameters of a query string or form body s[lo:hi].
+// code and state are secret only on an OAuth-looking URL or together.
+func (a *analyzer) query(s string, lo, hi int, authish, form bool, es *editSet) {
+	q := s[lo:hi]
+	if !authish {
+		authish = hasParam(q, "code") && hasParam(q, "state")
+	}
+	for off := 0; off <= len(q); {
+		amp := strings.IndexByte(q[off:], '&')
+		end := len(q)
+		if amp >= 0 {
+			end = off + amp
+		}
+		pair := q[off:end]
+		name, vOff := pair, -1
+		if eq := strings.IndexByte(pair, '='); eq >= 0 {
+			name, vOff = pair[:eq], eq+1
+		}
+		if vOff >= 0 && vOff < len(pair) {
+			dn := decodePercent(name, true).s
+			a.pushQ(kindWord(form) + " " + dn)
+			a.encoded(s, lo+off+vOff, lo+end, true, es, a.paramFn(dn, authish, form))
+			a.pop()
+		}
+		if amp < 0 {
+			break
+		}
+		off = end + 1
+	}
+}
+
+func kindWord(form bool) string {
+	if form {
+		return "form"
+	}
+	return "query"
+}
+
+func hasParam(q, name string) bool {
+	for _, pair := range strings.Split(q, "&") {
+		if n, _, _ := strings.Cut(pair, "="); strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// paramFn returns the analysis of a query or form parameter's value.
+func (a *analyzer) paramFn(name string, authish, form bool) func(string, *editSet) {
+	if a.p.kept(name) {
+		return nil
+	}
+	class, ok := a.p.queryParam(name, authish)
+	if !ok && form {
+		class, ok = a.p.key(name, nil)
+	}
+	if ok {
+		return a.secretFn(class, kindWord(form)+":"+lower(name), class != "password" && class != "csrf")
+	}
+	return a.textValue
+}
+
+// form redacts an application/x-www-form-urlencoded body.
+func (a *analyzer) form(s string, es *editSet) {
+	a.query(s, 0, len(s), false, true, es)
+	a.tokens(s, es, "token")
+}
+
+// decodePercent decodes %XX (and '+' as a space in forms), keeping the
+// escapes so that edits can be mapped back.
+func decodePercent(s string, plus bool) jstring {
+	if !strings.ContainsRune(s, '%') && !(plus && strings.ContainsRune(s, '+')) {
+		return jstring{s: s}
+	}
+	b := make([]byte, 0, len(s))
+	var m escMap
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && unhex(s[i+1]) >= 0 && unhex(s[i+2]) >= 0:
+			m = append(m, esc{d: int32(len(b)), r: int32(i), dl: 1, rl: 3})
+			b = append(b, byte(unhex(s[i+1])<<4|unhex(s[i+2])))
+			i += 2
+		case c == '+' && plus:
+			m = append(m, esc{d: int32(len(b)), r: int32(i), dl: 1, rl: 1})
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return jstring{s: string(b), esc: m}
+}
+
+// ---- cookies ----
+
+// cookieHeader redacts a Cookie header: name=value pairs split by ';'.
+func (a *analyzer) cookieHeader(s string, es *editSet) {
+	for off := 0; off <= len(s); {
+		semi := strings.IndexByte(s[off:], ';')
+		end := len(s)
+		if semi >= 0 {
+			end = off + semi
+		}
+		a.cookiePair(s, off, end, es)
+		if semi < 0 {
+			break
+		}
+		off = end + 1
+	}
+}
+
+// setCookie redacts Set-Cookie: only the value of each cookie; its
+// attributes stay. Some exporters join several with newlines.
+func (a *analyzer) setCookie(s string, es *editSet) {
+	for off := 0; off <= len(s); {
+		nl := strings.IndexByte(s[off:], '\n')
+		end := len(s)
+		if nl >= 0 {
+			end = off + nl
+		}
+		pairEnd := end
+		if semi := strings.IndexByte(s[off:end], ';'); semi >= 0 {
+			pairEnd = off + semi
+		}
+		a.cookiePair(s, off, pairEnd, es)
+		if nl < 0 {
+			break
+		}
+		off = end + 1
+	}
+}
+
+func (a *analyzer) cookiePair(s string, lo, hi int, es *editSet) {
+	eq := strings.IndexByte(s[lo:hi], '=')
+	if eq < 0 {
+		return
+	}
+	name := strings.TrimSpace(s[lo : lo+eq])
+	vlo, vhi := lo+eq+1, hi
+	for vlo < vhi && s[vlo] == ' ' {
+		vlo++
+	}
+	for vhi > vlo && s[vhi-1] == ' ' {
+		vhi--
+	}
+	if vhi-vlo >= 2 && s[vlo] == '"' && s[vhi-1] == '"' {
+		vlo, vhi = vlo+1, vhi-1
+	}
+	if vlo >= vhi {
+		return
+	}
+	a.pushQ("cookie " + name)
+	a.encoded(s, vlo, vhi, false, es, a.cookieFn(name))
+	a.pop()
+}
+
+// cookieFn returns the analysis of a cookie's value: secret by name, or
+// by looking random (session cookies have many names).
+func (a *analyzer) cookieFn(name string) func(string, *editSet) {
+	if a.p.kept(name) {
+		return nil
+	}
+	if class, ok := a.p.cookie(name); ok {
+		return a.secretFn(class, "cookie:"+name, false)
+	}
+	return func(v string, es *editSet) {
+		if hits := a.p.detect(v); len(hits) > 0 {
+			a.tokens(v, es, "cookie")
+			return
+		}
+		if !isSafe(v) && randomLooking(v, 16, 3.0) {
+			a.hit(es, 0, len(v), v, "cookie-entropy", "cookie")
+		}
+	}
+}
+
+// ---- headers ----
+
+// headerFn returns the analysis of a header's value.
+func (a *analyzer) headerFn(name string) func(string, *editSet) {
+	if a.p.kept(name) {
+		return nil
+	}
+	r := a.p.header(name)
+	rule := "header:" + lower(name)
+	switch r.kind {
+	case hdrAuth:
+		return func(s string, es *editSet) { a.secretValue(s, es, r.class, rule, true, false) }
+	case hdrSecret:
+		return func(s string, es *editSet) { a.secretValue(s, es, r.class, rule, false, false) }
+	case hdrCookie:
+		return a.cookieHeader
+	case hdrSetCookie:
+		return a.setCookie
+	case hdrURL:
+		return a.url
+	case hdrKeep:
+		return func(s string, es *editSet) { a.tokens(s, es, "token") }
+	}
+	return a.textValue
+}
+
+// ---- bodies ----
+
+// body analyses a request or response body of the given media type.
+func (a *analyzer) body(s, mime string, es *editSet) {
+	m := lower(mime)
+	switch {
+	case strings.Contains(m, "x-www-form-urlencoded"):
+		a.form(s, es)
+	case strings.Contains(m, "multipart/"):
+		b := mimeParam(mime, "boundary")
+		if b == "" && strings.HasPrefix(s, "--") {
+			if nl := strings.IndexAny(s, "\r\n"); nl > 2 {
+				b = s[2:nl]
+			}
+		}
+		if b == "" || !a.multipart(s, b, es) {
+			a.textValue(s, es)
+		}
+	default:
+		if !printable(s[:min(len(s), 4096)]) {
+			a.tokens(s, es, "token") // binary: token shapes only
+			return
+		}
+		before := len(a.warns)
+		a.textValue(s, es)
+		if strings.Contains(m, "json") && len(a.warns) == before {
+			t := strings.TrimSpace(s)
+			if t != "" && (t[0] == '{' || t[0] == '[') {
+				if _, err := parseJSON(s); err != nil {
+					a.warn("body is not valid JSON; text rules and the sweep only")
+				}
+			} else if t != "" && !looksURL(t) {
+				a.warn("body is not valid JSON; text rules and the sweep only")
+			}
+		}
+	}
+}
+
+// mimeParam returns a parameter of a media type (boundary=…).
+func mimeParam(mime, name string) string {
+	for _, part := range strings.Split(mime, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	return ""
+}
+
+// multipart redacts a multipart body part by part: boundaries, CRLFs and
+// part headers stay; a part named like a secret is redacted whole, any
+// other part is analysed as a body of its own type.
+func (a *analyzer) multipart(s, boundary string, es *editSet) bool {
+	delim := "--" + boundary
+	i := strings.Index(s, delim)
+	if i < 0 {
+		return false
+	}
+	for {
+		start := i + len(delim)
+		if strings.HasPrefix(s[start:], "--") {
+			return true
+		}
+		nl := strings.IndexByte(s[start:], '\n')
+		if nl < 0 {
+			return true
+		}
+		hdrStart := start + nl + 1
+		next := strings.Index(s[hdrStart:], delim)
+		partEnd := len(s)
+		if next >= 0 {
+			partEnd = hdrStart + next
+		}
+		bEnd := partEnd
+		if next >= 0 {
+			if strings.HasSuffix(s[:bEnd], "\r\n") {
+				bEnd -= 2
+			} else if strings.HasSuffix(s[:bEnd], "\n") {
+				bEnd--
+			}
+		}
+		hdrEnd, bodyStart := -1, -1
+		if j := strings.Index(s[hdrStart:bEnd], "\r\n\r\n"); j >= 0 {
+			hdrEnd, bodyStart = hdrStart+j, hdrStart+j+4
+		} else if j := strings.Index(s[hdrStart:bEnd], "\n\n"); j >= 0 {
+			hdrEnd, bodyStart = hdrStart+j, hdrStart+j+2
+		}
+		if hdrEnd >= 0 {
+			headers := s[hdrStart:hdrEnd]
+			name, ctype := partHeaders(headers)
+			a.pushQ("part " + name)
+			inner := &editSet{}
+			body := s[bodyStart:bEnd]
+			class, secret := a.p.key(name, nil)
+			if !secret {
+				class, secret = a.p.queryParam(name, false)
+			}
+			switch {
+			case a.p.kept(name):
+			case secret:
+				a.secretValue(body, inner, class, "part:"+lower(name), false, false)
+			default:
+				a.body(body, ctype, inner)
+			}
+			es.addAll(inner, bodyStart)
+			a.pop()
+		}
+		if next < 0 {
+			return true
+		}
+		i = partEnd
+	}
+}
+
+// partHeaders returns a part's form name and content type.
+func partHeaders(h string) (name, ctype string) {
+	for _, line := range strings.Split(h, "\n") {
+		k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if !ok {
+			continue
+		}
+		switch lower(strings.TrimSpace(k)) {
+		case "content-disposition":
+			name = mimeParam(v, "name")
+		case "content-type":
+			ctype = strings.TrimSpace(v)
+		}
+	}
+	return name, ctype
+}

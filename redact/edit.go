@@ -1,0 +1,106 @@
+package redact
+
+import (
+	"sort"
+	"strings"
+)
+
+// edit replaces s[start:end] of one layer's string with text. recs are the
+// report records it carries (indexes into the analyzer's records), so a
+// finding can be placed on a line of the outermost text.
+type edit struct {
+	start, end int
+	text       string
+	recs       []int32
+}
+
+// editSet is the edits of one string, sorted and never overlapping: the
+// first analysis to claim a span wins, so structure (a header's name rule)
+// goes before detectors, and detectors before the known-value sweep.
+type editSet struct{ e []edit }
+
+// free reports whether [start, end) overlaps no edit yet.
+func (es *editSet) free(start, end int) bool {
+	i := sort.Search(len(es.e), func(i int) bool { return es.e[i].end > start })
+	return i == len(es.e) || es.e[i].start >= end
+}
+
+// add inserts an edit unless it overlaps one already there.
+func (es *editSet) add(e edit) bool {
+	if e.start > e.end || !es.free(e.start, e.end) {
+		return false
+	}
+	i := sort.Search(len(es.e), func(i int) bool { return es.e[i].start >= e.end })
+	es.e = append(es.e, edit{})
+	copy(es.e[i+1:], es.e[i:])
+	es.e[i] = e
+	return true
+}
+
+// addAll inserts inner edits made on a substring that starts at off.
+func (es *editSet) addAll(inner *editSet, off int) {
+	for _, e := range inner.e {
+		e.start += off
+		e.end += off
+		es.add(e)
+	}
+}
+
+func (es *editSet) empty() bool { return len(es.e) == 0 }
+
+// recs returns every record index the edits carry.
+func (es *editSet) recs() []int32 {
+	var r []int32
+	for _, e := range es.e {
+		r = append(r, e.recs...)
+	}
+	return r
+}
+
+// apply returns s with the edits made.
+func (es *editSet) apply(s string) string {
+	if len(es.e) == 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, e := range es.e {
+		b.WriteString(s[last:e.start])
+		b.WriteString(e.text)
+		last = e.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// whole collapses the edits into one that replaces all of the encoded
+// string (length n) with encode(decoded with the edits made): for layers
+// such as base64 where a change cannot be made in place.
+func (es *editSet) whole(decoded string, n int, encode func(string) string) edit {
+	return edit{start: 0, end: n, text: encode(es.apply(decoded)), recs: es.recs()}
+}
+
+// mapped moves edits made on a decoded string back onto its encoded text,
+// escaping each replacement for that encoding. It fails when an edit
+// boundary falls inside one escape; the caller then re-encodes it whole.
+func (es *editSet) mapped(m escMap, escape func(string) string) (*editSet, bool) {
+	if len(m) == 0 {
+		out := &editSet{e: make([]edit, len(es.e))}
+		for i, e := range es.e {
+			e.text = escape(e.text)
+			out.e[i] = e
+		}
+		return out, true
+	}
+	out := &editSet{e: make([]edit, 0, len(es.e))}
+	for _, e := range es.e {
+		s, in1 := m.rawPos(e.start)
+		t, in2 := m.rawPos(e.end)
+		if in1 || in2 {
+			return nil, false
+		}
+		out.e = append(out.e, edit{start: s, end: t, text: escape(e.text), recs: e.recs})
+	}
+	return out, true
+}

@@ -1,0 +1,280 @@
+package redact
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"io"
+	"strings"
+)
+
+// The HAR layer: which analysis each field of an entry gets. Fields the
+// model knows are analysed by their meaning (a header by its name, a body
+// by its media type); every other string, custom "_" fields included, by
+// its key.
+
+// entry redacts one entry's JSON object.
+func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
+	for i := range root.kids {
+		k := &root.kids[i]
+		a.pushKey(k.key)
+		switch {
+		case k.key == "request" && k.kind == '{':
+			a.message(doc, k, true, es)
+		case k.key == "response" && k.kind == '{':
+			a.message(doc, k, false, es)
+		case k.key == "_webSocketMessages" && k.kind == '[':
+			a.frames(doc, k, es)
+		case k.kind == '"':
+			a.leaf(doc, k, es, a.keyFn(k.key, false))
+		default:
+			a.walk(doc, k, es, false)
+		}
+		a.pop()
+	}
+}
+
+// message redacts a request or a response.
+func (a *analyzer) message(doc string, n *jnode, isReq bool, es *editSet) {
+	var ctype string
+	authish := false
+	if h := n.member("headers"); h != nil {
+		ctype = headerValue(doc, h, "content-type")
+	}
+	if u, ok := n.memberString(doc, "url"); ok {
+		authish = authishPath(strings.SplitN(u, "?", 2)[0])
+	}
+	for i := range n.kids {
+		k := &n.kids[i]
+		a.pushKey(k.key)
+		switch {
+		case (k.key == "url" || k.key == "redirectURL") && k.kind == '"':
+			a.leaf(doc, k, es, a.url)
+		case k.key == "headers" && k.kind == '[':
+			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
+				a.pushQ("header " + name)
+				return a.headerFn(name)
+			})
+		case k.key == "queryString" && k.kind == '[':
+			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
+				a.pushQ("query " + name)
+				fn := a.paramFn(name, authish, false)
+				if fn == nil {
+					return nil
+				}
+				return func(s string, in *editSet) { a.encoded(s, 0, len(s), false, in, fn) }
+			})
+		case k.key == "cookies" && k.kind == '[':
+			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
+				a.pushQ("cookie " + name)
+				fn := a.cookieFn(name)
+				if fn == nil {
+					return nil
+				}
+				return func(s string, in *editSet) { a.encoded(s, 0, len(s), false, in, fn) }
+			})
+		case k.key == "postData" && k.kind == '{':
+			a.postData(doc, k, ctype, es)
+		case k.key == "content" && k.kind == '{':
+			a.content(doc, k, es)
+		case k.kind == '"':
+			a.leaf(doc, k, es, a.keyFn(k.key, false))
+		default:
+			a.walk(doc, k, es, false)
+		}
+		a.pop()
+	}
+}
+
+// headerValue returns the first value of a header in a HAR headers array.
+func headerValue(doc string, arr *jnode, name string) string {
+	for i := range arr.kids {
+		h := &arr.kids[i]
+		if n, _ := h.memberString(doc, "name"); strings.EqualFold(n, name) {
+			v, _ := h.memberString(doc, "value")
+			return v
+		}
+	}
+	return ""
+}
+
+// nameValues redacts an array of {name, value} objects (headers, query,
+// cookies, params); fnFor gives the analysis for a name and pushes a
+// qualifier that nameValues pops. A value may be an array of strings
+// (Polly.JS writes repeated headers so).
+func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(name string) func(string, *editSet)) {
+	for i := range arr.kids {
+		nv := &arr.kids[i]
+		a.pushIdx(i)
+		if nv.kind != '{' {
+			a.walk(doc, nv, es, false)
+			a.pop()
+			continue
+		}
+		name, _ := nv.memberString(doc, "name")
+		for j := range nv.kids {
+			k := &nv.kids[j]
+			a.pushKey(k.key)
+			switch {
+			case k.key == "value" && k.kind == '"':
+				fn := fnFor(name)
+				a.leaf(doc, k, es, fn)
+				a.pop()
+			case k.key == "value" && k.kind == '[':
+				fn := fnFor(name)
+				for x := range k.kids {
+					a.pushIdx(x)
+					a.leaf(doc, &k.kids[x], es, fn)
+					a.pop()
+				}
+				a.pop()
+			case k.kind == '"':
+				a.leaf(doc, k, es, a.keyFn(k.key, false))
+			default:
+				a.walk(doc, k, es, false)
+			}
+			a.pop()
+		}
+		a.pop()
+	}
+}
+
+// postData redacts a request body: text by media type, params by name.
+func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
+	mime, ok := n.memberString(doc, "mimeType")
+	if !ok || mime == "" {
+		mime = ctype
+	}
+	for i := range n.kids {
+		k := &n.kids[i]
+		a.pushKey(k.key)
+		switch {
+		case k.key == "text" && k.kind == '"':
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
+		case k.key == "params" && k.kind == '[':
+			form := !strings.Contains(lower(mime), "multipart")
+			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
+				a.pushQ("form " + name)
+				fn := a.paramFn(name, false, true)
+				if fn == nil || !form {
+					return fn
+				}
+				return func(s string, in *editSet) { a.encoded(s, 0, len(s), true, in, fn) }
+			})
+		case k.kind == '"':
+			a.leaf(doc, k, es, a.keyFn(k.key, false))
+		default:
+			a.walk(doc, k, es, false)
+		}
+		a.pop()
+	}
+}
+
+// content redacts a response body, decoding base64 (and gzip) first.
+func (a *analyzer) content(doc string, n *jnode, es *editSet) {
+	mime, _ := n.memberString(doc, "mimeType")
+	enc, _ := n.memberString(doc, "encoding")
+	for i := range n.kids {
+		k := &n.kids[i]
+		a.pushKey(k.key)
+		switch {
+		case k.key == "text" && k.kind == '"' && strings.EqualFold(enc, "base64"):
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, in) })
+		case k.key == "text" && k.kind == '"':
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
+		case k.kind == '"':
+			a.leaf(doc, k, es, a.keyFn(k.key, false))
+		default:
+			a.walk(doc, k, es, false)
+		}
+		a.pop()
+	}
+}
+
+// frames redacts WebSocket messages: text frames as bodies, binary frames
+// (opcode 2, base64) decoded first.
+func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
+	for i := range arr.kids {
+		f := &arr.kids[i]
+		a.pushIdx(i)
+		if f.kind != '{' {
+			a.walk(doc, f, es, false)
+			a.pop()
+			continue
+		}
+		binary := false
+		if op := f.member("opcode"); op != nil && op.kind == 'n' && doc[op.start:op.end] == "2" {
+			binary = true
+		}
+		for j := range f.kids {
+			k := &f.kids[j]
+			a.pushKey(k.key)
+			switch {
+			case k.key == "data" && k.kind == '"' && binary:
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", in) })
+			case k.key == "data" && k.kind == '"':
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, "", in) })
+			case k.kind == '"':
+				a.leaf(doc, k, es, a.keyFn(k.key, false))
+			default:
+				a.walk(doc, k, es, false)
+			}
+			a.pop()
+		}
+		a.pop()
+	}
+}
+
+// maxGunzip bounds a gzip body inflated for inspection.
+const maxGunzip = 64 << 20
+
+// base64Body decodes a base64 body, gunzips it when it is gzip (HAR
+// writers that keep the wire bytes), redacts it and encodes it again the
+// same way. A body that cannot be decoded is reported, not guessed at.
+func (a *analyzer) base64Body(s, mime string, es *editSet) {
+	t := strings.TrimSpace(s)
+	raw, err := base64.StdEncoding.DecodeString(t)
+	if err != nil {
+		if dec, ok := decodeBase64(t); ok {
+			raw, err = []byte(dec), nil
+		}
+	}
+	if err != nil {
+		a.warn("not inspected: content is not valid base64")
+		a.tokens(s, es, "token")
+		return
+	}
+	data := string(raw)
+	gz := len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b
+	if gz {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		var plain []byte
+		if err == nil {
+			plain, err = io.ReadAll(io.LimitReader(zr, maxGunzip+1))
+		}
+		if err != nil || len(plain) > maxGunzip {
+			a.warn("not inspected: gzip body is invalid or larger than 64 MiB")
+			return
+		}
+		data = string(plain)
+		a.pushQ("base64 gzip")
+	} else {
+		a.pushQ("base64")
+	}
+	inner := &editSet{}
+	a.body(data, mime, inner)
+	a.sweep(data, inner)
+	a.pop()
+	if inner.empty() {
+		return
+	}
+	out := inner.apply(data)
+	if gz {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(out))
+		zw.Close()
+		out = b.String()
+	}
+	es.add(edit{start: 0, end: len(s), text: base64.StdEncoding.EncodeToString([]byte(out)), recs: inner.recs()})
+}

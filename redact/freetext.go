@@ -1,0 +1,515 @@
+package redact
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strings"
+)
+
+// Free text: HTML and JavaScript bodies, error messages, bodies that are
+// not valid JSON, and the scripts `scan` reads. There is no structure to
+// go by, so besides the token detectors this looks for URLs, for
+// `name: value` / `name=value` / `"name": "value"` next to secret-like
+// names (gitleaks' generic rule, with a keyword prefilter), and decodes
+// base64 runs to look inside them.
+
+func (a *analyzer) freeText(s string, es *editSet) {
+	a.tokens(s, es, "token")
+	a.urlsInText(s, es)
+	a.assignments(s, es)
+	a.formParts(s, es)
+	a.base64Runs(s, es)
+}
+
+// urlTerminator ends a URL found in text.
+func urlTerminator(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '"', '\'', '<', '>', '\\', '`', '{', '}', '|', '^', ')', ']':
+		return true
+	}
+	return false
+}
+
+// urlsInText redacts URLs with a scheme, and paths with a query.
+func (a *analyzer) urlsInText(s string, es *editSet) {
+	covered := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			break
+		}
+		i += from
+		start := i
+		for start > 0 && (isAlnum[s[start-1]] || s[start-1] == '+' || s[start-1] == '.' || s[start-1] == '-') {
+			start--
+		}
+		end := i + 3
+		for end < len(s) && !urlTerminator(s[end]) {
+			end++
+		}
+		from = end
+		if start == i || end == i+3 {
+			continue
+		}
+		a.urlAt(s, start, end, es)
+		covered = end
+	}
+	for from := 0; ; {
+		i := strings.IndexByte(s[from:], '?')
+		if i < 0 {
+			return
+		}
+		i += from
+		from = i + 1
+		start := i
+		for start > 0 && !urlTerminator(s[start-1]) {
+			start--
+		}
+		if start < covered && strings.Contains(s[start:i], "://") || s[start] != '/' {
+			continue
+		}
+		end := i + 1
+		for end < len(s) && !urlTerminator(s[end]) {
+			end++
+		}
+		if end-i < 3 {
+			continue
+		}
+		a.urlAt(s, start, end, es)
+		from = end
+	}
+}
+
+func (a *analyzer) urlAt(s string, lo, hi int, es *editSet) {
+	inner := &editSet{}
+	a.url(s[lo:hi], inner)
+	es.addAll(inner, lo)
+}
+
+// keywords prefilter the assignment rule (lower case).
+var keywords = []string{"pass", "pwd", "secret", "token", "key", "auth", "csrf", "xsrf", "cookie", "sess", "credential", "sig", "jwt", "ticket", "assertion", "kubeconfig", "r_sess", "r_oidc"}
+
+func isIdentByte(c byte) bool { return isAlnum[c] || c == '_' || c == '-' || c == '.' }
+
+// asciiLower lower-cases ASCII letters only, keeping byte offsets.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// assignments finds names that say "secret" followed by a value.
+func (a *analyzer) assignments(s string, es *editSet) {
+	if !strings.ContainsAny(s, ":=,") {
+		return
+	}
+	ls := asciiLower(s)
+	seen := map[int]bool{}
+	for _, kw := range a.p.textKeywords() {
+		for from := 0; ; {
+			i := strings.Index(ls[from:], kw)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(kw)
+			ns, ne := i, i+len(kw)
+			for ns > 0 && isIdentByte(s[ns-1]) {
+				ns--
+			}
+			for ne < len(s) && isIdentByte(s[ne]) {
+				ne++
+			}
+			for ns < ne && (s[ns] == '-' || s[ns] == '.') && !strings.HasPrefix(s[ns:], "--") {
+				ns++
+			}
+			if seen[ns] {
+				continue
+			}
+			seen[ns] = true
+			a.assignment(s, ns, ne, es)
+		}
+	}
+}
+
+// textKeywords are the prefilter words plus the names from a rules file.
+func (p *policy) textKeywords() []string { return p.kw }
+
+func (p *policy) computeKeywords() {
+	kw := append([]string(nil), keywords...)
+	for name, r := range headerRules {
+		if r.kind != hdrPlain && r.kind != hdrURL && r.kind != hdrKeep {
+			kw = append(kw, name)
+		}
+	}
+	for _, set := range []nameSet{p.headers, p.cookies, p.query, p.keys} {
+		for n := range set.exact {
+			if n != "" {
+				kw = append(kw, lower(n))
+			}
+		}
+		for _, path := range set.paths {
+			kw = append(kw, path[len(path)-1])
+		}
+	}
+	p.kw = kw
+}
+
+// assignment looks at the name s[ns:ne] and, when a separator and a value
+// follow, decides by the name's kind whether the value is secret.
+func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
+	name := strings.TrimLeft(s[ns:ne], "-")
+	if name == "" {
+		return
+	}
+	j := ne
+	nameQuoted := false
+	if j+1 < len(s) && s[j] == '\\' && (s[j+1] == '"' || s[j+1] == '\'') {
+		j += 2
+		nameQuoted = true
+	} else if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		j++
+		nameQuoted = true
+	}
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j >= len(s) {
+		return
+	}
+	var sep byte
+	switch {
+	case strings.HasPrefix(s[j:], ":="), strings.HasPrefix(s[j:], "=>"):
+		sep = s[j]
+		j += 2
+	case s[j] == ':' || s[j] == '=':
+		sep = s[j]
+		j++
+	case s[j] == ',' && nameQuoted:
+		sep = ','
+		j++
+	default:
+		return
+	}
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if concatRef(s, j) {
+		return // name=" + variable: no literal value
+	}
+	var quote byte
+	escapedQuote := false
+	if j+1 < len(s) && s[j] == '\\' && (s[j+1] == '"' || s[j+1] == '\'') {
+		quote, escapedQuote = s[j+1], true
+		j += 2
+	} else if j < len(s) && (s[j] == '"' || s[j] == '\'' || s[j] == '`') {
+		quote = s[j]
+		j++
+	}
+	if sep == ',' && quote == 0 {
+		return
+	}
+	hr, isHeader := a.p.exactHeader(name)
+	isHeader = isHeader && sep != '=' && hr.kind != hdrPlain
+	if sep == ',' && !isHeader {
+		return // "Name", "value" is how code sets headers; other names are not assignments
+	}
+	vlo, vhi := j, j
+	switch {
+	case quote != 0:
+		for vhi < len(s) && s[vhi] != '\n' {
+			if escapedQuote && s[vhi] == '\\' && vhi+1 < len(s) && s[vhi+1] == quote {
+				break
+			}
+			if !escapedQuote && s[vhi] == quote && (vhi == vlo || s[vhi-1] != '\\') {
+				break
+			}
+			vhi++
+		}
+	case isHeader:
+		for vhi < len(s) && s[vhi] != '\n' && s[vhi] != '\r' {
+			vhi++
+		}
+	default:
+		for vhi < len(s) && !valueTerminator(s[vhi]) {
+			vhi++
+		}
+	}
+	if vhi <= vlo {
+		return
+	}
+	if sep == ',' { // "Name", "value" must not be "key", "otherkey": …
+		k := vhi + 1
+		if escapedQuote {
+			k++
+		}
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if k < len(s) && s[k] == ':' {
+			return
+		}
+	}
+	after := vhi
+	if quote != 0 && after < len(s) {
+		after++
+	}
+	if concatRef(s, after) {
+		return // the rest of the value comes from a variable: "Bearer x:"+os.Getenv(…)
+	}
+	if m := concatAt.FindStringIndex(s[vlo:vhi]); m != nil {
+		vhi = vlo + m[0] // only the literal part before "` + s.env[…]"
+	}
+	v := s[vlo:vhi]
+	prev := byte(0)
+	if ns > 0 {
+		prev = s[ns-1]
+	}
+	inner := &editSet{}
+	switch {
+	case a.p.kept(name):
+		return
+	case isHeader:
+		a.pushQ("header " + name)
+		switch hr.kind {
+		case hdrAuth, hdrSecret:
+			a.secretValue(v, inner, hr.class, "header:"+lower(name), hr.kind == hdrAuth, false)
+		case hdrCookie:
+			a.cookieHeader(v, inner)
+		case hdrSetCookie:
+			a.setCookie(v, inner)
+		}
+		a.pop()
+	case sep == '=' && (prev == '?' || prev == '&' && (ns < 2 || s[ns-2] != '&')) && !strings.Contains(name, "."):
+		if fn := a.paramFn(name, authishPath(s[max(0, ns-256):ns]), true); fn != nil {
+			a.pushQ("param " + name)
+			a.encoded(s, vlo, vhi, true, inner, fn)
+			a.pop()
+			es.addAll(inner, 0)
+			return
+		}
+	case sep == '=' && a.p.cookieByName(name):
+		a.pushQ("cookie " + name)
+		a.encoded(s, vlo, vhi, false, inner, a.cookieFn(name))
+		a.pop()
+		es.addAll(inner, 0)
+		return
+	default:
+		class, ok := a.p.key(name, nil)
+		if !ok || !freeTextSecret(v, class, quote != 0) {
+			return
+		}
+		a.pushQ("key " + name)
+		a.secretValue(v, inner, class, "key:"+name, false, class != "password")
+		a.pop()
+	}
+	es.addAll(inner, vlo)
+}
+
+// concatAt is a quoted literal ending and a variable joined to it.
+var concatAt = regexp.MustCompile("[`'\"]\\s*\\+\\s*(?:s\\.env\\[|env\\[|os\\.Getenv|os\\.LookupEnv)")
+
+// concatRef reports a reference to a secret's variable at s[i:], after
+// the quotes and operators that join strings in shell and Go: the value
+// before it is only the literal part of a longer value.
+func concatRef(s string, i int) bool {
+	for n := 0; i < len(s) && n < 6 && strings.IndexByte("'\"`+ \t", s[i]) >= 0; n++ {
+		i++
+	}
+	rest := s[i:min(len(s), i+40)]
+	for _, p := range []string{"${", "$APITAPE_", "s.env[", "env[", "os.Getenv(", "os.LookupEnv("} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// freeTextSecret is the gate for a value next to a secret-like key in
+// free text, where code says `credentials: "omit"` and
+// `this.token = t.token`: a quoted password counts whatever it looks like;
+// anything else must look random and not like an identifier.
+func freeTextSecret(v, class string, quoted bool) bool {
+	if class == "password" && quoted {
+		return !trivialValue(v)
+	}
+	if identShape.MatchString(v) && entropy(v) < 4 {
+		return false
+	}
+	if class == "password" {
+		return randomLooking(v, 8, 3.0)
+	}
+	return randomLooking(v, 12, 3.0)
+}
+
+func valueTerminator(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', ',', ';', '&', '"', '\'', '<', '>', '(', ')', '{', '}', '[', ']', '\\', '`', '|':
+		return true
+	}
+	return false
+}
+
+// exactHeader returns the rule of a header named in the built-in list or a
+// rules file (not the suffix rules: in free text "token: x" is a key).
+func (p *policy) exactHeader(name string) (headerRule, bool) {
+	l := lower(name)
+	if _, ok := headerRules[l]; ok || p.headers.exact[l] {
+		return p.header(name), true
+	}
+	return headerRule{}, false
+}
+
+// cookieByName reports Rancher's credential cookies and rules-file cookies
+// (the contains-rules are too loose for free text).
+func (p *policy) cookieByName(name string) bool {
+	l := lower(name)
+	_, ok := cookieExact[l]
+	return ok || p.cookies.exact[l]
+}
+
+// base64Runs decodes long base64 runs that hold text and looks inside:
+// Basic credentials, a token in a JSON document, a kubeconfig.
+func (a *analyzer) base64Runs(s string, es *editSet) {
+	if a.depth >= maxDepth-1 || len(s) < 20 {
+		return
+	}
+	for i := 0; i < len(s); {
+		if !isB64[s[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isB64[s[j]] {
+			j++
+		}
+		k := j
+		for k < len(s) && k-j < 2 && s[k] == '=' {
+			k++
+		}
+		if j-i >= 20 && es.free(i, k) {
+			a.base64Run(s, i, k, es)
+		}
+		i = k
+		if i == j {
+			i++
+		}
+	}
+}
+
+func (a *analyzer) base64Run(s string, lo, hi int, es *editSet) {
+	run := s[lo:hi]
+	dec, ok := decodeBase64(run)
+	if !ok || len(dec) < 8 || !printable(dec) {
+		return
+	}
+	inner := &editSet{}
+	a.pushQ("base64")
+	a.textValue(dec, inner)
+	a.sweep(dec, inner)
+	a.pop()
+	if inner.empty() {
+		return
+	}
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(run, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	padded := strings.HasSuffix(run, "=")
+	e := inner.whole(dec, hi-lo, func(t string) string {
+		out := enc.EncodeToString([]byte(t))
+		if padded {
+			for len(out)%4 != 0 {
+				out += "="
+			}
+		}
+		return out
+	})
+	e.start += lo
+	e.end += lo
+	es.add(e)
+}
+
+// formParts finds multipart form fields quoted in scripts, where the
+// blank line between a part's headers and its value is written as escapes
+// (curl --data-raw $'…\r\n\r\n…', Go "\r\n"): name="password", a
+// blank line, the value.
+func (a *analyzer) formParts(s string, es *editSet) {
+	if !strings.Contains(s, "form-data") {
+		return
+	}
+	for from := 0; ; {
+		i := strings.Index(s[from:], "name=")
+		if i < 0 {
+			return
+		}
+		i += from
+		from = i + 5
+		j := i + 5
+		esc := strings.HasPrefix(s[j:], `\"`)
+		switch {
+		case esc:
+			j += 2
+		case j < len(s) && s[j] == '"':
+			j++
+		default:
+			continue
+		}
+		end := strings.IndexAny(s[j:], "\"\\\n")
+		if end < 0 {
+			return
+		}
+		name := s[j : j+end]
+		j += end + 1
+		if esc {
+			j++
+		}
+		if !strings.Contains(s[max(0, i-80):i], "form-data") || j >= len(s) || s[j] == ';' {
+			continue // not a part's own name, or a file part (detectors cover it)
+		}
+		breaks := 0
+		for n := 0; j < len(s) && n < 40; n++ {
+			switch {
+			case strings.HasPrefix(s[j:], `\r`), strings.HasPrefix(s[j:], `\n`):
+				if s[j+1] == 'n' {
+					breaks++
+				}
+				j += 2
+				continue
+			case s[j] == '\n':
+				breaks++
+			case strings.IndexByte("\r'$\"+ `", s[j]) >= 0:
+			default:
+				n = 40
+				continue
+			}
+			j++
+		}
+		if breaks < 2 || concatRef(s, j) {
+			continue
+		}
+		vend := j
+		for vend < len(s) && strings.IndexByte("'\"\\`\r\n", s[vend]) < 0 {
+			vend++
+		}
+		if vend == j || concatRef(s, vend) {
+			continue
+		}
+		class, ok := a.p.key(name, nil)
+		if !ok {
+			class, ok = a.p.queryParam(name, false)
+		}
+		if !ok || a.p.kept(name) {
+			continue
+		}
+		inner := &editSet{}
+		a.pushQ("part " + name)
+		a.secretValue(s[j:vend], inner, class, "part:"+lower(name), false, false)
+		a.pop()
+		es.addAll(inner, j)
+	}
+}

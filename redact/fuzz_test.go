@@ -1,0 +1,260 @@
+package redact
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseJSON checks the span-keeping JSON reader against encoding/json:
+// same verdict on validity, same string values, and spans that cut out
+// exactly each value's text.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `"x"`, `{"a":[1,-2.5e3,true,false,null,"\u00e9\ud83d\ude00\n\"\\\/"]}`,
+		`{"a":"\u0041KIA"}`, ` {"a" : { "b" : [ ] } } `, `{"a":1,}`, `[1 2]`, `"\x"`, `"\ud800"`, `01`, `1.`, `-`, `{"a":"b"`,
+		"\"\x01\"", `{"k":"v","k":"w"}`, `[` + strings.Repeat(`[`, 50) + strings.Repeat(`]`, 51),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		root, err := parseJSON(s)
+		if valid := json.Valid([]byte(s)); valid != (err == nil) {
+			t.Fatalf("parseJSON error %v, json.Valid %v", err, valid)
+		}
+		if err != nil {
+			return
+		}
+		var check func(n *jnode)
+		check = func(n *jnode) {
+			text := s[n.start:n.end]
+			if !json.Valid([]byte(text)) {
+				t.Fatalf("span %d-%d is not a JSON value: %q", n.start, n.end, text)
+			}
+			if n.kind == '"' && utf8.ValidString(text) {
+				var want string
+				json.Unmarshal([]byte(text), &want)
+				got := n.str(s)
+				if got.s != want {
+					t.Fatalf("decoded %q, encoding/json says %q", got.s, want)
+				}
+				// The escape map takes the ends of the value to the ends
+				// of the text.
+				if p, in := got.esc.rawPos(len(got.s)); in || p != len(text)-2 {
+					t.Fatalf("rawPos(end) = %d %v, want %d", p, in, len(text)-2)
+				}
+			}
+			for i := range n.kids {
+				check(&n.kids[i])
+			}
+		}
+		check(&root)
+	})
+}
+
+// FuzzJSONEscape checks that escaping for a JSON string round-trips.
+func FuzzJSONEscape(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c", "\x00\x1f\n\r\t", "é€😀", "<>&\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := jsonEscaped(s)
+		if !json.Valid([]byte(`"` + enc + `"`)) {
+			t.Fatalf("invalid JSON string: %q", enc)
+		}
+		if got := decodeJSONString(enc).s; got != s {
+			t.Fatalf("round trip: %q → %q → %q", s, enc, got)
+		}
+	})
+}
+
+// FuzzDecodePercent checks the percent-decoding map: an edit made on the
+// decoded text and mapped back decodes to the same edit.
+func FuzzDecodePercent(f *testing.F) {
+	for _, s := range []string{"a%20b", "%zz%4", "x+y%2B", "%E2%82%AC", "100%"} {
+		f.Add(s, true, uint8(1), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, plus bool, i, j uint8) {
+		js := decodePercent(s, plus)
+		a, b := int(i)%(len(js.s)+1), int(j)%(len(js.s)+1)
+		if a > b {
+			a, b = b, a
+		}
+		es := &editSet{}
+		es.add(edit{start: a, end: b, text: "R-1"})
+		m, ok := es.mapped(js.esc, url.QueryEscape)
+		if !ok {
+			t.Fatalf("percent escapes are one byte each: mapping cannot fail")
+		}
+		got := decodePercent(m.apply(s), plus).s
+		if want := js.s[:a] + "R-1" + js.s[b:]; got != want {
+			t.Fatalf("edit [%d,%d) of %q: decodes to %q, want %q", a, b, s, got, want)
+		}
+	})
+}
+
+// places a secret can be planted in.
+var places = []string{
+	"header", "authorization", "cookie-header", "cookies", "query", "path", "json-body", "form-body",
+	"response-json", "response-base64", "ws-text", "ws-binary", "custom-field", "location", "redirect",
+	"log-comment", "page-title", "multipart", "yaml-in-json", "echo",
+}
+
+// plant returns a HAR with one secret of the given kind in place, the
+// secret part that must vanish, and filler around it.
+func plant(place, kind int, filler string, seed string) (string, string) {
+	c := newCanaries(seed)
+	// Keep the filler from touching the secret: tokens are recognised by
+	// what surrounds them.
+	filler = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, filler)
+	if len(filler) > 40 {
+		filler = filler[:40]
+	}
+	filler = strings.ToValidUTF8(filler, " ")
+	var value, secret string
+	switch kind % 9 {
+	case 0:
+		secret = c.rancherKey()
+		value = "token-fkx2q:" + secret
+	case 1:
+		jwt, hp := c.jwt()
+		value, secret = jwt, strings.TrimPrefix(jwt, hp+".")
+	case 2:
+		secret = c.aws()
+		value = secret
+	case 3:
+		secret = c.github()
+		value = secret
+	case 4:
+		block, body := c.pem("EC ")
+		value, secret = block, body
+	case 5:
+		secret = c.dop()
+		value = secret
+	case 6:
+		secret = c.secret("AIza" + c.fill(alnum+"-_", 35))
+		value = secret
+	case 7:
+		secret = c.secret("xoxb-" + c.fill("0123456789", 12) + "-" + c.fill(alnum, 24))
+		value = secret
+	case 8:
+		secret = c.secret("glpat-" + c.fill(alnum, 20))
+		value = secret
+	}
+	text := filler + " " + value + " " + filler
+	e := ent{}
+	var head, outside string
+	switch places[place%len(places)] {
+	case "header":
+		e.reqH = [][2]string{{"X-Custom-" + fmt.Sprint(kind), text}}
+	case "authorization":
+		e.reqH = [][2]string{{"Authorization", "Bearer " + value}}
+	case "cookie-header":
+		e.reqH = [][2]string{{"Cookie", "a=b; sess=" + url.QueryEscape(value) + "; c=d"}}
+	case "cookies":
+		e.reqC = [][2]string{{"x", url.QueryEscape(value)}}
+	case "query":
+		e.url = "https://rancher.example/v3/x?a=" + url.QueryEscape(filler) + "&q=" + url.QueryEscape(text)
+	case "path":
+		e.url = "https://rancher.example/v3/" + url.PathEscape(value) + "/x"
+	case "json-body":
+		e.method, e.postMime, e.postText = "POST", "application/json", str(`{"k":`+jq(text)+`,"n":1}`)
+	case "form-body":
+		e.method, e.postMime, e.postText = "POST", "application/x-www-form-urlencoded", str("a=1&b="+url.QueryEscape(text))
+	case "response-json":
+		e.text = `{"items":[{"note":` + jq(text) + `}]}`
+	case "response-base64":
+		e.text, e.enc = base64.StdEncoding.EncodeToString([]byte(`{"note":`+jq(text)+`}`)), "base64"
+	case "ws-text":
+		e.extra = `"_webSocketMessages":[{"type":"receive","time":1,"opcode":1,"data":` + jq(text) + `}]`
+	case "ws-binary":
+		e.extra = `"_webSocketMessages":[{"type":"receive","time":1,"opcode":2,"data":"` + base64.StdEncoding.EncodeToString([]byte("\x00\x01 "+value+" \x02")) + `"}]`
+	case "custom-field":
+		e.extra = `"_debug":{"trace":[` + jq(text) + `]}`
+	case "location":
+		e.respH = [][2]string{{"Location", "https://rancher.example/cb?x=" + url.QueryEscape(text)}}
+	case "redirect":
+		e.redirect = "https://rancher.example/cb?x=" + url.QueryEscape(text)
+	case "log-comment":
+		outside = `,"comment":` + jq(text)
+	case "page-title":
+		head = `"pages":[{"startedDateTime":"2025-03-14T10:00:00Z","id":"page_1","title":` + jq(text) + `,"pageTimings":{}}],`
+	case "multipart":
+		e.method, e.postMime = "POST", "multipart/form-data; boundary=b0"
+		e.postText = str("--b0\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\n" + text + "\r\n--b0--\r\n")
+	case "yaml-in-json":
+		e.text = `{"config":` + jq("apiVersion: v1\nnote: x\nusers:\n- user:\n    comment: "+jq(text)+"\n") + `}`
+	case "echo":
+		// The value is secret by its name in one entry and only echoed in
+		// another, before and after.
+		p := c.password()
+		secret = p
+		first := ent{url: "https://rancher.example/x?msg=" + url.QueryEscape(filler+" "+p)}.json()
+		login := ent{method: "POST", postMime: "application/json", postText: str(`{"password":` + jq(p) + `}`)}.json()
+		last := ent{text: `{"message":` + jq("echo "+p+" "+filler) + `}`}.json()
+		return harOf(first, login, last), secret
+	}
+	doc := `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},` + head + `"entries":[` + e.json() + `]` + outside + `}}`
+	return doc, secret
+}
+
+// FuzzPlantedSecret: a secret planted in any field of a HAR never
+// survives redaction, in any spelling, and the result is valid.
+func FuzzPlantedSecret(f *testing.F) {
+	for p := range places {
+		for k := 0; k < 9; k++ {
+			f.Add(uint8(p), uint8(k), "some text ✓ with \"quotes\" & more")
+		}
+	}
+	f.Add(uint8(0), uint8(0), "${")
+	f.Add(uint8(6), uint8(1), "REDACTED-x-00000000")
+	f.Fuzz(func(t *testing.T, place, kind uint8, filler string) {
+		doc, secret := plant(int(place), int(kind), filler, fmt.Sprint(place, kind, filler))
+		mustParse(t, "planted", doc)
+		out, _, _ := redactString(t, newTestRedactor(t, Options{}), doc)
+		mustParse(t, "redacted", out)
+		assertGone(t, places[int(place)%len(places)], out, []string{secret})
+		if again, _, _ := redactString(t, newTestRedactor(t, Options{}), out); again != out {
+			t.Errorf("second run changed the output:\n%s", firstDiff(out, again))
+		}
+	})
+}
+
+// FuzzEntry redacts arbitrary text as an entry: never a panic; valid JSON
+// in, valid JSON out, and a second pass changes nothing.
+func FuzzEntry(f *testing.F) {
+	f.Add(`{"request":{"url":"https://x/?token=abcdefghijklmnop","headers":[{"name":"Cookie","value":"a=b; R_SESS=x"}]}}`)
+	f.Add(`{"response":{"content":{"text":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz","encoding":"base64"}}}`)
+	f.Add(`{"_webSocketMessages":[{"opcode":2,"data":"AAEC"}],"x":[1,{"password":"p"}]}`)
+	f.Add(`[1,2]`)
+	f.Add(`{"a":"`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r := newTestRedactor(t, Options{})
+		out, _, err := r.Entry(0, []byte(s))
+		if err != nil {
+			if json.Valid([]byte(s)) && strings.HasPrefix(strings.TrimSpace(s), "{") {
+				t.Fatalf("valid object rejected: %v", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error")
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("output is not JSON: %q", out)
+		}
+		again, _, err := newTestRedactor(t, Options{}).Entry(0, out)
+		if err != nil || string(again) != string(out) {
+			t.Fatalf("second pass changed %q to %q (%v)", out, again, err)
+		}
+	})
+}

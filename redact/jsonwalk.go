@@ -1,0 +1,468 @@
+package redact
+
+// A small JSON reader that keeps where every value sits in the text. The
+// redactor needs byte spans, not values: it changes the bytes of one string
+// and leaves every other byte (key order, spacing, number spelling, escapes
+// it did not touch) exactly as it was, which encoding/json cannot do.
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// jnode is one JSON value and where it is in its text.
+type jnode struct {
+	kind  byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
+	start int  // offset of the first byte of the value (the quote for strings)
+	end   int  // offset after the last byte
+	key   string
+	kids  []jnode
+}
+
+// str returns the decoded value of a string node.
+func (n *jnode) str(doc string) jstring { return decodeJSONString(doc[n.start+1 : n.end-1]) }
+
+// member returns the object member with the given name.
+func (n *jnode) member(name string) *jnode {
+	for i := range n.kids {
+		if n.kids[i].key == name {
+			return &n.kids[i]
+		}
+	}
+	return nil
+}
+
+// memberString returns the decoded value of a string member, or "".
+func (n *jnode) memberString(doc, name string) (string, bool) {
+	m := n.member(name)
+	if m == nil || m.kind != '"' {
+		return "", false
+	}
+	return m.str(doc).s, true
+}
+
+// jsonSyntaxError is a malformed document. Msg never quotes the text: the
+// text may be a secret.
+type jsonSyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *jsonSyntaxError) Error() string {
+	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
+}
+
+// maxJSONDepth bounds nesting so that a hostile document cannot exhaust the
+// stack.
+const maxJSONDepth = 10000
+
+type jparser struct {
+	s     string
+	pos   int
+	depth int
+}
+
+// parseJSON parses one JSON document (surrounding whitespace allowed).
+func parseJSON(s string) (jnode, error) {
+	p := jparser{s: s}
+	p.space()
+	n, err := p.value()
+	if err != nil {
+		return jnode{}, err
+	}
+	p.space()
+	if p.pos != len(s) {
+		return jnode{}, p.errorf("unexpected data after the document")
+	}
+	return n, nil
+}
+
+func (p *jparser) errorf(msg string) error { return &jsonSyntaxError{Offset: p.pos, Msg: msg} }
+
+func (p *jparser) space() {
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jparser) value() (jnode, error) {
+	if p.pos >= len(p.s) {
+		return jnode{}, p.errorf("unexpected end of input")
+	}
+	start := p.pos
+	switch c := p.s[p.pos]; c {
+	case '{':
+		return p.object()
+	case '[':
+		return p.array()
+	case '"':
+		if err := p.skipString(); err != nil {
+			return jnode{}, err
+		}
+		return jnode{kind: '"', start: start, end: p.pos}, nil
+	case 't':
+		return p.literal("true", 't')
+	case 'f':
+		return p.literal("false", 'f')
+	case 'n':
+		return p.literal("null", '0')
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return p.number()
+		}
+		return jnode{}, p.errorf("unexpected character")
+	}
+}
+
+func (p *jparser) literal(word string, kind byte) (jnode, error) {
+	start := p.pos
+	if len(p.s)-p.pos < len(word) || p.s[p.pos:p.pos+len(word)] != word {
+		return jnode{}, p.errorf("invalid literal")
+	}
+	p.pos += len(word)
+	return jnode{kind: kind, start: start, end: p.pos}, nil
+}
+
+func (p *jparser) number() (jnode, error) {
+	start := p.pos
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.s[p.pos] == '-' {
+		p.pos++
+	}
+	if p.pos < len(p.s) && p.s[p.pos] == '0' {
+		p.pos++
+	} else if digits() == 0 {
+		return jnode{}, p.errorf("invalid number")
+	}
+	if p.pos < len(p.s) && p.s[p.pos] == '.' {
+		p.pos++
+		if digits() == 0 {
+			return jnode{}, p.errorf("invalid number")
+		}
+	}
+	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return jnode{}, p.errorf("invalid number")
+		}
+	}
+	return jnode{kind: 'n', start: start, end: p.pos}, nil
+}
+
+// skipString moves past a string whose opening quote is at p.pos, checking
+// escapes and rejecting raw control characters as encoding/json does.
+func (p *jparser) skipString() error {
+	p.pos++
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return nil
+		case c == '\\':
+			if p.pos+1 >= len(p.s) {
+				return p.errorf("unterminated string")
+			}
+			switch p.s[p.pos+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.pos += 2
+			case 'u':
+				if p.pos+6 > len(p.s) || !isHex4(p.s[p.pos+2:p.pos+6]) {
+					return p.errorf("invalid escape")
+				}
+				p.pos += 6
+			default:
+				return p.errorf("invalid escape")
+			}
+		case c < 0x20:
+			return p.errorf("control character in string")
+		default:
+			p.pos++
+		}
+	}
+	return p.errorf("unterminated string")
+}
+
+func (p *jparser) object() (jnode, error) {
+	n := jnode{kind: '{', start: p.pos}
+	if p.depth++; p.depth > maxJSONDepth {
+		return n, p.errorf("nesting too deep")
+	}
+	defer func() { p.depth-- }()
+	p.pos++
+	p.space()
+	if p.pos < len(p.s) && p.s[p.pos] == '}' {
+		p.pos++
+		n.end = p.pos
+		return n, nil
+	}
+	for {
+		p.space()
+		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
+			return n, p.errorf("expected a member name")
+		}
+		ks := p.pos
+		if err := p.skipString(); err != nil {
+			return n, err
+		}
+		key := decodeJSONString(p.s[ks+1 : p.pos-1]).s
+		p.space()
+		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
+			return n, p.errorf("expected ':'")
+		}
+		p.pos++
+		p.space()
+		v, err := p.value()
+		if err != nil {
+			return n, err
+		}
+		v.key = key
+		n.kids = append(n.kids, v)
+		p.space()
+		if p.pos >= len(p.s) {
+			return n, p.errorf("unexpected end of input")
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			n.end = p.pos
+			return n, nil
+		default:
+			return n, p.errorf("expected ',' or '}'")
+		}
+	}
+}
+
+func (p *jparser) array() (jnode, error) {
+	n := jnode{kind: '[', start: p.pos}
+	if p.depth++; p.depth > maxJSONDepth {
+		return n, p.errorf("nesting too deep")
+	}
+	defer func() { p.depth-- }()
+	p.pos++
+	p.space()
+	if p.pos < len(p.s) && p.s[p.pos] == ']' {
+		p.pos++
+		n.end = p.pos
+		return n, nil
+	}
+	for {
+		p.space()
+		v, err := p.value()
+		if err != nil {
+			return n, err
+		}
+		n.kids = append(n.kids, v)
+		p.space()
+		if p.pos >= len(p.s) {
+			return n, p.errorf("unexpected end of input")
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			n.end = p.pos
+			return n, nil
+		default:
+			return n, p.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+func isHex4(s string) bool {
+	for i := 0; i < 4; i++ {
+		if unhex(s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// jstring is a decoded string and the way back to its encoded text: the
+// escapes, in order. A string without escapes has none, so the common case
+// costs nothing.
+type jstring struct {
+	s   string
+	esc escMap
+}
+
+// esc is one escape: decoded bytes [d, d+dl) came from encoded bytes
+// [r, r+rl).
+type esc struct {
+	d, r   int32
+	dl, rl uint8
+}
+
+type escMap []esc
+
+// rawPos maps a decoded offset to the encoded offset. inside reports an
+// offset that falls strictly inside one escape's decoded bytes.
+func (m escMap) rawPos(i int) (pos int, inside bool) {
+	lo, hi := 0, len(m)
+	for lo < hi { // last escape with d <= i
+		mid := (lo + hi) / 2
+		if int(m[mid].d) <= i {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
+		return i, false
+	}
+	e := m[lo-1]
+	d, r := int(e.d), int(e.r)
+	switch {
+	case i == d:
+		return r, false
+	case i < d+int(e.dl):
+		return r, true
+	}
+	return r + int(e.rl) + i - d - int(e.dl), false
+}
+
+// decodeJSONString decodes the contents of a JSON string literal (without
+// its quotes). Invalid UTF-8 is kept as is (the redactor must not change
+// bytes it does not redact); lone surrogates become U+FFFD like
+// encoding/json.
+func decodeJSONString(raw string) jstring {
+	i := 0
+	for i < len(raw) && raw[i] != '\\' {
+		i++
+	}
+	if i == len(raw) {
+		return jstring{s: raw}
+	}
+	b := make([]byte, 0, len(raw))
+	b = append(b, raw[:i]...)
+	var m escMap
+	for i < len(raw) {
+		c := raw[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(raw) && raw[j] != '\\' {
+				j++
+			}
+			b = append(b, raw[i:j]...)
+			i = j
+			continue
+		}
+		if i+1 >= len(raw) {
+			b = append(b, c)
+			i++
+			continue
+		}
+		d := len(b)
+		rl := 2
+		switch raw[i+1] {
+		case '"', '\\', '/':
+			b = append(b, raw[i+1])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, n := decodeU(raw[i:])
+			if n == 0 {
+				b = append(b, raw[i:i+2]...)
+				break
+			}
+			b = utf8.AppendRune(b, r)
+			rl = n
+		default:
+			b = append(b, raw[i:i+2]...)
+		}
+		m = append(m, esc{d: int32(d), r: int32(i), dl: uint8(len(b) - d), rl: uint8(rl)})
+		i += rl
+	}
+	return jstring{s: string(b), esc: m}
+}
+
+// decodeU decodes \uXXXX (and a following low surrogate) at the start of s.
+func decodeU(s string) (rune, int) {
+	if len(s) < 6 || s[1] != 'u' || !isHex4(s[2:6]) {
+		return 0, 0
+	}
+	r := hex4(s[2:6])
+	if utf16.IsSurrogate(r) {
+		if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' && isHex4(s[8:12]) {
+			if dec := utf16.DecodeRune(r, hex4(s[8:12])); dec != utf8.RuneError {
+				return dec, 12
+			}
+		}
+		return utf8.RuneError, 6
+	}
+	return r, 6
+}
+
+func hex4(s string) rune {
+	return rune(unhex(s[0])<<12 | unhex(s[1])<<8 | unhex(s[2])<<4 | unhex(s[3]))
+}
+
+// appendJSONEscaped appends s escaped for the inside of a JSON string: only
+// what JSON requires (quote, backslash, control characters), so replacement
+// text looks like what browsers write.
+func appendJSONEscaped(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+func jsonEscaped(s string) string { return string(appendJSONEscaped(nil, s)) }
