@@ -192,7 +192,7 @@ func TestStructural(t *testing.T) {
 		if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
 			t.Fatalf("gzip body is no longer gzip")
 		}
-		if b := string(gunzip(t, raw)); !regexp.MustCompile(`token-fkx2q:` + ph("token")).MatchString(b) || strings.Contains(b, k2) {
+		if b := string(gunzip(t, raw)); !regexp.MustCompile(`token-fkx2q:`+ph("token")).MatchString(b) || strings.Contains(b, k2) {
 			t.Errorf("gzip body not redacted: %q", b)
 		}
 	})

@@ -161,4 +161,3 @@ func (a *analyzer) yamlScalar(s string, lines []int, n *yaml.Node, es *editSet, 
 	fn(s[lo:hi], inner)
 	es.addAll(inner, lo)
 }
-
