@@ -1,0 +1,86 @@
+package correlate
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Manual is a variable the user declares when detection misses one:
+// --var NAME=SOURCE@CALL, e.g. CLUSTER_ID=.data[0].id@3 (a JSON path into
+// the response of the call with HAR index 3), TOKEN=header:X-Auth-Token@0
+// or SESSION=cookie:R_SESS@0.
+type Manual struct {
+	Name   string
+	Source Source
+	Entry  int // HAR index of the producing call
+}
+
+// String is the canonical --var form, which ParseManual reads back.
+func (m Manual) String() string {
+	src := m.Source.Path
+	if m.Source.Kind != KindJSON {
+		src = m.Source.Kind + ":" + m.Source.Path
+	}
+	return m.Name + "=" + src + "@" + strconv.Itoa(m.Entry)
+}
+
+// ParseManual parses NAME=SOURCE@CALL. SOURCE is a JSON path in the syntax
+// of [Path] (".data[0].id", also "$.data[0].id"), "header:NAME" or
+// "cookie:NAME"; CALL is a HAR index. The name is split at the first "="
+// and the call at the last "@", so a path may hold both.
+func ParseManual(s string) (Manual, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	if !ok {
+		return Manual{}, errors.New("want NAME=SOURCE@CALL, like CLUSTER_ID=.data[0].id@3")
+	}
+	if err := checkName(name); err != nil {
+		return Manual{}, fmt.Errorf("variable name %q: %v", name, err)
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return Manual{}, fmt.Errorf("%s: missing @CALL (the HAR index of the call whose response holds the value)", name)
+	}
+	src, num := rest[:at], rest[at+1:]
+	if num == "" || len(num) > 9 || strings.Trim(num, "0123456789") != "" {
+		return Manual{}, fmt.Errorf("%s: call %q is not an entry index", name, num)
+	}
+	entry, _ := strconv.Atoi(num)
+	source, err := parseSource(src)
+	if err != nil {
+		return Manual{}, fmt.Errorf("%s: %v", name, err)
+	}
+	return Manual{Name: name, Source: source, Entry: entry}, nil
+}
+
+func parseSource(s string) (Source, error) {
+	for _, kind := range []string{KindHeader, KindCookie} {
+		if name, ok := strings.CutPrefix(s, kind+":"); ok {
+			if !isToken(name) {
+				return Source{}, fmt.Errorf("invalid %s name %q", kind, name)
+			}
+			return Source{Kind: kind, Path: name}, nil
+		}
+	}
+	p, err := ParsePath(s)
+	if err != nil {
+		return Source{}, fmt.Errorf("%v; a source is a JSON path (.data[0].id), header:NAME or cookie:NAME", err)
+	}
+	return Source{Kind: KindJSON, Path: p.String()}, nil
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110), the syntax of
+// header and cookie names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

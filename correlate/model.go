@@ -1,0 +1,313 @@
+package correlate
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Where a use sits in a request. Headers are "header:" + the recorded name.
+const (
+	WhereURLPath  = "url.path"  // the path of the URL, see [SplitURL]
+	WhereURLQuery = "url.query" // the query of the URL without "?", see [SplitURL]
+	WhereBody     = "body"      // the request body as har.Request.Body returns it
+	wherePrefixH  = "header:"
+)
+
+// WhereHeader is the Where of a request header's value.
+func WhereHeader(name string) string { return wherePrefixH + name }
+
+// Encodings of a value at a use.
+const (
+	EncodedRaw = ""    // the value as is
+	EncodedURL = "url" // the value percent-encoded as [EscapeURI] (jq @uri) does
+)
+
+// Model is the result of [Analyze]: the values a session's responses
+// produced and its later requests used, each as a named variable.
+type Model struct {
+	Vars     []*Var
+	calls    map[int]call
+	uses     map[useKey][]useRef
+	produced map[int][]*Var
+}
+
+// Var is one produced value: where it came from and every later use.
+type Var struct {
+	Name     string // an environment-style name: CLUSTER_ID, NODE_POOL_ID, TOKEN, CSRF_COOKIE
+	Value    string // the recorded value
+	Producer int    // HAR index of the entry whose response produced it
+	Source   Source // where in that response
+	Secret   bool   // a token, cookie or similar: print its name and length, never the value
+	Manual   bool   // declared with --var rather than found
+	Uses     []Use  // in request order
+
+	typ string   // resource type around the value, for the name
+	rel []string // member names from that resource down to the value
+}
+
+// Use is one place a later request carries a variable's value.
+type Use struct {
+	Entry      int    // HAR index of the entry whose request uses the value
+	Where      string // WhereURLPath, WhereURLQuery, WhereBody or WhereHeader(name)
+	Start, End int    // byte span of the value in that field's recorded text
+	Encoded    string // EncodedRaw or EncodedURL
+	Field      string // for people: the JSON path of the body string, or the query or form parameter; may be ""
+}
+
+type call struct {
+	method string
+	status int
+	path   string // url.path
+	query  string // url.query
+}
+
+type useKey struct {
+	entry int
+	where string
+}
+
+type useRef struct {
+	v *Var
+	u *Use
+}
+
+// Part is a piece of a request field: recorded text, or a variable's
+// value written the way the recording had it.
+type Part struct {
+	Text    string // the recorded text of this piece
+	Var     *Var   // nil for literal text
+	Encoded string // for a variable: EncodedRaw or EncodedURL
+}
+
+// Rewrite cuts the recorded text of one request field into literal parts
+// and variable references, in order. entry is the HAR index, where is as in
+// [Use]. Text that does not hold a use's recorded value at its span (a field
+// edited after analysis) stays literal. A field without uses is one literal
+// part, so emitters can call Rewrite for every field.
+func (m *Model) Rewrite(entry int, where, text string) []Part {
+	var parts []Part
+	last := 0
+	if m != nil {
+		for _, r := range m.uses[useKey{entry, where}] {
+			u := r.u
+			if u.Start < last || u.End > len(text) || !r.v.heldBy(text[u.Start:u.End], u.Encoded) {
+				continue
+			}
+			if u.Start > last {
+				parts = append(parts, Part{Text: text[last:u.Start]})
+			}
+			parts = append(parts, Part{Text: text[u.Start:u.End], Var: r.v, Encoded: u.Encoded})
+			last = u.End
+		}
+	}
+	if last < len(text) || len(parts) == 0 {
+		parts = append(parts, Part{Text: text[last:]})
+	}
+	return parts
+}
+
+// Lookup returns the variable with the given name, or nil.
+func (m *Model) Lookup(name string) *Var {
+	if m == nil {
+		return nil
+	}
+	for _, v := range m.Vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Produced returns the variables the response of entry (a HAR index)
+// produces, in model order: what an emitter extracts right after sending
+// that call.
+func (m *Model) Produced(entry int) []*Var {
+	if m == nil {
+		return nil
+	}
+	return m.produced[entry]
+}
+
+// heldBy reports whether text is the value written as encoded says
+// (percent-escapes in upper or lower case).
+func (v *Var) heldBy(text, encoded string) bool {
+	if encoded != EncodedURL {
+		return text == v.Value
+	}
+	enc := EscapeURI(v.Value)
+	return text == enc || text == lowerEscapes(enc)
+}
+
+// Write prints the model for people: per variable its name, value (length
+// only when secret), the call that produced it and the source, then each
+// use with its call and field. Call targets are shown with variables
+// substituted (${NAME}) and long query values elided, so secrets the
+// model knows of never appear.
+func (m *Model) Write(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	uses := 0
+	for _, v := range m.Vars {
+		uses += len(v.Uses)
+	}
+	switch len(m.Vars) {
+	case 0:
+		fmt.Fprintf(bw, "apitape correlation: no values to correlate\n")
+	default:
+		fmt.Fprintf(bw, "apitape correlation: %d %s, %d %s\n", len(m.Vars), plural(len(m.Vars), "variable"), uses, plural(uses, "use"))
+	}
+	for _, v := range m.Vars {
+		bw.WriteString("\n")
+		if v.Secret {
+			fmt.Fprintf(bw, "%s  (secret, %d bytes)", v.Name, len(v.Value))
+		} else {
+			fmt.Fprintf(bw, "%s = %s", v.Name, strconv.Quote(v.Value))
+		}
+		if v.Manual {
+			bw.WriteString("  (--var)")
+		}
+		bw.WriteString("\n")
+		c := m.calls[v.Producer]
+		fmt.Fprintf(bw, "  from #%-3d %d %s  ->  %s\n", v.Producer, c.status, m.target(v.Producer), v.Source)
+		if len(v.Uses) == 0 {
+			bw.WriteString("  used nowhere\n")
+		}
+		for i, u := range v.Uses {
+			label := "  used"
+			if i > 0 {
+				label = "      "
+			}
+			where := u.Where
+			if u.Field != "" {
+				where += " " + u.Field
+			}
+			if u.Encoded != "" {
+				where += " (" + u.Encoded + "-encoded)"
+			}
+			fmt.Fprintf(bw, "%s #%-3d %s  ->  %s [%d,%d)\n", label, u.Entry, m.target(u.Entry), where, u.Start, u.End)
+		}
+	}
+	return bw.Flush()
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// target is "METHOD /path?query" of a call with variables substituted.
+func (m *Model) target(entry int) string {
+	c := m.calls[entry]
+	var b strings.Builder
+	b.WriteString(c.method)
+	b.WriteByte(' ')
+	writeParts(&b, m.Rewrite(entry, WhereURLPath, c.path), nil)
+	if c.query != "" {
+		b.WriteByte('?')
+		writeParts(&b, m.Rewrite(entry, WhereURLQuery, c.query), elideQueryValues)
+	}
+	return b.String()
+}
+
+func writeParts(b *strings.Builder, parts []Part, literal func(string) string) {
+	for _, p := range parts {
+		switch {
+		case p.Var != nil:
+			b.WriteString("${" + p.Var.Name + "}")
+		case literal != nil:
+			b.WriteString(literal(p.Text))
+		default:
+			b.WriteString(p.Text)
+		}
+	}
+}
+
+// maxShownQueryValue bounds query values Write shows: long ones may be
+// tokens nobody redacted.
+const maxShownQueryValue = 24
+
+func elideQueryValues(s string) string {
+	var b strings.Builder
+	for i, kv := range strings.Split(s, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		k, val, hasEq := strings.Cut(kv, "=")
+		if !hasEq {
+			// A piece after a substituted variable ("np-x" in c-…:np-x) or a bare key.
+			if len(kv) > maxShownQueryValue {
+				kv = "…"
+			}
+			b.WriteString(kv)
+			continue
+		}
+		if len(val) > maxShownQueryValue {
+			val = "…"
+		}
+		b.WriteString(k + "=" + val)
+	}
+	return b.String()
+}
+
+// finish sorts the variables, names them and indexes their uses.
+func (m *Model) finish() {
+	sort.SliceStable(m.Vars, func(i, j int) bool {
+		a, b := m.Vars[i], m.Vars[j]
+		if a.Producer != b.Producer {
+			return a.Producer < b.Producer
+		}
+		if a.Manual != b.Manual {
+			return a.Manual
+		}
+		if fa, fb := firstUse(a), firstUse(b); fa != fb {
+			return fa < fb
+		}
+		return a.Source.String() < b.Source.String()
+	})
+	taken := map[string]bool{}
+	for _, v := range m.Vars {
+		if v.Manual {
+			taken[v.Name] = true
+		}
+	}
+	next := map[string]int{} // per base name, the suffix to try next
+	for _, v := range m.Vars {
+		if v.Manual {
+			continue
+		}
+		base := v.baseName()
+		name := base
+		for n := max(next[base], 2); taken[name]; n++ {
+			name = base + "_" + strconv.Itoa(n)
+			next[base] = n + 1
+		}
+		v.Name = name
+		taken[name] = true
+	}
+	m.uses = map[useKey][]useRef{}
+	m.produced = map[int][]*Var{}
+	for _, v := range m.Vars {
+		m.produced[v.Producer] = append(m.produced[v.Producer], v)
+		for i := range v.Uses {
+			u := &v.Uses[i]
+			k := useKey{u.Entry, u.Where}
+			m.uses[k] = append(m.uses[k], useRef{v, u})
+		}
+	}
+	for _, refs := range m.uses {
+		sort.Slice(refs, func(i, j int) bool { return refs[i].u.Start < refs[j].u.Start })
+	}
+}
+
+func firstUse(v *Var) int {
+	if len(v.Uses) == 0 {
+		return int(^uint(0) >> 1)
+	}
+	return v.Uses[0].Entry
+}
