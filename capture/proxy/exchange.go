@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +36,7 @@ const (
 	stTLSStart
 	stTLSDone
 	stGotConn
+	stWroteHeaders
 	stWrote
 	stFirstByte
 	stInterim // a 1xx response (100 Continue) arrived
@@ -53,19 +53,22 @@ type exchange struct {
 	in        *http.Request
 
 	// Set by the recorder before RoundTrip returns, read after it.
-	out      *http.Request
-	res      *http.Response
-	reused   bool
-	remote   string
-	connID   string
-	reqBody  *bodyTap
-	resBody  *bodyTap
-	ws       *wsTap
-	stamps   [nStamps]atomic.Int64 // ns since start; 0 = never happened
-	mu       sync.Mutex
-	err      error
-	skipped  bool
-	finished sync.Once
+	out       *http.Request
+	res       *http.Response
+	reused    bool
+	remote    string
+	connID    string
+	reqFields []field  // the request head as the client wrote it
+	resFields []field  // the response head as the server wrote it
+	upTap     *headTap // the upstream connection's
+	reqBody   *bodyTap
+	resBody   *bodyTap
+	ws        *wsTap
+	stamps    [nStamps]atomic.Int64 // ns since start; 0 = never happened
+	mu        sync.Mutex
+	err       error
+	skipped   bool
+	finished  sync.Once
 }
 
 func newExchange(p *Proxy, r *http.Request, scheme, authority string) *exchange {
@@ -126,6 +129,7 @@ func (x *exchange) trace() *httptrace.ClientTrace {
 		ConnectDone:          func(string, string, error) { x.stamp(stConnDone) },
 		TLSHandshakeStart:    func() { x.stamp(stTLSStart) },
 		TLSHandshakeDone:     func(tls.ConnectionState, error) { x.stamp(stTLSDone) },
+		WroteHeaders:         func() { x.stamp(stWroteHeaders) },
 		WroteRequest:         func(httptrace.WroteRequestInfo) { x.stamp(stWrote) },
 		GotFirstResponseByte: func() { x.stamp(stFirstByte) },
 		Got1xxResponse: func(int, textproto.MIMEHeader) error {
@@ -135,6 +139,10 @@ func (x *exchange) trace() *httptrace.ClientTrace {
 		GotConn: func(info httptrace.GotConnInfo) {
 			x.stamp(stGotConn)
 			x.reused = info.Reused
+			if tap, ok := info.Conn.(*headTap); ok {
+				x.upTap = tap
+				tap.rearm()
+			}
 			if c := info.Conn; c != nil {
 				if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 					x.remote = a.IP.String()
@@ -166,6 +174,9 @@ func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	x.res = res
+	if x.upTap != nil {
+		x.resFields = x.upTap.takeResponse(res.StatusCode)
+	}
 	if x.stamps[stInterim].Load() != 0 {
 		// The first byte was a 100 Continue, before the body was even
 		// sent: wait ends with the final response's head instead.
@@ -232,7 +243,7 @@ func (x *exchange) request() har.Request {
 		Method:      r.Method,
 		URL:         x.url(),
 		HTTPVersion: r.Proto,
-		Headers:     harHeaders(h),
+		Headers:     harHeaders(x.reqFields, h),
 		QueryString: capture.QueryString(r.URL.RawQuery),
 		Cookies:     requestCookies(h),
 		HeadersSize: -1,
@@ -278,7 +289,7 @@ func (x *exchange) response() har.Response {
 		Status:      res.StatusCode,
 		StatusText:  strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode))),
 		HTTPVersion: res.Proto,
-		Headers:     harHeaders(res.Header),
+		Headers:     harHeaders(x.resFields, res.Header),
 		Cookies:     responseCookies(res),
 		RedirectURL: res.Header.Get("Location"),
 		HeadersSize: -1,
@@ -335,8 +346,16 @@ func (x *exchange) timings() (har.Timings, float64) {
 		blocked = round(max(blocked, 0))
 	}
 	t.Blocked, t.DNS, t.Connect, t.SSL = har.Float(blocked), har.Float(dns), har.Float(connect), har.Float(ssl)
-	t.Send = max(span(stGotConn, stWrote), 0)
-	t.Wait = max(span(stWrote, stFirstByte), 0)
+	// The server may answer before the body is sent (or before the
+	// transport's goroutine gets to say it was): then sending ends, as far
+	// as the server is concerned, with the headers, which are always
+	// stamped before they leave.
+	sent := stWrote
+	if !has(stWrote) || has(stFirstByte) && ms(stWrote) > ms(stFirstByte) {
+		sent = stWroteHeaders
+	}
+	t.Send = max(span(stGotConn, sent), 0)
+	t.Wait = max(span(sent, stFirstByte), 0)
 	if x.ws == nil {
 		t.Receive = max(span(stFirstByte, stDone), 0)
 	}
@@ -352,29 +371,6 @@ func (x *exchange) timings() (har.Timings, float64) {
 // round keeps nanoseconds: loopback phases are often under a microsecond.
 func round(ms float64) float64 {
 	return float64(int64(ms*1e6+0.5)) / 1e6
-}
-
-func harHeaders(h http.Header) []*har.NameValue {
-	names := make([]string, 0, len(h))
-	n := 0
-	for k, v := range h {
-		names = append(names, k)
-		n += len(v)
-	}
-	// The server parsed the headers into a map; sorting at least makes the
-	// order stable.
-	sort.Strings(names)
-	out := make([]*har.NameValue, 0, n)
-	for _, k := range names {
-		vs := h[k]
-		if k == "User-Agent" && len(vs) == 1 && vs[0] == "" {
-			continue // ReverseProxy's marker for "send none"
-		}
-		for _, v := range vs {
-			out = append(out, &har.NameValue{Name: k, Value: v})
-		}
-	}
-	return out
 }
 
 func requestCookies(h http.Header) []*har.Cookie {

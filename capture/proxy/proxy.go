@@ -38,6 +38,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"strings"
 	"sync"
@@ -157,7 +158,11 @@ func New(opts Options) (*Proxy, error) {
 		ErrorLog:          quiet,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if t, ok := c.(*tunnelConn); ok {
-				return context.WithValue(ctx, tunnelKey{}, t)
+				ctx = context.WithValue(ctx, tunnelKey{}, t)
+				c = t.Conn
+			}
+			if tap, ok := c.(*headTap); ok {
+				ctx = context.WithValue(ctx, tapKey{}, tap)
 			}
 			return ctx
 		},
@@ -169,12 +174,22 @@ func New(opts Options) (*Proxy, error) {
 
 func newTransport(guard *selfGuard, insecure bool, roots *x509.CertPool) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: guard.control}
+	tlsConfig := &tls.Config{InsecureSkipVerify: insecure, RootCAs: roots, NextProtos: []string{"http/1.1"}}
 	return &http.Transport{
 		// Never chain to $HTTP_PROXY: it may well point at this proxy.
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure, RootCAs: roots},
-		TLSHandshakeTimeout:   15 * time.Second,
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newHeadTap(c), nil
+		},
+		// TLS is done here rather than by the Transport so that the tap
+		// sees the decrypted response heads.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialTLS(ctx, d, tlsConfig, network, addr)
+		},
 		ForceAttemptHTTP2:     false,
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 		MaxIdleConns:          1024,
@@ -187,6 +202,33 @@ func newTransport(guard *selfGuard, insecure bool, roots *x509.CertPool) *http.T
 	}
 }
 
+func dialTLS(ctx context.Context, d *net.Dialer, base *tls.Config, network, addr string) (net.Conn, error) {
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := base.Clone()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		cfg.ServerName = host
+	}
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace != nil && trace.TLSHandshakeStart != nil {
+		trace.TLSHandshakeStart()
+	}
+	tc := tls.Client(raw, cfg)
+	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = tc.HandshakeContext(hctx)
+	cancel()
+	if trace != nil && trace.TLSHandshakeDone != nil {
+		trace.TLSHandshakeDone(tc.ConnectionState(), err)
+	}
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return newHeadTap(tc), nil
+}
+
 // Serve accepts connections on l until Close. It returns nil after Close.
 func (p *Proxy) Serve(l net.Listener) error {
 	first := false
@@ -197,7 +239,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 	p.guard.set(l.Addr())
 	p.inner = newConnListener(l.Addr())
 	go p.srv.Serve(p.inner)
-	err := p.srv.Serve(l)
+	err := p.srv.Serve(tapListener{l})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -241,6 +283,8 @@ func (p *Proxy) Close(ctx context.Context) error {
 
 type tunnelKey struct{}
 
+type tapKey struct{}
+
 // tunnelConn is a connection that arrived through CONNECT: its requests
 // are in origin form and go to authority.
 type tunnelConn struct {
@@ -271,6 +315,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := newExchange(p, r, scheme, authority)
+	if tap, ok := r.Context().Value(tapKey{}).(*headTap); ok {
+		x.reqFields = tap.takeRequest(r.Method + " " + r.RequestURI + " " + r.Proto)
+		defer tap.rearm() // the next request on this connection
+	}
 	// Deferred: ReverseProxy aborts with a panic when a body copy fails, and
 	// that exchange must still be recorded.
 	defer x.finish()
@@ -354,6 +402,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
 		}
 		t.Conn, t.scheme = tc, "https"
 	}
+	t.Conn = newHeadTap(t.Conn)
 	conn.SetReadDeadline(time.Time{})
 	if !p.inner.push(t) {
 		t.Close()

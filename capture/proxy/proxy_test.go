@@ -965,3 +965,99 @@ func TestCurl(t *testing.T) {
 		}
 	}
 }
+
+// rawUpstream answers every request with a fixed head, headers in an order
+// and case no Go server would write, and keeps the connection alive.
+func rawUpstream(t *testing.T, cfg *tls.Config) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg != nil {
+		l = tls.NewListener(l, cfg)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nx-zeta: last-letter\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\nx-ALPHA: first-letter\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\n{}")
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// Headers are recorded in the order and spelling they had on the wire,
+// both ways, not in net/http's map order.
+func TestHeaderOrderAndCase(t *testing.T) {
+	for _, scheme := range []string{"http", "https"} {
+		t.Run(scheme, func(t *testing.T) {
+			h := newHarness(t, nil, capture.Options{})
+			var up, target string
+			conn, err := net.Dial("tcp", h.proxyURL.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			br := bufio.NewReader(conn)
+			if scheme == "https" {
+				up = rawUpstream(t, &tls.Config{Certificates: h.secure.TLS.Certificates})
+				fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", up, up)
+				if res, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"}); err != nil || res.StatusCode != 200 {
+					t.Fatalf("CONNECT: %v", err)
+				}
+				tc := tls.Client(conn, &tls.Config{RootCAs: h.clientCA, ServerName: "127.0.0.1"})
+				conn, br = tc, bufio.NewReader(tc)
+				target = "/order"
+			} else {
+				up = rawUpstream(t, nil)
+				target = "http://" + up + "/order"
+			}
+			for i := range 2 { // twice on one connection: the tap re-arms
+				fmt.Fprintf(conn, "GET %s?i=%d HTTP/1.1\r\nHost: %s\r\nzebra: 1\r\nx-csrf-token: abc\r\nAccept: */*\r\nx-multi: one\r\nx-Multi: two\r\nx-folded: a\r\n  b\r\nProxy-Connection: keep-alive\r\n\r\n", target, i, up)
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+			es := h.entries(t)
+			if len(es) != 2 {
+				t.Fatalf("%d entries", len(es))
+			}
+			names := func(hs []*har.NameValue) string {
+				var s []string
+				for _, nv := range hs {
+					s = append(s, nv.Name+"="+nv.Value)
+				}
+				return strings.Join(s, " ")
+			}
+			for _, e := range es {
+				if e.Request.URL != scheme+"://"+up+"/order?i=0" && e.Request.URL != scheme+"://"+up+"/order?i=1" {
+					t.Errorf("url %s", e.Request.URL)
+				}
+				if got, want := names(e.Request.Headers), "zebra=1 x-csrf-token=abc Accept=*/* x-multi=one x-Multi=two x-folded=a b"; got != want {
+					t.Errorf("request headers\n got %s\nwant %s", got, want)
+				}
+				if got, want := names(e.Response.Headers), "x-zeta=last-letter Content-Type=application/json Set-Cookie=a=1 x-ALPHA=first-letter Set-Cookie=b=2 Content-Length=2"; got != want {
+					t.Errorf("response headers\n got %s\nwant %s", got, want)
+				}
+			}
+		})
+	}
+}

@@ -49,11 +49,10 @@ func (t *wsTap) Read(p []byte) (int, error) {
 }
 
 func (t *wsTap) Write(p []byte) (int, error) {
-	n, err := t.rwc.Write(p)
-	if n > 0 {
-		t.send.feed(p[:n], t.max, func(op byte, data []byte, whole bool) { t.add("send", op, data, whole) })
-	}
-	return n, err
+	// Parse before sending: once sent, the answer may be read (and
+	// recorded) before this goroutine runs again.
+	t.send.feed(p, t.max, func(op byte, data []byte, whole bool) { t.add("send", op, data, whole) })
+	return t.rwc.Write(p)
 }
 
 func (t *wsTap) Close() error {

@@ -1,0 +1,178 @@
+package proxy
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apitape/apitape/har"
+)
+
+// net/http hands a handler its headers as a map: order and the spelling of
+// names are gone. The client sent them in an order and a case that a
+// faithful recording keeps, so a headTap keeps the raw bytes of each
+// message head as they come off a connection, and the entry takes names,
+// order and case from them.
+//
+// A tap is armed from the end of one exchange until the next head has been
+// taken; in between (bodies, WebSocket frames) it copies nothing. If the
+// head cannot be found (pipelined requests, a head over maxHead), the entry
+// falls back to the map, sorted.
+type headTap struct {
+	net.Conn
+	mu    sync.Mutex
+	buf   []byte
+	armed bool
+}
+
+const maxHead = 64 << 10
+
+func newHeadTap(c net.Conn) *headTap { return &headTap{Conn: c, armed: true} }
+
+func (t *headTap) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	if n > 0 {
+		t.mu.Lock()
+		if t.armed {
+			if len(t.buf)+n > maxHead {
+				t.armed, t.buf = false, t.buf[:0]
+			} else {
+				t.buf = append(t.buf, p[:n]...)
+			}
+		}
+		t.mu.Unlock()
+	}
+	return n, err
+}
+
+// rearm starts collecting the next head.
+func (t *headTap) rearm() {
+	t.mu.Lock()
+	t.buf, t.armed = t.buf[:0], true
+	t.mu.Unlock()
+}
+
+// takeRequest returns the header fields of the request whose request line
+// is line, if it is at the start of what was collected, and stops
+// collecting.
+func (t *headTap) takeRequest(line string) []field {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.armed = false
+	b := bytes.TrimLeft(t.buf, "\r\n") // servers ignore empty lines before a request
+	if !bytes.HasPrefix(b, []byte(line)) || !bytes.HasPrefix(b[len(line):], []byte("\r\n")) && !bytes.HasPrefix(b[len(line):], []byte("\n")) {
+		return nil
+	}
+	_, fields, _ := parseHead(b)
+	return fields
+}
+
+// takeResponse returns the header fields of the first response head with
+// the given status (interim 1xx heads come first), and stops collecting.
+func (t *headTap) takeResponse(status int) []field {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.armed = false
+	b := t.buf
+	for len(b) > 0 {
+		start, fields, n := parseHead(b)
+		if n == 0 || !bytes.HasPrefix(start, []byte("HTTP/")) {
+			return nil
+		}
+		_, code, _ := strings.Cut(string(start), " ")
+		if len(code) >= 3 && code[:3] == strconv.Itoa(status) {
+			return fields
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+type field struct{ name, value string }
+
+// parseHead splits a message head into its start line and header fields,
+// joining obsolete line folding, and returns how many bytes it spans (0 if
+// it is incomplete).
+func parseHead(b []byte) (start []byte, fields []field, n int) {
+	pos := 0
+	first := true
+	for {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return nil, nil, 0
+		}
+		line := bytes.TrimSuffix(b[pos:pos+i], []byte("\r"))
+		pos += i + 1
+		switch {
+		case first:
+			start, first = line, false
+		case len(line) == 0:
+			return start, fields, pos
+		case (line[0] == ' ' || line[0] == '\t') && len(fields) > 0:
+			f := &fields[len(fields)-1]
+			f.value = strings.TrimSpace(f.value + " " + strings.Trim(string(line), " \t"))
+		default:
+			name, value, ok := bytes.Cut(line, []byte(":"))
+			if ok {
+				fields = append(fields, field{string(name), strings.Trim(string(value), " \t")})
+			}
+		}
+	}
+}
+
+// harHeaders lists h in the order and spelling of the raw fields: each raw
+// field is kept while h (what was actually forwarded) still has that name
+// and value; whatever h holds beyond them (added or rewritten by the proxy)
+// follows, sorted by name.
+func harHeaders(raw []field, h http.Header) []*har.NameValue {
+	left := make(map[string][]string, len(h))
+	n := 0
+	for k, vs := range h {
+		if k == "User-Agent" && len(vs) == 1 && vs[0] == "" {
+			continue // ReverseProxy's marker for "send none"
+		}
+		left[k] = vs
+		n += len(vs)
+	}
+	out := make([]*har.NameValue, 0, n)
+	for _, f := range raw {
+		k := http.CanonicalHeaderKey(f.name)
+		vs := left[k]
+		if i := slices.Index(vs, f.value); i >= 0 {
+			out = append(out, &har.NameValue{Name: f.name, Value: f.value})
+			left[k] = slices.Delete(slices.Clone(vs), i, i+1)
+		}
+	}
+	if len(out) == n {
+		return out
+	}
+	names := make([]string, 0, len(left))
+	for k, vs := range left {
+		if len(vs) > 0 {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range left[k] {
+			out = append(out, &har.NameValue{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+// tapListener puts a headTap on every accepted connection.
+type tapListener struct{ net.Listener }
+
+func (l tapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newHeadTap(c), nil
+}

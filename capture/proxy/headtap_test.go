@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseHead(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		start  string
+		fields string
+		n      int
+		reason string
+	}{
+		{"request", "GET / HTTP/1.1\r\nHost: a\r\nX-B:  2 \r\n\r\nbody", "GET / HTTP/1.1", "Host=a|X-B=2", 37, "values trimmed; body not part of the head"},
+		{"bare LF", "HTTP/1.1 200 OK\nA: 1\n\n", "HTTP/1.1 200 OK", "A=1", 22, "LF-only line ends are tolerated, as net/http does"},
+		{"folded", "GET / HTTP/1.1\r\nA: x\r\n  y\r\n\ty2\r\n\r\n", "GET / HTTP/1.1", "A=x y y2", 34, "obsolete folding joins with a space"},
+		{"incomplete", "GET / HTTP/1.1\r\nA: 1\r\n", "", "", 0, "no end of head yet"},
+		{"no colon", "GET / HTTP/1.1\r\nnonsense\r\nB: 2\r\n\r\n", "GET / HTTP/1.1", "B=2", 34, "a line without a colon is skipped, like net/http rejects it"},
+		{"empty value", "GET / HTTP/1.1\r\nX-Empty:\r\n\r\n", "GET / HTTP/1.1", "X-Empty=", 28, "an empty value is a value"},
+	}
+	for _, tt := range tests {
+		start, fields, n := parseHead([]byte(tt.in))
+		var fs []string
+		for _, f := range fields {
+			fs = append(fs, f.name+"="+f.value)
+		}
+		if string(start) != tt.start || strings.Join(fs, "|") != tt.fields || n != tt.n {
+			t.Errorf("%s: got %q %q %d, want %q %q %d (%s)", tt.name, start, strings.Join(fs, "|"), n, tt.start, tt.fields, tt.n, tt.reason)
+		}
+	}
+}
+
+func TestHarHeadersMerge(t *testing.T) {
+	raw := []field{{"zeta", "1"}, {"Connection", "keep-alive"}, {"x-a", "1"}, {"X-A", "2"}, {"host", "h"}}
+	h := http.Header{"Zeta": {"1"}, "X-A": {"1", "2"}, "X-Forwarded-For": {"10.0.0.1"}, "User-Agent": {""}}
+	var got []string
+	for _, nv := range harHeaders(raw, h) {
+		got = append(got, nv.Name+"="+nv.Value)
+	}
+	// Connection and Host were not forwarded; X-Forwarded-For was not in the
+	// raw head (the proxy put it back); the empty User-Agent is a marker.
+	want := []string{"zeta=1", "x-a=1", "X-A=2", "X-Forwarded-For=10.0.0.1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// FuzzParseHead: never panics, never reads past the end, and a head it
+// accepts ends with an empty line.
+func FuzzParseHead(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nA: 1\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nB:2\r\n\r\n"))
+	f.Add([]byte("\n\n"))
+	f.Add([]byte(" : \r\n\t\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		start, fields, n := parseHead(b)
+		if n == 0 {
+			return
+		}
+		if n > len(b) || !(bytes.HasSuffix(b[:n], []byte("\n\n")) || bytes.HasSuffix(b[:n], []byte("\n\r\n"))) {
+			t.Fatalf("head of %d bytes does not end with an empty line: %q", n, b[:n])
+		}
+		if bytes.Contains(start, []byte("\n")) {
+			t.Fatalf("start line %q spans lines", start)
+		}
+		for _, f := range fields {
+			if strings.ContainsAny(f.name, "\r\n") || strings.ContainsAny(f.value, "\r\n") {
+				t.Fatalf("field %q spans lines", fmt.Sprint(f))
+			}
+		}
+	})
+}
