@@ -26,7 +26,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 )
 
@@ -362,11 +361,6 @@ func captureInProcess(t *testing.T, args ...string) (addr string, stop func() (i
 // Redaction is on by default: a Bearer token and a session cookie never
 // reach the disk.
 func TestCaptureProxyRedactsByDefault(t *testing.T) {
-	if captureRedactor == nil {
-		// TODO(lead): remove once captureRedactor is package redact.
-		captureRedactor = func() (capture.RedactFunc, error) { return testRedactor, nil }
-		defer func() { captureRedactor = nil }()
-	}
 	const token = "kubeconfig-u-abc123:zq8r7w6t5y4u3i2o1p0lkjhgfdsamnbvcxzq8r7w6t5y4u3i2o1"
 	plain := httptest.NewServer(fixtureHandler())
 	defer plain.Close()
@@ -404,21 +398,6 @@ func TestCaptureProxyRedactsByDefault(t *testing.T) {
 	if es := readHAR(t, out); len(es) != 1 || es[0].Response.Status != 200 {
 		t.Fatalf("capture: %d entries", len(es))
 	}
-}
-
-// testRedactor stands in for package redact until it is wired: it replaces
-// bearer tokens, cookie values and JSON passwords.
-func testRedactor(index int, raw []byte) ([]byte, error) {
-	res := []*regexp.Regexp{
-		regexp.MustCompile(`(Bearer )[^"\\]+`),
-		regexp.MustCompile(`(R_SESS=)[^;"\\]+`),
-		regexp.MustCompile(`("name":"R_SESS","value":")[^"]+`),
-		regexp.MustCompile(`(\\"password\\":\\")[^\\]+`),
-	}
-	for _, re := range res {
-		raw = re.ReplaceAll(raw, []byte("${1}REDACTED-token-00000000"))
-	}
-	return raw, nil
 }
 
 // Listening beyond loopback must be asked for and is warned about.

@@ -16,6 +16,7 @@ import (
 	"github.com/apitape/apitape/capture/proxy"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/ca"
+	"github.com/apitape/apitape/redact"
 )
 
 const captureUsage = `Usage:
@@ -83,9 +84,18 @@ func captureCommand() *command {
 }
 
 // captureRedactor builds the redaction step applied to every entry before
-// it is written; nil until package redact is wired in.
-// TODO(lead): set from package redact (redact.New + (*Redactor).Entry).
-var captureRedactor func() (capture.RedactFunc, error)
+// it is written. One Redactor serves the whole capture, so a secret seen in
+// one call is also found where later calls echo it.
+var captureRedactor = func() (capture.RedactFunc, error) {
+	r, err := redact.New(redact.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return func(index int, raw []byte) ([]byte, error) {
+		out, _, err := r.Entry(index, raw)
+		return out, err
+	}, nil
+}
 
 // onProxyListening, when set (by tests), learns the address the proxy
 // listens on.
@@ -162,9 +172,7 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 	}
 	var redactFn capture.RedactFunc
 	if cfg.redact {
-		if captureRedactor == nil {
-			warningf(logst, "redaction is not built into this apitape: secrets are recorded as they are; run 'apitape redact' on %s before sharing it", cfg.output)
-		} else if redactFn, err = captureRedactor(); err != nil {
+		if redactFn, err = captureRedactor(); err != nil {
 			return err
 		}
 	}
