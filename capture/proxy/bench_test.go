@@ -11,54 +11,62 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/capture"
+	"github.com/apitape/apitape/redact"
 )
 
 // BenchmarkProxy sends small JSON requests over loopback, through the
-// capture proxy (HAR written to disk, redaction hook on) and, for the
-// baseline, straight to the server, with 1 and 16 connections. It reports
-// requests per second and the latency added by the proxy at p50 and p99.
+// capture proxy (HAR written to disk, with and without package redact)
+// and, for the baseline, straight to the server, with 1 and 16
+// connections. It reports requests per second and the latency the proxy
+// adds at p50 and p99.
 func BenchmarkProxy(b *testing.B) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id":"c-m-4x7k2","type":"cluster","name":"demo","state":"active","nodes":3,"version":"v1.28.4","labels":{"env":"dev"},"created":"2024-05-01T10:00:00Z"}`)
 	}))
 	defer backend.Close()
-	for _, conns := range []int{1, 16} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-			h := newHarness(b, nil, capture.Options{Redact: benchRedact})
-			direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
-			proxied := h.client()
-			// Baseline first, with as many requests, outside the timer.
-			warm(direct, backend.URL, conns)
-			warm(proxied, backend.URL, conns)
-			base := load(b, direct, backend.URL, conns, min(b.N, 20000))
-			b.ResetTimer()
-			start := time.Now()
-			lat := load(b, proxied, backend.URL, conns, b.N)
-			elapsed := time.Since(start)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-			b.ReportMetric(ms(pct(lat, 50)), "p50-ms")
-			b.ReportMetric(ms(pct(lat, 99)), "p99-ms")
-			b.ReportMetric(ms(pct(lat, 50)-pct(base, 50)), "added-p50-ms")
-			b.ReportMetric(ms(pct(lat, 99)-pct(base, 99)), "added-p99-ms")
-			b.ReportMetric(float64(len(base))/sum(base).Seconds()*float64(conns), "direct-req/s")
-			if got := h.sink.Recorded(); got < b.N {
-				b.Fatalf("recorded %d of %d", got, b.N)
-			}
-		})
+	for _, redacted := range []bool{true, false} {
+		for _, conns := range []int{1, 16} {
+			b.Run(fmt.Sprintf("redact=%v/conns=%d", redacted, conns), func(b *testing.B) {
+				benchProxy(b, backend.URL, conns, redacted)
+			})
+		}
 	}
 }
 
-// benchRedact stands in for the redactor: it scans the whole entry once,
-// as any redactor must. TODO(lead): measure with redact.Entry once it lands.
-func benchRedact(index int, raw []byte) ([]byte, error) {
-	for i := range raw {
-		if raw[i] == 0 {
-			return nil, fmt.Errorf("NUL")
+func benchProxy(b *testing.B, backend string, conns int, redacted bool) {
+	var opts capture.Options
+	if redacted {
+		r, err := redact.New(redact.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts.Redact = func(i int, raw []byte) ([]byte, error) {
+			out, _, err := r.Entry(i, raw)
+			return out, err
 		}
 	}
-	return raw, nil
+	h := newHarness(b, nil, opts)
+	direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+	proxied := h.client()
+	// Baseline first, with as many requests, outside the timer.
+	warm(direct, backend, conns)
+	warm(proxied, backend, conns)
+	base := load(b, direct, backend, conns, min(b.N, 20000))
+	b.ResetTimer()
+	start := time.Now()
+	lat := load(b, proxied, backend, conns, b.N)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(ms(pct(lat, 50)), "p50-ms")
+	b.ReportMetric(ms(pct(lat, 99)), "p99-ms")
+	b.ReportMetric(ms(pct(lat, 50)-pct(base, 50)), "added-p50-ms")
+	b.ReportMetric(ms(pct(lat, 99)-pct(base, 99)), "added-p99-ms")
+	b.ReportMetric(float64(len(base))/sum(base).Seconds()*float64(conns), "direct-req/s")
+	if got := h.sink.Recorded(); got < b.N {
+		b.Fatalf("recorded %d of %d", got, b.N)
+	}
 }
 
 func warm(c *http.Client, url string, conns int) {
