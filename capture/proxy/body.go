@@ -149,7 +149,7 @@ func contentEncodings(header string) []string {
 
 // maxDecodedCount bounds how far a decompression bomb is followed to learn
 // its size.
-const maxDecodedCount = 1 << 30
+const maxDecodedCount = 256 << 20
 
 // decode undoes the codings, keeping at most max bytes and counting the
 // rest (up to maxDecodedCount).

@@ -70,8 +70,10 @@ func FuzzParseHead(f *testing.F) {
 		if bytes.Contains(start, []byte("\n")) {
 			t.Fatalf("start line %q spans lines", start)
 		}
+		// A stray CR inside a line stays (net/http refuses such a request
+		// before the tap is asked); LF always ends a line.
 		for _, f := range fields {
-			if strings.ContainsAny(f.name, "\r\n") || strings.ContainsAny(f.value, "\r\n") {
+			if strings.Contains(f.name, "\n") || strings.Contains(f.value, "\n") {
 				t.Fatalf("field %q spans lines", fmt.Sprint(f))
 			}
 		}
