@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -312,4 +313,43 @@ func FuzzFrameParser(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An upgrade sent to the proxy in absolute form (no CONNECT) works too.
+func TestWebSocketAbsoluteForm(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	srv := httptest.NewServer(typedEcho)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", h.proxyURL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	host := srv.Listener.Addr().String()
+	fmt.Fprintf(conn, "GET http://%s/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://%s\r\n"+
+		"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", host, host, host)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil || res.StatusCode != 101 {
+		t.Fatalf("handshake: %v %v", res, err)
+	}
+	if ext := res.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+		t.Errorf("compression negotiated (%q): frames would not be readable", ext)
+	}
+	conn.Write(frame(true, 1, []byte("over absolute form"), []byte{1, 2, 3, 4}))
+	reply := make([]byte, 2+len("over absolute form"))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(br, reply); err != nil || string(reply[2:]) != "over absolute form" {
+		t.Fatalf("echo %q %v", reply, err)
+	}
+	conn.Close()
+	e := waitEntries(t, h, 1)[0]
+	raw, _ := e.Extra.Get("_webSocketMessages")
+	if !strings.Contains(string(raw), `"type":"receive","time":`) || strings.Count(string(raw), "over absolute form") != 2 {
+		t.Errorf("_webSocketMessages = %s", raw)
+	}
+	if e.Request.URL != "http://"+host+"/ws" {
+		t.Errorf("url %s", e.Request.URL)
+	}
 }
