@@ -221,7 +221,7 @@ func idKey(p jsondiff.Path) bool {
 		}
 	}
 	switch k {
-	case "id", "uid", "name", "token", "ID", "_id":
+	case "id", "ids", "uid", "name", "token", "ID", "_id":
 		return true
 	}
 	for _, suf := range []string{"Id", "Ids", "ID", "IDs", "_id", "Name", "Token"} {

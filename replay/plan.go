@@ -114,13 +114,16 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 			RecordedMS:     e.Time,
 		}
 		c.pub.Path = e.Request.URL
+		origin, pq, err := splitURL(e.Request.URL)
+		if err == nil {
+			c.pub.Path = pq
+		}
 		if skip := skipReason(e); skip != "" {
 			c.pub.Skipped = skip
-		} else if origin, pq, err := splitURL(e.Request.URL); err != nil {
+		} else if err != nil {
 			c.pub.Skipped = "request.url: " + err.Error()
 		} else {
 			c.origin, c.pathQuery = origin, pq
-			c.pub.Path = pq
 			c.mutation = isMutation(c.method, pq)
 			c.pub.Mutation = c.mutation
 			originSet[origin] = true
@@ -209,6 +212,9 @@ func (e *PreflightError) Error() string {
 func requestPlaceholders(c *call, overridden map[string]bool) []string {
 	var out []string
 	add := func(s string) {
+		if !strings.Contains(s, placeholder.Prefix) {
+			return
+		}
 		for _, loc := range placeholder.FindAll(s) {
 			out = append(out, s[loc[0]:loc[1]])
 		}
@@ -235,6 +241,9 @@ func requestPlaceholders(c *call, overridden map[string]bool) []string {
 func responsePlaceholders(e *har.Entry) []string {
 	var out []string
 	add := func(s string) {
+		if !strings.Contains(s, placeholder.Prefix) {
+			return
+		}
 		for _, loc := range placeholder.FindAll(s) {
 			out = append(out, s[loc[0]:loc[1]])
 		}
@@ -245,10 +254,23 @@ func responsePlaceholders(e *har.Entry) []string {
 	for _, ck := range e.Response.Cookies {
 		add(ck.Value)
 	}
-	if b, ok, _ := e.Response.Content.Bytes(); ok {
-		add(string(b))
+	if text, ok := contentText(&e.Response.Content); ok && strings.Contains(text, placeholder.Prefix) {
+		add(text)
 	}
 	return out
+}
+
+// contentText is a recorded body as a string, without copying it when it
+// is stored as text.
+func contentText(c *har.Content) (string, bool) {
+	if c.Text == nil {
+		return "", false
+	}
+	if !strings.EqualFold(c.Encoding, "base64") {
+		return *c.Text, true
+	}
+	b, ok, err := c.Bytes()
+	return string(b), ok && err == nil
 }
 
 // schedule decides which calls must finish before each call starts.
@@ -335,8 +357,8 @@ func responseTexts(e *har.Entry) []string {
 			out = append(out, nv.Value)
 		}
 	}
-	if b, ok, _ := e.Response.Content.Bytes(); ok {
-		out = append(out, string(b))
+	if text, ok := contentText(&e.Response.Content); ok {
+		out = append(out, text)
 	}
 	return out
 }

@@ -37,6 +37,8 @@ type Result struct {
 	Summary     Summary   `json:"summary"`
 	Calls       []*Call   `json:"calls"`
 	Mapped      []Pair    `json:"mapped"`
+
+	compareNS int64 // time spent comparing, summed over calls
 }
 
 // Summary counts calls by outcome.

@@ -41,6 +41,7 @@ type run struct {
 
 	answered     atomic.Int64
 	connectFails atomic.Int64
+	compareNS    atomic.Int64 // time spent comparing (and learning), for benchmarks
 	progressMu   sync.Mutex
 	done, failed int
 }
@@ -120,6 +121,7 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 		sc.call(c)
 	}
 	res.DurationMS = msSince(started)
+	res.compareNS = rn.compareNS.Load()
 	return res, ctx.Err()
 }
 
@@ -209,6 +211,8 @@ func (rn *run) execute(ctx context.Context, c *call) {
 // compares again if it learned something (the call's own links carry the
 // id it just revealed).
 func (rn *run) judge(c *call, live *Response, dur time.Duration, s *session) *judgement {
+	start := time.Now()
+	defer func() { rn.compareNS.Add(int64(time.Since(start))) }()
 	j := rn.r.compare(rn, c, live, dur, s, false)
 	x := &Exchange{Call: c.pub.Index, Recorded: c.recorded(), Live: live, Changes: j.learnable}
 	if s.mapping.Learn(x) {
@@ -234,7 +238,7 @@ func (rn *run) send(ctx context.Context, c *call, s *session) (*Response, time.D
 		return nil, time.Since(start), classify(ctx, err, rn.r.timeout)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, rn.r.maxBody+1))
+	raw, err := readAll(resp.Body, resp.ContentLength, rn.r.maxBody+1)
 	dur := time.Since(start)
 	if err != nil {
 		ce := classify(ctx, err, rn.r.timeout)
@@ -249,6 +253,26 @@ func (rn *run) send(ctx context.Context, c *call, s *session) (*Response, time.D
 		return nil, dur, &CallError{Kind: "decode", Message: fmt.Sprintf("status %d: %v", resp.StatusCode, err)}
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, dur, nil
+}
+
+// readAll reads at most limit bytes, in one allocation when the length is
+// announced.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	if length < 0 || length >= limit {
+		return io.ReadAll(io.LimitReader(r, limit))
+	}
+	buf := make([]byte, length, length+1)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return buf, err
+	}
+	// Nothing should follow; read one more byte to see the EOF (and keep
+	// the connection reusable).
+	var one [1]byte
+	if n, _ := r.Read(one[:]); n > 0 {
+		rest, err := io.ReadAll(io.LimitReader(r, limit-length-1))
+		return append(append(buf, one[0]), rest...), err
+	}
+	return buf, nil
 }
 
 // classify names what went wrong on the wire, without the URL (which may

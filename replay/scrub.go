@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/apitape/apitape/internal/placeholder"
@@ -33,7 +34,17 @@ func (s *scrubber) add(secret, replacement string) {
 
 func (s *scrubber) str(v string) string {
 	if s.rep == nil {
-		s.rep = strings.NewReplacer(s.pairs...)
+		// Longest secret first: one may be the start of another.
+		idx := make([]int, len(s.pairs)/2)
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return len(s.pairs[2*idx[a]]) > len(s.pairs[2*idx[b]]) })
+		sorted := make([]string, 0, len(s.pairs))
+		for _, i := range idx {
+			sorted = append(sorted, s.pairs[2*i], s.pairs[2*i+1])
+		}
+		s.rep = strings.NewReplacer(sorted...)
 	}
 	return maskTokens(s.rep.Replace(v))
 }

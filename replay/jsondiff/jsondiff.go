@@ -12,28 +12,10 @@
 package jsondiff
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"slices"
 	"strconv"
 )
-
-// Decode parses one JSON document, keeping numbers as json.Number so that
-// large integers (epoch milliseconds, resource versions) are not rounded.
-func Decode(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("invalid character after top-level value")
-	}
-	return v, nil
-}
 
 // Kind is the kind of a [Change].
 type Kind string
@@ -124,6 +106,7 @@ type comparer struct {
 	o       *Options
 	res     Result
 	maxRows int
+	keys    []string // stack of sorted key lists, reused by nested objects
 }
 
 // Compare compares a recorded document with a live one (both as returned by
@@ -136,7 +119,9 @@ func Compare(rec, live any, o *Options) *Result {
 	if c.maxRows <= 0 {
 		c.maxRows = 20000
 	}
-	c.value(nil, 0, "", "", rec, live)
+	// One path buffer for the whole walk: children append in place and a
+	// difference keeps a clone.
+	c.value(make(Path, 0, 32), 0, "", "", rec, live)
 	return &c.res
 }
 
@@ -266,63 +251,87 @@ func (c *comparer) object(p Path, depth int, lk, rk string, rec, live map[string
 	if c.o.Rows {
 		c.row(Row{Depth: depth, Left: lk + "{", Right: rk + "{", Op: Same})
 	}
-	type pair struct {
-		name          string // display and path name (the recorded key when there is one)
-		recK, liveK   string
-		inRec, inLive bool
-	}
-	pairs := make([]pair, 0, len(rec)+2)
-	var used map[string]bool // live keys taken by an alias
+	// Recorded keys in order, each with its live counterpart (the same key
+	// or an alias); then the live keys nobody took, merged in by name.
+	base := len(c.keys)
 	for k := range rec {
-		pr := pair{name: k, recK: k, inRec: true}
-		if _, ok := live[k]; ok {
-			pr.liveK, pr.inLive = k, true
-		} else if a, ok := c.o.Aliases[k]; ok {
-			if _, inLive := live[a]; inLive {
-				if _, inRec := rec[a]; !inRec {
-					pr.liveK, pr.inLive = a, true
-					if used == nil {
-						used = map[string]bool{}
+		c.keys = append(c.keys, k)
+	}
+	recKeys := c.keys[base:]
+	slices.Sort(recKeys)
+	defer func() { c.keys = c.keys[:base] }()
+	var taken map[string]bool // live keys taken by an alias
+	var extras []string
+	if !sameKeys(rec, live) {
+		for k := range rec {
+			if _, ok := live[k]; ok {
+				continue
+			}
+			if a, ok := c.o.Aliases[k]; ok {
+				_, inLive := live[a]
+				_, inRec := rec[a]
+				if inLive && !inRec {
+					if taken == nil {
+						taken = map[string]bool{}
 					}
-					used[a] = true
+					taken[a] = true
 				}
 			}
 		}
-		pairs = append(pairs, pr)
+		for k := range live {
+			if _, ok := rec[k]; !ok && !taken[k] {
+				extras = append(extras, k)
+			}
+		}
+		slices.Sort(extras)
 	}
-	for k := range live {
-		if _, ok := rec[k]; ok || used[k] {
+	i, j := 0, 0
+	for i < len(recKeys) || j < len(extras) {
+		if j >= len(extras) || i < len(recKeys) && recKeys[i] < extras[j] {
+			k := recKeys[i]
+			i++
+			liveK, inLive := k, false
+			if _, ok := live[k]; ok {
+				inLive = true
+			} else if a, ok := c.o.Aliases[k]; ok && taken[a] {
+				liveK, inLive = a, true
+			}
+			cp := append(p, Seg{Key: k})
+			var lk2, rk2 string
+			if c.o.Rows {
+				lk2, rk2 = quote(k)+": ", quote(liveK)+": "
+			}
+			if inLive {
+				c.value(cp, depth+1, lk2, rk2, rec[k], live[liveK])
+			} else {
+				c.missing(cp, depth+1, lk2, rec[k])
+			}
 			continue
 		}
-		pairs = append(pairs, pair{name: k, liveK: k, inLive: true})
-	}
-	slices.SortFunc(pairs, func(a, b pair) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
-	for _, pr := range pairs {
-		cp := append(p, Seg{Key: pr.name})
-		var lk2, rk2 string
+		k := extras[j]
+		j++
+		var rk2 string
 		if c.o.Rows {
-			lk2, rk2 = quote(pr.recK)+": ", quote(pr.liveK)+": "
+			rk2 = quote(k) + ": "
 		}
-		switch {
-		case pr.inRec && pr.inLive:
-			c.value(cp, depth+1, lk2, rk2, rec[pr.recK], live[pr.liveK])
-		case pr.inRec:
-			c.missing(cp, depth+1, lk2, rec[pr.recK])
-		default:
-			c.extra(cp, depth+1, rk2, live[pr.liveK])
-		}
+		c.extra(append(p, Seg{Key: k}), depth+1, rk2, live[k])
 	}
 	if c.o.Rows {
 		c.row(Row{Depth: depth, Left: "}", Right: "}", Op: Same})
 	}
+}
+
+// sameKeys reports whether two objects have exactly the same keys.
+func sameKeys(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {

@@ -1,8 +1,11 @@
 package jsondiff
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -291,6 +294,61 @@ func FuzzCompareSelf(f *testing.F) {
 		for _, c := range Compare(v, map[string]any{}, nil).Changes {
 			if _, err := ParsePattern(c.Path.String()); err != nil {
 				t.Fatalf("path %s does not parse as a pattern: %v", c.Path, err)
+			}
+		}
+	})
+}
+
+// FuzzDecode checks Decode against encoding/json: the same documents are
+// accepted, with the same values.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[1,-2.5e3,"x\u00e9\ud83d\ude00",true,false,null],"b":{}}`, `[]`, `"\ud800"`, `"\udc00\ud800x"`,
+		"\"\xff\xfe\"", `{"a":1,"a":2}`, `01`, `1.`, `-`, `1e+`, `"\x"`, " \t\n{ } ", `[1,]`, `{"a" 1}`, `"a` + "\x01" + `"`,
+		`123456789012345678901234567890`, `"\/\b\f\n\r\t"`, `{"k":"\ud83d"}`, `"\ud83d\u0041"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(b)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var want any
+		werr := dec.Decode(&want)
+		if werr == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				werr = fmt.Errorf("trailing data")
+			}
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("Decode(%q): error %v, encoding/json: %v", b, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decode(%q) = %#v, encoding/json: %#v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	doc := []byte(`{"actionLinks":{"exportYaml":"https://rancher.test/v3/clusters/c-q7x2m?action=exportYaml"},"annotations":{"field.cattle.io/creatorId":"user-b8n4k"},"baseType":"cluster","conditions":[{"lastUpdateTime":"2025-03-14T09:26:53Z","status":"True","type":"Pending"}],"created":"2025-03-14T09:26:53Z","createdTS":1741944413000,"id":"c-q7x2m","labels":{},"links":{"self":"https://rancher.test/v3/clusters/c-q7x2m"},"name":"lab","rancherKubernetesEngineConfig":{"kubernetesVersion":"v1.30.8-rancher1-1","network":{"mtu":0,"plugin":"canal"}},"state":"active","uuid":"5f0c2b7e-3d41-4a8e-9b7a-2c6f1e0d9a44"}`)
+	b.Run("jsondiff", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := Decode(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			dec := json.NewDecoder(bytes.NewReader(doc))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
