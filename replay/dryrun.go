@@ -179,14 +179,10 @@ func WriteDryRun(w io.Writer, p *Plan) error {
 		}
 		if len(c.After) > 0 {
 			var s []string
-			for i, a := range c.After {
-				if i == 10 {
-					s = append(s, fmt.Sprintf("… %d more", len(c.After)-10))
-					break
-				}
+			for _, a := range c.After {
 				s = append(s, fmt.Sprint(a))
 			}
-			fmt.Fprintf(bw, "    after: %s\n", strings.Join(s, ", "))
+			fmt.Fprintf(bw, "    after: %s\n", strings.Join(firstN(s, 10), ", "))
 		}
 	}
 	return bw.Flush()

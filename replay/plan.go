@@ -209,16 +209,20 @@ func (e *PreflightError) Error() string {
 		len(e.Refused), strings.Join(sortedKeys(methods), ", "), e.Target)
 }
 
+// appendPlaceholders appends the placeholders in s.
+func appendPlaceholders(out []string, s string) []string {
+	if !strings.Contains(s, placeholder.Prefix) {
+		return out
+	}
+	for _, loc := range placeholder.FindAll(s) {
+		out = append(out, s[loc[0]:loc[1]])
+	}
+	return out
+}
+
 func requestPlaceholders(c *call, overridden map[string]bool) []string {
 	var out []string
-	add := func(s string) {
-		if !strings.Contains(s, placeholder.Prefix) {
-			return
-		}
-		for _, loc := range placeholder.FindAll(s) {
-			out = append(out, s[loc[0]:loc[1]])
-		}
-	}
+	add := func(s string) { out = appendPlaceholders(out, s) }
 	add(c.pathQuery)
 	for _, nv := range c.entry.Request.Headers {
 		if !overridden[canonical(nv.Name)] && !hopByHop[canonical(nv.Name)] {
@@ -240,14 +244,7 @@ func requestPlaceholders(c *call, overridden map[string]bool) []string {
 
 func responsePlaceholders(e *har.Entry) []string {
 	var out []string
-	add := func(s string) {
-		if !strings.Contains(s, placeholder.Prefix) {
-			return
-		}
-		for _, loc := range placeholder.FindAll(s) {
-			out = append(out, s[loc[0]:loc[1]])
-		}
-	}
+	add := func(s string) { out = appendPlaceholders(out, s) }
 	for _, nv := range e.Response.Headers {
 		add(nv.Value)
 	}

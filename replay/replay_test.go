@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/replay"
@@ -167,5 +171,189 @@ func TestJSONReportShape(t *testing.T) {
 				t.Errorf("extra difference %v", x)
 			}
 		}
+	}
+}
+
+func TestNoiseRunsFindRandomField(t *testing.T) {
+	entries := func() []*har.Entry {
+		srv := httptest.NewServer(replaytest.NewFake(replaytest.FakeOptions{Nonce: true}))
+		defer srv.Close()
+		e, err := replaytest.RecordSession(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}()
+	without := runAgainst(t, entries, replaytest.FakeOptions{Nonce: true})
+	if without.Summary.Failed != len(entries) {
+		t.Fatalf("without noise runs every call should differ in $.nonce: %+v", without.Summary)
+	}
+	with := runAgainst(t, entries, replaytest.FakeOptions{Nonce: true}, replay.WithNoiseRuns(1))
+	t.Log("\n" + textReport(t, with))
+	if with.Regressed() {
+		t.Fatalf("noise runs did not cancel $.nonce: %+v", with.Summary)
+	}
+	found := false
+	for _, ic := range with.Summary.Ignored {
+		found = found || ic.Path == "$.nonce" && ic.Rule == replay.RuleNoise && ic.Count == len(entries)
+	}
+	if !found {
+		t.Errorf("ignored %+v: want $.nonce by %s on every call", with.Summary.Ignored, replay.RuleNoise)
+	}
+	// A real change still shows through the noise.
+	renamed := runAgainst(t, entries, replaytest.FakeOptions{Nonce: true, RenameVersion: true}, replay.WithNoiseRuns(1))
+	if renamed.Summary.Failed != 4 {
+		t.Errorf("renamed field hidden by noise runs: %+v", renamed.Summary)
+	}
+}
+
+// TestActionsAliasAndHeaderRemoval replays without the X-Api-Action-Links
+// header the recording had: the server answers actions instead of
+// actionLinks, which is the same thing.
+func TestActionsAliasAndHeaderRemoval(t *testing.T) {
+	entries := recordFake(t)
+	res := runAgainst(t, entries, replaytest.FakeOptions{}, replay.WithHeader("X-Api-Action-Links", ""))
+	if res.Regressed() {
+		t.Fatalf("actions vs actionLinks reported: %s", textReport(t, res))
+	}
+}
+
+func TestUnreachableStopsEarly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	var entries []*har.Entry
+	for i := 0; i < 12; i++ {
+		e := recordFake(t)[4]
+		entries = append(entries, e)
+	}
+	r, _ := replay.New(down)
+	res, err := r.Run(context.Background(), entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if !s.Unreachable || s.Errors != 5 || s.Skipped != 7 {
+		t.Errorf("summary %+v: want 5 connection errors, the rest skipped, unreachable", s)
+	}
+	if c := res.Calls[11]; c.Outcome != replay.Skipped || !strings.Contains(c.Skipped, "target unreachable") {
+		t.Errorf("last call: %+v", c)
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	entries := recordFake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _ := replay.New(srv.URL, replay.WithProgress(func(p replay.Progress) {}))
+	time.AfterFunc(100*time.Millisecond, cancel)
+	res, err := r.Run(ctx, entries)
+	if !errors.Is(err, context.Canceled) || res == nil || !res.Interrupted {
+		t.Fatalf("err %v, result %v", err, res)
+	}
+	if res.Calls[0].Outcome != replay.Error || res.Calls[len(res.Calls)-1].Skipped != "interrupted" {
+		t.Errorf("calls: %+v %+v", res.Calls[0], res.Calls[len(res.Calls)-1])
+	}
+}
+
+// TestTLS: certificates are verified unless asked not to; over HTTP/2 the
+// recorded path is sent as is too.
+func TestTLS(t *testing.T) {
+	var gotPath string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath = r.RequestURI + " " + r.Proto
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	e := &har.Entry{Request: har.Request{Method: "GET", URL: "https://api.test/a%2Fb?x=%20"}, Response: har.Response{Status: 200}}
+	e.Response.Content.Text = har.String("{}")
+	r, _ := replay.New(srv.URL)
+	res, err := r.Run(context.Background(), []*har.Entry{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Calls[0]; c.Error == nil || c.Error.Kind != "tls" || !res.Summary.Unreachable {
+		t.Errorf("self-signed certificate accepted: %+v %+v", c, res.Summary)
+	}
+	r, _ = replay.New(srv.URL, replay.WithClient(replay.NewClient(true, 1)))
+	res, err = r.Run(context.Background(), []*har.Entry{e})
+	if err != nil || res.Regressed() {
+		t.Fatalf("with insecure: %v %+v", err, res.Calls[0])
+	}
+	if gotPath != "/a%2Fb?x=%20 HTTP/2.0" {
+		t.Errorf("server saw %q", gotPath)
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		h.Set("X-Api-Schemas", "http://"+r.Host+"/v3/schemas")
+		h.Set("X-Custom", "new")
+		h.Set("X-Request-Id", "r-2")
+		h.Set("Location", "http://"+r.Host+"/v3/clusters/c-live1")
+		h.Add("Set-Cookie", "CSRF=zzz; Path=/")
+		h.Add("Set-Cookie", "OTHER=1")
+		w.WriteHeader(201)
+		w.Write([]byte(`{"id":"c-live1"}`))
+	}))
+	defer srv.Close()
+	e := &har.Entry{Request: har.Request{Method: "POST", URL: "https://rancher.test/v3/clusters"}, Response: har.Response{Status: 201}}
+	for _, h := range [][2]string{
+		{"content-type", "application/json"}, {"date", "Fri, 14 Mar 2025 09:26:53 GMT"}, {"x-api-schemas", "https://rancher.test/v3/schemas"},
+		{"x-custom", "old"}, {"x-request-id", "r-1"}, {"location", "https://rancher.test/v3/clusters/c-rec01"},
+		{"set-cookie", "R_SESS=token-abcde:xyz; Path=/"}, {"set-cookie", "CSRF=aaa; Path=/"},
+	} {
+		e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: h[0], Value: h[1]})
+	}
+	e.Response.Content.Text = har.String(`{"id":"c-rec01"}`)
+	run := func(opts ...replay.Option) (diffs, ignored []string) {
+		r, _ := replay.New(srv.URL, append(opts, replay.WithAllowMutations(true))...)
+		res, err := r.Run(context.Background(), []*har.Entry{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range res.Calls[0].Differences {
+			diffs = append(diffs, d.Path+" "+d.Change)
+		}
+		for _, ig := range res.Calls[0].Ignored {
+			ignored = append(ignored, ig.Path+" "+ig.Rule)
+		}
+		return diffs, ignored
+	}
+	// Default: Content-Type (charset only on one side: same), Location
+	// (modulo origin and the mapped id), which cookies are set.
+	diffs, ignored := run()
+	want := []string{"header:Set-Cookie[R_SESS] missing", "header:Set-Cookie[OTHER] extra"}
+	if strings.Join(diffs, ";") != strings.Join(want, ";") {
+		t.Errorf("default headers: %v, want %v", diffs, want)
+	}
+	if len(ignored) != 0 {
+		t.Errorf("ignored %v", ignored)
+	}
+	// Every recorded header: volatile ones ignored by rule, links rewritten.
+	diffs, ignored = run(replay.WithCompareHeaders("*"), replay.WithIgnore(mustRule(t, "header:Set-Cookie")))
+	if strings.Join(diffs, ";") != "header:X-Custom changed" {
+		t.Errorf("all headers: %v", diffs)
+	}
+	want = []string{"header:Set-Cookie[R_SESS] header:Set-Cookie", "header:Set-Cookie[OTHER] header:Set-Cookie", "header:Date volatile-header", "header:X-Request-Id volatile-header"}
+	if strings.Join(ignored, ";") != strings.Join(want, ";") {
+		t.Errorf("ignored %v, want %v", ignored, want)
 	}
 }

@@ -354,3 +354,28 @@ func TestTextBodyDiffs(t *testing.T) {
 		t.Errorf("binary body diff: %+v", bin.Differences)
 	}
 }
+
+// TestHTMLEveryOutcome renders every kind of call: a field difference, a
+// replaced body, a text diff, a binary body, a header, a skipped call and
+// one without answer.
+func TestHTMLEveryOutcome(t *testing.T) {
+	var b bytes.Buffer
+	if err := replay.WriteHTML(&b, goldenResult(t)); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		`<article class="fail" id="call-0">`, `$.cfg.k8sVersion`,
+		`<article class="fail" id="call-2">`, `replaced`, `NotFound`,
+		`<pre class="diffpre">--- recorded`, `line two changed`,
+		`header:Content-Type`, `<article class="error" id="call-7">`, `connection refused`,
+		`CORS preflight`, `c-q7x2m`, `rancher-volatile`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
+	}
+	if m := externalRef.FindString(html); m != "" {
+		t.Errorf("the report loads something from elsewhere: %q", m)
+	}
+}

@@ -83,14 +83,10 @@ func WriteText(w io.Writer, res *Result, opts ...TextOption) error {
 		}
 		for _, rule := range rules {
 			var parts []string
-			for i, ic := range byRule[rule] {
-				if i == 8 {
-					parts = append(parts, fmt.Sprintf("… %d more", len(byRule[rule])-8))
-					break
-				}
+			for _, ic := range byRule[rule] {
 				parts = append(parts, fmt.Sprintf("%s ×%d", ic.Path, ic.Count))
 			}
-			fmt.Fprintf(bw, "  %s: %s\n", rule, strings.Join(parts, ", "))
+			fmt.Fprintf(bw, "  %s: %s\n", rule, strings.Join(firstN(parts, 8), ", "))
 		}
 	}
 	if len(res.Mapped) > 0 {
@@ -173,6 +169,14 @@ func writeTextDiff(bw *bufio.Writer, d Difference, paint func(string, string) st
 	default:
 		fmt.Fprintf(bw, "    %s: recorded %s, live %s\n", path, paint(ansiRed, short(d.Recorded)), paint(ansiGreen, short(d.Live)))
 	}
+}
+
+// firstN keeps the first n items and says how many more there were.
+func firstN(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(items[:n:n], fmt.Sprintf("… %d more", len(items)-n))
 }
 
 // short renders a value as compact JSON, cut to fit a line.

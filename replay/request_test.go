@@ -143,7 +143,8 @@ func TestRequestsAsRecorded(t *testing.T) {
 		}, `{"password":"REDACTED-password-11223344","n":1}`),
 		entry("POST", "https://rancher.test/login", [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}, "user=a&pw=REDACTED-form-55667788"),
 		// A recording without a User-Agent sends none.
-		entry("GET", "https://rancher.test/ua", [][2]string{{"User-Agent", "Mozilla/5.0 test"}}, ""),
+		// $VAR in recorded data is data, never expanded.
+		entry("GET", "https://rancher.test/ua", [][2]string{{"User-Agent", "Mozilla/5.0 test"}, {"X-Literal", "$TOKEN ${TOKEN}"}}, ""),
 	}
 	r, err := New(srv.url()+"/prefix/", WithEnv(getenv), WithHeader("Authorization", "Bearer $TOKEN"), WithHeader("X-Api-No-Challenge", ""))
 	if err != nil {
@@ -175,7 +176,7 @@ func TestRequestsAsRecorded(t *testing.T) {
 		}, body: []byte(`{"password":"pa\"ss\\word","n":1}`)},
 		{line: "POST /prefix/login HTTP/1.1", headers: []string{"Host: " + host, "Content-Length: 21", "Authorization: Bearer tok-123", "Content-Type: application/x-www-form-urlencoded"},
 			body: []byte("user=a&pw=x%26y%3Dz")},
-		{line: "GET /prefix/ua HTTP/1.1", headers: []string{"Host: " + host, "User-Agent: Mozilla/5.0 test", "Authorization: Bearer tok-123"}},
+		{line: "GET /prefix/ua HTTP/1.1", headers: []string{"Host: " + host, "User-Agent: Mozilla/5.0 test", "Authorization: Bearer tok-123", "X-Literal: $TOKEN ${TOKEN}"}},
 	}
 	// Header order on the wire is Go's (sorted), which is fine: compare as
 	// sorted lists.

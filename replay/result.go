@@ -51,7 +51,8 @@ type Summary struct {
 	Skipped     int `json:"skipped"`
 	Affected    int `json:"affected"`    // failed or errored calls that follow from an earlier failure
 	Regressions int `json:"regressions"` // failing differences over all calls
-	// Unreachable: no call got an answer and at least one could not connect.
+	// Unreachable: no call got an answer and at least one could not
+	// connect (refused, no such host, TLS handshake failed).
 	Unreachable bool           `json:"unreachable"`
 	Ignored     []IgnoredCount `json:"ignored"`
 }

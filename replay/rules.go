@@ -62,18 +62,17 @@ func validHeaderName(s string) bool {
 
 // Built-in rule names, as reports show them.
 const (
-	RuleTimestamp  = "timestamp"        // both values RFC 3339 date-times
-	RuleEpochMS    = "timestamp-ms"     // numeric fields named *TS (Rancher's createdTS)
-	RuleUUID       = "uuid"             // both values UUIDs
-	RuleRancher    = "rancher-volatile" // created, creatorId, uuid, removed, lastUpdateTime, …
-	RuleVersion    = "resource-version" // resourceVersion, steve's revision, metadata.uid
-	RuleState      = "rancher-state"    // state, transitioning, transitioningMessage
-	RuleToken      = "token"            // token fields and token-shaped values
-	RuleRedacted   = "redacted"         // the recorded value holds a redaction placeholder
-	RuleHeader     = "volatile-header"  // Date, Expires, ETag, Content-Length, request ids, …
-	RuleCSRF       = "csrf-cookie"      // Set-Cookie: CSRF=…
-	RuleNoise      = "noise-runs"       // differed between runs against the baseline
-	RuleIgnoreFlag = "--ignore"         // prefix of user rules in summaries
+	RuleTimestamp = "timestamp"        // both values RFC 3339 date-times
+	RuleEpochMS   = "timestamp-ms"     // numeric fields named *TS (Rancher's createdTS)
+	RuleUUID      = "uuid"             // both values UUIDs
+	RuleRancher   = "rancher-volatile" // created, creatorId, uuid, removed, lastUpdateTime, …
+	RuleVersion   = "resource-version" // resourceVersion, steve's revision, metadata.uid
+	RuleState     = "rancher-state"    // state, transitioning, transitioningMessage
+	RuleToken     = "token"            // token fields and token-shaped values
+	RuleRedacted  = "redacted"         // the recorded value holds a redaction placeholder
+	RuleHeader    = "volatile-header"  // Date, Expires, ETag, Content-Length, request ids, …
+	RuleCSRF      = "csrf-cookie"      // Set-Cookie: CSRF=…
+	RuleNoise     = "noise-runs"       // differed between runs against the baseline
 )
 
 func mustPattern(s string) *jsondiff.Pattern {

@@ -148,15 +148,18 @@ func (rn *run) dispatch(ctx context.Context) {
 			close(c.done)
 			continue
 		}
-		if rn.answered.Load() == 0 && rn.connectFails.Load() >= unreachableAfter {
-			c.pub.Skipped = fmt.Sprintf("target unreachable (%d calls could not connect)", rn.connectFails.Load())
-			close(c.done)
-			continue
-		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			c.pub.Skipped = "interrupted"
+			close(c.done)
+			continue
+		}
+		// Checked with a slot in hand: the calls before have finished or
+		// are in flight, so their connection failures are counted.
+		if rn.answered.Load() == 0 && rn.connectFails.Load() >= unreachableAfter {
+			<-sem
+			c.pub.Skipped = fmt.Sprintf("target unreachable (%d calls could not connect)", rn.connectFails.Load())
 			close(c.done)
 			continue
 		}
@@ -191,7 +194,7 @@ func (rn *run) execute(ctx context.Context, c *call) {
 	c.pub.DurationMS = roundMS(float64(dur) / float64(time.Millisecond))
 	if cerr != nil {
 		c.pub.Error = cerr
-		if cerr.Kind == "connect" {
+		if cerr.Kind == "connect" || cerr.Kind == "tls" {
 			rn.connectFails.Add(1)
 		}
 		return
@@ -370,11 +373,13 @@ func (rn *run) finalize() {
 		return p.Skipped == "" && (p.Error != nil || p.RecordedStatus/100 == 2 && p.Status/100 != 2)
 	}
 	for _, c := range rn.calls {
-		failing := c.pub.Error != nil
+		// Only an answer that differs can follow from an earlier failure; a
+		// call that got no answer failed on its own.
+		failing := false
 		for _, d := range c.pub.Differences {
 			failing = failing || d.Failing
 		}
-		if !failing {
+		if !failing || c.pub.Error != nil {
 			continue
 		}
 		for _, p := range c.producers {

@@ -253,7 +253,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		return nil
 	case s.Unreachable:
 		errorf(st, "target unreachable: no call could connect to %s", *target)
-		hintf(st, "is the server running, and is the URL right? (%s)", replayFirstError(res))
+		if kind, msg := replayFirstError(res); kind == "tls" {
+			hintf(st, "the TLS handshake failed (%s); --insecure skips certificate verification", msg)
+		} else {
+			hintf(st, "is the server running, and is the URL right? (%s)", msg)
+		}
 		return &exitError{code: 3}
 	case res.Regressed():
 		msg := fmt.Sprintf("%d of %d calls regressed", s.Failed+s.Errors, s.Calls-s.Skipped)
@@ -312,13 +316,13 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 	}
 }
 
-func replayFirstError(res *replay.Result) string {
+func replayFirstError(res *replay.Result) (kind, msg string) {
 	for _, c := range res.Calls {
 		if c.Error != nil {
-			return c.Error.Message
+			return c.Error.Kind, c.Error.Message
 		}
 	}
-	return "no answer"
+	return "", "no answer"
 }
 
 func writeReplayReport(w io.Writer, format string, res *replay.Result, st *streams, tty, verbose bool) error {

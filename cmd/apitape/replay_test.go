@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +33,7 @@ func init() {
 // as $NAME:
 //
 //	replayserver NAME fake [nonce] [rename] [status=N]   the small Rancher-like fake
+//	replayserver NAME fake-tls                           the same over HTTPS (self-signed)
 //	replayserver NAME demo [VARIANT]                     the demo server
 //	replayserver NAME trouble [good]                     /ok /slow /reset /big /badjson
 //	replayserver NAME down                               a loopback port nothing listens on
@@ -55,6 +58,12 @@ func cmdReplayServer(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		srv := httptest.NewServer(replaytest.NewFake(o))
+		ts.Defer(srv.Close)
+		ts.Setenv(name, srv.URL)
+	case "fake-tls":
+		srv := httptest.NewUnstartedServer(replaytest.NewFake(replaytest.FakeOptions{}))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+		srv.StartTLS()
 		ts.Defer(srv.Close)
 		ts.Setenv(name, srv.URL)
 	case "demo":

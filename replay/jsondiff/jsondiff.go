@@ -216,34 +216,35 @@ func (c *comparer) sideBySide(depth int, lk, rk string, rec, live any, op Op, no
 }
 
 func (c *comparer) missing(p Path, depth int, lk string, rec any) {
-	if c.o.IgnorePath != nil {
-		if rule := c.o.IgnorePath(p); rule != "" {
-			c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Missing, Recorded: rec})
-			if c.o.Rows {
-				c.oneSide(depth, lk, rec, true, Noise, rule)
-			}
-			return
-		}
-	}
-	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Missing, Recorded: rec})
-	if c.o.Rows {
-		c.oneSide(depth, lk, rec, true, Removed, "")
-	}
+	c.oneSided(p, depth, lk, rec, Missing)
 }
 
 func (c *comparer) extra(p Path, depth int, rk string, live any) {
-	if c.o.IgnorePath != nil {
-		if rule := c.o.IgnorePath(p); rule != "" {
-			c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Extra, Live: live})
-			if c.o.Rows {
-				c.oneSide(depth, rk, live, false, Noise, rule)
-			}
-			return
-		}
+	c.oneSided(p, depth, rk, live, Extra)
+}
+
+// oneSided records a value only one document has (kind Missing: the
+// recorded one; Extra: the live one) unless a rule ignores it.
+func (c *comparer) oneSided(p Path, depth int, key string, v any, kind Kind) {
+	ch := Change{Path: clone(p), Kind: kind}
+	left, op := kind == Missing, Removed
+	if left {
+		ch.Recorded = v
+	} else {
+		ch.Live, op = v, Added
 	}
-	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Extra, Live: live})
+	rule := ""
+	if c.o.IgnorePath != nil {
+		rule = c.o.IgnorePath(p)
+	}
+	if rule != "" {
+		c.res.Ignored = append(c.res.Ignored, Ignored{Path: ch.Path, Rule: rule, Kind: kind, Recorded: ch.Recorded, Live: ch.Live})
+		op = Noise
+	} else {
+		c.res.Changes = append(c.res.Changes, ch)
+	}
 	if c.o.Rows {
-		c.oneSide(depth, rk, live, false, Added, "")
+		c.oneSide(depth, key, v, left, op, rule)
 	}
 }
 

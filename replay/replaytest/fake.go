@@ -61,6 +61,9 @@ func uuid() string {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Expires", "Wed 24 Feb 1982 18:42:00 GMT")
 	base := "http://" + r.Host
+	if r.TLS != nil {
+		base = "https://" + r.Host
+	}
 	w.Header().Set("X-Api-Schemas", base+"/v3/schemas")
 	path := r.URL.Path
 	if path == "/v3-public/localProviders/local" && r.Method == "POST" && r.URL.Query().Get("action") == "login" {
