@@ -31,6 +31,7 @@ type pathElem struct {
 }
 
 type analyzer struct {
+	free  []*editSet // edit sets to reuse: most strings need none
 	p     *policy
 	ks    *keystore
 	learn bool // remember secrets for the sweep (false while verifying)
@@ -39,6 +40,22 @@ type analyzer struct {
 	depth int
 	recs  []Record
 	warns []Record
+}
+
+// set returns an empty edit set; give it back with done.
+func (a *analyzer) set() *editSet {
+	if n := len(a.free); n > 0 {
+		es := a.free[n-1]
+		a.free = a.free[:n-1]
+		return es
+	}
+	return &editSet{}
+}
+
+func (a *analyzer) done(es *editSet) {
+	clear(es.e)
+	es.e = es.e[:0]
+	a.free = append(a.free, es)
 }
 
 func (a *analyzer) pushKey(k string) { a.path = append(a.path, pathElem{key: k, idx: -1}) }
@@ -137,10 +154,30 @@ func (a *analyzer) leaf(doc string, n *jnode, es *editSet, fn func(s string, es 
 		return
 	}
 	js := n.str(doc)
-	inner := &editSet{}
+	inner := a.set()
 	fn(js.s, inner)
 	a.sweep(js.s, inner)
 	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
+	a.done(inner)
+}
+
+// keyLeaf is leaf for the value of a key (the hot path of JSON bodies:
+// no closure per value).
+func (a *analyzer) keyLeaf(doc string, n *jnode, es *editSet, key string, secretData bool) {
+	mode, class, rule := a.keyMode(key, secretData)
+	if mode == modeKeep || n.kind != '"' {
+		return
+	}
+	js := n.str(doc)
+	inner := a.set()
+	if mode == modeSecret {
+		a.secretValue(js.s, inner, class, rule, false, class != "password" && rule != "secret-data")
+	} else {
+		a.textValue(js.s, inner)
+	}
+	a.sweep(js.s, inner)
+	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
+	a.done(inner)
 }
 
 // addDecoded adds edits made on a decoded string back onto its encoded
@@ -226,6 +263,9 @@ func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, 
 // basic redacts Basic credentials: the whole base64 goes (its plaintext and
 // password are remembered for the sweep); the user name is reported.
 func (a *analyzer) basic(s string, lo, hi int, es *editSet) {
+	if end := lo + b64Run(s[lo:hi]); end > lo {
+		hi = end // what follows the base64 is not part of it
+	}
 	cred := s[lo:hi]
 	dec, ok := decodeBase64(cred)
 	colon := strings.IndexByte(dec, ':')
@@ -257,6 +297,18 @@ func safeName(u string) string {
 
 // basePolicy is the built-in rules alone.
 var basePolicy = newPolicy(nil, nil, false)
+
+// b64Run is the length of the base64 (with padding) at the start of s.
+func b64Run(s string) int {
+	i := 0
+	for i < len(s) && isB64[s[i]] {
+		i++
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i
+}
 
 var schemes = []string{"bearer", "basic", "token", "digest", "negotiate", "ntlm", "dpop", "awsv4", "aws4-hmac-sha256", "hoba", "mutual", "apikey", "sso-key", "key", "jwt", "oauth"}
 
@@ -404,7 +456,7 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 			a.pushKey(k.key)
 			sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
 			if k.kind == '"' {
-				a.leaf(doc, k, es, a.keyFn(k.key, sd))
+				a.keyLeaf(doc, k, es, k.key, sd)
 			} else {
 				a.walk(doc, k, es, sd)
 			}
@@ -437,17 +489,39 @@ func isSecretObject(doc string, n *jnode) bool {
 	return ok && strings.EqualFold(v, "secret")
 }
 
-// keyFn returns the analysis for the string value of a key.
-func (a *analyzer) keyFn(key string, secretData bool) func(string, *editSet) {
-	path := a.keyPath()
-	if a.p.keptPath(key, path) {
-		return nil
+const (
+	modeText = iota
+	modeSecret
+	modeKeep
+)
+
+// keyMode decides how the string value of a key is analysed.
+func (a *analyzer) keyMode(key string, secretData bool) (mode int, class, rule string) {
+	var path []string
+	if a.p.needPaths() {
+		path = a.keyPath()
 	}
-	if secretData {
-		return a.secretFn("secret", "secret-data", false)
+	switch {
+	case a.p.keptPath(key, path):
+		return modeKeep, "", ""
+	case secretData:
+		return modeSecret, "secret", "secret-data"
 	}
 	if class, ok := a.p.key(key, path); ok {
-		return a.secretFn(class, "key:"+key, class != "password")
+		return modeSecret, class, "key:" + key
+	}
+	return modeText, "", ""
+}
+
+// keyFn returns the analysis for the string value of a key.
+func (a *analyzer) keyFn(key string, secretData bool) func(string, *editSet) {
+	switch mode, class, rule := a.keyMode(key, secretData); mode {
+	case modeKeep:
+		return nil
+	case modeSecret:
+		return func(s string, es *editSet) {
+			a.secretValue(s, es, class, rule, false, class != "password" && rule != "secret-data")
+		}
 	}
 	return a.textValue
 }
@@ -517,9 +591,10 @@ func authishPath(p string) bool {
 // the edits back (escaping replacements for a URL).
 func (a *analyzer) encoded(s string, lo, hi int, plus bool, es *editSet, fn func(string, *editSet)) {
 	js := decodePercent(s[lo:hi], plus)
-	inner := &editSet{}
+	inner := a.set()
 	fn(js.s, inner)
 	a.addDecoded(es, inner, js, lo, hi-lo, url.QueryEscape)
+	a.done(inner)
 }
 
 // query redacts the parameters of a query string or form body s[lo:hi].

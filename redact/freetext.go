@@ -14,10 +14,12 @@ import (
 // base64 runs to look inside them.
 
 func (a *analyzer) freeText(s string, es *editSet) {
-	a.tokens(s, es, "token")
+	// Names first, as everywhere: a token after "Authorization:" is
+	// reported (and classed) as that header's.
 	a.urlsInText(s, es)
 	a.assignments(s, es)
 	a.formParts(s, es)
+	a.tokens(s, es, "token")
 	a.base64Runs(s, es)
 }
 
@@ -231,7 +233,13 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 			vhi++
 		}
 	case isHeader:
-		for vhi < len(s) && s[vhi] != '\n' && s[vhi] != '\r' {
+		// To the end of the line, or of the quotes the header is in
+		// (curl -H 'Name: value').
+		var enclosing byte
+		if ns > 0 && (s[ns-1] == '\'' || s[ns-1] == '"') {
+			enclosing = s[ns-1]
+		}
+		for vhi < len(s) && s[vhi] != '\n' && s[vhi] != '\r' && (enclosing == 0 || s[vhi] != enclosing || s[vhi-1] == '\\') {
 			vhi++
 		}
 	default:

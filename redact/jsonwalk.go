@@ -7,6 +7,7 @@ package redact
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -58,9 +59,11 @@ func (e *jsonSyntaxError) Error() string {
 const maxJSONDepth = 10000
 
 type jparser struct {
-	s     string
-	pos   int
-	depth int
+	s       string
+	pos     int
+	depth   int
+	scratch []jnode // children of the open containers, until each closes
+	chunk   []jnode // where closed containers' children are kept, in runs
 }
 
 // parseJSON parses one JSON document (surrounding whitespace allowed).
@@ -199,8 +202,28 @@ func (p *jparser) skipString() error {
 	return p.errorf("unterminated string")
 }
 
-func (p *jparser) object() (jnode, error) {
-	n := jnode{kind: '{', start: p.pos}
+// closeKids moves a container's children from the scratch stack into the
+// current chunk: one allocation per few thousand nodes, not one per
+// container.
+func (p *jparser) closeKids(n *jnode, mark int) {
+	k := len(p.scratch) - mark
+	if k <= 0 {
+		return
+	}
+	if cap(p.chunk)-len(p.chunk) < k {
+		p.chunk = make([]jnode, 0, max(4096, k))
+	}
+	start := len(p.chunk)
+	p.chunk = append(p.chunk, p.scratch[mark:]...)
+	n.kids = p.chunk[start:len(p.chunk):len(p.chunk)]
+	clear(p.scratch[mark:])
+	p.scratch = p.scratch[:mark]
+}
+
+func (p *jparser) object() (n jnode, err error) {
+	n = jnode{kind: '{', start: p.pos}
+	mark := len(p.scratch)
+	defer p.closeKids(&n, mark)
 	if p.depth++; p.depth > maxJSONDepth {
 		return n, p.errorf("nesting too deep")
 	}
@@ -233,7 +256,7 @@ func (p *jparser) object() (jnode, error) {
 			return n, err
 		}
 		v.key = key
-		n.kids = append(n.kids, v)
+		p.scratch = append(p.scratch, v)
 		p.space()
 		if p.pos >= len(p.s) {
 			return n, p.errorf("unexpected end of input")
@@ -251,8 +274,10 @@ func (p *jparser) object() (jnode, error) {
 	}
 }
 
-func (p *jparser) array() (jnode, error) {
-	n := jnode{kind: '[', start: p.pos}
+func (p *jparser) array() (n jnode, err error) {
+	n = jnode{kind: '[', start: p.pos}
+	mark := len(p.scratch)
+	defer p.closeKids(&n, mark)
 	if p.depth++; p.depth > maxJSONDepth {
 		return n, p.errorf("nesting too deep")
 	}
@@ -270,7 +295,7 @@ func (p *jparser) array() (jnode, error) {
 		if err != nil {
 			return n, err
 		}
-		n.kids = append(n.kids, v)
+		p.scratch = append(p.scratch, v)
 		p.space()
 		if p.pos >= len(p.s) {
 			return n, p.errorf("unexpected end of input")
@@ -366,7 +391,7 @@ func decodeJSONString(raw string) jstring {
 	}
 	b := make([]byte, 0, len(raw))
 	b = append(b, raw[:i]...)
-	var m escMap
+	m := make(escMap, 0, strings.Count(raw[i:], `\`))
 	for i < len(raw) {
 		c := raw[i]
 		if c != '\\' {

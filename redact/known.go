@@ -32,11 +32,19 @@ type known struct{ ph, class string }
 type keystore struct {
 	key   []byte
 	vals  map[string]known
+	order []string // swept values in the order they were learned
 	forms []sweepForm
 	m     *matcher
+	since struct { // cache of sinceMatcher
+		n int
+		m *matcher
+	}
 }
 
-type sweepForm struct{ text, value string }
+type sweepForm struct {
+	text, value string
+	n           int // index of value in order
+}
 
 func newKeystore(key []byte) *keystore {
 	return &keystore{key: key, vals: map[string]known{}}
@@ -57,8 +65,9 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 		k.vals[value] = known{ph, class}
 		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
 			for _, f := range sweepForms(value) {
-				k.forms = append(k.forms, sweepForm{f, value})
+				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
 			}
+			k.order = append(k.order, value)
 			k.m = nil
 		}
 	}
@@ -71,7 +80,7 @@ func sweepForms(v string) []string {
 	if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
 		forms = append(forms, string(b[1:len(b)-1]))
 	}
-	forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`))
+	forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -129,6 +138,24 @@ func (k *keystore) sweep(s string, fn func(start, end int, value, class string))
 	k.m.find(s, func(start, end int, value string) {
 		fn(start, end, value, k.vals[value].class)
 	})
+}
+
+// learnedSince reports whether s holds, in any spelling the sweep knows,
+// a value learned after the first n.
+func (k *keystore) learnedSince(n int, s string) bool {
+	if n >= len(k.order) {
+		return false
+	}
+	if k.since.m == nil || k.since.n != n {
+		i := 0
+		for i < len(k.forms) && k.forms[i].n < n {
+			i++
+		}
+		k.since.n, k.since.m = n, newMatcher(k.forms[i:])
+	}
+	found := false
+	k.since.m.find(s, func(int, int, string) { found = true })
+	return found
 }
 
 // matcher finds many strings at once: a bitmap of the first four bytes

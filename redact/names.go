@@ -13,18 +13,13 @@ import (
 // normName folds a key for comparison: lower case without '_', '-', '.' and
 // spaces, so clientSecret, client_secret and Client-Secret are one name.
 func normName(s string) string {
-	ok := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '.' || c == ' ' {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	b := make([]byte, 0, len(s))
+	var buf [64]byte
+	return string(normInto(buf[:0], s))
+}
+
+// normInto appends the folded s to b; with a stack buffer it does not
+// allocate, and a map lookup of string(b) does not either.
+func normInto(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -35,7 +30,7 @@ func normName(s string) string {
 			b = append(b, c)
 		}
 	}
-	return string(b)
+	return b
 }
 
 // Header kinds beyond "secret value".
@@ -183,7 +178,7 @@ func newNameSet(names []string, norm func(string) string) nameSet {
 // has reports whether name (already normalised) or the key path ending in
 // it (normalised keys, array indexes left out) is in the set.
 func (ns *nameSet) has(name string, path []string) bool {
-	if ns.exact[name] {
+	if len(ns.exact) > 0 && ns.exact[name] {
 		return true
 	}
 	for _, p := range ns.paths {
@@ -231,11 +226,18 @@ func newPolicy(rules *Rules, keep []string, strict bool) *policy {
 }
 
 // kept reports a name the user asked to leave alone.
-func (p *policy) kept(name string) bool { return p.keep.has(normName(name), nil) }
+func (p *policy) kept(name string) bool { return p.keptPath(name, nil) }
 
 func (p *policy) keptPath(name string, path []string) bool {
+	if len(p.keep.exact) == 0 && len(p.keep.paths) == 0 {
+		return false
+	}
 	return p.keep.has(normName(name), path)
 }
+
+// needPaths reports whether any rule names a dotted key path (only then
+// is the path of every key worth building).
+func (p *policy) needPaths() bool { return len(p.keys.paths) > 0 || len(p.keep.paths) > 0 }
 
 // header returns the rule for a header name.
 func (p *policy) header(name string) headerRule {
@@ -287,18 +289,19 @@ func (p *policy) cookie(name string) (class string, secret bool) {
 
 // key returns the class of a JSON/YAML key, form field or part name.
 func (p *policy) key(name string, path []string) (class string, secret bool) {
-	n := normName(name)
-	if p.keys.has(n, path) {
+	var buf [64]byte
+	nb := normInto(buf[:0], name)
+	if (len(p.keys.exact) > 0 || len(p.keys.paths) > 0) && p.keys.has(string(nb), path) {
 		return "secret", true
 	}
-	if keyKeep[n] {
+	if keyKeep[string(nb)] {
 		return "", false
 	}
-	if c, ok := keyExact[n]; ok {
+	if c, ok := keyExact[string(nb)]; ok {
 		return c, true
 	}
 	for _, s := range keySuffixes {
-		if strings.HasSuffix(n, s.suffix) {
+		if len(nb) >= len(s.suffix) && string(nb[len(nb)-len(s.suffix):]) == s.suffix {
 			return s.class, true
 		}
 	}

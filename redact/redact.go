@@ -35,10 +35,14 @@ package redact
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/apitape/apitape/har"
@@ -199,11 +203,14 @@ type Summary struct {
 }
 
 // Stream redacts a whole HAR file from in to out. It reads in twice: once
-// to learn every secret, so that an echo before the secret's first
-// appearance is also found, and once to write. Memory holds one entry and
-// the secrets, never the file. Everything outside the entries (pages,
-// creator, comments) is redacted too, and every byte that is not secret is
-// copied unchanged. Each written entry is checked again (see Check).
+// to redact each entry and learn every secret, keeping the result in a
+// temporary file (mode 0600), and once to catch echoes of secrets that
+// appear before the secret does: an entry holding a value learned only
+// later is redacted again, every other entry is copied from the first
+// pass. Memory holds one entry and the secrets, never the file.
+// Everything outside the entries (pages, creator, comments) is redacted
+// too, every byte that is not secret is copied unchanged, and every
+// written entry is checked again (see Check and Summary.Residual).
 func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -216,7 +223,17 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	if err != nil {
 		return sum, err
 	}
-	// Pass 1: learn.
+	spool, err := os.CreateTemp("", "apitape-redact-*")
+	if err != nil {
+		return sum, err
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+
+	// Pass 1: redact, learn, spool.
+	sw := bufio.NewWriterSize(spool, 256<<10)
 	rd := har.NewReader(in, name)
 	for {
 		_, err := rd.Next()
@@ -229,16 +246,29 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if rd.Index() == 0 {
 			r.outside(rd.Gap(), true, r.pol, true)
 		}
-		if _, _, err := r.entry(rd.Index(), rd.Raw(), r.pol, true); err != nil {
+		gen := len(r.ks.order)
+		red, recs, err := r.entry(rd.Index(), rd.Raw(), r.pol, true)
+		if err != nil {
 			return sum, withFile(err, name)
+		}
+		if err := writeFrame(sw, gen, red, recs); err != nil {
+			return sum, err
 		}
 	}
 	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
+	if err := sw.Flush(); err != nil {
+		return sum, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return sum, err
+	}
 	if _, err := in.Seek(start, io.SeekStart); err != nil {
 		return sum, err
 	}
+
 	// Pass 2: write, and check what is written.
 	bw := bufio.NewWriterSize(out, 256<<10)
+	sr := bufio.NewReaderSize(spool, 256<<10)
 	emit := func(recs []Record) {
 		for _, rec := range recs {
 			if rec.Placeholder == "" {
@@ -286,9 +316,18 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			gap = out
 		}
 		bw.Write(gap)
-		red, recs, err := r.entry(rd.Index(), raw, r.pol, true)
+		gen, red, recs, err := readFrame(sr)
 		if err != nil {
-			return sum, withFile(err, name)
+			return sum, fmt.Errorf("redact: spool: %w", err)
+		}
+		// A value learned from this entry on may still be in what the
+		// first pass wrote (an echo before the value was found), in any
+		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
+		// hide one from this quick look.
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, string(red)) || bytes.Contains(red, []byte(`"H4sI`))) {
+			if red, recs, err = r.entry(rd.Index(), raw, r.pol, true); err != nil {
+				return sum, withFile(err, name)
+			}
 		}
 		emit(recs)
 		residual(red, rd.Index(), false)
@@ -296,6 +335,41 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		sum.Entries++
 	}
 	return sum, bw.Flush()
+}
+
+// writeFrame spools one redacted entry: the number of secrets known before
+// it, its text and its records.
+func writeFrame(w *bufio.Writer, gen int, red []byte, recs []Record) error {
+	rj, err := json.Marshal(recs)
+	if err != nil {
+		return err
+	}
+	var hdr [12]byte
+	binary.LittleEndian.PutUint32(hdr[0:], uint32(gen))
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(red)))
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rj)))
+	w.Write(hdr[:])
+	w.Write(red)
+	_, err = w.Write(rj)
+	return err
+}
+
+func readFrame(r *bufio.Reader) (gen int, red []byte, recs []Record, err error) {
+	var hdr [12]byte
+	if _, err = io.ReadFull(r, hdr[:]); err != nil {
+		return
+	}
+	gen = int(binary.LittleEndian.Uint32(hdr[0:]))
+	red = make([]byte, binary.LittleEndian.Uint32(hdr[4:]))
+	if _, err = io.ReadFull(r, red); err != nil {
+		return
+	}
+	rj := make([]byte, binary.LittleEndian.Uint32(hdr[8:]))
+	if _, err = io.ReadFull(r, rj); err != nil {
+		return
+	}
+	err = json.Unmarshal(rj, &recs)
+	return
 }
 
 func withFile(err error, name string) error {

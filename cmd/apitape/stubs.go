@@ -18,7 +18,3 @@ func notYet(name, summary string) *command {
 	}
 }
 
-func redactCommand() *command {
-	return notYet("redact", "replace secrets in a HAR with stable placeholders")
-}
-func scanCommand() *command { return notYet("scan", "find secrets left in HAR files and scripts") }

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/apitape/apitape/redact"
+)
+
+const redactUsage = `Usage:
+    apitape redact [FILE|-] [-o FILE] [flags]
+
+Replaces every secret in a HAR file (or stdin) with a placeholder,
+REDACTED-<class>-<8 hex>, and changes no other byte: credentials in headers,
+cookies and Set-Cookie, URLs (userinfo, query, token path segments),
+request and response bodies (JSON, forms, multipart, YAML such as
+kubeconfigs, base64 and gzip), WebSocket frames and custom fields; tokens
+by shape (Rancher, JWT signatures, private keys, AWS, GitHub, GitLab, Slack,
+DigitalOcean, GCP, Basic credentials); and every echo of a secret found
+anywhere, in any spelling.
+
+A placeholder is a keyed hash of the value: equal values get equal
+placeholders, so the CSRF cookie still matches the X-Api-Csrf header and a
+redacted session replays once its secrets are given as APITAPE_SECRET_…
+variables. The non-secret part of a value stays: "Bearer ", a Rancher
+token's name, a JWT's header and claims, PEM armour.
+
+The result is checked again before it is written: if anything secret is
+left (a name kept with --keep, say), nothing is written and the command
+fails, unless --allow-residual.
+
+Options:
+    -o, --output FILE      write the redacted HAR here (mode 0600) instead of stdout
+        --report FILE|-    write a JSON report of each redaction: entry,
+                           location, rule, class, placeholder, length (never
+                           the value); "-" is stdout (then use -o)
+        --rules FILE       more names and patterns to redact, names to keep
+                           (YAML or JSON, see below)
+        --key-file FILE    the placeholders' key: the same key gives the same
+                           placeholders across runs and files; the file is
+                           created (mode 0600) with a random key if missing
+        --keep NAME        never redact this header, cookie, parameter or key
+                           by its name (repeatable); the check still reports it
+        --strict           replace whole JWTs, not only their signatures
+        --allow-residual   write the output even when the check finds secrets
+
+Rules file (YAML or JSON; names are literal and case-insensitive):
+    headers: [X-Vendor-Session]
+    cookies: ["U88+6Et^x"]
+    query:   [sig]
+    json:    [vendorSecret, spec.vendor.apiKey]   # keys or dotted key paths
+    keep:    [spCert]
+    patterns:
+      - {name: vendor-token, regex: 'vnd_[A-Za-z0-9]{32}', class: vendor}
+
+Sizes (content.size, bodySize, headersSize) are left as recorded.
+
+Examples:
+    apitape redact session.har -o shared.har
+    apitape redact session.har --report - -o shared.har | jq '.summary'
+    apitape capture proxy -o - | apitape redact > shared.har
+    apitape redact --key-file ~/.config/apitape/key a.har -o a.shared.har
+    apitape redact --rules vendor.yaml --keep X-Debug-Id session.har -o shared.har
+    apitape redact session.har | apitape convert - --to bash -o provision.sh
+`
+
+func redactCommand() *command {
+	return &command{
+		name:    "redact",
+		summary: "replace secrets in a HAR with stable placeholders",
+		usage:   redactUsage,
+		run:     runRedact,
+	}
+}
+
+func runRedact(ctx context.Context, st *streams, args []string) error {
+	fs := newFlagSet("redact")
+	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
+	reportPath := fs.String("report", "", "JSON report file, or - for stdout")
+	rulesPath := fs.String("rules", "", "rules file (YAML or JSON)")
+	keyPath := fs.String("key-file", "", "placeholder key file")
+	keep := fs.StringArray("keep", nil, "name never to redact (repeatable)")
+	strict := fs.Bool("strict", false, "replace whole JWTs")
+	allowResidual := fs.Bool("allow-residual", false, "write even if secrets are left")
+	if err := parseFlags(st, fs, redactUsage, args); err != nil {
+		return usageFor("redact", err)
+	}
+	if fs.NArg() > 1 {
+		return usageFor("redact", usageErrorf("redact takes one input file, got %d", fs.NArg()))
+	}
+	toStdout := *outPath == "" || *outPath == "-"
+	if *reportPath == "-" && toStdout {
+		return usageFor("redact", usageErrorf("--report - and the redacted HAR cannot both go to stdout: add -o FILE"))
+	}
+	for _, k := range *keep {
+		if strings.TrimSpace(k) == "" {
+			return usageFor("redact", usageErrorf("--keep: empty name"))
+		}
+	}
+	in := fs.Arg(0)
+
+	opts := redact.Options{Keep: *keep, Strict: *strict}
+	if *rulesPath != "" {
+		rules, err := redact.LoadRules(*rulesPath)
+		if err != nil {
+			return err
+		}
+		opts.Rules = rules
+	}
+	if *keyPath != "" {
+		key, err := redact.LoadKey(*keyPath)
+		if err != nil {
+			return err
+		}
+		opts.Key = key
+	}
+	r, err := redact.New(opts)
+	if err != nil {
+		return err
+	}
+
+	src, name, err := seekableInput(st, in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	// The HAR goes to an atomic file, or to a private spool that is copied
+	// to stdout only once the check has passed: a failed redaction leaves
+	// nothing behind either way.
+	var dst io.Writer
+	var out *output
+	var spool *os.File
+	if toStdout {
+		spool, err = os.CreateTemp("", "apitape-redact-out-*")
+		if err != nil {
+			return err
+		}
+		defer func() {
+			spool.Close()
+			os.Remove(spool.Name())
+		}()
+		dst = spool
+	} else {
+		out, err = createOutput(st, *outPath, 0o600)
+		if err != nil {
+			return err
+		}
+		defer out.abort()
+		dst = out
+	}
+	var rep *report
+	var ro *output
+	if *reportPath != "" {
+		if ro, err = createOutput(st, *reportPath, 0o600); err != nil {
+			return err
+		}
+		defer ro.abort()
+		rep = newReport(ro, name)
+	}
+
+	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
+		if rep != nil {
+			rep.record(rec)
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	if rep != nil {
+		// The report is written even when the check fails: it says what
+		// was redacted and what is left, never a value.
+		if err := rep.finish(sum); err != nil {
+			return err
+		}
+		if err := ro.commit(); err != nil {
+			return err
+		}
+	}
+	printWarnings(st, rep, sum)
+	if len(sum.Residual) > 0 {
+		for _, f := range sum.Residual {
+			if *allowResidual {
+				warningf(st, "%s: still secret after redaction", f)
+			} else {
+				errorf(st, "%s: still secret after redaction", f)
+			}
+		}
+		if !*allowResidual {
+			hintf(st, "nothing was written; a name kept with --keep is still reported here")
+			hintf(st, "use --allow-residual to write the output anyway")
+			return &exitError{code: 1}
+		}
+	}
+	if toStdout {
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.Copy(st.out, spool); err != nil {
+			return err
+		}
+	} else if err := out.commit(); err != nil {
+		return err
+	}
+	if st.errTTY {
+		fmt.Fprintf(st.err, "apitape: redacted %d values in %d entries%s\n", sum.Redactions, sum.Entries, classList(sum.Classes))
+	}
+	return nil
+}
+
+// seekableInput opens the input so that it can be read twice (redaction
+// reads a file twice to find the echoes of secrets found late): a file as
+// it is, stdin spooled to a private temporary file first.
+func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
+	rc, name, err := openInput(st, arg)
+	if err != nil {
+		return nil, name, err
+	}
+	if f, ok := rc.(*os.File); ok {
+		return f, name, nil
+	}
+	tmp, err := os.CreateTemp("", "apitape-redact-in-*") // mode 0600
+	if err != nil {
+		return nil, name, err
+	}
+	if _, err := io.Copy(tmp, rc); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, name, fmt.Errorf("%s: %w", name, err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, name, err
+	}
+	return &removeOnClose{tmp}, name, nil
+}
+
+type removeOnClose struct{ *os.File }
+
+func (f *removeOnClose) Close() error {
+	err := f.File.Close()
+	os.Remove(f.File.Name())
+	return err
+}
+
+func classList(classes map[string]int) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	var parts []string
+	for c, n := range classes {
+		parts = append(parts, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(parts)
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// maxWarningLines bounds the "could not inspect" lines on stderr; the
+// report has them all.
+const maxWarningLines = 10
+
+func printWarnings(st *streams, rep *report, sum redact.Summary) {
+	if sum.Warnings == 0 {
+		return
+	}
+	if rep == nil || len(rep.warnings) == 0 {
+		warningf(st, "%d values could not be inspected; --report lists them", sum.Warnings)
+		return
+	}
+	for i, w := range rep.warnings {
+		if i == maxWarningLines {
+			warningf(st, "and %d more in the report", len(rep.warnings)-i)
+			break
+		}
+		warningf(st, "entry %d: %s: %s", w.Entry, w.Location, w.Rule)
+	}
+}
+
+// report writes the --report JSON as redactions happen, so a large file's
+// report does not have to fit in memory.
+type report struct {
+	out      io.Writer
+	n        int
+	warnings []redact.Record
+	err      error
+}
+
+func newReport(w io.Writer, name string) *report {
+	r := &report{out: w}
+	fn, _ := json.Marshal(name)
+	_, r.err = fmt.Fprintf(w, "{\n  \"file\": %s,\n  \"redactions\": [", fn)
+	return r
+}
+
+func (r *report) record(rec redact.Record) {
+	if rec.Placeholder == "" {
+		r.warnings = append(r.warnings, rec)
+		return
+	}
+	b, _ := json.Marshal(rec)
+	sep := ","
+	if r.n == 0 {
+		sep = ""
+	}
+	r.n++
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.out, "%s\n    %s", sep, b)
+	}
+}
+
+func (r *report) finish(sum redact.Summary) error {
+	if r.n > 0 {
+		fmt.Fprint(r.out, "\n  ")
+	}
+	warnings := r.warnings
+	if warnings == nil {
+		warnings = []redact.Record{}
+	}
+	w, _ := json.Marshal(warnings)
+	residual := sum.Residual
+	if residual == nil {
+		residual = []redact.Finding{}
+	}
+	res, _ := json.Marshal(residual)
+	s, _ := json.Marshal(struct {
+		Entries    int            `json:"entries"`
+		Redactions int            `json:"redactions"`
+		Classes    map[string]int `json:"classes"`
+		Warnings   int            `json:"warnings"`
+	}{sum.Entries, sum.Redactions, sum.Classes, sum.Warnings})
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.out, "],\n  \"warnings\": %s,\n  \"residual\": %s,\n  \"summary\": %s\n}\n", w, res, s)
+	}
+	if r.err != nil {
+		return fmt.Errorf("report: %w", r.err)
+	}
+	return nil
+}
+
+// newConvertRedactor is the redaction stage for convert (its
+// convertRedactor hook): one Redactor per conversion, so that a secret
+// found in one entry is also removed from the entries after it.
+func newConvertRedactor() func(index int, raw []byte) ([]byte, error) {
+	r, err := redact.New(redact.Options{})
+	if err != nil {
+		return func(int, []byte) ([]byte, error) { return nil, err }
+	}
+	return func(index int, raw []byte) ([]byte, error) {
+		out, _, err := r.Entry(index, raw)
+		return out, err
+	}
+}
