@@ -17,4 +17,3 @@ func notYet(name, summary string) *command {
 		},
 	}
 }
-
