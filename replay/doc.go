@@ -25,7 +25,7 @@
 // they stand (path, query, JSON or form body). A placeholder that an earlier
 // recorded response carries — a session cookie set at login — needs no
 // variable: its live value is learned at replay. Run checks every call
-// before sending anything, and returns a [*PreflightError] listing every
+// before sending anything, and returns a [PreflightError] listing every
 // missing variable, or the calls that would change state (any method but
 // GET, HEAD, OPTIONS and TRACE, and Rancher's ?_method=) on a target that
 // is not loopback without [WithAllowMutations]. Nothing is dialled to

@@ -11,12 +11,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/replay"
 	"github.com/apitape/apitape/replay/replaytest"
 )
 
@@ -194,4 +196,19 @@ func cmdRecordSession(ts *testscript.TestScript, neg bool, args []string) {
 	if err := os.WriteFile(ts.MkAbs(args[2]), replaytest.HARBytes(entries), 0o600); err != nil {
 		ts.Fatalf("%v", err)
 	}
+}
+
+func TestReplayProgress(t *testing.T) {
+	var b strings.Builder
+	p := &replayProgress{w: &b}
+	p.update(replay.Progress{Done: 1, Total: 3})
+	p.update(replay.Progress{Done: 2, Total: 3, Failed: 1}) // within 100ms: not drawn
+	p.update(replay.Progress{Done: 3, Total: 3, Failed: 1}) // the last one always is
+	p.clear()
+	want := "\r\x1b[Kreplaying 1/3\r\x1b[Kreplaying 3/3 (1 differ)\r\x1b[K"
+	if b.String() != want {
+		t.Errorf("progress wrote %q, want %q", b.String(), want)
+	}
+	var nilProgress *replayProgress
+	nilProgress.clear() // no terminal: nothing to clear, no panic
 }
