@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -181,7 +183,7 @@ func (r *Runner) compareHeaderValues(rn *run, j *judgement, rec, live *Response,
 	for _, n := range r.compareHeaders {
 		if n == "*" {
 			names = append(names[:0:0], defaultCompareHeaders...)
-			for _, k := range sortedKeys(rec.Header) {
+			for _, k := range slices.Sorted(maps.Keys(rec.Header)) {
 				if k != "Content-Type" && k != "Location" && k != "Set-Cookie" {
 					names = append(names, k)
 				}
@@ -245,13 +247,13 @@ func (r *Runner) compareHeaderValues(rn *run, j *judgement, rec, live *Response,
 // state and always differ.
 func (r *Runner) compareCookies(rn *run, j *judgement, rec, live *Response) {
 	rc, lc := setCookies(rec.Header), setCookies(live.Header)
-	for _, name := range sortedKeys(rc) {
+	for _, name := range slices.Sorted(maps.Keys(rc)) {
 		if _, ok := lc[name]; ok {
 			continue
 		}
 		r.cookieDiff(rn, j, name, "missing", name, nil)
 	}
-	for _, name := range sortedKeys(lc) {
+	for _, name := range slices.Sorted(maps.Keys(lc)) {
 		// Chrome's default (sanitized) export drops every Set-Cookie: a
 		// recording without any says nothing about cookies.
 		if _, ok := rc[name]; ok || !rn.cookiesRecorded {

@@ -28,17 +28,16 @@ func startDemo(t testing.TB, variant string) *demo.Running {
 }
 
 func recordDemoBrowserSession(t testing.TB, base string) []*har.Entry {
-	t.Helper()
-	entries, err := replaytest.RecordDemoBrowserSession(base, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return entries
+	return recordWith(t, replaytest.RecordDemoBrowserSession, base)
 }
 
 func recordDemoTokenSession(t testing.TB, base string) []*har.Entry {
+	return recordWith(t, replaytest.RecordDemoTokenSession, base)
+}
+
+func recordWith(t testing.TB, record func(base, password string) ([]*har.Entry, error), base string) []*har.Entry {
 	t.Helper()
-	entries, err := replaytest.RecordDemoTokenSession(base, demoPassword)
+	entries, err := record(base, demoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

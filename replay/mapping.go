@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -284,7 +285,7 @@ func cookiePairs(x *Exchange) []Pair {
 	}
 	live := setCookies(x.Live.Header)
 	var out []Pair
-	for _, name := range sortedKeys(rec) {
+	for _, name := range slices.Sorted(maps.Keys(rec)) {
 		rv, lv := rec[name], live[name]
 		if lv == "" || rv == lv || len(rv) < 5 {
 			continue
@@ -345,13 +346,4 @@ func pathOf(u string) string {
 		u = u[:i]
 	}
 	return u
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -130,7 +131,7 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 		}
 		calls[i] = c
 	}
-	origins := sortedKeys(originSet)
+	origins := slices.Sorted(maps.Keys(originSet))
 
 	var missing []string
 	seen := map[string]bool{}
@@ -206,7 +207,7 @@ func (e *PreflightError) Error() string {
 		methods[c.Method] = true
 	}
 	return fmt.Sprintf("refusing to send %d state-changing calls (%s) to %s, which is not loopback (nothing was sent)",
-		len(e.Refused), strings.Join(sortedKeys(methods), ", "), e.Target)
+		len(e.Refused), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), e.Target)
 }
 
 // appendPlaceholders appends the placeholders in s.

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -447,7 +449,7 @@ func (rn *run) observe(c *call, a, b *Response) {
 			continue
 		}
 		if name == "Set-Cookie" {
-			if strings.Join(sortedKeys(setCookies(a.Header)), ",") != strings.Join(sortedKeys(setCookies(b.Header)), ",") {
+			if strings.Join(slices.Sorted(maps.Keys(setCookies(a.Header))), ",") != strings.Join(slices.Sorted(maps.Keys(setCookies(b.Header))), ",") {
 				rn.noise.addHeader(name)
 			}
 			continue

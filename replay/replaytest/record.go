@@ -8,9 +8,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 		BodySize:    int64(len(reqBody)),
 	}
 	q := req.URL.Query()
-	for _, k := range sortedKeys(q) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		for _, v := range q[k] {
 			e.Request.QueryString = append(e.Request.QueryString, &har.NameValue{Name: k, Value: v})
 		}
@@ -118,21 +119,12 @@ func headerList(h http.Header, extraName, extraValue string) []*har.NameValue {
 	if extraName != "" {
 		out = append(out, &har.NameValue{Name: extraName, Value: extraValue})
 	}
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			out = append(out, &har.NameValue{Name: k, Value: v})
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // WriteHAR writes entries as a HAR file.
