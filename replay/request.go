@@ -345,6 +345,12 @@ func isEnvName(s string) bool {
 	return true
 }
 
+// bodyAllowed: 1xx, 204 and 304 answers carry no body on the wire; a body
+// a browser shows for a 304 came from its cache.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != 204 && status != 304
+}
+
 // recordedResponse converts the recording's response for comparison.
 func recordedResponse(e *har.Entry) (*Response, bool) {
 	h := make(http.Header, len(e.Response.Headers))
@@ -355,7 +361,7 @@ func recordedResponse(e *har.Entry) (*Response, bool) {
 		name := http.CanonicalHeaderKey(nv.Name)
 		h[name] = append(h[name], nv.Value)
 	}
-	if _, ok := h["Content-Type"]; !ok && e.Response.Content.MimeType != "" && e.Response.Content.MimeType != "x-unknown" {
+	if _, ok := h["Content-Type"]; !ok && e.Response.Content.MimeType != "" && e.Response.Content.MimeType != "x-unknown" && bodyAllowed(e.Response.Status) {
 		h["Content-Type"] = []string{e.Response.Content.MimeType}
 	}
 	body, ok, err := e.Response.Content.Bytes()

@@ -165,7 +165,10 @@ func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
 	if s, ok := rec.(string); ok {
 		nrec = c.norm(s)
 	}
-	if scalarEqual(nrec, live) {
+	// The recorded value itself is never a difference, even where
+	// normalisation expected something else (a link to a host that did not
+	// change).
+	if scalarEqual(nrec, live) || nrec != rec && scalarEqual(rec, live) {
 		if c.o.Rows {
 			c.row(Row{Depth: depth, Left: lk + scalarText(rec), Right: rk + scalarText(live), Op: Same})
 		}
