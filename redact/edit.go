@@ -74,6 +74,22 @@ func (es *editSet) apply(s string) string {
 	return b.String()
 }
 
+// applyBytes is apply into a new byte slice.
+func (es *editSet) applyBytes(s string) []byte {
+	n := len(s)
+	for _, e := range es.e {
+		n += len(e.text) - (e.end - e.start)
+	}
+	b := make([]byte, 0, n)
+	last := 0
+	for _, e := range es.e {
+		b = append(b, s[last:e.start]...)
+		b = append(b, e.text...)
+		last = e.end
+	}
+	return append(b, s[last:]...)
+}
+
 // whole collapses the edits into one that replaces all of the encoded
 // string (length n) with encode(decoded with the edits made): for layers
 // such as base64 where a change cannot be made in place.

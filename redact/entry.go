@@ -13,29 +13,42 @@ import (
 // by its media type); every other string, custom "_" fields included, by
 // its key.
 
-// entry redacts one entry's JSON object.
-func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
-	for i := range root.kids {
-		k := &root.kids[i]
+// members visits an object's members: special handles those it knows
+// and reports so; every other member is analysed by its key.
+func (a *analyzer) members(doc string, n *jnode, es *editSet, special func(k *jnode) bool) {
+	for i := range n.kids {
+		k := &n.kids[i]
 		a.pushKey(k.key)
-		switch {
-		case k.key == "request" && k.kind == '{':
-			a.message(doc, k, true, es)
-		case k.key == "response" && k.kind == '{':
-			a.message(doc, k, false, es)
-		case k.key == "_webSocketMessages" && k.kind == '[':
-			a.frames(doc, k, es)
-		case k.kind == '"':
-			a.leaf(doc, k, es, a.keyFn(k.key, false))
-		default:
-			a.walk(doc, k, es, false)
+		if !special(k) {
+			if k.kind == '"' {
+				a.keyLeaf(doc, k, es, k.key, false)
+			} else {
+				a.walk(doc, k, es, false)
+			}
 		}
 		a.pop()
 	}
 }
 
+// harEntry redacts one entry's JSON object.
+func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
+	a.members(doc, root, es, func(k *jnode) bool {
+		switch {
+		case k.key == "request" && k.kind == '{':
+			a.message(doc, k, es)
+		case k.key == "response" && k.kind == '{':
+			a.message(doc, k, es)
+		case k.key == "_webSocketMessages" && k.kind == '[':
+			a.frames(doc, k, es)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
 // message redacts a request or a response.
-func (a *analyzer) message(doc string, n *jnode, isReq bool, es *editSet) {
+func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 	var ctype string
 	authish := false
 	if h := n.member("headers"); h != nil {
@@ -44,9 +57,7 @@ func (a *analyzer) message(doc string, n *jnode, isReq bool, es *editSet) {
 	if u, ok := n.memberString(doc, "url"); ok {
 		authish = authishPath(strings.SplitN(u, "?", 2)[0])
 	}
-	for i := range n.kids {
-		k := &n.kids[i]
-		a.pushKey(k.key)
+	a.members(doc, n, es, func(k *jnode) bool {
 		switch {
 		case (k.key == "url" || k.key == "redirectURL") && k.kind == '"':
 			a.leaf(doc, k, es, a.url)
@@ -58,32 +69,30 @@ func (a *analyzer) message(doc string, n *jnode, isReq bool, es *editSet) {
 		case k.key == "queryString" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQ("query " + name)
-				fn := a.paramFn(name, authish, false)
-				if fn == nil {
-					return nil
-				}
-				return func(s string, in *editSet) { a.encoded(s, 0, len(s), false, in, fn) }
+				return a.decodedFn(a.paramFn(name, authish, false), false)
 			})
 		case k.key == "cookies" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQ("cookie " + name)
-				fn := a.cookieFn(name)
-				if fn == nil {
-					return nil
-				}
-				return func(s string, in *editSet) { a.encoded(s, 0, len(s), false, in, fn) }
+				return a.decodedFn(a.cookieFn(name), false)
 			})
 		case k.key == "postData" && k.kind == '{':
 			a.postData(doc, k, ctype, es)
 		case k.key == "content" && k.kind == '{':
 			a.content(doc, k, es)
-		case k.kind == '"':
-			a.leaf(doc, k, es, a.keyFn(k.key, false))
 		default:
-			a.walk(doc, k, es, false)
+			return false
 		}
-		a.pop()
+		return true
+	})
+}
+
+// decodedFn applies fn to a value percent-decoded (nil stays nil).
+func (a *analyzer) decodedFn(fn func(string, *editSet), plus bool) func(string, *editSet) {
+	if fn == nil {
+		return nil
 	}
+	return func(s string, in *editSet) { a.encoded(s, 0, len(s), plus, in, fn) }
 }
 
 // headerValue returns the first value of a header in a HAR headers array.
@@ -112,29 +121,22 @@ func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(na
 			continue
 		}
 		name, _ := nv.memberString(doc, "name")
-		for j := range nv.kids {
-			k := &nv.kids[j]
-			a.pushKey(k.key)
-			switch {
-			case k.key == "value" && k.kind == '"':
-				fn := fnFor(name)
+		a.members(doc, nv, es, func(k *jnode) bool {
+			if k.key != "value" || k.kind != '"' && k.kind != '[' {
+				return false
+			}
+			fn := fnFor(name)
+			if k.kind == '"' {
 				a.leaf(doc, k, es, fn)
+			}
+			for x := range k.kids {
+				a.pushIdx(x)
+				a.leaf(doc, &k.kids[x], es, fn)
 				a.pop()
-			case k.key == "value" && k.kind == '[':
-				fn := fnFor(name)
-				for x := range k.kids {
-					a.pushIdx(x)
-					a.leaf(doc, &k.kids[x], es, fn)
-					a.pop()
-				}
-				a.pop()
-			case k.kind == '"':
-				a.leaf(doc, k, es, a.keyFn(k.key, false))
-			default:
-				a.walk(doc, k, es, false)
 			}
 			a.pop()
-		}
+			return true
+		})
 		a.pop()
 	}
 }
@@ -145,50 +147,42 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 	if !ok || mime == "" {
 		mime = ctype
 	}
-	for i := range n.kids {
-		k := &n.kids[i]
-		a.pushKey(k.key)
+	form := !strings.Contains(lower(mime), "multipart")
+	a.members(doc, n, es, func(k *jnode) bool {
 		switch {
 		case k.key == "text" && k.kind == '"':
 			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
 		case k.key == "params" && k.kind == '[':
-			form := !strings.Contains(lower(mime), "multipart")
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQ("form " + name)
 				fn := a.paramFn(name, false, true)
-				if fn == nil || !form {
+				if !form {
 					return fn
 				}
-				return func(s string, in *editSet) { a.encoded(s, 0, len(s), true, in, fn) }
+				return a.decodedFn(fn, true)
 			})
-		case k.kind == '"':
-			a.leaf(doc, k, es, a.keyFn(k.key, false))
 		default:
-			a.walk(doc, k, es, false)
+			return false
 		}
-		a.pop()
-	}
+		return true
+	})
 }
 
 // content redacts a response body, decoding base64 (and gzip) first.
 func (a *analyzer) content(doc string, n *jnode, es *editSet) {
 	mime, _ := n.memberString(doc, "mimeType")
 	enc, _ := n.memberString(doc, "encoding")
-	for i := range n.kids {
-		k := &n.kids[i]
-		a.pushKey(k.key)
-		switch {
-		case k.key == "text" && k.kind == '"' && strings.EqualFold(enc, "base64"):
-			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, in) })
-		case k.key == "text" && k.kind == '"':
-			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
-		case k.kind == '"':
-			a.leaf(doc, k, es, a.keyFn(k.key, false))
-		default:
-			a.walk(doc, k, es, false)
+	a.members(doc, n, es, func(k *jnode) bool {
+		if k.key != "text" || k.kind != '"' {
+			return false
 		}
-		a.pop()
-	}
+		if strings.EqualFold(enc, "base64") {
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, in) })
+		} else {
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
+		}
+		return true
+	})
 }
 
 // frames redacts WebSocket messages: text frames as bodies, binary frames
@@ -202,25 +196,19 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 			a.pop()
 			continue
 		}
-		binary := false
-		if op := f.member("opcode"); op != nil && op.kind == 'n' && doc[op.start:op.end] == "2" {
-			binary = true
-		}
-		for j := range f.kids {
-			k := &f.kids[j]
-			a.pushKey(k.key)
-			switch {
-			case k.key == "data" && k.kind == '"' && binary:
-				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", in) })
-			case k.key == "data" && k.kind == '"':
-				a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, "", in) })
-			case k.kind == '"':
-				a.leaf(doc, k, es, a.keyFn(k.key, false))
-			default:
-				a.walk(doc, k, es, false)
+		op := f.member("opcode")
+		binary := op != nil && op.kind == 'n' && doc[op.start:op.end] == "2"
+		a.members(doc, f, es, func(k *jnode) bool {
+			if k.key != "data" || k.kind != '"' {
+				return false
 			}
-			a.pop()
-		}
+			if binary {
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", in) })
+			} else {
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, "", in) })
+			}
+			return true
+		})
 		a.pop()
 	}
 }

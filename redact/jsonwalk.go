@@ -220,8 +220,10 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 	p.scratch = p.scratch[:mark]
 }
 
-func (p *jparser) object() (n jnode, err error) {
-	n = jnode{kind: '{', start: p.pos}
+// container parses an object or an array: its members (member reads one,
+// name included) up to the closing bracket.
+func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n jnode, err error) {
+	n = jnode{kind: kind, start: p.pos}
 	mark := len(p.scratch)
 	defer p.closeKids(&n, mark)
 	if p.depth++; p.depth > maxJSONDepth {
@@ -230,87 +232,56 @@ func (p *jparser) object() (n jnode, err error) {
 	defer func() { p.depth-- }()
 	p.pos++
 	p.space()
-	if p.pos < len(p.s) && p.s[p.pos] == '}' {
+	if p.pos < len(p.s) && p.s[p.pos] == closing {
 		p.pos++
 		n.end = p.pos
 		return n, nil
 	}
 	for {
 		p.space()
-		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
-			return n, p.errorf("expected a member name")
-		}
-		ks := p.pos
-		if err := p.skipString(); err != nil {
-			return n, err
-		}
-		key := decodeJSONString(p.s[ks+1 : p.pos-1]).s
-		p.space()
-		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
-			return n, p.errorf("expected ':'")
-		}
-		p.pos++
-		p.space()
-		v, err := p.value()
+		v, err := member()
 		if err != nil {
 			return n, err
 		}
-		v.key = key
 		p.scratch = append(p.scratch, v)
 		p.space()
-		if p.pos >= len(p.s) {
+		switch {
+		case p.pos >= len(p.s):
 			return n, p.errorf("unexpected end of input")
-		}
-		switch p.s[p.pos] {
-		case ',':
+		case p.s[p.pos] == ',':
 			p.pos++
-		case '}':
+		case p.s[p.pos] == closing:
 			p.pos++
 			n.end = p.pos
 			return n, nil
 		default:
-			return n, p.errorf("expected ',' or '}'")
+			return n, p.errorf("expected ',' or '" + string(closing) + "'")
 		}
 	}
 }
 
-func (p *jparser) array() (n jnode, err error) {
-	n = jnode{kind: '[', start: p.pos}
-	mark := len(p.scratch)
-	defer p.closeKids(&n, mark)
-	if p.depth++; p.depth > maxJSONDepth {
-		return n, p.errorf("nesting too deep")
+func (p *jparser) object() (jnode, error) { return p.container('{', '}', p.member) }
+func (p *jparser) array() (jnode, error)  { return p.container('[', ']', p.value) }
+
+// member reads `"name": value`.
+func (p *jparser) member() (jnode, error) {
+	if p.pos >= len(p.s) || p.s[p.pos] != '"' {
+		return jnode{}, p.errorf("expected a member name")
 	}
-	defer func() { p.depth-- }()
+	ks := p.pos
+	if err := p.skipString(); err != nil {
+		return jnode{}, err
+	}
+	key := decodeJSONString(p.s[ks+1 : p.pos-1]).s
+	p.space()
+	if p.pos >= len(p.s) || p.s[p.pos] != ':' {
+		return jnode{}, p.errorf("expected ':'")
+	}
 	p.pos++
 	p.space()
-	if p.pos < len(p.s) && p.s[p.pos] == ']' {
-		p.pos++
-		n.end = p.pos
-		return n, nil
-	}
-	for {
-		p.space()
-		v, err := p.value()
-		if err != nil {
-			return n, err
-		}
-		p.scratch = append(p.scratch, v)
-		p.space()
-		if p.pos >= len(p.s) {
-			return n, p.errorf("unexpected end of input")
-		}
-		switch p.s[p.pos] {
-		case ',':
-			p.pos++
-		case ']':
-			p.pos++
-			n.end = p.pos
-			return n, nil
-		default:
-			return n, p.errorf("expected ',' or ']'")
-		}
-	}
+	v, err := p.value()
+	v.key = key
+	return v, err
 }
 
 func isHex4(s string) bool {

@@ -62,6 +62,9 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 	mac.Write([]byte(value))
 	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(nil)))
 	if learn {
+		// A copy: value is usually a substring of a whole entry or body,
+		// which must not stay in memory with it.
+		value = strings.Clone(value)
 		k.vals[value] = known{ph, class}
 		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
 			for _, f := range sweepForms(value) {

@@ -44,6 +44,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -138,7 +139,9 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
-	doc := string(raw)
+	// No copy of the entry: nothing keeps doc, or a part of it, beyond
+	// this call (the keystore copies the secrets it remembers).
+	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
 	root, err := parseJSON(doc)
 	if err != nil {
 		var se *jsonSyntaxError
@@ -151,7 +154,10 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 	a := r.analyzer(p, index, learn)
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
-	return []byte(es.apply(doc)), a.result(es), nil
+	if p == r.check {
+		return nil, a.result(es), nil // a check: only the findings matter
+	}
+	return es.applyBytes(doc), a.result(es), nil
 }
 
 // result returns the records of the edits that were made (a hit whose
@@ -324,7 +330,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, string(red)) || bytes.Contains(red, []byte(`"H4sI`))) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`))) {
 			if red, recs, err = r.entry(rd.Index(), raw, r.pol, true); err != nil {
 				return sum, withFile(err, name)
 			}
