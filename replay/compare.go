@@ -331,6 +331,13 @@ func (r *Runner) compareBody(rn *run, c *call, j *judgement, rec, live *Response
 			for _, ch := range res.Changes {
 				d := r.diff(j, "body", ch.Path.String(), string(ch.Kind), ch.Recorded, ch.Live)
 				d.path = ch.Path
+				// A multi-line string (a kubeconfig, a script) reads better
+				// as a line diff.
+				rs, ok1 := ch.Recorded.(string)
+				ls, ok2 := ch.Live.(string)
+				if ok1 && ok2 && strings.Contains(rs, "\n") && strings.Contains(ls, "\n") {
+					d.Diff = unified(lineDiff(rn.rules.maskText(s.normalize(rs)), rn.rules.maskText(ls)), 3, 16<<10)
+				}
 			}
 			for _, ig := range res.Ignored {
 				j.ignored = append(j.ignored, Ignored{Path: ig.Path.String(), Rule: ig.Rule, generic: ig.Path.Generic()})

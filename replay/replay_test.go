@@ -357,3 +357,22 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("ignored %v, want %v", ignored, want)
 	}
 }
+
+func TestMultilineStringDiff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"config":"apiVersion: v1\nkind: Config\nserver: \"https://b\"\ntoken: \"kubeconfig-user-x9y8z:` + strings.Repeat("b", 54) + `\"\n"}`))
+	}))
+	defer srv.Close()
+	e := &har.Entry{Request: har.Request{Method: "GET", URL: "https://r.test/kc"}, Response: har.Response{Status: 200}}
+	e.Response.Content.Text = har.String(`{"config":"apiVersion: v1\nkind: Config\nserver: \"https://a\"\ntoken: \"kubeconfig-user-b8n4k:` + strings.Repeat("a", 54) + `\"\n"}`)
+	r, _ := replay.New(srv.URL)
+	res, _ := r.Run(context.Background(), []*har.Entry{e})
+	d := res.Calls[0].Differences
+	if len(d) != 1 || !strings.Contains(d[0].Diff, "-server: \"https://a\"\n+server: \"https://b\"\n") || strings.Contains(d[0].Diff, "token: \"kubeconfig") {
+		t.Errorf("differences %+v: want a line diff of the server line, tokens masked", d)
+	}
+	if !strings.Contains(textReport(t, res), "    $.config: changed\n") {
+		t.Errorf("text report:\n%s", textReport(t, res))
+	}
+}

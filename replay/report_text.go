@@ -154,7 +154,11 @@ func writeTextDiff(bw *bufio.Writer, d Difference, paint func(string, string) st
 	case d.Change == "invalid-json":
 		fmt.Fprintf(bw, "    %s: the live answer is %v\n", path, d.Live)
 	case d.Diff != "":
-		fmt.Fprintf(bw, "    %s: recorded %v, live %v\n", path, d.Recorded, d.Live)
+		if d.Path == "body" {
+			fmt.Fprintf(bw, "    %s: recorded %v, live %v\n", path, d.Recorded, d.Live)
+		} else {
+			fmt.Fprintf(bw, "    %s: changed\n", path)
+		}
 		for _, l := range strings.Split(strings.TrimSuffix(d.Diff, "\n"), "\n") {
 			switch {
 			case strings.HasPrefix(l, "---"), strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "@@"):
