@@ -497,12 +497,7 @@ func TestTimingsConnectAndReuse(t *testing.T) {
 	h := newHarness(t, nil, capture.Options{})
 	c := h.client()
 	for range 2 {
-		res, err := c.Get(h.secure.URL + "/json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		get(t, c, h.secure.URL+"/json")
 	}
 	es := h.entries(t)
 	if len(es) != 2 {
@@ -564,12 +559,7 @@ func TestLoopRefused(t *testing.T) {
 	h := newHarness(t, nil, capture.Options{})
 	_, port, _ := net.SplitHostPort(h.proxyURL.Host)
 	for _, target := range []string{"http://" + h.proxyURL.Host + "/x", "http://localhost:" + port + "/x", "https://127.0.0.1:" + port + "/x"} {
-		res, err := h.client().Get(target)
-		if err != nil {
-			t.Fatalf("%s: %v", target, err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		res := get(t, h.client(), target)
 		if res.StatusCode != http.StatusLoopDetected {
 			t.Errorf("%s: status %d, want 508", target, res.StatusCode)
 		}
@@ -600,12 +590,7 @@ func TestUpstreamErrors(t *testing.T) {
 	untrusted := untrustedServer(t)
 
 	for _, target := range []string{"http://" + dead + "/gone?token=SECRET", untrusted.URL + "/json?token=SECRET"} {
-		res, err := h.client().Get(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		res := get(t, h.client(), target)
 		if res.StatusCode != http.StatusBadGateway {
 			t.Errorf("%s: status %d, want 502", target, res.StatusCode)
 		}
@@ -1123,4 +1108,17 @@ func TestHeaderOrderAndCase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// get fetches url and reads the whole body, as a client that got its
+// response does.
+func get(t testing.TB, c *http.Client, url string) *http.Response {
+	t.Helper()
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
 }
