@@ -6,11 +6,9 @@ package replaytest
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -127,8 +125,8 @@ func headerList(h http.Header, extraName, extraValue string) []*har.NameValue {
 	return out
 }
 
-// WriteHAR writes entries as a HAR file.
-func WriteHAR(w io.Writer, entries []*har.Entry) error {
+// writeHAR writes entries as a HAR file.
+func writeHAR(w io.Writer, entries []*har.Entry) error {
 	hw, err := har.NewWriter(w, har.NewLog("test"))
 	if err != nil {
 		return err
@@ -141,27 +139,11 @@ func WriteHAR(w io.Writer, entries []*har.Entry) error {
 	return hw.Close()
 }
 
-// HARBytes is WriteHAR into memory.
+// HARBytes returns entries as a HAR file.
 func HARBytes(entries []*har.Entry) []byte {
 	var b bytes.Buffer
-	if err := WriteHAR(&b, entries); err != nil {
+	if err := writeHAR(&b, entries); err != nil {
 		panic(err)
 	}
 	return b.Bytes()
-}
-
-// Rebase returns a copy of entries whose URLs point at origin instead of
-// the recorded one, as if they had been recorded there.
-func Rebase(entries []*har.Entry, origin string) []*har.Entry {
-	var out []*har.Entry
-	for _, e := range entries {
-		c := *e
-		u, err := url.Parse(e.Request.URL)
-		if err != nil {
-			panic(fmt.Sprint(err))
-		}
-		c.Request.URL = origin + u.RequestURI()
-		out = append(out, &c)
-	}
-	return out
 }
