@@ -54,6 +54,7 @@ func commands() []*command {
 		redactCommand(),
 		scanCommand(),
 		convertCommand(),
+		inspectCommand(),
 		replayCommand(),
 		caCommand(),
 		demoCommand(),
@@ -90,7 +91,8 @@ Pipelines (every stage reads a file or stdin and writes a file or stdout):
     apitape replay session.har --target https://staging.example
 
 Run 'apitape <command> --help' for a command's flags and examples.
-Exit codes: 0 success, 1 failure (or findings/regressions), 2 usage error.
+Exit codes: 0 success, 1 failure (or secrets found, regressions), 2 usage error,
+3 replay target unreachable.
 `
 
 func printMainUsage(w io.Writer) {
