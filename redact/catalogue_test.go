@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/apitape/apitape/har"
 )
 
 func TestCatalogueCounts(t *testing.T) {
@@ -285,13 +283,4 @@ func bigJSON(size int, secret string) string {
 	}
 	b.WriteString(`{"end":true}]}`)
 	return b.String()
-}
-
-func entryOf(t *testing.T, s string) *har.Entry {
-	t.Helper()
-	e, err := har.ParseEntry([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }

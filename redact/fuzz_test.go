@@ -233,7 +233,8 @@ func FuzzPlantedSecret(f *testing.F) {
 // in, valid JSON out, and a second pass changes nothing.
 func FuzzEntry(f *testing.F) {
 	f.Add(`{"request":{"url":"https://x/?token=abcdefghijklmnop","headers":[{"name":"Cookie","value":"a=b; R_SESS=x"}]}}`)
-	f.Add(`{"response":{"content":{"text":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz","encoding":"base64"}}}`)
+	jwt, _ := newCanaries("fuzz-entry").jwt()
+	f.Add(`{"response":{"content":{"text":"` + jwt + `","encoding":"base64"}}}`)
 	f.Add(`{"_webSocketMessages":[{"opcode":2,"data":"AAEC"}],"x":[1,{"password":"p"}]}`)
 	f.Add(`[1,2]`)
 	f.Add(`{"a":"`)
@@ -255,6 +256,47 @@ func FuzzEntry(f *testing.F) {
 		again, _, err := newTestRedactor(t, Options{}).Entry(0, out)
 		if err != nil || string(again) != string(out) {
 			t.Fatalf("second pass changed %q to %q (%v)", out, again, err)
+		}
+	})
+}
+
+// FuzzParseRules: any rules file is accepted or refused with a one-line
+// error, never a panic.
+func FuzzParseRules(f *testing.F) {
+	f.Add("headers: [X-A]\ncookies: [\"U88+6Et^x\"]\npatterns:\n  - {name: v, regex: 'vnd_[a-z]+', class: vendor}\n")
+	f.Add(`{"json":["a.b.c"],"keep":["x"]}`)
+	f.Add("patterns: [{regex: '('}]")
+	f.Add("headerz: 1")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRules([]byte(s), "rules.yaml")
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		if _, err := New(Options{Rules: r}); err != nil {
+			t.Fatalf("parsed rules rejected by New: %v", err)
+		}
+	})
+}
+
+// FuzzScanText: scanning any text never panics, and a finding's line is
+// within the text.
+func FuzzScanText(f *testing.F) {
+	f.Add("curl -H 'Authorization: Bearer token-x:abc' 'https://u:p@h/?token=x&code=1&state=2'\n")
+	f.Add("name=\"password\"\\r\\n\\r\\nsecret123\n-----BEGIN RSA PRIVATE KEY-----\\nabc")
+	f.Add("password: \"${APITAPE_SECRET_PASSWORD_0A0B0C0D}\"\nX-Api-Csrf: \"+os.Getenv(\"X\")")
+	f.Fuzz(func(t *testing.T, s string) {
+		fs, err := ScanText(strings.NewReader(s), "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(s, "\n") + 1
+		for _, x := range fs {
+			if x.Line < 1 || x.Line > lines {
+				t.Fatalf("finding on line %d of %d", x.Line, lines)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -87,6 +88,9 @@ var canaryValues = map[string]string{
 	"AWS_KEY":      "AKIA" + "FAKE" + fill("aws", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 12),
 	"GH_TOKEN":     "ghp_" + "FAKE" + fill("github", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32),
 	"VENDOR_TOKEN": "vnd_" + fill("vendor", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32),
+	// A JWT's header and claims: not secret, but token-shaped.
+	"JWT_HP": base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256"}`)) + "." +
+		base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"user-x7k2p"}`)),
 }
 
 func fill(seed, alphabet string, n int) string {
