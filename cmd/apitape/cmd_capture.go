@@ -50,7 +50,8 @@ Flags:
         --insecure-upstream  do not verify the servers' certificates
 
 ` + selectionUsage + `
-Everything is forwarded; the selection only decides what is written.
+Everything is forwarded; the selection only decides what is written
+(--entries counts calls in the order they finish).
 
 Examples:
     apitape capture proxy -o session.har
