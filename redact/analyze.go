@@ -87,9 +87,12 @@ func (a *analyzer) location() string {
 			fresh = false
 		}
 		b.WriteByte('/')
-		if e.idx >= 0 {
+		switch {
+		case e.idx >= 0:
 			b.WriteString(strconv.Itoa(e.idx))
-		} else {
+		case a.secretKey(e.key):
+			b.WriteString("(secret)") // a map keyed by tokens must not put one in the report
+		default:
 			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(e.key, "~", "~0"), "/", "~1"))
 		}
 	}
@@ -97,6 +100,18 @@ func (a *analyzer) location() string {
 		b.WriteByte(']')
 	}
 	return b.String()
+}
+
+// secretKey reports a JSON key that is itself a secret: a token shape, a
+// value known to be secret, or a long random string.
+func (a *analyzer) secretKey(k string) bool {
+	if len(k) < minSweep {
+		return false
+	}
+	if _, ok := a.ks.vals[k]; ok {
+		return true
+	}
+	return len(k) >= minDetect && (len(a.p.detect(k)) > 0 || randomLooking(k, 24, 4.0))
 }
 
 // keyPath returns the normalised keys of the innermost structured layer,
@@ -453,6 +468,7 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 		isSecret := isSecretObject(doc, n)
 		for i := range n.kids {
 			k := &n.kids[i]
+			a.keyEdits(doc, k, es)
 			a.pushKey(k.key)
 			sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
 			if k.kind == '"' {
@@ -477,6 +493,23 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 			a.pop()
 		}
 	}
+}
+
+// keyEdits redacts a member name that is a secret (a map keyed by
+// tokens): token shapes and known secrets only, since names are not values.
+func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
+	if len(k.key) < minSweep {
+		return
+	}
+	lit, off := k.keyLiteral(doc)
+	js := decodeJSONString(lit)
+	inner := a.set()
+	a.pushQ("member name")
+	a.tokens(js.s, inner, "token")
+	a.sweep(js.s, inner)
+	a.pop()
+	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
+	a.done(inner)
 }
 
 // isSecretObject recognises a Kubernetes Secret (kind: Secret) or a steve

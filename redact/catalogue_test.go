@@ -284,3 +284,24 @@ func bigJSON(size int, secret string) string {
 	b.WriteString(`{"end":true}]}`)
 	return b.String()
 }
+
+// TestReportNeverHoldsASecret: a map keyed by tokens is redacted, keys
+// included, and no key reaches the report's locations.
+func TestReportNeverHoldsASecret(t *testing.T) {
+	c := newCanaries("report")
+	k, aws := c.rancherKey(), c.aws()
+	in := harOf(ent{text: `{"byToken":{"token-fkx2q:` + k + `":{"password":"` + c.password() + `"},"` + aws + `":{"note":"` + aws + `"}}}`}.json())
+	out, _, recs := redactString(t, newTestRedactor(t, Options{}), in)
+	assertGone(t, "output", out, c.secrets)
+	mustParse(t, "output", out)
+	if len(recs) < 2 {
+		t.Fatalf("records: %v", recs)
+	}
+	for _, r := range recs {
+		for _, s := range c.secrets {
+			if strings.Contains(r.Location, s) {
+				t.Errorf("location holds a secret: %+v", r)
+			}
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 func (a *analyzer) members(doc string, n *jnode, es *editSet, special func(k *jnode) bool) {
 	for i := range n.kids {
 		k := &n.kids[i]
+		a.keyEdits(doc, k, es)
 		a.pushKey(k.key)
 		if !special(k) {
 			if k.kind == '"' {

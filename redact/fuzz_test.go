@@ -101,7 +101,7 @@ func FuzzDecodePercent(f *testing.F) {
 var places = []string{
 	"header", "authorization", "cookie-header", "cookies", "query", "path", "json-body", "form-body",
 	"response-json", "response-base64", "ws-text", "ws-binary", "custom-field", "location", "redirect",
-	"log-comment", "page-title", "multipart", "yaml-in-json", "echo",
+	"log-comment", "page-title", "multipart", "yaml-in-json", "echo", "json-key",
 }
 
 // plant returns a HAR with one secret of the given kind in place, the
@@ -193,6 +193,8 @@ func plant(place, kind int, filler string, seed string) (string, string) {
 		e.postText = str("--b0\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\n" + text + "\r\n--b0--\r\n")
 	case "yaml-in-json":
 		e.text = `{"config":` + jq("apiVersion: v1\nnote: x\nusers:\n- user:\n    comment: "+jq(text)+"\n") + `}`
+	case "json-key":
+		e.text = `{"byName":{` + jq(text) + `:{"n":1}}}`
 	case "echo":
 		// The value is secret by its name in one entry and only echoed in
 		// another, before and after.

@@ -14,11 +14,12 @@ import (
 
 // jnode is one JSON value and where it is in its text.
 type jnode struct {
-	kind  byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
-	start int  // offset of the first byte of the value (the quote for strings)
-	end   int  // offset after the last byte
-	key   string
-	kids  []jnode
+	kind   byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
+	start  int  // offset of the first byte of the value (the quote for strings)
+	end    int  // offset after the last byte
+	key    string
+	kstart int32 // where the member name's literal starts (its quote), in an object
+	kids   []jnode
 }
 
 // str returns the decoded value of a string node.
@@ -280,8 +281,22 @@ func (p *jparser) member() (jnode, error) {
 	p.pos++
 	p.space()
 	v, err := p.value()
-	v.key = key
+	v.key, v.kstart = key, int32(ks)
 	return v, err
+}
+
+// keyLiteral returns the member name's text (without quotes) and where it
+// starts.
+func (n *jnode) keyLiteral(doc string) (string, int) {
+	start := int(n.kstart) + 1
+	end := start
+	for end < len(doc) && doc[end] != '"' {
+		if doc[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	return doc[start:end], start
 }
 
 func isHex4(s string) bool {
