@@ -113,14 +113,7 @@ func headerValue(doc string, arr *jnode, name string) string {
 // qualifier that nameValues pops. A value may be an array of strings
 // (Polly.JS writes repeated headers so).
 func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(name string) func(string, *editSet)) {
-	for i := range arr.kids {
-		nv := &arr.kids[i]
-		a.pushIdx(i)
-		if nv.kind != '{' {
-			a.walk(doc, nv, es, false)
-			a.pop()
-			continue
-		}
+	a.objects(doc, arr, es, func(nv *jnode) {
 		name, _ := nv.memberString(doc, "name")
 		a.members(doc, nv, es, func(k *jnode) bool {
 			if k.key != "value" || k.kind != '"' && k.kind != '[' {
@@ -138,6 +131,20 @@ func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(na
 			a.pop()
 			return true
 		})
+	})
+}
+
+// objects visits an array of objects (anything else in it is analysed
+// as it is).
+func (a *analyzer) objects(doc string, arr *jnode, es *editSet, fn func(obj *jnode)) {
+	for i := range arr.kids {
+		o := &arr.kids[i]
+		a.pushIdx(i)
+		if o.kind == '{' {
+			fn(o)
+		} else {
+			a.walk(doc, o, es, false)
+		}
 		a.pop()
 	}
 }
@@ -189,14 +196,7 @@ func (a *analyzer) content(doc string, n *jnode, es *editSet) {
 // frames redacts WebSocket messages: text frames as bodies, binary frames
 // (opcode 2, base64) decoded first.
 func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
-	for i := range arr.kids {
-		f := &arr.kids[i]
-		a.pushIdx(i)
-		if f.kind != '{' {
-			a.walk(doc, f, es, false)
-			a.pop()
-			continue
-		}
+	a.objects(doc, arr, es, func(f *jnode) {
 		op := f.member("opcode")
 		binary := op != nil && op.kind == 'n' && doc[op.start:op.end] == "2"
 		a.members(doc, f, es, func(k *jnode) bool {
@@ -210,8 +210,7 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 			}
 			return true
 		})
-		a.pop()
-	}
+	})
 }
 
 // maxGunzip bounds a gzip body inflated for inspection.
