@@ -196,15 +196,22 @@ func (r *Request) HasBody() bool {
 	return len(r.PostData.Params) > 0
 }
 
-// Body returns the request body bytes exactly as recorded. When an exporter
-// kept only `params`, they are encoded once, as a form or multipart body
-// would have been.
+// Body returns the request body bytes exactly as recorded. A body that
+// apitape's captures marked `_encoding: "base64"` (HAR has no encoding field
+// for request bodies, and JSON strings cannot carry arbitrary bytes) is
+// decoded. When an exporter kept only `params`, they are encoded once, as a
+// form body would have been.
 func (r *Request) Body() []byte {
 	pd := r.PostData
 	if pd == nil {
 		return nil
 	}
 	if pd.Text != nil {
+		if pd.IsBase64() {
+			if b, err := base64.StdEncoding.DecodeString(*pd.Text); err == nil {
+				return b
+			}
+		}
 		return []byte(*pd.Text)
 	}
 	if len(pd.Params) == 0 {
@@ -222,6 +229,26 @@ func (r *Request) Body() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// IsBase64 reports whether Text holds base64 of the real body.
+func (pd *PostData) IsBase64() bool {
+	raw, ok := pd.Extra.Get("_encoding")
+	return ok && strings.EqualFold(string(raw), `"base64"`)
+}
+
+// SetBody stores body as Text, as base64 (marked `_encoding`) when it is not
+// valid UTF-8.
+func (pd *PostData) SetBody(body []byte) {
+	pd.Extra.Delete("_encoding")
+	if utf8.Valid(body) {
+		s := string(body)
+		pd.Text = &s
+		return
+	}
+	s := base64.StdEncoding.EncodeToString(body)
+	pd.Text = &s
+	pd.Extra.Set("_encoding", "base64")
 }
 
 // Bytes returns the body bytes, decoding base64 when Encoding says so. A

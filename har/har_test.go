@@ -330,3 +330,24 @@ func TestParseRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestBodyEncodings(t *testing.T) {
+	bin := []byte{0xff, 0x00, 'a', 0x80}
+	var pd PostData
+	pd.SetBody(bin)
+	r := Request{PostData: &pd}
+	if !bytes.Equal(r.Body(), bin) || !pd.IsBase64() {
+		t.Fatalf("binary body: %q base64=%v", r.Body(), pd.IsBase64())
+	}
+	pd.SetBody([]byte("plain é"))
+	if string(r.Body()) != "plain é" || pd.IsBase64() {
+		t.Fatalf("text body: %q base64=%v", r.Body(), pd.IsBase64())
+	}
+	// A round trip keeps the marker.
+	pd.SetBody(bin)
+	raw, _ := (&Entry{Request: Request{Method: "POST", URL: "http://x/", PostData: &pd}}).MarshalJSON()
+	e, err := ParseEntry(raw)
+	if err != nil || !bytes.Equal(e.Request.Body(), bin) {
+		t.Fatalf("after round trip: %v %q", err, e.Request.Body())
+	}
+}
