@@ -212,7 +212,10 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 		return
 	}
 	if cap(p.chunk)-len(p.chunk) < k {
-		p.chunk = make([]jnode, 0, max(4096, k))
+		// Size the first chunk by the document (a short entry must not pay
+		// for thousands of nodes) and grow geometrically from there.
+		size := min(4096, max(32, len(p.s)/48, 2*cap(p.chunk)))
+		p.chunk = make([]jnode, 0, max(size, k))
 	}
 	start := len(p.chunk)
 	p.chunk = append(p.chunk, p.scratch[mark:]...)
