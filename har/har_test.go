@@ -277,6 +277,8 @@ func TestSelection(t *testing.T) {
 		keep  bool
 	}{
 		{"xhr kept", Selection{}, entry("GET", "https://r.test/v3/clusters", "xhr", "application/json", 200), true},
+		{"no answer dropped", Selection{}, entry("GET", "https://r.test/v3/clusters", "xhr", "", 0), false},
+		{"no answer kept by --all", Selection{All: true}, entry("GET", "https://r.test/v3/clusters", "xhr", "", 0), true},
 		{"fetch kept", Selection{}, entry("POST", "https://r.test/v3/cluster?_replace=true", "Fetch", "application/json", 201), true},
 		{"script dropped by type", Selection{}, entry("GET", "https://r.test/app.js", "script", "application/javascript", 200), false},
 		{"document dropped", Selection{}, entry("GET", "https://r.test/", "document", "text/html", 200), false},

@@ -169,8 +169,8 @@ var staticExtensions = map[string]bool{
 var internalSchemes = []string{"chrome:", "chrome-extension:", "moz-extension:", "devtools:", "about:", "data:", "blob:", "edge:", "file:"}
 
 // IsAPICall reports whether an entry looks like a call an application made
-// to its API rather than the browser loading a page, an asset or a
-// preflight. Chrome's `_resourceType` decides when present; otherwise the
+// to its API, and got an answer to, rather than the browser loading a page,
+// an asset or a preflight. Chrome's `_resourceType` decides when present; otherwise the
 // URL and the response's content type do.
 func IsAPICall(e *Entry) bool {
 	lower := strings.ToLower(e.Request.URL)
@@ -180,6 +180,11 @@ func IsAPICall(e *Entry) bool {
 		}
 	}
 	if IsPreflight(e) {
+		return false
+	}
+	// No answer was recorded (the call failed in the browser, or the
+	// recording stopped first): nothing to convert it to or compare with.
+	if e.Response.Status == 0 && e.ResourceType() != "websocket" {
 		return false
 	}
 	switch e.ResourceType() {

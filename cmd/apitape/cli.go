@@ -184,8 +184,8 @@ func addSelectionFlags(fs *pflag.FlagSet) *selectionFlags {
 	return s
 }
 
-const selectionUsage = `Selection (default: API calls only, i.e. XHR/fetch/WebSocket; no assets,
-documents, CORS preflights or browser-internal URLs):
+const selectionUsage = `Selection (default: API calls only, i.e. XHR/fetch/WebSocket that got an
+answer; no assets, documents, CORS preflights or browser-internal URLs):
         --match REGEX       only calls whose URL matches
         --method M[,M]      only these methods
         --host H[,H]        only these hosts (host or host:port)
