@@ -112,6 +112,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	base := context.WithoutCancel(ctx)
 	out := make(chan *har.Entry, 64)
 	rec := newRecorder(base, func(e *har.Entry) { out <- e })
+	rec.apiOnly = !o.Selection.All
 	tp, bctx, stopBrowser, err := launch(base, execPath, o, rec)
 	if err != nil {
 		return res, err

@@ -22,6 +22,7 @@ import (
 const (
 	maxTotalBuffer    = 512 << 20
 	maxResourceBuffer = 256 << 20
+	rendererBuffer    = 1
 )
 
 // autoAttachFilter limits auto-attach to the targets that make the page's
@@ -50,11 +51,15 @@ type recorder struct {
 
 	shadowMu       sync.Mutex
 	shadowSessions map[string]bool
-	targets        map[string]string // target id → the session that records it
-	pages          map[string]bool   // live page targets
-	sawPage        bool
-	requests       map[string]*request
-	sockets        map[string]*socket
+
+	apiOnly  bool              // only API calls are written: skip other bodies
+	skipMu   sync.Mutex        // skip is used on the reader goroutine
+	skip     map[string]bool   // requests whose bodies are not fetched
+	targets  map[string]string // target id → the session that records it
+	pages    map[string]bool   // live page targets
+	sawPage  bool
+	requests map[string]*request
+	sockets  map[string]*socket
 
 	setups       int       // setup commands not answered yet
 	lastActivity time.Time // last network event, for "quiet"
@@ -148,6 +153,7 @@ func newRecorder(ctx context.Context, emit func(*har.Entry)) *recorder {
 		shadow:    make(map[string]string),
 
 		shadowSessions: make(map[string]bool),
+		skip:           make(map[string]bool),
 		targets:        make(map[string]string),
 		pages:          make(map[string]bool),
 		requests:       make(map[string]*request),
@@ -183,14 +189,24 @@ func (r *recorder) onEvent(ev event) {
 		}
 		f := &fetch{}
 		r.q.push(func() { r.loadingFinished(&p, f) })
+		if r.unwanted(p.RequestID, true) {
+			f.err = errNotKept
+			r.q.push(func() { r.fetched(f, "Network.getResponseBody") })
+			return
+		}
 		r.fetch(ev.session, "Network.getResponseBody", p.RequestID, "body", f)
 	case evRequestWillBeSent:
 		var p evRequest
 		if json.Unmarshal(ev.params, &p) != nil {
 			return
 		}
+		if r.apiOnly && !apiType(p.Type) {
+			r.skipMu.Lock()
+			r.skip[p.RequestID] = true
+			r.skipMu.Unlock()
+		}
 		var f *fetch
-		if p.Request.PostData == nil && p.Request.HasPostData && !isBrowserInternal(p.Request.URL) {
+		if p.Request.PostData == nil && p.Request.HasPostData && !isBrowserInternal(p.Request.URL) && !r.unwanted(p.RequestID, false) {
 			// Chrome leaves out bodies above 64 KiB, blobs, files and
 			// multipart uploads and only says hasPostData.
 			f = &fetch{}
@@ -202,6 +218,37 @@ func (r *recorder) onEvent(ev event) {
 	default:
 		r.q.push(func() { r.handle(ev) })
 	}
+}
+
+// errNotKept is the note of a body not fetched because the entry will not
+// be written.
+var errNotKept = errors.New("not fetched: not an API call (record with --all to keep documents and assets)")
+
+// apiType reports the CDP resource types the default selection keeps (see
+// har.IsAPICall).
+func apiType(t string) bool {
+	switch t {
+	case "XHR", "Fetch", "EventSource", "WebSocket":
+		return true
+	}
+	return false
+}
+
+// unwanted reports whether the body of requestID is not worth fetching:
+// only API calls are kept, and this is a document, a script, an image….
+// Fetching their bodies would cost the page time for entries that are then
+// dropped. done forgets the request.
+func (r *recorder) unwanted(requestID string, done bool) bool {
+	if !r.apiOnly {
+		return false
+	}
+	r.skipMu.Lock()
+	defer r.skipMu.Unlock()
+	skip := r.skip[requestID]
+	if done {
+		delete(r.skip, requestID)
+	}
+	return skip
 }
 
 // fetch is a body on its way: a response body or a request body.

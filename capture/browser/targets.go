@@ -59,7 +59,7 @@ func (r *recorder) attached(sessionID, targetID, kind string) {
 	}
 	if _, dup := r.targets[targetID]; !dup {
 		r.targets[targetID] = sessionID
-		add("Network.enable", map[string]any{"maxTotalBufferSize": maxTotalBuffer, "maxResourceBufferSize": maxResourceBuffer})
+		add("Network.enable", map[string]any{"maxTotalBufferSize": rendererBuffer, "maxResourceBufferSize": rendererBuffer})
 		// Durable messages keep bodies in the browser process, where a
 		// navigation cannot throw them away before they are fetched. (The
 		// reference notes say they do not help; on Chromium 156 they do:
