@@ -272,7 +272,25 @@ func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, 
 	if trivialValue(v) || ref && refShape.MatchString(v) {
 		return
 	}
+	if ref && isLink(v) {
+		// A link under a credential-sounding name (Rancher's
+		// createTypes.cloudCredential, links.cloudCredentials) points at
+		// the resource; it is not the secret. Its query and userinfo are
+		// still analysed as any URL is.
+		a.textValue(s, es)
+		return
+	}
 	a.hit(es, lo, hi, v, rule, class)
+}
+
+// isLink reports an absolute http(s) or ws(s) URL without userinfo.
+func isLink(v string) bool {
+	l := lower(v)
+	if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "ws://") && !strings.HasPrefix(l, "wss://") {
+		return false
+	}
+	u, err := url.Parse(v)
+	return err == nil && u.User == nil && u.Host != ""
 }
 
 // basic redacts Basic credentials: the whole base64 goes (its plaintext and

@@ -90,7 +90,9 @@ func TestDemoSessionReplays(t *testing.T) {
 				t.Fatalf("replay of the redacted %s session: %v", kind, err)
 			}
 			if res.Regressed() {
-				t.Errorf("the redacted %s session does not replay: %+v", kind, res.Summary)
+				var report strings.Builder
+				replay.WriteText(&report, res)
+				t.Errorf("the redacted %s session does not replay:\n%s", kind, report.String())
 			}
 		})
 	}
