@@ -272,10 +272,10 @@ func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, 
 	if trivialValue(v) || ref && refShape.MatchString(v) {
 		return
 	}
-	if ref && isLink(v) {
+	if rule != "secret-data" && isLink(v) {
 		// A link under a credential-sounding name (Rancher's
-		// createTypes.cloudCredential, links.cloudCredentials) points at
-		// the resource; it is not the secret. Its query and userinfo are
+		// createTypes.cloudCredential, actionLinks.changepassword) points
+		// at a resource or an action; it is not the secret. Its query and userinfo are
 		// still analysed as any URL is.
 		a.textValue(s, es)
 		return
