@@ -2,15 +2,38 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+
+	"github.com/apitape/apitape/internal/demorun"
 )
 
 const demoUsage = `Usage:
-    apitape demo                 run the whole pipeline on the built-in demo server
-    apitape demo serve [flags]   run the demo server and UI until interrupted
+    apitape demo [--dir DIR] [--bundled] [--browser PATH]
+    apitape demo serve [flags]
 
-Run 'apitape demo serve --help' for the server's flags.
+'apitape demo' runs the whole pipeline on the built-in Rancher-like demo
+server, on 127.0.0.1 only: it records a UI flow with headless Chromium (log
+in, add a cloud credential, create a cluster, edit it, add a node pool,
+download its kubeconfig), redacts the recording, converts it to curl, bash
+and Go, runs the bash script against a second, fresh server and shows the
+cluster it created there, replays the recording against a fresh server (no
+regressions) and against one started with --variant rename-field (a real
+regression). Every artifact is left in DIR, with a summary of what each file
+is. Without Chromium it says how to install it and uses a recording bundled
+with apitape.
+
+'apitape demo serve' runs the demo server and its UI until interrupted; see
+'apitape demo serve --help'.
+
+Flags:
+        --dir DIR        where to write the artifacts (default ./apitape-demo)
+        --bundled        use the bundled recording even when Chromium is installed
+        --browser PATH   the Chromium or Chrome to record with
+
+Examples:
+    apitape demo
+    apitape demo --dir /tmp/demo && less /tmp/demo/provision.sh
+    apitape demo serve --listen 127.0.0.1:8443
 `
 
 func demoCommand() *command {
@@ -23,11 +46,27 @@ func demoCommand() *command {
 			if len(args) > 0 && args[0] == "serve" {
 				return usageFor("demo serve", serve.run(ctx, st, args[1:]))
 			}
-			if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-				fmt.Fprint(st.out, demoUsage)
-				return nil
+			fs := newFlagSet("demo")
+			dir := fs.String("dir", "apitape-demo", "")
+			bundled := fs.Bool("bundled", false, "")
+			browserPath := fs.String("browser", "", "")
+			if err := parseFlags(st, fs, demoUsage, args); err != nil {
+				return err
 			}
-			return errors.New("the demo pipeline is not built yet; try 'apitape demo serve'")
+			if fs.NArg() > 0 {
+				return &usageError{cmd: "demo", err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+			}
+			_, err := demorun.Run(ctx, demorun.Options{
+				Dir:     *dir,
+				Out:     st.out,
+				Version: versionString(),
+				Bundled: *bundled,
+				Browser: *browserPath,
+			})
+			if err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+			return nil
 		},
 	}
 }

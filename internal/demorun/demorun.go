@@ -1,0 +1,495 @@
+// Package demorun is `apitape demo`: the whole pipeline, capture → redact →
+// convert → run → replay, on the built-in demo server, in one command that
+// a newcomer can run on a laptop or in CI and read in a minute.
+//
+// It records a built-in UI flow with headless Chromium (or, without
+// Chromium, uses a recording bundled in the binary), redacts it, converts it
+// to curl, bash and Go, runs the bash script against a second, fresh server
+// and shows the cluster it created there, replays the recording against a
+// fresh server (no regressions) and against one started with a deliberate
+// change (a real regression), and leaves every artifact in a folder.
+package demorun
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apitape/apitape/capture/browser"
+	"github.com/apitape/apitape/convert"
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/atomicfile"
+	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/redact"
+	"github.com/apitape/apitape/replay"
+)
+
+//go:embed steps.yaml
+var builtinSteps []byte
+
+// bundled is a redacted recording of the built-in flow, used when no
+// Chromium is installed. Refresh it with `go test ./internal/demorun -update`.
+//
+//go:embed testdata/session.har
+var bundled []byte
+
+// Options configure Run.
+type Options struct {
+	Dir     string    // where the artifacts go (created, mode 0700)
+	Out     io.Writer // the running commentary and the summary
+	Version string    // apitape's version, for the HAR creator
+
+	// Bundled uses the recording shipped in the binary even when Chromium
+	// is available; Browser names the browser executable otherwise.
+	Bundled bool
+	Browser string
+}
+
+// Result is what a run found, for tests and the exit code.
+type Result struct {
+	Recorded          bool // true: recorded live with Chromium; false: bundled
+	Calls             int
+	Redactions        int
+	ScriptClusters    []string // clusters on the fresh server after the bash script ran
+	FreshRegressions  int
+	VariantRegression string // the field the variant replay reported
+	Files             []File
+}
+
+// File is an artifact and what it is.
+type File struct {
+	Name, What string
+}
+
+// The secrets the built-in flow types. Fresh per run: nothing here is a
+// real credential, and nothing is written down but placeholders.
+type flowSecrets struct {
+	password, accessKey, secretKey string
+}
+
+func newSecrets() flowSecrets {
+	r := func(n int) string {
+		b := make([]byte, n)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	}
+	const awsAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := make([]byte, 16)
+	rand.Read(b)
+	key := []byte("AKIA")
+	for _, c := range b {
+		key = append(key, awsAlphabet[int(c)%len(awsAlphabet)])
+	}
+	return flowSecrets{password: "Demo-" + r(8), accessKey: string(key), secretKey: r(20)}
+}
+
+// Run runs the whole demo.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	d := &run{Options: o, res: &Result{}, secrets: newSecrets()}
+	defer d.closeServers()
+	steps := []func(context.Context) error{d.record, d.redact, d.convert, d.runScript, d.replayFresh, d.replayVariant}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return d.res, err
+		}
+		if err := step(ctx); err != nil {
+			return d.res, err
+		}
+	}
+	d.summary()
+	return d.res, nil
+}
+
+type run struct {
+	Options
+	res     *Result
+	secrets flowSecrets
+	servers []*demo.Running
+	rawHAR  []byte // the unredacted recording; kept in memory only
+}
+
+func (d *run) say(format string, args ...any) { fmt.Fprintf(d.Out, format+"\n", args...) }
+
+func (d *run) path(name string) string { return filepath.Join(d.Dir, name) }
+
+func (d *run) file(name, what string) { d.res.Files = append(d.res.Files, File{name, what}) }
+
+func (d *run) server(ctx context.Context, variant string) (*demo.Running, error) {
+	srv, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{Password: d.secrets.password, Variant: variant})
+	if err != nil {
+		return nil, fmt.Errorf("demo server: %w", err)
+	}
+	d.servers = append(d.servers, srv)
+	return srv, nil
+}
+
+func (d *run) closeServers() {
+	for _, s := range d.servers {
+		s.Close()
+	}
+}
+
+// record captures the built-in flow on a first demo server.
+func (d *run) record(ctx context.Context) error {
+	srv, err := d.server(ctx, "")
+	if err != nil {
+		return err
+	}
+	d.say("1. demo server A at %s (user %s)", srv.URL, srv.User)
+	execPath := d.Browser
+	if execPath == "" && !d.Bundled {
+		execPath, _ = chromium.Find()
+	}
+	if d.Bundled || execPath == "" {
+		if !d.Bundled {
+			d.say("   no Chromium found (install it with: apt-get install chromium, or set APITAPE_BROWSER);")
+		}
+		d.say("   using the recording bundled with apitape instead of a live one")
+		d.rawHAR = bundled
+		return nil
+	}
+	steps, err := browser.ParseSteps("built-in steps", builtinSteps)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "apitape-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	raw := filepath.Join(tmp, "raw.har")
+	env := map[string]string{
+		"APITAPE_DEMO_USER":       srv.User,
+		"APITAPE_DEMO_PASSWORD":   d.secrets.password,
+		"APITAPE_DEMO_ACCESS_KEY": d.secrets.accessKey,
+		"APITAPE_DEMO_SECRET_KEY": d.secrets.secretKey,
+	}
+	d.say("2. recording the UI flow with headless Chromium (%d steps: log in, add a cloud credential,", len(steps))
+	d.say("   create cluster demo-lab, edit it, add a node pool, download its kubeconfig)")
+	res, err := browser.Record(ctx, browser.Options{
+		URL:       srv.URL + "/",
+		Steps:     steps,
+		StepsFile: "built-in steps",
+		Getenv:    func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Browser:   execPath,
+		Headless:  true,
+		Timeout:   90 * time.Second,
+		Output:    raw,
+		Version:   d.Version,
+	})
+	if err != nil {
+		return fmt.Errorf("recording the UI flow: %w", err)
+	}
+	d.res.Recorded = true
+	d.say("   %s", res.Summary)
+	d.rawHAR, err = os.ReadFile(raw)
+	return err
+}
+
+// redact writes session.har, the recording with every secret replaced, and
+// checks it with scan.
+func (d *run) redact(ctx context.Context) error {
+	r, err := redact.New(redact.Options{})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	var records []redact.Record
+	sum, err := r.Stream(bytes.NewReader(d.rawHAR), &out, redact.StreamOptions{
+		Name:     "recording",
+		OnRecord: func(rec redact.Record) { records = append(records, rec) },
+	})
+	if err != nil {
+		return fmt.Errorf("redacting: %w", err)
+	}
+	if len(sum.Residual) > 0 {
+		return fmt.Errorf("redaction left %d secrets", len(sum.Residual))
+	}
+	d.rawHAR = nil
+	if err := atomicfile.WriteFile(d.path("session.har"), out.Bytes(), 0o600); err != nil {
+		return err
+	}
+	report, _ := json.MarshalIndent(map[string]any{"summary": sum, "redactions": records}, "", "  ")
+	if err := atomicfile.WriteFile(d.path("redaction-report.json"), append(report, '\n'), 0o600); err != nil {
+		return err
+	}
+	findings, err := redact.ScanHAR(bytes.NewReader(out.Bytes()), "session.har")
+	if err != nil {
+		return err
+	}
+	if len(findings) > 0 {
+		return fmt.Errorf("scan found %d secrets in session.har after redaction", len(findings))
+	}
+	h, err := har.ReadAll(bytes.NewReader(out.Bytes()), "session.har")
+	if err != nil {
+		return err
+	}
+	d.res.Calls, d.res.Redactions = len(h.Log.Entries), sum.Redactions
+	d.say("3. redacted: %d calls, %d secrets replaced by placeholders; scan finds nothing left", d.res.Calls, sum.Redactions)
+	d.file("session.har", "the recording, redacted: safe to share (placeholders instead of secrets)")
+	d.file("redaction-report.json", "what was redacted, where, and the placeholder (never the value)")
+	return nil
+}
+
+func (d *run) convert(ctx context.Context) error {
+	outputs := []struct {
+		format, name string
+		mode         os.FileMode
+		what         string
+	}{
+		{"curl", "session.curl", 0o600, "one curl command per call, paste-ready"},
+		{"bash", "provision.sh", 0o700, "a provisioning script: creates the cluster on any server"},
+		{"go", "provision.go", 0o600, "the same as a Go program (standard library only)"},
+		{"vars", "vars.txt", 0o600, "the ids one call creates and the later calls that use them"},
+	}
+	var made []string
+	for _, o := range outputs {
+		if !hasFormat(o.format) {
+			continue
+		}
+		in, err := os.Open(d.path("session.har"))
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		_, err = convert.Convert(har.NewReader(in, "session.har"), &buf, convert.Options{Format: o.format, Name: "session.har"})
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("convert --to %s: %w", o.format, err)
+		}
+		if err := atomicfile.WriteFile(d.path(o.name), buf.Bytes(), o.mode); err != nil {
+			return err
+		}
+		d.file(o.name, o.what)
+		made = append(made, o.name)
+	}
+	d.say("4. converted: %s", strings.Join(made, ", "))
+	return nil
+}
+
+func hasFormat(name string) bool {
+	for _, f := range convert.Formats() {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// secretEnv gives every placeholder in the recording's requests a value:
+// the login password gets the fresh servers' password (they share it), and
+// the rest (the cloud credential's keys) made-up values, as a person would
+// export their own.
+func (d *run) secretEnv() (map[string]string, error) {
+	h, err := har.ReadAll(bytes.NewReader(mustRead(d.path("session.har"))), "session.har")
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, e := range h.Log.Entries {
+		body := string(e.Request.Body())
+		if strings.Contains(e.Request.URL, "action=login") {
+			var login struct{ Password string }
+			if json.Unmarshal([]byte(body), &login) == nil && placeholder.Contains(login.Password) {
+				env[placeholder.EnvName(login.Password)] = d.secrets.password
+			}
+		}
+		for _, loc := range placeholder.FindAll(body) {
+			name := placeholder.EnvName(body[loc[0]:loc[1]])
+			if _, ok := env[name]; !ok {
+				env[name] = "demo-" + strings.ToLower(name[len(name)-8:])
+			}
+		}
+	}
+	return env, nil
+}
+
+func mustRead(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+// runScript runs provision.sh against a fresh server B and lists the
+// clusters it made there.
+func (d *run) runScript(ctx context.Context) error {
+	srv, err := d.server(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			d.say("5. skipped running provision.sh: %s is not installed", tool)
+			return nil
+		}
+	}
+	env, err := d.secretEnv()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "bash", d.path("provision.sh"))
+	cmd.Env = append(os.Environ(), "BASE_URL="+srv.URL, "RANCHER_TOKEN="+srv.APIKey, "APITAPE_RESPONSES="+filepath.Join(d.Dir, "responses"))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	os.RemoveAll(filepath.Join(d.Dir, "responses"))
+	if err := os.MkdirAll(filepath.Join(d.Dir, "responses"), 0o700); err != nil {
+		return err
+	}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("provision.sh against a fresh server failed: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	clusters, err := clusterNames(ctx, srv)
+	if err != nil {
+		return err
+	}
+	d.res.ScriptClusters = clusters
+	d.say("5. ran provision.sh against fresh demo server B (%s): it now has clusters %s", srv.URL, strings.Join(clusters, ", "))
+	d.file("responses/", "what server B answered to each call of provision.sh")
+	return nil
+}
+
+func clusterNames(ctx context.Context, srv *demo.Running) ([]string, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v3/clusters", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var coll struct {
+		Data []struct{ Name string } `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&coll); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range coll.Data {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (d *run) replay(ctx context.Context, srv *demo.Running, stem string) (*replay.Result, error) {
+	env, err := d.secretEnv()
+	if err != nil {
+		return nil, err
+	}
+	r, err := replay.New(srv.URL, replay.WithEnv(func(k string) string { return env[k] }), replay.WithSource("session.har"))
+	if err != nil {
+		return nil, err
+	}
+	in, err := os.Open(d.path("session.har"))
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	res, err := r.RunReader(ctx, har.NewReader(in, "session.har"), &har.Selection{})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer, *replay.Result) error
+	}{
+		{".txt", func(w io.Writer, r *replay.Result) error { return replay.WriteText(w, r) }},
+		{".html", replay.WriteHTML},
+		{".json", replay.WriteJSON},
+	} {
+		var buf bytes.Buffer
+		if err := f.write(&buf, res); err != nil {
+			return nil, err
+		}
+		if err := atomicfile.WriteFile(d.path(stem+f.ext), buf.Bytes(), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (d *run) replayFresh(ctx context.Context) error {
+	srv, err := d.server(ctx, "")
+	if err != nil {
+		return err
+	}
+	res, err := d.replay(ctx, srv, "replay-fresh")
+	if err != nil {
+		return err
+	}
+	s := res.Summary
+	d.res.FreshRegressions = s.Regressions + s.Failed + s.Errors
+	d.say("6. replayed session.har against fresh demo server C: %d calls, %d passed, %d regressions", s.Calls, s.Passed, s.Regressions)
+	d.say("   (ids, uuids, timestamps, links and the session differ; apitape maps and ignores them)")
+	d.file("replay-fresh.html", "replay against a fresh server: no regressions (also .txt, .json)")
+	if d.res.FreshRegressions > 0 {
+		return fmt.Errorf("replay against a fresh demo server found %d regressions; see %s", d.res.FreshRegressions, d.path("replay-fresh.txt"))
+	}
+	return nil
+}
+
+func (d *run) replayVariant(ctx context.Context) error {
+	const variant = demo.VariantRenameField
+	srv, err := d.server(ctx, variant)
+	if err != nil {
+		return err
+	}
+	res, err := d.replay(ctx, srv, "replay-variant")
+	if err != nil {
+		return err
+	}
+	var first string
+	for _, c := range res.Calls {
+		for _, diff := range c.Differences {
+			if first == "" && diff.Failing {
+				first = fmt.Sprintf("call %d %s %s: %s %s", c.Index, c.Method, c.Path, diff.Path, diff.Change)
+			}
+		}
+	}
+	d.res.VariantRegression = first
+	d.say("7. replayed against demo server D started with --variant %s: %d regressions", variant, res.Summary.Regressions)
+	if first != "" {
+		d.say("   first: %s", first)
+	}
+	d.file("replay-variant.html", "replay against a changed server: the regression, side by side (also .txt, .json)")
+	if res.Summary.Regressions == 0 {
+		return errors.New("the variant server's change was not reported")
+	}
+	return nil
+}
+
+func (d *run) summary() {
+	d.say("")
+	d.say("Everything is in %s:", d.Dir)
+	for _, f := range d.res.Files {
+		d.say("  %-22s %s", f.Name, f.What)
+	}
+	d.say("")
+	d.say("Next, on a real server:")
+	d.say("  apitape capture browser https://rancher.example -o session.har   # click through the UI, close the window")
+	d.say("  apitape convert session.har --to bash -o provision.sh            # secrets become environment variables")
+	d.say("  BASE_URL=https://staging.example RANCHER_TOKEN=token-… ./provision.sh")
+	d.say("  apitape replay session.har --target https://staging.example --allow-mutations --report html -o report.html")
+}
