@@ -151,7 +151,7 @@ func TestStepFailure(t *testing.T) {
 		{"missing element", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- click: '#nope'\n  timeout: 1s\n",
 			"steps.yaml:4: step 3: click #nope: no visible element matched within 1s"},
 		{"unset variable", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- fill: '#pass'\n  value: ${T_UNSET_PASSWORD}\n",
-			"steps.yaml:4: step 3: fill #pass: environment variable T_UNSET_PASSWORD is not set"},
+			"steps.yaml:4: step 3: fill #pass: environment variable T_UNSET_PASSWORD is not set or empty"},
 		{"missing option", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- select: '#region'\n  value: Mars\n",
 			"steps.yaml:4: step 3: select #region: no option with that value or label"},
 		{"text never appears", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- expect: Goodbye\n  timeout: 500ms\n",

@@ -235,20 +235,21 @@ func (s Step) timeout() time.Duration {
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expand replaces ${NAME} with the value of the environment variable NAME.
-// An unset variable is an error (naming the variable, not a value): a login
-// that silently types an empty password is worse than a clear failure.
+// An unset or empty variable is an error (naming the variable, not a
+// value): a login that silently types an empty password is worse than a
+// clear failure.
 func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	var missing string
 	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		v, ok := getenv(name)
-		if !ok && missing == "" {
+		if (!ok || v == "") && missing == "" {
 			missing = name
 		}
 		return v
 	})
 	if missing != "" {
-		return "", fmt.Errorf("environment variable %s is not set", missing)
+		return "", fmt.Errorf("environment variable %s is not set or empty", missing)
 	}
 	return out, nil
 }

@@ -111,9 +111,10 @@ func TestExpand(t *testing.T) {
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	tests := []struct{ in, want, err string }{
 		{"${USER}", "admin", ""},
-		{"user=${USER}&x=${EMPTY}", "user=admin&x=", ""},
+		{"user=${USER}&x=${USER}", "user=admin&x=admin", ""},
+		{"${EMPTY}", "", "environment variable EMPTY is not set or empty"},
 		{"$USER and $$ stay", "$USER and $$ stay", ""},
-		{"${NOPE}", "", "environment variable NOPE is not set"},
+		{"${NOPE}", "", "environment variable NOPE is not set or empty"},
 	}
 	for _, tt := range tests {
 		got, err := expand(tt.in, getenv)
