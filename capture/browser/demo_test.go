@@ -138,4 +138,3 @@ func TestDemoSessionAll(t *testing.T) {
 		t.Errorf("resource types %v: want documents, scripts, styles and API calls", types)
 	}
 }
-
