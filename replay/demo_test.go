@@ -46,8 +46,13 @@ func recordWith(t testing.TB, record func(base, password string) ([]*har.Entry, 
 
 func replayDemo(t *testing.T, entries []*har.Entry, variant string, opts ...replay.Option) *replay.Result {
 	t.Helper()
-	srv := startDemo(t, variant)
-	r, err := replay.New(srv.URL, opts...)
+	return replayTo(t, startDemo(t, variant).URL, entries, opts...)
+}
+
+// replayTo replays entries against target and logs the report.
+func replayTo(t *testing.T, target string, entries []*har.Entry, opts ...replay.Option) *replay.Result {
+	t.Helper()
+	r, err := replay.New(target, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +60,7 @@ func replayDemo(t *testing.T, entries []*har.Entry, variant string, opts ...repl
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("replay against a fresh demo server (variant %q):\n%s", variant, textReport(t, res))
+	t.Logf("replay against %s:\n%s", target, textReport(t, res))
 	return res
 }
 

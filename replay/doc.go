@@ -24,7 +24,7 @@
 // environment variables (APITAPE_SECRET_<CLASS>_<HEX>), escaped for where
 // they stand (path, query, JSON or form body). A placeholder that an earlier
 // recorded response carries — a session cookie set at login — needs no
-// variable: its live value is learned at replay. Run checks every call
+// variable: its live value is learned at replay (see Correlation). Run checks every call
 // before sending anything, and returns a [PreflightError] listing every
 // missing variable, or the calls that would change state (any method but
 // GET, HEAD, OPTIONS and TRACE, and Rancher's ?_method=) on a target that
@@ -35,9 +35,11 @@
 //
 // Calls start in recorded order. A mutation is a barrier: it waits for
 // every earlier call, and every later call waits for it. Between barriers
-// up to [WithConcurrency] calls run at once, except that a call using a
-// value (an id, a token) that an earlier response revealed first waits for
-// that response, which teaches the live value. [WithRate] spaces requests.
+// up to [WithConcurrency] calls run at once, except that a call waits for
+// the producers of the correlation variables it uses (see Correlation)
+// and, while correlation is on, for the response that first revealed any
+// other id-like value it sends; those answers teach the live values.
+// [WithRate] spaces requests.
 // After 5 calls failed to connect with no answer at all, the rest are
 // skipped and the result says the target is unreachable.
 //
@@ -53,8 +55,9 @@
 // or as bytes by length and sha256. Optionally latency ([WithSlowdown]).
 //
 // Before comparing, recorded strings are normalised: the recorded origins
-// become the target's (links, Location, kubeconfig servers), and values
-// the [Mapping] learned become their live counterparts.
+// become the target's (links, Location, kubeconfig servers), and learned
+// values (see Correlation) become their live counterparts, so a recorded
+// id equal to its live counterpart is not a difference.
 //
 // # Noise
 //
@@ -78,14 +81,35 @@
 //     unlike Diffy it does not weigh rates: a field seen changing once is
 //     noise.
 //
-// # Mapping
+// # Correlation
 //
-// Ids a server creates differ between servers. The built-in [ValueMap]
-// learns recorded→live pairs where a recorded and a live answer differ at
-// the same JSON path under an id-like key (and from Set-Cookie values and
-// Location paths), substitutes the live value into later requests (URL,
-// headers, body, also URL-encoded), and compares modulo the mapping. A
-// smarter correlation can replace it through the [Mapping] interface.
+// Ids and tokens a server chooses differ between servers. Before sending,
+// Run analyses the selected calls with package correlate, the analysis
+// convert uses too (and `apitape inspect` prints): each variable is a
+// value one call's answer produced and later requests use, with its
+// source in that answer and its use sites. When the producing call is
+// answered, the variable's live value is read at its source
+// ([correlate.Source.Lookup]); every later request sends it at the use
+// sites ([correlate.Model.Rewrite]), percent-encoded where the recording
+// had it encoded, JSON-escaped inside JSON bodies. A value several answers
+// produce binds to the producer the model chose (the latest, unless an
+// earlier one is a better source). An answer without the value gets a
+// note, and the uses keep the recorded value.
+//
+// The heuristic [Mapping] (the built-in [ValueMap], or [WithMapping])
+// remains as the fallback for what the model does not cover: it learns
+// recorded→live pairs where a recorded and a live answer differ at the
+// same JSON path under an id-like key, from Set-Cookie values and from
+// Location paths, and its values go into the rest of later requests
+// (whole values, also URL-encoded). Comparisons use both, the model's
+// pair winning for the same recorded value. Every pair is listed in the
+// result, the model's with their variable's name.
+//
+// [WithCorrelation] with Disabled (--no-correlate) sends every request as
+// recorded, except the values of declared variables (correlate.Options
+// Extra, --var): nothing else is carried from an answer into a later
+// call, and a placeholder a recorded answer carries then needs its
+// environment variable. The heuristic still learns, for comparisons only.
 //
 // # Results
 //

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/placeholder"
 )
@@ -30,6 +31,8 @@ type PlannedCall struct {
 	BodyBytes    int
 	BodyType     string
 	Placeholders []PlannedVar
+	Sets         []string // correlation variables its answer teaches: "CLUSTER_ID from $.id"
+	Uses         []string // correlation variables it sends: "CLUSTER_ID (entry 3)"
 	Mutation     bool
 	After        []int // entry indexes it waits for
 	Skipped      string
@@ -63,7 +66,7 @@ func (r *Runner) Plan(entries []*har.Entry) (*Plan, error) {
 
 func (r *Runner) plan(items []item) (*Plan, error) {
 	p := &Plan{Target: r.target.raw}
-	calls, origins, err := r.prepare(items)
+	pr, err := r.prepare(items)
 	var pe *PreflightError
 	if errors.As(err, &pe) {
 		p.Problems = &PreflightError{Missing: pe.Missing, Refused: pe.Refused, Target: pe.Target}
@@ -72,13 +75,13 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 		saveEnv := r.getenv
 		r.getenv = func(string) string { return "x" }
 		if len(pe.Missing) > 0 {
-			if _, _, err := r.prepare(items); errors.As(err, &pe) {
+			if _, err := r.prepare(items); errors.As(err, &pe) {
 				p.Problems.Refused, p.Problems.Target = pe.Refused, pe.Target
 			}
 		}
 		saved := r.allowMutations
 		r.allowMutations = true
-		calls, origins, err = r.prepare(items)
+		pr, err = r.prepare(items)
 		r.allowMutations, r.getenv = saved, saveEnv
 	}
 	if err != nil {
@@ -91,8 +94,11 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 			headers[h.name] = []string{"x"}
 		}
 	}
-	s := newSession(r.target, NewValueMap(), func(string) string { return "" }, origins, headers)
+	calls := pr.calls
+	s := newSession(r.target, NewValueMap(), newVarState(pr.model), r.carries(), func(string) string { return "" }, pr.origins, headers)
 	revealed := map[string]bool{}
+	varPH := varPlaceholders(pr.model)
+	uses := plannedUses(pr.model)
 	for _, c := range calls {
 		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.entry.Request.URL}
 		for _, d := range c.deps {
@@ -123,13 +129,43 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 				env := placeholder.EnvName(ph)
 				pc.Placeholders = append(pc.Placeholders, PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != "", Learned: revealed[ph]})
 			}
-			for _, ph := range responsePlaceholders(c.entry) {
+			if r.carries() {
+				for _, ph := range responsePlaceholders(c.entry) {
+					revealed[ph] = true
+				}
+			}
+			for _, ph := range varPH[c.pub.Index] {
 				revealed[ph] = true
 			}
+			for _, v := range pr.model.Produced(c.pub.Index) {
+				if len(v.Uses) > 0 {
+					pc.Sets = append(pc.Sets, v.Name+" from "+sourceWhere(v.Source))
+				}
+			}
+			pc.Uses = uses[c.pub.Index]
 		}
 		p.Calls = append(p.Calls, pc)
 	}
 	return p, nil
+}
+
+// plannedUses lists by HAR index the variables each request sends, once
+// each, with the entry that produces them.
+func plannedUses(m *correlate.Model) map[int][]string {
+	if m == nil {
+		return nil
+	}
+	out := map[int][]string{}
+	for _, v := range m.Vars {
+		last := -1
+		for _, u := range v.Uses {
+			if u.Entry != last {
+				out[u.Entry] = append(out[u.Entry], fmt.Sprintf("%s (entry %d)", v.Name, v.Producer))
+				last = u.Entry
+			}
+		}
+	}
+	return out
 }
 
 func overriddenSet(hs []headerTemplate) map[string]bool {
@@ -176,6 +212,12 @@ func WriteDryRun(w io.Writer, p *Plan) error {
 			default:
 				fmt.Fprintf(bw, "    placeholder %s from $%s (NOT SET)\n", v.Placeholder, v.Env)
 			}
+		}
+		if len(c.Uses) > 0 {
+			fmt.Fprintf(bw, "    uses %s\n", strings.Join(c.Uses, ", "))
+		}
+		for _, v := range c.Sets {
+			fmt.Fprintf(bw, "    sets %s\n", v)
 		}
 		if len(c.After) > 0 {
 			var s []string

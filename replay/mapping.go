@@ -41,15 +41,20 @@ type Pair struct {
 	Call     int    `json:"call"`  // entry index of the call it was learned from
 	Where    string `json:"where"` // path or header it was learned at
 	Secret   bool   `json:"secret"`
+	// Var names the correlation model's variable (package correlate) the
+	// pair was read for; "" when the heuristic learned it from differing
+	// answers.
+	Var string `json:"var,omitempty"`
 }
 
-// Mapping carries values a server chooses (ids of created objects, session
-// tokens) from the response that reveals them to the later requests that
-// use them, and lets comparisons treat a recorded value and its live
-// counterpart as equal. Implementations must be safe for concurrent use.
+// Mapping is the heuristic behind the correlation model (package
+// correlate): it learns values a server chooses (ids of created objects,
+// session tokens) from differing answers, carries them into later
+// requests where the model has no variable, and lets comparisons treat a
+// recorded value and its live counterpart as equal. Implementations must
+// be safe for concurrent use.
 //
-// [NewValueMap] is the simple built-in; a smarter correlation can replace it
-// with [WithMapping].
+// [NewValueMap] is the built-in; [WithMapping] replaces it.
 type Mapping interface {
 	// Learn looks at one call's exchange; it reports whether it learned
 	// something new (the runner then compares that call again).
@@ -75,6 +80,8 @@ type ValueMap struct {
 	n     atomic.Int32
 	pairs []Pair
 	m     map[string]string // recorded → live, including encoded forms
+	bound map[string]bool   // recorded values put with override
+	idx   map[string]int    // recorded value → its pair in pairs
 	keys  []string          // keys of m, longest first
 	first [256]bool         // first bytes of keys, to skip positions fast
 }
@@ -100,6 +107,14 @@ func (v *ValueMap) Learn(x *Exchange) bool {
 		found = append(found, cookiePairs(x)...)
 		found = append(found, locationPairs(x)...)
 	}
+	return v.put(found, false)
+}
+
+// put adds pairs. Without override the first pair for a recorded value
+// wins (later answers saw the substituted request); with override a pair
+// replaces what was there, and is never replaced by a pair put without
+// override: the correlation model knows which answer produced a value.
+func (v *ValueMap) put(found []Pair, override bool) bool {
 	if len(found) == 0 {
 		return false
 	}
@@ -107,16 +122,41 @@ func (v *ValueMap) Learn(x *Exchange) bool {
 	defer v.mu.Unlock()
 	learned := false
 	for _, p := range found {
-		if _, ok := v.m[p.Recorded]; ok {
-			continue // first answer wins: later ones see the substituted request
+		if p.Recorded == "" || p.Recorded == p.Live {
+			continue
 		}
-		v.pairs = append(v.pairs, p)
-		v.add(p.Recorded, p.Live)
+		// Whoever holds a value, it stays a secret if either saw one.
+		i, had := v.idx[p.Recorded]
+		if had && p.Secret {
+			v.pairs[i].Secret = true
+		}
+		if live, ok := v.m[p.Recorded]; ok && (!override || v.bound[p.Recorded] || live == p.Live) {
+			continue
+		}
+		switch {
+		case had:
+			// Only an override gets here: it takes the pair's place.
+			p.Secret = p.Secret || v.pairs[i].Secret
+			v.pairs[i] = p
+		default:
+			if v.idx == nil {
+				v.idx = map[string]int{}
+			}
+			v.idx[p.Recorded] = len(v.pairs)
+			v.pairs = append(v.pairs, p)
+		}
+		if override {
+			if v.bound == nil {
+				v.bound = map[string]bool{}
+			}
+			v.bound[p.Recorded] = true
+		}
+		v.add(p.Recorded, p.Live, override)
 		if e1, e2 := url.QueryEscape(p.Recorded), url.QueryEscape(p.Live); e1 != p.Recorded {
-			v.add(e1, e2)
+			v.add(e1, e2, override)
 		}
 		if e1, e2 := url.PathEscape(p.Recorded), url.PathEscape(p.Live); e1 != p.Recorded {
-			v.add(e1, e2)
+			v.add(e1, e2, override)
 		}
 		learned = true
 	}
@@ -137,8 +177,8 @@ func (v *ValueMap) Learn(x *Exchange) bool {
 	return learned
 }
 
-func (v *ValueMap) add(rec, live string) {
-	if _, ok := v.m[rec]; !ok {
+func (v *ValueMap) add(rec, live string, override bool) {
+	if _, ok := v.m[rec]; !ok || override {
 		v.m[rec] = live
 	}
 }

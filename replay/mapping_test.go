@@ -74,6 +74,41 @@ func TestValueMapApply(t *testing.T) {
 	}
 }
 
+// TestValueMapOverride: pairs put with override (the correlation model's)
+// replace what the heuristic learned for the same recorded value, in
+// every encoded form, and are never replaced by it; a secret stays one.
+func TestValueMapOverride(t *testing.T) {
+	heuristic := Pair{Recorded: "c-q7x2m:np-1a2b3", Live: "c-h8k2p:np-aaaaa", Call: 1, Where: "$.id", Secret: true}
+	model := Pair{Recorded: "c-q7x2m:np-1a2b3", Live: "c-h8k2p:np-bbbbb", Call: 3, Where: "$.id", Var: "NODE_POOL_ID"}
+	for _, tt := range []struct {
+		name  string
+		order []Pair
+	}{
+		{"heuristic first", []Pair{heuristic, model}},
+		{"model first", []Pair{model, heuristic}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewValueMap()
+			for _, p := range tt.order {
+				m.put([]Pair{p}, p.Var != "")
+			}
+			for in, want := range map[string]string{
+				"/pools/c-q7x2m:np-1a2b3":       "/pools/c-h8k2p:np-bbbbb",
+				"?id=c-q7x2m%3Anp-1a2b3":        "?id=c-h8k2p%3Anp-bbbbb",
+				`{"poolId":"c-q7x2m:np-1a2b3"}`: `{"poolId":"c-h8k2p:np-bbbbb"}`,
+			} {
+				if got := m.Apply(in); got != want {
+					t.Errorf("Apply(%q) = %q, want %q", in, got, want)
+				}
+			}
+			pairs := m.Pairs()
+			if len(pairs) != 1 || pairs[0].Var != "NODE_POOL_ID" || pairs[0].Live != model.Live || !pairs[0].Secret {
+				t.Errorf("pairs %+v: want the model's, secret", pairs)
+			}
+		})
+	}
+}
+
 func FuzzValueMapApply(f *testing.F) {
 	f.Add("c-q7x2m", "c-h8k2p", "/v3/clusters/c-q7x2m/nodes?x=c-q7x2m")
 	f.Add("token-abcde:xyz", "token-fghij:abc", "Bearer token-abcde:xyz")

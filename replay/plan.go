@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/placeholder"
 )
@@ -99,9 +100,17 @@ func skipReason(e *har.Entry) string {
 	return ""
 }
 
-// prepare turns items into calls and checks everything that must hold
-// before the first byte is sent.
-func (r *Runner) prepare(items []item) ([]*call, []string, error) {
+// prepared is a run's calls, checked and scheduled.
+type prepared struct {
+	calls   []*call
+	origins []string         // recorded origins, sorted
+	model   *correlate.Model // nil without correlation
+	analyze time.Duration    // spent building the model, for benchmarks
+}
+
+// prepare turns items into calls, builds the correlation model and checks
+// everything that must hold before the first byte is sent.
+func (r *Runner) prepare(items []item) (*prepared, error) {
 	calls := make([]*call, len(items))
 	originSet := map[string]bool{}
 	for i, it := range items {
@@ -132,6 +141,12 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 		calls[i] = c
 	}
 	origins := slices.Sorted(maps.Keys(originSet))
+	analyzeStart := time.Now()
+	model, err := r.analyze(calls)
+	if err != nil {
+		return nil, err
+	}
+	analyzed := time.Since(analyzeStart)
 
 	var missing []string
 	seen := map[string]bool{}
@@ -152,8 +167,11 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 		overridden[h.name] = true
 	}
 	// A placeholder that an earlier recorded response carries (a session
-	// cookie set at login) is learned at replay: it needs no variable.
+	// cookie set at login) is learned at replay: it needs no variable. When
+	// nothing is carried (correlation off), only the declared variables'
+	// values are.
 	revealed := map[string]bool{}
+	varPH := varPlaceholders(model)
 	for _, c := range calls {
 		if c.pub.Skipped != "" {
 			continue
@@ -163,12 +181,17 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 				addMissing(placeholder.EnvName(ph))
 			}
 		}
-		for _, ph := range responsePlaceholders(c.entry) {
+		if r.carries() {
+			for _, ph := range responsePlaceholders(c.entry) {
+				revealed[ph] = true
+			}
+		}
+		for _, ph := range varPH[c.pub.Index] {
 			revealed[ph] = true
 		}
 	}
 	if len(missing) > 0 {
-		return nil, nil, &PreflightError{Missing: missing}
+		return nil, &PreflightError{Missing: missing}
 	}
 
 	var refused []*Call
@@ -182,11 +205,11 @@ func (r *Runner) prepare(items []item) ([]*call, []string, error) {
 			}
 		}
 		if len(refused) > 0 {
-			return nil, nil, &PreflightError{Refused: refused, Target: t.raw}
+			return nil, &PreflightError{Refused: refused, Target: t.raw}
 		}
 	}
-	schedule(calls)
-	return calls, origins, nil
+	schedule(calls, modelEdges(calls, model), r.carries())
+	return &prepared{calls: calls, origins: origins, model: model, analyze: analyzed}, nil
 }
 
 // PreflightError is returned by Run when nothing may be sent: variables
@@ -274,10 +297,13 @@ func contentText(c *har.Content) (string, bool) {
 // schedule decides which calls must finish before each call starts.
 // Mutations are barriers: a mutation waits for everything before it and
 // everything after waits for it (state changed; what was read before must
-// be read before). Between barriers, calls run in parallel unless a call
-// uses a value (an id, a token) that an earlier response revealed first:
-// it then waits for that call, whose answer teaches the live value.
-func schedule(calls []*call) {
+// be read before). Between barriers, calls run in parallel except that a
+// call waits for the producers of the model's variables it uses (edges,
+// by position), whose answers teach the live values, and, when the
+// heuristic's values are carried, for the call whose response first
+// revealed a value (an id, a token) it uses. Those first revealers are
+// also the producers a failure is attributed to, carried or not.
+func schedule(calls []*call, edges map[int][]int, carry bool) {
 	producer := map[string]int{}
 	seen := map[string]bool{}
 	barrier := -1
@@ -291,11 +317,19 @@ func schedule(calls []*call) {
 		for _, s := range requestTexts(c.entry) {
 			idTokens(s, func(tok string) {
 				if p, ok := producer[tok]; ok {
-					deps[p] = true
+					if carry {
+						deps[p] = true
+					}
 					prods[p] = true
 				}
 				seen[tok] = true
 			})
+		}
+		for _, p := range edges[c.pos] {
+			if calls[p].pub.Skipped == "" {
+				deps[p] = true
+				prods[p] = true
+			}
 		}
 		for _, s := range responseTexts(c.entry) {
 			idTokens(s, func(tok string) {

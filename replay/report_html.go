@@ -264,7 +264,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 {{end}}</tbody></table>
 {{if .Mapped}}<h2>Values mapped (recorded → live)</h2>
 <table><thead><tr><th>Recorded</th><th>Live</th><th>Learned at</th></tr></thead><tbody>
-{{range .Mapped}}<tr><td class="mono">{{.Recorded}}</td><td class="mono">{{.Live}}</td><td>entry {{.Call}}, <span class="mono">{{.Where}}</span></td></tr>{{end}}
+{{range .Mapped}}<tr><td class="mono">{{.Recorded}}</td><td class="mono">{{.Live}}</td><td>{{if .Var}}<span class="mono">{{.Var}}</span> from {{end}}entry {{.Call}}, <span class="mono">{{.Where}}</span></td></tr>{{end}}
 </tbody></table>{{end}}
 {{if .Summary.Ignored}}<h2>Ignored fields</h2>
 <table><thead><tr><th>Field</th><th>Rule</th><th>Times</th></tr></thead><tbody>

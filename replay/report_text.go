@@ -92,7 +92,11 @@ func WriteText(w io.Writer, res *Result, opts ...TextOption) error {
 	if len(res.Mapped) > 0 {
 		bw.WriteString("\nmapped (recorded → live)\n")
 		for _, p := range res.Mapped {
-			fmt.Fprintf(bw, "  %s → %s  (entry %d, %s)\n", p.Recorded, p.Live, p.Call, p.Where)
+			from := ""
+			if p.Var != "" {
+				from = p.Var + " from "
+			}
+			fmt.Fprintf(bw, "  %s → %s  (%sentry %d, %s)\n", p.Recorded, p.Live, from, p.Call, p.Where)
 		}
 	}
 	bw.WriteString("\n" + summaryLine(res, paint) + "\n")

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/placeholder"
 )
@@ -19,13 +21,18 @@ import (
 // it so far.
 type session struct {
 	target  *targetURL
-	mapping Mapping
+	mapping Mapping   // the heuristic, learning from differing answers
+	carry   bool      // what mapping learned goes into later requests
+	vars    *varState // the correlation model's variables as this server answered them
+	cmp     *ValueMap // for comparisons: the variables' pairs over the heuristic's
+	mergeMu sync.Mutex
+	merged  int // how many of mapping's pairs cmp has
 	env     func(string) string
 	origins *strings.Replacer // recorded origins → this server's, for comparisons
 	headers http.Header       // expanded --header values (nil value: remove)
 }
 
-func newSession(t *targetURL, m Mapping, env func(string) string, recordedOrigins []string, headers http.Header) *session {
+func newSession(t *targetURL, m Mapping, vs *varState, carry bool, env func(string) string, recordedOrigins []string, headers http.Header) *session {
 	var pairs []string
 	ws := "ws"
 	if t.scheme == "https" {
@@ -47,7 +54,22 @@ func newSession(t *targetURL, m Mapping, env func(string) string, recordedOrigin
 			pairs = append(pairs, s+"://"+host, to+"://"+t.host+t.prefix)
 		}
 	}
-	return &session{target: t, mapping: m, env: env, origins: strings.NewReplacer(pairs...), headers: headers}
+	return &session{target: t, mapping: m, carry: carry, vars: vs, cmp: NewValueMap(), env: env,
+		origins: strings.NewReplacer(pairs...), headers: headers}
+}
+
+// learn lets the heuristic learn from one exchange and hands what it
+// learned to the comparisons (where the model's pairs win).
+func (s *session) learn(x *Exchange) bool {
+	if !s.mapping.Learn(x) {
+		return false
+	}
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
+	pairs := s.mapping.Pairs()
+	s.cmp.put(pairs[min(s.merged, len(pairs)):], false)
+	s.merged = len(pairs)
+	return true
 }
 
 // normalize turns a recorded string into what this server should answer:
@@ -56,14 +78,17 @@ func (s *session) normalize(v string) string {
 	if strings.Contains(v, "://") {
 		v = s.origins.Replace(v)
 	}
-	return s.mapping.Apply(v)
+	return s.cmp.Apply(v)
 }
 
-// subst prepares a piece of a recorded request: learned values first (a
-// placeholder whose value a response revealed), then placeholders from the
-// environment, each inserted with esc.
+// subst prepares a piece of a recorded request: values the heuristic
+// learned first when they are carried (a placeholder whose value a
+// response revealed), then placeholders from the environment, each
+// inserted with esc.
 func (s *session) subst(v string, esc func(string) string) string {
-	v = s.mapping.Apply(v)
+	if s.carry {
+		v = s.mapping.Apply(v)
+	}
 	if !strings.Contains(v, placeholder.Prefix) {
 		return v
 	}
@@ -166,10 +191,11 @@ func filterEncodings(v string) string {
 // buildRequest turns a recorded call into a request to the session's
 // server.
 func (s *session) buildRequest(ctx context.Context, c *call) (*http.Request, error) {
+	idx := c.pub.Index
 	pathPart, query, hasQuery := strings.Cut(c.pathQuery, "?")
-	target := s.subst(pathPart, url.PathEscape)
+	target := s.fill(idx, correlate.WhereURLPath, pathPart, url.PathEscape, rawEscape)
 	if hasQuery {
-		target += "?" + s.subst(query, url.QueryEscape)
+		target += "?" + s.fill(idx, correlate.WhereURLQuery, query, url.QueryEscape, rawEscape)
 	}
 	target = requestTarget(target)
 
@@ -182,7 +208,7 @@ func (s *session) buildRequest(ctx context.Context, c *call) (*http.Request, err
 		case "form":
 			esc = url.QueryEscape
 		}
-		body = []byte(s.subst(string(c.entry.Request.Body()), esc))
+		body = []byte(s.fill(idx, correlate.WhereBody, string(c.entry.Request.Body()), esc, esc))
 	}
 	var rd io.Reader
 	if len(body) > 0 {
@@ -233,10 +259,13 @@ func (s *session) headersFor(c *call) http.Header {
 			if v = filterEncodings(v); v == "" {
 				continue
 			}
+			v = s.subst(v, rawEscape)
 		case "Origin", "Referer":
-			v = s.origins.Replace(v)
+			// After the variables: their spans are in the recorded text.
+			v = s.origins.Replace(s.fill(c.pub.Index, correlate.WhereHeader(nv.Name), v, rawEscape, rawEscape))
+		default:
+			v = s.fill(c.pub.Index, correlate.WhereHeader(nv.Name), v, rawEscape, rawEscape)
 		}
-		v = s.subst(v, rawEscape)
 		if name == "Cookie" && len(h[name]) > 0 {
 			h[name][0] += "; " + v // one Cookie header, as RFC 6265 wants
 			continue

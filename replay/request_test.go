@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -378,5 +379,83 @@ func TestPreflightRefusesBeforeSending(t *testing.T) {
 	}
 	if n := len(srv.got()); n != 0 {
 		t.Errorf("%d requests reached the loopback target before the refusal", n)
+	}
+}
+
+// TestVariablesOnTheWire: the model's variables go out with the values
+// the target answered, written the way the recording had them: a cookie
+// and a token from a login, a composite id percent-encoded in path and
+// query and raw in a Referer (whose origin follows the target), and JSON
+// escaping in a body for a live value holding a quote and a backslash.
+func TestVariablesOnTheWire(t *testing.T) {
+	var mu sync.Mutex
+	var lines, bodies []string
+	var headers []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		lines = append(lines, r.Method+" "+r.RequestURI)
+		headers = append(headers, r.Header.Clone())
+		bodies = append(bodies, string(body))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/login":
+			w.Header().Set("Set-Cookie", "SESS=sess-live-9; Path=/")
+			fmt.Fprint(w, `{"token":"tok\"live\\9"}`)
+		case r.Method == "POST":
+			w.WriteHeader(201)
+			fmt.Fprint(w, `{"id":"c-liv01:np-liv02"}`)
+		default:
+			fmt.Fprint(w, `{}`)
+		}
+	}))
+	defer srv.Close()
+	answer := func(e *har.Entry, status int, body string, headers ...string) *har.Entry {
+		e.Response.Status = status
+		e.Response.Content.Text = har.String(body)
+		for i := 0; i+1 < len(headers); i += 2 {
+			e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: headers[i], Value: headers[i+1]})
+		}
+		return e
+	}
+	auth := [][2]string{{"Cookie", "SESS=sess-rec-1234"}, {"Authorization", "Bearer tok-rec-5678"}}
+	entries := []*har.Entry{
+		answer(entry("POST", "https://r.test/login", [][2]string{{"Content-Type", "application/json"}}, `{"u":"a"}`), 200,
+			`{"token":"tok-rec-5678"}`, "Set-Cookie", "SESS=sess-rec-1234; Path=/"),
+		answer(entry("POST", "https://r.test/pools", append(auth, [2]string{"Content-Type", "application/json"}), `{"name":"p"}`), 201,
+			`{"id":"c-rec01:np-rec02"}`),
+		entry("GET", "https://r.test/pools/c-rec01%3Anp-rec02?pool=c-rec01%3Anp-rec02",
+			append(auth, [2]string{"Referer", "https://r.test/ui/pools/c-rec01:np-rec02"}), ""),
+		entry("PUT", "https://r.test/pools/c-rec01%3Anp-rec02", append(auth, [2]string{"Content-Type", "application/json"}),
+			`{"id":"c-rec01:np-rec02","token":"tok-rec-5678"}`),
+	}
+	r, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines := []string{"POST /login", "POST /pools", "GET /pools/c-liv01%3Anp-liv02?pool=c-liv01%3Anp-liv02", "PUT /pools/c-liv01%3Anp-liv02"}
+	if diff := cmp.Diff(wantLines, lines); diff != "" {
+		t.Errorf("request lines (-want +got):\n%s", diff)
+	}
+	for i := 1; i < len(headers); i++ {
+		if c, a := headers[i].Get("Cookie"), headers[i].Get("Authorization"); c != "SESS=sess-live-9" || a != `Bearer tok"live\9` {
+			t.Errorf("call %d: Cookie %q, Authorization %q", i, c, a)
+		}
+	}
+	if got, want := headers[2].Get("Referer"), srv.URL+"/ui/pools/c-liv01:np-liv02"; got != want {
+		t.Errorf("Referer %q, want %q", got, want)
+	}
+	if got, want := bodies[3], `{"id":"c-liv01:np-liv02","token":"tok\"live\\9"}`; got != want {
+		t.Errorf("body %s, want %s", got, want)
+	}
+	for _, c := range res.Calls {
+		if c.Outcome != Pass {
+			t.Errorf("call %d: %s %+v", c.Index, c.Outcome, c.Differences)
+		}
 	}
 }

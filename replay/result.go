@@ -39,6 +39,7 @@ type Result struct {
 	Mapped      []Pair    `json:"mapped"`
 
 	compareNS int64 // time spent comparing, summed over calls
+	analyzeNS int64 // time spent building the correlation model
 }
 
 // Summary counts calls by outcome.

@@ -50,10 +50,11 @@ type run struct {
 
 func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 	started := time.Now()
-	calls, origins, err := r.prepare(items)
+	pr, err := r.prepare(items)
 	if err != nil {
 		return nil, err
 	}
+	calls := pr.calls
 	headers := http.Header{}
 	sc := newScrubber()
 	for _, h := range r.headers {
@@ -71,11 +72,11 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 		rules = append(BuiltinRules(), rules...)
 	}
 	rn := &run{r: r, calls: calls, rules: newRuleSet(rules), noise: &noiseSet{}}
-	rn.main = newSession(r.target, r.newMapping(), r.getenv, origins, headers)
+	rn.main = newSession(r.target, r.newMapping(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
 	if r.noiseRuns > 0 {
 		rn.base = rn.main
 		if r.baseline != nil {
-			rn.base = newSession(r.baseline, r.newMapping(), r.getenv, origins, headers)
+			rn.base = newSession(r.baseline, r.newMapping(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
 		}
 	}
 	if r.rate > 0 {
@@ -110,7 +111,7 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 	if r.baseline != nil && r.noiseRuns > 0 {
 		res.Baseline = r.baseline.raw
 	}
-	res.Mapped = rn.main.mapping.Pairs()
+	res.Mapped = rn.main.cmp.Pairs()
 	for i, p := range res.Mapped {
 		if p.Secret {
 			sc.add(p.Live, "‹secret›")
@@ -124,6 +125,7 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 	}
 	res.DurationMS = msSince(started)
 	res.compareNS = rn.compareNS.Load()
+	res.analyzeNS = int64(pr.analyze)
 	return res, ctx.Err()
 }
 
@@ -212,15 +214,19 @@ func (rn *run) execute(ctx context.Context, c *call) {
 	}
 }
 
-// judge compares, lets the mapping learn from the differences, and
-// compares again if it learned something (the call's own links carry the
-// id it just revealed).
+// judge reads the model's variables from the answer, compares, lets the
+// heuristic learn from the differences, and compares again if it learned
+// something (the call's own links carry the id it just revealed).
 func (rn *run) judge(c *call, live *Response, dur time.Duration, s *session) *judgement {
 	start := time.Now()
 	defer func() { rn.compareNS.Add(int64(time.Since(start))) }()
+	missing := s.learnVars(c, live)
+	if len(missing) > 0 && s == rn.main {
+		c.pub.Notes = append(c.pub.Notes, missingVarsNote(missing))
+	}
 	j := rn.r.compare(rn, c, live, dur, s, false)
 	x := &Exchange{Call: c.pub.Index, Recorded: c.recorded(), Live: live, Changes: j.learnable}
-	if s.mapping.Learn(x) {
+	if s.learn(x) {
 		j = rn.r.compare(rn, c, live, dur, s, false)
 	}
 	return j

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 )
 
@@ -38,6 +39,8 @@ type Runner struct {
 	builtin        bool
 	noiseRuns      int
 	newMapping     func() Mapping
+	correlation    correlate.Options
+	heuristicOnly  bool // tests: no model, the heuristic's values carried (replay before package correlate)
 	allowMutations bool
 	getenv         func(string) string
 	progress       func(Progress)
@@ -181,8 +184,10 @@ func WithBaseline(baseline string) Option {
 	}
 }
 
-// WithMapping replaces the built-in [ValueMap]; newMapping is called once
-// per server replayed against.
+// WithMapping replaces the built-in [ValueMap], the heuristic that learns
+// from differing answers what the correlation model did not cover;
+// newMapping is called once per server replayed against. Comparisons use
+// its Pairs.
 func WithMapping(newMapping func() Mapping) Option {
 	return func(r *Runner) error { r.newMapping = newMapping; return nil }
 }

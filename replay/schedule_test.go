@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 )
 
@@ -34,10 +35,11 @@ func TestSchedule(t *testing.T) {
 	for i, e := range entries {
 		items[i] = item{index: i, entry: e}
 	}
-	calls, _, err := r.prepare(items)
+	pr, err := r.prepare(items)
 	if err != nil {
 		t.Fatal(err)
 	}
+	calls := pr.calls
 	want := [][]int{{}, {}, {0}, {0}, {0, 1, 2, 3}, {0, 4}, {4}, {0, 4, 5, 6}}
 	wantProducers := [][]int{{}, {}, {0}, {0}, {}, {0}, {}, {0}}
 	for i, c := range calls {
@@ -47,6 +49,53 @@ func TestSchedule(t *testing.T) {
 		if !slices.Equal(c.producers, wantProducers[i]) {
 			t.Errorf("call %d producers %v, want %v", i, c.producers, wantProducers[i])
 		}
+	}
+}
+
+// TestScheduleModelEdges: a call waits for the producers of the model's
+// variables it uses: the later of two answers carrying the same id, and a
+// value too short for the heuristic. With correlation off only the
+// barriers order calls, and the heuristic's first revealers remain the
+// producers failures are attributed to.
+func TestScheduleModelEdges(t *testing.T) {
+	withBody := func(e *har.Entry, body string) *har.Entry {
+		e.Response.Content.Text = har.String(body)
+		return e
+	}
+	entries := []*har.Entry{
+		withBody(entry("GET", "https://r.test/first", nil, ""), `{"id":"x-12345","code":"ab12"}`),
+		withBody(entry("GET", "https://r.test/second", nil, ""), `{"id":"x-12345"}`),
+		entry("GET", "https://r.test/items/x-12345", nil, ""),
+		entry("GET", "https://r.test/codes/ab12", nil, ""),
+	}
+	items := make([]item, len(entries))
+	for i, e := range entries {
+		items[i] = item{index: i, entry: e}
+	}
+	for _, tt := range []struct {
+		name            string
+		opts            []Option
+		deps, producers [][]int
+	}{
+		{"correlation", nil, [][]int{{}, {}, {0, 1}, {0}}, [][]int{{}, {0}, {0, 1}, {0}}},
+		{"off", []Option{WithCorrelation(correlate.Options{Disabled: true})}, [][]int{{}, {}, {}, {}}, [][]int{{}, {0}, {0}, {}}},
+		{"heuristic only", []Option{WithHeuristicOnly()}, [][]int{{}, {}, {0}, {}}, [][]int{{}, {0}, {0}, {}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := New("http://127.0.0.1:1", tt.opts...)
+			pr, err := r.prepare(items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range pr.calls {
+				if !slices.Equal(c.deps, tt.deps[i]) {
+					t.Errorf("call %d waits for %v, want %v", i, c.deps, tt.deps[i])
+				}
+				if !slices.Equal(c.producers, tt.producers[i]) {
+					t.Errorf("call %d producers %v, want %v", i, c.producers, tt.producers[i])
+				}
+			}
+		})
 	}
 }
 

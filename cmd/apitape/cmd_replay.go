@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/replay"
 )
@@ -23,8 +24,13 @@ its answers with the recorded ones: status, Content-Type, Location, which
 cookies are set, and bodies field by field (JSON), line by line (text) or by
 hash (binary). What always differs between two servers is cancelled:
 timestamps, uuids, tokens, absolute links (the recorded origin becomes the
-target's), and ids the server creates (learned from the answers, sent in
-later calls, compared modulo the mapping).
+target's), and ids the server creates (compared modulo the mapping).
+
+Correlation: a call that uses what an earlier answer produced (a new
+cluster's id, a login's token or cookie) is sent with the value the target
+answered, read where the recording's answer held it (the analysis that
+'apitape inspect' prints); values it does not cover are learned where a
+recorded and a live answer differ under an id-like key.
 
 Exit status: 0 no regressions, 1 regressions, 2 usage or input error (also
 missing variables and refused mutations: nothing is sent), 3 target
@@ -41,9 +47,21 @@ Target:
         --dry-run             print what would be sent (method, URL, header
                               names, never values) and send nothing
 
+Correlation:
+        --no-correlate        send requests as recorded: no value from an
+                              answer goes into a later call except --var ones
+                              (learned ids still compare as equal)
+        --var NAME=SOURCE@CALL
+                              take one more value from an answer (repeatable):
+                              SOURCE is a JSON path (.data[0].id), header:NAME
+                              or cookie:NAME; CALL is the entry index of the
+                              call whose answer holds it, e.g. CLUSTER_ID=.id@3
+
 Pacing:
     -c, --concurrency N       calls at once (default 1); a state-changing call
-                              waits for all before it and all after wait for it
+                              waits for all before it and all after wait for
+                              it; a call waits for the answers it takes
+                              values from
         --rate R              at most R requests per second
         --timeout D           per request, body included (default 30s)
 
@@ -81,6 +99,7 @@ Examples:
     apitape replay session.har -t http://127.0.0.1:8080 --noise-runs 2 \
         --ignore '$.data[*].lastSeen' --report junit -o replay.xml
     apitape redact raw.har | apitape replay - -t http://127.0.0.1:8080 --dry-run
+    apitape replay session.har -t http://127.0.0.1:8080 --var POOL_ID=.data[0].id@7
 `
 
 func replayCommand() *command {
@@ -114,6 +133,8 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	report := fs.String("report", "", "text, json, junit or html")
 	outPath := fs.StringP("output", "o", "", "report file")
 	verbose := fs.BoolP("verbose", "v", false, "list every ignored field")
+	noCorrelate := fs.Bool("no-correlate", false, "send requests as recorded")
+	vars := fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)")
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, replayUsage, args); err != nil {
 		return usageFor("replay", err)
@@ -174,6 +195,15 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		opts = append(opts, replay.WithIgnore(rule))
 	}
+	corr := correlate.Options{Disabled: *noCorrelate}
+	for _, v := range *vars {
+		m, err := correlate.ParseManual(v)
+		if err != nil {
+			return usage("--var %q: %v", v, err)
+		}
+		corr.Extra = append(corr.Extra, m)
+	}
+	opts = append(opts, replay.WithCorrelation(corr))
 	selection, err := sel.selection()
 	if err != nil {
 		return usageFor("replay", err)
@@ -270,7 +300,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 }
 
 // inputError maps errors reading the recording: a bad HAR is an input
-// error (exit 2).
+// error, and so is a --var that does not fit it (exit 2).
 func replayInputError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -278,6 +308,11 @@ func replayInputError(ctx context.Context, err error) error {
 	var he *har.Error
 	if errors.As(err, &he) {
 		return &exitError{code: 2, err: err}
+	}
+	var ve *replay.VarError
+	if errors.As(err, &ve) {
+		// correlate says "var NAME: …".
+		return usageFor("replay", usageErrorf("--%v", ve.Err))
 	}
 	return err
 }

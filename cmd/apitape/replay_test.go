@@ -165,10 +165,11 @@ func troubleHandler(good bool) http.Handler {
 //	recordsession fake URL FILE            login, create, edit, get, list
 //	recordsession demo-browser URL FILE    the demo UI's cookie and CSRF session
 //	recordsession demo-token URL FILE      an API client's token session
+//	recordsession demo-chain URL FILE      a provisioning script: credential, template, cluster, pool
 //	recordsession trouble URL FILE         GET /ok /slow /reset /big /badjson
 func cmdRecordSession(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
-		ts.Fatalf("usage: recordsession fake|demo-browser|demo-token|trouble URL FILE")
+		ts.Fatalf("usage: recordsession fake|demo-browser|demo-token|demo-chain|trouble URL FILE")
 	}
 	var entries []*har.Entry
 	var err error
@@ -179,6 +180,8 @@ func cmdRecordSession(ts *testscript.TestScript, neg bool, args []string) {
 		entries, err = replaytest.RecordDemoBrowserSession(args[1], replayDemoPassword)
 	case "demo-token":
 		entries, err = replaytest.RecordDemoTokenSession(args[1], replayDemoPassword)
+	case "demo-chain":
+		entries, err = replaytest.RecordDemoChainSession(args[1], replayDemoPassword)
 	case "trouble":
 		rec := replaytest.NewRecorder(args[1])
 		for _, p := range []string{"/ok", "/slow", "/reset", "/big", "/badjson"} {

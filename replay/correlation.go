@@ -1,0 +1,212 @@
+package replay
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/placeholder"
+)
+
+// WithCorrelation sets how the correlation model (package correlate) is
+// built from the selected calls. The default, a zero Options, detects the
+// values answers produce and later requests use. opts.Disabled turns
+// detection off and with it every value carried from an answer into a
+// later request, except opts.Extra (declared variables, --var): requests
+// are then sent as recorded, and learned ids only serve comparisons.
+func WithCorrelation(opts correlate.Options) Option {
+	return func(r *Runner) error { r.correlation = opts; return nil }
+}
+
+// VarError is returned by Run and Plan when a declared variable
+// (correlate.Options.Extra) does not fit the recording: its call is not
+// selected, or its answer has no value at its source. Nothing was sent.
+type VarError struct{ Err error }
+
+func (e *VarError) Error() string { return e.Err.Error() }
+func (e *VarError) Unwrap() error { return e.Err }
+
+// carries reports whether values the heuristic [Mapping] learned go into
+// later requests: only while correlation is on.
+func (r *Runner) carries() bool { return !r.correlation.Disabled || r.heuristicOnly }
+
+// analyze builds the correlation model over the calls that will be sent
+// (skipped ones are left out: they neither produce nor use anything), with
+// their HAR indexes. It returns nil when there is nothing to look for.
+func (r *Runner) analyze(calls []*call) (*correlate.Model, error) {
+	if r.correlation.Disabled && len(r.correlation.Extra) == 0 {
+		return nil, nil
+	}
+	entries := make([]*har.Entry, len(calls))
+	indexes := make([]int, len(calls))
+	for i, c := range calls {
+		indexes[i] = c.pub.Index
+		if c.pub.Skipped == "" {
+			entries[i] = c.entry
+		}
+	}
+	m, err := correlate.Analyze(entries, indexes, r.correlation)
+	if err != nil {
+		return nil, &VarError{Err: err}
+	}
+	return m, nil
+}
+
+// modelEdges returns, by position, the positions of the calls whose
+// answers produce the variables that position's request uses.
+func modelEdges(calls []*call, m *correlate.Model) map[int][]int {
+	if m == nil || len(m.Vars) == 0 {
+		return nil
+	}
+	pos := make(map[int]int, len(calls))
+	for _, c := range calls {
+		pos[c.pub.Index] = c.pos
+	}
+	edges := map[int][]int{}
+	for _, v := range m.Vars {
+		p, ok := pos[v.Producer]
+		if !ok {
+			continue
+		}
+		for _, u := range v.Uses {
+			if q, ok := pos[u.Entry]; ok && q > p {
+				edges[q] = append(edges[q], p)
+			}
+		}
+	}
+	return edges
+}
+
+// varState is what one server answered for the model's variables. The
+// model is shared by the sessions of a run; the live values are not.
+type varState struct {
+	model *correlate.Model
+	users map[int]bool // HAR indexes of the calls whose requests use a variable
+
+	mu   sync.RWMutex
+	live map[*correlate.Var]string
+}
+
+func newVarState(m *correlate.Model) *varState {
+	vs := &varState{model: m, users: map[int]bool{}, live: map[*correlate.Var]string{}}
+	if m != nil {
+		for _, v := range m.Vars {
+			for _, u := range v.Uses {
+				vs.users[u.Entry] = true
+			}
+		}
+	}
+	return vs
+}
+
+func (vs *varState) get(v *correlate.Var) (string, bool) {
+	vs.mu.RLock()
+	defer vs.mu.RUnlock()
+	val, ok := vs.live[v]
+	return val, ok
+}
+
+// learnVars reads, at their sources in call c's live answer, the values
+// of the variables the model says that answer produces. The first answer
+// read for a variable wins (noise runs repeat calls). It returns the
+// names of variables the answer does not hold: their uses keep the
+// recorded value.
+func (s *session) learnVars(c *call, live *Response) (missing []string) {
+	for _, v := range s.vars.model.Produced(c.pub.Index) {
+		if _, ok := s.vars.get(v); ok {
+			continue
+		}
+		val, ok := v.Source.Lookup(live.Header, live.Body)
+		if !ok {
+			missing = append(missing, v.Name+" (at "+v.Source.String()+")")
+			continue
+		}
+		s.vars.mu.Lock()
+		s.vars.live[v] = val
+		s.vars.mu.Unlock()
+		s.cmp.put([]Pair{{Recorded: v.Value, Live: val, Call: c.pub.Index, Where: sourceWhere(v.Source),
+			Secret: v.Secret || placeholder.Contains(v.Value), Var: v.Name}}, true)
+	}
+	return missing
+}
+
+// missingVarsNote is the note on a call whose answer lacked variables.
+func missingVarsNote(names []string) string {
+	return fmt.Sprintf("the answer has no value for %s: later calls send the recorded value", strings.Join(names, ", "))
+}
+
+// sourceWhere writes a correlate source the way reports name places:
+// $.data[0].id, header:Location, header:Set-Cookie[R_SESS].
+func sourceWhere(src correlate.Source) string {
+	var w string
+	switch src.Kind {
+	case correlate.KindJSON:
+		switch p := src.Path; {
+		case p == ".":
+			w = "$"
+		case strings.HasPrefix(p, ".["):
+			w = "$" + p[1:]
+		default:
+			w = "$" + p
+		}
+	case correlate.KindCookie:
+		w = "header:Set-Cookie[" + src.Path + "]"
+	default:
+		w = src.Kind + ":" + src.Path
+	}
+	if src.Part == correlate.PartLastSegment {
+		w += " (last segment)"
+	}
+	return w
+}
+
+// fill prepares one field of a recorded request (where and text as the
+// model knows them) for this session's server: a variable the server
+// answered takes its live value — percent-encoded as jq's @uri does where
+// the recording had it encoded, else through varEsc (JSON or form
+// escaping in bodies) — and everything else, variables not answered
+// included, goes through subst with esc.
+func (s *session) fill(entry int, where, text string, esc, varEsc func(string) string) string {
+	if !s.vars.users[entry] {
+		return s.subst(text, esc)
+	}
+	parts := s.vars.model.Rewrite(entry, where, text)
+	if len(parts) == 1 && parts[0].Var == nil {
+		return s.subst(text, esc)
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	for _, p := range parts {
+		if p.Var != nil {
+			if live, ok := s.vars.get(p.Var); ok {
+				if p.Encoded == correlate.EncodedURL {
+					b.WriteString(correlate.EscapeURI(live))
+				} else {
+					b.WriteString(varEsc(live))
+				}
+				continue
+			}
+		}
+		b.WriteString(s.subst(p.Text, esc))
+	}
+	return b.String()
+}
+
+// varPlaceholders maps the HAR index of each producing call to the
+// placeholders in the recorded values of its variables: once that call is
+// answered they are replaced at their uses, so they need no environment
+// variable.
+func varPlaceholders(m *correlate.Model) map[int][]string {
+	if m == nil {
+		return nil
+	}
+	out := map[int][]string{}
+	for _, v := range m.Vars {
+		if len(v.Uses) > 0 {
+			out[v.Producer] = appendPlaceholders(out[v.Producer], v.Value)
+		}
+	}
+	return out
+}
