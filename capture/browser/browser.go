@@ -215,6 +215,9 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		// loading: not a failure of the recording.
 		runErr = nil
 	}
+	if res.Stopped == "" && se != nil {
+		res.Stopped = fmt.Sprintf("step %d failed", se.Step)
+	}
 	if res.Stopped == "" {
 		if len(o.Steps) > 0 {
 			res.Stopped = "steps done"

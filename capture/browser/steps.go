@@ -93,7 +93,12 @@ func ParseSteps(name string, data []byte) ([]Step, error) {
 	for i, n := range root.Content {
 		s, err := parseStep(n)
 		if err != nil {
-			return nil, &StepsError{File: name, Line: n.Line, Step: i + 1, Msg: err.Error()}
+			line := n.Line
+			var ke *keyError
+			if errors.As(err, &ke) {
+				line = ke.line
+			}
+			return nil, &StepsError{File: name, Line: line, Step: i + 1, Msg: err.Error()}
 		}
 		steps = append(steps, s)
 	}
@@ -107,6 +112,18 @@ func yamlMessage(err error) string {
 	return strings.Join(strings.Fields(msg), " ")
 }
 
+// keyError is a problem with one key of a step, reported at its line.
+type keyError struct {
+	line int
+	msg  string
+}
+
+func (e *keyError) Error() string { return e.msg }
+
+func keyErrorf(k *yaml.Node, format string, args ...any) error {
+	return &keyError{k.Line, fmt.Sprintf(format, args...)}
+}
+
 func parseStep(n *yaml.Node) (Step, error) {
 	s := Step{Line: n.Line}
 	if n.Kind != yaml.MappingNode {
@@ -114,14 +131,15 @@ func parseStep(n *yaml.Node) (Step, error) {
 	}
 	fields := map[string]string{}
 	var keys []string
+	keyNodes := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return s, fmt.Errorf("keys must be plain names")
+			return s, keyErrorf(k, "keys must be plain names")
 		}
 		key := k.Value
 		if _, dup := fields[key]; dup {
-			return s, fmt.Errorf("%s: given twice", key)
+			return s, keyErrorf(k, "%s: given twice", key)
 		}
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
@@ -129,14 +147,15 @@ func parseStep(n *yaml.Node) (Step, error) {
 		case v.Kind == yaml.ScalarNode:
 			fields[key] = v.Value
 		default:
-			return s, fmt.Errorf("%s: want a string", key)
+			return s, keyErrorf(k, "%s: want a string", key)
 		}
 		keys = append(keys, key)
+		keyNodes[key] = k
 	}
 	for _, k := range keys {
 		if slices.Contains(actions, k) {
 			if s.Action != "" {
-				return s, fmt.Errorf("two actions (%s and %s): one per step", s.Action, k)
+				return s, keyErrorf(keyNodes[k], "two actions (%s and %s): one per step", s.Action, k)
 			}
 			s.Action = k
 		}
@@ -153,7 +172,7 @@ func parseStep(n *yaml.Node) (Step, error) {
 			if o := options[s.Action]; len(o) > 0 {
 				allowed = "only " + strings.Join(o, ", ")
 			}
-			return s, fmt.Errorf("%s: unknown key %q (%s takes %s)", s.Action, k, s.Action, allowed)
+			return s, keyErrorf(keyNodes[k], "%s: unknown key %q (%s takes %s)", s.Action, k, s.Action, allowed)
 		}
 	}
 	arg := fields[s.Action]
@@ -196,7 +215,7 @@ func parseStep(n *yaml.Node) (Step, error) {
 	if t, ok := fields["timeout"]; ok {
 		d, err := time.ParseDuration(t)
 		if err != nil || d <= 0 {
-			return s, fmt.Errorf("%s: invalid timeout %q (want e.g. 30s)", s.Action, t)
+			return s, keyErrorf(keyNodes["timeout"], "%s: invalid timeout %q (want e.g. 30s)", s.Action, t)
 		}
 		s.Timeout = d
 	}
