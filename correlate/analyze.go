@@ -2,7 +2,10 @@ package correlate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/maphash"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -18,6 +21,10 @@ type Options struct {
 	// bind whatever their value is, and win over what detection finds for
 	// the same value.
 	Extra []Manual
+	// Reserved are names the caller's output already uses (its own
+	// environment variables): found variables are named around them, and
+	// an Extra variable may not take one.
+	Reserved []string
 }
 
 // Source classes, best first: how surely a field holds a reference.
@@ -68,8 +75,14 @@ type bucket struct {
 }
 
 type analyzer struct {
-	opts   Options
-	known  map[string]struct{}  // every token any request so far carried
+	opts Options
+	// known holds a hash of every token any request so far carried: a
+	// long session carries millions, and 8 bytes each keep the analysis
+	// small. Two tokens sharing a 64-bit hash (odds of about 1 in 10^7
+	// for a million tokens) would only make one value look known, so it
+	// would not bind.
+	known  map[uint64]struct{}
+	seed   maphash.Seed
 	values map[string]*slot     // value → its producer
 	index  map[string][]*bucket // anchor token → forms to look for
 	model  *Model
@@ -78,20 +91,27 @@ type analyzer struct {
 	scan    scanner                // reused for every response
 	byValue map[string]*production // this response's best source per value
 	found   []*production
+
+	// The call being added: stored in the model only when it turns out to
+	// use or produce a value, so that a long session's calls are not all
+	// kept.
+	cur    call
+	curIdx int
 }
 
 // Analyze finds the values that responses in a session produced and later
 // requests used. entries are the calls in recorded order and indexes their
 // HAR indexes (nil means 0, 1, 2, …); every index in the model is a HAR
 // index. An error means a manual variable could not be resolved; its
-// message names the variable and the entry but never a value.
+// message names the variable and the entry but never a value. [Analyzer]
+// does the same one entry at a time.
 //
 // The rules, in short:
 //   - Producers: every string (and every integer of 6 to 15 digits) in a
 //     JSON response body, and the last path segment of strings that are
 //     links; a Location header's last path segment; headers named like
-//     tokens or sessions; Set-Cookie values. A variable is kept only if
-//     [Source.LookupEntry] reads its value back from the recorded response.
+//     tokens or sessions; Set-Cookie values. A value is offered only if
+//     [Source.LookupEntry] reads it back from the recorded response.
 //   - A value never binds when it is too short (< 4 bytes), a word (letters
 //     only: types and states), a content type, a small number, or common
 //     ("local", "admin", …); nor when any request up to and including the
@@ -117,95 +137,117 @@ func Analyze(entries []*har.Entry, indexes []int, opts Options) (*Model, error) 
 	if len(indexes) != len(entries) {
 		return nil, fmt.Errorf("correlate: %d entries but %d indexes", len(entries), len(indexes))
 	}
-	a := &analyzer{
-		opts:   opts,
-		known:  map[string]struct{}{},
-		values: map[string]*slot{},
-		index:  map[string][]*bucket{},
-		model:  &Model{calls: map[int]call{}},
-
-		byValue: map[string]*production{},
-		wheres:  map[string]string{},
-	}
-	manual, err := a.checkManual(indexes)
+	x, err := NewAnalyzer(opts)
 	if err != nil {
 		return nil, err
+	}
+	present := make(map[int]bool, len(indexes))
+	for _, i := range indexes {
+		present[i] = true
+	}
+	for _, mv := range opts.Extra {
+		if !present[mv.Entry] {
+			return nil, missingEntry(mv)
+		}
 	}
 	for k, e := range entries {
 		if e == nil {
 			continue
 		}
-		idx := indexes[k]
-		a.scanRequest(idx, e)
-		if !opts.Disabled {
-			a.produce(idx, e)
-		}
-		for _, mv := range manual[idx] {
-			if err := a.produceManual(idx, e, mv); err != nil {
-				return nil, err
-			}
+		if err := x.Add(indexes[k], e); err != nil {
+			return nil, err
 		}
 	}
-	a.verify(entries, indexes)
-	a.model.finish()
-	return a.model, nil
+	return x.Model()
 }
 
-// verify keeps only the variables whose source, read back from the
-// recorded response by [Source.LookupEntry] (the code replay and emitters
-// rely on), gives the recorded value. It drops what the lenient scanner
-// saw but a JSON decoder would not return: a member repeated in one
-// object, where the last one wins.
-func (a *analyzer) verify(entries []*har.Entry, indexes []int) {
-	byIndex := map[int]*har.Entry{}
-	for _, v := range a.model.Vars {
-		byIndex[v.Producer] = nil
-	}
-	for k, i := range indexes {
-		if _, ok := byIndex[i]; ok {
-			byIndex[i] = entries[k]
-		}
-	}
-	docs := map[int]any{}
-	kept := a.model.Vars[:0]
-	for _, v := range a.model.Vars {
-		e := byIndex[v.Producer]
-		if v.Manual || e == nil {
-			kept = append(kept, v)
-			continue
-		}
-		var got string
-		var ok bool
-		if v.Source.Kind == KindJSON {
-			doc, done := docs[v.Producer]
-			if !done {
-				if body, isJSON := responseText(&e.Response); isJSON {
-					doc, _ = decodeJSON([]byte(body))
-				}
-				docs[v.Producer] = doc
-			}
-			if doc != nil {
-				got, ok = v.Source.fromDoc(doc)
-			}
-		} else {
-			got, ok = v.Source.LookupEntry(&e.Response)
-		}
-		if ok && got == v.Value {
-			kept = append(kept, v)
-		}
-	}
-	clear(a.model.Vars[len(kept):])
-	a.model.Vars = kept
+// Analyzer is [Analyze] one entry at a time, for sessions too long to hold:
+// it keeps the values responses produced and the tokens requests carried,
+// never the entries themselves. Add the selected entries in recorded
+// order, then call Model once.
+type Analyzer struct {
+	a      *analyzer
+	extra  []Manual
+	manual map[int][]*Manual // --var declarations by entry, until that entry is added
+	done   bool
 }
 
-// checkManual validates the --var list against the session.
-func (a *analyzer) checkManual(indexes []int) (map[int][]*Manual, error) {
+// NewAnalyzer checks the options (the names of opts.Extra) and returns an
+// Analyzer.
+func NewAnalyzer(opts Options) (*Analyzer, error) {
+	a := &analyzer{
+		opts:   opts,
+		known:  map[uint64]struct{}{},
+		seed:   maphash.MakeSeed(),
+		values: map[string]*slot{},
+		index:  map[string][]*bucket{},
+		model:  &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}},
+
+		byValue: map[string]*production{},
+		wheres:  map[string]string{},
+	}
+	manual, err := a.checkManual()
+	if err != nil {
+		return nil, err
+	}
+	return &Analyzer{a: a, extra: opts.Extra, manual: manual}, nil
+}
+
+// Add analyzes the next entry; index is its HAR index. Its request's uses
+// of values that earlier entries produced are final when Add returns (see
+// Rewrite). An error means a --var declared for this entry found no value.
+func (x *Analyzer) Add(index int, e *har.Entry) error {
+	if x.done {
+		return errors.New("correlate: Add after Model")
+	}
+	a := x.a
+	a.scanRequest(index, e)
+	if !a.opts.Disabled {
+		a.produce(index, e)
+	}
+	for _, mv := range x.manual[index] {
+		if err := a.produceManual(index, e, mv); err != nil {
+			return err
+		}
+	}
+	delete(x.manual, index)
+	return nil
+}
+
+// Rewrite is [Model.Rewrite] for an entry already added, while the
+// analysis runs: the parts are final, the variables not yet named.
+func (x *Analyzer) Rewrite(entry int, where, text string) []Part {
+	return x.a.model.Rewrite(entry, where, text)
+}
+
+// Model ends the analysis and returns the model. It reports a --var whose
+// entry was never added.
+func (x *Analyzer) Model() (*Model, error) {
+	if x.done {
+		return nil, errors.New("correlate: Model called twice")
+	}
+	x.done = true
+	for _, mv := range x.extra {
+		if _, pending := x.manual[mv.Entry]; pending {
+			return nil, missingEntry(mv)
+		}
+	}
+	x.a.model.finish(x.a.opts.Reserved)
+	return x.a.model, nil
+}
+
+func missingEntry(mv Manual) error {
+	return fmt.Errorf("var %s: entry %d is not among the selected calls", mv.Name, mv.Entry)
+}
+
+// checkManual validates the --var list: names, duplicates, reserved names.
+func (a *analyzer) checkManual() (map[int][]*Manual, error) {
 	if len(a.opts.Extra) == 0 {
 		return nil, nil
 	}
-	present := make(map[int]bool, len(indexes))
-	for _, i := range indexes {
-		present[i] = true
+	reserved := map[string]bool{}
+	for _, name := range a.opts.Reserved {
+		reserved[name] = true
 	}
 	byEntry := map[int][]*Manual{}
 	names := map[string]bool{}
@@ -214,13 +256,13 @@ func (a *analyzer) checkManual(indexes []int) (map[int][]*Manual, error) {
 		if err := checkName(mv.Name); err != nil {
 			return nil, fmt.Errorf("var %s: %v", mv.Name, err)
 		}
+		if reserved[mv.Name] {
+			return nil, fmt.Errorf("var %s: the output already uses this name", mv.Name)
+		}
 		if names[mv.Name] {
 			return nil, fmt.Errorf("var %s: declared twice", mv.Name)
 		}
 		names[mv.Name] = true
-		if !present[mv.Entry] {
-			return nil, fmt.Errorf("var %s: entry %d is not among the selected calls", mv.Name, mv.Entry)
-		}
 		byEntry[mv.Entry] = append(byEntry[mv.Entry], mv)
 	}
 	return byEntry, nil
@@ -269,36 +311,46 @@ type match struct {
 // remembers every token it carried.
 func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 	origin, fields := requestFields(e, a.wheres)
-	c := call{method: e.Request.Method, status: e.Response.Status, path: fields[0].text}
+	a.cur = call{method: e.Request.Method, status: e.Response.Status, path: fields[0].text}
 	if len(fields) > 1 && fields[1].where == WhereURLQuery {
-		c.query = fields[1].text
+		a.cur.query = fields[1].text
 	}
-	a.model.calls[idx] = c
+	a.curIdx = idx
 	var ms []match
 	for _, f := range fields {
 		ms = a.match(f.text, ms[:0])
+		if len(ms) == 0 {
+			continue
+		}
+		a.keepCall()
 		var bodyPaths []string
-		if f.where == WhereBody && len(ms) > 0 {
+		if f.where == WhereBody {
 			starts := make([]int, len(ms))
 			for i, m := range ms {
 				starts[i] = m.start
 			}
 			bodyPaths = jsonPathsAt(f.text, starts)
 		}
+		key := useKey{idx, f.where}
 		for i, m := range ms {
 			v := a.materialize(m.c.s.cur)
 			u := Use{Entry: idx, Where: f.where, Start: m.start, End: m.end, Encoded: m.c.encoded}
-			if bodyPaths != nil {
-				u.Field = bodyPaths[i]
+			if bodyPaths != nil && bodyPaths[i] != "" {
+				u.Field, u.InJSONString = bodyPaths[i], true
 			}
 			if u.Field == "" && (f.where == WhereURLQuery || f.where == WhereBody) {
 				u.Field = paramAt(f.text, m.start)
 			}
 			v.Uses = append(v.Uses, u)
+			a.model.uses[key] = append(a.model.uses[key], useRef{v, u})
 			if sensitiveHeader(f.where) {
 				v.Secret = true
 			}
 		}
+		// A repeated header shares its key with the first: keep the key's
+		// uses in start order, as Rewrite expects.
+		refs := a.model.uses[key]
+		sort.SliceStable(refs, func(i, j int) bool { return refs[i].u.Start < refs[j].u.Start })
 	}
 	a.remember(origin)
 	for _, f := range fields {
@@ -306,12 +358,18 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 	}
 }
 
+// keepCall stores the call being added in the model: it uses or produces
+// a variable.
+func (a *analyzer) keepCall() {
+	if _, ok := a.model.calls[a.curIdx]; !ok {
+		a.model.calls[a.curIdx] = a.cur
+	}
+}
+
+// remember files every token of s as known to the client.
 func (a *analyzer) remember(s string) {
 	eachToken(s, func(start, end int) {
-		t := s[start:end]
-		if _, ok := a.known[t]; !ok {
-			a.known[t] = struct{}{}
-		}
+		a.known[maphash.String(a.seed, s[start:end])] = struct{}{}
 	})
 }
 
@@ -438,7 +496,7 @@ func lowerHex(c byte) byte {
 func (a *analyzer) knownToClient(v string) bool {
 	known := true
 	eachToken(v, func(s, e int) {
-		if _, ok := a.known[v[s:e]]; !ok {
+		if _, ok := a.known[maphash.String(a.seed, v[s:e])]; !ok {
 			known = false
 		}
 	})
@@ -511,7 +569,8 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 		}
 	}
 	firstJSON := len(found)
-	if body, ok := responseText(&e.Response); ok {
+	body, isJSON := responseText(&e.Response)
+	if isJSON {
 		a.scan.leaf = func(value string, path Path, obj int) {
 			if !bindable(value) {
 				return
@@ -538,7 +597,11 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 		}
 	}
 	fallback := urlType(e.Request.URL)
+	rb := readBack{r: &e.Response, body: body}
 	for _, p := range found {
+		if !rb.holds(p) {
+			continue
+		}
 		if p.source.Kind == KindJSON && p.source.Part == "" {
 			p.typ, p.rel = a.naming(p, fallback)
 			p.steps = nil
@@ -546,10 +609,46 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 		if placeholder.Contains(p.value) || secretName(p.rel) {
 			p.isSecret = true
 		}
+		a.keepCall()
 		a.offer(p)
 	}
 	clear(found)
 	a.found = found[:0]
+}
+
+// readBack checks the values the scanner found in one response the way
+// emitters and replay will read them ([Source.Lookup]), decoding the
+// response at most once. It drops what the lenient scanner saw but a JSON
+// decoder would not return (a member repeated in one object, where the
+// last one wins; a control character in a string) and header values that
+// are not the first of their name.
+type readBack struct {
+	r       *har.Response
+	body    string // the JSON text, if the response has one
+	doc     any
+	decoded bool
+	header  http.Header
+}
+
+func (rb *readBack) holds(p *production) bool {
+	var got string
+	var ok bool
+	if p.source.Kind == KindJSON {
+		if !rb.decoded {
+			rb.doc, _ = decodeJSON([]byte(rb.body))
+			rb.decoded = true
+		}
+		if rb.doc == nil {
+			return false
+		}
+		got, ok = p.source.fromDoc(rb.doc)
+	} else {
+		if rb.header == nil {
+			rb.header = responseHeader(rb.r)
+		}
+		got, ok = p.source.Lookup(rb.header, nil)
+	}
+	return ok && got == p.value
 }
 
 // linkID returns the last path segment of a value that is a URL or an
@@ -652,6 +751,7 @@ func (a *analyzer) produceManual(idx int, e *har.Entry, mv *Manual) error {
 			p.isSecret = p.isSecret || secretName(p.rel)
 		}
 	}
+	a.keepCall()
 	a.offer(p)
 	a.materialize(p) // listed even without uses: the user asked for it
 	return nil

@@ -11,7 +11,11 @@
 // producing call, its [Source] in that response (a JSON [Path], a header
 // or a cookie) and every [Use]. [Model.Rewrite] cuts a request field's
 // recorded text into literal parts and variable references for emitters;
-// [Model.Write] prints the model for people.
+// [Model.Write] prints the model for people. [Analyzer] is the same
+// analysis one entry at a time, for sessions too large to hold: it keeps
+// the values responses produced and a 64-bit hash of each token requests
+// carried, never the entries. Options.Reserved keeps the names a caller's
+// output uses for itself (its credential variables) away from variables.
 //
 // # Paths
 //

@@ -56,6 +56,10 @@ type Use struct {
 	Start, End int    // byte span of the value in that field's recorded text
 	Encoded    string // EncodedRaw or EncodedURL
 	Field      string // for people: the JSON path of the body string, or the query or form parameter; may be ""
+	// InJSONString: the value sits inside a string of a JSON body, where
+	// a value holding a quote, a backslash or a control character would
+	// have to be escaped.
+	InJSONString bool
 }
 
 type call struct {
@@ -72,7 +76,7 @@ type useKey struct {
 
 type useRef struct {
 	v *Var
-	u *Use
+	u Use
 }
 
 // Part is a piece of a request field: recorded text, or a variable's
@@ -81,6 +85,9 @@ type Part struct {
 	Text    string // the recorded text of this piece
 	Var     *Var   // nil for literal text
 	Encoded string // for a variable: EncodedRaw or EncodedURL
+	// InJSONString: the variable sits inside a string of a JSON body (see
+	// [Use]).
+	InJSONString bool
 }
 
 // Rewrite cuts the recorded text of one request field into literal parts
@@ -100,7 +107,7 @@ func (m *Model) Rewrite(entry int, where, text string) []Part {
 			if u.Start > last {
 				parts = append(parts, Part{Text: text[last:u.Start]})
 			}
-			parts = append(parts, Part{Text: text[u.Start:u.End], Var: r.v, Encoded: u.Encoded})
+			parts = append(parts, Part{Text: text[u.Start:u.End], Var: r.v, Encoded: u.Encoded, InJSONString: u.InJSONString})
 			last = u.End
 		}
 	}
@@ -255,8 +262,9 @@ func elideQueryValues(s string) string {
 	return b.String()
 }
 
-// finish sorts the variables, names them and indexes their uses.
-func (m *Model) finish() {
+// finish sorts the variables, names them (around the reserved names),
+// indexes their uses and drops the calls no variable refers to.
+func (m *Model) finish(reserved []string) {
 	sort.SliceStable(m.Vars, func(i, j int) bool {
 		a, b := m.Vars[i], m.Vars[j]
 		if a.Producer != b.Producer {
@@ -271,6 +279,9 @@ func (m *Model) finish() {
 		return a.Source.String() < b.Source.String()
 	})
 	taken := map[string]bool{}
+	for _, name := range reserved {
+		taken[name] = true
+	}
 	for _, v := range m.Vars {
 		if v.Manual {
 			taken[v.Name] = true
@@ -292,16 +303,23 @@ func (m *Model) finish() {
 	}
 	m.uses = map[useKey][]useRef{}
 	m.produced = map[int][]*Var{}
+	referenced := map[int]bool{}
 	for _, v := range m.Vars {
 		m.produced[v.Producer] = append(m.produced[v.Producer], v)
-		for i := range v.Uses {
-			u := &v.Uses[i]
+		referenced[v.Producer] = true
+		for _, u := range v.Uses {
 			k := useKey{u.Entry, u.Where}
 			m.uses[k] = append(m.uses[k], useRef{v, u})
+			referenced[u.Entry] = true
 		}
 	}
 	for _, refs := range m.uses {
-		sort.Slice(refs, func(i, j int) bool { return refs[i].u.Start < refs[j].u.Start })
+		sort.SliceStable(refs, func(i, j int) bool { return refs[i].u.Start < refs[j].u.Start })
+	}
+	for i := range m.calls {
+		if !referenced[i] {
+			delete(m.calls, i) // a producer that a later response replaced
+		}
 	}
 }
 

@@ -113,20 +113,30 @@ func (s Source) fromDoc(doc any) (string, bool) {
 
 // LookupEntry is [Source.Lookup] on a recorded response.
 func (s Source) LookupEntry(r *har.Response) (string, bool) {
-	h := make(http.Header, len(r.Headers))
-	for _, nv := range r.Headers {
-		h.Add(nv.Name, nv.Value)
-	}
-	if len(h.Values("Set-Cookie")) == 0 {
-		for _, c := range r.Cookies {
-			h.Add("Set-Cookie", c.Name+"="+c.Value)
-		}
-	}
 	var body []byte
 	if s.Kind == KindJSON {
 		body, _, _ = r.Content.Bytes()
 	}
-	return s.Lookup(h, body)
+	return s.Lookup(responseHeader(r), body)
+}
+
+// responseHeader is a recorded response's header as a client would have
+// it, with Set-Cookie rebuilt from the cookies when the headers lack it.
+func responseHeader(r *har.Response) http.Header {
+	h := make(http.Header, len(r.Headers))
+	for _, nv := range r.Headers {
+		if nv != nil {
+			h.Add(nv.Name, nv.Value)
+		}
+	}
+	if len(h.Values("Set-Cookie")) == 0 {
+		for _, c := range r.Cookies {
+			if c != nil {
+				h.Add("Set-Cookie", c.Name+"="+c.Value)
+			}
+		}
+	}
+	return h
 }
 
 // eachSetCookie calls f with the name and the value, as the client will
