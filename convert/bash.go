@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/internal/shellquote"
 )
 
@@ -24,6 +25,11 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and\n")
 	w.WriteString("#                      resp-N.headers, N the entry index; default: a temporary\n")
 	w.WriteString("#                      directory removed at exit)\n")
+	if len(s.chained) > 0 {
+		w.WriteString("#\n# Values later calls take from earlier answers (needs jq; apitape convert\n")
+		w.WriteString("# --to vars shows every use):\n")
+		writeChainedDoc(w, "#   ", s)
+	}
 	w.WriteString("set -euo pipefail\n\n")
 	origin := s.origin
 	if origin == "" {
@@ -46,8 +52,109 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 		w.WriteString("  exit 1\n")
 		w.WriteString("fi\n")
 	}
+	if len(s.chained) > 0 {
+		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")
+	}
 	w.WriteString(bashPrelude)
+	if len(s.chained) > 0 {
+		w.WriteString(bashTakeHelpers)
+		if s.uri {
+			w.WriteString(bashURIHelper)
+		}
+	}
 }
+
+// writeChainedDoc lists the correlated values: name, source, producer.
+func writeChainedDoc(w *bufio.Writer, lead string, s *session) {
+	width := 0
+	for _, t := range s.chained {
+		width = max(width, len(t.v.Name))
+	}
+	for _, t := range s.chained {
+		v := t.v
+		w.WriteString(lead + v.Name + strings.Repeat(" ", width-len(v.Name)+2) + "the " + oneLineName(v.Source.String()) +
+			" of call " + strconv.Itoa(v.Producer) + "'s answer")
+		if v.Secret {
+			w.WriteString(" (secret)")
+		}
+		w.WriteByte('\n')
+	}
+}
+
+// bashTakeHelpers read the values later calls need from an answer kept in
+// $out. Values never reach a command line (jq reads the file, the checks
+// are shell patterns), so secrets stay out of ps.
+const bashTakeHelpers = `
+# from_json N LABEL NAME SOURCE CHECK FILTER prints the value NAME that the
+# answer to call N holds at SOURCE (jq -er FILTER); from_header and
+# from_cookie take it from the answer's headers (HEADER [last-segment] and
+# COOKIE instead of FILTER). Each stops the script when the answer has no
+# such value, or one that later calls cannot send as recorded: a control
+# character, or with CHECK json (it goes inside a JSON string) a quote or
+# a backslash. No value is ever printed on the terminal.
+from_json() {
+  produced "$1" "$2" "$3" "$4" "$5" "$(jq -er "$6" <"$out/resp-$1.body" 2>/dev/null)"
+}
+
+from_header() {
+  local value
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
+    /^HTTP\// { value = ""; found = 0; next }
+    !found && index(tolower($0), tolower(name) ":") == 1 {
+      value = substr($0, length(name) + 2); sub(/^[ \t]+/, "", value); sub(/[ \t]+$/, "", value); found = 1
+    }
+    END { print value }')
+  if [ "${7:-}" = last-segment ]; then
+    value=${value%%[?#]*}
+    while [ "${value%/}" != "$value" ]; do value=${value%/}; done
+    value=${value##*/}
+  fi
+  produced "$1" "$2" "$3" "$4" "$5" "$value"
+}
+
+from_cookie() {
+  local value
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
+    /^HTTP\// { value = "" }
+    index(tolower($0), "set-cookie:") == 1 {
+      pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
+      if (eq == 0) next
+      k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
+      gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
+      if (k == name) value = v
+    }
+    END { print value }')
+  produced "$1" "$2" "$3" "$4" "$5" "$value"
+}
+
+produced() {
+  if [ -z "$6" ]; then
+    echo "apitape: call $1 ($2) produced no $4 for $3" >&2
+    exit 1
+  fi
+  case $6 in
+  *[[:cntrl:]]*)
+    echo "apitape: call $1 ($2): the $4 for $3 holds a control character, which later calls cannot send" >&2
+    exit 1
+    ;;
+  *[\"\\]*)
+    if [ "$5" = json ]; then
+      echo "apitape: call $1 ($2): the $4 for $3 holds a quote or a backslash, which the JSON body of a later call cannot carry as recorded" >&2
+      exit 1
+    fi
+    ;;
+  esac
+  printf '%s\n' "$6"
+}
+`
+
+// bashURIHelper percent-encodes a value where the recording had it so.
+const bashURIHelper = `
+# uri VALUE prints VALUE percent-encoded as the recording had it (jq's @uri).
+uri() {
+  printf '%s' "$1" | jq -Rrs @uri
+}
+`
 
 const bashPrelude = `
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
@@ -106,7 +213,33 @@ func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 	}
 	first := "call " + n + " " + shellquote.Quote(c.label) + " " + strconv.Itoa(c.status) + " " + methodArgs(c) + string(url)
 	writeLines(w, first, curlArgs(c, bodyFile))
+	for _, t := range c.produces {
+		writeTake(w, c, t)
+	}
 	return nil
+}
+
+// writeTake writes the line that keeps a value the answer to c produced:
+// NAME=$(from_json N LABEL NAME SOURCE CHECK FILTER).
+func writeTake(w *bufio.Writer, c *call, t taken) {
+	v := t.v
+	check := "text"
+	if t.inJSON {
+		check = "json"
+	}
+	args := strconv.Itoa(c.index) + " " + shellquote.Quote(c.label) + " " + v.Name + " " + shellquote.Quote(v.Source.String()) + " " + check + " "
+	switch v.Source.Kind {
+	case correlate.KindJSON:
+		args = "from_json " + args + shellquote.Quote(v.Source.JQ())
+	case correlate.KindHeader:
+		args = "from_header " + args + shellquote.Quote(v.Source.Path)
+		if v.Source.Part == correlate.PartLastSegment {
+			args += " last-segment"
+		}
+	default:
+		args = "from_cookie " + args + shellquote.Quote(v.Source.Path)
+	}
+	w.WriteString(v.Name + "=$(" + args + ")\n")
 }
 
 // writeEnvDoc lists the variables the output reads, one per line.

@@ -95,30 +95,39 @@ func BenchmarkRead10k(b *testing.B) {
 	}
 }
 
-func benchConvert(b *testing.B, formats ...string) {
+func benchConvert(b *testing.B, noCorrelate bool, formats ...string) {
 	data := bench10k()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, f := range formats {
-			st, err := Convert(har.NewReader(bytes.NewReader(data), "bench.har"), io.Discard, Options{Format: f})
+			st, err := Convert(har.NewReader(bytes.NewReader(data), "bench.har"), io.Discard, Options{Format: f, NoCorrelate: noCorrelate})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if st.Converted != 10000 {
+			if f != "vars" && st.Converted != 10000 {
 				b.Fatalf("%d converted", st.Converted)
 			}
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
+// BenchmarkConvert10k converts 10,000 entries to each format, with
+// correlation (the default: two passes) and without (one); vars is the
+// first pass alone. cpu-ns/op (CPU time, GC included) is the number to
+// compare on a shared machine.
 func BenchmarkConvert10k(b *testing.B) {
 	b.Logf("input: 10,000 entries, %.1f MB", float64(len(bench10k()))/1e6)
+	for _, f := range []string{"curl", "bash", "go", "vars"} {
+		b.Run(f, func(b *testing.B) { benchConvert(b, false, f) })
+	}
 	for _, f := range []string{"curl", "bash", "go"} {
-		b.Run(f, func(b *testing.B) { benchConvert(b, f) })
+		b.Run(f+"-no-correlate", func(b *testing.B) { benchConvert(b, true, f) })
 	}
 	// What httpsnippet takes about 1.7 s for (converter-edge-cases.md).
-	b.Run("curl+go", func(b *testing.B) { benchConvert(b, "curl", "go") })
+	b.Run("curl+go", func(b *testing.B) { benchConvert(b, false, "curl", "go") })
 }
 
 // harGenerator streams a HAR of about size bytes without holding it.
@@ -150,13 +159,30 @@ func (g *harGenerator) Read(p []byte) (int, error) {
 }
 
 // BenchmarkConvert1GiB streams a generated 1 GiB HAR (from an io.Reader,
-// not a file) to curl and reports the peak heap. Opt-in: it runs only when
-// -bench names it or APITAPE_BENCH_1GIB=1, so go test ./... stays fast.
+// not a file) to curl and to bash, with correlation (the default: a first
+// pass for the analysis, the entries spooled to a temporary file for the
+// second) and without, and reports the peak heap. Opt-in: it runs only
+// when -bench names it or APITAPE_BENCH_1GIB=1, so go test ./... stays
+// fast.
 func BenchmarkConvert1GiB(b *testing.B) {
 	pattern := flag.Lookup("test.bench").Value.String()
 	if !strings.Contains(pattern, "1GiB") && os.Getenv("APITAPE_BENCH_1GIB") != "1" {
 		b.Skip("opt-in: -bench Convert1GiB or APITAPE_BENCH_1GIB=1")
 	}
+	for _, opts := range []Options{
+		{Format: "curl"},
+		{Format: "bash"},
+		{Format: "curl", NoCorrelate: true},
+	} {
+		name := opts.Format
+		if opts.NoCorrelate {
+			name += "-no-correlate"
+		}
+		b.Run(name, func(b *testing.B) { bench1GiB(b, opts) })
+	}
+}
+
+func bench1GiB(b *testing.B, opts Options) {
 	const size = 1 << 30
 	b.SetBytes(size)
 	b.ReportAllocs()
@@ -181,7 +207,7 @@ func BenchmarkConvert1GiB(b *testing.B) {
 				}
 			}
 		}()
-		st, err := Convert(har.NewReader(&harGenerator{size: size}, "gen.har"), io.Discard, Options{Format: "curl"})
+		st, err := Convert(har.NewReader(&harGenerator{size: size}, "gen.har"), io.Discard, opts)
 		close(stop)
 		wg.Wait()
 		if err != nil {

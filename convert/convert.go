@@ -13,6 +13,23 @@
 //   - bash: one script for the whole session; BASE_URL from the environment,
 //     every call checked, every answer kept in a file for later calls.
 //   - go: one `package main` program using only the standard library.
+//   - vars: no code, the correlation model (see below) for people to check.
+//
+// # Correlation
+//
+// A session that creates a cluster and then edits it sends, in the second
+// call, an id the first call's answer produced. Package correlate finds
+// these values; the bash script and the Go program take each from the live
+// answer that produces it (jq -er in bash, encoding/json in Go) and send it
+// wherever the recording had it, percent-encoded where the recording was,
+// so they provision again and again on a fresh server. A call whose
+// answer lacks a value stops the run: "apitape: call 3 (POST /v3/cluster)
+// produced no .id for CLUSTER_ID". curl commands keep the recorded values
+// (paste-ready, as the recording sent them) and say in comments which
+// value came from which answer; values the analysis marks secret (a
+// login's token) become variables there, never written out.
+// [Options.NoCorrelate] turns detection off; [Options.Vars] adds values it
+// missed.
 //
 // # Credentials
 //
@@ -28,14 +45,15 @@
 //
 // # Streaming
 //
-// Entries are read one at a time. curl output is written as it goes; bash
-// and Go output is spooled (in memory up to a few MiB, then in a temporary
-// file) because their first lines list the environment variables the calls
-// need, which are known only at the end.
+// Entries are read one at a time. With correlation the input is read
+// twice (see [Convert]). bash and Go output is spooled (in memory up to a
+// few MiB, then in a temporary file) because their first lines list the
+// environment variables the calls need, which are known only at the end.
 package convert
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -44,12 +62,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 )
 
 // Options configure a conversion.
 type Options struct {
-	// Format is "curl", "bash" or "go" (see [Formats]).
+	// Format is "curl", "bash", "go" or "vars" (see [Formats]).
 	Format string
 	// Name is the input's name for errors and the generated header
 	// ("-" for standard input).
@@ -65,6 +84,12 @@ type Options struct {
 	// Redact, when set, rewrites each entry's raw JSON before conversion
 	// (the redact stage plugs in here); index is the entry's index.
 	Redact func(index int, raw []byte) ([]byte, error)
+	// NoCorrelate turns off the detection of values that later calls take
+	// from earlier answers; Vars still apply.
+	NoCorrelate bool
+	// Vars are values the user declares (--var NAME=SOURCE@CALL) that the
+	// analysis missed.
+	Vars []correlate.Manual
 }
 
 // Stats describe a finished conversion.
@@ -77,6 +102,9 @@ type Stats struct {
 	Unconvertible int
 	// Env are the environment variables the output needs.
 	Env []string
+	// Chained are the values later calls take from earlier answers, by
+	// name, in the order the calls produce them.
+	Chained []string
 	// NoCredentials counts calls that carry no Cookie or Authorization
 	// header: a sanitized HAR (Chrome 130 and later strips them) replays
 	// anonymously unless the user adds them.
@@ -89,6 +117,7 @@ func Formats() []Format {
 		{"curl", "one paste-ready curl command per call"},
 		{"bash", "one bash script for the session: BASE_URL, checks, answers kept in files"},
 		{"go", "one Go program (standard library only)"},
+		{"vars", "the values later calls take from earlier answers, and where (no code)"},
 	}
 }
 
@@ -100,6 +129,14 @@ type Format struct {
 
 // ErrUnknownFormat is returned for a Format that Formats does not list.
 var ErrUnknownFormat = errors.New("unknown format")
+
+// VarError is a problem with a declared variable (Options.Vars): a name
+// the output uses, an entry that is not selected, a source that holds no
+// value. Its message names the variable, never a value.
+type VarError struct{ Err error }
+
+func (e *VarError) Error() string { return e.Err.Error() }
+func (e *VarError) Unwrap() error { return e.Err }
 
 // emitter writes one format. call and skip append to the body; head and
 // tail are written around it once every call has been seen.
@@ -118,12 +155,19 @@ type session struct {
 	env    []string
 	calls  int
 	exact  bool
+	// chained are the correlated values the calls take from earlier
+	// answers, in producing order; uri: some are sent percent-encoded.
+	chained []taken
+	uri     bool
 }
 
 func (s *session) use(v value) {
 	for _, p := range v {
 		if p.Env != "" && !slices.Contains(s.env, p.Env) {
 			s.env = append(s.env, p.Env)
+		}
+		if p.Var != nil && p.Enc == correlate.EncodedURL {
+			s.uri = true
 		}
 	}
 }
@@ -152,23 +196,34 @@ func sortEnv(env []string) {
 	})
 }
 
-func newEmitter(format string) (emitter, error) {
-	switch format {
+func newEmitter(opts Options) (emitter, error) {
+	switch opts.Format {
 	case "curl":
-		return &curlEmitter{}, nil
+		return &curlEmitter{exact: opts.Exact}, nil
 	case "bash":
 		return &bashEmitter{}, nil
 	case "go":
 		return &goEmitter{}, nil
+	case "vars":
+		return nil, nil
 	}
-	return nil, fmt.Errorf("%w %q: want curl, bash or go", ErrUnknownFormat, format)
+	return nil, fmt.Errorf("%w %q: want curl, bash, go or vars", ErrUnknownFormat, opts.Format)
 }
 
 // Convert reads entries from r and writes them to w in opts.Format. Errors
-// about the input are *har.Error values naming the entry and the field.
+// about the input are *har.Error values naming the entry and the field;
+// errors about Options.Vars are *VarError values.
+//
+// Correlation needs every selected entry before the first call is
+// written, so unless it is off (NoCorrelate and no Vars) the input is
+// read once for the analysis, which keeps only the values and tokens it
+// needs, while the selected entries are spooled (in memory up to a few
+// MiB, then in a temporary file of mode 0600 that is removed at once) for
+// the pass that writes the output. Memory stays bounded by the number of
+// distinct values, not by the size of the input.
 func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 	var st Stats
-	em, err := newEmitter(opts.Format)
+	em, err := newEmitter(opts)
 	if err != nil {
 		return st, err
 	}
@@ -185,6 +240,23 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 		name = "-"
 	}
 	sess := &session{name: name, exact: opts.Exact}
+	var src source = &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st}
+	var cor *correlation
+	if em == nil || !opts.NoCorrelate || len(opts.Vars) > 0 {
+		cor, err = analyze(src, b, name, opts)
+		if err != nil {
+			return st, err
+		}
+		defer cor.close()
+		if em == nil {
+			for _, t := range cor.chained {
+				st.Chained = append(st.Chained, t.v.Name)
+			}
+			return st, cor.write(w)
+		}
+		src = cor.source(name)
+		sess.chained = cor.chained
+	}
 
 	out := bufio.NewWriterSize(w, 64<<10)
 	body := out
@@ -196,29 +268,29 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 	} else {
 		em.head(out, sess)
 	}
-	sel := opts.Selection
+	var rw rewriter
+	if cor != nil {
+		rw = cor.rewrite
+	}
 	for {
-		e, err := next(r, name, opts.Redact)
+		it, err := src.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return st, err
 		}
-		st.Entries++
-		index := r.Index()
-		if !sel.Keep(index, e) {
-			st.Skipped++
-			continue
-		}
-		if reason := skipReason(e); reason != "" {
+		if it.entry == nil {
 			st.Unconvertible++
-			em.skip(body, index, reason)
+			em.skip(body, it.index, it.reason)
 			continue
 		}
-		c, err := b.build(index, e)
+		c, err := b.build(it.index, it.entry, rw)
 		if err != nil {
-			return st, entryError(name, index, err)
+			return st, entryError(name, it.index, err)
+		}
+		if cor != nil {
+			c.produces = cor.produced(it.index)
 		}
 		if !c.has("Cookie") && !c.has("Authorization") {
 			st.NoCredentials++
@@ -230,7 +302,7 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 		sess.use(c.body)
 		sess.calls++
 		if err := em.call(body, c); err != nil {
-			return st, entryError(name, index, err)
+			return st, entryError(name, it.index, err)
 		}
 	}
 	sess.origin = b.origin
@@ -250,10 +322,55 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 	em.tail(out, sess)
 	st.Converted = sess.calls
 	st.Env = sess.env
+	for _, t := range sess.chained {
+		st.Chained = append(st.Chained, t.v.Name)
+	}
 	return st, out.Flush()
 }
 
-// next reads the next entry, through the redaction hook when there is one.
+// item is one selected entry: a call to convert, or (entry nil) one that
+// cannot be, for the reason given.
+type item struct {
+	index  int
+	entry  *har.Entry
+	reason string
+}
+
+// source gives the selected entries in order; io.EOF at the end.
+type source interface {
+	next() (item, error)
+}
+
+// harSource reads the input, redacts, selects and counts.
+type harSource struct {
+	r      *har.Reader
+	name   string
+	redact func(int, []byte) ([]byte, error)
+	sel    har.Selection
+	st     *Stats
+}
+
+func (h *harSource) next() (item, error) {
+	for {
+		e, err := next(h.r, h.name, h.redact)
+		if err != nil {
+			return item{}, err
+		}
+		h.st.Entries++
+		index := h.r.Index()
+		if !h.sel.Keep(index, e) {
+			h.st.Skipped++
+			continue
+		}
+		if reason := skipReason(e); reason != "" {
+			return item{index: index, reason: reason}, nil
+		}
+		return item{index: index, entry: e}, nil
+	}
+}
+
+// next reads the next entry, through the redaction hook when there is
+// one.
 func next(r *har.Reader, name string, redact func(int, []byte) ([]byte, error)) (*har.Entry, error) {
 	if redact == nil {
 		return r.Next()
@@ -335,6 +452,17 @@ func (s *spool) Write(p []byte) (int, error) {
 		s.mem = nil
 	}
 	return s.file.Write(p)
+}
+
+// reader rewinds the spool for reading; writing is over.
+func (s *spool) reader() (io.Reader, error) {
+	if s.file == nil {
+		return bytes.NewReader(s.mem), nil
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return s.file, nil
 }
 
 func (s *spool) copyTo(w io.Writer) error {

@@ -74,6 +74,9 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("%s: %v", name, err)
 					continue
 				}
+				if f.Name == "vars" {
+					continue // the model of a real session: it must only not fail
+				}
 				if all && st.Converted+st.Unconvertible != st.Entries {
 					t.Errorf("%s: %d entries, %d converted, %d not convertible", name, st.Entries, st.Converted, st.Unconvertible)
 				}
@@ -125,7 +128,7 @@ func TestGeneratedSyntax(t *testing.T) {
 	}
 	data, _ := buildCorpus(t, cases)
 	for _, exact := range []bool{false, true} {
-		for _, f := range Formats() {
+		for _, f := range codeFormats() {
 			out := convertBytes(t, data, Options{Format: f.Name, Exact: exact, Selection: har.Selection{All: true}})
 			name := fmt.Sprintf("corpus --to %s --exact=%v", f.Name, exact)
 			if f.Name == "go" {

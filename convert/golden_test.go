@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
-	"github.com/google/go-cmp/cmp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -16,46 +15,39 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // TestGolden pins the output for a small representative session: a
 // Rancher call with Chrome headers and redacted cookies, a preflight, a
 // POST with live credentials and shell metacharacters, a DELETE with a
-// NUL body, a HEAD and a WebSocket.
+// NUL body, a HEAD and a WebSocket; and for the demo session that
+// TestDemoSession records (-update rewrites it there first), where later
+// calls take ids from earlier answers.
 func TestGolden(t *testing.T) {
-	input, err := os.ReadFile(filepath.Join("testdata", "session.har"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
-		golden string
-		opts   Options
+		input, golden string
+		opts          Options
 	}{
-		{"session.curl", Options{Format: "curl"}},
-		{"session.sh", Options{Format: "bash"}},
-		{"session.go", Options{Format: "go"}},
-		{"session.exact.curl", Options{Format: "curl", Exact: true}},
-		{"session.base-url.sh", Options{Format: "bash", BaseURL: "http://127.0.0.1:8080/prefix/"}},
+		{"session.har", "session.curl", Options{Format: "curl"}},
+		{"session.har", "session.sh", Options{Format: "bash"}},
+		{"session.har", "session.go", Options{Format: "go"}},
+		{"session.har", "session.exact.curl", Options{Format: "curl", Exact: true}},
+		{"session.har", "session.base-url.sh", Options{Format: "bash", BaseURL: "http://127.0.0.1:8080/prefix/"}},
+		{"demo-session.har", "demo-session.sh", Options{Format: "bash"}},
+		{"demo-session.har", "demo-session.go", Options{Format: "go"}},
+		{"demo-session.har", "demo-session.curl", Options{Format: "curl"}},
+		{"demo-session.har", "demo-session.no-correlate.curl", Options{Format: "curl", NoCorrelate: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
+			input, err := os.ReadFile(filepath.Join("testdata", tt.input))
+			if err != nil {
+				t.Fatal(err)
+			}
 			var out bytes.Buffer
-			tt.opts.Name = "session.har"
-			if _, err := Convert(har.NewReader(bytes.NewReader(input), "session.har"), &out, tt.opts); err != nil {
+			tt.opts.Name = tt.input
+			if _, err := Convert(har.NewReader(bytes.NewReader(input), tt.input), &out, tt.opts); err != nil {
 				t.Fatal(err)
 			}
 			if tt.opts.Format == "go" {
 				checkGoFormat(t, tt.golden, out.Bytes())
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./convert -update)", err)
-			}
-			if diff := cmp.Diff(string(want), out.String()); diff != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", tt.golden, diff)
-			}
+			golden(t, tt.golden, out.Bytes())
 		})
 	}
 }

@@ -7,17 +7,30 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
 // A value is what a generated program sends in one place (URL, header
-// value, body): literal text and environment variables, in order. Keeping
-// the pieces apart, instead of one opaque string, is what lets the emitters
-// quote literal text and reference variables, and what correlation will
-// build on (a later call's URL made of text and an id from an earlier
-// response).
-type value []placeholder.Part
+// value, body): literal text, environment variables and values earlier
+// answers produced, in order. Keeping the pieces apart, instead of one
+// opaque string, is what lets the emitters quote literal text and
+// reference variables.
+type value []part
+
+// part is one piece of a value: recorded text, an environment variable
+// (Env), or a value an earlier call's answer produced (Var).
+type part struct {
+	Text string
+	Env  string
+	// Var is a correlated value; Text holds its recorded text. Enc says
+	// how the recording wrote it (correlate.EncodedRaw or EncodedURL) and
+	// InJSON that it sits inside a string of a JSON body.
+	Var    *correlate.Var
+	Enc    string
+	InJSON bool
+}
 
 func literal(s string) value { return value{{Text: s}} }
 
@@ -26,7 +39,7 @@ func envValue(name string) value { return value{{Env: name}} }
 // isLiteral reports whether v has no variables.
 func (v value) isLiteral() bool {
 	for _, p := range v {
-		if p.Env != "" {
+		if p.Env != "" || p.Var != nil {
 			return false
 		}
 	}
@@ -37,35 +50,102 @@ func (v value) isLiteral() bool {
 func (v value) text() string {
 	var b strings.Builder
 	for _, p := range v {
-		if p.Env != "" {
+		switch {
+		case p.Env != "":
 			b.WriteString("${" + p.Env + "}")
-		} else {
+		case p.Var != nil:
+			b.WriteString("${" + p.Var.Name + "}")
+		default:
 			b.WriteString(p.Text)
 		}
 	}
 	return b.String()
 }
 
+// size is the number of literal bytes.
 func (v value) size() int {
 	n := 0
 	for _, p := range v {
-		n += len(p.Text)
+		if p.Var == nil && p.Env == "" {
+			n += len(p.Text)
+		}
 	}
 	return n
 }
 
-// withPlaceholders turns redaction placeholders in s into their variables.
+// label renders v for comments and messages: correlated values as
+// ${NAME}, placeholders as recorded.
+func (v value) label() string {
+	var b strings.Builder
+	for _, p := range v {
+		switch {
+		case p.Var != nil:
+			b.WriteString("${" + p.Var.Name + "}")
+		case p.Env != "" && p.Text == "":
+			b.WriteString("${" + p.Env + "}")
+		default:
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+// merged joins neighbouring literal parts, so that a field written in
+// pieces reads as one string.
+func (v value) merged() value {
+	out := v[:0:0]
+	for _, p := range v {
+		if n := len(out); n > 0 && p.Var == nil && p.Env == "" && out[n-1].Var == nil && out[n-1].Env == "" {
+			out[n-1].Text += p.Text
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// withPlaceholders turns redaction placeholders in s into their
+// variables (keeping the placeholder as the part's text, for labels).
 func withPlaceholders(s string) value {
 	if !strings.Contains(s, placeholder.Prefix) {
 		return literal(s)
 	}
-	parts := placeholder.Split(s)
-	for i := range parts {
-		if parts[i].Env != "" {
-			parts[i].Text = ""
+	var v value
+	for _, p := range placeholder.Split(s) {
+		if p.Env != "" {
+			v = append(v, part{Env: p.Env, Text: p.Text})
+		} else {
+			v = append(v, part{Text: p.Text})
 		}
 	}
-	return value(parts)
+	return v
+}
+
+// rewritten is the value of a request field with correlation: the parts
+// correlate found, literal text still subject to placeholders.
+func rewritten(parts []correlate.Part) value {
+	if len(parts) == 1 && parts[0].Var == nil {
+		return withPlaceholders(parts[0].Text)
+	}
+	var v value
+	for _, p := range parts {
+		if p.Var != nil {
+			v = append(v, part{Text: p.Text, Var: p.Var, Enc: p.Encoded, InJSON: p.InJSONString})
+			continue
+		}
+		v = append(v, withPlaceholders(p.Text)...)
+	}
+	return v
+}
+
+// hasVar reports whether v holds a correlated value.
+func (v value) hasVar() bool {
+	for _, p := range v {
+		if p.Var != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type header struct {
@@ -89,7 +169,13 @@ type call struct {
 	// --compressed instead of repeating Accept-Encoding.
 	compressed bool
 	status     int // recorded response status, 0 if none
-	label      string
+	// path is the target's path, for labels: "METHOD path" with
+	// variables as ${NAME}.
+	path  value
+	label string
+	// produces are the correlated values later calls take from this
+	// call's answer.
+	produces []taken
 }
 
 func (c *call) has(name string) bool {
@@ -254,7 +340,20 @@ type builder struct {
 	origin  string // the session's base origin: --base-url or the first call's
 }
 
-func (b *builder) build(index int, e *har.Entry) (*call, error) {
+// rewriter cuts a request field into recorded text and correlated values
+// (correlate's Model.Rewrite); nil when nothing is correlated.
+type rewriter func(entry int, where, text string) []correlate.Part
+
+// field is the value of a request field: with the correlated values rw
+// finds in it, and redaction placeholders as variables.
+func field(rw rewriter, index int, where, text string) value {
+	if rw == nil {
+		return withPlaceholders(text)
+	}
+	return rewritten(rw(index, where, text))
+}
+
+func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	req := &e.Request
 	origin, target, err := splitURL(req.URL)
 	if err != nil {
@@ -264,12 +363,26 @@ func (b *builder) build(index int, e *har.Entry) (*call, error) {
 	if strings.ContainsAny(c.method, " \t\r\n\x00") || c.method == "" {
 		return nil, &fieldError{"request.method", "not a valid HTTP method"}
 	}
-	path := target
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+	// The path and query as correlate cuts them; splitURL only adds the
+	// "/" of an empty path, which no value can sit in.
+	path, query, hasQuery := strings.Cut(target, "?")
+	_, cpath, cquery, _ := correlate.SplitURL(req.URL)
+	if path != cpath {
+		c.path = withPlaceholders(path)
+	} else {
+		c.path = field(rw, index, correlate.WhereURLPath, path)
 	}
-	c.label = c.method + " " + path
-	c.target = withPlaceholders(target)
+	c.target = append(value(nil), c.path...)
+	if hasQuery {
+		c.target = append(c.target, part{Text: "?"})
+		if query != cquery {
+			c.target = append(c.target, withPlaceholders(query)...)
+		} else {
+			c.target = append(c.target, field(rw, index, correlate.WhereURLQuery, query)...)
+		}
+	}
+	c.target = c.target.merged()
+	c.label = c.method + " " + c.path.label()
 	switch {
 	case b.baseURL != "":
 		c.origin, c.base = b.baseURL, true
@@ -300,8 +413,15 @@ func (b *builder) build(index int, e *har.Entry) (*call, error) {
 		if lower == "cookie" {
 			hasCookie = true
 		}
+		if lower == "host" {
+			// Routing, not data: never rewritten.
+			if b.exact || !strings.EqualFold(nv.Value, hostOf(origin)) {
+				c.headers = append(c.headers, header{nv.Name, withPlaceholders(nv.Value)})
+			}
+			continue // else the URL says it; and BASE_URL may point elsewhere
+		}
 		if b.exact {
-			c.headers = append(c.headers, header{nv.Name, withPlaceholders(nv.Value)})
+			c.headers = append(c.headers, header{nv.Name, field(rw, index, correlate.WhereHeader(nv.Name), nv.Value).merged()})
 			continue
 		}
 		switch {
@@ -310,14 +430,12 @@ func (b *builder) build(index int, e *har.Entry) (*call, error) {
 		case lower == "accept-encoding":
 			c.compressed = true
 			continue
-		case lower == "host" && strings.EqualFold(nv.Value, hostOf(origin)):
-			continue // the URL says it; and BASE_URL may point elsewhere
 		case rancher && (lower == "cookie" || csrfHeaders[lower] || lower == "user-agent"):
 			// A bearer token replaces the browser session; a browser
 			// User-Agent without the CSRF pair would fail Rancher's check.
 			continue
 		}
-		c.headers = append(c.headers, header{nv.Name, credential(lower, nv.Value)})
+		c.headers = append(c.headers, header{nv.Name, headerValue(rw, index, lower, nv.Name, nv.Value)})
 	}
 	if authority != "" && !c.has("Host") && !strings.EqualFold(authority, hostOf(origin)) {
 		c.headers = append(c.headers, header{"Host", withPlaceholders(authority)})
@@ -343,13 +461,74 @@ func (b *builder) build(index int, e *har.Entry) (*call, error) {
 	if rancher && !c.has("Authorization") {
 		c.headers = append(c.headers, header{"Authorization", value{{Text: "Bearer "}, {Env: EnvRancherToken}}})
 	}
-	if body := requestBody(req); len(body) > 0 {
-		c.body = withPlaceholders(string(body))
+	if body, rebuilt := requestBody(req); len(body) > 0 {
+		if rebuilt {
+			c.body = withPlaceholders(string(body))
+		} else {
+			c.body = field(rw, index, correlate.WhereBody, string(body)).merged()
+		}
 		if !b.exact {
 			c.repairBoundary(body)
 		}
 	}
 	return c, nil
+}
+
+// headerValue is the value to send for a header in default mode: live
+// browser credentials become variables, unless the session itself
+// produced them (a login's token): then the header carries those values,
+// but only when nothing else in it is a live credential ("Bearer
+// ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
+func headerValue(rw rewriter, index int, lower, name, v string) value {
+	fv := field(rw, index, correlate.WhereHeader(name), v).merged()
+	if !isCredential(lower) || placeholder.Contains(v) {
+		return fv
+	}
+	if fv.hasVar() && onlyVariables(lower, fv) {
+		return fv
+	}
+	return credential(lower, v)
+}
+
+func isCredential(lowerName string) bool {
+	return lowerName == "cookie" || lowerName == "authorization" || csrfHeaders[lowerName]
+}
+
+// onlyVariables reports whether a credential header's recorded text
+// outside its variables is only syntax: an Authorization scheme, cookie
+// names. Anything else may be a live credential the session did not
+// produce, which must not be written out.
+func onlyVariables(lowerName string, v value) bool {
+	var t strings.Builder
+	for _, p := range v {
+		if p.Var != nil || p.Env != "" {
+			t.WriteByte(0)
+		} else {
+			t.WriteString(p.Text)
+		}
+	}
+	s := t.String()
+	switch lowerName {
+	case "authorization":
+		scheme, ok := strings.CutSuffix(s, "\x00")
+		if !ok || strings.IndexByte(scheme, 0) >= 0 {
+			return false
+		}
+		if scheme == "" {
+			return true
+		}
+		word, ok := strings.CutSuffix(scheme, " ")
+		return ok && word != "" && !strings.ContainsAny(word, " \t")
+	case "cookie":
+		for _, pair := range strings.Split(s, ";") {
+			name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || strings.IndexByte(name, 0) >= 0 || (val != "\x00" && val != "") {
+				return false
+			}
+		}
+		return true
+	}
+	return s == "\x00"
 }
 
 // repairBoundary adds the boundary to a bare multipart Content-Type, taken
@@ -421,13 +600,16 @@ func hasRancherSession(req *har.Request) bool {
 // params are used only when text is absent (edge cases 5 and 10), and a
 // multipart body is then rebuilt from them with the recorded boundary, as
 // raw bytes, so that no part is ever read from a local file.
-func requestBody(req *har.Request) []byte {
+//
+// rebuilt reports a multipart body made here, which is not the text
+// correlate read (har.Request.Body).
+func requestBody(req *har.Request) (body []byte, rebuilt bool) {
 	pd := req.PostData
 	if pd == nil {
-		return nil
+		return nil, false
 	}
 	if pd.Text != nil || len(pd.Params) == 0 {
-		return req.Body()
+		return req.Body(), false
 	}
 	ct, _ := har.Header(req.Headers, "Content-Type")
 	if ct == "" {
@@ -435,11 +617,11 @@ func requestBody(req *har.Request) []byte {
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		return req.Body()
+		return req.Body(), false
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
-		return req.Body()
+		return req.Body(), false
 	}
 	var buf bytes.Buffer
 	for _, p := range pd.Params {
@@ -459,5 +641,5 @@ func requestBody(req *har.Request) []byte {
 		buf.WriteString("\r\n")
 	}
 	buf.WriteString("--" + boundary + "--\r\n")
-	return buf.Bytes()
+	return buf.Bytes(), true
 }

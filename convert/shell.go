@@ -3,10 +3,12 @@ package convert
 import (
 	"bufio"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/internal/shellquote"
 )
 
@@ -22,12 +24,13 @@ const maxArgBody = 64 << 10
 const heredocEnd = "APITAPE_BODY"
 
 // appendWord appends prefix and v as one shell word: literal text
-// single-quoted, variables as "${NAME}" (the only thing that expands).
+// single-quoted, variables as "${NAME}" (the only thing that expands), a
+// value the recording had percent-encoded as "$(uri "${NAME}")".
 func appendWord(dst []byte, prefix string, v value) []byte {
 	start := len(dst)
 	text := prefix
 	for _, p := range v {
-		if p.Env == "" {
+		if p.Env == "" && p.Var == nil {
 			text += p.Text
 			continue
 		}
@@ -35,14 +38,24 @@ func appendWord(dst []byte, prefix string, v value) []byte {
 			dst = shellquote.Append(dst, text)
 			text = ""
 		}
-		dst = append(dst, `"${`...)
-		dst = append(dst, p.Env...)
-		dst = append(dst, `}"`...)
+		dst = appendVar(dst, p)
 	}
 	if text != "" || len(dst) == start {
 		dst = shellquote.Append(dst, text)
 	}
 	return dst
+}
+
+// appendVar appends a variable part as a double-quoted expansion.
+func appendVar(dst []byte, p part) []byte {
+	if p.Var != nil && p.Enc == correlate.EncodedURL {
+		return append(dst, `"$(uri "${`+p.Var.Name+`}")"`...)
+	}
+	name := p.Env
+	if p.Var != nil {
+		name = p.Var.Name
+	}
+	return append(dst, `"${`+name+`}"`...)
 }
 
 // bodyAsArg reports whether the body can be a command-line argument.
@@ -51,7 +64,7 @@ func bodyAsArg(v value) bool {
 		return false
 	}
 	for _, p := range v {
-		if !shellquote.CanQuote(p.Text) || !utf8.ValidString(p.Text) {
+		if p.Env == "" && p.Var == nil && (!shellquote.CanQuote(p.Text) || !utf8.ValidString(p.Text)) {
 			return false
 		}
 	}
@@ -64,10 +77,10 @@ func bodyAsArg(v value) bool {
 func appendBodyPipe(dst []byte, v value) []byte {
 	for _, p := range v {
 		switch {
-		case p.Env != "":
-			dst = append(dst, `printf '%s' "${`...)
-			dst = append(dst, p.Env...)
-			dst = append(dst, "}\"\n"...)
+		case p.Env != "" || p.Var != nil:
+			dst = append(dst, `printf '%s' `...)
+			dst = appendVar(dst, p)
+			dst = append(dst, '\n')
 		case p.Text != "":
 			dst = append(dst, "base64 -d <<'"+heredocEnd+"'\n"...)
 			dst = appendBase64Lines(dst, p.Text)
@@ -163,8 +176,14 @@ func comment(w *bufio.Writer, lead string, index int, s string) {
 	w.WriteString(lead + " entry " + strconv.Itoa(index) + ": " + s + "\n")
 }
 
-// curlEmitter writes one paste-ready command per call.
-type curlEmitter struct{ shellSkip }
+// curlEmitter writes one paste-ready command per call. Commands cannot
+// take values from each other's answers, so they keep the recorded ones
+// and say in a comment where each came from; a secret value (a login's
+// token) becomes a variable instead, like the session's credentials.
+type curlEmitter struct {
+	shellSkip
+	exact bool
+}
 
 func (e *curlEmitter) spooled() bool { return false }
 
@@ -173,20 +192,78 @@ func (e *curlEmitter) head(w *bufio.Writer, s *session) {
 	if !s.exact {
 		w.WriteString("# Credentials are read from environment variables (named above each command that needs them).\n")
 	}
+	if len(s.chained) > 0 {
+		w.WriteString("# Values that earlier answers produced (ids) are sent as recorded; the comments say\n")
+		w.WriteString("# which answer each comes from. --to bash and --to go take them from the live answers.\n")
+	}
 }
 
 func (e *curlEmitter) tail(w *bufio.Writer, s *session) {}
 
-// shellSkip writes the comment for an entry that is not converted.
-type shellSkip struct{}
-
-func (shellSkip) skip(w *bufio.Writer, index int, reason string) {
-	w.WriteByte('\n')
-	comment(w, "#", index, reason+", not converted")
+// resolve is a value as a curl command sends it: correlated values as
+// recorded, secret ones (unless --exact) as a variable of their name.
+func (e *curlEmitter) resolve(v value) value {
+	if !v.hasVar() {
+		return v
+	}
+	out := make(value, 0, len(v))
+	for _, p := range v {
+		switch {
+		case p.Var == nil:
+			out = append(out, p)
+		case p.Var.Secret && !e.exact:
+			out = append(out, part{Env: p.Var.Name})
+		default:
+			out = append(out, part{Text: p.Text})
+		}
+	}
+	return out.merged()
 }
 
-func (e *curlEmitter) call(w *bufio.Writer, c *call) error {
+// notes are the comment lines about correlated values: what this call's
+// answer gives later calls, and where the values it sends came from.
+func (e *curlEmitter) notes(c *call) []string {
+	var lines []string
+	seen := map[*correlate.Var]bool{}
+	note := func(val value) {
+		for _, p := range val {
+			v := p.Var
+			if v == nil || seen[v] {
+				continue
+			}
+			seen[v] = true
+			if v.Secret && !e.exact {
+				lines = append(lines, fmt.Sprintf("$%s is the %s of entry %d's answer (a secret: set it yourself)", v.Name, v.Source, v.Producer))
+			} else {
+				lines = append(lines, fmt.Sprintf("%s is %s, the %s of entry %d's answer", oneLineName(p.Text), v.Name, v.Source, v.Producer))
+			}
+		}
+	}
+	note(c.target)
+	for _, h := range c.headers {
+		note(h.value)
+	}
+	note(c.body)
+	for _, t := range c.produces {
+		v := t.v
+		if v.Secret && !e.exact {
+			lines = append(lines, fmt.Sprintf("its answer's %s is %s, a secret the commands below read from $%s", v.Source, v.Name, v.Name))
+		} else {
+			lines = append(lines, fmt.Sprintf("its answer's %s is %s (recorded: %s)", v.Source, v.Name, oneLineName(v.Value)))
+		}
+	}
+	return lines
+}
+
+func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	w.WriteByte('\n')
+	notes := e.notes(orig)
+	c := *orig
+	c.target, c.body = e.resolve(orig.target), e.resolve(orig.body)
+	c.headers = make([]header, len(orig.headers))
+	for i, h := range orig.headers {
+		c.headers[i] = header{h.name, e.resolve(h.value)}
+	}
 	var needs []string
 	var s session
 	s.use(c.target)
@@ -195,20 +272,23 @@ func (e *curlEmitter) call(w *bufio.Writer, c *call) error {
 	}
 	s.use(c.body)
 	needs = s.env
-	note := c.label
+	note := c.method + " " + e.resolve(c.path).label()
 	if len(needs) > 0 {
 		note += " (needs " + strings.Join(needs, ", ") + ")"
 	}
 	comment(w, "#", c.index, note)
+	for _, n := range notes {
+		w.WriteString("#   " + n + "\n")
+	}
 
 	url := appendWord(nil, c.origin, c.target)
-	first := "curl " + methodArgs(c) + "--path-as-is "
+	first := "curl " + methodArgs(&c) + "--path-as-is "
 	if strings.ContainsAny(c.target.text(), "[]{}") {
 		first += "-g "
 	}
 	first += string(url)
 	if c.body == nil || bodyAsArg(c.body) {
-		writeLines(w, first, curlArgs(c, ""))
+		writeLines(w, first, curlArgs(&c, ""))
 		return nil
 	}
 	// The body comes on stdin from quoted heredocs.
@@ -217,14 +297,22 @@ func (e *curlEmitter) call(w *bufio.Writer, c *call) error {
 		// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
 		// (the heredoc's lines follow the whole command)
 		hd, data, _ := strings.Cut(string(pipe), "\n")
-		writeLines(w, hd+" | "+first, curlArgs(c, "@-"))
+		writeLines(w, hd+" | "+first, curlArgs(&c, "@-"))
 		w.WriteString(data)
 		return nil
 	}
 	w.WriteString("{\n")
 	w.Write(pipe)
-	writeLines(w, "} | "+first, curlArgs(c, "@-"))
+	writeLines(w, "} | "+first, curlArgs(&c, "@-"))
 	return nil
+}
+
+// shellSkip writes the comment for an entry that is not converted.
+type shellSkip struct{}
+
+func (shellSkip) skip(w *bufio.Writer, index int, reason string) {
+	w.WriteByte('\n')
+	comment(w, "#", index, reason+", not converted")
 }
 
 func oneLineName(name string) string {

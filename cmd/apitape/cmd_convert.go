@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/apitape/apitape/convert"
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/spf13/pflag"
 )
 
 const convertUsage = `Usage:
-    apitape convert [FILE|-] --to curl|bash|go [-o FILE] [flags]
+    apitape convert [FILE|-] --to curl|bash|go|vars [-o FILE] [flags]
 
 Turns the recorded calls of a HAR file (or stdin) into curl commands, a bash
 script or a Go program that send exactly the recorded bytes: method, raw
@@ -24,8 +27,10 @@ Options:
                         bash: one script; BASE_URL from the environment, each
                               call checked, answers kept in files
                         go:   one Go program (standard library only)
+                        vars: no code: the values later calls take from
+                              earlier answers, and where (as apitape inspect)
     -o, --output FILE   write here instead of stdout (bash: mode 0700,
-                        curl and go: 0600)
+                        curl, go and vars: 0600)
         --base-url URL  send every call to this scheme://host[:port][/prefix]
                         instead of the recorded one (path and query kept)
         --exact         keep every recorded header and value byte for byte;
@@ -35,6 +40,20 @@ Options:
                         Rancher session) and browser-only headers
                         (sec-fetch-*, referer, cache validators, …) are dropped
         --no-redact     do not run the redaction stage first
+        --no-correlate  send recorded ids as they are instead of taking each
+                        from the answer that produced it
+        --var NAME=SOURCE@CALL
+                        take one more value from an answer (repeatable):
+                        SOURCE is a JSON path (.data[0].id), header:NAME or
+                        cookie:NAME; CALL is the entry index of the call whose
+                        answer holds it, e.g. --var CLUSTER_ID=.id@3
+
+Correlation: a call that uses what an earlier answer produced (a new
+cluster's id, a login's token) takes it from that answer when the bash
+script or Go program runs (jq in bash), so the output provisions again on
+a fresh server; a call whose answer lacks the value stops the run with a
+message naming it. curl commands keep the recorded values, with comments
+saying where each came from (secret ones become variables).
 
 ` + selectionUsage + `
 Redaction placeholders (REDACTED-<class>-<hex>) always become variables
@@ -44,6 +63,8 @@ Examples:
     apitape convert session.har --to curl
     apitape convert session.har --to bash -o provision.sh
     BASE_URL=https://staging.example COOKIE='R_SESS=…' ./provision.sh
+    apitape convert session.har --to vars
+    apitape convert session.har --to bash --var POOL_ID=.data[0].id@7
     apitape convert session.har --to go -o main.go --base-url http://127.0.0.1:8080
     apitape redact session.har | apitape convert - --to curl --method POST,PUT
     apitape convert session.har --to curl --entries 3 --exact
@@ -65,11 +86,11 @@ var convertRedactor func() func(index int, raw []byte) ([]byte, error)
 
 func runConvert(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("convert")
-	to := fs.StringP("to", "t", "", "output format: curl, bash or go")
+	to := fs.StringP("to", "t", "", "output format: curl, bash, go or vars")
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
 	baseURL := fs.String("base-url", "", "send the calls to this base URL")
 	exact := fs.Bool("exact", false, "keep every recorded header and value")
-	noRedact := fs.Bool("no-redact", false, "do not redact first")
+	cf := addConvertFlags(fs)
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, convertUsage, args); err != nil {
 		return usageFor("convert", err)
@@ -95,28 +116,64 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		}
 		opts.BaseURL = *baseURL
 	}
+	if err := cf.apply(&opts); err != nil {
+		return usageFor("convert", err)
+	}
 	s, err := sel.selection()
 	if err != nil {
 		return usageFor("convert", err)
 	}
 	opts.Selection = s
-	if !*noRedact && convertRedactor != nil {
-		opts.Redact = convertRedactor()
-	}
-
-	in, name, err := openInput(st, fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	opts.Name = name
 	// A script is meant to be run; 0700 still keeps it private, since
 	// --exact output may hold live credentials. The others may too: 0600.
 	perm := os.FileMode(0o600)
 	if *to == "bash" {
 		perm = 0o700
 	}
-	out, err := createOutput(st, *outPath, perm)
+	return convertFile(ctx, st, "convert", fs.Arg(0), *outPath, perm, opts)
+}
+
+// convertFlags are the flags convert and inspect share.
+type convertFlags struct {
+	noRedact    *bool
+	noCorrelate *bool
+	vars        *[]string
+}
+
+func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
+	return &convertFlags{
+		noRedact:    fs.Bool("no-redact", false, "do not redact first"),
+		noCorrelate: fs.Bool("no-correlate", false, "send recorded ids as they are"),
+		vars:        fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)"),
+	}
+}
+
+// apply sets the options the flags choose; a bad --var is a usage error.
+func (cf *convertFlags) apply(opts *convert.Options) error {
+	opts.NoCorrelate = *cf.noCorrelate
+	for _, s := range *cf.vars {
+		m, err := correlate.ParseManual(s)
+		if err != nil {
+			return usageErrorf("--var %q: %v", s, err)
+		}
+		opts.Vars = append(opts.Vars, m)
+	}
+	if !*cf.noRedact && convertRedactor != nil {
+		opts.Redact = convertRedactor()
+	}
+	return nil
+}
+
+// convertFile runs one conversion from a file or stdin to a file or
+// stdout, for convert and inspect.
+func convertFile(ctx context.Context, st *streams, cmd, inPath, outPath string, perm os.FileMode, opts convert.Options) error {
+	in, name, err := openInput(st, inPath)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	opts.Name = name
+	out, err := createOutput(st, outPath, perm)
 	if err != nil {
 		return err
 	}
@@ -127,18 +184,27 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var ve *convert.VarError
+		if errors.As(err, &ve) {
+			// The input is fine; the --var does not fit it. correlate
+			// says "var NAME: …".
+			return usageFor(cmd, usageErrorf("--%v", ve.Err))
+		}
 		return err
 	}
 	if err := out.commit(); err != nil {
-		return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
+		return fmt.Errorf("%s: %w", outPath, unwrapPathError(err))
+	}
+	if opts.Format == "vars" {
+		return nil
 	}
 	if stats.Converted == 0 {
 		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection)", name, stats.Entries, stats.Skipped)
-		if !s.All && stats.Entries > 0 {
+		if !opts.Selection.All && stats.Entries > 0 {
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")
 		}
 	}
-	if !*exact && stats.NoCredentials > 0 && stats.NoCredentials == stats.Converted {
+	if !opts.Exact && stats.NoCredentials > 0 && stats.NoCredentials == stats.Converted {
 		warningf(st, "%s: no call carries a Cookie or Authorization header; the output sends them without credentials", name)
 		hintf(st, "browsers export sanitized HAR files by default (Chrome 130 and later): export with sensitive data, or add the headers yourself")
 	}

@@ -22,8 +22,8 @@ func main() {
 	run(s)
 }
 
-// run sends the calls in order; s.responses keeps each answer's body by
-// entry index, for later calls to use.
+// run sends the calls in order; s.vars keeps the values later calls take
+// from earlier answers.
 func run(s *session) {
 	{
 		// entry 0: GET /v3/clusters
@@ -64,19 +64,19 @@ func run(s *session) {
 
 // session holds what every call needs.
 type session struct {
-	baseURL   string
-	env       map[string]string
-	client    *http.Client
-	responses map[int][]byte
+	baseURL string
+	env     map[string]string
+	vars    map[string]string // values earlier answers produced, for later calls
+	client  *http.Client
 }
 
 // newSession reads BASE_URL (default: the recorded origin) and the
 // variables the calls need, and stops at once when some are missing.
 func newSession(defaultBaseURL string, vars ...string) *session {
 	s := &session{
-		baseURL:   strings.TrimRight(os.Getenv("BASE_URL"), "/"),
-		env:       map[string]string{},
-		responses: map[int][]byte{},
+		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
+		env:     map[string]string{},
+		vars:    map[string]string{},
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
@@ -101,7 +101,7 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 	return s
 }
 
-// request is one call as recorded.
+// request is one call as recorded, and its answer once sent.
 type request struct {
 	index  int
 	label  string
@@ -111,6 +111,9 @@ type request struct {
 	host   string
 	header http.Header
 	body   string
+
+	answerHeader http.Header
+	answer       []byte
 }
 
 func (s *session) request(index int, label, method, origin, target string) *request {
@@ -132,9 +135,9 @@ func (r *request) add(name, value string) {
 	r.header[name] = append(r.header[name], value)
 }
 
-// send sends r, keeps the answer's body in s.responses and returns it; it
-// exits naming the call when the call fails.
-func (s *session) send(r *request, recorded int) []byte {
+// send sends r and keeps the answer in it; it exits naming the call when
+// the call fails.
+func (s *session) send(r *request, recorded int) {
 	base, err := url.Parse(r.origin)
 	if err != nil {
 		s.fail(r, "bad base URL: %v", err)
@@ -174,8 +177,7 @@ func (s *session) send(r *request, recorded int) []byte {
 	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
 		s.fail(r, "HTTP %d (recorded %d)", resp.StatusCode, recorded)
 	}
-	s.responses[r.index] = data
-	return data
+	r.answerHeader, r.answer = resp.Header, data
 }
 
 func (s *session) fail(r *request, format string, args ...any) {

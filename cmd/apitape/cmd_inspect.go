@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+
+	"github.com/apitape/apitape/convert"
+)
+
+const inspectUsage = `Usage:
+    apitape inspect [FILE|-] [-o FILE] [--var NAME=SOURCE@CALL] [flags]
+
+Shows the values a recorded session's later calls take from earlier
+answers: for each, its name, the call whose answer produced it and where
+(a JSON path, a header, a cookie), and every call and field that uses it.
+This is what apitape convert chains in bash and Go (the same as
+apitape convert --to vars); check it before you run the output. Secret
+values show only their length.
+
+Options:
+    -o, --output FILE   write here instead of stdout (mode 0600)
+        --exact         as convert --exact: credential headers stay as
+                        recorded, so values used in them are chained too
+        --no-redact     do not run the redaction stage first
+        --no-correlate  show only the values --var declares
+        --var NAME=SOURCE@CALL
+                        add a value the analysis missed (repeatable): SOURCE
+                        is a JSON path (.data[0].id), header:NAME or
+                        cookie:NAME; CALL is the entry index of the call
+                        whose answer holds it
+
+` + selectionUsage + `
+Examples:
+    apitape inspect session.har
+    apitape inspect session.har --var POOL_ID=.data[0].id@7
+    apitape redact session.har | apitape inspect -
+`
+
+func inspectCommand() *command {
+	return &command{
+		name:    "inspect",
+		summary: "show the values later calls take from earlier answers",
+		usage:   inspectUsage,
+		run:     runInspect,
+	}
+}
+
+func runInspect(ctx context.Context, st *streams, args []string) error {
+	fs := newFlagSet("inspect")
+	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
+	exact := fs.Bool("exact", false, "keep credential headers as recorded")
+	cf := addConvertFlags(fs)
+	sel := addSelectionFlags(fs)
+	if err := parseFlags(st, fs, inspectUsage, args); err != nil {
+		return usageFor("inspect", err)
+	}
+	if fs.NArg() > 1 {
+		return usageFor("inspect", usageErrorf("inspect takes one input file, got %d", fs.NArg()))
+	}
+	opts := convert.Options{Format: "vars", Exact: *exact}
+	if err := cf.apply(&opts); err != nil {
+		return usageFor("inspect", err)
+	}
+	s, err := sel.selection()
+	if err != nil {
+		return usageFor("inspect", err)
+	}
+	opts.Selection = s
+	return convertFile(ctx, st, "inspect", fs.Arg(0), *outPath, 0o600, opts)
+}

@@ -1,0 +1,383 @@
+package convert
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/har"
+)
+
+// reservedNames are names the outputs use themselves; correlated values
+// are named around them, and a --var may not take one. The lower-case ones
+// are the generated bash script's own variables.
+var reservedNames = []string{
+	EnvCookie, EnvAuthorization, EnvCSRF, EnvRancherToken, EnvBaseURL,
+	"out", "required", "missing", "v",
+}
+
+// taken is a correlated value a call's answer produces for later calls.
+type taken struct {
+	v *correlate.Var
+	// inJSON: some later call sends it inside a JSON string, where a
+	// quote or a backslash would need escaping that the recording did
+	// not have; such values are refused at run time.
+	inJSON bool
+}
+
+// correlation is the result of the first pass: the model, the values the
+// output really sends (a value used only in a header that the output drops
+// or replaces with an environment variable is not taken from any answer),
+// and the spooled entries for the second pass.
+type correlation struct {
+	model   *correlate.Model
+	live    map[*correlate.Var]bool
+	inJSON  map[*correlate.Var]bool
+	chained []taken
+	sp      *spool
+}
+
+// analyze is the first pass: it reads every selected entry, feeds the
+// analysis, builds each call (so that input errors stop the conversion
+// before anything is written, and to learn which values the output sends)
+// and spools the entries for the second pass.
+func analyze(src source, b *builder, name string, opts Options) (*correlation, error) {
+	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: reservedNames})
+	if err != nil {
+		return nil, &VarError{err}
+	}
+	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{}}
+	w := bufio.NewWriterSize(cor.sp, 64<<10)
+	var buf []byte
+	record := func(kind byte, index int, payload []byte) error {
+		buf = append(buf[:0], kind)
+		buf = binary.AppendUvarint(buf, uint64(index))
+		buf = binary.AppendUvarint(buf, uint64(len(payload)))
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		_, err := w.Write(payload)
+		return err
+	}
+	var enc []byte
+	fail := func(err error) (*correlation, error) {
+		cor.close()
+		return nil, err
+	}
+	for {
+		it, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if it.entry == nil {
+			if err := record(recordSkip, it.index, []byte(it.reason)); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if err := x.Add(it.index, it.entry); err != nil {
+			return fail(&VarError{err})
+		}
+		c, err := b.build(it.index, it.entry, x.Rewrite)
+		if err != nil {
+			return fail(entryError(name, it.index, err))
+		}
+		cor.mark(c)
+		enc = appendEntry(enc[:0], it.entry)
+		if err := record(recordEntry, it.index, enc); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	m, err := x.Model()
+	if err != nil {
+		return fail(&VarError{err})
+	}
+	cor.model = m
+	for _, v := range m.Vars {
+		if cor.live[v] {
+			cor.chained = append(cor.chained, taken{v, cor.inJSON[v]})
+		}
+	}
+	return cor, nil
+}
+
+// Spool record kinds.
+const (
+	recordEntry = 'e' // payload: appendEntry's encoding of the entry
+	recordSkip  = 's' // payload: why the entry is not converted
+)
+
+// mark notes the correlated values a call sends.
+func (cor *correlation) mark(c *call) {
+	markValue := func(v value) {
+		for _, p := range v {
+			if p.Var != nil {
+				cor.live[p.Var] = true
+				if p.InJSON {
+					cor.inJSON[p.Var] = true
+				}
+			}
+		}
+	}
+	markValue(c.target)
+	for _, h := range c.headers {
+		markValue(h.value)
+	}
+	markValue(c.body)
+}
+
+// rewrite is the model's Rewrite without the values the output does not
+// take from any answer (by construction they occur only in fields it does
+// not send; this keeps it so).
+func (cor *correlation) rewrite(entry int, where, text string) []correlate.Part {
+	parts := cor.model.Rewrite(entry, where, text)
+	for i := range parts {
+		if parts[i].Var != nil && !cor.live[parts[i].Var] {
+			parts[i].Var = nil
+		}
+	}
+	return parts
+}
+
+// produced are the values the answer to entry index gives later calls.
+func (cor *correlation) produced(index int) []taken {
+	var out []taken
+	for _, v := range cor.model.Produced(index) {
+		if cor.live[v] {
+			out = append(out, taken{v, cor.inJSON[v]})
+		}
+	}
+	return out
+}
+
+// write prints the model for people, then the values convert does not
+// take from any answer although the analysis found uses.
+func (cor *correlation) write(w io.Writer) error {
+	if err := cor.model.Write(w); err != nil {
+		return err
+	}
+	var idle []string
+	for _, v := range cor.model.Vars {
+		if len(v.Uses) > 0 && !cor.live[v] {
+			idle = append(idle, v.Name)
+		}
+	}
+	if len(idle) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nnot taken from the answers by convert (used only in headers that the output drops\nor sends from an environment variable): %s\n", strings.Join(idle, ", "))
+	return err
+}
+
+func (cor *correlation) close() {
+	if cor.sp != nil {
+		cor.sp.close()
+	}
+}
+
+// source reads the spooled entries back for the second pass.
+func (cor *correlation) source(name string) source {
+	r, err := cor.sp.reader()
+	return &spoolSource{r: bufio.NewReaderSize(r, 64<<10), name: name, err: err}
+}
+
+type spoolSource struct {
+	r    *bufio.Reader
+	name string
+	buf  []byte
+	err  error
+}
+
+func (s *spoolSource) next() (item, error) {
+	if s.err != nil {
+		return item{}, s.err
+	}
+	kind, err := s.r.ReadByte()
+	if err != nil {
+		return item{}, err // io.EOF at the end
+	}
+	index, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return item{}, spoolError(err)
+	}
+	n, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return item{}, spoolError(err)
+	}
+	if uint64(cap(s.buf)) < n {
+		s.buf = make([]byte, n)
+	}
+	s.buf = s.buf[:n]
+	if _, err := io.ReadFull(s.r, s.buf); err != nil {
+		return item{}, spoolError(err)
+	}
+	if kind == recordSkip {
+		return item{index: int(index), reason: string(s.buf)}, nil
+	}
+	e, err := readEntry(s.buf)
+	if err != nil {
+		return item{}, spoolError(err)
+	}
+	return item{index: int(index), entry: e}, nil
+}
+
+// appendEntry encodes what the second pass needs of an entry (see
+// builder.build): the request and the response status, never the
+// response's headers or body, which are most of a session's bytes.
+// Strings are length-prefixed; lists count-prefixed.
+func appendEntry(b []byte, e *har.Entry) []byte {
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	flag := func(on bool) {
+		if on {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	req := &e.Request
+	str(req.Method)
+	str(req.URL)
+	b = binary.AppendUvarint(b, uint64(e.Response.Status))
+	b = binary.AppendUvarint(b, uint64(len(req.Headers)))
+	for _, h := range req.Headers {
+		str(h.Name)
+		str(h.Value)
+	}
+	b = binary.AppendUvarint(b, uint64(len(req.Cookies)))
+	for _, c := range req.Cookies {
+		str(c.Name)
+		str(c.Value)
+	}
+	pd := req.PostData
+	flag(pd != nil)
+	if pd == nil {
+		return b
+	}
+	str(pd.MimeType)
+	flag(pd.IsBase64())
+	flag(pd.Text != nil)
+	if pd.Text != nil {
+		str(*pd.Text)
+	}
+	b = binary.AppendUvarint(b, uint64(len(pd.Params)))
+	for _, p := range pd.Params {
+		str(p.Name)
+		flag(p.Value != nil)
+		if p.Value != nil {
+			str(*p.Value)
+		}
+		str(p.FileName)
+		str(p.ContentType)
+	}
+	return b
+}
+
+// readEntry decodes appendEntry's encoding.
+func readEntry(b []byte) (*har.Entry, error) {
+	d := decoder{b: b}
+	e := &har.Entry{}
+	req := &e.Request
+	req.Method, req.URL = d.str(), d.str()
+	e.Response.Status = int(d.num())
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		req.Headers = append(req.Headers, &har.NameValue{Name: d.str(), Value: d.str()})
+	}
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		req.Cookies = append(req.Cookies, &har.Cookie{Name: d.str(), Value: d.str()})
+	}
+	if d.flag() {
+		pd := &har.PostData{MimeType: d.str()}
+		if d.flag() {
+			pd.Extra.Set("_encoding", "base64")
+		}
+		if d.flag() {
+			pd.Text = har.String(d.str())
+		}
+		for n := d.count(); n > 0 && d.err == nil; n-- {
+			p := &har.Param{Name: d.str()}
+			if d.flag() {
+				p.Value = har.String(d.str())
+			}
+			p.FileName, p.ContentType = d.str(), d.str()
+			pd.Params = append(pd.Params, p)
+		}
+		req.PostData = pd
+	}
+	if d.err == nil && len(d.b) > 0 {
+		d.err = errors.New("trailing bytes")
+	}
+	return e, d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) num() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count is a list length, which cannot exceed the bytes left.
+func (d *decoder) count() int {
+	n := d.num()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.num()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) flag() bool {
+	if len(d.b) == 0 {
+		d.fail()
+		return false
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v == 1
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errors.New("truncated entry")
+	}
+	d.b = nil
+}
+
+func spoolError(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("reading the spooled entries back: %w", err)
+}
