@@ -249,9 +249,27 @@ func redactedEqual(_ jsondiff.Path, a, b any) bool {
 		}
 	}
 	re.WriteString(`$`)
-	ok, _ := regexp.MatchString(re.String(), sb)
-	return ok
+	if ok, _ := regexp.MatchString(re.String(), sb); ok {
+		return true
+	}
+	// A document inside a string (a kubeconfig's YAML) also holds secrets
+	// the recording never had as placeholders, such as per-server
+	// certificates: put a token-shaped stand-in where each placeholder was
+	// and compare both sides with every token masked.
+	var filled strings.Builder
+	for _, part := range placeholder.Split(sa) {
+		if part.Env != "" {
+			filled.WriteString(placeholderStandIn)
+		} else {
+			filled.WriteString(part.Text)
+		}
+	}
+	return maskTokens(filled.String()) == maskTokens(sb)
 }
+
+// placeholderStandIn is masked by tokenShapes both alone (a long base64
+// run) and after a Rancher token's name (name-xxxxx:<40 or more>).
+var placeholderStandIn = strings.Repeat("b", 120)
 
 // ruleSet is the compiled view of all rules for one comparison.
 type ruleSet struct {
