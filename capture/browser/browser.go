@@ -186,6 +186,9 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	if err := startRecording(bctx, tp, rec); err != nil {
 		return res, err
 	}
+	if testHookRecording != nil {
+		testHookRecording(bctx)
+	}
 
 	why := func() string {
 		select {
@@ -367,6 +370,10 @@ func startRecording(bctx context.Context, tp *tap, rec *recorder) error {
 		}
 	}
 }
+
+// testHookRecording, set by tests, gets the browser's context once the
+// recording runs, to do what a person would (close the window).
+var testHookRecording func(bctx context.Context)
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

@@ -68,13 +68,17 @@ func TestCaptureBrowserDemoToBash(t *testing.T) {
 
 	env := map[string]string{"DEMO_USER": rec.User, "DEMO_PASSWORD": rec.Password}
 	var stderr bytes.Buffer
-	st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, getenv: func(k string) string { return env[k] }}
+	// stderr plays a terminal: the live progress line is drawn on it.
+	st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, errTTY: true, getenv: func(k string) string { return env[k] }}
 	flow := filepath.Join("..", "..", "capture", "browser", "testdata", "demo-flow.yaml")
 	if code := run(ctx, st, []string{"capture", "browser", "--steps", flow, "-o", harFile, rec.URL}); code != 0 {
 		t.Fatalf("capture browser exited %d:\n%s", code, stderr.String())
 	}
-	if !regexp.MustCompile(`(?m)^apitape: recorded \d+ calls \(\d+ requests seen\) to .*session\.har \(steps done\)$`).MatchString(stderr.String()) {
+	if !regexp.MustCompile(`(?m)^(\r\x1b\[K)?apitape: recorded \d+ calls \(\d+ requests seen\) to .*session\.har \(steps done\)$`).MatchString(stderr.String()) {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "\r\x1b[Kapitape: recorded ") {
+		t.Errorf("no progress line on a terminal:\n%q", stderr.String())
 	}
 
 	// Redacted before it reached the disk: the password, the CSRF token and
@@ -111,6 +115,7 @@ func TestCaptureBrowserDemoToBash(t *testing.T) {
 	}
 
 	stderr.Reset()
+	st.errTTY = false
 	if code := run(ctx, st, []string{"convert", harFile, "--to", "bash", "-o", script}); code != 0 {
 		t.Fatalf("convert exited %d:\n%s", code, stderr.String())
 	}
