@@ -165,7 +165,7 @@ func (d *run) record(ctx context.Context) error {
 		if !d.Bundled {
 			d.say("   no Chromium found (install it with: apt-get install chromium, or set APITAPE_BROWSER);")
 		}
-		d.say("   using the recording bundled with apitape instead of a live one")
+		d.say("2. using the recording of the same UI flow bundled with apitape (already redacted)")
 		d.rawHAR = bundled
 		return nil
 	}
@@ -246,7 +246,11 @@ func (d *run) redact(ctx context.Context) error {
 		return err
 	}
 	d.res.Calls, d.res.Redactions = len(h.Log.Entries), sum.Redactions
-	d.say("3. redacted: %d calls, %d secrets replaced by placeholders; scan finds nothing left", d.res.Calls, sum.Redactions)
+	if sum.Redactions == 0 {
+		d.say("3. redact: %d calls, nothing left to replace; scan finds no secret", d.res.Calls)
+	} else {
+		d.say("3. redacted: %d calls, %d secrets replaced by placeholders; scan finds nothing left", d.res.Calls, sum.Redactions)
+	}
 	d.file("session.har", "the recording, redacted: safe to share (placeholders instead of secrets)")
 	d.file("redaction-report.json", "what was redacted, where, and the placeholder (never the value)")
 	return nil

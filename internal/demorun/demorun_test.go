@@ -37,8 +37,8 @@ func checkResult(t *testing.T, res *Result, dir, out string) {
 	if res.Calls < 8 {
 		t.Errorf("recording has %d calls, want at least 8", res.Calls)
 	}
-	if res.Redactions == 0 {
-		t.Error("nothing was redacted")
+	if res.Recorded && res.Redactions == 0 {
+		t.Error("nothing was redacted in the live recording")
 	}
 	if strings.Join(res.ScriptClusters, ",") != "demo-lab" {
 		t.Errorf("clusters on the fresh server after provision.sh: %v, want [demo-lab]", res.ScriptClusters)
