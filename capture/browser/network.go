@@ -14,11 +14,14 @@ import (
 	"github.com/apitape/apitape/har"
 )
 
-// Buffer sizes passed to Network.enable. Chrome keeps response bodies in a
-// per-session buffer until they are fetched and evicts the oldest when it is
-// full ("Request content was evicted from inspector cache"); its defaults
-// lose large API answers. The recorder fetches every body as soon as it has
-// finished loading, so the buffer only has to hold what is in flight.
+// Buffer sizes. Chrome keeps response bodies until they are fetched and
+// evicts the oldest when a buffer is full ("Request content was evicted
+// from inspector cache"); its defaults lose large API answers. The
+// recorder fetches every body as soon as it has loaded, so the buffers
+// only hold what is in flight. Bodies come from the durable store in the
+// browser process (Network.configureDurableMessages); the renderer's own
+// store, which would only hold a second copy, gets one byte, so it keeps
+// nothing.
 const (
 	maxTotalBuffer    = 512 << 20
 	maxResourceBuffer = 256 << 20
@@ -46,20 +49,20 @@ type recorder struct {
 	extraWait time.Duration // how long a finished exchange waits for its ExtraInfo events
 
 	sessions map[string]*session // the recorder's sessions
-	haveSW   bool                // a service worker was attached
-	shadow   map[string]string   // target id → its shadow session (see addShadow)
-
-	shadowMu       sync.Mutex
-	shadowSessions map[string]bool
-
-	apiOnly  bool              // only API calls are written: skip other bodies
-	skipMu   sync.Mutex        // skip is used on the reader goroutine
-	skip     map[string]bool   // requests whose bodies are not fetched
-	targets  map[string]string // target id → the session that records it
-	pages    map[string]bool   // live page targets
+	targets  map[string]string   // target id → the session that records it
+	pages    map[string]bool     // live page targets
 	sawPage  bool
 	requests map[string]*request
 	sockets  map[string]*socket
+	haveSW   bool              // a service worker was attached
+	shadow   map[string]string // target id → its shadow session (see addShadow)
+
+	// Used on the reader goroutine too, hence the locks.
+	shadowMu       sync.Mutex
+	shadowSessions map[string]bool
+	apiOnly        bool // only API calls are written: skip other bodies
+	skipMu         sync.Mutex
+	skip           map[string]bool // requests whose bodies are not fetched
 
 	setups       int       // setup commands not answered yet
 	lastActivity time.Time // last network event, for "quiet"

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +167,36 @@ func FuzzParseSteps(f *testing.F) {
 			t.Fatalf("round trip mismatch (-first +second):\n%s", diff)
 		}
 	})
+}
+
+// TestDocExample parses the steps file shown in the package documentation,
+// so the documentation cannot drift from the parser.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yaml []string
+	in := false
+	for _, l := range strings.Split(string(src), "\n") {
+		switch {
+		case l == "//\t# flow.yaml":
+			in = true
+		case in && strings.HasPrefix(l, "//\t"):
+			yaml = append(yaml, strings.TrimPrefix(l, "//\t"))
+		case in:
+			in = false
+		}
+	}
+	steps, err := ParseSteps("doc.go", []byte(strings.Join(yaml, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.Action)
+	}
+	if strings.Join(got, " ") != "navigate fill select click wait wait expect sleep" {
+		t.Errorf("the documented example parses to %v", got)
+	}
 }
