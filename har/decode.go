@@ -225,13 +225,23 @@ func (p *parser) cookie(c *Cookie) (err error) {
 	})
 }
 
-func (p *parser) nameValues() (nvs []*NameValue, err error) {
-	nvs = []*NameValue{}
-	err = p.array(func(int) error {
-		nv := new(NameValue)
-		nvs = append(nvs, nv)
-		return p.nameValue(nv)
+func (p *parser) nameValues() ([]*NameValue, error) {
+	// Collect into scratch, then allocate the list in two pieces: a header
+	// list is a dozen small objects, and one allocation each was the
+	// reader's biggest cost.
+	scratch := p.nvs[:0]
+	err := p.array(func(int) error {
+		scratch = append(scratch, NameValue{})
+		return p.nameValue(&scratch[len(scratch)-1])
 	})
+	p.nvs = scratch[:0]
+	slab := make([]NameValue, len(scratch))
+	copy(slab, scratch)
+	clear(scratch)
+	nvs := make([]*NameValue, len(slab))
+	for i := range slab {
+		nvs[i] = &slab[i]
+	}
 	return nvs, err
 }
 

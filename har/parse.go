@@ -21,6 +21,8 @@ import (
 type parser struct {
 	data []byte
 	pos  int
+	buf  []byte      // scratch for unescaping strings
+	nvs  []NameValue // scratch for header and query lists
 }
 
 // syntaxError is malformed JSON at a byte offset within the parsed text.
@@ -236,7 +238,8 @@ func (p *parser) rawString() (string, error) {
 }
 
 func (p *parser) escapedString(start int) (string, error) {
-	buf := make([]byte, 0, 64)
+	buf := p.buf[:0]
+	defer func() { p.buf = buf[:0] }()
 	i := start
 	for i < len(p.data) {
 		c := p.data[i]

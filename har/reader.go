@@ -56,6 +56,7 @@ type Reader struct {
 	tail   []byte
 	raw    []byte
 	rawOff int64
+	p      parser // reused: its scratch buffers outlive one entry
 	err    error
 }
 
@@ -92,7 +93,13 @@ func (r *Reader) Next() (*Entry, error) {
 // parse decodes the raw bytes of the current entry (as returned by NextRaw).
 func (r *Reader) parse(raw []byte) (*Entry, error) {
 	e := new(Entry)
-	if err := decode(raw, func(p *parser) error { return p.entry(e) }); err != nil {
+	r.p.data, r.p.pos = raw, 0
+	err := r.p.entry(e)
+	if err == nil {
+		err = r.p.end()
+	}
+	r.p.data = nil
+	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
 			return nil, r.errorf(r.index, r.rawOff+int64(se.off), "malformed JSON: %s", se.msg)
