@@ -155,6 +155,14 @@ func TestAnalyze(t *testing.T) {
 			},
 		},
 		{
+			name:   "words only",
+			reason: "a value made of words (a default path, a sentence) is not a reference: bound to a list, it would make the script depend on the list",
+			calls: []rec{
+				{Method: "GET", URL: h + "/v3/clusters", Resp: `{"type":"collection","data":[{"type":"cluster","dockerRootDir":"/var/lib/docker","description":"lab for the demo"}]}`},
+				{Method: "POST", URL: h + "/v3/cluster", Body: `{"name":"lab","dockerRootDir":"/var/lib/docker","description":"lab for the demo"}`},
+			},
+		},
+		{
 			name:   "token boundaries",
 			reason: "an id inside a longer token is a different value",
 			calls: []rec{

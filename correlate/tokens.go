@@ -192,7 +192,23 @@ func bindable(v string) bool {
 	if top, sub, ok := strings.Cut(v, "/"); ok && mimeTops[strings.ToLower(top)] && !strings.ContainsAny(sub, "/:") {
 		return false // a content type
 	}
-	return true
+	return !allWords(v)
+}
+
+// allWords reports whether every token of v is a word (letters only): a
+// path like /var/lib/docker or a sentence, a default a server repeats and
+// a client knows, never a reference it generated. Binding one would make a
+// script depend on an answer (a list) that may not hold it on another
+// server.
+func allWords(v string) bool {
+	words := true
+	eachToken(v, func(start, end int) {
+		for i := start; i < end && words; i++ {
+			c := v[i]
+			words = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		}
+	})
+	return words
 }
 
 // isNumeric reports whether v looks like a number: digits with an optional
