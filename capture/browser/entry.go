@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 )
 
@@ -300,30 +300,12 @@ func headerValue(h headerList, name string) string {
 	return v
 }
 
-// queryString splits the query of u in order, decoding what decodes and
-// keeping the rest as written.
+// queryString is the query of u, in order (see capture.QueryString). CDP
+// URLs have no fragment, but a WebSocket URL might.
 func queryString(u string) []*har.NameValue {
-	out := []*har.NameValue{}
-	_, query, ok := strings.Cut(u, "?")
-	if !ok || query == "" {
-		return out
-	}
+	_, query, _ := strings.Cut(u, "?")
 	query, _, _ = strings.Cut(query, "#")
-	for _, part := range strings.Split(query, "&") {
-		if part == "" {
-			continue
-		}
-		name, value, _ := strings.Cut(part, "=")
-		out = append(out, &har.NameValue{Name: unescape(name), Value: unescape(value)})
-	}
-	return out
-}
-
-func unescape(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
+	return capture.QueryString(query)
 }
 
 func requestCookies(h headerList) []*har.Cookie {

@@ -186,12 +186,12 @@ func (r *recorder) onEvent(ev event) {
 	}
 	switch ev.method {
 	case evLoadingFinished:
-		var p evFinished
-		if json.Unmarshal(ev.params, &p) != nil {
+		p, ok := decode[evFinished](ev.params)
+		if !ok {
 			return
 		}
 		f := &fetch{}
-		r.q.push(func() { r.loadingFinished(&p, f) })
+		r.q.push(func() { r.loadingFinished(p, f) })
 		if r.unwanted(p.RequestID, true) {
 			f.err = errNotKept
 			r.q.push(func() { r.fetched(f, "Network.getResponseBody") })
@@ -199,8 +199,8 @@ func (r *recorder) onEvent(ev event) {
 		}
 		r.fetch(ev.session, "Network.getResponseBody", p.RequestID, "body", f)
 	case evRequestWillBeSent:
-		var p evRequest
-		if json.Unmarshal(ev.params, &p) != nil {
+		p, ok := decode[evRequest](ev.params)
+		if !ok {
 			return
 		}
 		if r.apiOnly && !apiType(p.Type) {
@@ -214,7 +214,7 @@ func (r *recorder) onEvent(ev event) {
 			// multipart uploads and only says hasPostData.
 			f = &fetch{}
 		}
-		r.q.push(func() { r.requestWillBeSent(ev.session, &p, f) })
+		r.q.push(func() { r.requestWillBeSent(ev.session, p, f) })
 		if f != nil {
 			r.fetch(ev.session, "Network.getRequestPostData", p.RequestID, "postData", f)
 		}
@@ -390,6 +390,13 @@ func (r *recorder) do(ctx context.Context, f func()) error {
 	}
 }
 
+// decode reads an event's parameters; a malformed event is ignored, as
+// the browser is the only one sending them.
+func decode[T any](raw []byte) (*T, bool) {
+	p := new(T)
+	return p, json.Unmarshal(raw, p) == nil
+}
+
 func (r *recorder) handle(ev event) {
 	switch ev.method {
 	case evAttached, evDetached, evTargetCreated, evTargetInfoChanged, evTargetDestroyed, evTargetCrashed:
@@ -397,50 +404,42 @@ func (r *recorder) handle(ev event) {
 		return
 	}
 	r.lastActivity = time.Now()
-	var err error
 	switch ev.method {
 	case evRequestExtraInfo:
-		var p evRequestExtra
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evRequestExtra](ev.params); ok {
 			q := r.request(p.RequestID)
-			q.reqExtra = append(q.reqExtra, &p)
+			q.reqExtra = append(q.reqExtra, p)
 			r.check(q)
 		}
 	case evResponseReceived:
-		var p evResponse
-		if err = json.Unmarshal(ev.params, &p); err == nil {
-			r.responseReceived(&p)
+		if p, ok := decode[evResponse](ev.params); ok {
+			r.responseReceived(p)
 		}
 	case evResponseExtraInfo:
-		var p evResponseExtra
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evResponseExtra](ev.params); ok {
 			q := r.request(p.RequestID)
-			q.respExtra = append(q.respExtra, &p)
+			q.respExtra = append(q.respExtra, p)
 			r.check(q)
 		}
 	case evLoadingFailed:
-		var p evFailed
-		if err = json.Unmarshal(ev.params, &p); err == nil {
-			r.loadingFailed(&p)
+		if p, ok := decode[evFailed](ev.params); ok {
+			r.loadingFailed(p)
 		}
 	case evDataReceived:
-		var p evData
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evData](ev.params); ok {
 			if h := r.current(p.RequestID); h != nil && !h.done {
 				h.received += int64(p.DataLength)
 				h.lastData = time.Now()
 			}
 		}
 	case evServedFromCache:
-		var p evRequestID
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evRequestID](ev.params); ok {
 			if h := r.current(p.RequestID); h != nil {
 				h.cached = true
 			}
 		}
 	case evEventSourceMessage:
-		var p evEventSource
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evEventSource](ev.params); ok {
 			if q := r.requests[p.RequestID]; q != nil && len(q.hops) > 0 {
 				q.sse = append(q.sse, sseMessage{Type: p.EventName, Time: r.wall(q.hops[len(q.hops)-1], p.Timestamp), ID: p.EventID, Data: p.Data})
 			}
@@ -704,30 +703,25 @@ func cmpFloat(a, b float64) int {
 }
 
 func (r *recorder) handleSocket(ev event) {
-	var err error
 	switch ev.method {
 	case evWSCreated:
-		var p evWSCreatedT
-		if err = json.Unmarshal(ev.params, &p); err == nil && r.sockets[p.RequestID] == nil {
+		if p, ok := decode[evWSCreatedT](ev.params); ok && r.sockets[p.RequestID] == nil {
 			r.sockets[p.RequestID] = &socket{id: p.RequestID, url: p.URL, initiator: p.Initiator}
 		}
 	case evWSHandshakeRequest:
-		var p evWSRequest
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evWSRequest](ev.params); ok {
 			if s := r.sockets[p.RequestID]; s != nil && s.start == 0 {
 				s.start, s.wallStart, s.reqHeaders = p.Timestamp, p.WallTime, p.Request.Headers
 			}
 		}
 	case evWSHandshakeResponse:
-		var p evWSResponse
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evWSResponse](ev.params); ok {
 			if s := r.sockets[p.RequestID]; s != nil && s.resp == nil {
-				s.resp, s.respTime = &p, p.Timestamp
+				s.resp, s.respTime = p, p.Timestamp
 			}
 		}
 	case evWSFrameSent, evWSFrameReceived:
-		var p evWSFrame
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evWSFrame](ev.params); ok {
 			if s := r.sockets[p.RequestID]; s != nil {
 				typ := "receive"
 				if ev.method == evWSFrameSent {
@@ -737,20 +731,15 @@ func (r *recorder) handleSocket(ev event) {
 			}
 		}
 	case evWSFrameError:
-		var p evWSFrame
-		if err = json.Unmarshal(ev.params, &p); err == nil {
+		if p, ok := decode[evWSFrame](ev.params); ok {
 			if s := r.sockets[p.RequestID]; s != nil {
 				s.errors = append(s.errors, p.ErrorMessage)
 			}
 		}
 	case evWSClosed:
-		var p evRequestID
-		var t struct {
-			Timestamp float64 `json:"timestamp"`
-		}
-		if err = json.Unmarshal(ev.params, &p); err == nil && json.Unmarshal(ev.params, &t) == nil {
+		if p, ok := decode[evWSFrame](ev.params); ok {
 			if s := r.sockets[p.RequestID]; s != nil {
-				s.closed, s.end = true, t.Timestamp
+				s.closed, s.end = true, p.Timestamp
 				r.emit(r.socketEntry(s))
 				delete(r.sockets, s.id)
 			}
