@@ -160,55 +160,36 @@ var mimeTops = map[string]bool{
 
 // bindable reports whether a produced value is worth looking for in later
 // requests. Words (letters only) are types, states and names ("cluster",
-// "provisioning"), never generated references.
+// "provisioning"), never generated references; so are values made only of
+// words and delimiters: a path like /var/lib/docker or a sentence, a
+// default a server repeats and a client knows. Binding one would make a
+// script depend on an answer (a list) that may not hold it on another
+// server.
 func bindable(v string) bool {
 	if len(v) < minValueLen || len(v) > maxValueLen || commonValues[v] {
 		return false
 	}
-	letters, digits, content := true, 0, false
+	words, digits := true, 0 // words: letters and delimiters only
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !delim[c] {
-			content = true
-		}
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		switch c := v[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', delim[c]:
 		case '0' <= c && c <= '9':
 			digits++
-			letters = false
+			words = false
 		default:
-			letters = false
+			words = false
 		}
 	}
-	if letters {
-		return false
+	if words {
+		return false // also: only delimiters
 	}
 	if isNumeric(v) {
 		return digits >= minNumberDigits && digits <= maxNumberDigits
 	}
-	if !content {
-		return false // only delimiters
-	}
 	if top, sub, ok := strings.Cut(v, "/"); ok && mimeTops[strings.ToLower(top)] && !strings.ContainsAny(sub, "/:") {
 		return false // a content type
 	}
-	return !allWords(v)
-}
-
-// allWords reports whether every token of v is a word (letters only): a
-// path like /var/lib/docker or a sentence, a default a server repeats and
-// a client knows, never a reference it generated. Binding one would make a
-// script depend on an answer (a list) that may not hold it on another
-// server.
-func allWords(v string) bool {
-	words := true
-	eachToken(v, func(start, end int) {
-		for i := start; i < end && words; i++ {
-			c := v[i]
-			words = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-		}
-	})
-	return words
+	return true
 }
 
 // isNumeric reports whether v looks like a number: digits with an optional
