@@ -16,8 +16,8 @@ import (
 
 // TestFramesWorkersPreflights records a page whose requests come from
 // everywhere but the page itself: an iframe from another site (its own
-// process and target), a dedicated worker, a CORS request with its
-// preflight, and an EventSource stream.
+// process and target), a dedicated worker, a popup window (a new page
+// target), a CORS request with its preflight, and an EventSource stream.
 func TestFramesWorkersPreflights(t *testing.T) {
 	needBrowser(t)
 	mux := http.NewServeMux()
@@ -32,11 +32,11 @@ func TestFramesWorkersPreflights(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html>
 <iframe src="%[1]s/frame"></iframe>
-<div id="status"></div>
+<div id="status"></div><button id="popup" onclick="window.open('/popup', 'pop')">open</button>
 <script>
 const done = {};
-const mark = k => { done[k] = true; if (Object.keys(done).length === 4) document.getElementById('status').textContent = 'all done'; };
-window.addEventListener('message', e => { if (e.data === 'frame done') mark('frame'); });
+const mark = k => { done[k] = true; if (Object.keys(done).length === 5) document.getElementById('status').textContent = 'all done'; };
+window.addEventListener('message', e => { if (e.data === 'frame done') mark('frame'); if (e.data === 'popup done') mark('popup'); });
 const w = new Worker('/worker.js');
 w.onmessage = () => mark('worker');
 fetch('%[1]s/api/cors', {method: 'PUT', headers: {'X-Api-Csrf': 'csrf-123', 'Content-Type': 'application/json'}, body: '{"name":"c1"}'})
@@ -49,6 +49,13 @@ es.onmessage = () => { if (++n === 3) { es.close(); mark('sse'); } };
 	mux.HandleFunc("/frame", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, `<script>fetch('/api/from-frame', {method: 'POST', body: 'frame body'}).then(r => r.text()).then(() => parent.postMessage('frame done', '*'))</script>`)
+	})
+	mux.HandleFunc("/popup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<script>fetch('/api/from-popup').then(r => r.text()).then(() => opener.postMessage('popup done', '*'))</script>`)
+	})
+	mux.HandleFunc("/api/from-popup", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"popup":true}`)
 	})
 	mux.HandleFunc("/worker.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
@@ -82,12 +89,12 @@ es.onmessage = () => { if (++n === 3) { es.close(); mark('sse'); } };
 		<-r.Context().Done() // the page closes the stream
 	})
 
-	h, _ := record(t, srv.URL, "- wait: '#status'\n  text: all done\n", har.Selection{All: true})
+	h, _ := record(t, srv.URL, "- click: '#popup'\n- wait: '#status'\n  text: all done\n", har.Selection{All: true})
 	got := map[string]*har.Entry{}
 	for _, e := range h.Log.Entries {
 		got[e.Request.Method+" "+strings.TrimPrefix(strings.TrimPrefix(e.Request.URL, srv.URL), other)] = e
 	}
-	for _, k := range []string{"POST /api/from-frame", "GET /api/from-worker?x=1", "OPTIONS /api/cors", "PUT /api/cors", "GET /api/events"} {
+	for _, k := range []string{"POST /api/from-frame", "GET /api/from-worker?x=1", "GET /api/from-popup", "OPTIONS /api/cors", "PUT /api/cors", "GET /api/events"} {
 		if got[k] == nil {
 			var have []string
 			for k := range got {
@@ -101,6 +108,9 @@ es.onmessage = () => { if (++n === 3) { es.close(); mark('sse'); } };
 	}
 	if b, ok, _ := got["GET /api/from-worker?x=1"].Response.Content.Bytes(); !ok || string(b) != `{"worker":true}` {
 		t.Errorf("the worker's call was recorded without its body: %q", b)
+	}
+	if b, ok, _ := got["GET /api/from-popup"].Response.Content.Bytes(); !ok || string(b) != `{"popup":true}` {
+		t.Errorf("the popup's call was recorded without its body: %q", b)
 	}
 	pre := got["OPTIONS /api/cors"]
 	if pre.ResourceType() != "preflight" || !har.IsPreflight(pre) || har.IsAPICall(pre) {
