@@ -42,7 +42,7 @@ func (e *goEmitter) head(w *bufio.Writer, s *session) {
 		w.Write(appendGoString(nil, name))
 	}
 	w.WriteString(")\n\trun(s)\n}\n\n")
-	w.WriteString("// run sends the calls in order; s.vars keeps the values later calls take\n// from earlier answers.\n")
+	w.WriteString("// run sends the calls in order; s.env holds the environment variables and\n// the values later calls take from earlier answers.\n")
 	w.WriteString("func run(s *session) {")
 }
 
@@ -157,11 +157,13 @@ func appendGoValue(dst []byte, v value, op string) []byte {
 		n++
 		switch {
 		case p.Var != nil && p.Enc == correlate.EncodedURL:
-			dst = append(dst, "escapeURI(s.vars["...)
+			dst = append(dst, "escapeURI(s.env["...)
 			dst = appendGoString(dst, p.Var.Name)
 			dst = append(dst, "])"...)
 		case p.Var != nil:
-			dst = append(dst, "s.vars["...)
+			// Like a variable of the environment, as in bash, and in the
+			// form apitape scan knows for a reference.
+			dst = append(dst, "s.env["...)
 			dst = appendGoString(dst, p.Var.Name)
 			dst = append(dst, ']')
 		case p.Env != "":
@@ -218,8 +220,7 @@ const goHelpers = `
 // session holds what every call needs.
 type session struct {
 	baseURL string
-	env     map[string]string
-	vars    map[string]string // values earlier answers produced, for later calls
+	env     map[string]string // variables: the environment's, and values earlier answers produced
 	client  *http.Client
 }
 
@@ -229,7 +230,6 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 	s := &session{
 		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
 		env:     map[string]string{},
-		vars:    map[string]string{},
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
@@ -362,7 +362,7 @@ func (s *session) take(r *request, name, source string, inJSON bool, value strin
 		fmt.Fprintf(os.Stderr, "apitape: call %d (%s): the %s for %s holds %s\n", r.index, r.label, source, name, problem)
 		os.Exit(1)
 	}
-	s.vars[name] = value
+	s.env[name] = value
 }
 
 // fromJSON returns the string or number at path (member names and array

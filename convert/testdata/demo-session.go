@@ -30,8 +30,8 @@ func main() {
 	run(s)
 }
 
-// run sends the calls in order; s.vars keeps the values later calls take
-// from earlier answers.
+// run sends the calls in order; s.env holds the environment variables and
+// the values later calls take from earlier answers.
 func run(s *session) {
 	{
 		// entry 0: POST /v3/cloudcredential
@@ -52,7 +52,7 @@ func run(s *session) {
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
-		r.body = `{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"` + s.vars["CLOUD_CREDENTIAL_ID"] + `","name":"lab-t3","type":"nodeTemplate"}`
+		r.body = `{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"` + s.env["CLOUD_CREDENTIAL_ID"] + `","name":"lab-t3","type":"nodeTemplate"}`
 		s.send(r, 201)
 		s.take(r, "NODE_TEMPLATE_ID", ".id", true, fromJSON(r, false, "id"))
 	}
@@ -71,12 +71,12 @@ func run(s *session) {
 
 	{
 		// entry 3: PUT /v3/clusters/${CLUSTER_ID}
-		r := s.request(3, "PUT /v3/clusters/${CLUSTER_ID}", "PUT", s.baseURL, "/v3/clusters/"+s.vars["CLUSTER_ID"]+"?_replace=true")
+		r := s.request(3, "PUT /v3/clusters/${CLUSTER_ID}", "PUT", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?_replace=true")
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
-		r.body = `{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"` + s.vars["CLUSTER_ID"] + `","name":"` + s.vars["CLUSTER_ID"] + `","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
+		r.body = `{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"` + s.env["CLUSTER_ID"] + `","name":"` + s.env["CLUSTER_ID"] + `","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
 		s.send(r, 200)
 	}
 
@@ -87,14 +87,14 @@ func run(s *session) {
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
-		r.body = `{"clusterId":"` + s.vars["CLUSTER_ID"] + `","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"` + s.vars["NODE_TEMPLATE_ID"] + `","quantity":3,"type":"nodePool","worker":true}`
+		r.body = `{"clusterId":"` + s.env["CLUSTER_ID"] + `","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"` + s.env["NODE_TEMPLATE_ID"] + `","quantity":3,"type":"nodePool","worker":true}`
 		s.send(r, 201)
 		s.take(r, "NODE_POOL_ID", ".id", false, fromJSON(r, false, "id"))
 	}
 
 	{
 		// entry 5: GET /v3/nodepools/${NODE_POOL_ID}
-		r := s.request(5, "GET /v3/nodepools/${NODE_POOL_ID}", "GET", s.baseURL, "/v3/nodepools/"+escapeURI(s.vars["NODE_POOL_ID"]))
+		r := s.request(5, "GET /v3/nodepools/${NODE_POOL_ID}", "GET", s.baseURL, "/v3/nodepools/"+escapeURI(s.env["NODE_POOL_ID"]))
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("User-Agent", "rancher-provision/1.0")
@@ -103,7 +103,7 @@ func run(s *session) {
 
 	{
 		// entry 6: POST /v3/clusters/${CLUSTER_ID}
-		r := s.request(6, "POST /v3/clusters/${CLUSTER_ID}", "POST", s.baseURL, "/v3/clusters/"+s.vars["CLUSTER_ID"]+"?action=generateKubeconfig")
+		r := s.request(6, "POST /v3/clusters/${CLUSTER_ID}", "POST", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?action=generateKubeconfig")
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("User-Agent", "rancher-provision/1.0")
@@ -112,7 +112,7 @@ func run(s *session) {
 
 	{
 		// entry 7: GET /v3/clusters
-		r := s.request(7, "GET /v3/clusters", "GET", s.baseURL, "/v3/clusters?name="+s.vars["CLUSTER_ID"])
+		r := s.request(7, "GET /v3/clusters", "GET", s.baseURL, "/v3/clusters?name="+s.env["CLUSTER_ID"])
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("User-Agent", "rancher-provision/1.0")
@@ -121,7 +121,7 @@ func run(s *session) {
 
 	{
 		// entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
-		r := s.request(8, "GET /v3/clusters/${CLUSTER_ID}/nodepools", "GET", s.baseURL, "/v3/clusters/"+s.vars["CLUSTER_ID"]+"/nodepools")
+		r := s.request(8, "GET /v3/clusters/${CLUSTER_ID}/nodepools", "GET", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"/nodepools")
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("User-Agent", "rancher-provision/1.0")
@@ -130,7 +130,7 @@ func run(s *session) {
 
 	{
 		// entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
-		r := s.request(9, "GET /v3/nodetemplates/${NODE_TEMPLATE_ID}", "GET", s.baseURL, "/v3/nodetemplates/"+s.vars["NODE_TEMPLATE_ID"])
+		r := s.request(9, "GET /v3/nodetemplates/${NODE_TEMPLATE_ID}", "GET", s.baseURL, "/v3/nodetemplates/"+s.env["NODE_TEMPLATE_ID"])
 		r.add("Accept", "application/json")
 		r.add("Authorization", s.env["AUTHORIZATION"])
 		r.add("User-Agent", "rancher-provision/1.0")
@@ -141,8 +141,7 @@ func run(s *session) {
 // session holds what every call needs.
 type session struct {
 	baseURL string
-	env     map[string]string
-	vars    map[string]string // values earlier answers produced, for later calls
+	env     map[string]string // variables: the environment's, and values earlier answers produced
 	client  *http.Client
 }
 
@@ -152,7 +151,6 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 	s := &session{
 		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
 		env:     map[string]string{},
-		vars:    map[string]string{},
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
@@ -281,7 +279,7 @@ func (s *session) take(r *request, name, source string, inJSON bool, value strin
 		fmt.Fprintf(os.Stderr, "apitape: call %d (%s): the %s for %s holds %s\n", r.index, r.label, source, name, problem)
 		os.Exit(1)
 	}
-	s.vars[name] = value
+	s.env[name] = value
 }
 
 // fromJSON returns the string or number at path (member names and array

@@ -22,8 +22,8 @@ func main() {
 	run(s)
 }
 
-// run sends the calls in order; s.vars keeps the values later calls take
-// from earlier answers.
+// run sends the calls in order; s.env holds the environment variables and
+// the values later calls take from earlier answers.
 func run(s *session) {
 	{
 		// entry 0: GET /v3/clusters
@@ -65,8 +65,7 @@ func run(s *session) {
 // session holds what every call needs.
 type session struct {
 	baseURL string
-	env     map[string]string
-	vars    map[string]string // values earlier answers produced, for later calls
+	env     map[string]string // variables: the environment's, and values earlier answers produced
 	client  *http.Client
 }
 
@@ -76,7 +75,6 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 	s := &session{
 		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
 		env:     map[string]string{},
-		vars:    map[string]string{},
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
