@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -112,14 +111,7 @@ func (s *chainServer) take() ([]*http.Request, [][]byte) {
 // an answer without a value, or with one the later calls cannot send as
 // recorded, stops the run with the same message in bash and in Go.
 func TestChainSources(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs bash, curl, jq and the go tool")
-	}
-	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	needScriptTools(t, "runs bash, curl, jq and the go tool")
 	data := writeHAR(t, chainSession())
 	script := convertBytes(t, data, Options{Format: "bash"})
 	checkBash(t, "chain bash", script)

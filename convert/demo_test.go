@@ -239,14 +239,7 @@ var (
 // credential, template, cluster and node pool, referring to each other.
 // With --no-correlate the same script fails at the first recorded id.
 func TestDemoSession(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs bash, curl, jq and the go tool against demo servers")
-	}
-	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	needScriptTools(t, "runs bash, curl, jq and the go tool against demo servers")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	recorded, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})
@@ -354,6 +347,20 @@ func checkDemoState(t *testing.T, api *demoClient, run string, n int) {
 	if len(usedClusters) != n || len(usedTemplates) != n || len(usedCreds) != n {
 		t.Errorf("after %s: the node pools use %d clusters and %d templates, the templates %d credentials; want %d each (one chain per run)",
 			run, len(usedClusters), len(usedTemplates), len(usedCreds), n)
+	}
+}
+
+// needScriptTools skips a test that runs generated scripts in -short mode
+// or without bash, curl and jq.
+func needScriptTools(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
+	}
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
 	}
 }
 
