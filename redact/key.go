@@ -60,3 +60,31 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// UserKeyFile is where the key that makes placeholders stable for one user
+// lives: in their configuration directory beside the proxy's CA, or
+// $APITAPE_KEY_FILE. Scripts that convert writes then name the same
+// variable for the same secret every time they are generated.
+func UserKeyFile() (string, error) {
+	if p := os.Getenv("APITAPE_KEY_FILE"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return dir + string(os.PathSeparator) + "apitape" + string(os.PathSeparator) + "redact.key", nil
+}
+
+// LoadUserKey loads (creating on first use) the user's key; callers fall
+// back to a per-run key when it cannot be had (no home directory).
+func LoadUserKey() ([]byte, error) {
+	path, err := UserKeyFile()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(path[:strings.LastIndexByte(path, os.PathSeparator)], 0o700); err != nil {
+		return nil, err
+	}
+	return LoadKey(path)
+}

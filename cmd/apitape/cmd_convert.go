@@ -39,7 +39,9 @@ Options:
                         AUTHORIZATION, CSRF_TOKEN; RANCHER_TOKEN for a
                         Rancher session) and browser-only headers
                         (sec-fetch-*, referer, cache validators, …) are dropped
-        --no-redact     do not run the redaction stage first
+        --no-redact     do not run the redaction stage first (by default,
+                        secrets become APITAPE_SECRET_… variables; --exact
+                        implies --no-redact)
         --no-correlate  send recorded ids as they are instead of taking each
                         from the answer that produced it
         --var NAME=SOURCE@CALL
@@ -80,9 +82,9 @@ func convertCommand() *command {
 }
 
 // convertRedactor is the redaction stage convert runs first unless
-// --no-redact is given; nil until package redact is wired in.
-// TODO(lead): set from package redact.
-var convertRedactor func() func(index int, raw []byte) ([]byte, error)
+// --no-redact or --exact is given: a script is made to be committed and
+// shared, so by default no secret reaches it.
+var convertRedactor = newConvertRedactor
 
 func runConvert(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("convert")
@@ -158,7 +160,7 @@ func (cf *convertFlags) apply(opts *convert.Options) error {
 		}
 		opts.Vars = append(opts.Vars, m)
 	}
-	if !*cf.noRedact && convertRedactor != nil {
+	if !*cf.noRedact && !opts.Exact && convertRedactor != nil {
 		opts.Redact = convertRedactor()
 	}
 	return nil

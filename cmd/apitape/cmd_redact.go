@@ -345,9 +345,12 @@ func (r *report) finish(sum redact.Summary) error {
 
 // newConvertRedactor is the redaction stage for convert (its
 // convertRedactor hook): one Redactor per conversion, so that a secret
-// found in one entry is also removed from the entries after it.
+// found in one entry is also removed from the entries after it. It uses the
+// user's key (redact.LoadUserKey) so that a regenerated script names the
+// same variables; without one, a per-run key.
 func newConvertRedactor() func(index int, raw []byte) ([]byte, error) {
-	r, err := redact.New(redact.Options{})
+	key, _ := redact.LoadUserKey()
+	r, err := redact.New(redact.Options{Key: key})
 	if err != nil {
 		return func(int, []byte) ([]byte, error) { return nil, err }
 	}
