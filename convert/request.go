@@ -481,7 +481,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
 func headerValue(rw rewriter, index int, lower, name, v string) value {
 	fv := field(rw, index, correlate.WhereHeader(name), v).merged()
-	if !isCredential(lower) {
+	if !isCredential(lower) || placeholder.Contains(v) {
 		return fv
 	}
 	if fv.hasVar() && onlyVariables(lower, fv) {
@@ -501,9 +501,7 @@ func isCredential(lowerName string) bool {
 func onlyVariables(lowerName string, v value) bool {
 	var t strings.Builder
 	for _, p := range v {
-		// Only values the session produced count: a redaction placeholder
-		// stands for a credential the user must supply whole.
-		if p.Var != nil {
+		if p.Var != nil || p.Env != "" {
 			t.WriteByte(0)
 		} else {
 			t.WriteString(p.Text)
@@ -556,10 +554,12 @@ func (c *call) repairBoundary(body []byte) {
 	}
 }
 
-// credential is the value to send for a header in default mode: browser
-// credentials, live or redacted, become the one variable a user sets for
-// that header, whatever placeholder redaction chose.
+// credential is the value to send for a header in default mode: live
+// browser credentials become variables; placeholders become theirs.
 func credential(lowerName, v string) value {
+	if placeholder.Contains(v) {
+		return withPlaceholders(v)
+	}
 	switch {
 	case lowerName == "cookie":
 		return envValue(EnvCookie)
