@@ -113,10 +113,21 @@ var listenLine = regexp.MustCompile(`apitape: proxy listening on (\S+)`)
 
 // proxyProcess is 'apitape capture proxy' running as its own process.
 type proxyProcess struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *bytes.Buffer
-	mu     *sync.Mutex
+	cmd      *exec.Cmd
+	addr     string
+	stderr   *bytes.Buffer
+	mu       *sync.Mutex
+	readDone chan struct{} // closed when all of stderr has been read
+}
+
+// wait waits for the process, after reading all it wrote: Wait closes the
+// stderr pipe, so calling it first can lose the last lines.
+func (p *proxyProcess) wait() error {
+	select {
+	case <-p.readDone:
+	case <-time.After(30 * time.Second):
+	}
+	return p.cmd.Wait()
 }
 
 func startProxyProcess(t *testing.T, env []string, args ...string) *proxyProcess {
@@ -135,9 +146,10 @@ func startProxyProcess(t *testing.T, env []string, args ...string) *proxyProcess
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	p := &proxyProcess{cmd: cmd, stderr: new(bytes.Buffer), mu: new(sync.Mutex)}
+	p := &proxyProcess{cmd: cmd, stderr: new(bytes.Buffer), mu: new(sync.Mutex), readDone: make(chan struct{})}
 	addrc := make(chan string, 1)
 	go func() {
+		defer close(p.readDone)
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			p.mu.Lock()
@@ -263,7 +275,7 @@ func TestCaptureProxyCrash(t *testing.T) {
 			}
 			close(stop)
 			wg.Wait()
-			p.cmd.Wait()
+			p.wait()
 
 			es := readHAR(t, out)
 			recorded := map[string]bool{}
@@ -303,7 +315,7 @@ func TestCaptureProxySIGTERM(t *testing.T) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.cmd.Wait(); err != nil {
+	if err := p.wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, p.log())
 	}
 	if es := readHAR(t, out); len(es) != 1 {
