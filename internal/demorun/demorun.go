@@ -301,15 +301,18 @@ func hasFormat(name string) bool {
 	return false
 }
 
-// secretEnv gives every placeholder in the recording's requests a value:
-// the login password gets the fresh servers' password (they share it), and
-// the rest (the cloud credential's keys) made-up values, as a person would
-// export their own.
+// secretEnv gives a value to every placeholder the recording's requests
+// carry that no answer handed out (those a replay or script learns from the
+// live answer): the login password gets the fresh servers' password (they
+// share it), the rest (the cloud credential's keys, a CSRF token whose
+// cookie the page load set) made-up values, as a person would export their
+// own.
 func (d *run) secretEnv() (map[string]string, error) {
 	h, err := har.ReadAll(bytes.NewReader(mustRead(d.path("session.har"))), "session.har")
 	if err != nil {
 		return nil, err
 	}
+	handedOut := map[string]bool{} // by an answer before a request used it
 	env := map[string]string{}
 	for _, e := range h.Log.Entries {
 		body := string(e.Request.Body())
@@ -319,10 +322,27 @@ func (d *run) secretEnv() (map[string]string, error) {
 				env[placeholder.EnvName(login.Password)] = d.secrets.password
 			}
 		}
-		for _, loc := range placeholder.FindAll(body) {
-			name := placeholder.EnvName(body[loc[0]:loc[1]])
-			if _, ok := env[name]; !ok {
+		text := e.Request.URL + "\n" + body
+		for _, nv := range e.Request.Headers {
+			text += "\n" + nv.Value
+		}
+		for _, loc := range placeholder.FindAll(text) {
+			ph := text[loc[0]:loc[1]]
+			name := placeholder.EnvName(ph)
+			if _, ok := env[name]; !ok && !handedOut[ph] {
 				env[name] = "demo-" + strings.ToLower(name[len(name)-8:])
+			}
+		}
+		answer := ""
+		if e.Response.Content.Text != nil {
+			answer = *e.Response.Content.Text
+		}
+		for _, nv := range e.Response.Headers {
+			answer += "\n" + nv.Value
+		}
+		for _, loc := range placeholder.FindAll(answer) {
+			if ph := answer[loc[0]:loc[1]]; env[placeholder.EnvName(ph)] == "" {
+				handedOut[ph] = true
 			}
 		}
 	}
