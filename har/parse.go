@@ -254,8 +254,17 @@ func (p *parser) escapedString(start int) (string, error) {
 			p.pos = i
 			return "", p.syntaxErr("invalid control character in string")
 		case c != '\\':
-			buf = append(buf, c)
-			i++
+			// Copy the run up to the next quote, backslash or control
+			// character at once: bodies are long escaped strings.
+			j := i + 1
+			for j < len(p.data) {
+				if d := p.data[j]; d == '"' || d == '\\' || d < 0x20 {
+					break
+				}
+				j++
+			}
+			buf = append(buf, p.data[i:j]...)
+			i = j
 			continue
 		}
 		if i+1 >= len(p.data) {
