@@ -3,6 +3,7 @@ module github.com/apitape/apitape
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/chromedp/cdproto v0.159.3
 	github.com/chromedp/chromedp v0.23.0
 	github.com/google/martian/v3 v3.3.3

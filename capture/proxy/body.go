@@ -7,6 +7,7 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"fmt"
+	"github.com/andybalholm/brotli"
 	"io"
 	"strings"
 	"sync"
@@ -84,8 +85,8 @@ func (t *bodyTap) snapshot() snapshot {
 }
 
 // setContent stores a response body in c: decoded when the body is whole
-// and its Content-Encoding is one the standard library reads, otherwise as
-// received, with `_contentEncoding` saying so.
+// and its Content-Encoding is gzip, deflate or br, otherwise as received,
+// with `_contentEncoding` saying so.
 func setContent(c *har.Content, s snapshot, encoding string, max int64) {
 	encs := contentEncodings(encoding)
 	if len(encs) > 0 && !s.truncated() && s.complete {
@@ -129,7 +130,7 @@ func markTruncated(c *har.Content, size int64) {
 func isIdentity(enc string) bool { return strings.EqualFold(strings.TrimSpace(enc), "identity") }
 
 // contentEncodings lists the codings to undo, last applied first, or nil
-// when one of them is not gzip or deflate.
+// when one of them is not gzip, deflate or br.
 func contentEncodings(header string) []string {
 	if header == "" {
 		return nil
@@ -137,7 +138,7 @@ func contentEncodings(header string) []string {
 	var out []string
 	for part := range strings.SplitSeq(header, ",") {
 		switch e := strings.ToLower(strings.TrimSpace(part)); e {
-		case "gzip", "x-gzip", "deflate":
+		case "gzip", "x-gzip", "deflate", "br":
 			out = append([]string{e}, out...)
 		case "identity", "":
 		default:
@@ -166,6 +167,8 @@ func decode(data []byte, encs []string, max int64) (body []byte, size int64, err
 			r = zr
 		case "deflate":
 			r = newDeflateReader(r)
+		case "br":
+			r = brotli.NewReader(r)
 		}
 	}
 	var buf bytes.Buffer
