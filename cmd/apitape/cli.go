@@ -117,6 +117,10 @@ func openInput(st *streams, arg string) (io.ReadCloser, string, error) {
 	if err != nil {
 		return nil, arg, fmt.Errorf("%s: %w", arg, unwrapPathError(err))
 	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, arg, fmt.Errorf("%s: is a directory, not a file", arg)
+	}
 	return f, arg, nil
 }
 
