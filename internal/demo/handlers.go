@@ -265,18 +265,29 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (s *Server) createObject(ar *apiRequest, d *schemaDef) {
+// createInput reads a create request's body as the schema accepts it,
+// with defaults filled in; on a bad body it answers the error itself and
+// returns false.
+func (s *Server) createInput(ar *apiRequest, d *schemaDef) (map[string]any, bool) {
 	body, e := readBody(ar)
 	if e != nil {
 		s.writeError(ar, e)
-		return
+		return nil, false
 	}
-	fields, e := convertInput(d, body, opCreate)
+	in, e := convertInput(d, body, opCreate)
 	if e != nil {
 		s.writeError(ar, e)
+		return nil, false
+	}
+	applyDefaults(d, in)
+	return in, true
+}
+
+func (s *Server) createObject(ar *apiRequest, d *schemaDef) {
+	fields, ok := s.createInput(ar, d)
+	if !ok {
 		return
 	}
-	applyDefaults(d, fields)
 	var extra []string
 	if d.ID == "cluster" && s.variant == VariantExtraRequired {
 		extra = append(extra, "description")
@@ -629,17 +640,10 @@ func (s *Server) getToken(ar *apiRequest, id string) {
 // response only.
 func (s *Server) createToken(ar *apiRequest) {
 	d := schemas["token"]
-	body, e := readBody(ar)
-	if e != nil {
-		s.writeError(ar, e)
+	in, ok := s.createInput(ar, d)
+	if !ok {
 		return
 	}
-	in, e := convertInput(d, body, opCreate)
-	if e != nil {
-		s.writeError(ar, e)
-		return
-	}
-	applyDefaults(d, in)
 	s.mu.Lock()
 	if e := s.validateLocked(d, "", in); e != nil {
 		s.mu.Unlock()
@@ -732,17 +736,10 @@ const minPasswordLength = 12
 
 func (s *Server) createUser(ar *apiRequest) {
 	d := schemas["user"]
-	body, e := readBody(ar)
-	if e != nil {
-		s.writeError(ar, e)
+	in, ok := s.createInput(ar, d)
+	if !ok {
 		return
 	}
-	in, e := convertInput(d, body, opCreate)
-	if e != nil {
-		s.writeError(ar, e)
-		return
-	}
-	applyDefaults(d, in)
 	if e := checkRequired(d, in); e != nil {
 		s.writeError(ar, e)
 		return
