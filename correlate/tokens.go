@@ -180,7 +180,7 @@ func bindable(v string) bool {
 			words = false
 		}
 	}
-	if words {
+	if words && !hasRandomRun(v) {
 		return false // also: only delimiters
 	}
 	if isNumeric(v) {
@@ -190,6 +190,28 @@ func bindable(v string) bool {
 		return false // a content type
 	}
 	return true
+}
+
+// hasRandomRun reports a run of five or more letters without a vowel: the
+// suffix of a generated id (Rancher's alphabet has no vowels, so one id in
+// four is letters only, c-bxkqz) rather than part of a word.
+func hasRandomRun(v string) bool {
+	run := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i] | 0x20
+		switch {
+		case c < 'a' || c > 'z':
+			run = 0
+		case strings.IndexByte("aeiouy", c) >= 0:
+			run = -len(v) // a vowel: this run is a word
+		default:
+			run++
+			if run >= 5 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isNumeric reports whether v looks like a number: digits with an optional
