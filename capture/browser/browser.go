@@ -180,6 +180,9 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		if err == nil {
 			err = sink.Err()
 		}
+		if err == nil {
+			err = sortBySendTime(o.Output)
+		}
 		res.Seen, res.Written, res.Dropped, res.Summary = sink.Seen(), sink.Recorded(), sink.Dropped(), sink.Summary()
 	}()
 
