@@ -19,6 +19,8 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"log":{"entries":[{"request":{"method":"GET","url":"x","headers":[{"name":"a","value":["b"]}]}}],"x":[1,{"y":"]"}]}}`))
 	f.Add([]byte(`{"log":{"pages":[{"id":"\"entries\":["}],"entries":[{}]}}`))
 	f.Add([]byte("\xef\xbb\xbf{\"log\":{\"entries\":[ ]} }"))
+	// An unknown member whose name is not UTF-8 (found by fuzzing).
+	f.Add([]byte("{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"x\",\"headers\":[{\"name\":\"a\",\"\xffalue\":\"b\"}]}}]}}"))
 	if dir, err := filepath.Abs("../../shared/har-corpus"); err == nil {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.har"))
 		for _, p := range files {
@@ -56,6 +58,29 @@ func FuzzReader(f *testing.F) {
 		}
 		if !bytes.Equal(rebuilt.Bytes(), bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
 			t.Fatalf("Gap+Raw did not rebuild the input")
+		}
+		// Next parses in the read buffer when the entry lies in it and
+		// copies it out otherwise; a 16-byte buffer takes both paths.
+		for _, size := range []int{16, 256 << 10} {
+			r := newReaderSize(bytes.NewReader(data), "fuzz", size)
+			rebuilt.Reset()
+			for i := 0; ; i++ {
+				e, err := r.Next()
+				rebuilt.Write(r.Gap())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("buffer %d: Next failed where NextRaw and ParseEntry did not: %v", size, err)
+				}
+				rebuilt.Write(r.Raw())
+				if diff := cmp.Diff(entries[i], e, equateEntries); diff != "" {
+					t.Fatalf("buffer %d: entry %d differs from ParseEntry's:\n%s", size, i, diff)
+				}
+			}
+			if !bytes.Equal(rebuilt.Bytes(), bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
+				t.Fatalf("buffer %d: Gap+Raw after Next did not rebuild the input", size)
+			}
 		}
 		h, err := r.Log()
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -23,6 +22,49 @@ type parser struct {
 	pos  int
 	buf  []byte      // scratch for unescaping strings
 	nvs  []NameValue // scratch for header and query lists
+
+	// Decoded strings are copied into chunks shared by many strings:
+	// one allocation per string was most of the reader's cost. A chunk
+	// is only ever appended to, so the strings it backs never change.
+	chunk []byte
+	ptrs  []string  // backs the *string fields (postData and content text)
+	nums  []float64 // backs the *float64 fields (optional timings)
+}
+
+// Strings longer than this get an allocation of their own, so a short
+// string kept alive does not pin a chunk holding a body.
+const (
+	maxChunked = 1 << 10
+	chunkSize  = 8 << 10
+)
+
+// text returns b as a string that does not alias the input.
+func (p *parser) text(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > maxChunked {
+		return string(b)
+	}
+	if cap(p.chunk)-len(p.chunk) < n {
+		// Size the chunk to what this value can still hold: one entry
+		// parsed alone (ParseEntry) allocates about its own size.
+		size := min(chunkSize, max(len(p.data)-p.pos+n, 64))
+		p.chunk = make([]byte, 0, size)
+	}
+	start := len(p.chunk)
+	p.chunk = append(p.chunk, b...)
+	return unsafe.String(&p.chunk[start], n)
+}
+
+// textPtr returns a pointer to a copy of s from a shared slab.
+func (p *parser) textPtr(s string) *string {
+	if len(p.ptrs) == cap(p.ptrs) {
+		p.ptrs = make([]string, 0, 32)
+	}
+	p.ptrs = append(p.ptrs, s)
+	return &p.ptrs[len(p.ptrs)-1]
 }
 
 // syntaxError is malformed JSON at a byte offset within the parsed text.
@@ -186,55 +228,69 @@ func (p *parser) strPtr() (*string, error) {
 		return nil, nil
 	}
 	s, err := p.str()
-	return &s, err
+	return p.textPtr(s), err
 }
 
 // key reads a member name without allocating when it has no escapes: the
 // string shares the parser's bytes, so callers must not keep it (extra
 // clones it).
 func (p *parser) key() (string, error) {
+	d := p.data
 	start := p.pos + 1
-	end := bytes.IndexByte(p.data[start:], '"')
-	if end < 0 || bytes.IndexByte(p.data[start:start+end], '\\') >= 0 {
-		return p.rawString()
+	i := start
+	var high byte
+	for i < len(d) && !stringStop[d[i]] {
+		high |= d[i]
+		i++
 	}
-	for _, c := range p.data[start : start+end] {
-		if c < 0x20 {
-			return p.rawString()
-		}
+	if i >= len(d) || d[i] != '"' || (high >= 0x80 && !utf8.Valid(d[start:i])) {
+		return p.rawString() // escapes, errors and invalid UTF-8
 	}
-	p.pos = start + end + 1
-	if end == 0 {
+	p.pos = i + 1
+	if i == start {
 		return "", nil
 	}
-	return unsafe.String(&p.data[start], end), nil
+	return unsafe.String(&d[start], i-start), nil
 }
+
+// stringStop marks the bytes that end a plain run inside a JSON string:
+// the closing quote, a backslash, and the control characters JSON
+// forbids. One table lookup per byte beat bytes.IndexByte here, because
+// most HAR strings are a few bytes long.
+var stringStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // rawString decodes the string at p.pos (which is '"').
 func (p *parser) rawString() (string, error) {
+	d := p.data
 	start := p.pos + 1
 	i := start
-	for i < len(p.data) {
-		c := p.data[i]
-		if c == '"' {
-			s := p.data[start:i]
-			p.pos = i + 1
-			if !utf8.Valid(s) {
-				return string(bytes.ToValidUTF8(s, []byte("\uFFFD"))), nil
-			}
-			return string(s), nil
-		}
-		if c == '\\' {
-			return p.escapedString(start)
-		}
-		if c < 0x20 {
-			p.pos = i
-			return "", p.syntaxErr("invalid control character in string")
-		}
+	var high byte // the OR of the bytes: below 0x80, the run is ASCII
+	for i < len(d) && !stringStop[d[i]] {
+		high |= d[i]
 		i++
 	}
-	p.pos = len(p.data)
-	return "", p.syntaxErr("unexpected end of input in string")
+	switch {
+	case i >= len(d):
+		p.pos = len(d)
+		return "", p.syntaxErr("unexpected end of input in string")
+	case d[i] == '"':
+		s := d[start:i]
+		p.pos = i + 1
+		if high >= 0x80 && !utf8.Valid(s) {
+			return string(bytes.ToValidUTF8(s, []byte("\uFFFD"))), nil
+		}
+		return p.text(s), nil
+	case d[i] == '\\':
+		return p.escapedString(start)
+	}
+	p.pos = i
+	return "", p.syntaxErr("invalid control character in string")
 }
 
 func (p *parser) escapedString(start int) (string, error) {
@@ -249,7 +305,7 @@ func (p *parser) escapedString(start int) (string, error) {
 			if !utf8.Valid(buf) {
 				buf = bytes.ToValidUTF8(buf, []byte("\uFFFD"))
 			}
-			return string(buf), nil
+			return p.text(buf), nil
 		case c < 0x20:
 			p.pos = i
 			return "", p.syntaxErr("invalid control character in string")
@@ -402,7 +458,11 @@ func (p *parser) floatPtr() (*float64, error) {
 		return nil, nil
 	}
 	f, err := p.float()
-	return &f, err
+	if len(p.nums) == cap(p.nums) {
+		p.nums = make([]float64, 0, 64)
+	}
+	p.nums = append(p.nums, f)
+	return &p.nums[len(p.nums)-1], err
 }
 
 func (p *parser) int() (int64, error) {
@@ -511,12 +571,22 @@ func (p *parser) extra(fs *Fields, key string) error {
 	if err != nil {
 		return err
 	}
-	v := json.RawMessage(bytes.Clone(raw))
-	if bytes.ContainsAny(raw, " \t\r\n") {
-		v = compact(raw)
-	}
-	*fs = append(*fs, Field{Name: strings.Clone(key), Value: v})
+	*fs = append(*fs, Field{Name: p.text(unsafe.Slice(unsafe.StringData(key), len(key))), Value: p.rawCopy(raw)})
 	return nil
+}
+
+// rawCopy keeps a JSON value without insignificant white space, in a
+// chunk when it is small. The slice's capacity ends with it, so appending
+// to it cannot write over its neighbours.
+func (p *parser) rawCopy(raw []byte) json.RawMessage {
+	if bytes.ContainsAny(raw, " \t\r\n") {
+		return compact(raw)
+	}
+	if len(raw) == 0 || len(raw) > maxChunked {
+		return json.RawMessage(bytes.Clone(raw))
+	}
+	s := p.text(raw)
+	return unsafe.Slice(unsafe.StringData(s), len(s))[:len(s):len(s)]
 }
 
 func (p *parser) rawValue() (json.RawMessage, error) {
@@ -524,7 +594,7 @@ func (p *parser) rawValue() (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return compact(raw), nil
+	return p.rawCopy(raw), nil
 }
 
 // end checks that nothing but white space follows the value.

@@ -46,18 +46,21 @@ func (e *Error) Error() string {
 // (Gap) and of each entry (Raw), which lets redact rewrite a file while
 // keeping every byte it does not change.
 type Reader struct {
-	name   string
-	br     *bufio.Reader
-	off    int64 // bytes consumed so far
-	state  int
-	index  int
-	gap    bytes.Buffer
-	head   []byte // gap before the first entry, kept for Log
-	tail   []byte
-	raw    []byte
-	rawOff int64
-	p      parser // reused: its scratch buffers outlive one entry
-	err    error
+	name    string
+	br      *bufio.Reader
+	off     int64 // bytes consumed so far
+	state   int
+	index   int
+	gap     bytes.Buffer
+	head    []byte // gap before the first entry, kept for Log
+	tail    []byte
+	raw     []byte // the current entry: rawBuf, or the read buffer itself
+	rawBuf  []byte
+	rawOff  int64
+	inPlace bool   // the next entry is parsed where it lies in the read buffer
+	p       parser // reused: its scratch buffers outlive one entry
+	parsed  *Entry // set by an in-place parse
+	err     error
 }
 
 const (
@@ -68,7 +71,11 @@ const (
 
 // NewReader reads HAR JSON from r; name is used in errors ("-" for stdin).
 func NewReader(r io.Reader, name string) *Reader {
-	return &Reader{name: name, br: bufio.NewReaderSize(r, 256<<10), index: -1}
+	return newReaderSize(r, name, 256<<10)
+}
+
+func newReaderSize(r io.Reader, name string, size int) *Reader {
+	return &Reader{name: name, br: bufio.NewReaderSize(r, size), index: -1}
 }
 
 func (r *Reader) errorf(entry int, off int64, format string, args ...any) error {
@@ -78,9 +85,14 @@ func (r *Reader) errorf(entry int, off int64, format string, args ...any) error 
 // Next returns the next entry, or io.EOF after the last one. Any other error
 // is an *Error and is returned again by later calls.
 func (r *Reader) Next() (*Entry, error) {
+	r.inPlace = true
 	raw, err := r.NextRaw()
+	r.inPlace = false
 	if err != nil {
 		return nil, err
+	}
+	if raw == nil {
+		return r.parsed, nil
 	}
 	e, err := r.parse(raw)
 	if err != nil {
@@ -205,6 +217,9 @@ func (r *Reader) NextRaw() ([]byte, error) {
 			return nil, io.EOF
 		case c == '{' && (first || comma):
 			r.index++
+			if r.inPlace && r.parseInPlace() {
+				return nil, nil
+			}
 			return r.readEntry()
 		default:
 			r.err = r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
@@ -221,10 +236,38 @@ func (r *Reader) readByte() (byte, error) {
 	return c, err
 }
 
+// parseInPlace decodes the entry whose '{' was just read straight from the
+// read buffer, without first copying it out: that copy was a quarter of
+// the reader's time. It reports false, consuming nothing, when the entry
+// does not end inside the buffer or does not parse; the caller then takes
+// the copying path, which also gives the errors.
+func (r *Reader) parseInPlace() bool {
+	if r.br.UnreadByte() != nil {
+		return false
+	}
+	window, _ := r.br.Peek(r.br.Buffered())
+	e := new(Entry)
+	r.p.data, r.p.pos = window, 0
+	err := r.p.entry(e)
+	n := r.p.pos
+	r.p.data = nil
+	if err != nil || e.Request.URL == "" || e.Request.Method == "" {
+		r.br.ReadByte() // the '{' again
+		return false
+	}
+	r.rawOff = r.off - 1
+	r.raw = window[:n]
+	r.br.Discard(n)
+	r.off += int64(n - 1)
+	r.parsed = e
+	return true
+}
+
 // readEntry copies one JSON object (its '{' already read) into r.raw.
 func (r *Reader) readEntry() ([]byte, error) {
 	r.rawOff = r.off - 1
-	r.raw = append(r.raw[:0], '{')
+	r.rawBuf = append(r.rawBuf[:0], '{')
+	defer func() { r.raw = r.rawBuf }()
 	depth, inString, escaped := 1, false, false
 	for depth > 0 {
 		buf, err := r.br.Peek(1)
@@ -272,11 +315,11 @@ func (r *Reader) readEntry() ([]byte, error) {
 			}
 			i++
 		}
-		r.raw = append(r.raw, buf[:i]...)
+		r.rawBuf = append(r.rawBuf, buf[:i]...)
 		r.br.Discard(i)
 		r.off += int64(i)
 	}
-	return r.raw, nil
+	return r.rawBuf, nil
 }
 
 func (r *Reader) readTail(tailStart int) error {

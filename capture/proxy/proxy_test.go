@@ -254,16 +254,24 @@ func (h *harness) base(scheme string) string {
 // entries reads the HAR file as any consumer would.
 func (h *harness) entries(t testing.TB) []*har.Entry {
 	t.Helper()
+	es, err := h.read()
+	if err != nil {
+		t.Fatalf("the capture is not a valid HAR: %v", err)
+	}
+	return es
+}
+
+func (h *harness) read() ([]*har.Entry, error) {
 	f, err := os.Open(h.path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer f.Close()
 	doc, err := har.ReadAll(f, h.path)
 	if err != nil {
-		t.Fatalf("the capture is not a valid HAR: %v", err)
+		return nil, err
 	}
-	return doc.Log.Entries
+	return doc.Log.Entries, nil
 }
 
 func (h *harness) only(t *testing.T) *har.Entry {

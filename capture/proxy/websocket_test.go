@@ -153,7 +153,17 @@ func waitEntries(t *testing.T, h *harness, n int) []*har.Entry {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		es := h.entries(t)
+		// A read that races an append can see the file half rewritten
+		// (the appender writes over the old tail), so an invalid read
+		// is tried again; only the last one counts.
+		es, err := h.read()
+		if err != nil && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("the capture is not a valid HAR: %v", err)
+		}
 		if len(es) >= n || time.Now().After(deadline) {
 			if len(es) != n {
 				t.Fatalf("%d entries, want %d", len(es), n)
