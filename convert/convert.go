@@ -285,13 +285,17 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 			em.skip(body, it.index, it.reason)
 			continue
 		}
-		c, err := b.build(it.index, it.entry, rw)
-		if err != nil {
-			return st, entryError(name, it.index, err)
+		c := it.call
+		if c == nil {
+			c, err = b.build(it.index, it.entry, rw)
+			if err != nil {
+				return st, entryError(name, it.index, err)
+			}
 		}
 		if cor != nil {
 			c.produces = cor.produced(it.index)
 		}
+		c.label = c.method + " " + c.path.label()
 		if !c.has("Cookie") && !c.has("Authorization") {
 			st.NoCredentials++
 		}
@@ -334,6 +338,7 @@ type item struct {
 	index  int
 	entry  *har.Entry
 	reason string
+	call   *call // built by the first pass; nil: build it
 }
 
 // source gives the selected entries in order; io.EOF at the end.

@@ -38,8 +38,21 @@ type correlation struct {
 	live    map[*correlate.Var]bool
 	inJSON  map[*correlate.Var]bool
 	chained []taken
-	sp      *spool
+	// The calls the first pass built are held in memory up to heldMemory
+	// bytes and written as they are: the parts correlate gives while the
+	// analysis runs are final, only the names come later. Past that
+	// bound all the entries go to sp, encoded, and are built again.
+	// Encoding, decoding and building every entry twice cost half of a
+	// conversion that fits in memory anyway.
+	held     []item
+	heldSize int
+	spilled  bool
+	sp       *spool
 }
+
+// heldMemory bounds the entries the first pass keeps in memory; a
+// variable so that tests can make every input spill.
+var heldMemory = 48 << 20
 
 // analyze is the first pass: it reads every selected entry, feeds the
 // analysis, builds each call (so that input errors stop the conversion
@@ -53,6 +66,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{}}
 	w := bufio.NewWriterSize(cor.sp, 64<<10)
 	var buf []byte
+	var enc []byte
 	record := func(kind byte, index int, payload []byte) error {
 		buf = append(buf[:0], kind)
 		buf = binary.AppendUvarint(buf, uint64(index))
@@ -63,7 +77,30 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		_, err := w.Write(payload)
 		return err
 	}
-	var enc []byte
+	spool := func(it item) error {
+		if it.entry == nil {
+			return record(recordSkip, it.index, []byte(it.reason))
+		}
+		enc = appendEntry(enc[:0], it.entry)
+		return record(recordEntry, it.index, enc)
+	}
+	hold := func(it item, size int) error {
+		if !cor.spilled && cor.heldSize+size <= heldMemory {
+			cor.held = append(cor.held, it)
+			cor.heldSize += size
+			return nil
+		}
+		if !cor.spilled {
+			cor.spilled = true
+			for _, h := range cor.held {
+				if err := spool(h); err != nil {
+					return err
+				}
+			}
+			cor.held = nil
+		}
+		return spool(it)
+	}
 	fail := func(err error) (*correlation, error) {
 		cor.close()
 		return nil, err
@@ -77,7 +114,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return fail(err)
 		}
 		if it.entry == nil {
-			if err := record(recordSkip, it.index, []byte(it.reason)); err != nil {
+			if err := hold(it, 64+len(it.reason)); err != nil {
 				return fail(err)
 			}
 			continue
@@ -90,8 +127,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return fail(entryError(name, it.index, err))
 		}
 		cor.mark(c)
-		enc = appendEntry(enc[:0], it.entry)
-		if err := record(recordEntry, it.index, enc); err != nil {
+		if err := hold(item{index: it.index, entry: it.entry, call: c}, c.size()); err != nil {
 			return fail(err)
 		}
 	}
@@ -185,8 +221,11 @@ func (cor *correlation) close() {
 	}
 }
 
-// source reads the spooled entries back for the second pass.
+// source gives the entries back for the second pass.
 func (cor *correlation) source(name string) source {
+	if !cor.spilled {
+		return &heldSource{items: cor.held}
+	}
 	r, err := cor.sp.reader()
 	return &spoolSource{r: bufio.NewReaderSize(r, 64<<10), name: name, err: err}
 }
@@ -229,6 +268,18 @@ func (s *spoolSource) next() (item, error) {
 		return item{}, spoolError(err)
 	}
 	return item{index: int(index), entry: e}, nil
+}
+
+type heldSource struct{ items []item }
+
+func (s *heldSource) next() (item, error) {
+	if len(s.items) == 0 {
+		return item{}, io.EOF
+	}
+	it := s.items[0]
+	s.items[0] = item{} // the second pass frees what it has written
+	s.items = s.items[1:]
+	return it, nil
 }
 
 // appendEntry encodes what the second pass needs of an entry (see

@@ -48,6 +48,17 @@ func TestGolden(t *testing.T) {
 				checkGoFormat(t, tt.golden, out.Bytes())
 			}
 			golden(t, tt.golden, out.Bytes())
+
+			// The same with the first pass's entries spooled, not held.
+			defer func(held int) { heldMemory = held }(heldMemory)
+			heldMemory = 0
+			var spilled bytes.Buffer
+			if _, err := Convert(har.NewReader(bytes.NewReader(input), tt.input), &spilled, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(spilled.Bytes(), out.Bytes()) {
+				t.Errorf("the output differs when the entries are spooled")
+			}
 		})
 	}
 }

@@ -169,13 +169,32 @@ type call struct {
 	// --compressed instead of repeating Accept-Encoding.
 	compressed bool
 	status     int // recorded response status, 0 if none
-	// path is the target's path, for labels: "METHOD path" with
-	// variables as ${NAME}.
-	path  value
+	// path is the target's path, for labels.
+	path value
+	// label is "METHOD path" with variables as ${NAME}; set when the call
+	// is written, since the variables are named after the first pass.
 	label string
 	// produces are the correlated values later calls take from this
 	// call's answer.
 	produces []taken
+}
+
+// size is about the memory c holds.
+func (c *call) size() int {
+	n := 256 + len(c.method) + c.target.bytes() + c.path.bytes() + c.body.bytes()
+	for _, h := range c.headers {
+		n += 64 + len(h.name) + h.value.bytes()
+	}
+	return n
+}
+
+// bytes is about the memory v holds.
+func (v value) bytes() int {
+	n := 24 * cap(v)
+	for _, p := range v {
+		n += len(p.Text)
+	}
+	return n
 }
 
 func (c *call) has(name string) bool {
@@ -382,7 +401,6 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		}
 	}
 	c.target = c.target.merged()
-	c.label = c.method + " " + c.path.label()
 	switch {
 	case b.baseURL != "":
 		c.origin, c.base = b.baseURL, true
