@@ -97,6 +97,20 @@ func (s *chainServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// setMode and logins keep the race detector informed: the handler runs on
+// the server's goroutines, driven by another process.
+func (s *chainServer) setMode(mode string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mode = mode
+}
+
+func (s *chainServer) logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
 func (s *chainServer) take() ([]*http.Request, [][]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,7 +155,7 @@ func TestChainSources(t *testing.T) {
 	for _, tool := range tools {
 		t.Run(tool.name, func(t *testing.T) {
 			srv.take()
-			srv.mode = ""
+			srv.setMode("")
 			if out, err := runTool(dir, env, tool.cmd...); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -149,7 +163,7 @@ func TestChainSources(t *testing.T) {
 			if len(got) != 6 {
 				t.Fatalf("server got %d calls, want 6", len(got))
 			}
-			n := srv.n
+			n := srv.logins()
 			want := []struct {
 				call            int
 				what, got, want string
@@ -172,7 +186,7 @@ func TestChainSources(t *testing.T) {
 				{"quote", "apitape: call 1 (GET /things): the .data[0].id for THING_ID holds a quote or a backslash, which the JSON body of a later call cannot carry as recorded\n"},
 				{"control", "apitape: call 0 (POST /login): the .token for LOGIN_TOKEN holds a control character, which later calls cannot send\n"},
 			} {
-				srv.mode = tt.mode
+				srv.setMode(tt.mode)
 				out, err := runTool(dir, env, tool.cmd...)
 				if err == nil || string(out) != tt.msg {
 					t.Errorf("%s: %v, stderr %q, want %q", tt.mode, err, out, tt.msg)
