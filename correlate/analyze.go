@@ -81,7 +81,13 @@ type analyzer struct {
 	// small. Two tokens sharing a 64-bit hash (odds of about 1 in 10^7
 	// for a million tokens) would only make one value look known, so it
 	// would not bind.
-	known  map[uint64]struct{}
+	known map[uint64]struct{}
+	// texts holds a hash of every field text already remembered: a
+	// session repeats its headers in every request, and tokenizing the
+	// same User-Agent ten thousand times was most of remember's cost. A
+	// collision (as unlikely as in known) would leave one text's tokens
+	// unknown.
+	texts  map[uint64]struct{}
 	seed   maphash.Seed
 	values map[string]*slot     // value → its producer
 	index  map[string][]*bucket // anchor token → forms to look for
@@ -178,6 +184,7 @@ func NewAnalyzer(opts Options) (*Analyzer, error) {
 	a := &analyzer{
 		opts:   opts,
 		known:  map[uint64]struct{}{},
+		texts:  map[uint64]struct{}{},
 		seed:   maphash.MakeSeed(),
 		values: map[string]*slot{},
 		index:  map[string][]*bucket{},
@@ -296,7 +303,11 @@ func requestFields(e *har.Entry, wheres map[string]string) (origin string, field
 		}
 		fields = append(fields, field{w, h.Value})
 	}
-	if body := e.Request.Body(); len(body) > 0 {
+	if pd := e.Request.PostData; pd != nil && pd.Text != nil && !pd.IsBase64() {
+		if *pd.Text != "" {
+			fields = append(fields, field{WhereBody, *pd.Text}) // Body would copy it twice
+		}
+	} else if body := e.Request.Body(); len(body) > 0 {
 		fields = append(fields, field{WhereBody, string(body)})
 	}
 	return origin, fields
@@ -368,6 +379,11 @@ func (a *analyzer) keepCall() {
 
 // remember files every token of s as known to the client.
 func (a *analyzer) remember(s string) {
+	h := maphash.String(a.seed, s)
+	if _, ok := a.texts[h]; ok {
+		return
+	}
+	a.texts[h] = struct{}{}
 	eachToken(s, func(start, end int) {
 		a.known[maphash.String(a.seed, s[start:end])] = struct{}{}
 	})
