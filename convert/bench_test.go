@@ -126,8 +126,32 @@ func BenchmarkConvert10k(b *testing.B) {
 	for _, f := range []string{"curl", "bash", "go"} {
 		b.Run(f+"-no-correlate", func(b *testing.B) { benchConvert(b, true, f) })
 	}
-	// What httpsnippet takes about 1.7 s for (converter-edge-cases.md).
+	// What httpsnippet takes about 1.7 s for (converter-edge-cases.md):
+	// two conversions, and one that writes both (convert --to curl,go).
 	b.Run("curl+go", func(b *testing.B) { benchConvert(b, false, "curl", "go") })
+	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
+	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
+}
+
+func benchConvertTo(b *testing.B, noCorrelate bool, formats ...string) {
+	data := bench10k()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var outs []Output
+	for _, f := range formats {
+		outs = append(outs, Output{f, io.Discard})
+	}
+	cpu0 := cpuTime()
+	for b.Loop() {
+		st, err := ConvertTo(har.NewReader(bytes.NewReader(data), "bench.har"), outs, Options{NoCorrelate: noCorrelate})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Converted != 10000 {
+			b.Fatalf("%d converted", st.Converted)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // harGenerator streams a HAR of about size bytes without holding it.

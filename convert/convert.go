@@ -61,6 +61,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
@@ -217,15 +218,37 @@ func newEmitter(opts Options) (emitter, error) {
 // Correlation needs every selected entry before the first call is
 // written, so unless it is off (NoCorrelate and no Vars) the input is
 // read once for the analysis, which keeps only the values and tokens it
-// needs, while the selected entries are spooled (in memory up to a few
-// MiB, then in a temporary file of mode 0600 that is removed at once) for
+// needs, while the calls are held (in memory up to a bound, then the
+// entries in a temporary file of mode 0600 that is removed at once) for
 // the pass that writes the output. Memory stays bounded by the number of
 // distinct values, not by the size of the input.
 func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
+	return ConvertTo(r, []Output{{opts.Format, w}}, opts)
+}
+
+// Output is one format of a conversion and where it goes.
+type Output struct {
+	Format string
+	W      io.Writer
+}
+
+// ConvertTo is Convert into several formats at once (opts.Format is not
+// used): the input is read, analysed and turned into calls once, and each
+// output is the same as Convert would write for its format alone.
+func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	var st Stats
-	em, err := newEmitter(opts)
-	if err != nil {
-		return st, err
+	if len(outs) == 0 {
+		return st, fmt.Errorf("%w: no output format", ErrUnknownFormat)
+	}
+	ems := make([]emitter, len(outs))
+	vars := false
+	for i, o := range outs {
+		em, err := newEmitter(Options{Format: o.Format, Exact: opts.Exact})
+		if err != nil {
+			return st, err
+		}
+		ems[i] = em
+		vars = vars || em == nil
 	}
 	b := &builder{exact: opts.Exact}
 	if opts.BaseURL != "" {
@@ -244,54 +267,56 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 	defer hs.close()
 	var src source = hs
 	var cor *correlation
-	if em == nil || !opts.NoCorrelate || len(opts.Vars) > 0 {
+	if vars || !opts.NoCorrelate || len(opts.Vars) > 0 {
+		var err error
 		cor, err = analyze(src, b, name, opts)
 		if err != nil {
 			return st, err
 		}
 		defer cor.close()
-		if em == nil {
-			for _, t := range cor.chained {
-				st.Chained = append(st.Chained, t.v.Name)
-			}
-			return st, cor.write(w)
+		for _, t := range cor.chained {
+			st.Chained = append(st.Chained, t.v.Name)
 		}
 		src = cor.source(name)
 		sess.chained = cor.chained
 	}
 
-	out := bufio.NewWriterSize(w, 64<<10)
-	body := out
-	var sp *spool
-	if em.spooled() {
-		sp = &spool{}
-		defer sp.close()
-		body = bufio.NewWriterSize(sp, 64<<10)
-	} else {
-		em.head(out, sess)
+	// Each output's body goes straight out, or to a spool when its head
+	// needs the whole session (the variables the calls use).
+	type sink struct {
+		em   emitter
+		out  *bufio.Writer
+		body *bufio.Writer
+		sp   *spool
+	}
+	var sinks []*sink
+	for i, em := range ems {
+		if em == nil {
+			continue
+		}
+		k := &sink{em: em, out: bufio.NewWriterSize(outs[i].W, 64<<10)}
+		k.body = k.out
+		if em.spooled() {
+			k.sp = &spool{}
+			defer k.sp.close()
+			k.body = bufio.NewWriterSize(k.sp, 64<<10)
+		} else {
+			em.head(k.out, sess)
+		}
+		sinks = append(sinks, k)
 	}
 	var rw rewriter
 	if cor != nil {
 		rw = cor.rewrite
 	}
-	for {
-		it, err := src.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-		if it.entry == nil {
-			st.Unconvertible++
-			em.skip(body, it.index, it.reason)
-			continue
-		}
+	// prepare completes a call for writing and notes what it needs.
+	prepare := func(it item) (*call, error) {
 		c := it.call
 		if c == nil {
+			var err error
 			c, err = b.build(it.index, it.entry, rw)
 			if err != nil {
-				return st, entryError(name, it.index, err)
+				return nil, entryError(name, it.index, err)
 			}
 		}
 		if cor != nil {
@@ -307,8 +332,71 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 		}
 		sess.use(c.body)
 		sess.calls++
-		if err := em.call(body, c); err != nil {
-			return st, entryError(name, it.index, err)
+		return c, nil
+	}
+	written := false
+	if held, ok := src.(*heldSource); ok && len(sinks) > 1 {
+		// Every call is built and in memory: each output is written by
+		// its own goroutine.
+		items := held.items
+		for i, it := range items {
+			if it.call == nil {
+				st.Unconvertible++
+				continue
+			}
+			c, err := prepare(it)
+			if err != nil {
+				return st, err
+			}
+			items[i].call = c
+		}
+		errs := make([]error, len(sinks))
+		var wg sync.WaitGroup
+		for i, k := range sinks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, it := range items {
+					if it.call == nil {
+						k.em.skip(k.body, it.index, it.reason)
+					} else if err := k.em.call(k.body, it.call); err != nil {
+						errs[i] = entryError(name, it.index, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return st, err
+			}
+		}
+		written = true
+	}
+	for !written && len(sinks) > 0 {
+		it, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		if it.entry == nil && it.call == nil {
+			st.Unconvertible++
+			for _, k := range sinks {
+				k.em.skip(k.body, it.index, it.reason)
+			}
+			continue
+		}
+		c, err := prepare(it)
+		if err != nil {
+			return st, err
+		}
+		for _, k := range sinks {
+			if err := k.em.call(k.body, c); err != nil {
+				return st, entryError(name, it.index, err)
+			}
 		}
 	}
 	sess.origin = b.origin
@@ -316,22 +404,34 @@ func Convert(r *har.Reader, w io.Writer, opts Options) (Stats, error) {
 	if b.baseURL != "" {
 		sess.origin = b.baseURL
 	}
-	if sp != nil {
-		if err := body.Flush(); err != nil {
-			return st, err
+	for _, k := range sinks {
+		if k.sp != nil {
+			if err := k.body.Flush(); err != nil {
+				return st, err
+			}
+			k.em.head(k.out, sess)
+			if err := k.sp.copyTo(k.out); err != nil {
+				return st, err
+			}
 		}
-		em.head(out, sess)
-		if err := sp.copyTo(out); err != nil {
+		k.em.tail(k.out, sess)
+		if err := k.out.Flush(); err != nil {
 			return st, err
 		}
 	}
-	em.tail(out, sess)
 	st.Converted = sess.calls
 	st.Env = sess.env
-	for _, t := range sess.chained {
-		st.Chained = append(st.Chained, t.v.Name)
+	if len(sinks) == 0 {
+		st.Converted = 0
 	}
-	return st, out.Flush()
+	for i, em := range ems {
+		if em == nil {
+			if err := cor.write(outs[i].W); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
 }
 
 // item is one selected entry: a call to convert, or (entry nil) one that

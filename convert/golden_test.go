@@ -62,3 +62,49 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertTo: converting into every format at once writes, for each,
+// what converting into it alone writes, with and without correlation, with
+// the calls held in memory (written in parallel) and spooled.
+func TestConvertTo(t *testing.T) {
+	held := heldMemory
+	defer func() { heldMemory = held }()
+	for i, input := range []string{"session.har", "demo-session.har", "session.har", "demo-session.har"} {
+		data, err := os.ReadFile(filepath.Join("testdata", input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []Options{{}, {NoCorrelate: true}, {Exact: true}} {
+			opts.Name = input
+			heldMemory = held
+			if i >= 2 {
+				heldMemory = 0 // spooled, the second time round
+			}
+			var outs []Output
+			bufs := map[string]*bytes.Buffer{}
+			for _, f := range Formats() {
+				bufs[f.Name] = &bytes.Buffer{}
+				outs = append(outs, Output{f.Name, bufs[f.Name]})
+			}
+			all, err := ConvertTo(har.NewReader(bytes.NewReader(data), input), outs, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range Formats() {
+				o := opts
+				o.Format = f.Name
+				var one bytes.Buffer
+				st, err := Convert(har.NewReader(bytes.NewReader(data), input), &one, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(one.Bytes(), bufs[f.Name].Bytes()) {
+					t.Errorf("%s %+v: %s differs from converting into it alone", input, opts, f.Name)
+				}
+				if f.Name != "vars" && (st.Converted != all.Converted || len(st.Env) != len(all.Env)) {
+					t.Errorf("%s %+v: %s alone: stats %+v, all at once %+v", input, opts, f.Name, st, all)
+				}
+			}
+		}
+	}
+}

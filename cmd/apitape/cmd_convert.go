@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 
 const convertUsage = `Usage:
     apitape convert [FILE|-] --to curl|bash|go|vars [-o FILE] [flags]
+    apitape convert [FILE|-] --to FORMAT,FORMAT… -o DIR [flags]
 
 Turns the recorded calls of a HAR file (or stdin) into curl commands, a bash
 script or a Go program that send exactly the recorded bytes: method, raw
@@ -29,8 +31,13 @@ Options:
                         go:   one Go program (standard library only)
                         vars: no code: the values later calls take from
                               earlier answers, and where (as apitape inspect)
+                        Several formats, comma-separated, are made from one
+                        reading of the input, into the directory -o names
     -o, --output FILE   write here instead of stdout (bash: mode 0700,
-                        curl, go and vars: 0600)
+                        curl, go and vars: 0600); with several formats, a
+                        directory (made if missing) that gets NAME.curl,
+                        NAME.sh, NAME.go and NAME.vars, NAME being the
+                        input's name without .har ("session" for stdin)
         --base-url URL  send every call to this scheme://host[:port][/prefix]
                         instead of the recorded one (path and query kept)
         --exact         keep every recorded header and value byte for byte;
@@ -68,6 +75,7 @@ Examples:
     apitape convert session.har --to vars
     apitape convert session.har --to bash --var POOL_ID=.data[0].id@7
     apitape convert session.har --to go -o main.go --base-url http://127.0.0.1:8080
+    apitape convert session.har --to curl,bash,go -o out/    # out/session.curl, .sh, .go
     apitape redact session.har | apitape convert - --to curl --method POST,PUT
     apitape convert session.har --to curl --entries 3 --exact
 `
@@ -105,13 +113,22 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	for _, f := range convert.Formats() {
 		names = append(names, f.Name)
 	}
-	switch {
-	case *to == "":
+	if *to == "" {
 		return usageFor("convert", usageErrorf("--to is required: %s", strings.Join(names, ", ")))
-	case !slices.Contains(names, *to):
-		return usageFor("convert", usageErrorf("--to %q: want %s", *to, strings.Join(names, ", ")))
 	}
-	opts := convert.Options{Format: *to, Exact: *exact}
+	formats := strings.Split(*to, ",")
+	for i, f := range formats {
+		switch {
+		case !slices.Contains(names, f):
+			return usageFor("convert", usageErrorf("--to %q: want %s", f, strings.Join(names, ", ")))
+		case slices.Contains(formats[:i], f):
+			return usageFor("convert", usageErrorf("--to %q: %s is listed twice", *to, f))
+		}
+	}
+	if len(formats) > 1 && (*outPath == "" || *outPath == "-") {
+		return usageFor("convert", usageErrorf("--to %s makes several files: -o DIR is required", *to))
+	}
+	opts := convert.Options{Exact: *exact}
 	if *baseURL != "" {
 		if _, err := convert.CheckBaseURL(*baseURL); err != nil {
 			return usageFor("convert", usageErrorf("--base-url: %v", err))
@@ -126,13 +143,37 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		return usageFor("convert", err)
 	}
 	opts.Selection = s
-	// A script is meant to be run; 0700 still keeps it private, since
-	// --exact output may hold live credentials. The others may too: 0600.
-	perm := os.FileMode(0o600)
-	if *to == "bash" {
-		perm = 0o700
+	if len(formats) == 1 {
+		return convertFile(ctx, st, "convert", fs.Arg(0), []outputFile{{formats[0], *outPath}}, opts)
 	}
-	return convertFile(ctx, st, "convert", fs.Arg(0), *outPath, perm, opts)
+	base := "session"
+	if in := fs.Arg(0); in != "" && in != "-" {
+		base = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
+	}
+	var outs []outputFile
+	for _, f := range formats {
+		outs = append(outs, outputFile{f, filepath.Join(*outPath, base+formatExt[f])})
+	}
+	return convertFile(ctx, st, "convert", fs.Arg(0), outs, opts)
+}
+
+// formatExt names the files of a conversion into several formats.
+var formatExt = map[string]string{"curl": ".curl", "bash": ".sh", "go": ".go", "vars": ".vars"}
+
+// outputFile is one format of a conversion and its file ("" or "-":
+// stdout).
+type outputFile struct {
+	format, path string
+}
+
+// perm is the output's mode: a script is meant to be run, and 0700 still
+// keeps it private, since --exact output may hold live credentials; the
+// others may too: 0600.
+func (o outputFile) perm() os.FileMode {
+	if o.format == "bash" {
+		return 0o700
+	}
+	return 0o600
 }
 
 // convertFlags are the flags convert and inspect share.
@@ -168,20 +209,36 @@ func (cf *convertFlags) apply(opts *convert.Options) error {
 
 // convertFile runs one conversion from a file or stdin to a file or
 // stdout, for convert and inspect.
-func convertFile(ctx context.Context, st *streams, cmd, inPath, outPath string, perm os.FileMode, opts convert.Options) error {
+func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []outputFile, opts convert.Options) error {
 	in, name, err := openInput(st, inPath)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	opts.Name = name
-	out, err := createOutput(st, outPath, perm)
-	if err != nil {
-		return err
+	if len(files) > 1 {
+		if err := os.MkdirAll(filepath.Dir(files[0].path), 0o700); err != nil {
+			return unwrapPathError(err)
+		}
 	}
-	defer out.abort()
+	// Every file is written in full or not at all.
+	var outs []convert.Output
+	var made []*output
+	defer func() {
+		for _, o := range made {
+			o.abort()
+		}
+	}()
+	for _, f := range files {
+		out, err := createOutput(st, f.path, f.perm())
+		if err != nil {
+			return err
+		}
+		made = append(made, out)
+		outs = append(outs, convert.Output{Format: f.format, W: out})
+	}
 	r := har.NewReader(convertCtxReader{ctx, in}, name)
-	stats, err := convert.Convert(r, out, opts)
+	stats, err := convert.ConvertTo(r, outs, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -194,10 +251,12 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath, outPath string, 
 		}
 		return err
 	}
-	if err := out.commit(); err != nil {
-		return fmt.Errorf("%s: %w", outPath, unwrapPathError(err))
+	for i, out := range made {
+		if err := out.commit(); err != nil {
+			return fmt.Errorf("%s: %w", files[i].path, unwrapPathError(err))
+		}
 	}
-	if opts.Format == "vars" {
+	if len(files) == 1 && files[0].format == "vars" {
 		return nil
 	}
 	if stats.Converted == 0 {

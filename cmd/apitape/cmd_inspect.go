@@ -65,5 +65,5 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 		return usageFor("inspect", err)
 	}
 	opts.Selection = s
-	return convertFile(ctx, st, "inspect", fs.Arg(0), *outPath, 0o600, opts)
+	return convertFile(ctx, st, "inspect", fs.Arg(0), []outputFile{{"vars", *outPath}}, opts)
 }

@@ -267,22 +267,29 @@ func (d *run) convert(ctx context.Context) error {
 		{"go", "provision.go", 0o600, "the same as a Go program (standard library only)"},
 		{"vars", "vars.txt", 0o600, "the ids one call creates and the later calls that use them"},
 	}
+	// One reading of the recording makes every format.
+	var outs []convert.Output
+	bufs := make([]bytes.Buffer, len(outputs))
+	for i, o := range outputs {
+		if hasFormat(o.format) {
+			outs = append(outs, convert.Output{Format: o.format, W: &bufs[i]})
+		}
+	}
+	in, err := os.Open(d.path("session.har"))
+	if err != nil {
+		return err
+	}
+	_, err = convert.ConvertTo(har.NewReader(in, "session.har"), outs, convert.Options{Name: "session.har"})
+	in.Close()
+	if err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
 	var made []string
-	for _, o := range outputs {
+	for i, o := range outputs {
 		if !hasFormat(o.format) {
 			continue
 		}
-		in, err := os.Open(d.path("session.har"))
-		if err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		_, err = convert.Convert(har.NewReader(in, "session.har"), &buf, convert.Options{Format: o.format, Name: "session.har"})
-		in.Close()
-		if err != nil {
-			return fmt.Errorf("convert --to %s: %w", o.format, err)
-		}
-		if err := atomicfile.WriteFile(d.path(o.name), buf.Bytes(), o.mode); err != nil {
+		if err := atomicfile.WriteFile(d.path(o.name), bufs[i].Bytes(), o.mode); err != nil {
 			return err
 		}
 		d.file(o.name, o.what)
