@@ -314,7 +314,11 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		c := it.call
 		if c == nil {
 			var err error
-			c, err = b.build(it.index, it.entry, rw)
+			entryRW := rw
+			if cor != nil && !cor.model.HasUses(it.index) {
+				entryRW = nil // each field is literal
+			}
+			c, err = b.build(it.index, it.entry, entryRW)
 			if err != nil {
 				return nil, entryError(name, it.index, err)
 			}

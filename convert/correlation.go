@@ -122,7 +122,11 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		if err := x.Add(it.index, it.entry); err != nil {
 			return fail(&VarError{err})
 		}
-		c, err := b.build(it.index, it.entry, x.Rewrite)
+		var rw rewriter // nil: nothing to rewrite, each field is literal
+		if x.HasUses(it.index) {
+			rw = x.Rewrite
+		}
+		c, err := b.build(it.index, it.entry, rw)
 		if err != nil {
 			return fail(entryError(name, it.index, err))
 		}

@@ -93,6 +93,9 @@ func (v value) label() string {
 // merged joins neighbouring literal parts, so that a field written in
 // pieces reads as one string.
 func (v value) merged() value {
+	if len(v) < 2 {
+		return v
+	}
 	out := v[:0:0]
 	for _, p := range v {
 		if n := len(out); n > 0 && p.Var == nil && p.Env == "" && out[n-1].Var == nil && out[n-1].Env == "" {
@@ -439,7 +442,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 			continue // else the URL says it; and BASE_URL may point elsewhere
 		}
 		if b.exact {
-			c.headers = append(c.headers, header{nv.Name, field(rw, index, correlate.WhereHeader(nv.Name), nv.Value).merged()})
+			c.headers = append(c.headers, header{nv.Name, headerField(rw, index, nv.Name, nv.Value)})
 			continue
 		}
 		switch {
@@ -492,13 +495,22 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	return c, nil
 }
 
+// headerField is field for a header, without building the header's
+// "where" when nothing is rewritten.
+func headerField(rw rewriter, index int, name, v string) value {
+	if rw == nil {
+		return withPlaceholders(v).merged()
+	}
+	return field(rw, index, correlate.WhereHeader(name), v).merged()
+}
+
 // headerValue is the value to send for a header in default mode: live
 // browser credentials become variables, unless the session itself
 // produced them (a login's token): then the header carries those values,
 // but only when nothing else in it is a live credential ("Bearer
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
 func headerValue(rw rewriter, index int, lower, name, v string) value {
-	fv := field(rw, index, correlate.WhereHeader(name), v).merged()
+	fv := headerField(rw, index, name, v)
 	if !isCredential(lower) || placeholder.Contains(v) {
 		return fv
 	}
@@ -558,6 +570,9 @@ func (c *call) repairBoundary(body []byte) {
 			continue
 		}
 		ct := h.value.text()
+		if !strings.Contains(strings.ToLower(ct), "multipart/") {
+			return
+		}
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] != "" {
 			return

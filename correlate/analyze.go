@@ -188,7 +188,7 @@ func NewAnalyzer(opts Options) (*Analyzer, error) {
 		seed:   maphash.MakeSeed(),
 		values: map[string]*slot{},
 		index:  map[string][]*bucket{},
-		model:  &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}},
+		model:  &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
 
 		byValue: map[string]*production{},
 		wheres:  map[string]string{},
@@ -226,6 +226,9 @@ func (x *Analyzer) Add(index int, e *har.Entry) error {
 func (x *Analyzer) Rewrite(entry int, where, text string) []Part {
 	return x.a.model.Rewrite(entry, where, text)
 }
+
+// HasUses is [Model.HasUses] for an entry already added.
+func (x *Analyzer) HasUses(entry int) bool { return x.a.model.HasUses(entry) }
 
 // Model ends the analysis and returns the model. It reports a --var whose
 // entry was never added.
@@ -354,6 +357,7 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 			}
 			v.Uses = append(v.Uses, u)
 			a.model.uses[key] = append(a.model.uses[key], useRef{v, u})
+			a.model.users[idx] = true
 			if sensitiveHeader(f.where) {
 				v.Secret = true
 			}

@@ -32,6 +32,7 @@ type Model struct {
 	Vars     []*Var
 	calls    map[int]call
 	uses     map[useKey][]useRef
+	users    map[int]bool // the entries with uses
 	produced map[int][]*Var
 }
 
@@ -98,7 +99,7 @@ type Part struct {
 func (m *Model) Rewrite(entry int, where, text string) []Part {
 	var parts []Part
 	last := 0
-	if m != nil {
+	if m != nil && m.users[entry] {
 		for _, r := range m.uses[useKey{entry, where}] {
 			u := r.u
 			if u.Start < last || u.End > len(text) || !r.v.heldBy(text[u.Start:u.End], u.Encoded) {
@@ -115,6 +116,12 @@ func (m *Model) Rewrite(entry int, where, text string) []Part {
 		parts = append(parts, Part{Text: text[last:]})
 	}
 	return parts
+}
+
+// HasUses reports whether the request of entry carries any variable:
+// when not, Rewrite returns every field as one literal part.
+func (m *Model) HasUses(entry int) bool {
+	return m != nil && m.users[entry]
 }
 
 // Lookup returns the variable with the given name, or nil.
@@ -302,6 +309,7 @@ func (m *Model) finish(reserved []string) {
 		taken[name] = true
 	}
 	m.uses = map[useKey][]useRef{}
+	m.users = map[int]bool{}
 	m.produced = map[int][]*Var{}
 	referenced := map[int]bool{}
 	for _, v := range m.Vars {
@@ -310,6 +318,7 @@ func (m *Model) finish(reserved []string) {
 		for _, u := range v.Uses {
 			k := useKey{u.Entry, u.Where}
 			m.uses[k] = append(m.uses[k], useRef{v, u})
+			m.users[u.Entry] = true
 			referenced[u.Entry] = true
 		}
 	}
