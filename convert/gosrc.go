@@ -186,7 +186,24 @@ func appendGoValue(dst []byte, v value, op string) []byte {
 // bytes that are not UTF-8, so the source is always valid UTF-8 and
 // compiles (edge case 21).
 func appendGoString(dst []byte, s string) []byte {
-	if rawOK(s) {
+	// Printable ASCII, the common case, is decided in one pass.
+	ascii, quotes, backquote := true, false, false
+	for i := 0; i < len(s) && ascii; i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f:
+			ascii = false
+		case c == '"' || c == '\\':
+			quotes = true
+		case c == '`':
+			backquote = true
+		}
+	}
+	if ascii && !quotes {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	if ascii && !backquote || !ascii && rawOK(s) {
 		dst = append(dst, '`')
 		dst = append(dst, s...)
 		return append(dst, '`')

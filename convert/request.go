@@ -347,13 +347,16 @@ func validHeader(i int, nv *har.NameValue) error {
 	return nil
 }
 
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+// tokenChars are the bytes of an HTTP token (RFC 9110 5.6.2).
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	return t
+}()
 
 // builder turns entries into calls with the session-wide choices.
 type builder struct {
@@ -480,13 +483,13 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		c.headers = append(c.headers, header{"Cookie", v})
 	}
 	if rancher && !c.has("Authorization") {
-		c.headers = append(c.headers, header{"Authorization", value{{Text: "Bearer "}, {Env: EnvRancherToken}}})
+		c.headers = append(c.headers, header{"Authorization", rancherBearer})
 	}
 	if body, rebuilt := requestBody(req); len(body) > 0 {
 		if rebuilt {
-			c.body = withPlaceholders(string(body))
+			c.body = withPlaceholders(body)
 		} else {
-			c.body = field(rw, index, correlate.WhereBody, string(body)).merged()
+			c.body = field(rw, index, correlate.WhereBody, body).merged()
 		}
 		if !b.exact {
 			c.repairBoundary(body)
@@ -503,6 +506,10 @@ func headerField(rw rewriter, index int, name, v string) value {
 	}
 	return field(rw, index, correlate.WhereHeader(name), v).merged()
 }
+
+// rancherBearer replaces a Rancher browser session; shared, as values are
+// never changed in place.
+var rancherBearer = value{{Text: "Bearer "}, {Env: EnvRancherToken}}
 
 // headerValue is the value to send for a header in default mode: live
 // browser credentials become variables, unless the session itself
@@ -564,7 +571,7 @@ func onlyVariables(lowerName string, v value) bool {
 // repairBoundary adds the boundary to a bare multipart Content-Type, taken
 // from the body's first line (edge case 5): without it no server can read
 // the body.
-func (c *call) repairBoundary(body []byte) {
+func (c *call) repairBoundary(body string) {
 	for i, h := range c.headers {
 		if !strings.EqualFold(h.name, "Content-Type") || !h.value.isLiteral() {
 			continue
@@ -577,11 +584,11 @@ func (c *call) repairBoundary(body []byte) {
 		if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] != "" {
 			return
 		}
-		line, _, ok := bytes.Cut(body, []byte("\r\n"))
-		if !ok || !bytes.HasPrefix(line, []byte("--")) || len(line) < 3 {
+		line, _, ok := strings.Cut(body, "\r\n")
+		if !ok || !strings.HasPrefix(line, "--") || len(line) < 3 {
 			return
 		}
-		boundary := string(line[2:])
+		boundary := line[2:]
 		c.headers[i].value = literal(strings.TrimRight(ct, "; ") + "; boundary=" + boundary)
 		return
 	}
@@ -636,13 +643,16 @@ func hasRancherSession(req *har.Request) bool {
 //
 // rebuilt reports a multipart body made here, which is not the text
 // correlate read (har.Request.Body).
-func requestBody(req *har.Request) (body []byte, rebuilt bool) {
+func requestBody(req *har.Request) (body string, rebuilt bool) {
 	pd := req.PostData
 	if pd == nil {
-		return nil, false
+		return "", false
+	}
+	if pd.Text != nil && !pd.IsBase64() {
+		return *pd.Text, false // the recorded text itself, not a copy
 	}
 	if pd.Text != nil || len(pd.Params) == 0 {
-		return req.Body(), false
+		return string(req.Body()), false
 	}
 	ct, _ := har.Header(req.Headers, "Content-Type")
 	if ct == "" {
@@ -650,11 +660,11 @@ func requestBody(req *har.Request) (body []byte, rebuilt bool) {
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		return req.Body(), false
+		return string(req.Body()), false
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
-		return req.Body(), false
+		return string(req.Body()), false
 	}
 	var buf bytes.Buffer
 	for _, p := range pd.Params {
@@ -674,5 +684,5 @@ func requestBody(req *har.Request) (body []byte, rebuilt bool) {
 		buf.WriteString("\r\n")
 	}
 	buf.WriteString("--" + boundary + "--\r\n")
-	return buf.Bytes(), true
+	return buf.String(), true
 }
