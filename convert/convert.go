@@ -338,69 +338,78 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		sess.calls++
 		return c, nil
 	}
-	written := false
-	if held, ok := src.(*heldSource); ok && len(sinks) > 1 {
-		// Every call is built and in memory: each output is written by
-		// its own goroutine.
-		items := held.items
-		for i, it := range items {
-			if it.call == nil {
-				st.Unconvertible++
-				continue
-			}
-			c, err := prepare(it)
-			if err != nil {
-				return st, err
-			}
-			items[i].call = c
-		}
-		errs := make([]error, len(sinks))
-		var wg sync.WaitGroup
-		for i, k := range sinks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for _, it := range items {
+	// Each output is written by a goroutine of its own, from batches of
+	// calls: with the calls in memory they are written side by side, and
+	// without correlation building overlaps writing.
+	feeds := make([]chan []item, len(sinks))
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, k := range sinks {
+		feed := make(chan []item, 4)
+		feeds[i] = feed
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range feed {
+				for _, it := range batch {
+					if errs[i] != nil {
+						break // drain the feed
+					}
 					if it.call == nil {
 						k.em.skip(k.body, it.index, it.reason)
 					} else if err := k.em.call(k.body, it.call); err != nil {
 						errs[i] = entryError(name, it.index, err)
-						return
 					}
 				}
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return st, err
 			}
-		}
-		written = true
+		}()
 	}
-	for !written && len(sinks) > 0 {
-		it, err := src.next()
-		if err == io.EOF {
-			break
+	err := func() error {
+		var batch []item
+		defer func() {
+			if len(batch) > 0 {
+				for _, feed := range feeds {
+					feed <- batch
+				}
+			}
+			for _, feed := range feeds {
+				close(feed)
+			}
+			wg.Wait()
+		}()
+		for len(sinks) > 0 {
+			it, err := src.next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if it.entry == nil && it.call == nil {
+				st.Unconvertible++
+				batch = append(batch, item{index: it.index, reason: it.reason})
+			} else {
+				c, err := prepare(it)
+				if err != nil {
+					return err
+				}
+				batch = append(batch, item{index: it.index, call: c})
+			}
+			if len(batch) == batchEntries {
+				for _, feed := range feeds {
+					feed <- batch
+				}
+				batch = nil
+			}
 		}
+		return nil
+	}()
+	if err != nil {
+		return st, err
+	}
+	for _, err := range errs {
 		if err != nil {
 			return st, err
-		}
-		if it.entry == nil && it.call == nil {
-			st.Unconvertible++
-			for _, k := range sinks {
-				k.em.skip(k.body, it.index, it.reason)
-			}
-			continue
-		}
-		c, err := prepare(it)
-		if err != nil {
-			return st, err
-		}
-		for _, k := range sinks {
-			if err := k.em.call(k.body, c); err != nil {
-				return st, entryError(name, it.index, err)
-			}
 		}
 	}
 	sess.origin = b.origin
