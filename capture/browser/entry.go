@@ -12,6 +12,7 @@ import (
 
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 )
 
 // entry builds the HAR entry of hop i of q the way Chrome DevTools exports
@@ -165,7 +166,7 @@ func initiatorType(raw json.RawMessage) string {
 	var i struct {
 		Type string `json:"type"`
 	}
-	json.Unmarshal(raw, &i)
+	jsonv2.Unmarshal(raw, &i, unmarshalOptions)
 	return i.Type
 }
 

@@ -1,11 +1,17 @@
 package browser
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
+	"github.com/chromedp/chromedp"
 )
+
+// unmarshalOptions are chromedp's: the browser's JSON may carry invalid
+// UTF-8 (a header or frame of raw bytes), which must not lose the event.
+var unmarshalOptions = chromedp.DefaultUnmarshalOptions
 
 // The CDP events the recorder reads. They are decoded into the small structs
 // below rather than cdproto's types because cdproto keeps headers in a Go
@@ -43,41 +49,52 @@ type headerList []headerPair
 
 type headerPair struct{ name, value string }
 
-func (h *headerList) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
+// UnmarshalJSONFrom reads the object token by token (encoding/json/v2's
+// interface): a map would lose the order.
+func (h *headerList) UnmarshalJSONFrom(dec *jsonv2.Decoder) error {
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	if tok == nil {
+	switch tok.Kind() {
+	case 'n':
 		*h = nil
 		return nil
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	case '{':
+	default:
 		return fmt.Errorf("headers: expected object")
 	}
 	out := (*h)[:0]
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return err
 		}
-		name, _ := tok.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
+		name := tok.String()
 		var value string
-		switch v := v.(type) {
-		case string:
-			value = v
-		case nil:
+		switch dec.PeekKind() {
+		case '"':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			value = tok.String()
 		default:
-			value = fmt.Sprint(v)
+			// Chrome sends strings; anything else is kept as written.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			if v.Kind() != 'n' {
+				value = string(v)
+			}
 		}
-		for _, part := range strings.Split(value, "\n") {
+		for part := range strings.SplitSeq(value, "\n") {
 			out = append(out, headerPair{name, part})
 		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
 	}
 	*h = out
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 )
 
 // Buffer sizes. Chrome keeps response bodies until they are fetched and
@@ -277,20 +278,26 @@ func decodeBody(rep reply, field string) ([]byte, error) {
 	if rep.err != nil {
 		return nil, rep.err
 	}
-	var res map[string]json.RawMessage
-	if err := json.Unmarshal(rep.result, &res); err != nil {
+	var res struct {
+		Body          *string `json:"body"`
+		PostData      *string `json:"postData"`
+		Base64Encoded bool    `json:"base64Encoded"`
+	}
+	if err := jsonv2.Unmarshal(rep.result, &res, unmarshalOptions); err != nil {
 		return nil, err
 	}
-	var text string
-	var b64 bool
-	if err := json.Unmarshal(res[field], &text); err != nil {
+	text := res.Body
+	if field == "postData" {
+		text = res.PostData
+	}
+	if text == nil {
 		return nil, errors.New("the browser sent no " + field)
 	}
-	json.Unmarshal(res["base64Encoded"], &b64)
+	b64 := res.Base64Encoded
 	if !b64 {
-		return []byte(text), nil
+		return []byte(*text), nil
 	}
-	b, err := base64.StdEncoding.DecodeString(text)
+	b, err := base64.StdEncoding.DecodeString(*text)
 	if err != nil {
 		return nil, errors.New("the browser sent invalid base64")
 	}
@@ -394,7 +401,7 @@ func (r *recorder) do(ctx context.Context, f func()) error {
 // the browser is the only one sending them.
 func decode[T any](raw []byte) (*T, bool) {
 	p := new(T)
-	return p, json.Unmarshal(raw, p) == nil
+	return p, jsonv2.Unmarshal(raw, p, unmarshalOptions) == nil
 }
 
 func (r *recorder) handle(ev event) {
