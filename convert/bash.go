@@ -10,7 +10,10 @@ import (
 )
 
 // bashEmitter writes one script for the whole session.
-type bashEmitter struct{ shellSkip }
+type bashEmitter struct {
+	shellSkip
+	scratch []byte // reused for each command
+}
 
 func (e *bashEmitter) spooled() bool { return true }
 
@@ -212,7 +215,7 @@ func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 		url = appendWord(nil, c.origin, c.target)
 	}
 	first := "call " + n + " " + shellquote.Quote(c.label) + " " + strconv.Itoa(c.status) + " " + methodArgs(c) + string(url)
-	writeLines(w, first, curlArgs(c, bodyFile))
+	writeCommand(w, &e.scratch, first, c, bodyFile)
 	for _, t := range c.produces {
 		writeTake(w, c, t)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,22 +29,55 @@ const heredocEnd = "APITAPE_BODY"
 // value the recording had percent-encoded as "$(uri "${NAME}")".
 func appendWord(dst []byte, prefix string, v value) []byte {
 	start := len(dst)
-	text := prefix
+	var lit literalRun
+	lit.add(prefix)
 	for _, p := range v {
 		if p.Env == "" && p.Var == nil {
-			text += p.Text
+			lit.add(p.Text)
 			continue
 		}
-		if text != "" {
-			dst = shellquote.Append(dst, text)
-			text = ""
+		if lit.n > 0 {
+			dst = lit.quote(dst)
 		}
 		dst = appendVar(dst, p)
 	}
-	if text != "" || len(dst) == start {
-		dst = shellquote.Append(dst, text)
+	if lit.n > 0 || len(dst) == start {
+		dst = lit.quote(dst)
 	}
 	return dst
+}
+
+// literalRun is the literal text of a word between its variables, joined
+// only when it comes in more than one piece.
+type literalRun struct {
+	one    string
+	joined []byte
+	n      int
+}
+
+func (l *literalRun) add(s string) {
+	switch {
+	case s == "":
+		return
+	case l.n == 0:
+		l.one = s
+	case l.n == 1:
+		l.joined = append(append(l.joined[:0], l.one...), s...)
+	default:
+		l.joined = append(l.joined, s...)
+	}
+	l.n++
+}
+
+// quote appends the run as one shell word (an empty pair of quotes when
+// the run is empty) and empties it.
+func (l *literalRun) quote(dst []byte) []byte {
+	s := l.one
+	if l.n > 1 {
+		s = string(l.joined)
+	}
+	l.n, l.one = 0, ""
+	return shellquote.Append(dst, s)
 }
 
 // appendVar appends a variable part as a double-quoted expansion.
@@ -105,46 +139,47 @@ func appendBase64Lines(dst []byte, s string) []byte {
 // curlArgs returns the curl arguments for c after the URL, one option per
 // element; bodyFile is what follows --data-binary when the body does not
 // go as an argument.
-func curlArgs(c *call, bodyFile string) []string {
-	var args []string
+func appendCurlArgs(dst []byte, c *call, bodyFile string) []byte {
+	const next = " \\\n  "
 	for _, h := range c.headers {
-		var b []byte
+		dst = append(dst, next+"-H "...)
 		if h.value.size() == 0 && h.value.isLiteral() {
 			// -H 'X: ' would make curl remove the header; 'X;' sends it empty.
-			b = shellquote.Append(b, h.name+";")
+			dst = shellquote.Append(dst, h.name+";")
 		} else {
-			b = appendWord(b, h.name+": ", h.value)
+			dst = appendWord(dst, h.name+": ", h.value)
 		}
-		args = append(args, "-H "+string(b))
 	}
 	// Suppress what curl would add that the recording did not have.
 	if !c.has("Accept") {
-		args = append(args, "-H 'Accept:'")
+		dst = append(dst, next+"-H 'Accept:'"...)
 	}
 	if !c.has("User-Agent") {
-		args = append(args, "-H 'User-Agent:'")
+		dst = append(dst, next+"-H 'User-Agent:'"...)
 	}
 	if c.body != nil && !c.has("Content-Type") {
-		args = append(args, "-H 'Content-Type:'")
+		dst = append(dst, next+"-H 'Content-Type:'"...)
 	}
 	if c.body != nil && !c.has("Expect") && (bodyFile != "" || c.body.size() >= 1<<20) {
-		args = append(args, "-H 'Expect:'")
+		dst = append(dst, next+"-H 'Expect:'"...)
 	}
 	if c.needsZeroLength() {
-		args = append(args, "-H 'Content-Length: 0'")
+		dst = append(dst, next+"-H 'Content-Length: 0'"...)
 	}
 	if c.compressed {
-		args = append(args, "--compressed")
+		dst = append(dst, next+"--compressed"...)
 	}
 	switch {
 	case c.body == nil:
 	case bodyFile != "":
-		args = append(args, "--data-binary "+bodyFile)
+		dst = append(dst, next+"--data-binary "...)
+		dst = append(dst, bodyFile...)
 	default:
 		// --data-raw: a body starting with @ is text, never a file name.
-		args = append(args, "--data-raw "+string(appendWord(nil, "", c.body)))
+		dst = append(dst, next+"--data-raw "...)
+		dst = appendWord(dst, "", c.body)
 	}
-	return args
+	return append(dst, '\n')
 }
 
 // methodArgs are the options that make curl send c.method: -I for HEAD
@@ -161,19 +196,23 @@ func methodArgs(c *call) string {
 	return "-X " + shellquote.Quote(c.method) + " "
 }
 
-func writeLines(w *bufio.Writer, first string, args []string) {
+// writeCommand writes first and then c's curl options, one per line.
+func writeCommand(w *bufio.Writer, scratch *[]byte, first string, c *call, bodyFile string) {
 	w.WriteString(first)
-	for _, a := range args {
-		w.WriteString(" \\\n  ")
-		w.WriteString(a)
-	}
-	w.WriteByte('\n')
+	*scratch = appendCurlArgs((*scratch)[:0], c, bodyFile)
+	w.Write(*scratch)
 }
 
 // comment writes a one-line comment; s never holds a line break (URLs and
 // methods with control characters are refused earlier).
 func comment(w *bufio.Writer, lead string, index int, s string) {
-	w.WriteString(lead + " entry " + strconv.Itoa(index) + ": " + s + "\n")
+	w.WriteString(lead)
+	w.WriteString(" entry ")
+	var num [20]byte
+	w.Write(strconv.AppendInt(num[:0], int64(index), 10))
+	w.WriteString(": ")
+	w.WriteString(s)
+	w.WriteByte('\n')
 }
 
 // curlEmitter writes one paste-ready command per call. Commands cannot
@@ -182,7 +221,8 @@ func comment(w *bufio.Writer, lead string, index int, s string) {
 // token) becomes a variable instead, like the session's credentials.
 type curlEmitter struct {
 	shellSkip
-	exact bool
+	exact   bool
+	scratch []byte // reused for each command
 }
 
 func (e *curlEmitter) spooled() bool { return false }
@@ -223,6 +263,9 @@ func (e *curlEmitter) resolve(v value) value {
 // notes are the comment lines about correlated values: what this call's
 // answer gives later calls, and where the values it sends came from.
 func (e *curlEmitter) notes(c *call) []string {
+	if len(c.produces) == 0 && !c.target.hasVar() && !c.body.hasVar() && !slices.ContainsFunc(c.headers, func(h header) bool { return h.value.hasVar() }) {
+		return nil
+	}
 	var lines []string
 	seen := map[*correlate.Var]bool{}
 	note := func(val value) {
@@ -288,7 +331,7 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	}
 	first += string(url)
 	if c.body == nil || bodyAsArg(c.body) {
-		writeLines(w, first, curlArgs(&c, ""))
+		writeCommand(w, &e.scratch, first, &c, "")
 		return nil
 	}
 	// The body comes on stdin from quoted heredocs.
@@ -297,13 +340,13 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 		// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
 		// (the heredoc's lines follow the whole command)
 		hd, data, _ := strings.Cut(string(pipe), "\n")
-		writeLines(w, hd+" | "+first, curlArgs(&c, "@-"))
+		writeCommand(w, &e.scratch, hd+" | "+first, &c, "@-")
 		w.WriteString(data)
 		return nil
 	}
 	w.WriteString("{\n")
 	w.Write(pipe)
-	writeLines(w, "} | "+first, curlArgs(&c, "@-"))
+	writeCommand(w, &e.scratch, "} | "+first, &c, "@-")
 	return nil
 }
 
