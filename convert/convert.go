@@ -627,16 +627,32 @@ func CheckBaseURL(s string) (string, error) {
 // written: in memory up to spoolMemory bytes, then in a temporary file, so
 // a huge session converts in bounded memory.
 type spool struct {
-	mem  []byte
+	// mem is in chunks, so that growing it never copies what it holds.
+	mem  [][]byte
+	size int
 	file *os.File
 }
 
-const spoolMemory = 8 << 20
+const (
+	spoolMemory = 8 << 20
+	spoolChunk  = 256 << 10
+)
 
 func (s *spool) Write(p []byte) (int, error) {
-	if s.file == nil && len(s.mem)+len(p) <= spoolMemory {
-		s.mem = append(s.mem, p...)
-		return len(p), nil
+	if s.file == nil && s.size+len(p) <= spoolMemory {
+		n := len(p)
+		for len(p) > 0 {
+			last := len(s.mem) - 1
+			if last < 0 || len(s.mem[last]) == cap(s.mem[last]) {
+				s.mem = append(s.mem, make([]byte, 0, spoolChunk))
+				last++
+			}
+			k := min(len(p), cap(s.mem[last])-len(s.mem[last]))
+			s.mem[last] = append(s.mem[last], p[:k]...)
+			p = p[k:]
+		}
+		s.size += n
+		return n, nil
 	}
 	if s.file == nil {
 		f, err := os.CreateTemp("", "apitape-convert-*")
@@ -645,8 +661,10 @@ func (s *spool) Write(p []byte) (int, error) {
 		}
 		os.Remove(f.Name()) // gone when closed, whatever happens
 		s.file = f
-		if _, err := f.Write(s.mem); err != nil {
-			return 0, err
+		for _, chunk := range s.mem {
+			if _, err := f.Write(chunk); err != nil {
+				return 0, err
+			}
 		}
 		s.mem = nil
 	}
@@ -656,7 +674,11 @@ func (s *spool) Write(p []byte) (int, error) {
 // reader rewinds the spool for reading; writing is over.
 func (s *spool) reader() (io.Reader, error) {
 	if s.file == nil {
-		return bytes.NewReader(s.mem), nil
+		rs := make([]io.Reader, len(s.mem))
+		for i, chunk := range s.mem {
+			rs[i] = bytes.NewReader(chunk)
+		}
+		return io.MultiReader(rs...), nil
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -666,8 +688,12 @@ func (s *spool) reader() (io.Reader, error) {
 
 func (s *spool) copyTo(w io.Writer) error {
 	if s.file == nil {
-		_, err := w.Write(s.mem)
-		return err
+		for _, chunk := range s.mem {
+			if _, err := w.Write(chunk); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return err
