@@ -25,8 +25,11 @@
 //
 // The DevTools pitfalls, and what is done about each:
 //
-//   - Bodies are fetched at loadingFinished, never earlier, and the request
-//     is sent straight from the reader so that nothing queued delays it.
+//   - Bodies are fetched after loadingFinished, never earlier. A frame's or
+//     a worker's are asked for straight from the reader, so that nothing
+//     queued delays it; a page's wait until none of its calls is loading
+//     (at most 500 ms and 64 MiB), so that the recording does not compete
+//     with the page for the CPU while the page waits for its calls.
 //   - A navigation throws away the bodies of the old document, and large
 //     bodies on the wire can delay the events of the next call by a
 //     second: durable messages keep bodies in the browser process, where a
