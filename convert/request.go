@@ -286,12 +286,15 @@ func isWebSocket(e *har.Entry) bool {
 	if _, ok := e.Extra.Get("_webSocketMessages"); ok {
 		return true
 	}
-	u := strings.ToLower(e.Request.URL)
-	if strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://") {
+	if u := e.Request.URL; hasPrefixFold(u, "ws://") || hasPrefixFold(u, "wss://") {
 		return true
 	}
 	up, _ := har.Header(e.Request.Headers, "Upgrade")
 	return strings.EqualFold(strings.TrimSpace(up), "websocket")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // fieldError is a problem with one field of the entry being converted.

@@ -2,6 +2,7 @@ package har
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -351,5 +352,31 @@ func TestRequestBodyEncodings(t *testing.T) {
 	e, err := ParseEntry(raw)
 	if err != nil || !bytes.Equal(e.Request.Body(), bin) {
 		t.Fatalf("after round trip: %v %q", err, e.Request.Body())
+	}
+}
+
+// TestWordTests checks the eight-bytes-at-a-time tests the string decoder
+// uses against the byte-at-a-time definitions, for every byte value in
+// every position of a word of other bytes.
+func TestWordTests(t *testing.T) {
+	for _, fill := range []byte{'a', 0x20, 0x7f, 0x80, 0xff, '"' + 1} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var b [8]byte
+				for i := range b {
+					b[i] = fill
+				}
+				b[pos] = byte(c)
+				w := binary.LittleEndian.Uint64(b[:])
+				zero, below := false, false
+				for _, x := range b {
+					zero = zero || x == 0
+					below = below || x < 0x20
+				}
+				if hasZeroByte(w) != zero || hasByteBelow(w, 0x20) != below {
+					t.Fatalf("%x: hasZeroByte %v (want %v), hasByteBelow %v (want %v)", b, hasZeroByte(w), zero, hasByteBelow(w, 0x20), below)
+				}
+			}
+		}
 	}
 }
