@@ -454,6 +454,7 @@ type item struct {
 	entry  *har.Entry
 	reason string
 	call   *call // built by the first pass; nil: build it
+	size   int   // the entry's size in the input
 }
 
 // source gives the selected entries in order; io.EOF at the end.
@@ -531,7 +532,7 @@ func (h *harSource) read() *batch {
 			b.items = append(b.items, item{index: index, reason: reason})
 			continue
 		}
-		b.items = append(b.items, item{index: index, entry: e})
+		b.items = append(b.items, item{index: index, entry: e, size: len(h.r.Raw())})
 	}
 	return b
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
@@ -131,7 +132,10 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return fail(entryError(name, it.index, err))
 		}
 		cor.mark(c)
-		if err := hold(item{index: it.index, entry: it.entry, call: c}, c.size()); err != nil {
+		// Held: the call, and for a spill what the spool needs of the
+		// request, never the answer's body.
+		kept := keptEntry(it.entry)
+		if err := hold(item{index: it.index, entry: kept, call: c}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
 			return fail(err)
 		}
 	}
@@ -284,6 +288,29 @@ func (s *heldSource) next() (item, error) {
 	s.items[0] = item{} // the second pass frees what it has written
 	s.items = s.items[1:]
 	return it, nil
+}
+
+// keptEntry is what appendEntry encodes of e, sharing its strings.
+func keptEntry(e *har.Entry) *har.Entry {
+	req := &e.Request
+	k := &har.Entry{Request: har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}}
+	k.Response.Status = e.Response.Status
+	return k
+}
+
+// keptFootprint is about the memory a kept entry holds beyond its call's
+// structures: its own, and its strings. The decoder copies an entry's
+// short strings into shared chunks, so a kept string can keep the whole
+// entry's short strings alive (about its raw size, up to a bound); long
+// ones (a request body) have their own allocation.
+func keptFootprint(e *har.Entry, rawSize int) int {
+	n := int(unsafe.Sizeof(*e)) + min(rawSize, 8<<10)
+	n += cap(e.Request.Headers) * (8 + int(unsafe.Sizeof(har.NameValue{})))
+	n += cap(e.Request.Cookies) * (8 + int(unsafe.Sizeof(har.Cookie{})))
+	if pd := e.Request.PostData; pd != nil && pd.Text != nil && len(*pd.Text) > 1<<10 {
+		n += len(*pd.Text)
+	}
+	return n
 }
 
 // appendEntry encodes what the second pass needs of an entry (see

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
@@ -183,21 +184,20 @@ type call struct {
 }
 
 // size is about the memory c holds.
-func (c *call) size() int {
-	n := 256 + len(c.method) + c.target.bytes() + c.path.bytes() + c.body.bytes()
+// footprint is about the memory c's own structures hold; its strings
+// are the entry's.
+func (c *call) footprint() int {
+	n := int(unsafe.Sizeof(*c)) + c.target.footprint() + c.path.footprint() + c.body.footprint()
+	n += cap(c.headers) * int(unsafe.Sizeof(header{}))
 	for _, h := range c.headers {
-		n += 64 + len(h.name) + h.value.bytes()
+		n += h.value.footprint()
 	}
 	return n
 }
 
-// bytes is about the memory v holds.
-func (v value) bytes() int {
-	n := 24 * cap(v)
-	for _, p := range v {
-		n += len(p.Text)
-	}
-	return n
+// footprint is about the memory v's parts hold.
+func (v value) footprint() int {
+	return cap(v) * int(unsafe.Sizeof(part{}))
 }
 
 func (c *call) has(name string) bool {

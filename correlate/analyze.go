@@ -82,12 +82,13 @@ type analyzer struct {
 	// for a million tokens) would only make one value look known, so it
 	// would not bind.
 	known map[uint64]struct{}
-	// texts holds a hash of every field text already remembered: a
-	// session repeats its headers in every request, and tokenizing the
-	// same User-Agent ten thousand times was most of remember's cost. A
-	// collision (as unlikely as in known) would leave one text's tokens
-	// unknown.
-	texts  map[uint64]struct{}
+	// texts caches hashes of field texts already remembered: a session
+	// repeats its headers in every request, and tokenizing the same
+	// User-Agent ten thousand times was most of remember's cost. It is a
+	// fixed table (a text evicts another that shares its slot), so it
+	// does not grow with the session; a collision of whole 64-bit hashes
+	// (as unlikely as in known) would leave one text's tokens unknown.
+	texts  *[1 << 14]uint64
 	seed   maphash.Seed
 	values map[string]*slot     // value → its producer
 	index  map[string][]*bucket // anchor token → forms to look for
@@ -184,7 +185,7 @@ func NewAnalyzer(opts Options) (*Analyzer, error) {
 	a := &analyzer{
 		opts:   opts,
 		known:  map[uint64]struct{}{},
-		texts:  map[uint64]struct{}{},
+		texts:  new([1 << 14]uint64),
 		seed:   maphash.MakeSeed(),
 		values: map[string]*slot{},
 		index:  map[string][]*bucket{},
@@ -384,10 +385,11 @@ func (a *analyzer) keepCall() {
 // remember files every token of s as known to the client.
 func (a *analyzer) remember(s string) {
 	h := maphash.String(a.seed, s)
-	if _, ok := a.texts[h]; ok {
+	slot := &a.texts[h%uint64(len(a.texts))]
+	if *slot == h {
 		return
 	}
-	a.texts[h] = struct{}{}
+	*slot = h
 	eachToken(s, func(start, end int) {
 		a.known[maphash.String(a.seed, s[start:end])] = struct{}{}
 	})
