@@ -184,13 +184,23 @@ func (p *parser) response(r *Response) (err error) {
 	})
 }
 
-func (p *parser) cookies() (cs []*Cookie, err error) {
-	cs = []*Cookie{}
-	err = p.array(func(int) error {
-		c := new(Cookie)
-		cs = append(cs, c)
-		return p.cookie(c)
+func (p *parser) cookies() ([]*Cookie, error) {
+	// As nameValues: scratch first, then one slab and one list.
+	scratch := p.cks[:0]
+	err := p.array(func(int) error {
+		scratch = append(scratch, Cookie{})
+		return p.cookie(&scratch[len(scratch)-1])
 	})
+	p.cks = scratch[:0]
+	cs := make([]*Cookie, len(scratch))
+	if len(scratch) > 0 {
+		slab := make([]Cookie, len(scratch))
+		copy(slab, scratch)
+		clear(scratch)
+		for i := range slab {
+			cs[i] = &slab[i]
+		}
+	}
 	return cs, err
 }
 

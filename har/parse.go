@@ -23,6 +23,7 @@ type parser struct {
 	pos  int
 	buf  []byte      // scratch for unescaping strings
 	nvs  []NameValue // scratch for header and query lists
+	cks  []Cookie    // scratch for cookie lists
 
 	// Decoded strings are copied into chunks shared by many strings:
 	// one allocation per string was most of the reader's cost. A chunk
