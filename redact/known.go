@@ -71,7 +71,9 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
 			}
 			k.order = append(k.order, value)
-			k.m = nil
+			if k.m != nil {
+				k.m.add(k.forms) // rebuilding it for every new secret was quadratic
+			}
 		}
 	}
 	return ph
@@ -177,14 +179,20 @@ func key4(s string, i int) uint32 {
 func bit(k uint32) uint32 { return (k * 2654435761) >> 16 }
 
 func newMatcher(forms []sweepForm) *matcher {
-	m := &matcher{byKey: map[uint32][]int{}, forms: forms}
-	for i, f := range forms {
-		k := key4(f.text, 0)
+	m := &matcher{byKey: map[uint32][]int{}}
+	m.add(forms)
+	return m
+}
+
+// add indexes the forms past those m has: forms extends m's list.
+func (m *matcher) add(forms []sweepForm) {
+	for i := len(m.forms); i < len(forms); i++ {
+		k := key4(forms[i].text, 0)
 		b := bit(k)
 		m.bits[b>>6] |= 1 << (b & 63)
 		m.byKey[k] = append(m.byKey[k], i)
 	}
-	return m
+	m.forms = forms
 }
 
 func (m *matcher) find(s string, fn func(start, end int, value string)) {
