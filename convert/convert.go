@@ -45,10 +45,13 @@
 //
 // # Streaming
 //
-// Entries are read one at a time. With correlation the input is read
-// twice (see [Convert]). bash and Go output is spooled (in memory up to a
-// few MiB, then in a temporary file) because their first lines list the
+// Entries are read one at a time, on a goroutine of their own. With
+// correlation every call is built before the first is written (see
+// [Convert]). bash and Go output is spooled (in memory up to a few MiB,
+// then in a temporary file) because their first lines list the
 // environment variables the calls need, which are known only at the end.
+// [ConvertTo] writes several formats from one reading, each on a
+// goroutine of its own.
 package convert
 
 import (
