@@ -74,6 +74,10 @@ func TestStopWhenBrowserExits(t *testing.T) {
 	dir := t.TempDir()
 	profile := filepath.Join(dir, "profile")
 	out := filepath.Join(dir, "exited.har")
+	// The browser's children outlive it for a moment and may still write
+	// to the profile; the temporary directory can only go once they are
+	// gone.
+	t.Cleanup(func() { waitGone(profile, 10*time.Second) })
 	go func() {
 		// Once the two calls are on disk, kill the browser.
 		for i := 0; i < 200; i++ {
@@ -96,8 +100,26 @@ func TestStopWhenBrowserExits(t *testing.T) {
 	}
 }
 
+// waitGone waits until no process uses profile.
+func waitGone(profile string, max time.Duration) {
+	for deadline := time.Now().Add(max); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(profilePIDs(profile, false)) == 0 {
+			return
+		}
+	}
+}
+
 // killBrowser kills the browser process that uses profile.
 func killBrowser(profile string) {
+	for _, pid := range profilePIDs(profile, true) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// profilePIDs lists the processes that use profile: the browser alone, or
+// with its children.
+func profilePIDs(profile string, browserOnly bool) []int {
+	var pids []int
 	procs, _ := os.ReadDir("/proc")
 	for _, d := range procs {
 		pid, err := strconv.Atoi(d.Name())
@@ -105,8 +127,9 @@ func killBrowser(profile string) {
 			continue
 		}
 		cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(cmd), "--user-data-dir="+profile) && !strings.Contains(string(cmd), "--type=") {
-			syscall.Kill(pid, syscall.SIGKILL)
+		if err == nil && strings.Contains(string(cmd), "--user-data-dir="+profile) && !(browserOnly && strings.Contains(string(cmd), "--type=")) {
+			pids = append(pids, pid)
 		}
 	}
+	return pids
 }
