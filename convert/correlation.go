@@ -134,7 +134,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		cor.mark(c)
 		// Held: the call, and for a spill what the spool needs of the
 		// request, never the answer's body.
-		kept := keptEntry(it.entry)
+		kept := keep(it.entry)
 		if err := hold(item{index: it.index, entry: kept, call: c}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
 			return fail(err)
 		}
@@ -290,12 +290,15 @@ func (s *heldSource) next() (item, error) {
 	return it, nil
 }
 
-// keptEntry is what appendEntry encodes of e, sharing its strings.
-func keptEntry(e *har.Entry) *har.Entry {
-	req := &e.Request
-	k := &har.Entry{Request: har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}}
-	k.Response.Status = e.Response.Status
-	return k
+// keep drops, in place, what appendEntry does not encode of an entry
+// convert owns: the answer's headers and body above all.
+func keep(e *har.Entry) *har.Entry {
+	status := e.Response.Status
+	req := e.Request
+	*e = har.Entry{}
+	e.Request = har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}
+	e.Response.Status = status
+	return e
 }
 
 // keptFootprint is about the memory a kept entry holds beyond its call's

@@ -248,8 +248,8 @@ var browserNoise = map[string]bool{
 	"dnt": true, "upgrade-insecure-requests": true, "sec-gpc": true,
 }
 
-func isNoise(name string) bool {
-	n := strings.ToLower(name)
+// isNoise reports a browser-only header; n is lower case.
+func isNoise(n string) bool {
 	return browserNoise[n] || strings.HasPrefix(n, "sec-ch-") || strings.HasPrefix(n, "sec-fetch-")
 }
 
@@ -291,6 +291,15 @@ func isWebSocket(e *har.Entry) bool {
 	}
 	up, _ := har.Header(e.Request.Headers, "Upgrade")
 	return strings.EqualFold(strings.TrimSpace(up), "websocket")
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -394,22 +403,12 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	// The path and query as correlate cuts them; splitURL only adds the
 	// "/" of an empty path, which no value can sit in.
 	path, query, hasQuery := strings.Cut(target, "?")
-	_, cpath, cquery, _ := correlate.SplitURL(req.URL)
-	if path != cpath {
-		c.path = withPlaceholders(path)
+	if rw == nil && !placeholder.Contains(target) {
+		// Nothing to rewrite: the target is one literal.
+		c.path, c.target = literal(path), literal(target)
 	} else {
-		c.path = field(rw, index, correlate.WhereURLPath, path)
+		rewriteTarget(c, rw, index, req.URL, path, query, hasQuery)
 	}
-	c.target = append(value(nil), c.path...)
-	if hasQuery {
-		c.target = append(c.target, part{Text: "?"})
-		if query != cquery {
-			c.target = append(c.target, withPlaceholders(query)...)
-		} else {
-			c.target = append(c.target, field(rw, index, correlate.WhereURLQuery, query)...)
-		}
-	}
-	c.target = c.target.merged()
 	switch {
 	case b.baseURL != "":
 		c.origin, c.base = b.baseURL, true
@@ -421,6 +420,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	}
 
 	rancher := !b.exact && hasRancherSession(req)
+	c.headers = make([]header, 0, len(req.Headers)+2)
 	var authority string
 	hasCookie := false
 	for i, nv := range req.Headers {
@@ -499,6 +499,27 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		}
 	}
 	return c, nil
+}
+
+// rewriteTarget sets c's path and target with the values rw finds and
+// the placeholders they hold.
+func rewriteTarget(c *call, rw rewriter, index int, url, path, query string, hasQuery bool) {
+	_, cpath, cquery, _ := correlate.SplitURL(url)
+	if path != cpath {
+		c.path = withPlaceholders(path)
+	} else {
+		c.path = field(rw, index, correlate.WhereURLPath, path)
+	}
+	c.target = append(value(nil), c.path...)
+	if hasQuery {
+		c.target = append(c.target, part{Text: "?"})
+		if query != cquery {
+			c.target = append(c.target, withPlaceholders(query)...)
+		} else {
+			c.target = append(c.target, field(rw, index, correlate.WhereURLQuery, query)...)
+		}
+	}
+	c.target = c.target.merged()
 }
 
 // headerField is field for a header, without building the header's
@@ -580,7 +601,7 @@ func (c *call) repairBoundary(body string) {
 			continue
 		}
 		ct := h.value.text()
-		if !strings.Contains(strings.ToLower(ct), "multipart/") {
+		if !containsFold(ct, "multipart/") {
 			return
 		}
 		mt, params, err := mime.ParseMediaType(ct)
