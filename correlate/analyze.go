@@ -95,6 +95,7 @@ type analyzer struct {
 	model  *Model
 
 	wheres  map[string]string      // interned "header:Name"
+	fields  []field                // scratch for scanRequest
 	scan    scanner                // reused for every response
 	byValue map[string]*production // this response's best source per value
 	found   []*production
@@ -287,9 +288,9 @@ type field struct {
 // requestFields lists the fields of a request. wheres (optional) interns
 // the "header:Name" strings: a session repeats a few header names
 // thousands of times.
-func requestFields(e *har.Entry, wheres map[string]string) (origin string, fields []field) {
+func requestFields(e *har.Entry, wheres map[string]string, fields []field) (origin string, _ []field) {
 	origin, path, query, _ := SplitURL(e.Request.URL)
-	fields = make([]field, 0, 3+len(e.Request.Headers))
+	fields = fields[:0]
 	fields = append(fields, field{WhereURLPath, path})
 	if query != "" {
 		fields = append(fields, field{WhereURLQuery, query})
@@ -325,7 +326,8 @@ type match struct {
 // scanRequest records the uses of produced values in one request, then
 // remembers every token it carried.
 func (a *analyzer) scanRequest(idx int, e *har.Entry) {
-	origin, fields := requestFields(e, a.wheres)
+	origin, fields := requestFields(e, a.wheres, a.fields)
+	a.fields = fields // reused: nothing keeps them past this call
 	a.cur = call{method: e.Request.Method, status: e.Response.Status, path: fields[0].text}
 	if len(fields) > 1 && fields[1].where == WhereURLQuery {
 		a.cur.query = fields[1].text

@@ -145,7 +145,7 @@ func BenchmarkRewrite(b *testing.B) {
 	}
 	var fields []fld
 	for i, e := range es {
-		_, fs := requestFields(e, nil)
+		_, fs := requestFields(e, nil, nil)
 		for _, f := range fs {
 			fields = append(fields, fld{i, f.where, f.text})
 		}

@@ -97,7 +97,7 @@ func checkInvariants(t *testing.T, es []*har.Entry, indexes []int, m *Model) {
 	}
 	texts := map[useKey]string{}
 	for k, e := range es {
-		_, fields := requestFields(e, nil)
+		_, fields := requestFields(e, nil, nil)
 		for _, f := range fields {
 			texts[useKey{indexes[k], f.where}] = f.text
 		}

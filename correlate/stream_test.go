@@ -34,7 +34,7 @@ func TestAnalyzerStreams(t *testing.T) {
 		}
 		// Rewrite is final for the entry just added: the same parts as
 		// the finished model's.
-		_, fields := requestFields(e, nil)
+		_, fields := requestFields(e, nil, nil)
 		for _, f := range fields {
 			if got := x.Rewrite(i, f.where, f.text); countVars(got) != countVars(want.Rewrite(i, f.where, f.text)) {
 				t.Fatalf("entry %d %s: %d variables while streaming, %d in the model", i, f.where, countVars(got), countVars(want.Rewrite(i, f.where, f.text)))

@@ -1,6 +1,7 @@
 package har
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"path"
@@ -137,6 +138,9 @@ func (e *Entry) ResourceType() string {
 	raw, ok := e.Extra.Get("_resourceType")
 	if !ok {
 		return ""
+	}
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return strings.ToLower(string(raw[1 : n-1])) // the common case, one copy
 	}
 	s, err := strconv.Unquote(string(raw))
 	if err != nil {
