@@ -64,7 +64,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
@@ -287,17 +286,18 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	// Each output's body goes straight out, or to a spool when its head
 	// needs the whole session (the variables the calls use).
 	type sink struct {
-		em   emitter
-		out  *bufio.Writer
-		body *bufio.Writer
-		sp   *spool
+		em     emitter
+		format string
+		out    *bufio.Writer
+		body   *bufio.Writer
+		sp     *spool
 	}
 	var sinks []*sink
 	for i, em := range ems {
 		if em == nil {
 			continue
 		}
-		k := &sink{em: em, out: bufio.NewWriterSize(outs[i].W, 64<<10)}
+		k := &sink{em: em, format: outs[i].Format, out: bufio.NewWriterSize(outs[i].W, 64<<10)}
 		k.body = k.out
 		if em.spooled() {
 			k.sp = &spool{}
@@ -341,44 +341,25 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		sess.calls++
 		return c, nil
 	}
-	// Each output is written by a goroutine of its own, from batches of
+	// Each output is written by goroutines of its own, from batches of
 	// calls: with the calls in memory they are written side by side, and
 	// without correlation building overlaps writing.
-	feeds := make([]chan []item, len(sinks))
-	errs := make([]error, len(sinks))
-	var wg sync.WaitGroup
+	ows := make([]*outputWriter, len(sinks))
 	for i, k := range sinks {
-		feed := make(chan []item, 4)
-		feeds[i] = feed
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for batch := range feed {
-				for _, it := range batch {
-					if errs[i] != nil {
-						break // drain the feed
-					}
-					if it.call == nil {
-						k.em.skip(k.body, it.index, it.reason)
-					} else if err := k.em.call(k.body, it.call); err != nil {
-						errs[i] = entryError(name, it.index, err)
-					}
-				}
-			}
-		}()
+		format := k.format
+		ows[i] = newOutputWriter(name, k.body, func() emitter {
+			em, _ := newEmitter(Options{Format: format, Exact: opts.Exact})
+			return em
+		})
 	}
 	err := func() error {
 		var batch []item
 		defer func() {
-			if len(batch) > 0 {
-				for _, feed := range feeds {
-					feed <- batch
+			for _, w := range ows {
+				if len(batch) > 0 {
+					w.write(batch)
 				}
 			}
-			for _, feed := range feeds {
-				close(feed)
-			}
-			wg.Wait()
 		}()
 		for len(sinks) > 0 {
 			it, err := src.next()
@@ -399,21 +380,21 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 				batch = append(batch, item{index: it.index, call: c})
 			}
 			if len(batch) == batchEntries {
-				for _, feed := range feeds {
-					feed <- batch
+				for _, w := range ows {
+					w.write(batch)
 				}
 				batch = nil
 			}
 		}
 		return nil
 	}()
+	for _, w := range ows {
+		if werr := w.close(); err == nil {
+			err = werr
+		}
+	}
 	if err != nil {
 		return st, err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return st, err
-		}
 	}
 	sess.origin = b.origin
 	sortEnv(sess.env)
