@@ -41,6 +41,7 @@ func inspectCommand() *command {
 		summary: "show the values later calls take from earlier answers",
 		usage:   inspectUsage,
 		run:     runInspect,
+		batch:   true,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/apitape/apitape/internal/gctune"
 	"golang.org/x/term"
 )
 
@@ -46,6 +47,9 @@ type command struct {
 	summary string
 	usage   string
 	run     func(ctx context.Context, st *streams, args []string) error
+	// batch: reads its input once and exits; the garbage collector is
+	// set for that (internal/gctune).
+	batch bool
 }
 
 func commands() []*command {
@@ -139,6 +143,13 @@ func run(ctx context.Context, st *streams, args []string) (code int) {
 	}
 	for _, c := range commands() {
 		if c.name == name {
+			if c.batch {
+				getenv := st.getenv
+				if getenv == nil {
+					getenv = os.Getenv
+				}
+				defer gctune.ForBatch(getenv)()
+			}
 			return exitCode(st, c.run(ctx, st, args[1:]))
 		}
 	}
