@@ -152,3 +152,20 @@ func TestGeneratorIsValid(t *testing.T) {
 		t.Fatalf("generator: %v", err)
 	}
 }
+
+// BenchmarkMarshalEntry writes one Chrome-like entry, as a capture does for
+// every call it records.
+func BenchmarkMarshalEntry(b *testing.B) {
+	e, err := ParseEntry([]byte(benchEntry(7)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := e.MarshalJSON()
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,12 +1,13 @@
 package har
 
 import (
-	"encoding/json"
 	"strings"
 )
 
-// The methods below route every HAR object through decodeObject and
-// withExtra, which is what keeps unknown members and names failing fields.
+// The methods below route every HAR object through the decoder (parse.go,
+// decode.go), which keeps unknown members and names failing fields; an
+// entry and what it holds are written by the encoder (encode.go), the
+// log and its pages through encoding/json and withExtra.
 
 func (h *HAR) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.harObject(h) })
@@ -47,50 +48,28 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.entry(e) })
 }
 func (e Entry) MarshalJSON() ([]byte, error) {
-	type plain Entry
-	if len(e.Cache) == 0 {
-		e.Cache = json.RawMessage("{}")
-	}
-	return marshalPlain(plain(e), e.Extra)
+	return encodeWith(4096, func(enc *encoder) { enc.entry(&e) })
 }
 
 func (r *Request) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.request(r) })
 }
 func (r Request) MarshalJSON() ([]byte, error) {
-	type plain Request
-	if r.Cookies == nil {
-		r.Cookies = []*Cookie{}
-	}
-	if r.Headers == nil {
-		r.Headers = []*NameValue{}
-	}
-	if r.QueryString == nil {
-		r.QueryString = []*NameValue{}
-	}
-	return marshalPlain(plain(r), r.Extra)
+	return encodeWith(1024, func(enc *encoder) { enc.request(&r) })
 }
 
 func (r *Response) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.response(r) })
 }
 func (r Response) MarshalJSON() ([]byte, error) {
-	type plain Response
-	if r.Cookies == nil {
-		r.Cookies = []*Cookie{}
-	}
-	if r.Headers == nil {
-		r.Headers = []*NameValue{}
-	}
-	return marshalPlain(plain(r), r.Extra)
+	return encodeWith(1024, func(enc *encoder) { enc.response(&r) })
 }
 
 func (c *Cookie) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.cookie(c) })
 }
 func (c Cookie) MarshalJSON() ([]byte, error) {
-	type plain Cookie
-	return marshalPlain(plain(c), c.Extra)
+	return encodeWith(64, func(enc *encoder) { enc.cookie(&c) })
 }
 
 func (nv *NameValue) UnmarshalJSON(b []byte) error {
@@ -98,48 +77,35 @@ func (nv *NameValue) UnmarshalJSON(b []byte) error {
 }
 
 func (nv NameValue) MarshalJSON() ([]byte, error) {
-	type plain NameValue
-	if nv.Values != nil && joinValues(nv.Values) == nv.Value {
-		type arrayValued struct {
-			Name    string   `json:"name"`
-			Value   []string `json:"value"`
-			Comment string   `json:"comment,omitempty"`
-		}
-		return marshalPlain(arrayValued{nv.Name, nv.Values, nv.Comment}, nv.Extra)
-	}
-	return marshalPlain(plain(nv), nv.Extra)
+	return encodeWith(64, func(enc *encoder) { enc.nameValue(&nv) })
 }
 
 func (p *PostData) UnmarshalJSON(b []byte) error {
 	return decode(b, func(d *parser) error { return d.postData(p) })
 }
 func (p PostData) MarshalJSON() ([]byte, error) {
-	type plain PostData
-	return marshalPlain(plain(p), p.Extra)
+	return encodeWith(256, func(enc *encoder) { enc.postData(&p) })
 }
 
 func (p *Param) UnmarshalJSON(b []byte) error {
 	return decode(b, func(d *parser) error { return d.param(p) })
 }
 func (p Param) MarshalJSON() ([]byte, error) {
-	type plain Param
-	return marshalPlain(plain(p), p.Extra)
+	return encodeWith(64, func(enc *encoder) { enc.param(&p) })
 }
 
 func (c *Content) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.content(c) })
 }
 func (c Content) MarshalJSON() ([]byte, error) {
-	type plain Content
-	return marshalPlain(plain(c), c.Extra)
+	return encodeWith(256, func(enc *encoder) { enc.content(&c) })
 }
 
 func (t *Timings) UnmarshalJSON(b []byte) error {
 	return decode(b, func(p *parser) error { return p.timings(t) })
 }
 func (t Timings) MarshalJSON() ([]byte, error) {
-	type plain Timings
-	return marshalPlain(plain(t), t.Extra)
+	return encodeWith(128, func(enc *encoder) { enc.timings(&t) })
 }
 
 func marshalPlain(v any, extra Fields) ([]byte, error) {
