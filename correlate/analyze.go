@@ -393,7 +393,15 @@ func (a *analyzer) remember(s string) {
 	}
 	*slot = h
 	eachToken(s, func(start, end int) {
-		a.known[maphash.String(a.seed, s[start:end])] = struct{}{}
+		h := maphash.String(a.seed, s[start:end])
+		// Most tokens recur (path words, parameter names): a slot in the
+		// same table spares the map most of its inserts.
+		slot := &a.texts[h%uint64(len(a.texts))]
+		if *slot == h {
+			return
+		}
+		*slot = h
+		a.known[h] = struct{}{}
 	})
 }
 
