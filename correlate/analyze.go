@@ -303,7 +303,7 @@ func requestFields(e *har.Entry, wheres map[string]string, fields []field) (orig
 		if !ok {
 			w = WhereHeader(h.Name)
 			if wheres != nil {
-				wheres[h.Name] = w
+				wheres[strings.Clone(h.Name)] = w // kept: a copy
 			}
 		}
 		fields = append(fields, field{w, h.Value})
@@ -356,7 +356,7 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 				u.Field, u.InJSONString = bodyPaths[i], true
 			}
 			if u.Field == "" && (f.where == WhereURLQuery || f.where == WhereBody) {
-				u.Field = paramAt(f.text, m.start)
+				u.Field = strings.Clone(paramAt(f.text, m.start)) // kept: a copy
 			}
 			v.Uses = append(v.Uses, u)
 			a.model.uses[key] = append(a.model.uses[key], useRef{v, u})
@@ -380,7 +380,10 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 // a variable.
 func (a *analyzer) keepCall() {
 	if _, ok := a.model.calls[a.curIdx]; !ok {
-		a.model.calls[a.curIdx] = a.cur
+		c := a.cur
+		// Copies, as in produce.
+		c.method, c.path, c.query = strings.Clone(c.method), strings.Clone(c.path), strings.Clone(c.query)
+		a.model.calls[a.curIdx] = c
 	}
 }
 
@@ -561,6 +564,9 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 		return !a.knownToClient(value)
 	}
 	keep := func(p *production) {
+		// Copies: the decoder shares one allocation between many short
+		// strings of an entry, which a kept substring would keep alive.
+		p.value, p.source.Path = strings.Clone(p.value), strings.Clone(p.source.Path)
 		p.entry, p.score = idx, classScore(p.class)+bonus
 		if old, ok := a.byValue[p.value]; ok {
 			*old = *p

@@ -45,6 +45,11 @@ func (e *Error) Error() string {
 // and not the file. It also hands out the exact bytes around each entry
 // (Gap) and of each entry (Raw), which lets redact rewrite a file while
 // keeping every byte it does not change.
+//
+// The short strings of decoded entries share allocations of a few KiB, one
+// after another: a caller that keeps a few strings of each of many entries
+// (and not the entries) should copy them with strings.Clone, or it keeps
+// those entries' other short strings alive too.
 type Reader struct {
 	name    string
 	br      *bufio.Reader
