@@ -120,6 +120,8 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	formats := strings.Split(*to, ",")
 	for i, f := range formats {
 		switch {
+		case f == "":
+			return usageFor("convert", usageErrorf("--to %q: an empty format in the list", *to))
 		case !slices.Contains(names, f):
 			return usageFor("convert", usageErrorf("--to %q: want %s", f, strings.Join(names, ", ")))
 		case slices.Contains(formats[:i], f):
@@ -218,8 +220,9 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 	defer in.Close()
 	opts.Name = name
 	if len(files) > 1 {
-		if err := os.MkdirAll(filepath.Dir(files[0].path), 0o700); err != nil {
-			return unwrapPathError(err)
+		dir := filepath.Dir(files[0].path)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", dir, unwrapPathError(err))
 		}
 	}
 	// Every file is written in full or not at all.
