@@ -372,9 +372,23 @@ var tokenChars = func() (t [256]bool) {
 
 // builder turns entries into calls with the session-wide choices.
 type builder struct {
+	slab    []part // backs the one-part literal values of many calls (see lit)
 	exact   bool
 	baseURL string // --base-url, without a trailing slash
 	origin  string // the session's base origin: --base-url or the first call's
+}
+
+// lit is literal(s) with its part taken from a slab shared by many calls:
+// a call's headers are a dozen one-part values, and an allocation each
+// was a tenth of building it. The value's capacity ends with it, so an
+// append never reaches a neighbour.
+func (b *builder) lit(s string) value {
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]part, 0, 256)
+	}
+	b.slab = append(b.slab, part{Text: s})
+	n := len(b.slab)
+	return b.slab[n-1 : n : n]
 }
 
 // rewriter cuts a request field into recorded text and correlated values
@@ -405,7 +419,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	path, query, hasQuery := strings.Cut(target, "?")
 	if rw == nil && !placeholder.Contains(target) {
 		// Nothing to rewrite: the target is one literal.
-		c.path, c.target = literal(path), literal(target)
+		c.path, c.target = b.lit(path), b.lit(target)
 	} else {
 		rewriteTarget(c, rw, index, req.URL, path, query, hasQuery)
 	}
@@ -448,7 +462,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 			continue // else the URL says it; and BASE_URL may point elsewhere
 		}
 		if b.exact {
-			c.headers = append(c.headers, header{nv.Name, headerField(rw, index, nv.Name, nv.Value)})
+			c.headers = append(c.headers, header{nv.Name, b.headerField(rw, index, nv.Name, nv.Value)})
 			continue
 		}
 		switch {
@@ -462,7 +476,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 			// User-Agent without the CSRF pair would fail Rancher's check.
 			continue
 		}
-		c.headers = append(c.headers, header{nv.Name, headerValue(rw, index, lower, nv.Name, nv.Value)})
+		c.headers = append(c.headers, header{nv.Name, b.headerValue(rw, index, lower, nv.Name, nv.Value)})
 	}
 	if authority != "" && !c.has("Host") && !strings.EqualFold(authority, hostOf(origin)) {
 		c.headers = append(c.headers, header{"Host", withPlaceholders(authority)})
@@ -524,8 +538,11 @@ func rewriteTarget(c *call, rw rewriter, index int, url, path, query string, has
 
 // headerField is field for a header, without building the header's
 // "where" when nothing is rewritten.
-func headerField(rw rewriter, index int, name, v string) value {
+func (b *builder) headerField(rw rewriter, index int, name, v string) value {
 	if rw == nil {
+		if !placeholder.Contains(v) {
+			return b.lit(v)
+		}
 		return withPlaceholders(v).merged()
 	}
 	return field(rw, index, correlate.WhereHeader(name), v).merged()
@@ -540,8 +557,8 @@ var rancherBearer = value{{Text: "Bearer "}, {Env: EnvRancherToken}}
 // produced them (a login's token): then the header carries those values,
 // but only when nothing else in it is a live credential ("Bearer
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
-func headerValue(rw rewriter, index int, lower, name, v string) value {
-	fv := headerField(rw, index, name, v)
+func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) value {
+	fv := b.headerField(rw, index, name, v)
 	if !isCredential(lower) || placeholder.Contains(v) {
 		return fv
 	}
