@@ -154,7 +154,7 @@ func TestCompleteness(t *testing.T) {
 			t.Errorf("/api/sw/echo: _fetchedViaServiceWorker = %s, want true", v)
 		}
 		if b, ok, _ := e.Response.Content.Bytes(); !ok || !strings.Contains(string(b), "service worker") {
-			t.Errorf("/api/sw/echo: body %q", b)
+			t.Errorf("/api/sw/echo: body %q (content %s)", b, mustJSON(e.Response.Content))
 		}
 	}
 
@@ -298,3 +298,8 @@ func minus(a, b []string) []string {
 }
 
 var _ = strconv.Itoa
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
