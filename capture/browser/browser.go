@@ -335,9 +335,6 @@ func launch(ctx context.Context, execPath string, o Options, rec *recorder) (*ta
 		}
 		return nil, nil, nil, fmt.Errorf("starting %s: %s", execPath, firstLine(err.Error()))
 	}
-	if p := chromedp.FromContext(bctx).Browser.Process(); p != nil {
-		yieldToPage(p.Pid)
-	}
 	return tp, bctx, stop, nil
 }
 

@@ -23,13 +23,6 @@
 // reads the connection (that deadlocks); events are queued for one loop
 // that owns all state, in the order the browser sent them.
 //
-// Chrome reports the network to a debugger from its browser process, and
-// that costs it about as much CPU as the page's own calls. On Linux the
-// browser process runs at nice 10 while recording (its renderers and the
-// network service, which do the page's work, keep their priority), so on
-// a busy machine the reports wait for the page rather than the page for
-// them.
-//
 // The DevTools pitfalls, and what is done about each:
 //
 //   - Bodies are fetched after loadingFinished, never earlier. A frame's or
