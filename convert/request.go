@@ -49,6 +49,9 @@ func (v value) isLiteral() bool {
 
 // text is v with each variable written as ${NAME}, for comments and labels.
 func (v value) text() string {
+	if len(v) == 1 && v[0].Env == "" && v[0].Var == nil {
+		return v[0].Text // the common case, without a copy
+	}
 	var b strings.Builder
 	for _, p := range v {
 		switch {
@@ -207,16 +210,6 @@ func (c *call) has(name string) bool {
 		}
 	}
 	return false
-}
-
-// hostHeader returns the Host header to send, if any.
-func (c *call) hostHeader() (value, bool) {
-	for _, h := range c.headers {
-		if strings.EqualFold(h.name, "Host") {
-			return h.value, true
-		}
-	}
-	return nil, false
 }
 
 // needsZeroLength: a bodiless POST, PUT or PATCH should say Content-Length: 0

@@ -185,23 +185,7 @@ func (p *parser) response(r *Response) (err error) {
 }
 
 func (p *parser) cookies() ([]*Cookie, error) {
-	// As nameValues: scratch first, then one slab and one list.
-	scratch := p.cks[:0]
-	err := p.array(func(int) error {
-		scratch = append(scratch, Cookie{})
-		return p.cookie(&scratch[len(scratch)-1])
-	})
-	p.cks = scratch[:0]
-	cs := make([]*Cookie, len(scratch))
-	if len(scratch) > 0 {
-		slab := make([]Cookie, len(scratch))
-		copy(slab, scratch)
-		clear(scratch)
-		for i := range slab {
-			cs[i] = &slab[i]
-		}
-	}
-	return cs, err
+	return slabList(p, &p.cks, p.cookie)
 }
 
 func (p *parser) cookie(c *Cookie) (err error) {
@@ -236,23 +220,31 @@ func (p *parser) cookie(c *Cookie) (err error) {
 }
 
 func (p *parser) nameValues() ([]*NameValue, error) {
-	// Collect into scratch, then allocate the list in two pieces: a header
-	// list is a dozen small objects, and one allocation each was the
-	// reader's biggest cost.
-	scratch := p.nvs[:0]
+	return slabList(p, &p.nvs, p.nameValue)
+}
+
+// slabList parses an array of objects into scratch, then allocates the
+// list in two pieces, the objects and the pointers: a header list is a
+// dozen small objects, and one allocation each was the reader's biggest
+// cost. The list is never nil.
+func slabList[T any](p *parser, scratch *[]T, parse func(*T) error) ([]*T, error) {
+	s := (*scratch)[:0]
 	err := p.array(func(int) error {
-		scratch = append(scratch, NameValue{})
-		return p.nameValue(&scratch[len(scratch)-1])
+		var zero T
+		s = append(s, zero)
+		return parse(&s[len(s)-1])
 	})
-	p.nvs = scratch[:0]
-	slab := make([]NameValue, len(scratch))
-	copy(slab, scratch)
-	clear(scratch)
-	nvs := make([]*NameValue, len(slab))
-	for i := range slab {
-		nvs[i] = &slab[i]
+	*scratch = s[:0]
+	list := make([]*T, len(s))
+	if len(s) > 0 {
+		slab := make([]T, len(s))
+		copy(slab, s)
+		clear(s)
+		for i := range slab {
+			list[i] = &slab[i]
+		}
 	}
-	return nvs, err
+	return list, err
 }
 
 func (p *parser) nameValue(nv *NameValue) (err error) {

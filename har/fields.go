@@ -96,8 +96,6 @@ func compact(raw []byte) json.RawMessage {
 	return b.Bytes()
 }
 
-func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
 // marshalNoEscape is json.Marshal without HTML escaping: recorded bodies
 // full of `<` and `&` should stay readable and diffable.
 func marshalNoEscape(v any) ([]byte, error) {
