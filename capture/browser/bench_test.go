@@ -30,13 +30,32 @@ import (
 // the 200 calls are timed. Each call is answered after delay.
 type benchPage struct {
 	*httptest.Server
-	mu    sync.Mutex
-	gates map[string]chan struct{}
-	times map[string]chan float64
+	gates runChans[struct{}]
+	times runChans[float64]
+}
+
+// runChans hands out one channel per run name, made on first use by
+// whichever side (the page's request or the test) gets there first.
+type runChans[T any] struct {
+	mu     sync.Mutex
+	chans  map[string]chan T
+	buffer int
+}
+
+func (c *runChans[T]) get(run string) chan T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.chans == nil {
+		c.chans = map[string]chan T{}
+	}
+	if c.chans[run] == nil {
+		c.chans[run] = make(chan T, c.buffer)
+	}
+	return c.chans[run]
 }
 
 func newBenchPage(b *testing.B, delay time.Duration) *benchPage {
-	p := &benchPage{gates: map[string]chan struct{}{}, times: map[string]chan float64{}}
+	p := &benchPage{times: runChans[float64]{buffer: 1}}
 	payload := `{"pad":"` + strings.Repeat("x", 2000) + `"}`
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -60,40 +79,22 @@ fetch('/api/gate?run=' + run).then(() => {
 		io.WriteString(w, payload)
 	})
 	mux.HandleFunc("/api/gate", func(w http.ResponseWriter, r *http.Request) {
-		<-p.gate(r.URL.Query().Get("run"))
+		<-p.gates.get(r.URL.Query().Get("run"))
 	})
 	mux.HandleFunc("/api/result", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.ParseFloat(r.URL.Query().Get("ms"), 64)
-		p.result(r.URL.Query().Get("run")) <- ms
+		p.times.get(r.URL.Query().Get("run")) <- ms
 	})
 	p.Server = httptest.NewServer(mux)
 	b.Cleanup(p.Close)
 	return p
 }
 
-func (p *benchPage) gate(run string) chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gates[run] == nil {
-		p.gates[run] = make(chan struct{})
-	}
-	return p.gates[run]
-}
-
-func (p *benchPage) result(run string) chan float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.times[run] == nil {
-		p.times[run] = make(chan float64, 1)
-	}
-	return p.times[run]
-}
-
 // timeRun opens the gate of run and returns the page's time.
 func (p *benchPage) timeRun(b *testing.B, run string) float64 {
-	close(p.gate(run))
+	close(p.gates.get(run))
 	select {
-	case ms := <-p.result(run):
+	case ms := <-p.times.get(run):
 		return ms
 	case <-time.After(30 * time.Second):
 		b.Fatalf("run %s never reported", run)

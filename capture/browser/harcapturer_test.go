@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,8 +48,7 @@ func findHARCapturer(t *testing.T) string {
 // recorders. Each load passes its own run name.
 type comparePage struct {
 	*httptest.Server
-	mu   sync.Mutex
-	done map[string]chan struct{}
+	allDone runChans[struct{}]
 }
 
 const compareHTML = `<!doctype html><title>compare</title><body><script>
@@ -78,7 +76,7 @@ Promise.all(calls).then(() => fetch('/cmp/alldone?run=' + run)).then(text).then(
 var onePixelPNG, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
 func newComparePage(t *testing.T) *comparePage {
-	p := &comparePage{done: map[string]chan struct{}{}}
+	p := &comparePage{}
 	big := `{"data":"` + strings.Repeat("b", 1<<20) + `"}`
 	mux := http.NewServeMux()
 	jsonAnswer := func(w http.ResponseWriter, status int, body string) {
@@ -93,14 +91,14 @@ func newComparePage(t *testing.T) *comparePage {
 	})
 	mux.HandleFunc("GET /cmp/hold.png", func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-p.allDone(r.URL.Query().Get("run")):
+		case <-p.allDone.get(r.URL.Query().Get("run")):
 		case <-time.After(20 * time.Second):
 		}
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(onePixelPNG)
 	})
 	mux.HandleFunc("GET /cmp/alldone", func(w http.ResponseWriter, r *http.Request) {
-		close(p.allDone(r.URL.Query().Get("run")))
+		close(p.allDone.get(r.URL.Query().Get("run")))
 		jsonAnswer(w, 200, `{"done":true}`)
 	})
 	mux.HandleFunc("GET /cmp/api/items/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -130,15 +128,6 @@ func newComparePage(t *testing.T) *comparePage {
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *comparePage) allDone(run string) chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.done[run] == nil {
-		p.done[run] = make(chan struct{})
-	}
-	return p.done[run]
 }
 
 // startDebuggableChromium starts a headless Chromium with the flags apitape
