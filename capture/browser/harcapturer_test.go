@@ -131,8 +131,8 @@ func newComparePage(t *testing.T) *comparePage {
 }
 
 // startDebuggableChromium starts a headless Chromium with the flags apitape
-// uses and a DevTools port, and returns the port.
-func startDebuggableChromium(t *testing.T) string {
+// uses, the profile dir and a DevTools port, and returns the port.
+func startDebuggableChromium(t testing.TB, dir string) string {
 	t.Helper()
 	exe, err := chromium.Find()
 	if err != nil {
@@ -141,7 +141,7 @@ func startDebuggableChromium(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "about:blank")
+		"--user-data-dir="+dir, "--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "about:blank")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestSameRequestsAsChromeHARCapturer(t *testing.T) {
 		ours = append(ours, compareKey(e.Request.Method, e.Request.URL, e.Response.Status, len(b)))
 	}
 
-	port := startDebuggableChromium(t)
+	port := startDebuggableChromium(t, t.TempDir())
 	out := filepath.Join(t.TempDir(), "chc.har")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
