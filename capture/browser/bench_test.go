@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitape/apitape/internal/chromium"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -127,15 +126,8 @@ type benchBrowser struct {
 // plainBrowser starts a headless Chromium driven by chromedp, with the
 // network domain off.
 func plainBrowser(b *testing.B, p *benchPage) *benchBrowser {
-	exec, _ := chromium.Find()
 	bb := &benchBrowser{name: "plain", dir: b.TempDir(), chrome: map[string]time.Duration{}}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), chromium.AllocatorOptions(exec, bb.dir, true)...)
-	b.Cleanup(acancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	b.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		b.Fatal(err)
-	}
+	ctx := headlessChromium(b, bb.dir)
 	if _, err := chromedp.Call(ctx, network.Disable, cdp.Empty{}); err != nil {
 		b.Fatal(err)
 	}
@@ -149,14 +141,18 @@ func plainBrowser(b *testing.B, p *benchPage) *benchBrowser {
 	return bb
 }
 
-// networkOnlyBrowser starts a headless Chromium and drives one page of it
-// over a bare DevTools WebSocket with the network domain on. Its reader
+// networkOnlyBrowser starts a headless Chromium with the same flags and
+// drives a second tab of it over a bare DevTools WebSocket with the network
+// domain on (chromedp's own tab stays idle). Its reader
 // drops every message unread, so the browser pays for the network domain
 // and this process for almost nothing: this is the floor of any CDP
 // recorder.
 func networkOnlyBrowser(b *testing.B, p *benchPage) *benchBrowser {
 	bb := &benchBrowser{name: "network", dir: b.TempDir(), chrome: map[string]time.Duration{}}
-	port := startDebuggableChromium(b, bb.dir)
+	// The WebSocket package always sends an Origin, which Chromium refuses
+	// unless it is allowed.
+	headlessChromium(b, bb.dir, listenForDevTools, chromedp.Flag("remote-allow-origins", "http://127.0.0.1"))
+	port := devToolsPort(b, bb.dir)
 	req, _ := http.NewRequest(http.MethodPut, "http://127.0.0.1:"+port+"/json/new?about:blank", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

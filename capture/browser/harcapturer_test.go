@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
 )
 
 // harCapturerVersion is the chrome-har-capturer release .ci/run installs.
@@ -130,45 +130,42 @@ func newComparePage(t *testing.T) *comparePage {
 	return p
 }
 
-// startDebuggableChromium starts a headless Chromium with the flags apitape
-// uses, the profile dir and a DevTools port, and returns the port.
-func startDebuggableChromium(t testing.TB, dir string) string {
+// listenForDevTools makes a Chromium started by chromedp listen on a
+// loopback port, which other DevTools clients can use too, and chromedp
+// talk to it over a WebSocket there.
+var listenForDevTools chromedp.ExecAllocatorOption = remote.WebSocket
+
+// headlessChromium starts a headless Chromium with apitape's flags (and
+// extra ones) and the profile dir, and returns a chromedp context driving
+// one of its tabs.
+func headlessChromium(t testing.TB, dir string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe, err := chromium.Find()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir="+dir, "--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "about:blank")
-	stderr, err := cmd.StderrPipe()
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), append(chromium.AllocatorOptions(exe, dir, true), extra...)...)
+	t.Cleanup(acancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// devToolsPort returns the DevTools port of the running Chromium whose
+// profile is dir, from the DevToolsActivePort file it writes there. The
+// browser must have been started with listenForDevTools: chromedp talks to
+// it over a pipe otherwise, and there is no port.
+func devToolsPort(t testing.TB, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	listening := regexp.MustCompile(`DevTools listening on ws://127\.0\.0\.1:(\d+)/`)
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				port <- m[1]
-				break
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case p := <-port:
-		return p
-	case <-time.After(30 * time.Second):
-		t.Fatal("Chromium never said which DevTools port it listens on")
-	}
-	return ""
+	port, _, _ := strings.Cut(string(b), "\n")
+	return port
 }
 
 // TestSameRequestsAsChromeHARCapturer records the compare page with apitape
@@ -194,7 +191,9 @@ func TestSameRequestsAsChromeHARCapturer(t *testing.T) {
 		ours = append(ours, compareKey(e.Request.Method, e.Request.URL, e.Response.Status, len(b)))
 	}
 
-	port := startDebuggableChromium(t, t.TempDir())
+	dir := t.TempDir()
+	headlessChromium(t, dir, listenForDevTools)
+	port := devToolsPort(t, dir)
 	out := filepath.Join(t.TempDir(), "chc.har")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
