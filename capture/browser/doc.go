@@ -34,9 +34,12 @@
 //     bodies on the wire can delay the events of the next call by a
 //     second: durable messages keep bodies in the browser process, where a
 //     navigation does not reach them. Chrome's durable store never sees a
-//     body a service worker answered, so once a service worker exists each
-//     page also gets a second, non-durable session that is asked for those
-//     bodies only.
+//     body a service worker answered, so once a service worker exists (or
+//     a target's first answer comes from one) each page, frame and worker
+//     also gets a second, non-durable session that is asked for those
+//     bodies only, at loadingFinished, straight from the reader; a body
+//     it does not have yet is asked from both sessions in turn a few more
+//     times.
 //   - Buffers are raised (512 MiB in total, 256 MiB per response) so that
 //     large answers are not evicted before they are fetched.
 //   - Request bodies Chrome leaves out (above 64 KiB, blobs, files,

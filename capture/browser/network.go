@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -61,7 +62,9 @@ type recorder struct {
 	// Used on the reader goroutine too, hence the locks.
 	shadowMu       sync.Mutex
 	shadowSessions map[string]bool
-	apiOnly        bool // only API calls are written: skip other bodies
+	shadowOf       map[string]string // recording session → the shadow session of its target
+	swServed       map[string]bool   // requests a service worker answered, until their loadingFinished
+	apiOnly        bool              // only API calls are written: skip other bodies
 	skipMu         sync.Mutex
 	skip           map[string]bool // requests whose bodies are not fetched
 	pageSessions   map[string]bool // sessions of page targets, whose bodies may wait (see deferBody); under skipMu
@@ -113,7 +116,7 @@ type hop struct {
 	bodyNote    string // why there is no body
 	bodyPending bool
 	bodyTries   int
-	triedShadow bool
+	triedOther  bool
 	rescued     bool
 	partial     bool // the body is what the browser had when the recording stopped
 
@@ -165,6 +168,8 @@ func newRecorder(ctx context.Context, emit func(*har.Entry)) *recorder {
 		shadow:    make(map[string]string),
 
 		shadowSessions: make(map[string]bool),
+		shadowOf:       make(map[string]string),
+		swServed:       make(map[string]bool),
 		skip:           make(map[string]bool),
 		pageSessions:   make(map[string]bool),
 		targets:        make(map[string]string),
@@ -218,11 +223,26 @@ func (r *recorder) onEvent(ev event) {
 			r.q.push(func() { r.fetched(f, "Network.getResponseBody") })
 			return
 		}
-		wait := r.mayWait(ev.session)
+		// A body a service worker answered is only in the renderer's
+		// store (see addShadow), which evicts: it is asked for at once,
+		// from the shadow session.
+		from, wait := ev.session, r.mayWait(ev.session)
+		if sh := r.swShadow(ev.session, p.RequestID); sh != "" {
+			from, wait = sh, false
+		}
 		r.q.push(func() { r.loadingFinished(ev.session, p, f, wait) })
 		if !wait {
-			r.fetch(ev.session, "Network.getResponseBody", p.RequestID, "body", f)
+			r.fetch(from, "Network.getResponseBody", p.RequestID, "body", f)
 		}
+	case evResponseReceived:
+		if bytes.Contains(ev.params, []byte(`"fromServiceWorker":true`)) {
+			if p, ok := decode[evRequestID](ev.params); ok {
+				r.shadowMu.Lock()
+				r.swServed[p.RequestID] = true
+				r.shadowMu.Unlock()
+			}
+		}
+		r.q.push(func() { r.handle(ev) })
 	case evRequestWillBeSent:
 		p, ok := decode[evRequest](ev.params)
 		if !ok {
@@ -281,13 +301,15 @@ func (r *recorder) unwanted(requestID string, done bool) bool {
 
 // fetch is a body on its way: a response body or a request body.
 type fetch struct {
-	data []byte
-	err  error
-	hop  *hop     // set by the loop when it took the event; nil for a duplicate
-	req  *request // the request the hop belongs to
+	data    []byte
+	err     error
+	session string   // the session asked
+	hop     *hop     // set by the loop when it took the event; nil for a duplicate
+	req     *request // the request the hop belongs to
 }
 
 func (r *recorder) fetch(session, method, requestID, field string, f *fetch) {
+	f.session = session
 	r.tap.send(r.ctx, session, method, map[string]string{"requestId": requestID}, func(rep reply) {
 		go func() {
 			f.data, f.err = decodeBody(rep, field)
@@ -346,22 +368,25 @@ func (r *recorder) fetched(f *fetch, method string) {
 			}
 		}
 	} else {
-		missing := (f.err == nil && len(f.data) == 0 || isNoData(f.err)) && h.expectsBody()
+		sw := h.resp != nil && h.resp.FromServiceWorker
+		// Which store holds a body a service worker answered varies:
+		// the recording session's says "No data found" or, when the
+		// renderer saw the bytes, "evicted" (its buffer is one byte); the
+		// shadow session's may not have them yet.
+		missing := (f.err == nil && len(f.data) == 0 || isNoData(f.err) || sw && isEvicted(f.err)) && h.expectsBody()
+		if missing {
+			if from, d, ok := r.retryBody(h, f.session); ok {
+				g := &fetch{hop: h, req: f.req}
+				id := f.req.id
+				if d == 0 {
+					r.fetch(from, method, id, "body", g)
+				} else {
+					time.AfterFunc(d, func() { r.fetch(from, method, id, "body", g) })
+				}
+				return
+			}
+		}
 		switch {
-		case missing && h.resp.FromServiceWorker && !h.triedShadow && r.shadowFor(h.session) != "":
-			h.triedShadow = true
-			g := &fetch{hop: h, req: f.req}
-			r.fetch(r.shadowFor(h.session), method, f.req.id, "body", g)
-			return
-		case missing && h.bodyTries < len(bodyRetries):
-			// A body that came through a service worker can reach
-			// DevTools after loadingFinished ("No data found", or an empty
-			// body): ask again shortly.
-			d := bodyRetries[h.bodyTries]
-			h.bodyTries++
-			g := &fetch{hop: h, req: f.req}
-			time.AfterFunc(d, func() { r.fetch(h.session, method, f.req.id, "body", g) })
-			return
 		case f.err != nil:
 			h.bodyNote = f.err.Error()
 		case len(f.data) == 0 && h.expectsBody():
@@ -380,7 +405,38 @@ func isNoData(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "No data found")
 }
 
-var bodyRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond}
+func isEvicted(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "evicted")
+}
+
+// bodyRetries space the retries of a body that came through a service
+// worker: it can reach DevTools after loadingFinished ("No data found", or
+// an empty body).
+var bodyRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond, time.Second}
+
+// retryBody says where and when to ask again for a body that was missing
+// when last asked from session last. A service worker's answer is asked
+// from the other of the recording and the shadow session, at once the
+// first time, then with a pause; any other body from its own session
+// after a pause.
+func (r *recorder) retryBody(h *hop, last string) (session string, delay time.Duration, ok bool) {
+	session = h.session
+	if h.resp != nil && h.resp.FromServiceWorker {
+		if sh := r.shadowFor(h.session); sh != "" && last != sh {
+			session = sh
+		}
+		if !h.triedOther && session != last {
+			h.triedOther = true
+			return session, 0, true
+		}
+	}
+	if h.bodyTries >= len(bodyRetries) {
+		return "", 0, false
+	}
+	delay = bodyRetries[h.bodyTries]
+	h.bodyTries++
+	return session, delay, true
+}
 
 // expectsBody reports whether the response had a body: Chrome received
 // bytes for it, or its Content-Length says so.
@@ -568,6 +624,9 @@ func (r *recorder) responseReceived(p *evResponse) {
 	}
 	resp := p.Response
 	h.resp = &resp
+	if resp.FromServiceWorker {
+		r.servedByWorker(h.session)
+	}
 	h.respTime = p.Timestamp
 	h.lastData = time.Now()
 	h.hasExtra = p.HasExtraInfo
@@ -605,6 +664,9 @@ func (r *recorder) loadingFailed(p *evFailed) {
 		return
 	}
 	h.done, h.endTime, h.failed = true, p.Timestamp, p
+	r.shadowMu.Lock()
+	delete(r.swServed, p.RequestID)
+	r.shadowMu.Unlock()
 	r.loaded(h)
 	h.bodyNote = "request failed: " + p.ErrorText
 	if p.Canceled {

@@ -15,6 +15,9 @@ func (r *recorder) handleTarget(ev event) {
 	case evAttached:
 		r.attached(p.SessionID, p.TargetInfo.TargetID, p.TargetInfo.Type)
 	case evDetached:
+		r.shadowMu.Lock()
+		delete(r.shadowOf, p.SessionID)
+		r.shadowMu.Unlock()
 		if s := r.sessions[p.SessionID]; s != nil {
 			if r.targets[s.target] == p.SessionID {
 				delete(r.targets, s.target)
@@ -130,6 +133,11 @@ func (r *recorder) addShadow(targetID string) {
 			r.q.push(func() {
 				r.setups--
 				r.shadow[targetID] = res.SessionID
+				if sid := r.targets[targetID]; sid != "" {
+					r.shadowMu.Lock()
+					r.shadowOf[sid] = res.SessionID
+					r.shadowMu.Unlock()
+				}
 			})
 		})
 	})
@@ -152,4 +160,27 @@ func (r *recorder) shadowFor(session string) string {
 		return ""
 	}
 	return r.shadow[s.target]
+}
+
+// swShadow returns the shadow session to ask for the body of requestID,
+// which session records, when a service worker answered it. It runs on the
+// reader goroutine and forgets the request.
+func (r *recorder) swShadow(session, requestID string) string {
+	r.shadowMu.Lock()
+	defer r.shadowMu.Unlock()
+	if !r.swServed[requestID] {
+		return ""
+	}
+	delete(r.swServed, requestID)
+	return r.shadowOf[session]
+}
+
+// servedByWorker notes a response a service worker answered in a target
+// that has no shadow session yet (its worker was running before the
+// recording attached it, say): the target's later ones will be kept.
+func (r *recorder) servedByWorker(session string) {
+	r.haveSW = true
+	if s := r.sessions[session]; s != nil && s.kind != "service_worker" {
+		r.addShadow(s.target)
+	}
 }
