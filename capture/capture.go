@@ -27,6 +27,10 @@ type Options struct {
 	// forwarded or loaded, they are just not recorded. Its Entries ranges
 	// count exchanges in the order they finished.
 	Selection har.Selection
+	// Default, when set and Selection.All is not, replaces the selection's
+	// default of API calls only (capture browser also keeps documents and
+	// answers that set a cookie); Selection's other rules still apply.
+	Default func(*har.Entry) bool
 	// Redact, when set, is applied to every kept entry before it is written.
 	Redact RedactFunc
 }
@@ -35,6 +39,7 @@ type Options struct {
 type Sink struct {
 	app    *har.Appender
 	sel    har.Selection
+	def    func(*har.Entry) bool
 	redact RedactFunc
 
 	seen     atomic.Int64
@@ -49,7 +54,11 @@ type Sink struct {
 // NewSink writes kept entries to app. The caller closes app after the last
 // Add.
 func NewSink(app *har.Appender, opts Options) *Sink {
-	return &Sink{app: app, sel: opts.Selection, redact: opts.Redact}
+	s := &Sink{app: app, sel: opts.Selection, redact: opts.Redact}
+	if opts.Default != nil && !s.sel.All {
+		s.def, s.sel.All = opts.Default, true
+	}
+	return s
 }
 
 // Add offers one finished exchange. It returns an error when the entry was
@@ -59,7 +68,7 @@ func NewSink(app *har.Appender, opts Options) *Sink {
 // A redaction error drops only this entry.
 func (s *Sink) Add(e *har.Entry) error {
 	index := int(s.seen.Add(1) - 1)
-	if !s.sel.Keep(index, e) {
+	if s.def != nil && !s.def(e) || !s.sel.Keep(index, e) {
 		return nil
 	}
 	raw, err := e.MarshalJSON()

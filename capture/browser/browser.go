@@ -48,8 +48,9 @@ type Options struct {
 	// had completed.
 	Output string
 
-	// Selection decides which entries are written (the zero value keeps
-	// API calls only).
+	// Selection decides which entries are written. Without All, API
+	// calls, document navigations and answers that set a cookie are kept
+	// (see keepByDefault), then Selection's other rules apply.
 	Selection har.Selection
 
 	// Redact, when set, rewrites each kept entry before it reaches the
@@ -112,7 +113,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	base := context.WithoutCancel(ctx)
 	out := make(chan *har.Entry, 64)
 	rec := newRecorder(base, func(e *har.Entry) { out <- e })
-	rec.apiOnly = !o.Selection.All
+	rec.skipAssets = !o.Selection.All
 	tp, bctx, stopBrowser, err := launch(base, execPath, o, rec)
 	if err != nil {
 		return res, err
@@ -134,7 +135,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", o.Output, unwrapPath(err))
 	}
-	sink := capture.NewSink(app, capture.Options{Selection: o.Selection, Redact: o.Redact})
+	sink := capture.NewSink(app, capture.Options{Selection: o.Selection, Default: keepByDefault, Redact: o.Redact})
 	stopProgress := func() {}
 	if o.Progress != nil {
 		stopProgress = sink.Progress(o.Progress, "apitape: ", 200*time.Millisecond)
@@ -164,6 +165,8 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 				} else if o.Warnf != nil {
 					o.Warnf("%v", err)
 				}
+			} else if testHookAdded != nil {
+				testHookAdded(e)
 			}
 		}
 	}()
@@ -373,6 +376,10 @@ func startRecording(bctx context.Context, tp *tap, rec *recorder) error {
 		}
 	}
 }
+
+// testHookAdded, set by tests, gets each entry once the sink has taken it
+// (written, or left out by the selection).
+var testHookAdded func(e *har.Entry)
 
 // testHookRecording, set by tests, gets the browser's context once the
 // recording runs, to do what a person would (close the window).

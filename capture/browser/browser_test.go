@@ -171,9 +171,15 @@ func TestCompleteness(t *testing.T) {
 
 	checkSocket(t, take("GET /ws"))
 
+	// The two pages are kept by default, as every navigation is.
+	for _, k := range []string{"GET /", "GET /done"} {
+		if e := take(k); e == nil || e.ResourceType() != "document" {
+			t.Errorf("%s: the document is missing", k)
+		}
+	}
 	for k, es := range byCall {
 		for _, e := range es {
-			t.Errorf("unexpected entry %s (%s): static assets and documents must be left out by default", k, e.ResourceType())
+			t.Errorf("unexpected entry %s (%s): static assets must be left out by default", k, e.ResourceType())
 		}
 	}
 	for i, e := range entries {

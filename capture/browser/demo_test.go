@@ -106,8 +106,8 @@ func TestDemoSession(t *testing.T) {
 		}
 	}
 	for i, e := range h.Log.Entries {
-		if rt := e.ResourceType(); rt != "fetch" && rt != "xhr" {
-			t.Errorf("entry %d: %s %s is a %s: only API calls are kept by default", i, e.Request.Method, e.Request.URL, rt)
+		if rt := e.ResourceType(); rt != "fetch" && rt != "xhr" && rt != "document" {
+			t.Errorf("entry %d: %s %s is a %s: only API calls and documents are kept by default", i, e.Request.Method, e.Request.URL, rt)
 		}
 		if _, ok, _ := e.Response.Content.Bytes(); !ok && e.Response.Status != 204 {
 			t.Errorf("entry %d: %s %s: no body (%s)", i, e.Request.Method, e.Request.URL, extraString(e.Response.Content.Extra, "_bodyUnavailable"))

@@ -61,8 +61,10 @@
 //     read as a stream…). A response the page never finished reading is
 //     asked for once more when the recording stops; a body that is shorter
 //     than its Content-Length is marked _bodyIncomplete.
-//   - Bodies of entries the selection will drop (documents, scripts,
-//     styles, images when only API calls are kept) are not fetched at all.
+//   - Bodies of entries the default selection drops (scripts, styles,
+//     images…) are not fetched at all, nor those of assets it keeps only
+//     for the cookie they set; data:, blob: and other URLs that are not
+//     http, https, ws or wss are not recorded, as in DevTools' export.
 //
 // Entries carry Chrome's custom fields (_resourceType in DevTools'
 // lower-case names, _initiator, _priority, _fromCache, response._error,

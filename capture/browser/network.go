@@ -64,7 +64,7 @@ type recorder struct {
 	shadowSessions map[string]bool
 	shadowOf       map[string]string // recording session → the shadow session of its target
 	swServed       map[string]bool   // requests a service worker answered, until their loadingFinished
-	apiOnly        bool              // only API calls are written: skip other bodies
+	skipAssets     bool              // the default selection: the bodies of assets are not fetched (see keepByDefault)
 	skipMu         sync.Mutex
 	skip           map[string]bool // requests whose bodies are not fetched
 	pageSessions   map[string]bool // sessions of page targets, whose bodies may wait (see deferBody); under skipMu
@@ -248,13 +248,13 @@ func (r *recorder) onEvent(ev event) {
 		if !ok {
 			return
 		}
-		if r.apiOnly && !apiType(p.Type) {
+		if !recordable(p.Request.URL) || r.skipAssets && !bodyType(p.Type) {
 			r.skipMu.Lock()
 			r.skip[p.RequestID] = true
 			r.skipMu.Unlock()
 		}
 		var f *fetch
-		if p.Request.PostData == nil && p.Request.HasPostData && !isBrowserInternal(p.Request.URL) && !r.unwanted(p.RequestID, false) {
+		if p.Request.PostData == nil && p.Request.HasPostData && !r.unwanted(p.RequestID, false) {
 			// Chrome leaves out bodies above 64 KiB, blobs, files and
 			// multipart uploads and only says hasPostData.
 			f = &fetch{}
@@ -268,28 +268,44 @@ func (r *recorder) onEvent(ev event) {
 	}
 }
 
-// errNotKept is the note of a body not fetched because the entry will not
-// be written.
-var errNotKept = errors.New("not fetched: not an API call (record with --all to keep documents and assets)")
+// errNotKept is the note of a body not fetched because the default
+// selection keeps the entry only for its Set-Cookie, or drops it.
+var errNotKept = errors.New("not fetched: an asset, kept only for the cookie it sets (record with --all for the bodies of assets)")
 
-// apiType reports the CDP resource types the default selection keeps (see
-// har.IsAPICall).
-func apiType(t string) bool {
+// bodyType reports the CDP resource types whose bodies the default
+// selection fetches: API calls and documents (see keepByDefault).
+func bodyType(t string) bool {
 	switch t {
-	case "XHR", "Fetch", "EventSource", "WebSocket":
+	case "XHR", "Fetch", "EventSource", "WebSocket", "Document":
 		return true
 	}
 	return false
 }
 
-// unwanted reports whether the body of requestID is not worth fetching:
-// only API calls are kept, and this is a document, a script, an image….
-// Fetching their bodies would cost the page time for entries that are then
-// dropped. done forgets the request.
-func (r *recorder) unwanted(requestID string, done bool) bool {
-	if !r.apiOnly {
+// keepByDefault is capture browser's selection without --all: API calls
+// (har.IsAPICall), and what a script needs to log in the way the page
+// did: every document navigation (a login form's POST and its redirects,
+// a page that carries a token) and every answer that sets a cookie. Other
+// assets, preflights and requests without an answer are left out.
+func keepByDefault(e *har.Entry) bool {
+	if har.IsAPICall(e) {
+		return true
+	}
+	if e.Response.Status == 0 || har.IsPreflight(e) || !recordable(e.Request.URL) {
 		return false
 	}
+	if e.ResourceType() == "document" {
+		return true
+	}
+	_, ok := har.Header(e.Response.Headers, "Set-Cookie")
+	return ok
+}
+
+// unwanted reports whether the body of requestID is not worth fetching:
+// the entry will not be written (a data: URL, or an asset the default
+// selection drops) or is kept only for its Set-Cookie. Fetching those
+// bodies would cost the page time for nothing. done forgets the request.
+func (r *recorder) unwanted(requestID string, done bool) bool {
 	r.skipMu.Lock()
 	defer r.skipMu.Unlock()
 	skip := r.skip[requestID]
@@ -559,7 +575,7 @@ func (r *recorder) current(id string) *hop {
 
 func (r *recorder) requestWillBeSent(sess string, p *evRequest, f *fetch) {
 	r.lastActivity = time.Now()
-	if isBrowserInternal(p.Request.URL) {
+	if !recordable(p.Request.URL) {
 		return
 	}
 	q := r.request(p.RequestID)
@@ -868,13 +884,19 @@ func (r *recorder) wall(h *hop, ts float64) float64 {
 	return h.sent.WallTime + (ts - h.sent.Timestamp)
 }
 
-// isBrowserInternal reports URLs that are the browser's own business, never
-// the page's: WebUI, extensions and DevTools.
-func isBrowserInternal(u string) bool {
-	for _, p := range []string{"chrome:", "chrome-extension:", "chrome-untrusted:", "devtools:", "chrome-search:"} {
-		if strings.HasPrefix(u, p) {
-			return true
-		}
+// recordable reports whether a request to u belongs in the HAR: only
+// http, https, ws and wss, as in DevTools' export. data: and blob: URLs
+// never reach a server (a HAR tool then meets httpVersion "data" and
+// rejects the file); chrome:, devtools:, extension and WebUI URLs are the
+// browser's own business.
+func recordable(u string) bool {
+	scheme, _, ok := strings.Cut(u, ":")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https", "ws", "wss":
+		return true
 	}
 	return false
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
@@ -73,7 +75,8 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 		return nil
 	case "wait":
 		if s.Text == "" {
-			return timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))), timeout, "no visible element matched")
+			err := acrossNavigations(sctx, func() error { return chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))) })
+			return timedOut(err, timeout, "no visible element matched")
 		}
 		return waitText(sctx, s, sel, getenv, timeout)
 	case "expect":
@@ -97,12 +100,37 @@ func waitText(ctx context.Context, s Step, sel string, getenv func(string) (stri
 	if err != nil {
 		return err
 	}
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](jsCall(jsHasText, sel, text),
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	err = acrossNavigations(ctx, func() error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](jsCall(jsHasText, sel, text),
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+		return err
+	})
 	if errors.Is(err, chromedp.ErrPollingTimeout) {
 		err = context.DeadlineExceeded
 	}
 	return timedOut(err, timeout, "the text did not appear")
+}
+
+// acrossNavigations runs a wait again when the page it was watching
+// navigated (a form's POST, a redirect after a login): the element or the
+// text is expected on the page that comes next. ctx bounds it.
+func acrossNavigations(ctx context.Context, wait func() error) error {
+	for {
+		err := wait()
+		if err == nil || ctx.Err() != nil || !navigated(err) {
+			return err
+		}
+		// Let the next document start before looking again.
+		_ = chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body")))
+	}
+}
+
+// navigated reports the error of a command whose page went away under it.
+func navigated(err error) bool {
+	var e *cdproto.Error
+	return errors.As(err, &e) && strings.Contains(e.Message, "navigated or closed") ||
+		strings.Contains(err.Error(), "Cannot find context with specified id") ||
+		strings.Contains(err.Error(), "Execution context was destroyed")
 }
 
 // timedOut turns a step's deadline into a sentence; the selector and the

@@ -99,14 +99,24 @@ func TestSteps(t *testing.T) {
 		t.Errorf("stopped: %q", res.Stopped)
 	}
 	h := readHAR(t, out)
-	var calls []string
+	var calls, docs []string
+	var api []*har.Entry
 	for _, e := range h.Log.Entries {
-		calls = append(calls, e.Request.Method+" "+path(e))
+		call := e.Request.Method + " " + strings.TrimPrefix(e.Request.URL, srv.URL)
+		if e.ResourceType() == "document" {
+			docs = append(docs, call)
+			continue
+		}
+		calls = append(calls, call)
+		api = append(api, e)
 	}
-	if got, want := strings.Join(calls, ", "), "POST /api/login, GET /api/ping"; got != want {
-		t.Fatalf("calls: %s, want %s (documents and the favicon are not API calls)", got, want)
+	if got, want := strings.Join(calls, ", "), "POST /api/login, GET /api/ping?from=second"; got != want {
+		t.Fatalf("calls: %s, want %s (the favicon is neither an API call nor a document)", got, want)
 	}
-	login := h.Log.Entries[0]
+	if got, want := strings.Join(docs, ", "), "GET /, GET /second, GET /?again=1"; got != want {
+		t.Errorf("documents: %s, want %s (every navigation is kept by default)", got, want)
+	}
+	login := api[0]
 	var body struct {
 		User, Password, Region string
 		Inputs                 map[string]int
@@ -124,7 +134,7 @@ func TestSteps(t *testing.T) {
 	if len(login.Response.Cookies) != 1 || login.Response.Cookies[0].Name != "session" || login.Response.Cookies[0].HTTPOnly == nil {
 		t.Errorf("Set-Cookie was not recorded as a cookie: %+v", login.Response.Cookies)
 	}
-	ping := h.Log.Entries[1]
+	ping := api[1]
 	if c, ok := har.Header(ping.Request.Headers, "Cookie"); !ok || c != "session=tok-admin" {
 		t.Errorf("the ping's Cookie header is %q, %v: the real headers come from requestWillBeSentExtraInfo", c, ok)
 	}
@@ -170,9 +180,8 @@ func TestStepFailure(t *testing.T) {
 			if !errors.As(err, &se) || err.Error() != tt.want {
 				t.Fatalf("error %v (%T)\nwant %s", err, err, tt.want)
 			}
-			h := readHAR(t, out)
-			if len(h.Log.Entries) != 1 || path(h.Log.Entries[0]) != "/api/login" {
-				t.Errorf("the file must keep the login call recorded before the failure, has %d entries", len(h.Log.Entries))
+			if got := apiCalls(readHAR(t, out)); strings.Join(got, ", ") != "POST /api/login" {
+				t.Errorf("the file must keep the login call recorded before the failure, has %q", got)
 			}
 		})
 	}
@@ -194,23 +203,26 @@ func TestTimeoutAndInterrupt(t *testing.T) {
 		if time.Since(start) > 15*time.Second {
 			t.Errorf("took %s", time.Since(start))
 		}
-		if res.Written != 1 || len(readHAR(t, out).Log.Entries) != 1 {
-			t.Errorf("wrote %d entries, want the login", res.Written)
+		if got := apiCalls(readHAR(t, out)); strings.Join(got, ", ") != "POST /api/login" || res.Written != 2 {
+			t.Errorf("wrote %d entries, calls %q, want the page and the login", res.Written, got)
 		}
 	})
 	t.Run("interrupt", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "i.har")
 		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			time.Sleep(3 * time.Second)
-			cancel()
-		}()
+		// Ctrl-C once the login is on disk.
+		testHookAdded = func(e *har.Entry) {
+			if path(e) == "/api/login" {
+				cancel()
+			}
+		}
+		defer func() { testHookAdded = nil }()
 		res, err := Record(ctx, Options{URL: srv.URL, Steps: steps, StepsFile: "steps.yaml", Headless: true, Output: out})
 		if err == nil || !strings.Contains(err.Error(), "(interrupted)") {
 			t.Errorf("error: %v", err)
 		}
-		if res.Stopped != "interrupted" || len(readHAR(t, out).Log.Entries) != 1 {
-			t.Errorf("stopped %q, %d entries", res.Stopped, res.Written)
+		if got := apiCalls(readHAR(t, out)); res.Stopped != "interrupted" || strings.Join(got, ", ") != "POST /api/login" {
+			t.Errorf("stopped %q, calls %q", res.Stopped, got)
 		}
 	})
 }

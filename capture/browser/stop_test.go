@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/apitape/apitape/har"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
 )
 
 // stopPage calls its API twice.
@@ -33,6 +36,31 @@ func stopPage(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// whenAdded calls fn once, on the recorder's writer goroutine, when the
+// entry of the page's second call has been taken by the sink: then both
+// calls are on disk.
+func whenAdded(t *testing.T, fn func()) {
+	var once sync.Once
+	testHookAdded = func(e *har.Entry) {
+		if path(e) == "/api/two" {
+			once.Do(fn)
+		}
+	}
+	t.Cleanup(func() { testHookAdded = nil })
+}
+
+// apiCalls lists the method and path of the entries that are not
+// documents.
+func apiCalls(h *har.HAR) []string {
+	var out []string
+	for _, e := range h.Log.Entries {
+		if e.ResourceType() != "document" {
+			out = append(out, e.Request.Method+" "+path(e))
+		}
+	}
+	return out
+}
+
 // TestStopWhenWindowCloses: without steps the recording runs until the
 // window is closed. The test closes the tab as a person would, once the
 // two calls are on disk.
@@ -40,29 +68,23 @@ func TestStopWhenWindowCloses(t *testing.T) {
 	needBrowser(t)
 	srv := stopPage(t)
 	out := filepath.Join(t.TempDir(), "closed.har")
-	testHookRecording = func(bctx context.Context) {
-		go func() {
-			for i := 0; i < 200; i++ {
-				time.Sleep(50 * time.Millisecond)
-				if h, err := readFile(out); err == nil && len(h.Log.Entries) == 2 {
-					break
-				}
-			}
-			tab := chromedp.FromContext(bctx).Target.TargetID
-			chromedp.CallBrowser(bctx, target.CloseTarget, target.CloseTargetParams{TargetID: tab})
-		}()
-	}
+	tabs := make(chan context.Context, 1)
+	testHookRecording = func(bctx context.Context) { tabs <- bctx }
 	defer func() { testHookRecording = nil }()
-	start := time.Now()
-	res, err := Record(context.Background(), Options{URL: srv.URL, Headless: true, Output: out, Timeout: 30 * time.Second})
+	whenAdded(t, func() {
+		bctx := <-tabs
+		tab := chromedp.FromContext(bctx).Target.TargetID
+		go chromedp.CallBrowser(bctx, target.CloseTarget, target.CloseTargetParams{TargetID: tab})
+	})
+	res, err := Record(context.Background(), Options{URL: srv.URL, Headless: true, Output: out, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Stopped != "the window was closed" || time.Since(start) > 15*time.Second {
-		t.Errorf("stopped %q after %s", res.Stopped, time.Since(start))
+	if res.Stopped != "the window was closed" {
+		t.Errorf("stopped: %q", res.Stopped)
 	}
-	if h := readHAR(t, out); len(h.Log.Entries) != 2 {
-		t.Errorf("%d entries, want the two calls", len(h.Log.Entries))
+	if got := apiCalls(readHAR(t, out)); strings.Join(got, ", ") != "GET /api/one, GET /api/two" {
+		t.Errorf("calls %q, want the two", got)
 	}
 }
 
@@ -77,35 +99,46 @@ func TestStopWhenBrowserExits(t *testing.T) {
 	// The browser's children outlive it for a moment and may still write
 	// to the profile; the temporary directory can only go once they are
 	// gone.
-	t.Cleanup(func() { waitGone(profile, 10*time.Second) })
-	go func() {
-		// Once the two calls are on disk, kill the browser.
-		for i := 0; i < 200; i++ {
-			time.Sleep(50 * time.Millisecond)
-			if h, err := readFile(out); err == nil && len(h.Log.Entries) == 2 {
-				killBrowser(profile)
-				return
-			}
-		}
-	}()
-	res, err := Record(context.Background(), Options{URL: srv.URL, Headless: true, Output: out, Profile: profile, Timeout: 30 * time.Second})
+	var children []int
+	t.Cleanup(func() { waitExit(t, children, 10*time.Second) })
+	whenAdded(t, func() {
+		children = profilePIDs(profile, false)
+		killBrowser(profile)
+	})
+	res, err := Record(context.Background(), Options{URL: srv.URL, Headless: true, Output: out, Profile: profile, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Stopped != "the browser was closed" {
 		t.Errorf("stopped: %q", res.Stopped)
 	}
-	if h := readHAR(t, out); len(h.Log.Entries) != 2 {
-		t.Errorf("%d entries, want the two calls", len(h.Log.Entries))
+	if got := apiCalls(readHAR(t, out)); strings.Join(got, ", ") != "GET /api/one, GET /api/two" {
+		t.Errorf("calls %q, want the two", got)
 	}
 }
 
-// waitGone waits until no process uses profile.
-func waitGone(profile string, max time.Duration) {
-	for deadline := time.Now().Add(max); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if len(profilePIDs(profile, false)) == 0 {
-			return
+// waitExit waits until the processes have exited. They are not this
+// process's children, so it waits on a pidfd of each, which becomes
+// readable when the process exits.
+func waitExit(t *testing.T, pids []int, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // already gone
 		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+			if err == unix.EINTR {
+				continue
+			}
+			if n == 0 && err == nil {
+				t.Logf("process %d still runs after %s", pid, max)
+			}
+			break
+		}
+		unix.Close(fd)
 	}
 }
 
