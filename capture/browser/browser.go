@@ -114,7 +114,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	out := make(chan *har.Entry, 64)
 	rec := newRecorder(base, func(e *har.Entry) { out <- e })
 	rec.skipAssets = !o.Selection.All
-	tp, bctx, stopBrowser, err := launch(base, execPath, o, rec)
+	tp, bctx, stopBrowser, err := launch(base, ctx, execPath, o, rec)
 	if err != nil {
 		return res, err
 	}
@@ -136,9 +136,13 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		return res, fmt.Errorf("%s: %w", o.Output, unwrapPath(err))
 	}
 	sink := capture.NewSink(app, capture.Options{Selection: o.Selection, Default: keepByDefault, Redact: o.Redact})
+	// The live line starts once the page has loaded: a page that does
+	// not load is reported before any count.
 	stopProgress := func() {}
-	if o.Progress != nil {
-		stopProgress = sink.Progress(o.Progress, "apitape: ", 200*time.Millisecond)
+	startProgress := func() {
+		if o.Progress != nil {
+			stopProgress = sink.Progress(o.Progress, "apitape: ", 200*time.Millisecond)
+		}
 	}
 
 	// rctx ends the recording: Ctrl-C (ctx), the timeout, the browser
@@ -213,10 +217,13 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		return ""
 	}
 
-	runErr := drive(rctx, o, rec, getenv)
+	runErr := drive(rctx, o, rec, getenv, startProgress)
 	res.Stopped = why()
 	var se *StepsError
+	var le *LoadError
 	switch {
+	case errors.As(runErr, &le) && res.Stopped == "":
+		res.Stopped = "the page did not load"
 	case errors.As(runErr, &se) && res.Stopped != "":
 		se.Msg += " (" + res.Stopped + ")"
 	case runErr != nil && res.Stopped != "":
@@ -251,14 +258,40 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 	return res, runErr
 }
 
+// LoadError is the error of a start URL that did not load: the browser
+// got no page (connection refused, a name that does not resolve, a TLS
+// error…). Reason is the browser's, e.g. net::ERR_CONNECTION_REFUSED.
+type LoadError struct{ URL, Reason string }
+
+func (e *LoadError) Error() string { return e.URL + ": page did not load: " + e.Reason }
+
+// loadFailure returns the browser's reason when err is a navigation that
+// got no page.
+func loadFailure(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	return strings.CutPrefix(err.Error(), "page load error ")
+}
+
 // drive opens the URL and runs the steps, or waits for the person using the
-// window to finish.
-func drive(rctx context.Context, o Options, rec *recorder, getenv func(string) (string, bool)) error {
+// window to finish. loaded is called once the URL has loaded.
+func drive(rctx context.Context, o Options, rec *recorder, getenv func(string) (string, bool), loaded func()) error {
 	if o.URL != "" {
 		if err := chromedp.Do(rctx, chromedp.Navigate(o.URL)); err != nil {
+			if reason, ok := loadFailure(err); ok && rctx.Err() == nil {
+				return &LoadError{URL: o.URL, Reason: reason}
+			}
 			return fmt.Errorf("opening %s: %w", o.URL, err)
 		}
+		// An error page is a page: the recording goes on, but the person
+		// is told, since a login page that answered 502 is seldom meant.
+		status, err := chromedp.Run(rctx, chromedp.Evaluate[int](jsNavigationStatus))
+		if err == nil && status >= 400 && o.Warnf != nil {
+			o.Warnf("%s: the page answered HTTP %d", o.URL, status)
+		}
 	}
+	loaded()
 	if len(o.Steps) > 0 {
 		for i, s := range o.Steps {
 			if err := runStep(rctx, s, getenv); err != nil {
@@ -303,8 +336,10 @@ func settle(tp *tap, rec *recorder, max time.Duration) {
 }
 
 // launch starts the browser with a tap on its connection and opens the
-// first tab.
-func launch(ctx context.Context, execPath string, o Options, rec *recorder) (*tap, context.Context, func(), error) {
+// first tab. The browser lives in ctx; interrupt (the caller's context)
+// only stops the start: a browser that does not come up must not hold a
+// Ctrl-C or SIGTERM for chromedp's 20 s.
+func launch(ctx, interrupt context.Context, execPath string, o Options, rec *recorder) (*tap, context.Context, func(), error) {
 	var tp *tap
 	dial := func(ctx context.Context, wsURL string) (chromedp.Transport, error) {
 		conn, err := remote.DialContext(ctx, wsURL)
@@ -319,26 +354,43 @@ func launch(ctx context.Context, execPath string, o Options, rec *recorder) (*ta
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	quietLog := func(string, ...any) {}
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(quietLog), chromedp.WithErrorf(quietLog))
+	// chromedp's cancel functions can wait forever (for a browser that
+	// never started, or that does not answer), so every wait is bounded:
+	// after a graceful close, the allocator's cancel kills the browser.
 	stop := func() {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		done := make(chan struct{})
-		go func() { chromedp.Cancel(bctx); close(done) }()
-		select {
-		case <-done:
-		case <-sctx.Done():
-		}
-		bcancel()
-		acancel()
+		bounded(stopGrace, func() { chromedp.Cancel(bctx); bcancel() })
+		bounded(stopGrace, acancel)
 	}
-	if err := chromedp.Do(bctx); err != nil {
-		stop()
+	unwatch := context.AfterFunc(interrupt, acancel)
+	err := chromedp.Do(bctx)
+	unwatch()
+	if err != nil {
+		bounded(stopGrace, acancel)
+		bounded(time.Second, bcancel)
+		if interrupt.Err() != nil {
+			return nil, nil, nil, fmt.Errorf("starting %s: interrupted", execPath)
+		}
 		if errors.Is(err, chromedp.ErrNoDisplay) {
 			return nil, nil, nil, fmt.Errorf("no display for a browser window: %w", err)
 		}
-		return nil, nil, nil, fmt.Errorf("starting %s: %s", execPath, firstLine(err.Error()))
+		return nil, nil, nil, fmt.Errorf("starting %s: %s", execPath, strings.TrimRight(firstLine(err.Error()), ": "))
 	}
 	return tp, bctx, stop, nil
+}
+
+// stopGrace bounds each step of stopping the browser.
+const stopGrace = 5 * time.Second
+
+// bounded runs f and waits for it at most d; f then goes on alone.
+func bounded(d time.Duration, f func()) {
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // startRecording hands the page's network to the recorder: chromedp's own

@@ -33,7 +33,11 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 		if err != nil {
 			return err
 		}
-		return timedOut(chromedp.Do(sctx, chromedp.Navigate(target)), timeout, "the page did not load")
+		err = chromedp.Do(sctx, chromedp.Navigate(target))
+		if reason, ok := loadFailure(err); ok {
+			return errors.New("page did not load: " + reason)
+		}
+		return timedOut(err, timeout, "the page did not load")
 	case "click":
 		return timedOut(chromedp.Do(sctx, chromedp.Click(chromedp.CSS(sel))), timeout, "no visible element matched")
 	case "fill":
@@ -199,6 +203,10 @@ const jsSelect = `function(sel, value) {
 	el.dispatchEvent(new Event('change', {bubbles: true}));
 	return '';
 }`
+
+// jsNavigationStatus is the HTTP status of the document (0 when the
+// browser does not say).
+const jsNavigationStatus = `(performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0`
 
 const jsHasText = `function(sel, text) {
 	const el = document.querySelector(sel);

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,6 +42,35 @@ func init() {
 			}
 			fmt.Fprintf(ts.Stdout(), "%s %s %d %s\n", e.Request.Method, target, e.Response.Status, e.ResourceType())
 		}
+	}
+}
+
+// closed-url NAME sets $NAME to a loopback URL where nothing listens (a
+// port just released); error-page NAME STATUS sets $NAME to a server that
+// answers every request with STATUS.
+func init() {
+	scriptCmds["closed-url"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: closed-url NAME")
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		ts.Setenv(args[0], "http://"+l.Addr().String()+"/")
+		l.Close()
+	}
+	scriptCmds["error-page"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: error-page NAME STATUS")
+		}
+		status, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "<!doctype html><h1>%d</h1>", status)
+		}))
+		ts.Setenv(args[0], srv.URL+"/")
+		ts.Defer(srv.Close)
 	}
 }
 

@@ -39,7 +39,10 @@ Flags:
         --no-redact       write secrets as they are (default: redact each call
                           before it reaches the disk)
 
-` + selectionUsage + `
+` + selectionUsage + `    capture browser's default also keeps every page navigation (a login
+    form's POST and its redirects) and every answer that sets a cookie, so
+    a login done in a page is recorded; other assets are left out.
+
 Steps file: a list of actions, one per item, run in order.
     - navigate: /login             # absolute, or relative to the current page
     - fill: "#username"            # a CSS selector
@@ -159,6 +162,12 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	}
 
 	res, err := browser.Record(ctx, o)
+	var le *browser.LoadError
+	if errors.As(err, &le) {
+		// Said first: the count that follows is the consequence.
+		errorf(logst, "capture browser: %v", le)
+		err = &exitError{code: 1}
+	}
 	if res.Summary != "" {
 		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, o.Output, res.Stopped)
 	}

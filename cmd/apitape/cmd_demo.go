@@ -56,6 +56,14 @@ func demoCommand() *command {
 			if fs.NArg() > 0 {
 				return &usageError{cmd: "demo", err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 			}
+			if *browserPath != "" {
+				// Checked before anything starts, as capture browser does.
+				p, err := findBrowser(*browserPath)
+				if err != nil {
+					return usageFor("demo", err)
+				}
+				*browserPath = p
+			}
 			_, err := demorun.Run(ctx, demorun.Options{
 				Dir:     *dir,
 				Out:     st.out,
