@@ -217,6 +217,7 @@ func (r *recorder) onEvent(ev event) {
 			return
 		}
 		f := &fetch{}
+		sh := r.swShadow(ev.session, p.RequestID)
 		if r.unwanted(p.RequestID, true) {
 			r.q.push(func() { r.loadingFinished(ev.session, p, f, false) })
 			f.err = errNotKept
@@ -227,7 +228,7 @@ func (r *recorder) onEvent(ev event) {
 		// store (see addShadow), which evicts: it is asked for at once,
 		// from the shadow session.
 		from, wait := ev.session, r.mayWait(ev.session)
-		if sh := r.swShadow(ev.session, p.RequestID); sh != "" {
+		if sh != "" {
 			from, wait = sh, false
 		}
 		r.q.push(func() { r.loadingFinished(ev.session, p, f, wait) })
@@ -432,18 +433,22 @@ var bodyRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond,
 
 // retryBody says where and when to ask again for a body that was missing
 // when last asked from session last. A service worker's answer is asked
-// from the other of the recording and the shadow session, at once the
-// first time, then with a pause; any other body from its own session
-// after a pause.
+// once from the other of the recording and the shadow session, at once,
+// then again from the shadow session, whose store is the only one that
+// can hold it, after a pause; any other body from its own session after
+// a pause.
 func (r *recorder) retryBody(h *hop, last string) (session string, delay time.Duration, ok bool) {
 	session = h.session
 	if h.resp != nil && h.resp.FromServiceWorker {
-		if sh := r.shadowFor(h.session); sh != "" && last != sh {
+		if sh := r.shadowFor(h.session); sh != "" {
+			if !h.triedOther {
+				h.triedOther = true
+				if last == sh {
+					return h.session, 0, true
+				}
+				return sh, 0, true
+			}
 			session = sh
-		}
-		if !h.triedOther && session != last {
-			h.triedOther = true
-			return session, 0, true
 		}
 	}
 	if h.bodyTries >= len(bodyRetries) {
