@@ -115,5 +115,8 @@
 // the browser exits, ctx is cancelled (Ctrl-C) or Options.Timeout passes;
 // headless and without a timeout, once the URL has loaded and the network
 // is quiet. What is still open then is written too: WebSockets with their
-// frames so far, calls without an answer with a note.
+// frames so far, calls without an answer with a note. A URL that does not
+// load (connection refused, a name that does not resolve) ends the
+// recording with a [*LoadError]; an HTTP error page is a page, recorded
+// with a warning through Options.Warnf.
 package browser
