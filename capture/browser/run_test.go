@@ -46,7 +46,9 @@ document.getElementById('f').addEventListener('submit', async e => {
 	})
 	mux.HandleFunc("/second", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, `<!doctype html><div id="page2">second page</div><script>fetch('/api/ping?from=second')</script>`)
+		// #page2 shows once the ping's answer has arrived (its body is
+		// never read), so the next step cannot navigate away first.
+		io.WriteString(w, `<!doctype html><div id="page2" hidden>second page</div><script>fetch('/api/ping?from=second').then(() => { document.getElementById('page2').hidden = false })</script>`)
 	})
 	mux.HandleFunc("/api/login", func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ User string }
