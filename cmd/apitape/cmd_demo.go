@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
+	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demorun"
 )
 
@@ -56,8 +58,11 @@ func demoCommand() *command {
 			if fs.NArg() > 0 {
 				return &usageError{cmd: "demo", err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 			}
-			if *browserPath != "" {
-				// Checked before anything starts, as capture browser does.
+			if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
+				// The browser asked for is checked before anything
+				// starts, as capture browser does; only a browser that
+				// nobody named may be missing (the bundled recording is
+				// used then).
 				p, err := findBrowser(*browserPath)
 				if err != nil {
 					return usageFor("demo", err)

@@ -185,4 +185,21 @@ func TestMissingBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "demo")); err == nil {
 		t.Errorf("demo created its directory before checking --browser")
 	}
+
+	// A browser named in $APITAPE_BROWSER is checked the same way by both
+	// (a failure, exit 1, as it is not on the command line).
+	t.Setenv("APITAPE_BROWSER", "/nonexistent/chrome")
+	for _, args := range [][]string{
+		{"demo", "--dir", filepath.Join(dir, "demo")},
+		{"capture", "browser", "--headless", "-o", filepath.Join(dir, "x.har"), "http://127.0.0.1:1/"},
+	} {
+		var stderr bytes.Buffer
+		st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, getenv: os.Getenv}
+		if code := run(context.Background(), st, args); code != 1 {
+			t.Errorf("%s with $APITAPE_BROWSER: exit %d, want 1", args[0], code)
+		}
+		if first, _, _ := strings.Cut(stderr.String(), "\n"); first != "apitape: error: chromium: APITAPE_BROWSER=/nonexistent/chrome is not an executable file" {
+			t.Errorf("%s with $APITAPE_BROWSER: stderr\n%s", args[0], stderr.String())
+		}
+	}
 }
