@@ -348,7 +348,12 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 		slices.Sort(ms)
 		errorf(st, "refusing to send %d state-changing calls (%s) to %s, which is not loopback (%s): %s",
 			len(pe.Refused), strings.Join(ms, ", "), pe.Target, sent, strings.Join(calls, "; "))
-		hintf(st, "add --allow-mutations to send them anyway, or --method GET to replay only the reads")
+		if methods["GET"] || methods["HEAD"] {
+			// A method override (?_method=DELETE) keeps them out of --method GET.
+			hintf(st, "add --allow-mutations to send them anyway, or leave them out with --entries or --match")
+		} else {
+			hintf(st, "add --allow-mutations to send them anyway, or --method GET to replay only the reads")
+		}
 	}
 }
 
