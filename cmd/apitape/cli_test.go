@@ -1,13 +1,24 @@
 package main
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"strconv"
 	"syscall"
 
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/rogpeppe/go-internal/testscript"
 )
+
+// ciNeed answers a tool condition such as [curl]: under CI=true a missing
+// tool is an error, so a script cannot skip what CI installs.
+func ciNeed(tool string, ok bool) (bool, error) {
+	if !ok && testtool.InCI() {
+		return false, fmt.Errorf("CI=true but %s is not installed (.ci/run installs it)", tool)
+	}
+	return ok, nil
+}
 
 func init() {
 	// mkfifo PATH: a named pipe, for output that must be written through.

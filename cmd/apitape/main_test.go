@@ -49,10 +49,10 @@ func TestScripts(t *testing.T) {
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "chromium":
-				return chromium.Available(), nil
+				return ciNeed(cond, chromium.Available())
 			case "shellcheck", "curl", "jq":
 				_, err := exec.LookPath(cond)
-				return err == nil, nil
+				return ciNeed(cond, err == nil)
 			}
 			return false, nil
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apitape/apitape/internal/atomicfile"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 var update = flag.Bool("update", false, "refresh the bundled recording from a live run")
@@ -68,7 +69,7 @@ func checkResult(t *testing.T, res *Result, dir, out string) {
 
 func TestDemoLive(t *testing.T) {
 	if !chromium.Available() {
-		t.Skip("Chromium is not installed (CI installs it); TestDemoBundled covers the rest")
+		testtool.Missing(t, "Chromium is not installed (CI installs it); TestDemoBundled covers the rest")
 	}
 	res, dir, out := runDemo(t, false)
 	if !res.Recorded {
