@@ -86,6 +86,10 @@ func newFlagSet(name string) *pflag.FlagSet {
 // parseFlags parses args; --help prints usage to stdout and stops the
 // command with exit 0, and a bad flag becomes a usage error.
 func parseFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) error {
+	if st.flagSpy != nil {
+		st.flagSpy(fs)
+		return errHelpShown
+	}
 	help := fs.BoolP("help", "h", false, "show this help")
 	err := fs.Parse(args)
 	if *help || errors.Is(err, pflag.ErrHelp) {

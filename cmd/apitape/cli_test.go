@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+	"testing"
 
 	"github.com/apitape/apitape/internal/testtool"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -60,6 +67,155 @@ func init() {
 		ts.Check(err)
 		if got := "0" + strconv.FormatUint(uint64(fi.Mode().Perm()), 8); got != args[1] {
 			ts.Fatalf("%s has mode %s, want %s", args[0], got, args[1])
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	names := []string{"capture", "redact", "scan", "convert", "inspect", "replay", "ca", "demo", "version", "completion", "help"}
+	tests := []struct {
+		in     string
+		want   string
+		reason string
+	}{
+		{"replya", "replay", "two letters swapped"},
+		{"reply", "replay", "a letter missing"},
+		{"redcat", "redact", "swapped in the middle"},
+		{"conv", "convert", "a prefix"},
+		{"comp", "completion", "a prefix"},
+		{"CONVERT", "convert", "case"},
+		{"scna", "scan", "short word, one swap"},
+		{"cs", "ca", "two letters, one off"},
+		{"kubectl", "", "nothing near"},
+		{"x", "", "one letter is no guess"},
+		{"verison", "version", "swap"},
+		{"captur", "capture", "a letter missing at the end"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(closest(tt.in, names), " "); got != tt.want {
+			t.Errorf("closest(%q) = %q, want %q (%s)", tt.in, got, tt.want, tt.reason)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
+		{"replay", "replya", 1}, {"ab", "ba", 1}, {"ca", "abc", 3}, {"héllo", "hello", 1},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := editDistance(tt.b, tt.a); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+func TestVersionText(t *testing.T) {
+	bi := func(settings ...string) *debug.BuildInfo {
+		b := &debug.BuildInfo{GoVersion: "go1.26.8"}
+		for i := 0; i < len(settings); i += 2 {
+			b.Settings = append(b.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"clean", bi("vcs.revision", "0123abcd", "vcs.time", "2026-12-06T12:00:00Z", "vcs.modified", "false"),
+			"revision 0123abcd (2026-12-06T12:00:00Z)\nbuilt with go1.26.8\n"},
+		{"modified", bi("vcs.revision", "0123abcd", "vcs.modified", "true"),
+			"revision 0123abcd, with uncommitted changes\nbuilt with go1.26.8\n"},
+		{"no vcs", bi(), "revision unknown (built without version control information)\nbuilt with go1.26.8\n"},
+		{"no build info", nil, "revision unknown (no build information)\n"},
+	}
+	for _, tt := range tests {
+		got := versionText(tt.bi)
+		if want := "apitape " + versionString() + "\n" + tt.want; got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, got, want)
+		}
+	}
+}
+
+// TestVersionOfBuiltBinary builds apitape as a user would and checks that
+// `apitape version` names the commit it was built from. Go stamps the
+// revision only when the module root is in a git repository with a .git
+// folder (a linked worktree, whose .git is a file, gets none): then the
+// binary must say it has none.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds apitape")
+	}
+	gobin := testtool.Need(t, "go")
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "apitape")
+	build := exec.Command(gobin, "build", "-buildvcs=auto", "-o", bin, "./cmd/apitape")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("apitape version: %v", err)
+	}
+	t.Logf("apitape version:\n%s", out)
+	fi, err := os.Stat(filepath.Join(root, ".git"))
+	if err != nil || !fi.IsDir() {
+		if !strings.Contains(string(out), "\nrevision unknown (built without version control information)\n") {
+			t.Errorf("no .git folder at %s, yet the output names a revision", root)
+		}
+		return
+	}
+	git := testtool.Need(t, "git")
+	head, err := exec.Command(git, "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\nrevision " + strings.TrimSpace(string(head)) + " ("; !strings.Contains(string(out), want) {
+		t.Errorf("version output lacks %q", want)
+	}
+}
+
+// TestCompletionTable: every subcommand completion offers is one its command
+// accepts, and the table carries the flags the commands really parse.
+func TestCompletionTable(t *testing.T) {
+	for cmd, subs := range subcommands {
+		for _, sub := range subs {
+			var out, errb strings.Builder
+			st := &streams{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(string) string { return "" }}
+			if code := run(context.Background(), st, []string{cmd, sub, "--help"}); code != 0 {
+				t.Errorf("apitape %s %s --help: exit %d: %s", cmd, sub, code, errb.String())
+			}
+		}
+	}
+	want := map[string][]string{
+		"replay":          {"--target", "-t", "--allow-mutations", "--dry-run", "--output", "-o"},
+		"capture browser": {"--output", "-o", "--steps", "--headless"},
+		"capture proxy":   {"--listen", "--max-body"},
+		"ca export":       {"--der", "--ca-dir"},
+		"demo":            {"--dir", "--bundled"},
+		"demo serve":      {"--listen", "--variant"},
+		"convert":         {"--to", "--base-url", "--exact"},
+	}
+	got := map[string][]string{}
+	for _, c := range completionTable() {
+		got[strings.Join(c.path, " ")] = flagWords(c)
+	}
+	for cmd, flags := range want {
+		for _, f := range flags {
+			if !slices.Contains(got[cmd], f) {
+				t.Errorf("completion of %q lacks %s (has %v)", cmd, f, got[cmd])
+			}
 		}
 	}
 }
