@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -216,6 +217,43 @@ func TestCompletionTable(t *testing.T) {
 			if !slices.Contains(got[cmd], f) {
 				t.Errorf("completion of %q lacks %s (has %v)", cmd, f, got[cmd])
 			}
+		}
+	}
+}
+
+func TestCheckScheme(t *testing.T) {
+	tests := []struct {
+		raw   string
+		extra []string
+		want  string // substring of the error; "" for none
+	}{
+		{raw: "http://127.0.0.1:8080"},
+		{raw: "HTTPS://rancher.example/prefix"},
+		{raw: "rancher.example:8443", want: "has no scheme: add http:// or https:// (for example https://rancher.example:8443)"},
+		{raw: "127.0.0.1:8080", want: "(for example http://127.0.0.1:8080)"},
+		{raw: "localhost", want: "(for example http://localhost)"},
+		{raw: "[::1]:8080", want: "(for example http://[::1]:8080)"},
+		{raw: "//rancher.example", want: "(for example https://rancher.example)"},
+		{raw: "://rancher.example", want: "(for example https://rancher.example)"},
+		{raw: "https:rancher.example", want: "(for example https://rancher.example)"},
+		{raw: "rancher.example/a://b", want: "has no scheme"},
+		{raw: "ftp://x"}, // the place's own check says which schemes it takes
+		{raw: "", want: "is empty"},
+		{raw: "about:blank", extra: []string{"about", "file"}},
+		{raw: "file:///tmp/x.html", extra: []string{"about", "file"}},
+		{raw: "about:blank", want: "has no scheme"},
+	}
+	for _, tt := range tests {
+		err := checkScheme("--target", tt.raw, tt.extra...)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("checkScheme(%q): %v", tt.raw, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("checkScheme(%q) = %v, want %q", tt.raw, err, tt.want)
+		}
+		var ue *usageError
+		if err != nil && !errors.As(err, &ue) {
+			t.Errorf("checkScheme(%q): %v is not a usage error (exit 2)", tt.raw, err)
 		}
 	}
 }

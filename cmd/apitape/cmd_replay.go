@@ -149,6 +149,12 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if *target == "" {
 		return usage("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
 	}
+	if err := checkScheme("--target", *target); err != nil {
+		return usageFor("replay", err)
+	}
+	if err := checkScheme("--baseline", *baseline); *baseline != "" && err != nil {
+		return usageFor("replay", err)
+	}
 	format := *report
 	if format == "" {
 		format = replayFormatFromExt(*outPath)
