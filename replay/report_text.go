@@ -17,7 +17,7 @@ type textOpts struct {
 }
 
 // Color turns ANSI colours on (for terminals; the CLI decides by TTY and
-// NO_COLOR).
+// NO_COLOR and TERM=dumb).
 func Color(on bool) TextOption { return func(o *textOpts) { o.color = on } }
 
 // Verbose lists the ignored fields of every call, not only the totals.

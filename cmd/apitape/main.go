@@ -108,17 +108,27 @@ func commands() []*command {
 
 func main() {
 	ctx, stop := signalContext()
-	st := &streams{
-		in:     os.Stdin,
-		out:    os.Stdout,
-		err:    os.Stderr,
-		errTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		outTTY: term.IsTerminal(int(os.Stdout.Fd())),
-		getenv: os.Getenv,
-	}
+	st := newStreams(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	code := run(ctx, st, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// newStreams wires a process's standard files. A stream counts as a
+// terminal (colour, progress lines redrawn with \r and ESC[K) only when it
+// is one and TERM is not "dumb": a dumb terminal (Emacs shell, some CI
+// consoles) shows escape sequences as junk, so it gets plain text, as
+// NO_COLOR asks for colour alone.
+func newStreams(in io.Reader, out, errf *os.File, getenv func(string) string) *streams {
+	ansi := getenv("TERM") != "dumb"
+	return &streams{
+		in:     in,
+		out:    out,
+		err:    errf,
+		errTTY: ansi && term.IsTerminal(int(errf.Fd())),
+		outTTY: ansi && term.IsTerminal(int(out.Fd())),
+		getenv: getenv,
+	}
 }
 
 const mainUsage = `apitape turns what you do in a web UI into API calls you can keep, share,
