@@ -173,7 +173,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f ms", ms)
 	},
-	"join": strings.Join,
+	"join":     strings.Join,
+	"headline": Headline,
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -191,6 +192,7 @@ code,.mono,.sbs,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,mon
 .meta{color:var(--muted);margin:0 0 10px}
 .badges span{display:inline-block;padding:2px 10px;margin-right:6px;border-radius:12px;font-weight:600;color:#fff}
 .b-pass{background:var(--pass)}.b-fail{background:var(--fail)}.b-warn{background:var(--warn)}.b-error{background:var(--err)}.b-skipped{background:var(--muted)}
+.headline{color:var(--fg)}
 .bar{display:flex;height:6px;border-radius:3px;overflow:hidden;margin-top:10px;background:var(--line)}
 .bar i{display:block}
 table{border-collapse:collapse;width:100%}
@@ -229,7 +231,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 <p class="meta">{{.Started.Format "2006-01-02 15:04:05 MST"}} · {{ms .DurationMS}} · concurrency {{.Concurrency}} · fail on {{.FailOn}}{{if .NoiseRuns}} · {{.NoiseRuns}} noise runs against {{if .Baseline}}<code>{{.Baseline}}</code>{{else}}the target{{end}}{{end}}{{if .Interrupted}} · <strong>interrupted</strong>{{end}}</p>
 <div class="badges" id="summary">
 <span class="b-pass">{{.Summary.Passed}} passed</span>{{if .Summary.Warned}}<span class="b-warn">{{.Summary.Warned}} with differences not counted</span>{{end}}<span class="b-fail">{{.Summary.Failed}} failed</span>{{if .Summary.Errors}}<span class="b-error">{{.Summary.Errors}} without answer</span>{{end}}{{if .Summary.Skipped}}<span class="b-skipped">{{.Summary.Skipped}} skipped</span>{{end}}
-<span style="color:var(--fg)">{{.Summary.Regressions}} regressions in {{.Summary.Calls}} calls{{if .Summary.Affected}} ({{.Summary.Affected}} calls after an earlier failure){{end}}{{if .Summary.Unreachable}} · <strong>target unreachable</strong>{{end}}</span>
+<span class="headline">{{headline .Summary}}{{if .Summary.Affected}} · {{.Summary.Affected}} after an earlier failure{{end}}{{if .Summary.Unreachable}} · <strong>target unreachable</strong>{{end}}</span>
 </div>
 <div class="bar"><i style="width:{{pct .Summary.Passed .Summary.Calls}}%;background:var(--pass)"></i><i style="width:{{pct .Summary.Warned .Summary.Calls}}%;background:var(--warn)"></i><i style="width:{{pct .Summary.Failed .Summary.Calls}}%;background:var(--fail)"></i><i style="width:{{pct .Summary.Errors .Summary.Calls}}%;background:var(--err)"></i></div>
 </header>

@@ -507,11 +507,11 @@ func (d *run) replayFresh(ctx context.Context) error {
 	}
 	s := res.Summary
 	d.res.FreshRegressions = s.Regressions + s.Failed + s.Errors
-	d.say("6. replayed session.har against fresh demo server C: %d calls, %d passed, %d regressions", s.Calls, s.Passed, s.Regressions)
+	d.say("6. replayed session.har against fresh demo server C: %d calls, %d passed; %s", s.Calls, s.Passed, replay.Headline(s))
 	d.say("   (ids, uuids, timestamps, links and the session differ; apitape maps and ignores them)")
 	d.file("replay-fresh.html", "replay against a fresh server: no regressions (also .txt, .json)")
 	if d.res.FreshRegressions > 0 {
-		return fmt.Errorf("replay against a fresh demo server found %d regressions; see %s", d.res.FreshRegressions, d.path("replay-fresh.txt"))
+		return fmt.Errorf("replay against a fresh demo server: %s; see %s", replay.Headline(s), d.path("replay-fresh.txt"))
 	}
 	return nil
 }
@@ -535,7 +535,7 @@ func (d *run) replayVariant(ctx context.Context) error {
 		}
 	}
 	d.res.VariantRegression = first
-	d.say("7. replayed against demo server D started with --variant %s: %d regressions", variant, res.Summary.Regressions)
+	d.say("7. replayed against demo server D started with --variant %s: %s", variant, replay.Headline(res.Summary))
 	if first != "" {
 		d.say("   first: %s", first)
 	}
