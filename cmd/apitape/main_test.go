@@ -50,7 +50,7 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "chromium":
 				return ciNeed(cond, chromium.Available())
-			case "shellcheck", "curl", "jq", "zsh", "fish":
+			case "shellcheck", "curl", "jq", "bash", "zsh", "fish":
 				_, err := exec.LookPath(cond)
 				return ciNeed(cond, err == nil)
 			}
