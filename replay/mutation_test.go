@@ -2,6 +2,8 @@ package replay
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/apitape/apitape/har"
@@ -68,4 +70,28 @@ func TestMethodOverrides(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFormOverrides: an override pair added to any query is found however
+// its name is escaped, and the check never panics.
+func FuzzFormOverrides(f *testing.F) {
+	for _, s := range []string{"", "a=1", "q=%zz", "a=1;b=2", "_method=get", "%", "&&;;==", "x=%255F"} {
+		f.Add(s, "DELETE")
+	}
+	f.Fuzz(func(t *testing.T, q, method string) {
+		formOverrides(q) // must not panic
+		isMutation("GET", "/p?"+q)
+		// Only method names (letters) are overrides a server acts on.
+		if !unsafeOverride(method) || strings.Trim(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+			return
+		}
+		for _, key := range []string{"_method", "%5Fmethod", "%5fMETHOD", "_Method"} {
+			pair := key + "=" + url.QueryEscape(method)
+			for _, full := range []string{pair, q + "&" + pair, pair + ";" + q} {
+				if !formOverrides(full) {
+					t.Fatalf("formOverrides(%q) = false with an override to %q", full, method)
+				}
+			}
+		}
+	})
 }

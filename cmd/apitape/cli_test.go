@@ -338,3 +338,93 @@ func TestColourOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// unquoteSingle reads one single-quoted word the way zsh ('\'' closes,
+// escapes and reopens) or fish (\' and \\ inside the quotes) does.
+func unquoteSingle(q string, fish bool) (string, bool) {
+	var b strings.Builder
+	in := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case !in && c == '\'':
+			in = true
+		case !in && c == '\\' && i+1 < len(q):
+			i++
+			b.WriteByte(q[i])
+		case !in:
+			return "", false // an unquoted character
+		case c == '\'':
+			in = false
+		case fish && c == '\\' && i+1 < len(q) && (q[i+1] == '\'' || q[i+1] == '\\'):
+			i++
+			b.WriteByte(q[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), !in
+}
+
+func FuzzCompletionQuotes(f *testing.F) {
+	for _, s := range []string{"", "record a UI's API calls", `back\slash`, `\'`, "'", "a\nb", "$(x) `y`"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, ok := unquoteSingle(zshQuote(s), false); !ok || got != s {
+			t.Errorf("zshQuote(%q) = %q reads back as %q, %v", s, zshQuote(s), got, ok)
+		}
+		if got, ok := unquoteSingle(fishQuote(s), true); !ok || got != s {
+			t.Errorf("fishQuote(%q) = %q reads back as %q, %v", s, fishQuote(s), got, ok)
+		}
+	})
+}
+
+// TestCompletionQuotesInRealShells: the quoting agrees with zsh and fish
+// themselves on awkward words.
+func TestCompletionQuotesInRealShells(t *testing.T) {
+	words := []string{"record a UI's API calls", `back\slash`, `\'`, "'", "$(x) `y` ${z}", "a;b|c&d", "tab\there"}
+	zsh := testtool.Need(t, "zsh")
+	fish := testtool.Need(t, "fish")
+	for _, w := range words {
+		out, err := exec.Command(zsh, "-f", "-c", "print -rn -- "+zshQuote(w)).Output()
+		if err != nil || string(out) != w {
+			t.Errorf("zsh: %s printed %q, %v; want %q", zshQuote(w), out, err, w)
+		}
+		out, err = exec.Command(fish, "--no-config", "-c", "printf %s "+fishQuote(w)).Output()
+		if err != nil || string(out) != w {
+			t.Errorf("fish: %s printed %q, %v; want %q", fishQuote(w), out, err, w)
+		}
+	}
+}
+
+func FuzzCheckScheme(f *testing.F) {
+	for _, s := range []string{"rancher.example:8443", "http://x", "://", "https:", "about:blank", "//h", "ftp://x/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := checkScheme("--target", s, "about", "file")
+		var ue *usageError
+		if err != nil && !errors.As(err, &ue) {
+			t.Fatalf("checkScheme(%q): %v is not a usage error", s, err)
+		}
+		if err := checkScheme("--target", "https://"+s); err != nil {
+			t.Fatalf("checkScheme(https://%q): %v", s, err)
+		}
+	})
+}
+
+func FuzzEditDistance(f *testing.F) {
+	f.Add("replay", "replya")
+	f.Add("", "x")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if len(a) > 64 || len(b) > 64 {
+			return
+		}
+		d := editDistance(a, b)
+		if d != editDistance(b, a) || (d == 0) != (string([]rune(a)) == string([]rune(b))) || d > max(len([]rune(a)), len([]rune(b))) {
+			t.Fatalf("editDistance(%q, %q) = %d", a, b, d)
+		}
+		closest(a, []string{b, "replay"})
+	})
+}
