@@ -339,7 +339,7 @@ func TestColourOnTerminal(t *testing.T) {
 	}
 }
 
-// unquoteSingle reads one single-quoted word the way zsh ('\'' closes,
+// unquoteSingle reads one single-quoted word the way zsh ('\” closes,
 // escapes and reopens) or fish (\' and \\ inside the quotes) does.
 func unquoteSingle(q string, fish bool) (string, bool) {
 	var b strings.Builder
