@@ -339,8 +339,9 @@ func TestColourOnTerminal(t *testing.T) {
 	}
 }
 
-// unquoteSingle reads one single-quoted word the way zsh ('\” closes,
-// escapes and reopens) or fish (\' and \\ inside the quotes) does.
+// unquoteSingle reads one single-quoted word the way zsh (outside the
+// quotes a backslash escapes one character) or fish (also \' and \\
+// inside the quotes) does.
 func unquoteSingle(q string, fish bool) (string, bool) {
 	var b strings.Builder
 	in := false
