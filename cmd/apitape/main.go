@@ -72,7 +72,7 @@ type streams struct {
 	in     io.Reader
 	out    io.Writer
 	err    io.Writer
-	errTTY bool // stderr is a terminal: progress lines and colour allowed
+	errTTY bool // stderr is a terminal (TERM not dumb): progress lines and colour allowed
 	outTTY bool
 	getenv func(string) string
 	// flagSpy, when set, receives the flag set a command is about to parse
