@@ -19,6 +19,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -359,7 +360,7 @@ func needScriptTools(t *testing.T, why string) {
 	}
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testtool.Missing(t, "%s not installed", tool)
 		}
 	}
 }
@@ -383,7 +384,7 @@ func shellcheck(t *testing.T, name string, script []byte) {
 	t.Helper()
 	sc, err := exec.LookPath("shellcheck")
 	if err != nil {
-		t.Log("shellcheck not found: skipped")
+		testtool.Unchecked(t, "shellcheck not found: skipped")
 		return
 	}
 	cmd := exec.Command(sc, "--severity=style", "-")

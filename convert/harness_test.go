@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 // received is one request as it arrived on the wire.
@@ -331,10 +332,10 @@ func runShell(t *testing.T, script []byte, env []string) {
 	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("bash not found")
+		testtool.Missing(t, "bash not found")
 	}
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not found")
+		testtool.Missing(t, "curl not found")
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "script.sh")
@@ -365,7 +366,7 @@ func buildGo(t *testing.T, src []byte) string {
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 		if _, err := os.Stat(gobin); err != nil {
-			t.Skip("go not found")
+			testtool.Missing(t, "go not found")
 		}
 	}
 	dir := t.TempDir()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 // fakeRancher is a small stand-in for the /v3 calls of rancherSession that
@@ -223,7 +224,7 @@ func TestChainReplaysOnAnotherServer(t *testing.T) {
 func TestChainBash(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testtool.Missing(t, "%s not installed", tool)
 		}
 	}
 	es := entries(rancherSession())

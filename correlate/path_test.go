@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 func TestParsePath(t *testing.T) {
@@ -121,7 +123,7 @@ func TestExtract(t *testing.T) {
 func TestExtractMatchesJQ(t *testing.T) {
 	jq, err := exec.LookPath("jq")
 	if err != nil {
-		t.Skip("jq not installed")
+		testtool.Missing(t, "jq not installed")
 	}
 	run := func(filter, doc string) (string, bool) {
 		cmd := exec.Command(jq, "-er", filter)

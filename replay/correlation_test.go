@@ -101,11 +101,11 @@ func TestDemoChainFreshServer(t *testing.T) {
 			t.Errorf("%s not learned from a live answer; mapped %+v", name, res.Mapped)
 			continue
 		}
-		if p.Recorded == p.Live {
+		if p.Recorded == p.Live && !p.Secret {
 			t.Errorf("%s: live value equals the recorded one", name)
 		}
 	}
-	if p := vars["TOKEN"]; !p.Secret || !strings.HasSuffix(p.Live, "…") {
+	if p := vars["TOKEN"]; !p.Secret || p.Live != "‹secret›" {
 		t.Errorf("the live token is not masked as a secret: %+v", p)
 	}
 

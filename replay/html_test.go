@@ -14,6 +14,7 @@ import (
 
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/apitape/apitape/replay"
 )
 
@@ -27,7 +28,7 @@ var externalRef = regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|\bsrc=|@im
 func TestHTMLReportInChromium(t *testing.T) {
 	exe, err := chromium.Find()
 	if err != nil {
-		t.Skipf("skipping: %v", err)
+		testtool.Missing(t, "%v", err)
 	}
 	entries := recordDemoBrowserSession(t, startDemo(t, "").URL)
 	res := replayDemo(t, entries, demo.VariantRenameField)

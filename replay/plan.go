@@ -43,24 +43,115 @@ type call struct {
 // and unknown methods) is a mutation.
 var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true, "TRACE": true}
 
-// isMutation also catches Rancher's ?_method=DELETE, which turns a GET or
-// POST into the method it names.
+// isMutation also catches method overrides in the query: Rancher's
+// ?_method=DELETE turns a GET or POST into the method it names. The query
+// is decoded first, as the server decodes it, so ?%5Fmethod=DELETE and
+// ?_METHOD=delete are caught too (a spelling check on the raw text once let
+// such a call through to a cluster).
 func isMutation(method, pathQuery string) bool {
 	if !safeMethods[strings.ToUpper(method)] {
 		return true
 	}
 	_, q, ok := strings.Cut(pathQuery, "?")
-	if !ok || !strings.Contains(q, "_method=") {
-		return false
+	return ok && formOverrides(q)
+}
+
+// overrideKeys are the parameter and header names, normalised by
+// overrideKey, that frameworks read an overriding method from: _method
+// (Rails, Laravel, Symfony, Express's method-override, Rancher) and the
+// X-HTTP-Method-Override family (Google APIs, ASP.NET, Spring's
+// HiddenHttpMethodFilter variants). Accepting a header name as a query
+// key costs nothing and some gateways do it.
+var overrideKeys = map[string]bool{
+	"_method":                true,
+	"x-http-method-override": true,
+	"x-http-method":          true,
+	"x-method-override":      true,
+}
+
+// overrideKey normalises a decoded parameter or header name the ways
+// servers do before matching: case folded, surrounding blanks dropped, "_"
+// and "-" alike in header names (CGI and nginx map both to "_"), a leading
+// "." or "[" read as "_" and a trailing "[]" dropped (PHP does both).
+func overrideKey(name string, header bool) string {
+	k := strings.ToLower(strings.TrimSpace(name))
+	k = strings.TrimSuffix(k, "[]")
+	if header {
+		return strings.ReplaceAll(k, "_", "-")
 	}
-	vals, err := url.ParseQuery(q)
-	if err != nil {
-		return true
+	if k != "" && (k[0] == '.' || k[0] == '[') {
+		k = "_" + k[1:]
 	}
-	for _, m := range vals["_method"] {
-		if !safeMethods[strings.ToUpper(m)] {
+	if strings.HasPrefix(k, "x_") || strings.HasPrefix(k, "x-") {
+		k = strings.ReplaceAll(k, "_", "-")
+	}
+	return k
+}
+
+// unsafeOverride reports whether an override's value names a method that
+// changes state. An empty value overrides nothing.
+func unsafeOverride(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && !safeMethods[strings.ToUpper(v)]
+}
+
+// formOverrides reports whether an urlencoded query or body overrides the
+// method with one that changes state. Pairs are split on "&" and ";" (both
+// separate parameters on some servers) and names and values are decoded
+// until they no longer change, so double encoding cannot hide "_method"
+// from this check either. A pair that does not decode is judged on its raw
+// text.
+func formOverrides(q string) bool {
+	for pair := range strings.FieldsFuncSeq(q, func(r rune) bool { return r == '&' || r == ';' }) {
+		k, v, _ := strings.Cut(pair, "=")
+		if overrideKeys[overrideKey(decodeAll(k), false)] && unsafeOverride(decodeAll(v)) {
 			return true
 		}
+	}
+	return false
+}
+
+// decodeAll query-unescapes s until it is stable (at most a few rounds).
+func decodeAll(s string) string {
+	for range 4 {
+		d, err := url.QueryUnescape(s)
+		if err != nil || d == s {
+			return s
+		}
+		s = d
+	}
+	return s
+}
+
+// overridesMethod reports whether a call that is safe by its method and
+// URL still changes state through a method-override header (recorded, or
+// set with --header; extra holds those, already expanded) or an
+// urlencoded body or body parameter named _method.
+func overridesMethod(e *har.Entry, extra http.Header) bool {
+	for name, vals := range extra {
+		if overrideKeys[overrideKey(name, true)] && slices.ContainsFunc(vals, unsafeOverride) {
+			return true
+		}
+	}
+	for _, h := range e.Request.Headers {
+		if _, replaced := extra[http.CanonicalHeaderKey(h.Name)]; replaced {
+			continue // --header replaces the recorded value
+		}
+		if overrideKeys[overrideKey(h.Name, true)] && unsafeOverride(h.Value) {
+			return true
+		}
+	}
+	pd := e.Request.PostData
+	if pd == nil {
+		return false
+	}
+	for _, p := range pd.Params {
+		if p.Value != nil && overrideKeys[overrideKey(p.Name, false)] && unsafeOverride(*p.Value) {
+			return true
+		}
+	}
+	if bodyKind(pd.MimeType) == "form" || pd.MimeType == "" {
+		return formOverrides(string(e.Request.Body()))
 	}
 	return false
 }
@@ -113,6 +204,7 @@ type prepared struct {
 func (r *Runner) prepare(items []item) (*prepared, error) {
 	calls := make([]*call, len(items))
 	originSet := map[string]bool{}
+	extra := r.expandedHeaders()
 	for i, it := range items {
 		e := it.entry
 		c := &call{entry: e, pos: i, method: strings.ToUpper(e.Request.Method), done: make(chan struct{})}
@@ -134,7 +226,7 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 			c.pub.Skipped = "request.url: " + err.Error()
 		} else {
 			c.origin, c.pathQuery = origin, pq
-			c.mutation = isMutation(c.method, pq)
+			c.mutation = isMutation(c.method, pq) || overridesMethod(e, extra)
 			c.pub.Mutation = c.mutation
 			originSet[origin] = true
 		}
@@ -424,4 +516,18 @@ func canonical(name string) string {
 		return name
 	}
 	return http.CanonicalHeaderKey(name)
+}
+
+// expandedHeaders is the --header set with $VAR expanded; an empty value
+// (a removed header) is kept as a name without values.
+func (r *Runner) expandedHeaders() http.Header {
+	h := http.Header{}
+	for _, t := range r.headers {
+		v, _, _ := expandEnv(t.value, r.getenv)
+		h[t.name] = nil
+		if v != "" {
+			h[t.name] = []string{v}
+		}
+	}
+	return h
 }

@@ -160,6 +160,23 @@ func toHTMLRow(r jsondiff.Row) htmlRow {
 	return htmlRow{Row: r, Class: rowClass[r.Op], Indent: fmt.Sprintf("%dch", 2*min(r.Depth, 40))}
 }
 
+// pathHTML escapes a field path and lets the browser break it only between
+// its segments ($.a.b[3], header:Set-Cookie[x]), never inside a key: a
+// <wbr> before each "." and "[" and after each ":" and "/".
+func pathHTML(p string) template.HTML {
+	var b strings.Builder
+	for i, r := range p {
+		if i > 0 && (r == '.' || r == '[') {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == ':' || r == '/' {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String())
+}
+
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(n, total int) string {
 		if total == 0 {
@@ -173,7 +190,9 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f ms", ms)
 	},
-	"join": strings.Join,
+	"join":     strings.Join,
+	"headline": Headline,
+	"path":     pathHTML,
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -191,6 +210,7 @@ code,.mono,.sbs,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,mon
 .meta{color:var(--muted);margin:0 0 10px}
 .badges span{display:inline-block;padding:2px 10px;margin-right:6px;border-radius:12px;font-weight:600;color:#fff}
 .b-pass{background:var(--pass)}.b-fail{background:var(--fail)}.b-warn{background:var(--warn)}.b-error{background:var(--err)}.b-skipped{background:var(--muted)}
+.headline{color:var(--fg)}
 .bar{display:flex;height:6px;border-radius:3px;overflow:hidden;margin-top:10px;background:var(--line)}
 .bar i{display:block}
 table{border-collapse:collapse;width:100%}
@@ -202,9 +222,10 @@ a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
 article{border:1px solid var(--line);border-radius:6px;margin:12px 0;overflow:hidden}
 article>header{background:var(--noise);padding:8px 12px;border-bottom:1px solid var(--line);max-width:none}
 article.fail>header{border-left:4px solid var(--fail)}article.warn>header{border-left:4px solid var(--warn)}article.error>header{border-left:4px solid var(--err)}
-article .body{padding:8px 12px}
+article .body{padding:8px 12px;overflow-x:auto}
 .diffs td.rec{background:var(--rm)}.diffs td.live{background:var(--add)}
-.diffs td{word-break:break-all;white-space:pre-wrap}
+.diffs td{white-space:pre-wrap}.diffs td.rec,.diffs td.live{overflow-wrap:anywhere;min-width:12ch}
+td.path{white-space:normal;overflow-wrap:normal;word-break:normal;hyphens:none;min-width:14ch}
 .note,.aff{color:var(--muted);margin:4px 0}
 details{margin:8px 0}summary{cursor:pointer;color:var(--muted)}
 .sbs{display:grid;grid-template-columns:1fr 1fr;border:1px solid var(--line);border-radius:4px;overflow:hidden}
@@ -229,7 +250,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 <p class="meta">{{.Started.Format "2006-01-02 15:04:05 MST"}} · {{ms .DurationMS}} · concurrency {{.Concurrency}} · fail on {{.FailOn}}{{if .NoiseRuns}} · {{.NoiseRuns}} noise runs against {{if .Baseline}}<code>{{.Baseline}}</code>{{else}}the target{{end}}{{end}}{{if .Interrupted}} · <strong>interrupted</strong>{{end}}</p>
 <div class="badges" id="summary">
 <span class="b-pass">{{.Summary.Passed}} passed</span>{{if .Summary.Warned}}<span class="b-warn">{{.Summary.Warned}} with differences not counted</span>{{end}}<span class="b-fail">{{.Summary.Failed}} failed</span>{{if .Summary.Errors}}<span class="b-error">{{.Summary.Errors}} without answer</span>{{end}}{{if .Summary.Skipped}}<span class="b-skipped">{{.Summary.Skipped}} skipped</span>{{end}}
-<span style="color:var(--fg)">{{.Summary.Regressions}} regressions in {{.Summary.Calls}} calls{{if .Summary.Affected}} ({{.Summary.Affected}} calls after an earlier failure){{end}}{{if .Summary.Unreachable}} · <strong>target unreachable</strong>{{end}}</span>
+<span class="headline">{{headline .Summary}}{{if .Summary.Affected}} · {{.Summary.Affected}} after an earlier failure{{end}}{{if .Summary.Unreachable}} · <strong>target unreachable</strong>{{end}}</span>
 </div>
 <div class="bar"><i style="width:{{pct .Summary.Passed .Summary.Calls}}%;background:var(--pass)"></i><i style="width:{{pct .Summary.Warned .Summary.Calls}}%;background:var(--warn)"></i><i style="width:{{pct .Summary.Failed .Summary.Calls}}%;background:var(--fail)"></i><i style="width:{{pct .Summary.Errors .Summary.Calls}}%;background:var(--err)"></i></div>
 </header>
@@ -243,7 +264,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 {{if .Error}}<p><strong>No answer:</strong> <span class="mono">{{.Error.Message}}</span></p>{{end}}
 {{if .Diffs}}
 <table class="diffs"><thead><tr><th>Field</th><th>Change</th><th>Recorded</th><th>Live</th></tr></thead><tbody>
-{{range .Diffs}}<tr><td class="path">{{.Path}}{{if not .Failing}} <small>(not counted)</small>{{end}}</td><td>{{.Change}}</td><td class="rec mono">{{.Rec}}</td><td class="live mono">{{.Live}}</td></tr>
+{{range .Diffs}}<tr><td class="path">{{path .Path}}{{if not .Failing}} <small>(not counted)</small>{{end}}</td><td>{{.Change}}</td><td class="rec mono">{{.Rec}}</td><td class="live mono">{{.Live}}</td></tr>
 {{end}}</tbody></table>
 {{range .Diffs}}{{if .Diff}}<pre class="diffpre">{{.Diff}}</pre>{{end}}{{end}}
 {{end}}
@@ -254,7 +275,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 </div></details>
 {{end}}
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}
-{{if .Ignored}}<details><summary>{{len .Ignored}} ignored differences</summary><table><tbody>{{range .Ignored}}<tr><td class="path">{{.Path}}</td><td>{{.Rule}}</td></tr>{{end}}</tbody></table></details>{{end}}
+{{if .Ignored}}<details><summary>{{len .Ignored}} ignored differences</summary><table><tbody>{{range .Ignored}}<tr><td class="path">{{path .Path}}</td><td>{{.Rule}}</td></tr>{{end}}</tbody></table></details>{{end}}
 </div>
 </article>
 {{end}}
@@ -268,7 +289,7 @@ footer{color:var(--muted);text-align:center;padding:24px}
 </tbody></table>{{end}}
 {{if .Summary.Ignored}}<h2>Ignored fields</h2>
 <table><thead><tr><th>Field</th><th>Rule</th><th>Times</th></tr></thead><tbody>
-{{range .Summary.Ignored}}<tr><td class="path">{{.Path}}</td><td>{{.Rule}}</td><td>{{.Count}}</td></tr>{{end}}
+{{range .Summary.Ignored}}<tr><td class="path">{{path .Path}}</td><td>{{.Rule}}</td><td>{{.Count}}</td></tr>{{end}}
 </tbody></table>{{end}}
 </main>
 <footer>apitape replay · report schema {{.Schema}}</footer>

@@ -365,10 +365,10 @@ func TestHTMLEveryOutcome(t *testing.T) {
 	}
 	html := b.String()
 	for _, want := range []string{
-		`<article class="fail" id="call-0">`, `$.cfg.k8sVersion`,
+		`<article class="fail" id="call-0">`, `$<wbr>.cfg<wbr>.k8sVersion`,
 		`<article class="fail" id="call-2">`, `replaced`, `NotFound`,
 		`<pre class="diffpre">--- recorded`, `line two changed`,
-		`header:Content-Type`, `<article class="error" id="call-7">`, `connection refused`,
+		`header:<wbr>Content-Type`, `<article class="error" id="call-7">`, `connection refused`,
 		`CORS preflight`, `c-q7x2m`, `rancher-volatile`,
 	} {
 		if !strings.Contains(html, want) {

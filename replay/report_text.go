@@ -17,7 +17,7 @@ type textOpts struct {
 }
 
 // Color turns ANSI colours on (for terminals; the CLI decides by TTY and
-// NO_COLOR).
+// NO_COLOR and TERM=dumb).
 func Color(on bool) TextOption { return func(o *textOpts) { o.color = on } }
 
 // Verbose lists the ignored fields of every call, not only the totals.
@@ -200,6 +200,22 @@ func short(v any) string {
 	return s
 }
 
+// Headline is the one sentence every report and the CLI use for the
+// outcome: how many of the calls sent regressed (failed, or got no answer),
+// and how many failing differences they had. Calls and differences are
+// never both called "regressions" (the HTML header once said "6
+// regressions in 14 calls" beside "3 of 14 calls regressed").
+func Headline(s Summary) string {
+	h := fmt.Sprintf("%d of %d calls regressed", s.Failed+s.Errors, s.Calls-s.Skipped)
+	switch {
+	case s.Regressions == 1:
+		h += " (1 failing difference)"
+	case s.Regressions > 1:
+		h += fmt.Sprintf(" (%d failing differences)", s.Regressions)
+	}
+	return h
+}
+
 func summaryLine(res *Result, paint func(string, string) string) string {
 	s := res.Summary
 	parts := []string{fmt.Sprintf("%d passed", s.Passed)}
@@ -221,7 +237,7 @@ func summaryLine(res *Result, paint func(string, string) string) string {
 	if s.Skipped > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", s.Skipped))
 	}
-	line := fmt.Sprintf("%d calls: %s; %d regressions", s.Calls, strings.Join(parts, ", "), s.Regressions)
+	line := fmt.Sprintf("%d calls: %s; %s", s.Calls, strings.Join(parts, ", "), Headline(s))
 	if s.Unreachable {
 		line += paint(ansiMag, "; target unreachable")
 	}

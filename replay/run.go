@@ -121,6 +121,9 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 	res.finish(calls)
 	res.Summary.Unreachable = rn.answered.Load() == 0 && rn.connectFails.Load() > 0
 	for _, c := range res.Calls {
+		sc.learnFields(c)
+	}
+	for _, c := range res.Calls {
 		sc.call(c)
 	}
 	res.DurationMS = msSince(started)

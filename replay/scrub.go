@@ -2,6 +2,7 @@ package replay
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/apitape/apitape/internal/placeholder"
@@ -88,17 +89,62 @@ func (s *scrubber) call(c *Call) {
 	}
 }
 
-// maskSecret shows enough of a secret to recognise it: a placeholder as
-// is, the name part of a Rancher token (token-x8kzp:…), else 4 characters.
+// maskSecret stands for a secret in the mapped section: a placeholder as
+// is (it is what the recording holds), anything else as ‹secret›. No part
+// of the value is shown, not even its first characters or a Rancher
+// token's name: the pair's place (header:Set-Cookie[CSRF]) says which
+// secret it was.
 func maskSecret(v string) string {
-	switch {
-	case placeholder.Contains(v):
+	if placeholder.Contains(v) {
 		return v
-	case strings.Contains(v, ":"):
-		name, _, _ := strings.Cut(v, ":")
-		return name + ":…"
-	case len(v) > 8:
-		return v[:4] + "…"
 	}
-	return "…"
+	return "‹secret›"
+}
+
+// learnFields adds to the scrubber the values a call's answers carry under
+// a credential's key (token, password, secretKey…: secretKey in
+// mapping.go), as the differences and the side-by-side body rows show
+// them, so that no report shows them even where no rule ignored or mapped
+// them. Run it over every call before scrubbing any.
+func (s *scrubber) learnFields(c *Call) {
+	for _, d := range c.Differences {
+		if secretKey(lastSegment(d.Path)) {
+			for _, v := range []any{d.Recorded, d.Live} {
+				if str, ok := v.(string); ok && !placeholder.Contains(str) {
+					s.add(str, "‹secret›")
+				}
+			}
+		}
+	}
+	for _, r := range c.Rows {
+		for _, line := range []string{r.Left, r.Right} {
+			if k, v, ok := rowMember(line); ok && secretKey(k) && !placeholder.Contains(v) {
+				s.add(v, "‹secret›")
+			}
+		}
+	}
+}
+
+// lastSegment is the last key of a difference's path ($.a.token → token).
+func lastSegment(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return strings.Trim(path[i+1:], `"]`)
+	}
+	return path
+}
+
+// rowMember reads a body row `"key": "value"` (a trailing comma allowed);
+// ok is false for any other row.
+func rowMember(line string) (key, value string, ok bool) {
+	line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+	if !strings.HasPrefix(line, `"`) {
+		return "", "", false
+	}
+	end := strings.Index(line, `": "`)
+	if end < 0 || !strings.HasSuffix(line, `"`) {
+		return "", "", false
+	}
+	k, err1 := strconv.Unquote(line[:end+1])
+	v, err2 := strconv.Unquote(line[end+3:])
+	return k, v, err1 == nil && err2 == nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 // needBrowser skips when no Chromium is installed. CI installs it, so there
@@ -24,7 +25,7 @@ import (
 func needBrowser(t testing.TB) {
 	t.Helper()
 	if !chromium.Available() {
-		t.Skip("no Chromium or Chrome installed (set APITAPE_BROWSER or install chromium)")
+		testtool.Missing(t, "no Chromium or Chrome installed (set APITAPE_BROWSER or install chromium)")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
 )
@@ -34,7 +35,7 @@ func findHARCapturer(t *testing.T) string {
 	}
 	p, err := exec.LookPath("chrome-har-capturer")
 	if err != nil {
-		t.Skipf("chrome-har-capturer is not installed (npm install -g chrome-har-capturer@%s; CI installs it)", harCapturerVersion)
+		testtool.Missing(t, "chrome-har-capturer is not installed (npm install -g chrome-har-capturer@%s; CI installs it)", harCapturerVersion)
 	}
 	return p
 }

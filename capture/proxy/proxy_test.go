@@ -34,6 +34,7 @@ import (
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/ca"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 // upstream is the real server the tests talk to through the proxy.
@@ -975,7 +976,7 @@ func untrustedServer(t *testing.T) *httptest.Server {
 func TestCurl(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("curl is not installed")
+		testtool.Missing(t, "curl is not installed")
 	}
 	h := newHarness(t, nil, capture.Options{})
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -80,14 +81,14 @@ func init() {
 // create the cluster.
 func TestCaptureBrowserDemoToBash(t *testing.T) {
 	if !chromium.Available() {
-		t.Skip("no Chromium or Chrome installed")
+		testtool.Missing(t, "no Chromium or Chrome installed")
 	}
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		testtool.Missing(t, "no bash")
 	}
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("no curl")
+		testtool.Missing(t, "no curl")
 	}
 	ctx := context.Background()
 	rec, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})

@@ -86,6 +86,10 @@ func newFlagSet(name string) *pflag.FlagSet {
 // parseFlags parses args; --help prints usage to stdout and stops the
 // command with exit 0, and a bad flag becomes a usage error.
 func parseFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) error {
+	if st.flagSpy != nil {
+		st.flagSpy(fs)
+		return errHelpShown
+	}
 	help := fs.BoolP("help", "h", false, "show this help")
 	err := fs.Parse(args)
 	if *help || errors.Is(err, pflag.ErrHelp) {
@@ -225,4 +229,42 @@ func (s *selectionFlags) selection() (har.Selection, error) {
 		sel.All = true
 	}
 	return sel, nil
+}
+
+// checkScheme is the first check of every URL a user types (--target,
+// --baseline, --base-url, capture browser's URL): one without a scheme,
+// such as rancher.example:8443 or 127.0.0.1:8080, gets "add http:// or
+// https://" instead of what url.Parse says about it ("first path segment
+// in URL cannot contain colon"). what names the flag or argument; extra
+// are schemes besides http and https that the place accepts without "//"
+// (about:blank, file:). A URL with a scheme passes: which schemes are
+// accepted is for the place's own, fuller check.
+func checkScheme(what, raw string, extra ...string) error {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if ok && scheme != "" && !strings.ContainsAny(scheme, "/?#@:") {
+		return nil // which schemes fit is the caller's own check
+	}
+	for _, s := range extra {
+		if len(raw) > len(s) && strings.EqualFold(raw[:len(s)+1], s+":") {
+			return nil
+		}
+	}
+	if raw == "" {
+		return usageErrorf("%s is empty: want an http:// or https:// URL", what)
+	}
+	host := strings.TrimPrefix(raw, "//")
+	if ok {
+		host = rest // "://host": the scheme itself is missing
+	}
+	for _, s := range []string{"https:", "http:"} {
+		if len(host) > len(s) && strings.EqualFold(host[:len(s)], s) {
+			host = strings.TrimLeft(host[len(s):], "/") // https:/host, http:host
+			break
+		}
+	}
+	example := "https://"
+	if h := strings.ToLower(host); strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.") || strings.HasPrefix(h, "[::1]") {
+		example = "http://" // loopback servers rarely have a certificate
+	}
+	return usageErrorf("%s %q has no scheme: add http:// or https:// (for example %s%s)", what, raw, example, host)
 }

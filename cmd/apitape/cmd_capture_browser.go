@@ -187,6 +187,9 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 // checkStartURL accepts absolute http(s) URLs; a bare host is the likeliest
 // mistake, so it gets a suggestion rather than a guess.
 func checkStartURL(raw string) (string, error) {
+	if err := checkScheme("URL", raw, "about", "file"); err != nil {
+		return "", err
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:

@@ -133,6 +133,9 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	}
 	opts := convert.Options{Exact: *exact}
 	if *baseURL != "" {
+		if err := checkScheme("--base-url", *baseURL); err != nil {
+			return usageFor("convert", err)
+		}
 		if _, err := convert.CheckBaseURL(*baseURL); err != nil {
 			return usageFor("convert", usageErrorf("--base-url: %v", err))
 		}

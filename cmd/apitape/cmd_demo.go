@@ -75,6 +75,7 @@ func demoCommand() *command {
 				Version: versionString(),
 				Bundled: *bundled,
 				Browser: *browserPath,
+				Command: selfCommand(),
 			})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)

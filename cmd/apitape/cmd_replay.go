@@ -149,6 +149,12 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if *target == "" {
 		return usage("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
 	}
+	if err := checkScheme("--target", *target); err != nil {
+		return usageFor("replay", err)
+	}
+	if err := checkScheme("--baseline", *baseline); *baseline != "" && err != nil {
+		return usageFor("replay", err)
+	}
 	format := *report
 	if format == "" {
 		format = replayFormatFromExt(*outPath)
@@ -348,7 +354,12 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 		slices.Sort(ms)
 		errorf(st, "refusing to send %d state-changing calls (%s) to %s, which is not loopback (%s): %s",
 			len(pe.Refused), strings.Join(ms, ", "), pe.Target, sent, strings.Join(calls, "; "))
-		hintf(st, "add --allow-mutations to send them anyway, or --method GET to replay only the reads")
+		if methods["GET"] || methods["HEAD"] {
+			// A method override (?_method=DELETE) keeps them out of --method GET.
+			hintf(st, "add --allow-mutations to send them anyway, or leave them out with --entries or --match")
+		} else {
+			hintf(st, "add --allow-mutations to send them anyway, or --method GET to replay only the reads")
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/apitape/apitape/internal/gctune"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -31,14 +32,52 @@ func versionString() string {
 	return "(devel)"
 }
 
+// versionText is what `apitape version` prints: the version, the commit it
+// was built from (with its time, and whether the tree had uncommitted
+// changes) and the Go toolchain, all from the build info Go embeds.
+func versionText(bi *debug.BuildInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apitape %s\n", versionString())
+	if bi == nil {
+		b.WriteString("revision unknown (no build information)\n")
+		return b.String()
+	}
+	vcs := map[string]string{}
+	for _, s := range bi.Settings {
+		vcs[s.Key] = s.Value
+	}
+	if rev := vcs["vcs.revision"]; rev != "" {
+		fmt.Fprintf(&b, "revision %s", rev)
+		if t := vcs["vcs.time"]; t != "" {
+			fmt.Fprintf(&b, " (%s)", t)
+		}
+		if vcs["vcs.modified"] == "true" {
+			b.WriteString(", with uncommitted changes")
+		}
+		b.WriteByte('\n')
+	} else {
+		b.WriteString("revision unknown (built without version control information)\n")
+	}
+	fmt.Fprintf(&b, "built with %s\n", bi.GoVersion)
+	return b.String()
+}
+
+func buildInfo() *debug.BuildInfo {
+	bi, _ := debug.ReadBuildInfo()
+	return bi
+}
+
 // streams is what a command may read and write; tests give it buffers.
 type streams struct {
 	in     io.Reader
 	out    io.Writer
 	err    io.Writer
-	errTTY bool // stderr is a terminal: progress lines and colour allowed
+	errTTY bool // stderr is a terminal (TERM not dumb): progress lines and colour allowed
 	outTTY bool
 	getenv func(string) string
+	// flagSpy, when set, receives the flag set a command is about to parse
+	// and the command stops there (shell completion reads the flags so).
+	flagSpy func(*pflag.FlagSet)
 }
 
 // command is one subcommand. run parses its own flags from args.
@@ -63,22 +102,33 @@ func commands() []*command {
 		caCommand(),
 		demoCommand(),
 		versionCommand(),
+		completionCommand(),
 	}
 }
 
 func main() {
 	ctx, stop := signalContext()
-	st := &streams{
-		in:     os.Stdin,
-		out:    os.Stdout,
-		err:    os.Stderr,
-		errTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		outTTY: term.IsTerminal(int(os.Stdout.Fd())),
-		getenv: os.Getenv,
-	}
+	st := newStreams(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	code := run(ctx, st, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// newStreams wires a process's standard files. A stream counts as a
+// terminal (colour, progress lines redrawn with \r and ESC[K) only when it
+// is one and TERM is not "dumb": a dumb terminal (Emacs shell, some CI
+// consoles) shows escape sequences as junk, so it gets plain text, as
+// NO_COLOR asks for colour alone.
+func newStreams(in io.Reader, out, errf *os.File, getenv func(string) string) *streams {
+	ansi := getenv("TERM") != "dumb"
+	return &streams{
+		in:     in,
+		out:    out,
+		err:    errf,
+		errTTY: ansi && term.IsTerminal(int(errf.Fd())),
+		outTTY: ansi && term.IsTerminal(int(out.Fd())),
+		getenv: getenv,
+	}
 }
 
 const mainUsage = `apitape turns what you do in a web UI into API calls you can keep, share,
@@ -131,14 +181,13 @@ func run(ctx context.Context, st *streams, args []string) (code int) {
 					return 0
 				}
 			}
-			errorf(st, "unknown command %q", args[1])
-			hintf(st, "run 'apitape help' for the list of commands")
+			unknownCommand(st, args[1])
 			return 2
 		}
 		printMainUsage(st.out)
 		return 0
 	case "-v", "--version":
-		fmt.Fprintf(st.out, "apitape %s\n", versionString())
+		fmt.Fprint(st.out, versionText(buildInfo()))
 		return 0
 	}
 	for _, c := range commands() {
@@ -153,25 +202,94 @@ func run(ctx context.Context, st *streams, args []string) (code int) {
 			return exitCode(st, c.run(ctx, st, args[1:]))
 		}
 	}
-	errorf(st, "unknown command %q", name)
-	hintf(st, "run 'apitape help' for the list of commands")
+	unknownCommand(st, name)
 	return 2
 }
+
+// unknownCommand says so, with the closest command names when there are
+// any ("did you mean").
+func unknownCommand(st *streams, name string) {
+	errorf(st, "unknown command %q", name)
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if near := closest(name, append(names, "help")); len(near) > 0 {
+		hintf(st, "did you mean %s?", strings.Join(near, " or "))
+	}
+	hintf(st, "run 'apitape help' for the list of commands")
+}
+
+// closest returns the candidates nearest to s by edit distance, when they
+// are near enough to be a typo: at most a third of the longer word (at
+// least 1) apart, or s is a prefix of them.
+func closest(s string, candidates []string) []string {
+	best, out := -1, []string(nil)
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), c)
+		if len(s) >= 2 && strings.HasPrefix(c, strings.ToLower(s)) {
+			d = 1
+		}
+		if d > max(1, max(len(s), len(c))/3) {
+			continue
+		}
+		switch {
+		case best < 0 || d < best:
+			best, out = d, []string{c}
+		case d == best:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// editDistance is the optimal string alignment distance (Levenshtein plus
+// swapping two adjacent letters, the commonest typo) between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+const versionUsage = `Usage:
+    apitape version
+
+Prints apitape's version, the commit it was built from and the Go version.
+`
 
 func versionCommand() *command {
 	return &command{
 		name:    "version",
 		summary: "print apitape's version",
-		usage:   "Usage:\n    apitape version\n",
+		usage:   versionUsage,
 		run: func(ctx context.Context, st *streams, args []string) error {
 			fs := newFlagSet("version")
-			if err := parseFlags(st, fs, "Usage:\n    apitape version\n", args); err != nil {
+			if err := parseFlags(st, fs, versionUsage, args); err != nil {
 				return err
 			}
 			if fs.NArg() > 0 {
 				return usageErrorf("version takes no arguments")
 			}
-			fmt.Fprintf(st.out, "apitape %s\n", versionString())
+			fmt.Fprint(st.out, versionText(buildInfo()))
 			return nil
 		},
 	}

@@ -49,10 +49,10 @@ func TestScripts(t *testing.T) {
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "chromium":
-				return chromium.Available(), nil
-			case "shellcheck", "curl", "jq":
+				return ciNeed(cond, chromium.Available())
+			case "shellcheck", "curl", "jq", "bash", "zsh", "fish":
 				_, err := exec.LookPath(cond)
-				return err == nil, nil
+				return ciNeed(cond, err == nil)
 			}
 			return false, nil
 		},

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/chromedp/chromedp"
 )
 
@@ -102,7 +103,7 @@ func TestIsExecutable(t *testing.T) {
 func TestAllocatorOptionsStartBrowser(t *testing.T) {
 	exe, err := Find()
 	if err != nil {
-		t.Skipf("no browser: %v (CI installs chromium)", err)
+		testtool.Missing(t, "no browser: %v (CI installs chromium)", err)
 	}
 	profile := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/testtool"
 	"github.com/chromedp/chromedp"
 )
 
@@ -64,7 +65,7 @@ func (rc *recorder) find(method, uri string) *recorded {
 func TestBrowserUI(t *testing.T) {
 	exe, err := chromium.Find()
 	if err != nil {
-		t.Skipf("skipping the browser test: %v (CI installs chromium)", err)
+		testtool.Missing(t, "skipping the browser test: %v (CI installs chromium)", err)
 	}
 	srv, err := New(testOptions)
 	if err != nil {

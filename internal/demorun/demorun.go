@@ -35,6 +35,7 @@ import (
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/internal/shellquote"
 	"github.com/apitape/apitape/redact"
 	"github.com/apitape/apitape/replay"
 )
@@ -58,6 +59,11 @@ type Options struct {
 	// is available; Browser names the browser executable otherwise.
 	Bundled bool
 	Browser string
+
+	// Command is how the person who ran the demo runs apitape, for the
+	// "Next:" lines: "apitape" when it is installed, "go run ./cmd/apitape"
+	// after `go run ./cmd/apitape demo`. Default "apitape".
+	Command string
 }
 
 // Result is what a run found, for tests and the exit code.
@@ -295,7 +301,36 @@ func (d *run) convert(ctx context.Context) error {
 		d.file(o.name, o.what)
 		made = append(made, o.name)
 	}
+	if err := d.writeGoMod(); err != nil {
+		return err
+	}
 	d.say("4. converted: %s", strings.Join(made, ", "))
+	return nil
+}
+
+// goMod makes the artifact folder a module of its own. Without it, a demo
+// run inside a Go module (the apitape repository itself, after
+// `go run ./cmd/apitape demo`) left provision.go as a package of that
+// module, and `go vet ./...` and `go test ./...` there picked it up. The
+// first line marks the file as apitape's, so a later run may replace it.
+const goMod = `// Written by apitape demo: provision.go is a program of its own.
+module apitape-demo
+
+go 1.22
+`
+
+// writeGoMod writes goMod into the folder unless a go.mod that apitape did
+// not write is already there (--dir pointing into a project).
+func (d *run) writeGoMod() error {
+	path := d.path("go.mod")
+	if old, err := os.ReadFile(path); err == nil && !bytes.HasPrefix(old, []byte("// Written by apitape demo")) {
+		d.say("   left %s alone: it is not apitape's", path)
+		return nil
+	}
+	if err := atomicfile.WriteFile(path, []byte(goMod), 0o600); err != nil {
+		return err
+	}
+	d.file("go.mod", "makes provision.go a module of its own: cd there and go run provision.go")
 	return nil
 }
 
@@ -472,11 +507,11 @@ func (d *run) replayFresh(ctx context.Context) error {
 	}
 	s := res.Summary
 	d.res.FreshRegressions = s.Regressions + s.Failed + s.Errors
-	d.say("6. replayed session.har against fresh demo server C: %d calls, %d passed, %d regressions", s.Calls, s.Passed, s.Regressions)
+	d.say("6. replayed session.har against fresh demo server C: %d calls, %d passed; %s", s.Calls, s.Passed, replay.Headline(s))
 	d.say("   (ids, uuids, timestamps, links and the session differ; apitape maps and ignores them)")
 	d.file("replay-fresh.html", "replay against a fresh server: no regressions (also .txt, .json)")
 	if d.res.FreshRegressions > 0 {
-		return fmt.Errorf("replay against a fresh demo server found %d regressions; see %s", d.res.FreshRegressions, d.path("replay-fresh.txt"))
+		return fmt.Errorf("replay against a fresh demo server: %s; see %s", replay.Headline(s), d.path("replay-fresh.txt"))
 	}
 	return nil
 }
@@ -500,7 +535,7 @@ func (d *run) replayVariant(ctx context.Context) error {
 		}
 	}
 	d.res.VariantRegression = first
-	d.say("7. replayed against demo server D started with --variant %s: %d regressions", variant, res.Summary.Regressions)
+	d.say("7. replayed against demo server D started with --variant %s: %s", variant, replay.Headline(res.Summary))
 	if first != "" {
 		d.say("   first: %s", first)
 	}
@@ -518,9 +553,42 @@ func (d *run) summary() {
 		d.say("  %-22s %s", f.Name, f.What)
 	}
 	d.say("")
-	d.say("Next, on a real server:")
-	d.say("  apitape capture browser https://rancher.example -o session.har   # click through the UI, close the window")
-	d.say("  apitape convert session.har --to bash -o provision.sh            # secrets become environment variables")
-	d.say("  BASE_URL=https://staging.example RANCHER_TOKEN=token-… ./provision.sh")
-	d.say("  apitape replay session.har --target https://staging.example --allow-mutations --report html -o report.html")
+	for _, block := range d.nextLines() {
+		d.say("%s", block.title)
+		for _, l := range block.lines {
+			d.say("  %s  # %s", l[0], l[1])
+		}
+	}
+}
+
+// nextBlock is a titled list of shell lines with a comment each.
+type nextBlock struct {
+	title string
+	lines [][2]string
+}
+
+// nextLines are what to try after the demo, spelled with the command that
+// ran it and the folder it wrote, so that each line works as printed from
+// the same directory. The first block runs on the demo's files as is; the
+// second needs a real server's URL.
+func (d *run) nextLines() []nextBlock {
+	cmd := d.Command
+	if cmd == "" {
+		cmd = "apitape"
+	}
+	q := func(name string) string { return shellquote.Quote(d.path(name)) }
+	return []nextBlock{
+		{"Next, on the demo's files:", [][2]string{
+			{cmd + " scan " + q("session.har") + " " + q("provision.sh"), "proof that nothing secret is left"},
+			{cmd + " inspect " + q("session.har"), "which ids later calls take from earlier answers"},
+			{cmd + " convert " + q("session.har") + " --to curl --entries 0-2", "the first three calls as curl commands"},
+			{"(cd " + shellquote.Quote(d.Dir) + " && go vet .)", "provision.go is a module of its own"},
+		}},
+		{"Then on a real server:", [][2]string{
+			{cmd + " capture browser https://rancher.example -o session.har", "click through the UI, close the window"},
+			{cmd + " convert session.har --to bash -o provision.sh", "secrets become environment variables"},
+			{"BASE_URL=https://staging.example RANCHER_TOKEN=token-… ./provision.sh", "create the same objects there"},
+			{cmd + " replay session.har --target https://staging.example --allow-mutations --report html -o report.html", "diff its answers"},
+		}},
+	}
 }

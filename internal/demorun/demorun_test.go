@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/apitape/apitape/internal/atomicfile"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 var update = flag.Bool("update", false, "refresh the bundled recording from a live run")
@@ -59,7 +61,7 @@ func checkResult(t *testing.T, res *Result, dir, out string) {
 			t.Errorf("%s is mode %v: others may read it", f, fi.Mode().Perm())
 		}
 	}
-	for _, want := range []string{"Everything is in", "session.har", "Next, on a real server"} {
+	for _, want := range []string{"Everything is in", "session.har", "Next, on the demo's files:", "Then on a real server:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q", want)
 		}
@@ -68,7 +70,7 @@ func checkResult(t *testing.T, res *Result, dir, out string) {
 
 func TestDemoLive(t *testing.T) {
 	if !chromium.Available() {
-		t.Skip("Chromium is not installed (CI installs it); TestDemoBundled covers the rest")
+		testtool.Missing(t, "Chromium is not installed (CI installs it); TestDemoBundled covers the rest")
 	}
 	res, dir, out := runDemo(t, false)
 	if !res.Recorded {
@@ -120,4 +122,59 @@ func browserChildren(t *testing.T) []string {
 		}
 	}
 	return left
+}
+
+// TestDemoOwnModule runs the demo inside a Go module, as
+// `go run ./cmd/apitape demo` does in apitape's repository: the module's
+// `go list ./...` (what go vet and go test walk) must not reach the
+// generated provision.go, which must still build in its own folder.
+func TestDemoOwnModule(t *testing.T) {
+	gobin := testtool.Need(t, "go")
+	root := t.TempDir()
+	for name, text := range map[string]string{
+		"go.mod":  "module example.com/root\n\ngo 1.22\n",
+		"root.go": "package root\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(root, "apitape-demo")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, Options{Dir: dir, Version: "test", Bundled: true}); err != nil {
+		t.Fatal(err)
+	}
+	goCmd := func(dir string, args ...string) string {
+		cmd := exec.Command(gobin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+		}
+		return string(out)
+	}
+	if got := strings.TrimSpace(goCmd(root, "list", "./...")); got != "example.com/root" {
+		t.Errorf("go list ./... in the enclosing module = %q, want only example.com/root", got)
+	}
+	goCmd(root, "vet", "./...")
+	goCmd(dir, "vet", ".")
+
+	// A second run replaces its own go.mod; one apitape did not write stays.
+	if _, err := Run(ctx, Options{Dir: dir, Version: "test", Bundled: true}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := "module mine\n\ngo 1.22\n"
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte(foreign), 0o600)
+	var out bytes.Buffer
+	if _, err := Run(ctx, Options{Dir: dir, Out: &out, Version: "test", Bundled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "go.mod")); string(b) != foreign {
+		t.Errorf("a go.mod apitape did not write was replaced: %q", b)
+	}
+	if !strings.Contains(out.String(), "it is not apitape's") {
+		t.Errorf("the run did not say it left go.mod alone:\n%s", out.String())
+	}
 }

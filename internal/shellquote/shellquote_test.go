@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/apitape/apitape/internal/testtool"
 )
 
 func TestQuote(t *testing.T) {
@@ -65,7 +67,7 @@ var nasty = []string{
 func FuzzQuote(f *testing.F) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		f.Skip("bash not found")
+		testtool.Missing(f, "bash not found")
 	}
 	for _, s := range nasty {
 		f.Add(s)

@@ -25,3 +25,24 @@ func TestMissingFailsUnderCI(t *testing.T) {
 		t.Fatal("InCI() = true with CI unset")
 	}
 }
+
+// recorder is a testing.TB that notes Errorf instead of failing.
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
+func (r *recorder) Logf(string, ...any)   {}
+func (r *recorder) Helper()               {}
+
+func TestUncheckedFailsUnderCI(t *testing.T) {
+	for _, ci := range []string{"true", ""} {
+		t.Setenv("CI", ci)
+		r := &recorder{TB: t}
+		Unchecked(r, "x is missing")
+		if want := ci == "true"; r.failed != want {
+			t.Errorf("CI=%q: failed=%v, want %v", ci, r.failed, want)
+		}
+	}
+}
