@@ -64,6 +64,13 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 
 func (t *bodyTap) Close() error { return t.rc.Close() }
 
+// whole reports whether the whole body went through.
+func (t *bodyTap) whole() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.complete
+}
+
 type snapshot struct {
 	data     []byte
 	total    int64

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -23,11 +24,20 @@ import (
 // taken; in between (bodies, WebSocket frames) it copies nothing. If the
 // head cannot be found (pipelined requests, a head over maxHead), the entry
 // falls back to the map, sorted.
+//
+// On an upstream connection the tap also writes: the transport writes a
+// request head of its own making (names canonical, in its order, with its
+// own additions), and the tap puts in its place the head the proxy built
+// from the client's (see replaceHead).
 type headTap struct {
 	net.Conn
 	mu    sync.Mutex
 	buf   []byte
 	armed bool
+
+	wmu     sync.Mutex
+	head    []byte // replaces the next head written
+	pending []byte // the transport's head so far, until its end
 }
 
 const maxHead = 64 << 10
@@ -50,6 +60,40 @@ func (t *headTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// replaceHead makes the next request head written on the connection head
+// instead of the transport's.
+func (t *headTap) replaceHead(head []byte) {
+	t.wmu.Lock()
+	t.head, t.pending = head, t.pending[:0]
+	t.wmu.Unlock()
+}
+
+func (t *headTap) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.head == nil {
+		return t.Conn.Write(p)
+	}
+	// The transport's head may come in pieces (its write buffer is
+	// smaller than some heads): swallow them until its blank line.
+	t.pending = append(t.pending, p...)
+	i := bytes.Index(t.pending, []byte("\r\n\r\n"))
+	if i < 0 {
+		if len(t.pending) > 1<<20 {
+			return 0, errors.New("proxy: request head too long")
+		}
+		return len(p), nil
+	}
+	rest := t.pending[i+4:]
+	out := make([]byte, 0, len(t.head)+len(rest))
+	out = append(append(out, t.head...), rest...)
+	t.head, t.pending = nil, t.pending[:0]
+	if _, err := t.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // rearm starts collecting the next head.
 func (t *headTap) rearm() {
 	t.mu.Lock()
@@ -69,12 +113,23 @@ func (t *headTap) takeRequest(line string) []field {
 		return nil
 	}
 	_, fields, _ := parseHead(b)
+	if fields == nil {
+		fields = []field{}
+	}
 	return fields
 }
 
-// takeResponse returns the header fields of the first response head with
-// the given status (interim 1xx heads come first), and stops collecting.
-func (t *headTap) takeResponse(status int) []field {
+// stop stops collecting until rearm.
+func (t *headTap) stop() {
+	t.mu.Lock()
+	t.armed, t.buf = false, t.buf[:0]
+	t.mu.Unlock()
+}
+
+// takeResponse returns the status line and header fields of the first
+// response head with the given status (interim 1xx heads come first), and
+// stops collecting.
+func (t *headTap) takeResponse(status int) (string, []field) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.armed = false
@@ -82,15 +137,18 @@ func (t *headTap) takeResponse(status int) []field {
 	for len(b) > 0 {
 		start, fields, n := parseHead(b)
 		if n == 0 || !bytes.HasPrefix(start, []byte("HTTP/")) {
-			return nil
+			return "", nil
 		}
 		_, code, _ := strings.Cut(string(start), " ")
 		if len(code) >= 3 && code[:3] == strconv.Itoa(status) {
-			return fields
+			if fields == nil {
+				fields = []field{}
+			}
+			return string(start), fields
 		}
 		b = b[n:]
 	}
-	return nil
+	return "", nil
 }
 
 type field struct{ name, value string }

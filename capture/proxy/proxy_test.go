@@ -1122,7 +1122,7 @@ func TestHeaderOrderAndCase(t *testing.T) {
 				if e.Request.URL != scheme+"://"+up+"/order?i=0" && e.Request.URL != scheme+"://"+up+"/order?i=1" {
 					t.Errorf("url %s", e.Request.URL)
 				}
-				if got, want := names(e.Request.Headers), "zebra=1 x-csrf-token=abc Accept=*/* x-multi=one x-Multi=two x-folded=a b"; got != want {
+				if got, want := names(e.Request.Headers), "Host="+up+" zebra=1 x-csrf-token=abc Accept=*/* x-multi=one x-Multi=two x-folded=a b"; got != want {
 					t.Errorf("request headers\n got %s\nwant %s", got, want)
 				}
 				if got, want := names(e.Response.Headers), "x-zeta=last-letter Content-Type=application/json Set-Cookie=a=1 x-ALPHA=first-letter Set-Cookie=b=2 Content-Length=2"; got != want {
