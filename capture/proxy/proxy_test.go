@@ -147,17 +147,39 @@ type harness struct {
 	plain    *httptest.Server
 	secure   *httptest.Server
 	logs     *logBuffer
+	recorded chan struct{} // a token after each entry the sink took
 }
 
 type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // a token after each new line
 }
+
+func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{}, 1)} }
 
 func (l *logBuffer) logf(format string, args ...any) {
 	l.mu.Lock()
 	l.lines = append(l.lines, fmt.Sprintf(format, args...))
 	l.mu.Unlock()
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until a line holds s: the proxy logs from its own
+// goroutines, after the client has already seen the failure.
+func (l *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for !strings.Contains(l.String(), s) {
+		select {
+		case <-l.changed:
+		case <-timeout:
+			t.Fatalf("no log line with %q in 10s; log: %q", s, l.String())
+		}
+	}
 }
 
 func (l *logBuffer) String() string {
@@ -172,7 +194,7 @@ func newHarness(t testing.TB, tune func(*Options), copts capture.Options) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{logs: new(logBuffer)}
+	h := &harness{logs: newLogBuffer(), recorded: make(chan struct{}, 1)}
 	if tt, ok := t.(*testing.T); ok {
 		h.t = tt
 	}
@@ -197,6 +219,10 @@ func newHarness(t testing.TB, tune func(*Options), copts capture.Options) *harne
 		Record: func(e *har.Entry) {
 			if err := h.sink.Add(e); err != nil {
 				t.Errorf("sink: %v", err)
+			}
+			select {
+			case h.recorded <- struct{}{}:
+			default:
 			}
 		},
 		Logf: h.logs.logf,
@@ -659,13 +685,7 @@ func TestUntrustingClient(t *testing.T) {
 	if _, err := c.Get(h.secure.URL + "/json"); err == nil {
 		t.Fatal("a client without the CA connected")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for !strings.Contains(h.logs.String(), "does not trust apitape's CA") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(h.logs.String(), "does not trust apitape's CA") {
-		t.Errorf("log: %q", h.logs)
-	}
+	h.logs.waitFor(t, "does not trust apitape's CA")
 }
 
 // Selection decides what is written; everything is still forwarded.
@@ -723,21 +743,33 @@ func TestRedactHook(t *testing.T) {
 }
 
 // Close while an exchange is in flight: it still ends up in the file.
+// The upstream holds its answer until Close has begun.
 func TestCloseRecordsInFlight(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+		io.WriteString(w, `{"held":true}`)
+	}))
+	defer held.Close()
 	h := newHarness(t, nil, capture.Options{})
 	done := make(chan error, 1)
 	go func() {
-		res, err := h.client().Get(h.plain.URL + "/slow?d=300ms")
+		res, err := h.client().Get(held.URL + "/held")
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-arrived
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := h.proxy.Close(ctx); err != nil {
+	closed := make(chan error, 1)
+	go func() { closed <- h.proxy.Close(ctx) }()
+	<-h.proxy.quit // Close has begun: nothing new is accepted
+	close(release)
+	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
