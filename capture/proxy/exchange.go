@@ -216,8 +216,29 @@ func (x *exchange) finish() {
 		if skipped {
 			return
 		}
+		// Building, encoding and redacting an entry takes a few times its
+		// bodies' size: one large entry at a time, so that many large
+		// downloads ending together cost their kept bodies and no more.
+		if x.keptBytes() > bigEntry {
+			x.p.big <- struct{}{}
+			defer func() { <-x.p.big }()
+		}
 		x.p.record(x.entry())
 	})
+}
+
+// bigEntry is the size of kept bodies over which entries are recorded one
+// at a time.
+const bigEntry = 1 << 20
+
+func (x *exchange) keptBytes() int64 {
+	n := int64(0)
+	for _, t := range []*bodyTap{x.reqBody, x.resBody} {
+		if t != nil {
+			n += t.kept()
+		}
+	}
+	return n
 }
 
 func (x *exchange) entry() *har.Entry {
@@ -254,7 +275,7 @@ func (x *exchange) request() har.Request {
 		req.BodySize = snap.total
 		pd := &har.PostData{MimeType: h.Get("Content-Type")}
 		if utf8.Valid(snap.data) {
-			pd.Text = har.String(string(snap.data))
+			pd.Text = har.String(bytesText(snap.data))
 		} else {
 			// HAR has no encoding for request bodies; "_encoding" follows
 			// content.encoding so the bytes survive exactly.

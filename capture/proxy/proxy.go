@@ -51,6 +51,12 @@ import (
 // DefaultMaxBody is how much of each body is kept when Options.MaxBody is 0.
 const DefaultMaxBody = 10 << 20
 
+// MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) a
+// program running a proxy should set. The proxy holds up to MaxBody of
+// each body in flight, and that is what it needs; the garbage collector's
+// default pacing would let the heap grow to twice that before collecting.
+const MemoryLimit = 200 << 20
+
 // Options configure a [Proxy].
 type Options struct {
 	// CACert and CAKey sign the certificates the proxy shows clients for
@@ -101,6 +107,8 @@ type Proxy struct {
 	base context.Context
 	cut  context.CancelFunc
 
+	big chan struct{} // one large entry recorded at a time
+
 	handlers sync.WaitGroup // exchanges in flight
 	conns    sync.WaitGroup // client connections being served
 
@@ -119,6 +127,7 @@ func New(opts Options) (*Proxy, error) {
 		logf:     opts.Logf,
 		guard:    new(selfGuard),
 		quit:     make(chan struct{}),
+		big:      make(chan struct{}, 1),
 		clients:  make(map[*clientConn]struct{}),
 		upgrades: make(map[*wsTap]struct{}),
 	}

@@ -111,6 +111,12 @@ func upstreamHandler() http.Handler {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		io.CopyN(w, letters{}, n)
 	})
+	mux.HandleFunc("/hugebin", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		io.CopyN(w, noise{}, n)
+	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("Content-Type", "text/plain")
@@ -810,6 +816,18 @@ func TestCloseCutsEndlessStream(t *testing.T) {
 	if _, ok := es[0].Response.Extra.Get("_error"); !ok || !strings.HasPrefix(*c.Text, "data: 0\n\ndata: 1") {
 		t.Errorf("cut stream: _error missing or content %q", *c.Text)
 	}
+}
+
+// noise is an endless body of bytes that are not UTF-8 text (recorded as
+// base64) and do not compress.
+type noise struct{}
+
+func (noise) Read(p []byte) (int, error) {
+	rand.Read(p)
+	for i := 0; i < len(p); i += 64 {
+		p[i] = 0xff
+	}
+	return len(p), nil
 }
 
 // letters is an endless body of 'x'.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,6 +240,15 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 			}
 			warnMu.Unlock()
 		}
+	}
+	// The proxy holds up to --max-body of every body in flight; without a
+	// limit the collector lets the heap grow to twice that.
+	getenv := st.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(proxy.MemoryLimit))
 	}
 	maxBody := cfg.maxBody
 	if maxBody == 0 {
