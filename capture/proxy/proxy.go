@@ -99,9 +99,11 @@ type Proxy struct {
 	guard   *selfGuard
 	rt      http.RoundTripper // the recorder over the upstream transport
 	tr      *http.Transport   // nil when the caller brought its own
+	h2      *h2State          // nil: HTTP/1.1 only
 
 	serveOnce sync.Once
 	quit      chan struct{} // closed when Close begins
+	closing   chan bool     // the same, for martian's h2 relay
 	// base is every exchange's context; cut cancels it when Close's grace
 	// period is over, which aborts upstream reads still waiting.
 	base context.Context
@@ -127,6 +129,7 @@ func New(opts Options) (*Proxy, error) {
 		logf:     opts.Logf,
 		guard:    new(selfGuard),
 		quit:     make(chan struct{}),
+		closing:  make(chan bool),
 		big:      make(chan struct{}, 1),
 		clients:  make(map[*clientConn]struct{}),
 		upgrades: make(map[*wsTap]struct{}),
@@ -158,15 +161,20 @@ func New(opts Options) (*Proxy, error) {
 	}
 	rt := opts.Transport
 	if rt == nil {
-		p.tr = newTransport(p.guard, opts.InsecureUpstream, opts.UpstreamRoots)
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
+		p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
 		rt = p.tr
+		// martian's relay dials the upstream itself and always verifies
+		// its certificate: no h2 when the user asked not to verify.
+		if p.mitm != nil && !opts.InsecureUpstream {
+			p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
+		}
 	}
 	p.rt = &recorder{next: rt, p: p}
 	return p, nil
 }
 
-func newTransport(guard *selfGuard, insecure bool, roots *x509.CertPool) *http.Transport {
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: guard.control}
+func newTransport(d *net.Dialer, insecure bool, roots *x509.CertPool) *http.Transport {
 	tlsConfig := &tls.Config{InsecureSkipVerify: insecure, RootCAs: roots, NextProtos: []string{"http/1.1"}}
 	return &http.Transport{
 		// Never chain to $HTTP_PROXY: it may well point at this proxy.
@@ -279,6 +287,7 @@ func (p *Proxy) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.quit)
+	close(p.closing)
 	if p.listener != nil {
 		p.listener.Close()
 	}
@@ -377,12 +386,22 @@ func (p *Proxy) connect(cc *clientConn, r *http.Request) {
 	scheme := "http"
 	if first[0] == 0x16 { // a TLS handshake record
 		host, _, _ := net.SplitHostPort(authority)
-		tc := tls.Server(inner, p.mitm.TLSForHost(host))
+		cfg := p.mitm.TLSForHost(host)
+		cfg.NextProtos = []string{"http/1.1"}
+		if p.h2 != nil && p.h2.upstreamH2(p.base, authority) {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		tc := tls.Server(inner, cfg)
 		ctx, cancel := context.WithTimeout(p.base, 30*time.Second)
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
 			p.handshakeFailed(host, err)
+			return
+		}
+		conn.SetReadDeadline(time.Time{})
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			p.serveH2(tc, authority)
 			return
 		}
 		inner, scheme = tc, "https"
