@@ -1,25 +1,30 @@
-// Package proxy is apitape's capture proxy: an HTTP/1.1 forward proxy that
-// decrypts HTTPS with apitape's certificate authority, forwards every
-// request unchanged, and turns each finished exchange into a [har.Entry]
-// with both bodies and with timings measured in the proxy.
+// Package proxy is apitape's capture proxy: a forward proxy that decrypts
+// HTTPS with apitape's certificate authority, hands each side exactly what
+// the other sent, and turns each finished exchange into a [har.Entry] with
+// both bodies and with timings measured in the proxy.
 //
 // # How it is built
 //
-// One [net/http.Server] accepts the clients. A request in absolute form
-// ("GET http://host/path") is forwarded as is. A CONNECT request is
-// hijacked: the proxy answers 200, terminates the client's TLS with a
-// certificate for the requested host signed by the CA (martian's mitm
-// package signs and caches one per host), and hands the decrypted
-// connection back to the same server through an in-memory listener, so
-// requests inside a tunnel take the same path as plain ones. Forwarding is
-// [net/http/httputil.ReverseProxy] over an [net/http.Transport] wrapped to
-// take timings ([net/http/httptrace]) and to tap the bodies as they stream.
+// Each client connection is served by the proxy's own HTTP/1.1 loop:
+// requests are parsed with net/http's parser, but every head is written by
+// the proxy, so the client gets the upstream's status line and fields in
+// their order and spelling (no reason phrase of Go's, no Date), and the
+// upstream gets the client's fields as the client wrote them; only the
+// hop-by-hop fields of each hop are left out. A CONNECT request is
+// answered 200, the client's TLS is terminated with a certificate for the
+// requested host signed by the CA (martian's mitm package signs and caches
+// one per host), and the decrypted stream is served by the same loop. When
+// both the client and the upstream offer HTTP/2, the tunnel goes through
+// martian's h2 frame relay instead (see h2.go). Upstream requests go
+// through an [net/http.Transport], its request heads replaced on the wire
+// by the client's (see headTap), with timings from [net/http/httptrace].
 //
 // Bodies are never held whole: each direction is copied into a buffer of at
 // most MaxBody bytes while it flows, and the rest is only counted. An
 // exchange is recorded when its response body has been read to the end,
 // before the last bytes are handed to the client, so a client that has a
-// complete response can count on its entry having been recorded.
+// complete response can count on its entry having been recorded. Large
+// entries are built and recorded one at a time.
 //
 // WebSocket upgrades pass through; their frames are recorded in Chrome's
 // `_webSocketMessages` form when the socket closes.

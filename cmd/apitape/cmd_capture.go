@@ -33,9 +33,13 @@ const captureProxyUsage = `Usage:
 
 Runs an HTTP proxy that forwards every call and records it as HAR. HTTPS is
 decrypted with apitape's certificate authority, created on first use ('apitape
-ca init' shows how to make a client trust it). Each call is written to FILE as
-soon as it completes, redacted first, so FILE is valid HAR at every moment and
-a crash loses nothing already recorded. Stop with Ctrl-C.
+ca init' shows how to make a client trust it). Clients and servers get each
+other's bytes as sent; HTTP/2 is spoken when both sides offer it. Each call is
+written to FILE as soon as it completes, redacted first, so FILE is valid HAR
+at every moment and a crash loses nothing already recorded. Stop with Ctrl-C
+(or SIGTERM): FILE is then redacted again with every secret the session
+revealed, which catches a secret that an answer showed before a request used
+it; after a kill -9, run 'apitape redact' on FILE before sharing it.
 
 Flags:
     -o, --output FILE        the HAR file to write (required; replaced if it exists)
