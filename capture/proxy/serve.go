@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -86,6 +87,18 @@ func (p *Proxy) serveConn(c net.Conn, scheme, authority string) {
 			return
 		}
 		c.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+		// A head already whole in the buffer is taken from there; that
+		// covers pipelined requests, which the tap (armed only between
+		// exchanges) misses.
+		var fields []field
+		if buf, _ := cc.br.Peek(cc.br.Buffered()); len(buf) > 0 {
+			if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+				_, fields, _ = parseHead(bytes.TrimLeft(buf[:i+4], "\r\n"))
+				if fields == nil {
+					fields = []field{}
+				}
+			}
+		}
 		req, err := http.ReadRequest(cc.br)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
@@ -94,7 +107,7 @@ func (p *Proxy) serveConn(c net.Conn, scheme, authority string) {
 			return
 		}
 		c.SetReadDeadline(time.Time{})
-		if !p.handle(cc, req) {
+		if !p.handle(cc, req, fields) {
 			return
 		}
 		cc.tap.rearm()
@@ -127,7 +140,7 @@ func (cc *clientConn) writeError(code int, msg string) {
 
 // handle forwards one request and its response; it reports whether the
 // connection can carry another request.
-func (p *Proxy) handle(cc *clientConn, req *http.Request) bool {
+func (p *Proxy) handle(cc *clientConn, req *http.Request, fields []field) bool {
 	if req.Method == http.MethodConnect {
 		cc.tap.stop()
 		p.connect(cc, req)
@@ -149,6 +162,9 @@ func (p *Proxy) handle(cc *clientConn, req *http.Request) bool {
 	defer p.handlers.Done()
 	x := newExchange(p, req, scheme, authority)
 	x.reqFields = cc.tap.takeRequest(req.Method + " " + req.RequestURI + " " + req.Proto)
+	if fields != nil {
+		x.reqFields = fields
+	}
 	// Deferred: an exchange cut anywhere is still recorded.
 	defer x.finish()
 	out := x.outbound(cc)

@@ -244,3 +244,34 @@ func TestTransparentChunked(t *testing.T) {
 		t.Errorf("content %q", *e.Response.Content.Text)
 	}
 }
+
+// Two requests in one write (pipelining): both reach the upstream with the
+// client's heads as written, and both answers come back in order.
+func TestTransparentPipelined(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	up := newTapeUpstream(t, nil, oddResponse)
+	conn, err := net.Dial("tcp", h.proxyURL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	one := fmt.Sprintf("GET http://%s/one HTTP/1.1\r\nHost: %s\r\nx-First: 1\r\n\r\n", up.addr, up.addr)
+	two := fmt.Sprintf("GET http://%s/two HTTP/1.1\r\nHost: %s\r\nx-sEcOnD: 2\r\n\r\n", up.addr, up.addr)
+	if _, err := io.WriteString(conn, one+two); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 2*len(oddResponse))
+	if _, err := io.ReadFull(conn, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != oddResponse+oddResponse {
+		t.Errorf("the client got %q", got)
+	}
+	want := []string{
+		fmt.Sprintf("GET /one HTTP/1.1\r\nHost: %s\r\nx-First: 1\r\n\r\n", up.addr),
+		fmt.Sprintf("GET /two HTTP/1.1\r\nHost: %s\r\nx-sEcOnD: 2\r\n\r\n", up.addr),
+	}
+	if heads := up.received(); !slices.Equal(heads, want) {
+		t.Errorf("the upstream got\n%q\nwant\n%q", heads, want)
+	}
+}
