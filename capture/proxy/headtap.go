@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"net"
-	"net/http"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/apitape/apitape/har"
 )
 
 // net/http hands a handler its headers as a map: order and the spelling of
@@ -181,56 +176,4 @@ func parseHead(b []byte) (start []byte, fields []field, n int) {
 			}
 		}
 	}
-}
-
-// harHeaders lists h in the order and spelling of the raw fields: each raw
-// field is kept while h (what was actually forwarded) still has that name
-// and value; whatever h holds beyond them (added or rewritten by the proxy)
-// follows, sorted by name.
-func harHeaders(raw []field, h http.Header) []*har.NameValue {
-	left := make(map[string][]string, len(h))
-	n := 0
-	for k, vs := range h {
-		if k == "User-Agent" && len(vs) == 1 && vs[0] == "" {
-			continue // ReverseProxy's marker for "send none"
-		}
-		left[k] = vs
-		n += len(vs)
-	}
-	out := make([]*har.NameValue, 0, n)
-	for _, f := range raw {
-		k := http.CanonicalHeaderKey(f.name)
-		vs := left[k]
-		if i := slices.Index(vs, f.value); i >= 0 {
-			out = append(out, &har.NameValue{Name: f.name, Value: f.value})
-			left[k] = slices.Delete(slices.Clone(vs), i, i+1)
-		}
-	}
-	if len(out) == n {
-		return out
-	}
-	names := make([]string, 0, len(left))
-	for k, vs := range left {
-		if len(vs) > 0 {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range left[k] {
-			out = append(out, &har.NameValue{Name: k, Value: v})
-		}
-	}
-	return out
-}
-
-// tapListener puts a headTap on every accepted connection.
-type tapListener struct{ net.Listener }
-
-func (l tapListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newHeadTap(c), nil
 }
