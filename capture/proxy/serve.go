@@ -430,6 +430,8 @@ func (cc *clientConn) writeResponse(x *exchange, req *http.Request, res *http.Re
 			continue
 		case unchunk && strings.EqualFold(f.name, "Transfer-Encoding"):
 			continue
+		case chunked && strings.EqualFold(f.name, "Content-Length"):
+			continue // chunked wins (RFC 9112 §6.3); both would let a client misframe
 		}
 		b.WriteString(f.name)
 		b.WriteString(": ")
