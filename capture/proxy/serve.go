@@ -161,9 +161,11 @@ func (p *Proxy) handle(cc *clientConn, req *http.Request, fields []field) bool {
 	p.handlers.Add(1)
 	defer p.handlers.Done()
 	x := newExchange(p, req, scheme, authority)
-	x.reqFields = cc.tap.takeRequest(req.Method + " " + req.RequestURI + " " + req.Proto)
 	if fields != nil {
 		x.reqFields = fields
+		cc.tap.stop()
+	} else {
+		x.reqFields = cc.tap.takeRequest(req.Method + " " + req.RequestURI + " " + req.Proto)
 	}
 	// Deferred: an exchange cut anywhere is still recorded.
 	defer x.finish()
