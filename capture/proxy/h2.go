@@ -351,6 +351,10 @@ func (st *h2Stream) finish(err error) {
 		if st.reqFields == nil {
 			return // nothing was asked
 		}
+		if int64(len(st.reqBody.buf)+len(st.resBody.buf)) > bigEntry {
+			c.p.big <- struct{}{} // as for HTTP/1.1: one large entry at a time
+			defer func() { <-c.p.big }()
+		}
 		c.p.record(st.entry(done))
 	})
 }
