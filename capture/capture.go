@@ -5,15 +5,19 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/atomicfile"
 )
 
 // RedactFunc rewrites one entry's JSON before it reaches the disk. index is
@@ -172,6 +176,44 @@ func (s *Sink) summary() string {
 
 // Summary is the final count in words, as the progress line shows it.
 func (s *Sink) Summary() string { return s.summary() }
+
+// ErrNotRegular is returned by [Rewrite] for a path that is not a regular
+// file (a FIFO or a device): what went through it cannot be read back.
+var ErrNotRegular = errors.New("not a regular file, so it cannot be rewritten")
+
+// Rewrite replaces the finished HAR file at path with what fn makes of it:
+// fn reads the file and writes the new one to a temporary file beside it,
+// which then replaces the file by rename, so a failure or a kill at any
+// moment leaves either the old file or the new one, never half of one. The
+// new file is mode 0600 whatever the old one was, since recordings hold
+// credentials. A symbolic link is followed: its target is replaced and the
+// link stays.
+func Rewrite(path string, fn func(in io.ReadSeeker, out io.Writer) error) error {
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	// Stat before opening: opening a FIFO would wait for a writer.
+	if fi, err := os.Stat(target); err != nil {
+		return err
+	} else if !fi.Mode().IsRegular() {
+		return ErrNotRegular
+	}
+	in, err := os.Open(target)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := atomicfile.Create(target, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := fn(in, out); err != nil {
+		return err
+	}
+	return out.Commit()
+}
 
 // QueryString is a HAR queryString from a raw query (the part after "?"
 // and before any "#"): parameters in order, repeats kept, names and values

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apitape/apitape/har"
@@ -177,21 +180,92 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// The progress line is redrawn on every tick while the count changes and
+// ends with the final count. synctest's fake clock makes the ticks happen
+// exactly when the test says, without sleeping.
 func TestProgress(t *testing.T) {
-	s, _, _ := newSink(t, Options{})
-	var out syncBuffer
-	stop := s.Progress(&out, "apitape: ", time.Millisecond)
-	s.Add(entry("GET", "https://api.example/a"))
-	s.Add(entry("GET", "https://api.example/b.png"))
-	time.Sleep(20 * time.Millisecond)
-	stop()
-	stop() // twice is fine
-	got := out.String()
-	if !strings.HasSuffix(got, "apitape: recorded 1 call (2 requests seen)\n") {
-		t.Errorf("progress output %q", got)
+	synctest.Test(t, func(t *testing.T) {
+		s, _, _ := newSink(t, Options{})
+		var out syncBuffer
+		stop := s.Progress(&out, "apitape: ", time.Second)
+		synctest.Wait() // the first line is drawn at once
+		if got := out.String(); got != "\r\x1b[Kapitape: recorded 0 calls" {
+			t.Errorf("first line %q", got)
+		}
+		s.Add(entry("GET", "https://api.example/a"))
+		s.Add(entry("GET", "https://api.example/b.png"))
+		time.Sleep(time.Second) // one tick of the fake clock
+		synctest.Wait()
+		if got := out.String(); !strings.HasSuffix(got, "\r\x1b[Kapitape: recorded 1 call (2 requests seen)") {
+			t.Errorf("after a tick %q", got)
+		}
+		time.Sleep(5 * time.Second) // no change: nothing redrawn
+		synctest.Wait()
+		before := out.String()
+		s.Add(entry("GET", "https://api.example/c"))
+		stop()
+		stop() // twice is fine
+		got := out.String()
+		if strings.Count(got, "\r") != 3 {
+			t.Errorf("the line was drawn %d times, want 3: %q", strings.Count(got, "\r"), got)
+		}
+		if want := before + "\r\x1b[Kapitape: recorded 2 calls (3 requests seen)\n"; got != want {
+			t.Errorf("progress output %q, want %q", got, want)
+		}
+	})
+}
+
+func TestRewrite(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rec.har")
+	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(got, "\r") {
-		t.Errorf("progress does not rewrite its line: %q", got)
+	link := filepath.Join(dir, "link.har")
+	if err := os.Symlink("rec.har", link); err != nil {
+		t.Fatal(err)
+	}
+	upper := func(in io.ReadSeeker, out io.Writer) error {
+		b, err := io.ReadAll(in)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(bytes.ToUpper(b))
+		return err
+	}
+	if err := Rewrite(link, upper); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "OLD" {
+		t.Errorf("target holds %q", b)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	// A failing rewrite leaves the file as it was and no temporary file.
+	boom := errors.New("boom")
+	err := Rewrite(file, func(in io.ReadSeeker, out io.Writer) error {
+		out.Write([]byte("half"))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("error %v", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "OLD" {
+		t.Errorf("after a failure the file holds %q", b)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 2 {
+		t.Errorf("files left: %v", names)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFO:", err)
+	}
+	if err := Rewrite(fifo, upper); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("FIFO: %v, want ErrNotRegular", err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -64,6 +66,20 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 
 func (t *bodyTap) Close() error { return t.rc.Close() }
 
+// kept is how many bytes are held for the recording.
+func (t *bodyTap) kept() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int64(len(t.buf))
+}
+
+// whole reports whether the whole body went through.
+func (t *bodyTap) whole() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.complete
+}
+
 type snapshot struct {
 	data     []byte
 	total    int64
@@ -92,7 +108,7 @@ func setContent(c *har.Content, s snapshot, encoding string, max int64) {
 	if len(encs) > 0 && !s.truncated() && s.complete {
 		body, size, err := decode(s.data, encs, max)
 		if err == nil {
-			c.SetBytes(body)
+			setBytes(c, body)
 			c.Size = size
 			if saved := size - s.total; saved > 0 {
 				c.Compression = &saved
@@ -108,7 +124,7 @@ func setContent(c *har.Content, s snapshot, encoding string, max int64) {
 	} else if encoding != "" && !isIdentity(encoding) && !s.truncated() {
 		c.Comment = "body kept as received: apitape cannot decode " + encoding
 	}
-	c.SetBytes(s.data)
+	setBytes(c, s.data)
 	c.Size = s.total
 	if encoding != "" && !isIdentity(encoding) {
 		c.Extra.Set("_contentEncoding", encoding)
@@ -229,3 +245,18 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func base64Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// setBytes is har.Content.SetBytes without the copy of a text body: body
+// is a sealed snapshot (or a fresh decode) that nothing writes again, and
+// a copy of a body of --max-body for each of many large downloads ending
+// at once is what made memory peak.
+func setBytes(c *har.Content, body []byte) {
+	c.Text, c.Encoding = har.String(bytesText(body)), ""
+	if !utf8.Valid(body) {
+		c.Text, c.Encoding = har.String(base64Encode(body)), "base64"
+	}
+	c.Size = int64(len(body))
+}
+
+// bytesText views b as a string; b must never change afterwards.
+func bytesText(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

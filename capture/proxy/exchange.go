@@ -59,6 +59,9 @@ type exchange struct {
 	remote    string
 	connID    string
 	reqFields []field  // the request head as the client wrote it
+	upFields  []field  // the request head as forwarded
+	upHead    []byte   // the same, as bytes for the wire
+	resStart  string   // the response's status line as the server wrote it
 	resFields []field  // the response head as the server wrote it
 	upTap     *headTap // the upstream connection's
 	reqBody   *bodyTap
@@ -142,6 +145,7 @@ func (x *exchange) trace() *httptrace.ClientTrace {
 			if tap, ok := info.Conn.(*headTap); ok {
 				x.upTap = tap
 				tap.rearm()
+				tap.replaceHead(x.upHead)
 			}
 			if c := info.Conn; c != nil {
 				if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -175,7 +179,7 @@ func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	x.res = res
 	if x.upTap != nil {
-		x.resFields = x.upTap.takeResponse(res.StatusCode)
+		x.resStart, x.resFields = x.upTap.takeResponse(res.StatusCode)
 	}
 	if x.stamps[stInterim].Load() != 0 {
 		// The first byte was a 100 Continue, before the body was even
@@ -212,8 +216,29 @@ func (x *exchange) finish() {
 		if skipped {
 			return
 		}
+		// Building, encoding and redacting an entry takes a few times its
+		// bodies' size: one large entry at a time, so that many large
+		// downloads ending together cost their kept bodies and no more.
+		if x.keptBytes() > bigEntry {
+			x.p.big <- struct{}{}
+			defer func() { <-x.p.big }()
+		}
 		x.p.record(x.entry())
 	})
+}
+
+// bigEntry is the size of kept bodies over which entries are recorded one
+// at a time.
+const bigEntry = 1 << 20
+
+func (x *exchange) keptBytes() int64 {
+	n := int64(0)
+	for _, t := range []*bodyTap{x.reqBody, x.resBody} {
+		if t != nil {
+			n += t.kept()
+		}
+	}
+	return n
 }
 
 func (x *exchange) entry() *har.Entry {
@@ -235,15 +260,12 @@ func (x *exchange) entry() *har.Entry {
 
 func (x *exchange) request() har.Request {
 	r := x.in
-	h := r.Header
-	if x.out != nil {
-		h = x.out.Header // after the hop-by-hop headers went: what the server got
-	}
+	h := r.Header // hop-by-hop fields removed: what the server got
 	req := har.Request{
 		Method:      r.Method,
 		URL:         x.url(),
 		HTTPVersion: r.Proto,
-		Headers:     harHeaders(x.reqFields, h),
+		Headers:     nameValues(x.upFields),
 		QueryString: capture.QueryString(r.URL.RawQuery),
 		Cookies:     requestCookies(h),
 		HeadersSize: -1,
@@ -253,7 +275,7 @@ func (x *exchange) request() har.Request {
 		req.BodySize = snap.total
 		pd := &har.PostData{MimeType: h.Get("Content-Type")}
 		if utf8.Valid(snap.data) {
-			pd.Text = har.String(string(snap.data))
+			pd.Text = har.String(bytesText(snap.data))
 		} else {
 			// HAR has no encoding for request bodies; "_encoding" follows
 			// content.encoding so the bytes survive exactly.
@@ -289,7 +311,7 @@ func (x *exchange) response() har.Response {
 		Status:      res.StatusCode,
 		StatusText:  strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode))),
 		HTTPVersion: res.Proto,
-		Headers:     harHeaders(x.resFields, res.Header),
+		Headers:     x.responseHeaders(),
 		Cookies:     responseCookies(res),
 		RedirectURL: res.Header.Get("Location"),
 		HeadersSize: -1,
@@ -311,6 +333,28 @@ func (x *exchange) response() har.Response {
 	}
 	if err != nil {
 		out.Extra.Set("_error", err.Error())
+	}
+	return out
+}
+
+// responseHeaders are the response's fields as the server sent them,
+// hop-by-hop ones (Connection, Transfer-Encoding) included, as a browser
+// records them.
+func (x *exchange) responseHeaders() []*har.NameValue {
+	if x.resFields != nil {
+		return nameValues(x.resFields)
+	}
+	fields := headerFields(x.res.Header)
+	if te := x.res.TransferEncoding; len(te) > 0 {
+		fields = append(fields, field{"Transfer-Encoding", strings.Join(te, ", ")})
+	}
+	return nameValues(fields)
+}
+
+func nameValues(fields []field) []*har.NameValue {
+	out := make([]*har.NameValue, len(fields))
+	for i, f := range fields {
+		out[i] = &har.NameValue{Name: f.name, Value: f.value}
 	}
 	return out
 }

@@ -2,15 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
-	"net/http"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/apitape/apitape/har"
 )
 
 // net/http hands a handler its headers as a map: order and the spelling of
@@ -23,11 +19,20 @@ import (
 // taken; in between (bodies, WebSocket frames) it copies nothing. If the
 // head cannot be found (pipelined requests, a head over maxHead), the entry
 // falls back to the map, sorted.
+//
+// On an upstream connection the tap also writes: the transport writes a
+// request head of its own making (names canonical, in its order, with its
+// own additions), and the tap puts in its place the head the proxy built
+// from the client's (see replaceHead).
 type headTap struct {
 	net.Conn
 	mu    sync.Mutex
 	buf   []byte
 	armed bool
+
+	wmu     sync.Mutex
+	head    []byte // replaces the next head written
+	pending []byte // the transport's head so far, until its end
 }
 
 const maxHead = 64 << 10
@@ -50,6 +55,40 @@ func (t *headTap) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// replaceHead makes the next request head written on the connection head
+// instead of the transport's.
+func (t *headTap) replaceHead(head []byte) {
+	t.wmu.Lock()
+	t.head, t.pending = head, t.pending[:0]
+	t.wmu.Unlock()
+}
+
+func (t *headTap) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.head == nil {
+		return t.Conn.Write(p)
+	}
+	// The transport's head may come in pieces (its write buffer is
+	// smaller than some heads): swallow them until its blank line.
+	t.pending = append(t.pending, p...)
+	i := bytes.Index(t.pending, []byte("\r\n\r\n"))
+	if i < 0 {
+		if len(t.pending) > 1<<20 {
+			return 0, errors.New("proxy: request head too long")
+		}
+		return len(p), nil
+	}
+	rest := t.pending[i+4:]
+	out := make([]byte, 0, len(t.head)+len(rest))
+	out = append(append(out, t.head...), rest...)
+	t.head, t.pending = nil, t.pending[:0]
+	if _, err := t.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // rearm starts collecting the next head.
 func (t *headTap) rearm() {
 	t.mu.Lock()
@@ -69,12 +108,23 @@ func (t *headTap) takeRequest(line string) []field {
 		return nil
 	}
 	_, fields, _ := parseHead(b)
+	if fields == nil {
+		fields = []field{}
+	}
 	return fields
 }
 
-// takeResponse returns the header fields of the first response head with
-// the given status (interim 1xx heads come first), and stops collecting.
-func (t *headTap) takeResponse(status int) []field {
+// stop stops collecting until rearm.
+func (t *headTap) stop() {
+	t.mu.Lock()
+	t.armed, t.buf = false, t.buf[:0]
+	t.mu.Unlock()
+}
+
+// takeResponse returns the status line and header fields of the first
+// response head with the given status (interim 1xx heads come first), and
+// stops collecting.
+func (t *headTap) takeResponse(status int) (string, []field) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.armed = false
@@ -82,15 +132,18 @@ func (t *headTap) takeResponse(status int) []field {
 	for len(b) > 0 {
 		start, fields, n := parseHead(b)
 		if n == 0 || !bytes.HasPrefix(start, []byte("HTTP/")) {
-			return nil
+			return "", nil
 		}
 		_, code, _ := strings.Cut(string(start), " ")
 		if len(code) >= 3 && code[:3] == strconv.Itoa(status) {
-			return fields
+			if fields == nil {
+				fields = []field{}
+			}
+			return string(start), fields
 		}
 		b = b[n:]
 	}
-	return nil
+	return "", nil
 }
 
 type field struct{ name, value string }
@@ -123,56 +176,4 @@ func parseHead(b []byte) (start []byte, fields []field, n int) {
 			}
 		}
 	}
-}
-
-// harHeaders lists h in the order and spelling of the raw fields: each raw
-// field is kept while h (what was actually forwarded) still has that name
-// and value; whatever h holds beyond them (added or rewritten by the proxy)
-// follows, sorted by name.
-func harHeaders(raw []field, h http.Header) []*har.NameValue {
-	left := make(map[string][]string, len(h))
-	n := 0
-	for k, vs := range h {
-		if k == "User-Agent" && len(vs) == 1 && vs[0] == "" {
-			continue // ReverseProxy's marker for "send none"
-		}
-		left[k] = vs
-		n += len(vs)
-	}
-	out := make([]*har.NameValue, 0, n)
-	for _, f := range raw {
-		k := http.CanonicalHeaderKey(f.name)
-		vs := left[k]
-		if i := slices.Index(vs, f.value); i >= 0 {
-			out = append(out, &har.NameValue{Name: f.name, Value: f.value})
-			left[k] = slices.Delete(slices.Clone(vs), i, i+1)
-		}
-	}
-	if len(out) == n {
-		return out
-	}
-	names := make([]string, 0, len(left))
-	for k, vs := range left {
-		if len(vs) > 0 {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range left[k] {
-			out = append(out, &har.NameValue{Name: k, Value: v})
-		}
-	}
-	return out
-}
-
-// tapListener puts a headTap on every accepted connection.
-type tapListener struct{ net.Listener }
-
-func (l tapListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newHeadTap(c), nil
 }

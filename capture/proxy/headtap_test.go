@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"fmt"
-	"net/http"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -37,19 +35,43 @@ func TestParseHead(t *testing.T) {
 	}
 }
 
-func TestHarHeadersMerge(t *testing.T) {
-	raw := []field{{"zeta", "1"}, {"Connection", "keep-alive"}, {"x-a", "1"}, {"X-A", "2"}, {"host", "h"}}
-	h := http.Header{"Zeta": {"1"}, "X-A": {"1", "2"}, "X-Forwarded-For": {"10.0.0.1"}, "User-Agent": {""}}
-	var got []string
-	for _, nv := range harHeaders(raw, h) {
-		got = append(got, nv.Name+"="+nv.Value)
+func TestOriginForm(t *testing.T) {
+	tests := []struct{ in, want, reason string }{
+		{"http://h:1/a/b?c=%2F", "/a/b?c=%2F", "path and query kept as written"},
+		{"http://h", "/", "no path: the root"},
+		{"http://h?x=1", "/?x=1", "a query without a path"},
+		{"/already", "/already", "origin form stays"},
+		{"*", "*", "asterisk form stays"},
+		{"HTTP://H/%7e", "/%7e", "escapes not normalised"},
 	}
-	// Connection and Host were not forwarded; X-Forwarded-For was not in the
-	// raw head (the proxy put it back); the empty User-Agent is a marker.
-	want := []string{"zeta=1", "x-a=1", "X-A=2", "X-Forwarded-For=10.0.0.1"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
+	for _, tt := range tests {
+		if got := originForm(tt.in); got != tt.want {
+			t.Errorf("originForm(%q) = %q, want %q (%s)", tt.in, got, tt.want, tt.reason)
+		}
 	}
+}
+
+// FuzzOriginForm: the target sent upstream is the tail of what the client
+// wrote, starting with "/", or the input itself when it had no scheme.
+func FuzzOriginForm(f *testing.F) {
+	for _, s := range []string{"http://h/a?b", "http://h", "*", "/x", "https://[::1]:8/?q", "http://a?b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := originForm(in)
+		if !strings.Contains(in, "://") {
+			if got != in {
+				t.Fatalf("%q became %q", in, got)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "/") {
+			t.Fatalf("%q became %q, not origin form", in, got)
+		}
+		if got != "/" && !strings.HasSuffix(in, strings.TrimPrefix(got, "/")) {
+			t.Fatalf("%q became %q, which is not its tail", in, got)
+		}
+	})
 }
 
 // FuzzParseHead: never panics, never reads past the end, and a head it

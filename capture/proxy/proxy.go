@@ -1,25 +1,30 @@
-// Package proxy is apitape's capture proxy: an HTTP/1.1 forward proxy that
-// decrypts HTTPS with apitape's certificate authority, forwards every
-// request unchanged, and turns each finished exchange into a [har.Entry]
-// with both bodies and with timings measured in the proxy.
+// Package proxy is apitape's capture proxy: a forward proxy that decrypts
+// HTTPS with apitape's certificate authority, hands each side exactly what
+// the other sent, and turns each finished exchange into a [har.Entry] with
+// both bodies and with timings measured in the proxy.
 //
 // # How it is built
 //
-// One [net/http.Server] accepts the clients. A request in absolute form
-// ("GET http://host/path") is forwarded as is. A CONNECT request is
-// hijacked: the proxy answers 200, terminates the client's TLS with a
-// certificate for the requested host signed by the CA (martian's mitm
-// package signs and caches one per host), and hands the decrypted
-// connection back to the same server through an in-memory listener, so
-// requests inside a tunnel take the same path as plain ones. Forwarding is
-// [net/http/httputil.ReverseProxy] over an [net/http.Transport] wrapped to
-// take timings ([net/http/httptrace]) and to tap the bodies as they stream.
+// Each client connection is served by the proxy's own HTTP/1.1 loop:
+// requests are parsed with net/http's parser, but every head is written by
+// the proxy, so the client gets the upstream's status line and fields in
+// their order and spelling (no reason phrase of Go's, no Date), and the
+// upstream gets the client's fields as the client wrote them; only the
+// hop-by-hop fields of each hop are left out. A CONNECT request is
+// answered 200, the client's TLS is terminated with a certificate for the
+// requested host signed by the CA (martian's mitm package signs and caches
+// one per host), and the decrypted stream is served by the same loop. When
+// both the client and the upstream offer HTTP/2, the tunnel goes through
+// martian's h2 frame relay instead (see h2.go). Upstream requests go
+// through an [net/http.Transport], its request heads replaced on the wire
+// by the client's (see headTap), with timings from [net/http/httptrace].
 //
 // Bodies are never held whole: each direction is copied into a buffer of at
 // most MaxBody bytes while it flows, and the rest is only counted. An
 // exchange is recorded when its response body has been read to the end,
 // before the last bytes are handed to the client, so a client that has a
-// complete response can count on its entry having been recorded.
+// complete response can count on its entry having been recorded. Large
+// entries are built and recorded one at a time.
 //
 // WebSocket upgrades pass through; their frames are recorded in Chrome's
 // `_webSocketMessages` form when the socket closes.
@@ -35,13 +40,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/http/httputil"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/apitape/apitape/har"
@@ -50,6 +55,12 @@ import (
 
 // DefaultMaxBody is how much of each body is kept when Options.MaxBody is 0.
 const DefaultMaxBody = 10 << 20
+
+// MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) a
+// program running a proxy should set. The proxy holds up to MaxBody of
+// each body in flight, and that is what it needs; the garbage collector's
+// default pacing would let the heap grow to twice that before collecting.
+const MemoryLimit = 200 << 20
 
 // Options configure a [Proxy].
 type Options struct {
@@ -91,17 +102,27 @@ type Proxy struct {
 	logf    func(format string, args ...any)
 	mitm    *mitm.Config
 	guard   *selfGuard
-	rp      *httputil.ReverseProxy
-	srv     *http.Server
-	tr      *http.Transport // nil when the caller brought its own
+	rt      http.RoundTripper // the recorder over the upstream transport
+	tr      *http.Transport   // nil when the caller brought its own
+	h2      *h2State          // nil: HTTP/1.1 only
 
 	serveOnce sync.Once
-	inner     *connListener
+	quit      chan struct{} // closed when Close begins
+	closing   chan bool     // the same, for martian's h2 relay
+	// base is every exchange's context; cut cancels it when Close's grace
+	// period is over, which aborts upstream reads still waiting.
+	base context.Context
+	cut  context.CancelFunc
 
-	handlers sync.WaitGroup // ServeHTTP calls in flight
+	big chan struct{} // one large entry recorded at a time
+
+	handlers sync.WaitGroup // exchanges in flight
+	conns    sync.WaitGroup // client connections being served
 
 	mu       sync.Mutex
 	closed   bool
+	listener net.Listener
+	clients  map[*clientConn]struct{}
 	upgrades map[*wsTap]struct{}
 }
 
@@ -112,8 +133,13 @@ func New(opts Options) (*Proxy, error) {
 		record:   opts.Record,
 		logf:     opts.Logf,
 		guard:    new(selfGuard),
+		quit:     make(chan struct{}),
+		closing:  make(chan bool),
+		big:      make(chan struct{}, 1),
+		clients:  make(map[*clientConn]struct{}),
 		upgrades: make(map[*wsTap]struct{}),
 	}
+	p.base, p.cut = context.WithCancel(context.Background())
 	switch {
 	case p.maxBody == 0:
 		p.maxBody = DefaultMaxBody
@@ -140,40 +166,20 @@ func New(opts Options) (*Proxy, error) {
 	}
 	rt := opts.Transport
 	if rt == nil {
-		p.tr = newTransport(p.guard, opts.InsecureUpstream, opts.UpstreamRoots)
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
+		p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
 		rt = p.tr
+		// martian's relay dials the upstream itself and always verifies
+		// its certificate: no h2 when the user asked not to verify.
+		if p.mitm != nil && !opts.InsecureUpstream {
+			p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
+		}
 	}
-	quiet := log.New(io.Discard, "", 0)
-	p.rp = &httputil.ReverseProxy{
-		Rewrite:      rewrite,
-		Transport:    &recorder{next: rt, p: p},
-		ErrorHandler: p.upstreamError,
-		ErrorLog:     quiet,
-		BufferPool:   copyBuffers{},
-	}
-	p.srv = &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: time.Minute,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          quiet,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if t, ok := c.(*tunnelConn); ok {
-				ctx = context.WithValue(ctx, tunnelKey{}, t)
-				c = t.Conn
-			}
-			if tap, ok := c.(*headTap); ok {
-				ctx = context.WithValue(ctx, tapKey{}, tap)
-			}
-			return ctx
-		},
-		// HTTP/1.1 only, to clients as to servers.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-	}
+	p.rt = &recorder{next: rt, p: p}
 	return p, nil
 }
 
-func newTransport(guard *selfGuard, insecure bool, roots *x509.CertPool) *http.Transport {
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: guard.control}
+func newTransport(d *net.Dialer, insecure bool, roots *x509.CertPool) *http.Transport {
 	tlsConfig := &tls.Config{InsecureSkipVerify: insecure, RootCAs: roots, NextProtos: []string{"http/1.1"}}
 	return &http.Transport{
 		// Never chain to $HTTP_PROXY: it may well point at this proxy.
@@ -237,13 +243,42 @@ func (p *Proxy) Serve(l net.Listener) error {
 		return errors.New("proxy: Serve called twice")
 	}
 	p.guard.set(l.Addr())
-	p.inner = newConnListener(l.Addr())
-	go p.srv.Serve(p.inner)
-	err := p.srv.Serve(tapListener{l})
-	if errors.Is(err, http.ErrServerClosed) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
-	return err
+	p.listener = l
+	p.mu.Unlock()
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if p.isClosed() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of file descriptors, say: wait for some to close
+				// rather than spin.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		go p.serveConn(c, "", "")
+	}
+}
+
+func (p *Proxy) isClosed() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close stops accepting, lets exchanges in flight finish until ctx is done,
@@ -251,7 +286,16 @@ func (p *Proxy) Serve(l net.Listener) error {
 // with an `_error`) before Close returns.
 func (p *Proxy) Close(ctx context.Context) error {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
 	p.closed = true
+	close(p.quit)
+	close(p.closing)
+	if p.listener != nil {
+		p.listener.Close()
+	}
 	ups := make([]*wsTap, 0, len(p.upgrades))
 	for t := range p.upgrades {
 		ups = append(ups, t)
@@ -261,152 +305,114 @@ func (p *Proxy) Close(ctx context.Context) error {
 	for _, t := range ups {
 		t.Close()
 	}
-	err := p.srv.Shutdown(ctx)
-	if err != nil {
-		p.srv.Close()
-	}
+	p.closeClients(true)
 	done := make(chan struct{})
-	go func() { p.handlers.Wait(); close(done) }()
+	go func() { p.conns.Wait(); close(done) }()
 	select {
 	case <-done:
+	case <-ctx.Done():
+		// Grace is over: abort what still waits upstream and hang up on
+		// every client, so each exchange ends, and is recorded, now.
+		p.cut()
+		p.closeClients(false)
+	}
+	var err error
+	handled := make(chan struct{})
+	go func() { p.handlers.Wait(); close(handled) }()
+	select {
+	case <-handled:
 	case <-time.After(10 * time.Second):
 		err = errors.New("proxy: exchanges still running after close")
 	}
+	p.cut()
 	if p.tr != nil {
 		p.tr.CloseIdleConnections()
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		err = nil // cut on purpose
 	}
 	return err
 }
 
-type tunnelKey struct{}
-
-type tapKey struct{}
-
-// tunnelConn is a connection that arrived through CONNECT: its requests
-// are in origin form and go to authority.
-type tunnelConn struct {
-	net.Conn
-	authority string // host:port from the CONNECT line
-	scheme    string // https once TLS is terminated, http for plain tunnels
-}
-
-// ServeHTTP handles one request from a client.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.handlers.Add(1)
-	defer p.handlers.Done()
-	if r.Method == http.MethodConnect {
-		p.connect(w, r)
-		return
-	}
-	var scheme, authority string
-	if t, ok := r.Context().Value(tunnelKey{}).(*tunnelConn); ok {
-		scheme, authority = t.scheme, t.authority
-	} else if r.URL.IsAbs() && r.URL.Host != "" {
-		scheme, authority = strings.ToLower(r.URL.Scheme), r.URL.Host
-	} else {
-		http.Error(w, "apitape capture proxy: this is a proxy, not a server; send requests through it (for example curl --proxy http://"+r.Host+" URL)", http.StatusBadRequest)
-		return
-	}
-	if scheme != "http" && scheme != "https" {
-		http.Error(w, "apitape capture proxy: unsupported scheme "+scheme, http.StatusBadRequest)
-		return
-	}
-	x := newExchange(p, r, scheme, authority)
-	if tap, ok := r.Context().Value(tapKey{}).(*headTap); ok {
-		x.reqFields = tap.takeRequest(r.Method + " " + r.RequestURI + " " + r.Proto)
-		defer tap.rearm() // the next request on this connection
-	}
-	// Deferred: ReverseProxy aborts with a panic when a body copy fails, and
-	// that exchange must still be recorded.
-	defer x.finish()
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
-}
-
-// rewrite makes the outbound request: the same request, to the host the
-// client asked for.
-func rewrite(pr *httputil.ProxyRequest) {
-	x := exchangeOf(pr.Out.Context())
-	pr.Out.URL.Scheme = x.scheme
-	pr.Out.URL.Host = x.authority
-	// ReverseProxy drops X-Forwarded-* before Rewrite; a forward proxy
-	// passes the client's own through untouched and adds none.
-	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
-		if v, ok := pr.In.Header[h]; ok {
-			pr.Out.Header[h] = v
+// closeClients hangs up on the client connections waiting for a request
+// (idleOnly) or on all of them.
+func (p *Proxy) closeClients(idleOnly bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.clients {
+		if !idleOnly || c.idle.Load() {
+			c.conn.Close()
 		}
 	}
-	if strings.EqualFold(pr.Out.Header.Get("Upgrade"), "websocket") {
-		// No permessage-deflate: frames stay readable in the recording.
-		// Servers must accept a client that offers no extension.
-		pr.Out.Header.Del("Sec-Websocket-Extensions")
-	}
 }
 
-func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	x := exchangeOf(r.Context())
-	if errors.Is(err, errLoop) {
-		x.skip()
-		p.logf("refused %s %s: it points at the proxy itself", r.Method, x.safeURL())
-		http.Error(w, "apitape capture proxy: refusing to send a request to the proxy itself", http.StatusLoopDetected)
-		return
+func (p *Proxy) track(c *clientConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
 	}
-	x.fail(err)
-	if !errors.Is(err, context.Canceled) {
-		p.logf("%s %s: %v", r.Method, x.safeURL(), err)
-	}
-	http.Error(w, "apitape capture proxy: upstream error: "+err.Error(), http.StatusBadGateway)
+	p.clients[c] = struct{}{}
+	p.conns.Add(1)
+	return true
 }
 
-// connect answers a CONNECT: accept, decrypt with a certificate for the
-// host, and serve the requests inside like any other.
-func (p *Proxy) connect(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) untrack(c *clientConn) {
+	p.mu.Lock()
+	delete(p.clients, c)
+	p.mu.Unlock()
+	p.conns.Done()
+}
+
+// connect answers a CONNECT on cc: accept, decrypt with a certificate for
+// the host, and serve the requests inside like any other, on this
+// goroutine, until the tunnel closes.
+func (p *Proxy) connect(cc *clientConn, r *http.Request) {
 	if p.mitm == nil {
-		http.Error(w, "apitape capture proxy: CONNECT needs a CA", http.StatusNotImplemented)
+		cc.writeError(http.StatusNotImplemented, "apitape capture proxy: CONNECT needs a CA")
 		return
 	}
 	authority := r.Host
 	if _, _, err := net.SplitHostPort(authority); err != nil {
 		authority = net.JoinHostPort(strings.Trim(authority, "[]"), "443")
 	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
+	if _, err := io.WriteString(cc.bw, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		return
 	}
-	if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		conn.Close()
+	if cc.bw.Flush() != nil {
 		return
 	}
 	// Bytes the client sent right after the CONNECT head may already sit in
-	// brw's buffer: read through it.
+	// the buffer: read through it.
+	conn := cc.conn
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	first, err := brw.Reader.Peek(1)
+	first, err := cc.br.Peek(1)
 	if err != nil {
-		conn.Close()
 		return
 	}
-	bc := &bufferedConn{Conn: conn, r: brw.Reader}
-	t := &tunnelConn{Conn: bc, authority: authority, scheme: "http"}
+	var inner net.Conn = &bufferedConn{Conn: conn, r: cc.br}
+	scheme := "http"
 	if first[0] == 0x16 { // a TLS handshake record
 		host, _, _ := net.SplitHostPort(authority)
-		tc := tls.Server(bc, p.mitm.TLSForHost(host))
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cfg := p.mitm.TLSForHost(host)
+		cfg.NextProtos = []string{"http/1.1"}
+		if p.h2 != nil && p.h2.upstreamH2(p.base, authority) {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		tc := tls.Server(inner, cfg)
+		ctx, cancel := context.WithTimeout(p.base, 30*time.Second)
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
 			p.handshakeFailed(host, err)
-			tc.Close()
 			return
 		}
-		t.Conn, t.scheme = tc, "https"
+		conn.SetReadDeadline(time.Time{})
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			p.serveH2(tc, authority)
+			return
+		}
+		inner, scheme = tc, "https"
 	}
-	t.Conn = newHeadTap(t.Conn)
 	conn.SetReadDeadline(time.Time{})
-	if !p.inner.push(t) {
-		t.Close()
-	}
+	p.serveConn(inner, scheme, authority)
 }
 
 func (p *Proxy) handshakeFailed(host string, err error) {
@@ -431,51 +437,9 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
-// connListener hands tunnelled connections to the server.
-type connListener struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func newConnListener(addr net.Addr) *connListener {
-	return &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *connListener) Addr() net.Addr { return l.addr }
-
-func (l *connListener) push(c net.Conn) bool {
-	select {
-	case l.ch <- c:
-		return true
-	case <-l.done:
-		return false
-	}
-}
-
-// copyBuffers lends ReverseProxy its copy buffers instead of a fresh 32 KiB
+// copyBufferPool lends body copies their buffers instead of a fresh 32 KiB
 // per response.
-type copyBuffers struct{}
-
 var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
-func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 func (p *Proxy) addUpgrade(t *wsTap) bool {
 	p.mu.Lock()

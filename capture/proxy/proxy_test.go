@@ -112,6 +112,12 @@ func upstreamHandler() http.Handler {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		io.CopyN(w, letters{}, n)
 	})
+	mux.HandleFunc("/hugebin", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		io.CopyN(w, noise{}, n)
+	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("Content-Type", "text/plain")
@@ -148,17 +154,39 @@ type harness struct {
 	plain    *httptest.Server
 	secure   *httptest.Server
 	logs     *logBuffer
+	recorded chan struct{} // a token after each entry the sink took
 }
 
 type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // a token after each new line
 }
+
+func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{}, 1)} }
 
 func (l *logBuffer) logf(format string, args ...any) {
 	l.mu.Lock()
 	l.lines = append(l.lines, fmt.Sprintf(format, args...))
 	l.mu.Unlock()
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until a line holds s: the proxy logs from its own
+// goroutines, after the client has already seen the failure.
+func (l *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for !strings.Contains(l.String(), s) {
+		select {
+		case <-l.changed:
+		case <-timeout:
+			t.Fatalf("no log line with %q in 10s; log: %q", s, l.String())
+		}
+	}
 }
 
 func (l *logBuffer) String() string {
@@ -173,7 +201,7 @@ func newHarness(t testing.TB, tune func(*Options), copts capture.Options) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{logs: new(logBuffer)}
+	h := &harness{logs: newLogBuffer(), recorded: make(chan struct{}, 1)}
 	if tt, ok := t.(*testing.T); ok {
 		h.t = tt
 	}
@@ -198,6 +226,10 @@ func newHarness(t testing.TB, tune func(*Options), copts capture.Options) *harne
 		Record: func(e *har.Entry) {
 			if err := h.sink.Add(e); err != nil {
 				t.Errorf("sink: %v", err)
+			}
+			select {
+			case h.recorded <- struct{}{}:
+			default:
 			}
 		},
 		Logf: h.logs.logf,
@@ -660,13 +692,7 @@ func TestUntrustingClient(t *testing.T) {
 	if _, err := c.Get(h.secure.URL + "/json"); err == nil {
 		t.Fatal("a client without the CA connected")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for !strings.Contains(h.logs.String(), "does not trust apitape's CA") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(h.logs.String(), "does not trust apitape's CA") {
-		t.Errorf("log: %q", h.logs)
-	}
+	h.logs.waitFor(t, "does not trust apitape's CA")
 }
 
 // Selection decides what is written; everything is still forwarded.
@@ -724,21 +750,33 @@ func TestRedactHook(t *testing.T) {
 }
 
 // Close while an exchange is in flight: it still ends up in the file.
+// The upstream holds its answer until Close has begun.
 func TestCloseRecordsInFlight(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	held := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+		io.WriteString(w, `{"held":true}`)
+	}))
+	defer held.Close()
 	h := newHarness(t, nil, capture.Options{})
 	done := make(chan error, 1)
 	go func() {
-		res, err := h.client().Get(h.plain.URL + "/slow?d=300ms")
+		res, err := h.client().Get(held.URL + "/held")
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-arrived
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := h.proxy.Close(ctx); err != nil {
+	closed := make(chan error, 1)
+	go func() { closed <- h.proxy.Close(ctx) }()
+	<-h.proxy.quit // Close has begun: nothing new is accepted
+	close(release)
+	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
@@ -779,6 +817,18 @@ func TestCloseCutsEndlessStream(t *testing.T) {
 	if _, ok := es[0].Response.Extra.Get("_error"); !ok || !strings.HasPrefix(*c.Text, "data: 0\n\ndata: 1") {
 		t.Errorf("cut stream: _error missing or content %q", *c.Text)
 	}
+}
+
+// noise is an endless body of bytes that are not UTF-8 text (recorded as
+// base64) and do not compress.
+type noise struct{}
+
+func (noise) Read(p []byte) (int, error) {
+	rand.Read(p)
+	for i := 0; i < len(p); i += 64 {
+		p[i] = 0xff
+	}
+	return len(p), nil
 }
 
 // letters is an endless body of 'x'.
@@ -1123,7 +1173,7 @@ func TestHeaderOrderAndCase(t *testing.T) {
 				if e.Request.URL != scheme+"://"+up+"/order?i=0" && e.Request.URL != scheme+"://"+up+"/order?i=1" {
 					t.Errorf("url %s", e.Request.URL)
 				}
-				if got, want := names(e.Request.Headers), "zebra=1 x-csrf-token=abc Accept=*/* x-multi=one x-Multi=two x-folded=a b"; got != want {
+				if got, want := names(e.Request.Headers), "Host="+up+" zebra=1 x-csrf-token=abc Accept=*/* x-multi=one x-Multi=two x-folded=a b"; got != want {
 					t.Errorf("request headers\n got %s\nwant %s", got, want)
 				}
 				if got, want := names(e.Response.Headers), "x-zeta=last-letter Content-Type=application/json Set-Cookie=a=1 x-ALPHA=first-letter Set-Cookie=b=2 Content-Length=2"; got != want {

@@ -148,30 +148,23 @@ func TestWebSocketEcho(t *testing.T) {
 }
 
 // waitEntries waits for n entries: an upgraded connection is recorded
-// when it closes, slightly after the client closed it.
+// when it closes, slightly after the client closed it. The harness says
+// when the sink has taken an entry; the file is read once it has n.
 func waitEntries(t *testing.T, h *harness, n int) []*har.Entry {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		// A read that races an append can see the file half rewritten
-		// (the appender writes over the old tail), so an invalid read
-		// is tried again; only the last one counts.
-		es, err := h.read()
-		if err != nil && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-			continue
+	timeout := time.After(10 * time.Second)
+	for h.sink.Recorded() < n {
+		select {
+		case <-h.recorded:
+		case <-timeout:
+			t.Fatalf("%d entries recorded after 10s, want %d", h.sink.Recorded(), n)
 		}
-		if err != nil {
-			t.Fatalf("the capture is not a valid HAR: %v", err)
-		}
-		if len(es) >= n || time.Now().After(deadline) {
-			if len(es) != n {
-				t.Fatalf("%d entries, want %d", len(es), n)
-			}
-			return es
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	es := h.entries(t)
+	if len(es) != n {
+		t.Fatalf("%d entries, want %d", len(es), n)
+	}
+	return es
 }
 
 // An open WebSocket is recorded when the proxy closes.

@@ -473,3 +473,71 @@ func FuzzParseSize(f *testing.F) {
 }
 
 func mustAtoi(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+
+// A secret first seen in an answer, under a name that says nothing, is
+// written in clear with that call; once a later request uses it as a
+// credential it is known, and a clean stop (SIGTERM here) redacts the
+// whole file again, in place, atomically and still mode 0600.
+func TestCaptureProxyReRedactsOnStop(t *testing.T) {
+	const token = "ses_8f3a-9b2c-4d5e_7f60a1b2c3d4e5f6a7b8c9d0e1f2"
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/handshake", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"kind":"handshake","value":%q}`, token)
+	})
+	mux.HandleFunc("/v1/me", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"user":"admin"}`)
+	})
+	plain := httptest.NewServer(mux)
+	defer plain.Close()
+	out := filepath.Join(t.TempDir(), "late.har")
+	p := startProxyProcess(t, nil, "-o", out, "--ca-dir", t.TempDir())
+	c := p.client(nil)
+	res, err := c.Get(plain.URL + "/v1/handshake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	req, _ := http.NewRequest("GET", plain.URL+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if res, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	// While the capture runs, the first answer holds the token in clear:
+	// it was redacted before anything said the value was secret.
+	if before, err := os.ReadFile(out); err != nil || !bytes.Contains(before, []byte(token)) {
+		t.Fatalf("the scenario does not hold: the token is not in clear during the capture (%v)", err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, p.log())
+	}
+	after, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(after, []byte(token)) {
+		t.Error("the token is still in clear after a clean stop")
+	}
+	if strings.Contains(p.log(), token) {
+		t.Error("the token was printed")
+	}
+	es := readHAR(t, out)
+	if len(es) != 2 {
+		t.Fatalf("%d entries, want 2", len(es))
+	}
+	body, _, _ := es[0].Response.Content.Bytes()
+	if text := string(body); !strings.Contains(text, `"value":"REDACTED-`) {
+		t.Errorf("first answer after the stop: %s", text)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("capture file mode: %v %v; want 0600", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

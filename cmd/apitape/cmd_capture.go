@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,9 +33,13 @@ const captureProxyUsage = `Usage:
 
 Runs an HTTP proxy that forwards every call and records it as HAR. HTTPS is
 decrypted with apitape's certificate authority, created on first use ('apitape
-ca init' shows how to make a client trust it). Each call is written to FILE as
-soon as it completes, redacted first, so FILE is valid HAR at every moment and
-a crash loses nothing already recorded. Stop with Ctrl-C.
+ca init' shows how to make a client trust it). Clients and servers get each
+other's bytes as sent; HTTP/2 is spoken when both sides offer it. Each call is
+written to FILE as soon as it completes, redacted first, so FILE is valid HAR
+at every moment and a crash loses nothing already recorded. Stop with Ctrl-C
+(or SIGTERM): FILE is then redacted again with every secret the session
+revealed, which catches a secret that an answer showed before a request used
+it; after a kill -9, run 'apitape redact' on FILE before sharing it.
 
 Flags:
     -o, --output FILE        the HAR file to write (required; replaced if it exists)
@@ -88,14 +94,31 @@ func captureCommand() *command {
 // it is written. One Redactor serves the whole capture, so a secret seen in
 // one call is also found where later calls echo it.
 var captureRedactor = func() (capture.RedactFunc, error) {
+	_, fn, err := newCaptureRedactor()
+	return fn, err
+}
+
+func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 	r, err := redact.New(redact.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return func(index int, raw []byte) ([]byte, error) {
+	return r, func(index int, raw []byte) ([]byte, error) {
 		out, _, err := r.Entry(index, raw)
 		return out, err
 	}, nil
+}
+
+// reRedact redacts the finished capture file again with everything the
+// session taught r. Each call was redacted as it completed, with what was
+// known then, so a secret that an answer revealed before any request used
+// it (a token in a login answer, say) is still in clear in that answer;
+// now it is known.
+func reRedact(r *redact.Redactor, path string) error {
+	return capture.Rewrite(path, func(in io.ReadSeeker, out io.Writer) error {
+		_, err := r.Stream(in, out, redact.StreamOptions{Name: path})
+		return err
+	})
 }
 
 // onProxyListening, when set (by tests), learns the address the proxy
@@ -172,8 +195,9 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		hintf(logst, "run 'apitape ca init' to see how to make clients trust it")
 	}
 	var redactFn capture.RedactFunc
+	var redactor *redact.Redactor
 	if cfg.redact {
-		if redactFn, err = captureRedactor(); err != nil {
+		if redactor, redactFn, err = newCaptureRedactor(); err != nil {
 			return err
 		}
 	}
@@ -220,6 +244,15 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 			}
 			warnMu.Unlock()
 		}
+	}
+	// The proxy holds up to --max-body of every body in flight; without a
+	// limit the collector lets the heap grow to twice that.
+	getenv := st.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(proxy.MemoryLimit))
 	}
 	maxBody := cfg.maxBody
 	if maxBody == 0 {
@@ -270,6 +303,15 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 	}
 	if runErr == nil {
 		runErr = sink.Err()
+	}
+	if runErr == nil && redactor != nil && sink.Recorded() > 0 {
+		switch err := reRedact(redactor, cfg.output); {
+		case errors.Is(err, capture.ErrNotRegular):
+		case err != nil:
+			// The file as written stays: every call in it was redacted
+			// with what was known when it completed.
+			warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", cfg.output, err)
+		}
 	}
 	if closeErr != nil && runErr == nil {
 		warningf(logst, "%v", closeErr)

@@ -1,0 +1,462 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/martian/v3/h2"
+	mlog "github.com/google/martian/v3/log"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/apitape/apitape/capture"
+	"github.com/apitape/apitape/har"
+)
+
+// HTTP/2 goes through martian's h2 relay, which passes frames between the
+// client and the upstream (header blocks decoded and encoded again, so
+// fields keep their order) and shows each stream to a processor; the
+// processor here records the stream as a HAR entry, with the pseudo-header
+// fields first, as Chrome records them.
+//
+// The proxy speaks h2 with a client only where the upstream speaks it
+// too: at CONNECT time it asks the upstream which protocols it takes
+// (ALPN, remembered per host for a while), and offers the client h2 only
+// then. Where only one side offers h2, both sides speak HTTP/1.1.
+
+// alpnTTL is how long an upstream's answer to "h2?" is believed.
+const alpnTTL = 10 * time.Minute
+
+type alpnAnswer struct {
+	h2   bool
+	when time.Time
+}
+
+type h2State struct {
+	cfg   *h2.Config
+	probe func(ctx context.Context, authority string) (bool, error)
+
+	mu      sync.Mutex
+	answers map[string]alpnAnswer
+	conns   map[*url.URL]*h2Conn
+}
+
+// martian's h2 package logs relay errors (a client hanging up, say) on the
+// process's standard error; the proxy says what matters through Logf.
+var quietMartian sync.Once
+
+func newH2State(p *Proxy, roots *x509.CertPool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h2State {
+	quietMartian.Do(func() { mlog.SetLevel(mlog.Silent) })
+	s := &h2State{answers: map[string]alpnAnswer{}, conns: map[*url.URL]*h2Conn{}}
+	s.cfg = &h2.Config{
+		RootCAs: roots,
+		StreamProcessorFactories: []h2.StreamProcessorFactory{func(u *url.URL, sinks *h2.Processors) (h2.Processor, h2.Processor) {
+			s.mu.Lock()
+			c := s.conns[u]
+			s.mu.Unlock()
+			if c == nil {
+				return nil, nil
+			}
+			st := c.newStream()
+			return &h2Side{st: st, client: true, next: sinks.ForDirection(h2.ClientToServer)},
+				&h2Side{st: st, next: sinks.ForDirection(h2.ServerToClient)}
+		}},
+	}
+	s.probe = func(ctx context.Context, authority string) (bool, error) {
+		raw, err := dial(ctx, "tcp", authority)
+		if err != nil {
+			return false, err
+		}
+		defer raw.Close()
+		host, _, _ := net.SplitHostPort(authority)
+		tc := tls.Client(raw, &tls.Config{RootCAs: roots, ServerName: host, NextProtos: []string{"h2", "http/1.1"}})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return false, err
+		}
+		return tc.ConnectionState().NegotiatedProtocol == "h2", nil
+	}
+	return s
+}
+
+// upstreamH2 reports whether the upstream at authority speaks h2.
+func (s *h2State) upstreamH2(ctx context.Context, authority string) bool {
+	s.mu.Lock()
+	a, ok := s.answers[authority]
+	s.mu.Unlock()
+	if ok && time.Since(a.when) < alpnTTL {
+		return a.h2
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	h2, err := s.probe(ctx, authority)
+	if err != nil {
+		// HTTP/1.1 then: its path reports the failure with the request.
+		return false
+	}
+	s.mu.Lock()
+	s.answers[authority] = alpnAnswer{h2, time.Now()}
+	s.mu.Unlock()
+	return h2
+}
+
+// serveH2 relays an h2 connection from the client to authority until
+// either side closes or the proxy does; every stream is recorded, those
+// still open at the end with an `_error`.
+func (p *Proxy) serveH2(tc *tls.Conn, authority string) {
+	u := &url.URL{Scheme: "https", Host: authority}
+	c := &h2Conn{p: p, authority: authority}
+	if host, _, err := net.SplitHostPort(authority); err == nil && net.ParseIP(host) != nil {
+		c.remote = host
+	}
+	s := p.h2
+	s.mu.Lock()
+	s.conns[u] = c
+	s.mu.Unlock()
+	// The relay ends when the proxy closes or the client goes: martian
+	// would otherwise wait for the upstream to hang up too.
+	closing, gone := make(chan bool), make(chan struct{})
+	go func() {
+		select {
+		case <-p.quit:
+		case <-gone:
+		}
+		close(closing)
+	}()
+	cc := &settingsFirst{Conn: tc, preface: len(http2.ClientPreface), wrote: make(chan struct{}), quit: p.quit, gone: gone}
+	err := s.cfg.Proxy(closing, cc, u)
+	cc.hangUp()
+	s.mu.Lock()
+	delete(s.conns, u)
+	s.mu.Unlock()
+	if err != nil {
+		p.logf("HTTP/2 to %s: %v", authority, err)
+	}
+	c.closeAll(err)
+}
+
+// settingsFirst holds the client's frames back, after its preface, until
+// the upstream's first frame (its SETTINGS) has gone to the client.
+// martian's relay answers a client's DATA with a WINDOW_UPDATE at once,
+// and when that overtakes the upstream's SETTINGS the client hangs up
+// ("SETTINGS expected", as curl's nghttp2 says).
+type settingsFirst struct {
+	net.Conn
+	preface int // bytes of the client's preface still to read
+	wrote   chan struct{}
+	once    sync.Once
+	quit    chan struct{}
+	gone    chan struct{} // closed when the client's side ends
+	goneOne sync.Once
+}
+
+func (c *settingsFirst) hangUp() { c.goneOne.Do(func() { close(c.gone) }) }
+
+func (c *settingsFirst) Read(p []byte) (int, error) {
+	if c.preface > 0 {
+		n, err := c.Conn.Read(p[:min(len(p), c.preface)])
+		c.preface -= n
+		if err != nil {
+			c.hangUp()
+		}
+		return n, err
+	}
+	select {
+	case <-c.wrote:
+	case <-c.quit:
+		return 0, net.ErrClosed
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.hangUp()
+	}
+	return n, err
+}
+
+func (c *settingsFirst) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.once.Do(func() { close(c.wrote) })
+	return n, err
+}
+
+// h2Conn is one relayed connection: its streams in flight.
+type h2Conn struct {
+	p         *Proxy
+	authority string
+	remote    string
+	mu        sync.Mutex
+	open      map[*h2Stream]struct{}
+}
+
+func (c *h2Conn) newStream() *h2Stream {
+	st := &h2Stream{c: c, start: time.Now()}
+	c.p.handlers.Add(1)
+	c.mu.Lock()
+	if c.open == nil {
+		c.open = map[*h2Stream]struct{}{}
+	}
+	c.open[st] = struct{}{}
+	c.mu.Unlock()
+	return st
+}
+
+func (c *h2Conn) closeAll(err error) {
+	c.mu.Lock()
+	var open []*h2Stream
+	for st := range c.open {
+		open = append(open, st)
+	}
+	c.mu.Unlock()
+	if err == nil {
+		err = errors.New("the connection closed before the stream ended")
+	}
+	for _, st := range open {
+		st.finish(err)
+	}
+}
+
+// h2Stream is one request and its response.
+type h2Stream struct {
+	c     *h2Conn
+	start time.Time
+
+	mu         sync.Mutex
+	reqFields  []hpack.HeaderField
+	resFields  []hpack.HeaderField
+	reqBody    bodyBuf
+	resBody    bodyBuf
+	sent       time.Duration // request complete
+	firstByte  time.Duration // final response head
+	reqEnded   bool
+	errMsg     string
+	recordOnce sync.Once
+}
+
+// bodyBuf keeps the first max bytes of a body and counts the rest.
+type bodyBuf struct {
+	buf   []byte
+	total int64
+}
+
+func (b *bodyBuf) add(p []byte, max int64) {
+	if keep := min(int64(len(p)), max-int64(len(b.buf))); keep > 0 {
+		b.buf = append(b.buf, p[:keep]...)
+	}
+	b.total += int64(len(p))
+}
+
+func (b *bodyBuf) snapshot(complete bool) snapshot {
+	return snapshot{data: b.buf, total: b.total, complete: complete}
+}
+
+// h2Side is a stream's processor in one direction: it notes what passes
+// and hands it on.
+type h2Side struct {
+	st     *h2Stream
+	client bool
+	next   h2.Processor
+}
+
+func (s *h2Side) Header(fields []hpack.HeaderField, ended bool, pri http2.PriorityParam) error {
+	st := s.st
+	st.mu.Lock()
+	if s.client {
+		if st.reqFields == nil {
+			st.reqFields = fields
+		}
+		if ended {
+			st.reqEnded, st.sent = true, time.Since(st.start)
+		}
+		st.mu.Unlock()
+		return s.next.Header(fields, ended, pri)
+	}
+	if st.resFields == nil {
+		if status := fieldValue(fields, ":status"); len(status) == 3 && status[0] != '1' {
+			st.resFields, st.firstByte = fields, time.Since(st.start)
+		}
+	}
+	complete := ended && st.resFields != nil
+	st.mu.Unlock()
+	if complete {
+		// Recorded before the client has the end of the stream.
+		st.finish(nil)
+	}
+	return s.next.Header(fields, ended, pri)
+}
+
+func (s *h2Side) Data(data []byte, ended bool) error {
+	st := s.st
+	max := st.c.p.maxBody
+	st.mu.Lock()
+	if s.client {
+		st.reqBody.add(data, max)
+		if ended {
+			st.reqEnded, st.sent = true, time.Since(st.start)
+		}
+		st.mu.Unlock()
+		return s.next.Data(data, ended)
+	}
+	st.resBody.add(data, max)
+	st.mu.Unlock()
+	if ended {
+		st.finish(nil)
+	}
+	return s.next.Data(data, ended)
+}
+
+func (s *h2Side) Priority(pri http2.PriorityParam) error { return s.next.Priority(pri) }
+
+func (s *h2Side) RSTStream(code http2.ErrCode) error {
+	s.st.finish(errors.New("stream reset: " + code.String()))
+	return s.next.RSTStream(code)
+}
+
+func (s *h2Side) PushPromise(id uint32, fields []hpack.HeaderField) error {
+	return s.next.PushPromise(id, fields)
+}
+
+func fieldValue(fields []hpack.HeaderField, name string) string {
+	for _, f := range fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// finish records the stream, once.
+func (st *h2Stream) finish(err error) {
+	st.recordOnce.Do(func() {
+		c := st.c
+		c.mu.Lock()
+		delete(c.open, st)
+		c.mu.Unlock()
+		defer c.p.handlers.Done()
+		done := time.Since(st.start)
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if err != nil {
+			st.errMsg = err.Error()
+		}
+		if st.reqFields == nil {
+			return // nothing was asked
+		}
+		if int64(len(st.reqBody.buf)+len(st.resBody.buf)) > bigEntry {
+			c.p.big <- struct{}{} // as for HTTP/1.1: one large entry at a time
+			defer func() { <-c.p.big }()
+		}
+		c.p.record(st.entry(done))
+	})
+}
+
+func (st *h2Stream) entry(done time.Duration) *har.Entry {
+	c := st.c
+	path := fieldValue(st.reqFields, ":path")
+	scheme := fieldValue(st.reqFields, ":scheme")
+	if scheme == "" {
+		scheme = "https"
+	}
+	authority := fieldValue(st.reqFields, ":authority")
+	if authority == "" {
+		authority = c.authority
+	}
+	rawQuery := ""
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		rawQuery = path[i+1:]
+	}
+	reqHeader := fieldsHeader(st.reqFields)
+	req := har.Request{
+		Method:      fieldValue(st.reqFields, ":method"),
+		URL:         scheme + "://" + authority + path,
+		HTTPVersion: "HTTP/2.0",
+		Headers:     h2NameValues(st.reqFields),
+		QueryString: capture.QueryString(rawQuery),
+		Cookies:     requestCookies(reqHeader),
+		HeadersSize: -1,
+		BodySize:    st.reqBody.total,
+	}
+	if st.reqBody.total > 0 {
+		data := st.reqBody.buf
+		pd := &har.PostData{MimeType: reqHeader.Get("Content-Type")}
+		if utf8.Valid(data) {
+			pd.Text = har.String(bytesText(data))
+		} else {
+			pd.Text = har.String(base64Encode(data))
+			pd.Extra.Set("_encoding", "base64")
+		}
+		if int64(len(data)) < st.reqBody.total || !st.reqEnded {
+			pd.Extra.Set("_truncated", true)
+			pd.Extra.Set("_originalSize", st.reqBody.total)
+		}
+		req.PostData = pd
+	}
+	res := har.Response{HeadersSize: -1, BodySize: -1}
+	if st.resFields != nil {
+		resHeader := fieldsHeader(st.resFields)
+		status, _ := strconv.Atoi(fieldValue(st.resFields, ":status"))
+		res = har.Response{
+			Status:      status,
+			StatusText:  http.StatusText(status), // HTTP/2 has no reason phrase
+			HTTPVersion: "HTTP/2.0",
+			Headers:     h2NameValues(st.resFields),
+			Cookies:     responseCookies(&http.Response{Header: resHeader}),
+			RedirectURL: resHeader.Get("Location"),
+			HeadersSize: -1,
+			BodySize:    st.resBody.total,
+		}
+		res.Content.MimeType = resHeader.Get("Content-Type")
+		setContent(&res.Content, st.resBody.snapshot(st.errMsg == ""), resHeader.Get("Content-Encoding"), c.p.maxBody)
+	}
+	if st.errMsg != "" {
+		res.Extra.Set("_error", st.errMsg)
+	}
+	e := &har.Entry{
+		StartedDateTime: st.start.UTC().Format("2006-01-02T15:04:05.000Z"),
+		Request:         req,
+		Response:        res,
+		Cache:           json.RawMessage("{}"),
+		ServerIPAddress: c.remote,
+	}
+	ms := func(d time.Duration) float64 { return round(float64(d) / 1e6) }
+	sent := st.sent
+	if sent == 0 || st.firstByte != 0 && sent > st.firstByte {
+		sent = st.firstByte // answered before the request was complete
+	}
+	first := st.firstByte
+	if first == 0 {
+		first = done
+	}
+	neg := -1.0
+	e.Timings = har.Timings{Blocked: har.Float(0), DNS: &neg, Connect: &neg, SSL: &neg,
+		Send: ms(sent), Wait: ms(first - sent), Receive: ms(done - first)}
+	e.Time = round(e.Timings.Send + e.Timings.Wait + e.Timings.Receive)
+	return e
+}
+
+func fieldsHeader(fields []hpack.HeaderField) http.Header {
+	h := http.Header{}
+	for _, f := range fields {
+		if !strings.HasPrefix(f.Name, ":") {
+			h.Add(f.Name, f.Value)
+		}
+	}
+	return h
+}
+
+func h2NameValues(fields []hpack.HeaderField) []*har.NameValue {
+	out := make([]*har.NameValue, len(fields))
+	for i, f := range fields {
+		out[i] = &har.NameValue{Name: f.Name, Value: f.Value}
+	}
+	return out
+}

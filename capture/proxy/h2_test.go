@@ -1,0 +1,182 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apitape/apitape/capture"
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/testtool"
+)
+
+// protoServer is a TLS upstream that notes the protocol each request came
+// in with; with h2 it offers HTTP/2 (ALPN h2) besides HTTP/1.1.
+type protoServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	protos []string
+}
+
+func newProtoServer(t *testing.T, h2 bool) *protoServer {
+	t.Helper()
+	s := &protoServer{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.protos = append(s.protos, r.Proto)
+		s.mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Upstream", "yes")
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "c00kie", Path: "/"})
+		fmt.Fprintf(w, `{"proto":%q,"path":%q,"got":%d}`, r.Proto, r.URL.Path, len(body))
+	}))
+	s.EnableHTTP2 = h2
+	s.Config.ErrorLog = log.New(io.Discard, "", 0) // the proxy's ALPN probes hang up early
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *protoServer) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.protos...)
+}
+
+// curl --http2 through the proxy: h2 on both sides when the upstream offers
+// it, recorded as HTTP/2.0 with its pseudo-header fields; HTTP/1.1 on both
+// sides when only one of them offers h2.
+func TestHTTP2(t *testing.T) {
+	curl := testtool.Need(t, "curl")
+	tests := []struct {
+		name     string
+		upH2     bool
+		curlFlag string
+		want     string // the protocol on both sides
+	}{
+		{"both offer h2", true, "--http2", "HTTP/2.0"},
+		{"only the upstream offers h2", true, "--http1.1", "HTTP/1.1"},
+		{"only the client offers h2", false, "--http2", "HTTP/1.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil, capture.Options{})
+			up := newProtoServer(t, tt.upH2)
+			caFile := filepath.Join(t.TempDir(), "ca.pem")
+			if err := os.WriteFile(caFile, h.caPEM, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			u := up.URL + "/v1/clusters?limit=5"
+			out, err := exec.Command(curl, "-sS", "--fail", tt.curlFlag, "--proxy", h.proxyURL.String(), "--cacert", caFile,
+				"-H", "x-MiXeD: 1", "--data-raw", `{"name":"c1"}`, "-w", "\n%{http_version}", u).CombinedOutput()
+			if err != nil {
+				t.Fatalf("curl: %v\n%s\nproxy log: %s", err, out, h.logs)
+			}
+			body, version, _ := strings.Cut(string(out), "\n")
+			wantCurl := map[string]string{"HTTP/2.0": "2", "HTTP/1.1": "1.1"}[tt.want]
+			if version != wantCurl {
+				t.Errorf("curl spoke HTTP %s with the proxy, want %s", version, wantCurl)
+			}
+			if got := up.seen(); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("the upstream saw %v, want %s", got, tt.want)
+			}
+			if !strings.Contains(body, `"got":13`) {
+				t.Errorf("body %q", body)
+			}
+			e := h.only(t)
+			if e.Request.HTTPVersion != tt.want || e.Response.HTTPVersion != tt.want {
+				t.Errorf("recorded versions %s / %s, want %s", e.Request.HTTPVersion, e.Response.HTTPVersion, tt.want)
+			}
+			if e.Request.URL != u || e.Request.Method != "POST" || e.Response.Status != 200 {
+				t.Errorf("recorded %s %s → %d", e.Request.Method, e.Request.URL, e.Response.Status)
+			}
+			if string(contentBytes(t, &e.Response.Content)) != body || string(postBytes(t, &e.Request)) != `{"name":"c1"}` {
+				t.Errorf("bodies: %q / %q", *e.Response.Content.Text, *e.Request.PostData.Text)
+			}
+			if len(e.Response.Cookies) != 1 || e.Response.Cookies[0].Value != "c00kie" {
+				t.Errorf("response cookies %+v", e.Response.Cookies)
+			}
+			if tt.want != "HTTP/2.0" {
+				return
+			}
+			// As Chrome records h2: the pseudo-header fields first, in
+			// the order they were sent, names in lower case.
+			req := fieldList(e.Request.Headers)
+			pseudo := map[string]bool{}
+			for i, nv := range e.Request.Headers[:min(4, len(e.Request.Headers))] {
+				if !strings.HasPrefix(nv.Name, ":") {
+					t.Errorf("field %d is %s, want the four pseudo-header fields first: %s", i, nv.Name, req)
+				}
+				pseudo[nv.Name+"="+nv.Value] = true
+			}
+			for _, want := range []string{":method=POST", ":path=/v1/clusters?limit=5", ":scheme=https", ":authority=" + up.Listener.Addr().String()} {
+				if !pseudo[want] {
+					t.Errorf("no %s in %s", want, req)
+				}
+			}
+			if !strings.Contains(req, " x-mixed=1") {
+				t.Errorf("request headers lack x-mixed: %s", req)
+			}
+			if res := fieldList(e.Response.Headers); !strings.HasPrefix(res, ":status=200 ") || !strings.Contains(res, "x-upstream=yes") {
+				t.Errorf("response headers %s", res)
+			}
+			checkTimings(t, e)
+		})
+	}
+}
+
+// A Go client over h2 through the proxy, many requests on one connection
+// at once: each is recorded once, with its own answer.
+func TestHTTP2GoClient(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	up := newProtoServer(t, true)
+	tr := &http.Transport{
+		Proxy:             http.ProxyURL(h.proxyURL),
+		TLSClientConfig:   &tls.Config{RootCAs: h.clientCA},
+		ForceAttemptHTTP2: true,
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Get(fmt.Sprintf("%s/item/%d", up.URL, i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.Proto != "HTTP/2.0" || !strings.Contains(string(b), fmt.Sprintf(`"/item/%d"`, i)) {
+				t.Errorf("item %d: %s %s", i, res.Proto, b)
+			}
+		}()
+	}
+	wg.Wait()
+	es := h.entries(t)
+	if len(es) != n {
+		t.Fatalf("%d entries, want %d", len(es), n)
+	}
+	for _, e := range es {
+		path := strings.TrimPrefix(e.Request.URL, up.URL)
+		if e.Request.HTTPVersion != "HTTP/2.0" || !strings.Contains(*e.Response.Content.Text, `"`+path+`"`) {
+			t.Errorf("%s: %s %q", e.Request.URL, e.Request.HTTPVersion, *e.Response.Content.Text)
+		}
+		if _, ok := har.Header(e.Request.Headers, ":authority"); !ok {
+			t.Errorf("%s: no :authority", e.Request.URL)
+		}
+	}
+}
