@@ -260,14 +260,16 @@ const (
 	EnvBaseURL       = "BASE_URL"
 )
 
+// unsendable starts the skip reason of an entry whose URL cannot be sent.
+const unsendable = "request.url: "
+
 // skipReason says why an entry is not converted ("" when it is).
 func skipReason(e *har.Entry) string {
 	if isWebSocket(e) {
 		return "WebSocket"
 	}
-	scheme, _, ok := strings.Cut(e.Request.URL, "://")
-	if !ok || !(strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")) {
-		return "not an http or https URL"
+	if p := har.URLProblem(e.Request.URL); p != "" {
+		return unsendable + p
 	}
 	return ""
 }
@@ -404,7 +406,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		return nil, err
 	}
 	c := &call{index: index, method: req.Method, status: e.Response.Status}
-	if strings.ContainsAny(c.method, " \t\r\n\x00") || c.method == "" {
+	if !har.ValidMethod(c.method) {
 		return nil, &fieldError{"request.method", "not a valid HTTP method"}
 	}
 	// The path and query as correlate cuts them; splitURL only adds the

@@ -164,11 +164,11 @@ const chromeExport = `{
           "headers": [
             {"name": ":authority", "value": "rancher.test"},
             {"name": "accept", "value": "application/json"},
-            {"name": "cookie", "value": "R_SESS=token-abcde:secretsecretsecretsecretsecretsecretsecretsecretsecret"}
+            {"name": "cookie", "value": "R_SESS=opaque-session-value"}
           ],
           "queryString": [{"name": "limit", "value": "-1"}],
           "cookies": [
-            {"name": "R_SESS", "value": "token-abcde:secretsecretsecretsecretsecretsecretsecretsecretsecret", "path": "/", "domain": "rancher.test", "expires": null, "httpOnly": true, "secure": true, "sameSite": "Lax"}
+            {"name": "R_SESS", "value": "opaque-session-value", "path": "/", "domain": "rancher.test", "expires": null, "httpOnly": true, "secure": true, "sameSite": "Lax"}
           ],
           "headersSize": -1,
           "bodySize": 0
@@ -297,8 +297,9 @@ func TestEscapedNames(t *testing.T) {
 
 func TestGarbageRejected(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"in a skipped member before the entries", `{"log":{"version":@@@,"entries":[]}}`, `t.har: offset 18: malformed JSON: invalid character '@' looking for a value`},
-		{"bad literal", `{"log":{"x":nul,"entries":[]}}`, `offset 12: malformed JSON: invalid character`},
+		{"in a skipped member before the entries", `{"log":{"version":@@@,"entries":[]}}`, `t.har: log.version: offset 18: malformed JSON: invalid character '@' looking for a value`},
+		{"bad literal", `{"log":{"x":nul,"entries":[]}}`, `log.x: offset 12: malformed JSON: invalid character`},
+		{"in a page", `{"log":{"pages":[{"id":"a"},{"id":@}],"entries":[]}}`, `t.har: log.pages[1].id: offset 34: malformed JSON`},
 		{"bad number", `{"log":{"x":01,"entries":[]}}`, `offset 12: malformed JSON: invalid number`},
 		{"missing colon", `{"log":{"x" 1,"entries":[]}}`, `offset 12: malformed JSON: expected ':'`},
 		{"bad escape", `{"log":{"x":"\q","entries":[]}}`, `offset 13: malformed JSON: invalid escape`},

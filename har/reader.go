@@ -63,9 +63,10 @@ type Reader struct {
 	raw     []byte // the current entry: rawBuf, or the read buffer itself
 	rawBuf  []byte
 	rawOff  int64
-	inPlace bool   // the next entry is parsed where it lies in the read buffer
-	p       parser // reused: its scratch buffers outlive one entry
-	parsed  *Entry // set by an in-place parse
+	inPlace bool    // the next entry is parsed where it lies in the read buffer
+	p       parser  // reused: its scratch buffers outlive one entry
+	parsed  *Entry  // set by an in-place parse
+	open    []frame // objects and arrays open before log.entries
 	err     error
 }
 
@@ -142,6 +143,13 @@ func (r *Reader) parse(raw []byte) (*Entry, error) {
 func ParseEntry(raw []byte) (*Entry, error) {
 	r := &Reader{name: "entry"}
 	return r.parse(raw)
+}
+
+// EntryError is an error about a field of the entry last returned, found
+// by a check made after reading (a method no server accepts, say); its
+// offset is the entry's.
+func (r *Reader) EntryError(field, msg string) *Error {
+	return &Error{File: r.name, Entry: r.index, Field: field, Offset: r.rawOff, Msg: msg}
 }
 
 // Index is the 0-based index of the entry last returned.
@@ -366,6 +374,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 type frame struct {
 	object bool
 	key    string
+	index  int // of the element being read, in an array
 }
 
 // What findEntries expects next.
@@ -384,11 +393,40 @@ const (
 // after the '[' that opens log.entries. Member names are compared
 // decoded, so "\u006cog" is "log".
 func (r *Reader) findEntries() error {
+	err := r.scanHead()
+	var he *Error
+	if errors.As(err, &he) && he.Offset >= 0 && he.Field == "" {
+		he.Field = headPath(r.open)
+	}
+	r.open = nil
+	return err
+}
+
+// headPath is where the frames are, as a field path ("log.pages[0].id").
+func headPath(open []frame) string {
+	var b strings.Builder
+	for _, f := range open {
+		switch {
+		case !f.object:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		case f.key == "":
+			return b.String()
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
+		}
+	}
+	return joinPath(b.String(), "")
+}
+
+// scanHead is findEntries without the field path; r.open is what is open.
+func (r *Reader) scanHead() error {
 	if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		r.br.Discard(3)
 		r.off += 3
 	}
-	var stack []frame
 	state := wantValue
 	for {
 		c, err := r.readByte()
@@ -396,7 +434,7 @@ func (r *Reader) findEntries() error {
 			if r.gap.Len() == 0 {
 				return r.errorf(-1, -1, "empty file")
 			}
-			if len(stack) == 0 {
+			if len(r.open) == 0 {
 				return r.errorf(-1, -1, "not a HAR file: no JSON object")
 			}
 			return r.errorf(-1, r.off, "unexpected end of file before log.entries")
@@ -409,21 +447,21 @@ func (r *Reader) findEntries() error {
 			continue
 		}
 		at := r.off - 1
-		if len(stack) == 0 && c != '{' {
+		if len(r.open) == 0 && c != '{' {
 			return r.errorf(-1, at, "not a HAR file: expected a JSON object, found %q", c)
 		}
 		switch state {
 		case wantKeyOrEnd, wantKey:
 			switch {
 			case c == '}' && state == wantKeyOrEnd:
-				stack = stack[:len(stack)-1]
+				r.open = r.open[:len(r.open)-1]
 				state = wantCommaOrEnd
 			case c == '"':
 				key, err := r.readString()
 				if err != nil {
 					return err
 				}
-				stack[len(stack)-1].key = key
+				r.open[len(r.open)-1].key = key
 				state = wantColon
 			default:
 				return r.errorf(-1, at, "malformed JSON: expected a member name, found %q", c)
@@ -434,29 +472,30 @@ func (r *Reader) findEntries() error {
 			}
 			state = wantValue
 		case wantCommaOrEnd:
-			top := &stack[len(stack)-1]
+			top := &r.open[len(r.open)-1]
 			switch {
 			case c == ',' && top.object:
 				state = wantKey
 			case c == ',':
+				top.index++
 				state = wantValue
 			case c == '}' && top.object, c == ']' && !top.object:
-				stack = stack[:len(stack)-1]
+				r.open = r.open[:len(r.open)-1]
 			default:
 				return r.errorf(-1, at, "malformed JSON: unexpected %q after a value", c)
 			}
 		case wantValue, wantValueOrEnd:
 			switch {
 			case c == ']' && state == wantValueOrEnd:
-				stack = stack[:len(stack)-1]
+				r.open = r.open[:len(r.open)-1]
 				state = wantCommaOrEnd
-			case c == '[' && len(stack) == 2 && stack[0].key == "log" && stack[1].object && stack[1].key == "entries":
+			case c == '[' && len(r.open) == 2 && r.open[0].key == "log" && r.open[1].object && r.open[1].key == "entries":
 				return nil
 			case c == '{' || c == '[':
-				if len(stack) >= MaxDepth {
+				if len(r.open) >= MaxDepth {
 					return r.errorf(-1, at, "malformed JSON: nesting deeper than %d levels", MaxDepth)
 				}
-				stack = append(stack, frame{object: c == '{'})
+				r.open = append(r.open, frame{object: c == '{'})
 				state = wantValueOrEnd
 				if c == '{' {
 					state = wantKeyOrEnd
@@ -473,7 +512,7 @@ func (r *Reader) findEntries() error {
 				state = wantCommaOrEnd
 			}
 		}
-		if len(stack) == 0 {
+		if len(r.open) == 0 {
 			// The top-level object closed without log.entries.
 			return r.errorf(-1, -1, "no log.entries array")
 		}
