@@ -168,6 +168,9 @@ type session struct {
 	// answers, in producing order; uri: some are sent percent-encoded.
 	chained []taken
 	uri     bool
+	// hostCase: some call spells its Host header otherwise than "Host",
+	// which the Go output sends with a client of its own.
+	hostCase bool
 }
 
 func (s *session) use(v value) {
@@ -342,6 +345,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		sess.use(c.target)
 		for _, h := range c.headers {
 			sess.use(h.value)
+			sess.hostCase = sess.hostCase || h.spelt()
 		}
 		sess.use(c.body)
 		sess.calls++
