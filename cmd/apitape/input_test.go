@@ -16,6 +16,7 @@ func init() {
 	scriptCmds["deephar"] = cmdDeepHAR
 	scriptCmds["deepserver"] = cmdDeepServer
 	scriptCmds["notmp"] = cmdNoTmp
+	scriptCmds["formserver"] = cmdFormServer
 }
 
 // deepJSON is n nested arrays.
@@ -98,4 +99,33 @@ func cmdNoTmp(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s left behind", de.Name())
 		}
 	}
+}
+
+// cmdFormServer starts a server on 127.0.0.1 that parses each request as
+// a multipart form with net/http and answers with what it read, and sets
+// $NAME to its URL.
+//
+//	formserver NAME
+func cmdFormServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: formserver NAME")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			http.Error(w, "not a multipart form: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		var b strings.Builder
+		for name, vs := range r.MultipartForm.Value {
+			b.WriteString("field " + name + "=" + strings.Join(vs, ",") + "\n")
+		}
+		for name, fhs := range r.MultipartForm.File {
+			for _, fh := range fhs {
+				b.WriteString("file " + name + "=" + fh.Filename + " (" + fh.Header.Get("Content-Type") + ")\n")
+			}
+		}
+		w.Write([]byte(b.String()))
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }
