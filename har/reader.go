@@ -406,11 +406,14 @@ func (r *Reader) findEntries() error {
 func headPath(open []frame) string {
 	var b strings.Builder
 	for _, f := range open {
+		if b.Len() > maxPath {
+			break // joinPath cuts it
+		}
 		switch {
 		case !f.object:
 			b.WriteString("[" + strconv.Itoa(f.index) + "]")
 		case f.key == "":
-			return b.String()
+			return joinPath(b.String(), "") // an object just opened
 		default:
 			if b.Len() > 0 {
 				b.WriteByte('.')
