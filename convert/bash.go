@@ -209,12 +209,20 @@ func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 		}
 	}
 	var url []byte
-	if c.base {
+	target := ""
+	switch {
+	case c.base:
 		url = appendWord([]byte(`"${BASE_URL}"`), "", c.target)
-	} else {
+		if rawPath(c.target) {
+			w.WriteString("# not byte for byte: curl sends the non-ASCII bytes of this path percent-encoded\n")
+		}
+	default:
 		url = appendWord(nil, c.origin, c.target)
+		if rawPath(c.target) {
+			target = string(appendWord([]byte("--request-target "), originPath(c.origin), c.target)) + " "
+		}
 	}
-	first := "call " + n + " " + shellquote.Quote(c.label) + " " + strconv.Itoa(c.status) + " " + methodArgs(c) + string(url)
+	first := "call " + n + " " + shellquote.Quote(c.label) + " " + strconv.Itoa(c.status) + " " + methodArgs(c) + target + string(url)
 	writeCommand(w, &e.scratch, first, c, bodyFile)
 	for _, t := range c.produces {
 		writeTake(w, c, t)

@@ -103,6 +103,12 @@ type Stats struct {
 	// WebSockets and other entries that were selected but cannot be
 	// converted; each gets a comment in the output.
 	Unconvertible int
+	// Unsendable counts the selected entries whose URL cannot be sent
+	// (relative, javascript:, no host; also in Unconvertible), and
+	// UnsendableFirst says which and why for the first few ("entry 3:
+	// request.url: relative URL cannot be sent").
+	Unsendable      int
+	UnsendableFirst []string
 	// Env are the environment variables the output needs.
 	Env []string
 	// Chained are the values later calls take from earlier answers, by
@@ -162,6 +168,9 @@ type session struct {
 	// answers, in producing order; uri: some are sent percent-encoded.
 	chained []taken
 	uri     bool
+	// hostCase: some call spells its Host header otherwise than "Host",
+	// which the Go output sends with a client of its own.
+	hostCase bool
 }
 
 func (s *session) use(v value) {
@@ -336,6 +345,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		sess.use(c.target)
 		for _, h := range c.headers {
 			sess.use(h.value)
+			sess.hostCase = sess.hostCase || h.spelt()
 		}
 		sess.use(c.body)
 		sess.calls++
@@ -371,6 +381,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			}
 			if it.entry == nil && it.call == nil {
 				st.Unconvertible++
+				st.noteUnsendable(it)
 				batch = append(batch, item{index: it.index, reason: it.reason})
 			} else {
 				c, err := prepare(it)
@@ -556,18 +567,17 @@ func (h *harSource) close() {
 // next reads the next entry, through the redaction hook when there is
 // one.
 func next(r *har.Reader, name string, redact func(int, []byte) ([]byte, error)) (*har.Entry, error) {
-	if redact == nil {
-		return r.Next()
+	// The entry is decoded before it is redacted, so that a bad entry gets
+	// the reader's error (file, entry, field, offset) on every path.
+	e, err := r.Next()
+	if redact == nil || err != nil {
+		return e, err
 	}
-	raw, err := r.NextRaw()
-	if err != nil {
-		return nil, err
-	}
-	raw, err = redact(r.Index(), raw)
+	raw, err := redact(r.Index(), r.Raw())
 	if err != nil {
 		return nil, entryError(name, r.Index(), err)
 	}
-	e, err := har.ParseEntry(raw)
+	e, err = har.ParseEntry(raw)
 	if err != nil {
 		var he *har.Error
 		if errors.As(err, &he) {
@@ -581,6 +591,9 @@ func next(r *har.Reader, name string, redact func(int, []byte) ([]byte, error)) 
 func entryError(name string, index int, err error) error {
 	var he *har.Error
 	if errors.As(err, &he) {
+		if he.File == "" {
+			he.File = name // the redaction stage does not know it
+		}
 		return err
 	}
 	var fe *fieldError
@@ -690,5 +703,18 @@ func (s *spool) copyTo(w io.Writer) error {
 func (s *spool) close() {
 	if s.file != nil {
 		s.file.Close()
+	}
+}
+
+// maxUnsendable bounds Stats.UnsendableFirst.
+const maxUnsendable = 10
+
+func (st *Stats) noteUnsendable(it item) {
+	if !strings.HasPrefix(it.reason, unsendable) {
+		return
+	}
+	st.Unsendable++
+	if len(st.UnsendableFirst) < maxUnsendable {
+		st.UnsendableFirst = append(st.UnsendableFirst, fmt.Sprintf("entry %d: %s", it.index, it.reason))
 	}
 }

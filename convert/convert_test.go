@@ -31,8 +31,11 @@ func TestErrors(t *testing.T) {
 		}, Options{}, `test.har: entry 0: request.headers[1].name: "Bad Name" is not a valid header name`},
 		{"URL with a space", func(e *har.Entry) { e.Request.URL = "https://a.example/a b" }, Options{},
 			"test.har: entry 0: request.url: contains a space or control character, which HTTP cannot send as recorded"},
-		{"URL without host", func(e *har.Entry) { e.Request.URL = "https:///x" }, Options{}, "test.har: entry 0: request.url: has no valid host"},
 		{"method with a space", func(e *har.Entry) { e.Request.Method = "GET X" }, Options{}, "test.har: entry 0: request.method: not a valid HTTP method"},
+		{"method with a line break", func(e *har.Entry) { e.Request.Method = "GET\n" }, Options{}, "test.har: entry 0: request.method: not a valid HTTP method"},
+		{"redaction error without the file name", func(e *har.Entry) {}, Options{Redact: func(int, []byte) ([]byte, error) {
+			return nil, &har.Error{Entry: 0, Offset: 82, Msg: "malformed JSON: x"}
+		}}, "test.har: entry 0: offset 82: malformed JSON: x"},
 		{"cookie with a line break", func(e *har.Entry) {
 			e.Request.Cookies = []*har.Cookie{{Name: "a", Value: "b\nc"}}
 		}, Options{}, "test.har: entry 0: request.cookies: contain a line break or control character, which HTTP cannot send"},

@@ -27,10 +27,17 @@ func (e *goEmitter) head(w *bufio.Writer, s *session) {
 	}
 	w.WriteString("package main\n\n")
 	w.WriteString("import (\n")
+	if s.hostCase {
+		w.WriteString("\t\"context\"\n\t\"crypto/tls\"\n")
+	}
 	if len(s.chained) > 0 {
 		w.WriteString("\t\"encoding/json\"\n")
 	}
-	w.WriteString("\t\"fmt\"\n\t\"io\"\n\t\"net/http\"\n\t\"net/url\"\n\t\"os\"\n\t\"strings\"\n)\n\n")
+	w.WriteString("\t\"fmt\"\n\t\"io\"\n")
+	if s.hostCase {
+		w.WriteString("\t\"net\"\n")
+	}
+	w.WriteString("\t\"net/http\"\n\t\"net/url\"\n\t\"os\"\n\t\"strings\"\n)\n\n")
 	origin := s.origin
 	if origin == "" {
 		origin = "http://localhost"
@@ -76,6 +83,14 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 		b = append(b, ", "...)
 		b = appendGoValue(b, h.value, "+")
 		b = append(b, ")\n"...)
+	}
+	for _, h := range c.headers {
+		if h.spelt() {
+			b = append(b, "\t\tr.client = hostCaseClient("...)
+			b = appendGoString(b, h.name)
+			b = append(b, ")\n"...)
+			break
+		}
 	}
 	if c.body != nil {
 		b = append(b, "\t\tr.body = "...)
@@ -134,6 +149,9 @@ func appendGoTake(b []byte, t taken) ([]byte, error) {
 func (e *goEmitter) tail(w *bufio.Writer, s *session) {
 	w.WriteString("}\n")
 	w.WriteString(goHelpers)
+	if s.hostCase {
+		w.WriteString(goHostCaseHelpers)
+	}
 	if len(s.chained) > 0 {
 		w.WriteString(goTakeHelpers)
 		if s.uri {
@@ -281,6 +299,7 @@ type request struct {
 	host   string
 	header http.Header
 	body   string
+	client *http.Client // nil: the session's
 
 	answerHeader http.Header
 	answer       []byte
@@ -291,16 +310,14 @@ func (s *session) request(index int, label, method, origin, target string) *requ
 }
 
 // add appends a header under its recorded name: Header.Add would
-// canonicalise the name, and Go writes map keys as they are.
+// canonicalise the name, and Go writes map keys as they are (a
+// "user-agent" too: send then keeps Go's own User-Agent out).
 func (r *request) add(name, value string) {
-	switch {
-	case strings.EqualFold(name, "Host"):
+	if strings.EqualFold(name, "Host") {
 		if r.host == "" {
 			r.host = value
 		}
 		return
-	case strings.EqualFold(name, "User-Agent"):
-		name = "User-Agent" // Go sends this one itself, under this key only
 	}
 	r.header[name] = append(r.header[name], value)
 }
@@ -335,7 +352,11 @@ func (s *session) send(r *request, recorded int) {
 		req.Header["User-Agent"] = []string{""} // Go sends no User-Agent then
 	}
 	req.Host = r.host
-	resp, err := s.client.Do(req)
+	client := s.client
+	if r.client != nil {
+		client = r.client
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		s.fail(r, "%v", err)
 	}
@@ -343,6 +364,9 @@ func (s *session) send(r *request, recorded int) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		s.fail(r, "reading the answer: %v", err)
+	}
+	if r.client != nil {
+		r.client.CloseIdleConnections()
 	}
 	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
 		s.fail(r, "HTTP %d (recorded %d)", resp.StatusCode, recorded)
@@ -353,6 +377,78 @@ func (s *session) send(r *request, recorded int) {
 func (s *session) fail(r *request, format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "apitape: call %d (%s) failed: %s\n", r.index, r.label, fmt.Sprintf(format, args...))
 	os.Exit(1)
+}
+`
+
+// goHostCaseHelpers send a Host header spelt otherwise than "Host" as
+// recorded; only the programs that need them get them.
+const goHostCaseHelpers = `
+// hostCaseClient sends one request whose Host header is spelt name
+// ("host", say) as recorded: net/http always writes "Host", so the
+// connection, used for that request only (send closes it), writes the
+// name as recorded.
+// Such a call goes straight to the server, without a proxy.
+func hostCaseClient(name string) *http.Client {
+	var dialer net.Dialer
+	return &http.Client{
+		Transport: &http.Transport{
+			DisableCompression: true,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dialer.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &hostCaseConn{Conn: c, name: name}, nil
+			},
+			DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, _ := net.SplitHostPort(addr)
+				c, err := dialer.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				tc := tls.Client(c, &tls.Config{ServerName: host, NextProtos: []string{"http/1.1"}})
+				if err := tc.HandshakeContext(ctx); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return &hostCaseConn{Conn: tc, name: name}, nil
+			},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// hostCaseConn writes the name of the Host header, which net/http writes
+// first, right after the request line, as recorded.
+type hostCaseConn struct {
+	net.Conn
+	name string
+	sent int // bytes written so far
+	at   int // where the name starts, once the request line is out
+	done bool
+}
+
+func (c *hostCaseConn) Write(p []byte) (int, error) {
+	if c.done {
+		return c.Conn.Write(p)
+	}
+	q := append([]byte(nil), p...)
+	for i := range q {
+		pos := c.sent + i
+		if c.at == 0 {
+			if q[i] == '\n' {
+				c.at = pos + 1
+			}
+			continue
+		}
+		if pos >= c.at+len(c.name) || q[i]|0x20 != c.name[pos-c.at]|0x20 {
+			c.done = true
+			break
+		}
+		q[i] = c.name[pos-c.at]
+	}
+	c.sent += len(p)
+	return c.Conn.Write(q)
 }
 `
 

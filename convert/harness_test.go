@@ -165,7 +165,10 @@ type want struct {
 	target  string
 	headers [][2]string // Host excluded
 	host    string      // "" when the URL's host is expected
-	body    []byte
+	// hostName is the recorded spelling of the Host header's name ("" when
+	// none was recorded: then "Host").
+	hostName string
+	body     []byte
 	// compressed: curl must send its own Accept-Encoding (--compressed),
 	// Go none.
 	compressed bool
@@ -199,7 +202,7 @@ func expectExact(index int, e *har.Entry, body []byte) want {
 			authority = h.Value
 		case strings.HasPrefix(lower, ":"), containsString(testHopByHop, lower):
 		case lower == "host":
-			w.host = h.Value
+			w.host, w.hostName = h.Value, h.Name
 		default:
 			if lower == "cookie" {
 				hasCookie = true
@@ -230,10 +233,10 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// check compares what arrived with what was wanted. ordered: header order
-// across names must match too (curl); Go writes headers sorted by name, so
-// there only the order of each name's values counts, and User-Agent's name
-// is Go's canonical one.
+// check compares what arrived with what was wanted, header names byte for
+// byte. ordered: header order across names must match too (curl); Go
+// writes headers sorted by name, so there only the order of each name's
+// values counts.
 func check(t *testing.T, label string, w want, got *received, serverHost string, ordered bool) {
 	t.Helper()
 	prefix := fmt.Sprintf("%s entry %d (%s %.60q)", label, w.index, w.method, w.target)
@@ -257,6 +260,13 @@ func check(t *testing.T, label string, w want, got *received, serverHost string,
 			}
 			if h[1] != wantHost {
 				t.Errorf("%s: Host %q, want %q", prefix, h[1], wantHost)
+			}
+			wantName := w.hostName
+			if wantName == "" {
+				wantName = "Host"
+			}
+			if h[0] != wantName {
+				t.Errorf("%s: Host header sent as %q, recorded as %q", prefix, h[0], wantName)
 			}
 		case "accept-encoding":
 			if !w.compressed {
@@ -290,11 +300,7 @@ func check(t *testing.T, label string, w want, got *received, serverHost string,
 func groupHeaders(hs [][2]string) map[string][]string {
 	m := map[string][]string{}
 	for _, h := range hs {
-		name := h[0]
-		if strings.EqualFold(name, "User-Agent") {
-			name = "User-Agent"
-		}
-		m[name] = append(m[name], h[1])
+		m[h[0]] = append(m[h[0]], h[1])
 	}
 	return m
 }

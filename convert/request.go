@@ -2,6 +2,8 @@ package convert
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"mime"
 	"strconv"
@@ -160,6 +162,10 @@ type header struct {
 	value value
 }
 
+// spelt reports a Host header whose name is not spelt "Host": clients
+// write their own spelling unless made not to.
+func (h header) spelt() bool { return h.name != "Host" && strings.EqualFold(h.name, "Host") }
+
 // call is one request as a generated program sends it.
 type call struct {
 	index  int
@@ -260,14 +266,16 @@ const (
 	EnvBaseURL       = "BASE_URL"
 )
 
+// unsendable starts the skip reason of an entry whose URL cannot be sent.
+const unsendable = "request.url: "
+
 // skipReason says why an entry is not converted ("" when it is).
 func skipReason(e *har.Entry) string {
 	if isWebSocket(e) {
 		return "WebSocket"
 	}
-	scheme, _, ok := strings.Cut(e.Request.URL, "://")
-	if !ok || !(strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")) {
-		return "not an http or https URL"
+	if p := har.URLProblem(e.Request.URL); p != "" {
+		return unsendable + p
 	}
 	return ""
 }
@@ -404,7 +412,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		return nil, err
 	}
 	c := &call{index: index, method: req.Method, status: e.Response.Status}
-	if strings.ContainsAny(c.method, " \t\r\n\x00") || c.method == "" {
+	if !har.ValidMethod(c.method) {
 		return nil, &fieldError{"request.method", "not a valid HTTP method"}
 	}
 	// The path and query as correlate cuts them; splitURL only adds the
@@ -495,17 +503,32 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	if rancher && !c.has("Authorization") {
 		c.headers = append(c.headers, header{"Authorization", rancherBearer})
 	}
-	if body, rebuilt := requestBody(req); len(body) > 0 {
+	if body, rebuilt, ct := requestBody(req); len(body) > 0 {
 		if rebuilt {
 			c.body = withPlaceholders(body)
 		} else {
 			c.body = field(rw, index, correlate.WhereBody, body).merged()
 		}
-		if !b.exact {
+		switch {
+		case ct != "":
+			c.setContentType(ct)
+		case !b.exact:
 			c.repairBoundary(body)
 		}
 	}
 	return c, nil
+}
+
+// setContentType replaces the value of the first Content-Type header
+// (keeping its name as recorded), or adds one.
+func (c *call) setContentType(ct string) {
+	for i, h := range c.headers {
+		if strings.EqualFold(h.name, "Content-Type") {
+			c.headers[i].value = literal(ct)
+			return
+		}
+	}
+	c.headers = append(c.headers, header{"Content-Type", literal(ct)})
 }
 
 // rewriteTarget sets c's path and target with the values rw finds and
@@ -676,17 +699,21 @@ func hasRancherSession(req *har.Request) bool {
 // raw bytes, so that no part is ever read from a local file.
 //
 // rebuilt reports a multipart body made here, which is not the text
-// correlate read (har.Request.Body).
-func requestBody(req *har.Request) (body string, rebuilt bool) {
+// correlate read (har.Request.Body). When the recording names no boundary
+// (httpsnippet's fixtures and some exporters write a bare
+// multipart/form-data), one is made from the parts, so the same entry
+// always gives the same bytes, and contentType is the Content-Type that
+// must go with the body.
+func requestBody(req *har.Request) (body string, rebuilt bool, contentType string) {
 	pd := req.PostData
 	if pd == nil {
-		return "", false
+		return "", false, ""
 	}
 	if pd.Text != nil && !pd.IsBase64() {
-		return *pd.Text, false // the recorded text itself, not a copy
+		return *pd.Text, false, "" // the recorded text itself, not a copy
 	}
 	if pd.Text != nil || len(pd.Params) == 0 {
-		return string(req.Body()), false
+		return string(req.Body()), false, ""
 	}
 	ct, _ := har.Header(req.Headers, "Content-Type")
 	if ct == "" {
@@ -694,11 +721,20 @@ func requestBody(req *har.Request) (body string, rebuilt bool) {
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		return string(req.Body()), false
+		return string(req.Body()), false, ""
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
-		return string(req.Body()), false
+		// The header has none: the mimeType's, or a new one; the header
+		// must then say it, even with --exact.
+		if _, mp, err := mime.ParseMediaType(pd.MimeType); err == nil {
+			boundary = mp["boundary"]
+		}
+		if boundary == "" {
+			boundary = makeBoundary(pd.Params)
+		}
+		param := mime.FormatMediaType(mt, map[string]string{"boundary": boundary})[len(mt):]
+		contentType = strings.TrimRight(ct, "; ") + param
 	}
 	var buf bytes.Buffer
 	for _, p := range pd.Params {
@@ -718,5 +754,38 @@ func requestBody(req *har.Request) (body string, rebuilt bool) {
 		buf.WriteString("\r\n")
 	}
 	buf.WriteString("--" + boundary + "--\r\n")
-	return buf.String(), true
+	return buf.String(), true, contentType
+}
+
+// makeBoundary derives a multipart boundary from the parts: a hash, so
+// that converting the same entry twice gives the same bytes, and checked
+// against every part, which must not contain it.
+func makeBoundary(parts []*har.Param) string {
+	h := sha256.New()
+	for _, p := range parts {
+		for _, s := range []string{p.Name, p.FileName, p.ContentType} {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		if p.Value != nil {
+			h.Write([]byte(*p.Value))
+		}
+		h.Write([]byte{1})
+	}
+	sum := h.Sum(nil)
+	for {
+		b := "apitape-" + hex.EncodeToString(sum[:12])
+		clash := false
+		for _, p := range parts {
+			for _, s := range []string{p.Name, p.FileName, p.ContentType} {
+				clash = clash || strings.Contains(s, b)
+			}
+			clash = clash || (p.Value != nil && strings.Contains(*p.Value, b))
+		}
+		if !clash {
+			return b
+		}
+		next := sha256.Sum256(sum)
+		sum = next[:]
+	}
 }

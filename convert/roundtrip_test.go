@@ -31,7 +31,10 @@ type rtCase struct {
 	wantBody *string
 	http     string
 	skip     bool // never sent: WebSocket, non-HTTP
-	extra    func(*har.Entry)
+	// wantCT is the Content-Type the server must receive when it is not
+	// the recorded one (a boundary added).
+	wantCT string
+	extra  func(*har.Entry)
 }
 
 func str(s string) *string { return &s }
@@ -112,6 +115,14 @@ func roundTripCases() []rtCase {
 		{name: "16: bodiless PUT", method: "PUT", url: "/v16c"},
 		{name: "16: bodiless PATCH", method: "PATCH", url: "/v16d"},
 		{name: "17: Host header kept", method: "GET", url: "/v17", headers: [][2]string{{"Host", "virtual.example"}}},
+		{name: "case: host, user-agent and the rest spelt as recorded", method: "GET", url: "/case",
+			headers: [][2]string{{"accept", "*/*"}, {"host", "virtual.example"}, {"user-agent", "ua/1"}, {"x-MiXeD-Case", "1"}, {"CONTENT-TYPE", "text/plain"}}},
+		{name: "case: HOST in capitals, after other headers", method: "POST", url: "/case2",
+			headers: [][2]string{{"X-First", "1"}, {"HOST", "v2.example:8080"}, {"User-agent", "ua/2"}}, body: str("x")},
+		{name: "case: multipart params only, no boundary anywhere (httpsnippet)", method: "POST", url: "/nb",
+			headers: [][2]string{{"content-type", "multipart/form-data"}}, mime: "multipart/form-data",
+			params:   []*har.Param{{Name: "foo", Value: str("bar")}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: str("hello\r\n--x")}},
+			wantBody: str(noBoundaryBody), wantCT: noBoundaryCT},
 		{name: "18: Accept-Encoding sent as recorded with --exact", method: "GET", url: "/v18",
 			headers: [][2]string{{"Accept-Encoding", "gzip, deflate, br, zstd"}}},
 		{name: "19: NUL and control bytes in the body", method: "POST", url: "/v19",
@@ -218,6 +229,15 @@ func roundTripCases() []rtCase {
 	return cases
 }
 
+// noBoundaryBody is what the "no boundary anywhere" case must send: the
+// boundary is made from the parts, so it is the same on every run.
+var noBoundaryBody, noBoundaryCT = func() (string, string) {
+	v1, v2 := "bar", "hello\r\n--x"
+	b := makeBoundary([]*har.Param{{Name: "foo", Value: &v1}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: &v2}})
+	return "--" + b + "\r\nContent-Disposition: form-data; name=\"foo\"\r\n\r\nbar\r\n" +
+		"--" + b + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x\r\n--" + b + "--\r\n", "multipart/form-data; boundary=" + b
+}()
+
 // buildCorpus returns the HAR bytes (with a UTF-8 BOM, as mitmproxy
 // writes) and, per sent entry, what must arrive.
 func buildCorpus(t testing.TB, cases []rtCase) ([]byte, []want) {
@@ -276,7 +296,13 @@ func buildCorpus(t testing.TB, cases []rtCase) ([]byte, []want) {
 		if len(body) == 0 {
 			body = nil
 		}
-		wants = append(wants, expectExact(i, e, body))
+		w := expectExact(i, e, body)
+		for j, h := range w.headers {
+			if c.wantCT != "" && strings.EqualFold(h[0], "Content-Type") {
+				w.headers[j][1] = c.wantCT
+			}
+		}
+		wants = append(wants, w)
 	}
 	return data, wants
 }

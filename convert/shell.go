@@ -142,6 +142,11 @@ func appendBase64Lines(dst []byte, s string) []byte {
 func appendCurlArgs(dst []byte, c *call, bodyFile string) []byte {
 	const next = " \\\n  "
 	for _, h := range c.headers {
+		if h.spelt() {
+			// curl writes a Host header under its own spelling; once
+			// told to send none, it passes this one on as it is.
+			dst = append(dst, next+"-H 'Host:'"...)
+		}
 		dst = append(dst, next+"-H "...)
 		if h.value.size() == 0 && h.value.isLiteral() {
 			// -H 'X: ' would make curl remove the header; 'X;' sends it empty.
@@ -326,6 +331,9 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 
 	url := appendWord(nil, c.origin, c.target)
 	first := "curl " + methodArgs(&c) + "--path-as-is "
+	if rawPath(c.target) {
+		first += string(appendWord([]byte("--request-target "), originPath(c.origin), c.target)) + " "
+	}
 	if strings.ContainsAny(c.target.text(), "[]{}") {
 		first += "-g "
 	}
@@ -365,4 +373,34 @@ func oneLineName(name string) string {
 		}
 		return r
 	}, name)
+}
+
+// rawPath reports whether the recorded path holds bytes that curl would
+// percent-encode (curl 7.88 sends é as %c3%a9, even with --path-as-is);
+// --request-target sends them as they are.
+func rawPath(target value) bool {
+	for _, p := range target {
+		if p.Env != "" || p.Var != nil {
+			continue
+		}
+		path, _, query := strings.Cut(p.Text, "?")
+		for i := 0; i < len(path); i++ {
+			if path[i] >= 0x80 {
+				return true
+			}
+		}
+		if query {
+			return false
+		}
+	}
+	return false
+}
+
+// originPath is the path prefix of an origin (a --base-url may have one).
+func originPath(origin string) string {
+	_, rest, _ := strings.Cut(origin, "://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return ""
 }

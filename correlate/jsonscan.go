@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/apitape/apitape/har"
 )
 
 // scanner walks a JSON document held in a string and reports every string
@@ -30,9 +32,6 @@ type objFrame struct {
 	parent, depth           int
 }
 
-// maxJSONDepth bounds nesting, as encoding/json does (10000).
-const maxJSONDepth = 10000
-
 func (sc *scanner) run(s string) bool {
 	sc.s, sc.i, sc.path, sc.objs, sc.cur, sc.bad = s, 0, sc.path[:0], sc.objs[:0], -1, false
 	sc.value()
@@ -53,7 +52,7 @@ func (sc *scanner) ws() {
 
 func (sc *scanner) value() {
 	sc.ws()
-	if sc.bad || sc.i >= len(sc.s) || len(sc.path) > maxJSONDepth {
+	if sc.bad || sc.i >= len(sc.s) || len(sc.path) > har.MaxDepth {
 		sc.bad = true
 		return
 	}

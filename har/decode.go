@@ -78,7 +78,7 @@ func (p *parser) page(pg *Page) (err error) {
 		case "title":
 			pg.Title, err = p.str()
 		case "pageTimings":
-			pg.PageTimings, err = p.rawValue()
+			pg.PageTimings, err = p.optionalRaw()
 		case "comment":
 			pg.Comment, err = p.str()
 		default:
@@ -102,7 +102,7 @@ func (p *parser) entry(e *Entry) (err error) {
 		case "response":
 			err = p.response(&e.Response)
 		case "cache":
-			e.Cache, err = p.rawValue()
+			e.Cache, err = p.optionalRaw()
 		case "timings":
 			err = p.timings(&e.Timings)
 		case "serverIPAddress":
@@ -200,7 +200,12 @@ func (p *parser) cookie(c *Cookie) (err error) {
 		case "domain":
 			c.Domain, err = p.str()
 		case "expires":
-			if p.peek() != '"' && !p.isNull() {
+			// Chrome DevTools writes null for every session cookie.
+			if p.isNull() {
+				c.Expires = ""
+				return nil
+			}
+			if p.peek() != '"' {
 				// Some exporters write a number or a boolean here; keep it.
 				c.Extra.Delete("expires")
 				return p.extra(&c.Extra, k)

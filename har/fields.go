@@ -73,17 +73,34 @@ func (e *FieldError) Unwrap() error { return e.Err }
 func prefixPath(prefix string, err error) error {
 	var fe *FieldError
 	if errors.As(err, &fe) {
-		p := prefix
-		if fe.Path != "" {
-			if strings.HasPrefix(fe.Path, "[") {
-				p += fe.Path
-			} else {
-				p += "." + fe.Path
-			}
-		}
-		return &FieldError{Path: p, Err: fe.Err}
+		return &FieldError{Path: joinPath(prefix, fe.Path), Err: fe.Err}
 	}
 	return &FieldError{Path: strings.Clone(prefix), Err: err}
+}
+
+// maxPath bounds a field path in an error: a value nested ten thousand
+// levels deep would otherwise make a 30 KB error line. The outer members,
+// which say where the value is, are kept.
+const maxPath = 60
+
+// joinPath puts an outer member (prefix) before an inner path.
+func joinPath(prefix, inner string) string {
+	p := strings.Clone(prefix)
+	if inner != "" {
+		if strings.HasPrefix(inner, "[") {
+			p += inner
+		} else {
+			p += "." + inner
+		}
+	}
+	if len(p) > maxPath {
+		cut := strings.LastIndexAny(p[:maxPath], ".[")
+		if cut <= 0 {
+			cut = maxPath
+		}
+		p = p[:cut] + "…"
+	}
+	return p
 }
 
 // compact copies raw without insignificant white space, so that a value

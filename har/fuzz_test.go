@@ -2,9 +2,11 @@ package har
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,6 +23,14 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf{\"log\":{\"entries\":[ ]} }"))
 	// An unknown member whose name is not UTF-8 (found by fuzzing).
 	f.Add([]byte("{\"log\":{\"entries\":[{\"request\":{\"method\":\"GET\",\"url\":\"x\",\"headers\":[{\"name\":\"a\",\"\xffalue\":\"b\"}]}}]}}"))
+	// Escaped member names, null in optional fields, garbage in skipped
+	// members, and nesting past MaxDepth, before and inside an entry.
+	f.Add([]byte(`{"\u006cog":{"\u0065ntries":[{"r\u0065quest":{"method":"GET","url":"x"},"_\u0078":[1]}]}}`))
+	f.Add([]byte(`{"log":{"browser":null,"pages":null,"entries":[{"request":{"method":"GET","url":"x","cookies":[{"name":"a","value":"b","expires":null,"httpOnly":null}],"postData":null},"response":{"content":{"compression":null,"text":null}},"cache":null}]}}`))
+	f.Add([]byte(`{"log":{"version":@@@,"entries":[]}}`))
+	f.Add([]byte(`{"log":{"entries":[{"request":{"method":"GET","url":"x"},"_x":@@@}]}}`))
+	f.Add([]byte(`{"log":{"_x":` + strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1) + `,"entries":[]}}`))
+	f.Add([]byte(`{"log":{"entries":[{"request":{"method":"GET","url":"x"},"_x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}]}}`))
 	if dir, err := filepath.Abs("../../shared/har-corpus"); err == nil {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.har"))
 		for _, p := range files {
@@ -85,6 +95,11 @@ func FuzzReader(f *testing.F) {
 		h, err := r.Log()
 		if err != nil {
 			return
+		}
+		// Whatever is accepted is JSON (encoding/json's limit is 10000
+		// levels for the whole text, apitape's for each entry).
+		if bytes.Count(data, []byte("[")) < MaxDepth-10 && !json.Valid(data[len(data)-len(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))):]) {
+			t.Fatalf("accepted text that is not JSON")
 		}
 		h.Log.Entries = entries
 		var out bytes.Buffer

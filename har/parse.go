@@ -19,11 +19,12 @@ import (
 // value it reads.
 
 type parser struct {
-	data []byte
-	pos  int
-	buf  []byte      // scratch for unescaping strings
-	nvs  []NameValue // scratch for header and query lists
-	cks  []Cookie    // scratch for cookie lists
+	data  []byte
+	pos   int
+	depth int         // objects and arrays open, bounded by MaxDepth
+	buf   []byte      // scratch for unescaping strings
+	nvs   []NameValue // scratch for header and query lists
+	cks   []Cookie    // scratch for cookie lists
 
 	// Decoded strings are copied into chunks shared by many strings:
 	// one allocation per string was most of the reader's cost. A chunk
@@ -69,10 +70,18 @@ func (p *parser) textPtr(s string) *string {
 	return &p.ptrs[len(p.ptrs)-1]
 }
 
-// syntaxError is malformed JSON at a byte offset within the parsed text.
+// MaxDepth is how deeply objects and arrays may nest in a HAR entry and in
+// any JSON document apitape reads (bodies included): encoding/json's own
+// limit. Every reader in apitape checks it, so a hostile file gets a
+// one-line error instead of exhausting the stack.
+const MaxDepth = 10000
+
+// syntaxError is malformed JSON at a byte offset within the parsed text;
+// path is the member it lies in, as withPath builds it on the way out.
 type syntaxError struct {
-	off int
-	msg string
+	off  int
+	msg  string
+	path string
 }
 
 func (e *syntaxError) Error() string { return e.msg }
@@ -146,6 +155,25 @@ func (p *parser) object(member func(key string) error) error {
 	if p.peek() != '{' {
 		return p.typeErr("object")
 	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	err := p.members(member)
+	p.depth--
+	return err
+}
+
+// enter opens an object or array, within MaxDepth; the caller closes it
+// (p.depth--) whatever happens.
+func (p *parser) enter() error {
+	if p.depth >= MaxDepth {
+		return p.syntaxErr("nesting deeper than %d levels", MaxDepth)
+	}
+	p.depth++
+	return nil
+}
+
+func (p *parser) members(member func(key string) error) error {
 	p.pos++
 	if p.peek() == '}' {
 		p.pos++
@@ -186,6 +214,15 @@ func (p *parser) array(elem func(i int) error) error {
 	if p.peek() != '[' {
 		return p.typeErr("array")
 	}
+	if err := p.enter(); err != nil {
+		return err
+	}
+	err := p.elements(elem)
+	p.depth--
+	return err
+}
+
+func (p *parser) elements(elem func(i int) error) error {
 	p.pos++
 	if p.peek() == ']' {
 		p.pos++
@@ -210,6 +247,7 @@ func (p *parser) array(elem func(i int) error) error {
 func withPath(prefix string, err error) error {
 	var se *syntaxError
 	if errors.As(err, &se) {
+		se.path = joinPath(prefix, se.path)
 		return err
 	}
 	return prefixPath(prefix, err)
@@ -619,6 +657,15 @@ func (p *parser) rawValue() (json.RawMessage, error) {
 		return nil, err
 	}
 	return p.rawCopy(raw), nil
+}
+
+// optionalRaw is rawValue for a member kept as JSON text whose null
+// means absent.
+func (p *parser) optionalRaw() (json.RawMessage, error) {
+	if p.isNull() {
+		return nil, nil
+	}
+	return p.rawValue()
 }
 
 // end checks that nothing but white space follows the value.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Error is a problem with a HAR file, located as precisely as the reader
@@ -62,9 +63,10 @@ type Reader struct {
 	raw     []byte // the current entry: rawBuf, or the read buffer itself
 	rawBuf  []byte
 	rawOff  int64
-	inPlace bool   // the next entry is parsed where it lies in the read buffer
-	p       parser // reused: its scratch buffers outlive one entry
-	parsed  *Entry // set by an in-place parse
+	inPlace bool    // the next entry is parsed where it lies in the read buffer
+	p       parser  // reused: its scratch buffers outlive one entry
+	parsed  *Entry  // set by an in-place parse
+	open    []frame // objects and arrays open before log.entries
 	err     error
 }
 
@@ -110,7 +112,7 @@ func (r *Reader) Next() (*Entry, error) {
 // parse decodes the raw bytes of the current entry (as returned by NextRaw).
 func (r *Reader) parse(raw []byte) (*Entry, error) {
 	e := new(Entry)
-	r.p.data, r.p.pos = raw, 0
+	r.p.data, r.p.pos, r.p.depth = raw, 0, 0
 	err := r.p.entry(e)
 	if err == nil {
 		err = r.p.end()
@@ -119,7 +121,7 @@ func (r *Reader) parse(raw []byte) (*Entry, error) {
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
-			return nil, r.errorf(r.index, r.rawOff+int64(se.off), "malformed JSON: %s", se.msg)
+			return nil, &Error{File: r.name, Entry: r.index, Field: se.path, Offset: r.rawOff + int64(se.off), Msg: "malformed JSON: " + se.msg}
 		}
 		he := &Error{File: r.name, Entry: r.index, Offset: -1, Msg: err.Error()}
 		var fe *FieldError
@@ -141,6 +143,13 @@ func (r *Reader) parse(raw []byte) (*Entry, error) {
 func ParseEntry(raw []byte) (*Entry, error) {
 	r := &Reader{name: "entry"}
 	return r.parse(raw)
+}
+
+// EntryError is an error about a field of the entry last returned, found
+// by a check made after reading (a method no server accepts, say); its
+// offset is the entry's.
+func (r *Reader) EntryError(field, msg string) *Error {
+	return &Error{File: r.name, Entry: r.index, Field: field, Offset: r.rawOff, Msg: msg}
 }
 
 // Index is the 0-based index of the entry last returned.
@@ -165,7 +174,16 @@ func (r *Reader) Log() (*HAR, error) {
 	}
 	h := new(HAR)
 	if err := h.UnmarshalJSON(doc); err != nil {
-		return nil, &Error{File: r.name, Entry: -1, Offset: -1, Msg: err.Error()}
+		he := &Error{File: r.name, Entry: -1, Offset: -1, Msg: err.Error()}
+		var fe *FieldError
+		var se *syntaxError
+		switch {
+		case errors.As(err, &se):
+			he.Field, he.Msg = se.path, "malformed JSON: "+se.msg
+		case errors.As(err, &fe):
+			he.Field, he.Msg = fe.Path, fe.Err.Error()
+		}
+		return nil, he
 	}
 	if h.Log == nil {
 		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: "missing"}
@@ -252,7 +270,7 @@ func (r *Reader) parseInPlace() bool {
 	}
 	window, _ := r.br.Peek(r.br.Buffered())
 	e := new(Entry)
-	r.p.data, r.p.pos = window, 0
+	r.p.data, r.p.pos, r.p.depth = window, 0, 0
 	err := r.p.entry(e)
 	n := r.p.pos
 	r.p.data = nil
@@ -351,28 +369,76 @@ func (r *Reader) readTail(tailStart int) error {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// frame is one object or array open before log.entries; key is the
+// member being read in an object, decoded.
 type frame struct {
-	object    bool
-	expectKey bool
-	key       string
+	object bool
+	key    string
+	index  int // of the element being read, in an array
 }
 
-// findEntries scans the text before the entries, keeping it in r.gap, and
-// stops right after the '[' that opens log.entries.
+// What findEntries expects next.
+const (
+	wantValue      = iota
+	wantValueOrEnd // after '['
+	wantKey        // after ',' in an object
+	wantKeyOrEnd   // after '{'
+	wantColon      // after a member name
+	wantCommaOrEnd // after a value
+)
+
+// findEntries reads the text before the entries, keeping it in r.gap and
+// checking it as strictly as the entries (a skipped member holding
+// `@@@` is an error, not text copied to the output), and stops right
+// after the '[' that opens log.entries. Member names are compared
+// decoded, so "\u006cog" is "log".
 func (r *Reader) findEntries() error {
+	err := r.scanHead()
+	var he *Error
+	if errors.As(err, &he) && he.Offset >= 0 && he.Field == "" {
+		he.Field = headPath(r.open)
+	}
+	r.open = nil
+	return err
+}
+
+// headPath is where the frames are, as a field path ("log.pages[0].id").
+func headPath(open []frame) string {
+	var b strings.Builder
+	for _, f := range open {
+		if b.Len() > maxPath {
+			break // joinPath cuts it
+		}
+		switch {
+		case !f.object:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		case f.key == "":
+			return joinPath(b.String(), "") // an object just opened
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
+		}
+	}
+	return joinPath(b.String(), "")
+}
+
+// scanHead is findEntries without the field path; r.open is what is open.
+func (r *Reader) scanHead() error {
 	if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		r.br.Discard(3)
 		r.off += 3
 	}
-	var stack []frame
+	state := wantValue
 	for {
 		c, err := r.readByte()
 		if err == io.EOF {
-			if r.off == 0 {
+			if r.gap.Len() == 0 {
 				return r.errorf(-1, -1, "empty file")
 			}
-			if len(stack) == 0 {
-				return r.errorf(-1, -1, "no log.entries array")
+			if len(r.open) == 0 {
+				return r.errorf(-1, -1, "not a HAR file: no JSON object")
 			}
 			return r.errorf(-1, r.off, "unexpected end of file before log.entries")
 		}
@@ -380,49 +446,87 @@ func (r *Reader) findEntries() error {
 			return r.errorf(-1, r.off, "read: %v", err)
 		}
 		r.gap.WriteByte(c)
-		if len(stack) == 0 && !isSpace(c) && c != '{' {
-			return r.errorf(-1, r.off-1, "not a HAR file: expected a JSON object, found %q", c)
+		if isSpace(c) {
+			continue
 		}
-		switch c {
-		case ' ', '\t', '\n', '\r', ':':
-		case ',':
-			if n := len(stack); n > 0 && stack[n-1].object {
-				stack[n-1].expectKey = true
+		at := r.off - 1
+		if len(r.open) == 0 && c != '{' {
+			return r.errorf(-1, at, "not a HAR file: expected a JSON object, found %q", c)
+		}
+		switch state {
+		case wantKeyOrEnd, wantKey:
+			switch {
+			case c == '}' && state == wantKeyOrEnd:
+				r.open = r.open[:len(r.open)-1]
+				state = wantCommaOrEnd
+			case c == '"':
+				key, err := r.readString()
+				if err != nil {
+					return err
+				}
+				r.open[len(r.open)-1].key = key
+				state = wantColon
+			default:
+				return r.errorf(-1, at, "malformed JSON: expected a member name, found %q", c)
 			}
-		case '{', '[':
-			if n := len(stack); c == '[' && n == 2 && stack[0].key == "log" && stack[1].object && stack[1].key == "entries" {
+		case wantColon:
+			if c != ':' {
+				return r.errorf(-1, at, "malformed JSON: expected ':' after member name, found %q", c)
+			}
+			state = wantValue
+		case wantCommaOrEnd:
+			top := &r.open[len(r.open)-1]
+			switch {
+			case c == ',' && top.object:
+				state = wantKey
+			case c == ',':
+				top.index++
+				state = wantValue
+			case c == '}' && top.object, c == ']' && !top.object:
+				r.open = r.open[:len(r.open)-1]
+			default:
+				return r.errorf(-1, at, "malformed JSON: unexpected %q after a value", c)
+			}
+		case wantValue, wantValueOrEnd:
+			switch {
+			case c == ']' && state == wantValueOrEnd:
+				r.open = r.open[:len(r.open)-1]
+				state = wantCommaOrEnd
+			case c == '[' && len(r.open) == 2 && r.open[0].key == "log" && r.open[1].object && r.open[1].key == "entries":
 				return nil
+			case c == '{' || c == '[':
+				if len(r.open) >= MaxDepth {
+					return r.errorf(-1, at, "malformed JSON: nesting deeper than %d levels", MaxDepth)
+				}
+				r.open = append(r.open, frame{object: c == '{'})
+				state = wantValueOrEnd
+				if c == '{' {
+					state = wantKeyOrEnd
+				}
+			case c == '"':
+				if _, err := r.readString(); err != nil {
+					return err
+				}
+				state = wantCommaOrEnd
+			default:
+				if err := r.readScalar(c, at); err != nil {
+					return err
+				}
+				state = wantCommaOrEnd
 			}
-			stack = append(stack, frame{object: c == '{', expectKey: c == '{'})
-		case '}', ']':
-			if len(stack) == 0 {
-				return r.errorf(-1, r.off-1, "malformed JSON: unexpected %q", c)
-			}
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return r.errorf(-1, -1, "no log.entries array")
-			}
-		case '"':
-			s, err := r.readString()
-			if err != nil {
-				return err
-			}
-			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
-				stack[n-1].key = s
-				stack[n-1].expectKey = false
-			}
-		default:
-			if len(stack) == 0 {
-				return r.errorf(-1, r.off-1, "malformed JSON: unexpected %q", c)
-			}
+		}
+		if len(r.open) == 0 {
+			// The top-level object closed without log.entries.
+			return r.errorf(-1, -1, "no log.entries array")
 		}
 	}
 }
 
-// readString reads the rest of a JSON string whose opening quote was read,
-// returning its raw (still escaped) contents.
+// readString reads the rest of a JSON string whose opening quote was read
+// and returns it decoded, with the checks the entry parser makes.
 func (r *Reader) readString() (string, error) {
-	start := r.gap.Len()
+	start := r.gap.Len() - 1
+	at := r.off - 1
 	escaped := false
 	for {
 		c, err := r.readByte()
@@ -437,11 +541,53 @@ func (r *Reader) readString() (string, error) {
 		if c == '\\' {
 			escaped = true
 		} else if c == '"' {
-			b := r.gap.Bytes()
-			return string(b[start : len(b)-1]), nil
+			break
 		}
 	}
+	p := parser{data: r.gap.Bytes()[start:]}
+	s, err := p.rawString()
+	if err != nil {
+		var se *syntaxError
+		errors.As(err, &se)
+		return "", r.errorf(-1, at+int64(se.off), "malformed JSON: %s", se.msg)
+	}
+	return strings.Clone(s), nil
 }
+
+// readScalar reads the rest of a number or literal whose first byte c
+// (at offset at) was read.
+func (r *Reader) readScalar(c byte, at int64) error {
+	start := r.gap.Len() - 1
+	for {
+		b, err := r.br.Peek(1)
+		if err != nil || !scalarByte[b[0]] {
+			break
+		}
+		r.readByte()
+		r.gap.WriteByte(b[0])
+	}
+	tok := r.gap.Bytes()[start:]
+	switch string(tok) {
+	case "true", "false", "null":
+		return nil
+	}
+	if c == '-' || c >= '0' && c <= '9' {
+		p := parser{data: tok}
+		if _, err := p.number(); err == nil && p.pos == len(tok) {
+			return nil
+		}
+		return r.errorf(-1, at, "malformed JSON: invalid number")
+	}
+	return r.errorf(-1, at, "malformed JSON: invalid character %q looking for a value", c)
+}
+
+// scalarByte marks the bytes a number or a literal can hold.
+var scalarByte = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+-.eEtruefalsn") {
+		t[c] = true
+	}
+	return t
+}()
 
 // ReadAll reads a whole HAR into memory; for small files and tests.
 func ReadAll(rd io.Reader, name string) (*HAR, error) {

@@ -130,7 +130,9 @@ type Appender struct {
 }
 
 // CreateAppender creates (or truncates) path with mode 0600, since
-// recordings may hold credentials, and writes an empty log.
+// recordings may hold credentials, and writes an empty log. An existing
+// file is made 0600 too, before anything is written to it: the mode it
+// had was chosen for what it held before.
 func CreateAppender(path string, log *HAR) (*Appender, error) {
 	head, tail, err := splitLog(log)
 	if err != nil {
@@ -139,6 +141,12 @@ func CreateAppender(path string, log *HAR) (*Appender, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	if _, err := f.Write(append(append([]byte(nil), head...), tail...)); err != nil {
 		f.Close()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/apitape/apitape/har"
 )
 
 // jnode is one JSON value and where it is in its text.
@@ -54,10 +56,6 @@ type jsonSyntaxError struct {
 func (e *jsonSyntaxError) Error() string {
 	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
-
-// maxJSONDepth bounds nesting so that a hostile document cannot exhaust the
-// stack.
-const maxJSONDepth = 10000
 
 type jparser struct {
 	s       string
@@ -230,8 +228,8 @@ func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n
 	n = jnode{kind: kind, start: p.pos}
 	mark := len(p.scratch)
 	defer p.closeKids(&n, mark)
-	if p.depth++; p.depth > maxJSONDepth {
-		return n, p.errorf("nesting too deep")
+	if p.depth++; p.depth > har.MaxDepth {
+		return n, p.errorf("nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels")
 	}
 	defer func() { p.depth-- }()
 	p.pos++

@@ -222,6 +222,8 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 		}
 		if skip := skipReason(e); skip != "" {
 			c.pub.Skipped = skip
+		} else if p := har.URLProblem(e.Request.URL); p != "" {
+			c.pub.Skipped = "request.url: " + p
 		} else if err != nil {
 			c.pub.Skipped = "request.url: " + err.Error()
 		} else {

@@ -310,6 +310,10 @@ func readItems(hr *har.Reader, sel *har.Selection) ([]item, error) {
 		if sel != nil && !sel.Keep(hr.Index(), e) {
 			continue
 		}
+		// Refused before anything is sent, as convert does.
+		if !har.ValidMethod(e.Request.Method) {
+			return nil, hr.EntryError("request.method", "not a valid HTTP method")
+		}
 		items = append(items, item{index: hr.Index(), entry: e})
 	}
 }

@@ -263,11 +263,16 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 			return fmt.Errorf("%s: %w", files[i].path, unwrapPathError(err))
 		}
 	}
+	warnUnsendable(st, name, stats.UnsendableFirst, stats.Unsendable, "converted")
 	if len(files) == 1 && files[0].format == "vars" {
 		return nil
 	}
 	if stats.Converted == 0 {
-		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection)", name, stats.Entries, stats.Skipped)
+		unsent := ""
+		if stats.Unsendable > 0 {
+			unsent = fmt.Sprintf(", %d with a URL that cannot be sent", stats.Unsendable)
+		}
+		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection%s)", name, stats.Entries, stats.Skipped, unsent)
 		if !opts.Selection.All && stats.Entries > 0 {
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")
 		}
@@ -277,6 +282,22 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		hintf(st, "browsers export sanitized HAR files by default (Chrome 130 and later): export with sensitive data, or add the headers yourself")
 	}
 	return nil
+}
+
+// warnUnsendable names the selected entries whose URL cannot be sent
+// (the first of them) and counts them all: they are left out, never
+// silently.
+func warnUnsendable(st *streams, name string, first []string, n int, verb string) {
+	if n == 0 {
+		return
+	}
+	for _, s := range first {
+		warningf(st, "%s: %s", name, s)
+	}
+	if n > len(first) {
+		warningf(st, "%s: and %d more", name, n-len(first))
+	}
+	warningf(st, "%s: %d selected calls not %s: their URL cannot be sent", name, n, verb)
 }
 
 // convertCtxReader stops reading when the command is interrupted, so a

@@ -251,6 +251,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		if err := replay.WriteDryRun(out, plan); err != nil {
 			return err
 		}
+		var u unsendableCalls
+		for _, c := range plan.Calls {
+			u.add(c.Index, c.Skipped)
+		}
+		warnUnsendable(st, name, u.first, u.n, "sent")
 		if err := out.commit(); err != nil {
 			return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
 		}
@@ -274,6 +279,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if err := writeReplayReport(out, format, res, st, *outPath == "" && st.outTTY, *verbose); err != nil {
 		return err
 	}
+	var u unsendableCalls
+	for _, c := range res.Calls {
+		u.add(c.Index, c.Skipped)
+	}
+	warnUnsendable(st, name, u.first, u.n, "sent")
 	if err := out.commit(); err != nil {
 		return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
 	}
@@ -304,6 +314,23 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		return &exitError{code: 1, err: errors.New(msg)}
 	}
 	return nil
+}
+
+// unsendableCalls collects the calls skipped because their URL cannot be
+// sent, for warnUnsendable.
+type unsendableCalls struct {
+	first []string
+	n     int
+}
+
+func (u *unsendableCalls) add(index int, skipped string) {
+	if !strings.HasPrefix(skipped, "request.url: ") {
+		return
+	}
+	u.n++
+	if len(u.first) < 10 {
+		u.first = append(u.first, fmt.Sprintf("entry %d: %s", index, skipped))
+	}
 }
 
 // inputError maps errors reading the recording: a bad HAR is an input

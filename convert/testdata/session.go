@@ -109,6 +109,7 @@ type request struct {
 	host   string
 	header http.Header
 	body   string
+	client *http.Client // nil: the session's
 
 	answerHeader http.Header
 	answer       []byte
@@ -119,16 +120,14 @@ func (s *session) request(index int, label, method, origin, target string) *requ
 }
 
 // add appends a header under its recorded name: Header.Add would
-// canonicalise the name, and Go writes map keys as they are.
+// canonicalise the name, and Go writes map keys as they are (a
+// "user-agent" too: send then keeps Go's own User-Agent out).
 func (r *request) add(name, value string) {
-	switch {
-	case strings.EqualFold(name, "Host"):
+	if strings.EqualFold(name, "Host") {
 		if r.host == "" {
 			r.host = value
 		}
 		return
-	case strings.EqualFold(name, "User-Agent"):
-		name = "User-Agent" // Go sends this one itself, under this key only
 	}
 	r.header[name] = append(r.header[name], value)
 }
@@ -163,7 +162,11 @@ func (s *session) send(r *request, recorded int) {
 		req.Header["User-Agent"] = []string{""} // Go sends no User-Agent then
 	}
 	req.Host = r.host
-	resp, err := s.client.Do(req)
+	client := s.client
+	if r.client != nil {
+		client = r.client
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		s.fail(r, "%v", err)
 	}
@@ -171,6 +174,9 @@ func (s *session) send(r *request, recorded int) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		s.fail(r, "reading the answer: %v", err)
+	}
+	if r.client != nil {
+		r.client.CloseIdleConnections()
 	}
 	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
 		s.fail(r, "HTTP %d (recorded %d)", resp.StatusCode, recorded)

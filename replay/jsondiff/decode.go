@@ -7,15 +7,13 @@ import (
 	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
-)
 
-// maxDepth is encoding/json's nesting limit: deeper documents are an error,
-// not a stack overflow.
-const maxDepth = 10000
+	"github.com/apitape/apitape/har"
+)
 
 // Decode parses one JSON document into the values encoding/json produces
 // with UseNumber (map[string]any, []any, string, json.Number, bool, nil),
-// with the same results, including for invalid UTF-8 and lone surrogates
+// with the same results (nesting deeper than har.MaxDepth is an error), including for invalid UTF-8 and lone surrogates
 // (replaced by U+FFFD) and duplicate keys (the last wins). It exists
 // because replay decodes two bodies per call and encoding/json's reflection
 // made that the largest cost of a replay.
@@ -94,7 +92,7 @@ func (d *decoder) literal(lit string) error {
 }
 
 func (d *decoder) object(depth int) (any, error) {
-	if depth > maxDepth {
+	if depth > har.MaxDepth {
 		return nil, d.errorf("exceeded max depth")
 	}
 	d.pos++ // {
@@ -144,7 +142,7 @@ func (d *decoder) object(depth int) (any, error) {
 }
 
 func (d *decoder) array(depth int) (any, error) {
-	if depth > maxDepth {
+	if depth > har.MaxDepth {
 		return nil, d.errorf("exceeded max depth")
 	}
 	d.pos++ // [
