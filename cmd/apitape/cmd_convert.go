@@ -161,7 +161,8 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 }
 
 // formatExt names the files of a conversion into several formats.
-var formatExt = map[string]string{"curl": ".curl", "bash": ".sh", "go": ".go", "vars": ".vars"}
+var formatExt = map[string]string{"curl": ".curl", "bash": ".sh", "go": ".go", "vars": ".vars",
+	"python": ".py", "httpie": ".httpie.sh", "fetch": ".mjs", "locust": ".locustfile.py"}
 
 // outputFile is one format of a conversion and its file ("" or "-":
 // stdout).
@@ -173,7 +174,7 @@ type outputFile struct {
 // keeps it private, since --exact output may hold live credentials; the
 // others may too: 0600.
 func (o outputFile) perm() os.FileMode {
-	if o.format == "bash" {
+	if o.format == "bash" || o.format == "python" || o.format == "httpie" {
 		return 0o700
 	}
 	return 0o600
