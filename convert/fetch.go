@@ -75,92 +75,32 @@ func (e *fetchEmitter) skip(w *bufio.Writer, index int, reason string) {
 func (e *fetchEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')
 	comment(w, "//", c.index, c.label)
-	b := make([]byte, 0, 256+c.body.size()*2)
-	b = append(b, "{\n  const r = await s.send("...)
-	b = strconv.AppendInt(b, int64(c.index), 10)
-	b = append(b, ", "...)
-	b = appendJSString(b, c.label, false)
-	b = append(b, ", "...)
-	b = appendJSString(b, c.method, true)
-	b = append(b, ", "...)
-	if c.base {
-		b = append(b, "s.base"...)
-	} else {
-		b = appendJSString(b, c.origin, true)
-	}
-	b = append(b, ", "...)
-	b = appendJSLine(b, c.target)
-	b = append(b, ", ["...)
+	headers := make([]header, 0, len(c.headers)+1)
 	for _, h := range c.headers {
-		if strings.EqualFold(h.name, "Expect") {
-			continue // undici refuses it
+		if !strings.EqualFold(h.name, "Expect") { // undici refuses it
+			headers = append(headers, h)
 		}
-		b = append(b, "\n    ["...)
-		b = appendJSString(b, h.name, true)
-		b = append(b, ", "...)
-		b = appendJSLine(b, h.value)
-		b = append(b, "],"...)
 	}
 	if c.compressed && !c.has("Accept-Encoding") {
 		// fetch decodes gzip, deflate and br answers.
-		b = append(b, "\n    [\"Accept-Encoding\", \"gzip, deflate, br\"],"...)
+		headers = append(headers, header{"Accept-Encoding", literal("gzip, deflate, br")})
 	}
-	if b[len(b)-1] == ',' {
-		b = append(b, "\n  "...)
+	b, err := jsLang.appendCall(make([]byte, 0, 256+c.body.size()*2), c, headers, nil)
+	if err != nil {
+		return err
 	}
-	b = append(b, "], "...)
-	if c.body == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSBody(b, c.body)
-	}
-	b = append(b, ", "...)
-	b = strconv.AppendInt(b, int64(c.status), 10)
-	b = append(b, ");\n"...)
-	for _, t := range c.produces {
-		var err error
-		if b, err = appendJSTake(b, t); err != nil {
-			return err
-		}
-	}
-	b = append(b, "}\n"...)
-	_, err := w.Write(b)
+	_, err = w.Write(b)
 	return err
 }
 
-// appendJSTake appends the statement that keeps a value the answer
-// produced.
-func appendJSTake(b []byte, t taken) ([]byte, error) {
-	v := t.v
-	b = append(b, "  s.take(r, "...)
-	b = appendJSString(b, v.Name, false)
-	b = append(b, ", "...)
-	b = appendJSString(b, v.Source.String(), false)
-	b = append(b, ", "+strconv.FormatBool(t.inJSON)+", "+strconv.FormatBool(v.Secret)+", "...)
-	last := strconv.FormatBool(v.Source.Part == correlate.PartLastSegment)
-	switch v.Source.Kind {
-	case correlate.KindJSON:
-		path, err := correlate.ParsePath(v.Source.Path)
-		if err != nil {
-			return b, err
-		}
-		b = append(b, "fromJSON(r, "+last...)
-		for _, st := range path {
-			b = append(b, ", "...)
-			if st.IsIndex {
-				b = strconv.AppendInt(b, int64(st.Index), 10)
-			} else {
-				b = appendJSString(b, st.Key, false)
-			}
-		}
-	case correlate.KindHeader:
-		b = append(b, "fromHeader(r, "+last+", "...)
-		b = appendJSString(b, v.Source.Path, false)
-	default:
-		b = append(b, "fromCookie(r, "...)
-		b = appendJSString(b, v.Source.Path, false)
-	}
-	return append(b, "));\n"...), nil
+var jsLang = &scriptLang{
+	indent: "  ", open: "{\n", close: "}\n", send: "const r = await s.send(", end: ");\n", none: "null", pair: [2]string{"[", "]"},
+	str:      func(dst []byte, s string) []byte { return appendJSString(dst, s, false) },
+	raw:      func(dst []byte, s string) []byte { return appendJSString(dst, s, true) },
+	line:     appendJSLine,
+	body:     appendJSBody,
+	boolean:  strconv.FormatBool,
+	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
 }
 
 // appendJSLine appends v as a JS string whose characters are the bytes to
@@ -415,7 +355,7 @@ async function send(s, index, label, method, origin, target, lines, body, record
     for (const secret of s.secrets) text = text.split(secret).join("***");
     text = latin1(utf8.encode(text)).slice(0, 2048);
     text = new TextDecoder().decode(Uint8Array.from(text, (c) => c.charCodeAt(0)));
-    message += "apitape: the answer (" + data.length + " bytes" + (data.length > 2048 ? ", the first 2 KiB" : "") + "; secrets masked):\n" + text;
+    message += "apitape: the answer (" + data.length + " bytes" + (data.length > 2048 ? ", the first 2 KiB" : "") + "; secrets masked):\n" + text.replace(/\n$/, "");
     if (where) message += "\napitape: the whole answer is in " + where;
     fail(message);
   }

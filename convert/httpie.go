@@ -157,7 +157,8 @@ show_answer() {
       if [ "${#val}" -ge 6 ]; then text=${text//"$val"/***}; fi
     done
   done
-  echo "apitape: the answer ($size bytes; the first 2 KiB, secrets masked):" >&2
+  if [ "$size" -gt 2048 ]; then size="$size bytes, the first 2 KiB"; else size="$size bytes"; fi
+  echo "apitape: the answer ($size; secrets masked):" >&2
   printf '%s\n' "${text:0:2048}" >&2
   if [ -n "${APITAPE_RESPONSES:-}" ]; then echo "apitape: the whole answer is in $1" >&2; fi
 }

@@ -80,56 +80,27 @@ func (e *pythonEmitter) skip(w *bufio.Writer, index int, reason string) {
 func (e *pythonEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')
 	comment(w, "    #", c.index, c.label)
-	b := make([]byte, 0, 256+c.body.size()*2)
-	b = append(b, "    r = s.send("...)
-	b = strconv.AppendInt(b, int64(c.index), 10)
-	b = append(b, ", "...)
-	b = appendPyStr(b, c.label)
-	b = append(b, ", "...)
-	b = appendPyStr(b, c.method)
-	b = append(b, ", "...)
-	if c.base {
-		b = append(b, "s.base"...)
-	} else {
-		b = appendPyStr(b, c.origin)
-	}
-	b = append(b, ", "...)
-	b = appendPyValue(b, c.target)
-	b = append(b, ", ["...)
-	hs := e.headers(c)
-	for _, h := range hs {
-		b = append(b, "\n        ("...)
-		b = appendPyStr(b, h.name)
-		b = append(b, ", "...)
-		b = appendPyValue(b, h.value)
-		b = append(b, "),"...)
-	}
-	if len(hs) > 0 {
-		b = append(b, "\n    "...)
-	}
-	b = append(b, "], "...)
-	if c.body == nil {
-		b = append(b, "None"...)
-	} else {
-		b = appendPyValue(b, c.body)
-	}
-	b = append(b, ", "...)
-	b = strconv.AppendInt(b, int64(c.status), 10)
+	var extra func([]byte) []byte
 	if e.locust {
-		b = append(b, ", "...)
-		b = appendPyStr(b, c.method+" "+route(c.path))
-		b = append(b, ", "...)
-		b = appendThinkTime(b, c)
-	}
-	b = append(b, ")\n"...)
-	for _, t := range c.produces {
-		var err error
-		if b, err = appendPyTake(b, t); err != nil {
-			return err
+		extra = func(b []byte) []byte {
+			b = append(b, ", "...)
+			b = appendPyStr(b, route(c.path))
+			b = append(b, ", "...)
+			return appendThinkTime(b, c)
 		}
 	}
-	_, err := w.Write(b)
+	b, err := pyLang.appendCall(make([]byte, 0, 256+c.body.size()*2), c, e.headers(c), extra)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
 	return err
+}
+
+var pyLang = &scriptLang{
+	indent: "    ", send: "r = s.send(", end: ")\n", none: "None", pair: [2]string{"(", ")"},
+	str: appendPyStr, raw: appendPyStr, line: appendPyValue, body: appendPyValue,
+	boolean: pyBool, fromJSON: "from_json", fromHeader: "from_header", fromCookie: "from_cookie",
 }
 
 // headers are the lines to send: the recorded ones, and Accept-Encoding
@@ -140,41 +111,6 @@ func (e *pythonEmitter) headers(c *call) []header {
 		return c.headers
 	}
 	return append(c.headers[:len(c.headers):len(c.headers)], header{"Accept-Encoding", literal("gzip, deflate")})
-}
-
-// appendPyTake appends the line that keeps a value the answer produced:
-// s.take(r, NAME, SOURCE, IN_JSON, SECRET, from_json(r, LAST, steps...)).
-func appendPyTake(b []byte, t taken) ([]byte, error) {
-	v := t.v
-	b = append(b, "    s.take(r, "...)
-	b = appendPyStr(b, v.Name)
-	b = append(b, ", "...)
-	b = appendPyStr(b, v.Source.String())
-	b = append(b, ", "+pyBool(t.inJSON)+", "+pyBool(v.Secret)+", "...)
-	last := pyBool(v.Source.Part == correlate.PartLastSegment)
-	switch v.Source.Kind {
-	case correlate.KindJSON:
-		path, err := correlate.ParsePath(v.Source.Path)
-		if err != nil {
-			return b, err
-		}
-		b = append(b, "from_json(r, "+last...)
-		for _, st := range path {
-			b = append(b, ", "...)
-			if st.IsIndex {
-				b = strconv.AppendInt(b, int64(st.Index), 10)
-			} else {
-				b = appendPyStr(b, st.Key)
-			}
-		}
-	case correlate.KindHeader:
-		b = append(b, "from_header(r, "+last+", "...)
-		b = appendPyStr(b, v.Source.Path)
-	default:
-		b = append(b, "from_cookie(r, "...)
-		b = appendPyStr(b, v.Source.Path)
-	}
-	return append(b, "))\n"...), nil
 }
 
 func pyBool(v bool) string {
@@ -568,7 +504,8 @@ class Session(Calls):
         if answer is not None:
             sys.stderr.write("apitape: the answer (%d bytes%s; secrets masked):\n" % (len(answer), ", the first 2 KiB" if len(answer) > 2048 else ""))
             sys.stderr.flush()
-            sys.stderr.buffer.write(self.mask(answer)[:2048] + b"\n")
+            text = self.mask(answer)[:2048]
+            sys.stderr.buffer.write(text if text.endswith(b"\n") else text + b"\n")
             if where:
                 sys.stderr.write("apitape: the whole answer is in %s\n" % where)
         sys.exit(1)

@@ -167,7 +167,9 @@ func TestTargetsRoundTrip(t *testing.T) {
 			runTarget(t, dir, nil, node, path)
 		})
 		for i, w := range wants {
-			g := without(got[i], func(name, value string) bool { return name == "connection" && (value == "keep-alive" || value == "close") })
+			g := without(got[i], func(name, value string) bool {
+				return name == "connection" && (value == "keep-alive" || value == "close")
+			})
 			check(t, "fetch", w, g, serverHost, true)
 		}
 	})

@@ -1,0 +1,294 @@
+package convert
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/testtool"
+)
+
+// TestTargetsDemo runs the Python script, the fetch module and the HTTPie
+// script made from the demo session (testdata/demo-session.har, recorded
+// by TestDemoSession) twice each against one fresh demo server: every run
+// creates its own credential, template, cluster and node pool, referring
+// to each other, from the ids its own answers gave.
+func TestTargetsDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs python3, node and http against a demo server")
+	}
+	py := pythonWith(t, "requests")
+	node := testtool.Need(t, "node")
+	testtool.Need(t, "http")
+	testtool.Need(t, "jq")
+	data := mustRead(t, filepath.Join("testdata", "demo-session.har"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fresh, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey}
+	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
+	runs := []struct {
+		format, file string
+		cmd          func(path string) []string
+	}{
+		{"python", "provision.py", func(p string) []string { return []string{py, p} }},
+		{"fetch", "provision.mjs", func(p string) []string { return []string{node, p} }},
+		{"httpie", "provision.sh", func(p string) []string { return []string{"bash", p} }},
+	}
+	n := 0
+	for _, r := range runs {
+		src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har"})
+		dir, path := writeScript(t, r.file, src)
+		for i := 1; i <= 2; i++ {
+			out := runTarget(t, dir, env, r.cmd(path)...)
+			if want := "10 calls sent, every status as recorded\n"; out != want {
+				t.Errorf("%s run %d printed %q, want %q", r.format, i, out, want)
+			}
+			n++
+			checkDemoState(t, api, r.format+" run "+strconv.Itoa(i), n)
+		}
+	}
+}
+
+// TestTargetsFailure: a call that fails stops each output with a message
+// that names it, its status and the first 2 KiB of the answer, with every
+// secret masked; the answers kept in APITAPE_RESPONSES are 0600 files in
+// a 0700 folder. The demo refuses the recorded cloud credential's id (the
+// session is converted with --no-correlate), and the answer echoes the
+// bearer token the script sent.
+func TestTargetsFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs python3, node and http against a demo server")
+	}
+	py := pythonWith(t, "requests")
+	node := testtool.Need(t, "node")
+	testtool.Need(t, "http")
+	data := mustRead(t, filepath.Join("testdata", "demo-session.har"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fresh, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for _, r := range []struct {
+		format string
+		cmd    func(path string) []string
+	}{
+		{"python", func(p string) []string { return []string{py, p} }},
+		{"fetch", func(p string) []string { return []string{node, p} }},
+		{"httpie", func(p string) []string { return []string{"bash", p} }},
+	} {
+		t.Run(r.format, func(t *testing.T) {
+			src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har", NoCorrelate: true})
+			dir, path := writeScript(t, "provision", src)
+			responses := filepath.Join(dir, "answers")
+			env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey, "APITAPE_RESPONSES=" + responses}
+			stderr, err := runTool(dir, env, r.cmd(path)...)
+			if err == nil {
+				t.Fatalf("the run succeeded; want call 1 to fail")
+			}
+			msg := string(stderr)
+			for _, want := range []string{
+				"apitape: call 1 (POST /v3/nodetemplate) failed: HTTP 422 (recorded 201)\n",
+				"secrets masked):\n",
+				"cloudCredentialId",
+				"apitape: the whole answer is in " + responses + "/resp-1.body",
+			} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, msg)
+				}
+			}
+			key := fresh.APIKey[strings.LastIndex(fresh.APIKey, ":")+1:]
+			if strings.Contains(msg, key) {
+				t.Errorf("stderr shows the API key's secret:\n%s", msg)
+			}
+			fi, err := os.Stat(responses)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o700 {
+				t.Errorf("%s: mode %v, want 0700", responses, fi.Mode().Perm())
+			}
+			files, _ := filepath.Glob(filepath.Join(responses, "resp-*"))
+			if len(files) < 2 {
+				t.Errorf("answers kept: %v", files)
+			}
+			for _, f := range files {
+				if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v, mode %v, want 0600", f, err, fi.Mode().Perm())
+				}
+			}
+		})
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// TestLocustDistributed runs the locustfile made from the demo session
+// the way a load test runs on many machines: a Locust master and one
+// worker, on loopback, three users for a few seconds against a fresh
+// demo server. Each user creates clusters named after it (APITAPE_UNIQUE),
+// with ids from its own answers. There must be no failure, every call
+// must show in Locust's CSV under its route, each step at most as often
+// as the one before it, and the demo must hold one node pool for each
+// round that created one.
+func TestLocustDistributed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a Locust master and worker")
+	}
+	locust := testtool.Need(t, "locust")
+	pythonWith(t, "locust", "requests")
+	data := mustRead(t, filepath.Join("testdata", "demo-session.har"))
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	fresh, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	src := convertBytes(t, data, Options{Format: "locust", Name: "demo-session.har"})
+	dir, path := writeScript(t, "locustfile.py", src)
+	port := freePort(t)
+	env := append(os.Environ(), "AUTHORIZATION=Bearer "+fresh.APIKey, "APITAPE_UNIQUE=lab", "HOME="+dir)
+	start := func(args ...string) (*exec.Cmd, *strings.Builder) {
+		cmd := exec.CommandContext(ctx, locust, append([]string{"-f", path}, args...)...)
+		cmd.Dir, cmd.Env = dir, env
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+	master, masterOut := start("--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+		"--headless", "--expect-workers", "1", "--expect-workers-max-wait", "60",
+		"-u", "3", "-r", "3", "-t", "4s", "--stop-timeout", "20", "--host", fresh.URL, "--csv", filepath.Join(dir, "run"), "--only-summary")
+	worker, workerOut := start("--worker", "--master-host", "127.0.0.1", "--master-port", port)
+	masterErr := master.Wait()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Wait() }()
+	select {
+	case <-workerDone:
+	case <-time.After(30 * time.Second):
+		worker.Process.Kill()
+		<-workerDone
+		t.Errorf("the worker did not stop with the master")
+	}
+	if masterErr != nil {
+		t.Fatalf("locust master: %v\n%s\nworker:\n%s", masterErr, masterOut, workerOut)
+	}
+
+	f, err := os.Open(filepath.Join(dir, "run_stats.csv"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, masterOut)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	counts := map[string]int{}
+	for _, row := range rows[1:] {
+		n, _ := strconv.Atoi(row[col["Request Count"]])
+		failures, _ := strconv.Atoi(row[col["Failure Count"]])
+		if failures != 0 {
+			t.Errorf("%s %s: %d failures\n%s", row[col["Type"]], row[col["Name"]], failures, masterOut)
+		}
+		counts[row[col["Type"]]+" "+row[col["Name"]]] = n
+	}
+	flow := []string{
+		"POST /v3/cloudcredential", "POST /v3/nodetemplate", "POST /v3/cluster", "PUT /v3/clusters/[id]",
+		"POST /v3/nodepool", "GET /v3/nodepools/[id]", "POST /v3/clusters/[id]", "GET /v3/clusters",
+		"GET /v3/clusters/[id]/nodepools", "GET /v3/nodetemplates/[id]",
+	}
+	for i, step := range flow {
+		if counts[step] == 0 {
+			t.Errorf("no %s in Locust's statistics: %v", step, counts)
+		}
+		if i > 0 && counts[step] > counts[flow[i-1]] {
+			t.Errorf("%s sent %d times, more than %s (%d)", step, counts[step], flow[i-1], counts[flow[i-1]])
+		}
+	}
+	t.Logf("Locust, master and one worker, 3 users for 4 s: %v", counts)
+	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
+	if pools := api.list("/v3/nodepools"); len(pools) != counts["POST /v3/nodepool"] {
+		t.Errorf("the demo holds %d node pools, Locust sent %d POST /v3/nodepool", len(pools), counts["POST /v3/nodepool"])
+	}
+}
+
+// TestTargetsMaskSecrets: an answer that echoes the credential the call
+// sent is printed with the credential masked, whole or as the token after
+// "Bearer ".
+func TestTargetsMaskSecrets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs python3, node and http")
+	}
+	py := pythonWith(t, "requests")
+	node := testtool.Need(t, "node")
+	testtool.Need(t, "http")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		w.WriteHeader(500)
+		fmt.Fprintf(w, "{\"sent\":%q,\"token\":%q,\"pad\":%q}\n", auth, strings.TrimPrefix(auth, "Bearer "), strings.Repeat("x", 3000))
+	}))
+	defer srv.Close()
+	data := writeHAR(t, []*har.Entry{{
+		StartedDateTime: "2025-01-01T00:00:00.000Z",
+		Request: har.Request{Method: "GET", URL: srv.URL + "/v3/echo", HTTPVersion: "HTTP/1.1",
+			Headers: []*har.NameValue{{Name: "Authorization", Value: "Bearer recorded-token-1234"}}},
+		Response: har.Response{Status: 200, StatusText: "OK"},
+	}})
+	const token = "s3cr3t-live-token-5678"
+	for _, r := range []struct {
+		format string
+		cmd    func(path string) []string
+	}{
+		{"python", func(p string) []string { return []string{py, p} }},
+		{"fetch", func(p string) []string { return []string{node, p} }},
+		{"httpie", func(p string) []string { return []string{"bash", p} }},
+	} {
+		src := convertBytes(t, data, Options{Format: r.format})
+		dir, path := writeScript(t, "echo", src)
+		stderr, err := runTool(dir, []string{"AUTHORIZATION=Bearer " + token}, r.cmd(path)...)
+		msg := string(stderr)
+		if err == nil || !strings.Contains(msg, "apitape: call 0 (GET /v3/echo) failed: HTTP 500 (recorded 200)\n") {
+			t.Errorf("%s: %v\n%s", r.format, err, msg)
+		}
+		if strings.Contains(msg, token) || !strings.Contains(msg, `{"sent":"***","token":"***"`) {
+			t.Errorf("%s: the secret is not masked:\n%s", r.format, msg)
+		}
+		if !strings.Contains(msg, "bytes, the first 2 KiB; secrets masked):") || len(msg) > 2600 {
+			t.Errorf("%s: %d bytes of stderr, want the answer cut at 2 KiB", r.format, len(msg))
+		}
+	}
+}
