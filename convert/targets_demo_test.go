@@ -20,19 +20,37 @@ import (
 	"github.com/apitape/apitape/internal/testtool"
 )
 
+// targetRunner runs one format's output: the command line for a file.
+type targetRunner struct {
+	format, file string
+	cmd          func(path string) []string
+}
+
+// scriptRunners are the runners of the Python script, the fetch module
+// and the HTTPie script, after checking that their tools are installed.
+func scriptRunners(t *testing.T) []targetRunner {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs python3, node and http")
+	}
+	py := pythonWith(t, "requests")
+	node := testtool.Need(t, "node")
+	testtool.Need(t, "http")
+	testtool.Need(t, "jq")
+	return []targetRunner{
+		{"python", "calls.py", func(p string) []string { return []string{py, p} }},
+		{"fetch", "calls.mjs", func(p string) []string { return []string{node, p} }},
+		{"httpie", "calls.sh", func(p string) []string { return []string{"bash", p} }},
+	}
+}
+
 // TestTargetsDemo runs the Python script, the fetch module and the HTTPie
 // script made from the demo session (testdata/demo-session.har, recorded
 // by TestDemoSession) twice each against one fresh demo server: every run
 // creates its own credential, template, cluster and node pool, referring
 // to each other, from the ids its own answers gave.
 func TestTargetsDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python3, node and http against a demo server")
-	}
-	py := pythonWith(t, "requests")
-	node := testtool.Need(t, "node")
-	testtool.Need(t, "http")
-	testtool.Need(t, "jq")
+	runners := scriptRunners(t)
 	data := mustRead(t, filepath.Join("testdata", "demo-session.har"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -43,16 +61,8 @@ func TestTargetsDemo(t *testing.T) {
 	defer fresh.Close()
 	env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey}
 	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
-	runs := []struct {
-		format, file string
-		cmd          func(path string) []string
-	}{
-		{"python", "provision.py", func(p string) []string { return []string{py, p} }},
-		{"fetch", "provision.mjs", func(p string) []string { return []string{node, p} }},
-		{"httpie", "provision.sh", func(p string) []string { return []string{"bash", p} }},
-	}
 	n := 0
-	for _, r := range runs {
+	for _, r := range runners {
 		src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har"})
 		dir, path := writeScript(t, r.file, src)
 		for i := 1; i <= 2; i++ {
@@ -73,12 +83,7 @@ func TestTargetsDemo(t *testing.T) {
 // session is converted with --no-correlate), and the answer echoes the
 // bearer token the script sent.
 func TestTargetsFailure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python3, node and http against a demo server")
-	}
-	py := pythonWith(t, "requests")
-	node := testtool.Need(t, "node")
-	testtool.Need(t, "http")
+	runners := scriptRunners(t)
 	data := mustRead(t, filepath.Join("testdata", "demo-session.har"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -87,17 +92,10 @@ func TestTargetsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	for _, r := range []struct {
-		format string
-		cmd    func(path string) []string
-	}{
-		{"python", func(p string) []string { return []string{py, p} }},
-		{"fetch", func(p string) []string { return []string{node, p} }},
-		{"httpie", func(p string) []string { return []string{"bash", p} }},
-	} {
+	for _, r := range runners {
 		t.Run(r.format, func(t *testing.T) {
 			src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har", NoCorrelate: true})
-			dir, path := writeScript(t, "provision", src)
+			dir, path := writeScript(t, r.file, src)
 			responses := filepath.Join(dir, "answers")
 			env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey, "APITAPE_RESPONSES=" + responses}
 			stderr, err := runTool(dir, env, r.cmd(path)...)
@@ -250,12 +248,7 @@ func TestLocustDistributed(t *testing.T) {
 // sent is printed with the credential masked, whole or as the token after
 // "Bearer ".
 func TestTargetsMaskSecrets(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python3, node and http")
-	}
-	py := pythonWith(t, "requests")
-	node := testtool.Need(t, "node")
-	testtool.Need(t, "http")
+	runners := scriptRunners(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		w.WriteHeader(500)
@@ -269,16 +262,9 @@ func TestTargetsMaskSecrets(t *testing.T) {
 		Response: har.Response{Status: 200, StatusText: "OK"},
 	}})
 	const token = "s3cr3t-live-token-5678"
-	for _, r := range []struct {
-		format string
-		cmd    func(path string) []string
-	}{
-		{"python", func(p string) []string { return []string{py, p} }},
-		{"fetch", func(p string) []string { return []string{node, p} }},
-		{"httpie", func(p string) []string { return []string{"bash", p} }},
-	} {
+	for _, r := range runners {
 		src := convertBytes(t, data, Options{Format: r.format})
-		dir, path := writeScript(t, "echo", src)
+		dir, path := writeScript(t, r.file, src)
 		stderr, err := runTool(dir, []string{"AUTHORIZATION=Bearer " + token}, r.cmd(path)...)
 		msg := string(stderr)
 		if err == nil || !strings.Contains(msg, "apitape: call 0 (GET /v3/echo) failed: HTTP 500 (recorded 200)\n") {
