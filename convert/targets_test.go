@@ -281,3 +281,20 @@ func corpusDirOrEmpty() string {
 	}
 	return dir
 }
+
+// TestTargetsGolden pins the new formats' output for the small session
+// (Chrome headers, redacted cookies, a NUL body, a WebSocket) and the
+// demo session (ids taken from answers); -update rewrites them.
+func TestTargetsGolden(t *testing.T) {
+	for _, input := range []string{"session", "demo-session"} {
+		for _, f := range []struct{ format, ext string }{
+			{"python", ".py"}, {"httpie", ".httpie.sh"}, {"fetch", ".mjs"}, {"locust", ".locustfile.py"},
+		} {
+			t.Run(input+f.ext, func(t *testing.T) {
+				data := mustRead(t, filepath.Join("testdata", input+".har"))
+				out := convertBytes(t, data, Options{Format: f.format, Name: input + ".har"})
+				golden(t, input+f.ext, out)
+			})
+		}
+	}
+}
