@@ -1,8 +1,10 @@
 package convert
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,8 +18,11 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/internal/testtool"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 )
 
 // targetRunner runs one format's output: the command line for a file.
@@ -276,5 +281,66 @@ func TestTargetsMaskSecrets(t *testing.T) {
 		if !strings.Contains(msg, "bytes, the first 2 KiB; secrets masked):") || len(msg) > 2600 {
 			t.Errorf("%s: %d bytes of stderr, want the answer cut at 2 KiB", r.format, len(msg))
 		}
+	}
+}
+
+// TestFetchInBrowserConsole pastes the fetch module made from the demo
+// session into headless Chromium's console (Runtime.evaluate in REPL
+// mode, as DevTools' console runs what is typed) on a page of a fresh
+// demo server: with the variables in globalThis.APITAPE_ENV it creates
+// the demo's resources there, under the browser's own rules for headers.
+// A browser sends its own User-Agent, so Rancher's (and the demo's) CSRF
+// check applies: the session is recorded as a browser sends it, with
+// X-Api-Csrf, and CSRF_TOKEN is the page's CSRF cookie, as the module's
+// head says.
+func TestFetchInBrowserConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium")
+	}
+	exe, err := chromium.Find()
+	if err != nil {
+		testtool.Missing(t, "no Chromium: %v", err)
+	}
+	session, err := har.ReadAll(bytes.NewReader(mustRead(t, filepath.Join("testdata", "demo-session.har"))), "demo-session.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range session.Log.Entries {
+		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: "X-Api-Csrf", Value: "recorded-csrf"})
+	}
+	src := convertBytes(t, writeHAR(t, session.Log.Entries), Options{Format: "fetch", Name: "demo-session.har"})
+	if !bytes.Contains(src, []byte(`s.line("CSRF_TOKEN")`)) {
+		t.Fatalf("the module does not send CSRF_TOKEN:\n%s", src)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	fresh, err := demo.Start(ctx, "127.0.0.1:0", demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, chromium.AllocatorOptions(exe, "", true)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx, chromedp.Navigate(fresh.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	console := func(p *runtime.EvaluateParams) { p.ReplMode, p.AwaitPromise = &yes, &yes }
+	// Any API answer gives a browser its CSRF cookie.
+	csrf, err := chromedp.Run(bctx, chromedp.Evaluate[string](`await fetch("/v3/clusters", { headers: { Authorization: "Bearer `+fresh.APIKey+`" } });
+document.cookie.match(/(?:^|; )CSRF=([^;]+)/)[1];`, console))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := json.Marshal(map[string]string{"BASE_URL": fresh.URL, "AUTHORIZATION": "Bearer " + fresh.APIKey, "CSRF_TOKEN": csrf})
+	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
+	for i := 1; i <= 2; i++ {
+		got, err := chromedp.Run(bctx, chromedp.Evaluate[string]("globalThis.APITAPE_ENV = "+string(env)+";\n"+string(src)+"\n\"pasted\";", console))
+		if err != nil || got != "pasted" {
+			t.Fatalf("run %d in the console: %q, %v", i, got, err)
+		}
+		checkDemoState(t, api, "browser run "+strconv.Itoa(i), i)
 	}
 }
