@@ -324,11 +324,13 @@ async function send(s, index, label, method, origin, target, lines, body, record
   let url = origin + target;
   if (isNode) {
     url = origin + "/";
+    // A path in origin (a BASE_URL with a prefix) comes first.
+    const path = new URL(origin).pathname.replace(/\/+$/, "") + target;
     init.method = body ? "POST" : "GET";
     init.dispatcher = {
       dispatch(opts, handler) {
         const base = globalThis[Symbol.for("undici.globalDispatcher.1")];
-        return base.dispatch({ ...opts, method, path: target, headers: lines.flat(), body }, handler);
+        return base.dispatch({ ...opts, method, path, headers: lines.flat(), body }, handler);
       },
     };
   } else {

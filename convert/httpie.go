@@ -220,6 +220,9 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 	unset := []string{"Accept", "User-Agent", "Connection"}
 	if !c.compressed {
 		unset = append(unset, "Accept-Encoding")
+	} else if !c.has("Accept-Encoding") {
+		// What requests decodes without the brotli module.
+		b = append(b, next+"'Accept-Encoding:gzip, deflate'"...)
 	}
 	if c.body != nil {
 		unset = append(unset, "Content-Type")

@@ -114,7 +114,7 @@ class LocustSession(Calls):
             target = self.unique(target)
             if body is not None:
                 body = self.unique(body)
-        self.adapter.next = (method, origin, target.decode("utf-8", "surrogateescape"), lines)
+        self.next(method, origin, target, lines)
         r = self.http.request(method, origin + "/", name=name, data=body, allow_redirects=False, catch_response=True)
         r.__enter__()
         self.pending = r

@@ -334,6 +334,12 @@ class Calls:
         self.sent = 0
         self.differ = []
 
+    def next(self, method, origin, target, lines):
+        """Sets the call the adapter sends next; a path in origin (a
+        BASE_URL with a prefix) comes before the recorded target."""
+        prefix = urllib.parse.urlsplit(origin).path.rstrip("/").encode()
+        self.adapter.next = (method, origin, (prefix + target).decode("utf-8", "surrogateescape"), lines)
+
     def var(self, name):
         return self.env[name]
 
@@ -467,7 +473,7 @@ class Session(Calls):
             os.makedirs(self.out, mode=0o700, exist_ok=True)
 
     def send(self, index, label, method, origin, target, lines, body, recorded):
-        self.adapter.next = (method, origin, target.decode("utf-8", "surrogateescape"), lines)
+        self.next(method, origin, target, lines)
         try:
             r = self.http.request(method, origin + "/", data=body, allow_redirects=False, timeout=300)
             data = r.content

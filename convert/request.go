@@ -185,7 +185,7 @@ type call struct {
 	// call's answer.
 	produces []taken
 	// started and elapsed are the entry's startedDateTime and time (ms),
-	// for the think time of a load test; empty when the entry was spooled.
+	// for the think time of a load test.
 	started string
 	elapsed float64
 }

@@ -298,3 +298,47 @@ func TestTargetsGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsBaseURLPrefix: a --base-url (or BASE_URL) with a path sends
+// every call under that path, the recorded target after it.
+func TestTargetsBaseURLPrefix(t *testing.T) {
+	runners := scriptRunners(t)
+	rec := newRecorder(t)
+	data := writeHAR(t, []*har.Entry{{
+		StartedDateTime: "2025-01-01T00:00:00.000Z",
+		Request:         har.Request{Method: "GET", URL: recordedOrigin + "/v3/x?a=%2f", HTTPVersion: "HTTP/1.1"},
+		Response:        har.Response{Status: 200, StatusText: "OK"},
+	}})
+	for _, r := range runners {
+		for _, how := range []string{"--base-url", "BASE_URL"} {
+			opts := Options{Format: r.format}
+			var env []string
+			if how == "--base-url" {
+				opts.BaseURL = rec.url() + "/pre/fix/"
+			} else {
+				env = []string{"BASE_URL=" + rec.url() + "/pre/fix"}
+			}
+			dir, path := writeScript(t, r.file, convertBytes(t, data, opts))
+			runTarget(t, dir, env, r.cmd(path)...)
+			got := rec.take()
+			want := "/pre/fix/v3/x?a=%2f"
+			if r.format == "httpie" {
+				want = "/pre/fix/v3/x?a=%2F" // requests upper-cases escapes
+			}
+			if len(got) != 1 || got[0].target != want {
+				t.Errorf("%s with %s: received %v, want one request for %s", r.format, how, got, want)
+			}
+		}
+	}
+}
+
+// TestSpoolKeepsTiming: a spooled entry keeps when it started and how
+// long it took, which the locustfile's pauses come from.
+func TestSpoolKeepsTiming(t *testing.T) {
+	e := &har.Entry{StartedDateTime: "2025-01-01T00:00:01.250Z", Time: 12.5,
+		Request: har.Request{Method: "GET", URL: "https://a.example/"}}
+	got, err := readEntry(appendEntry(nil, keep(e)))
+	if err != nil || got.StartedDateTime != "2025-01-01T00:00:01.250Z" || got.Time != 12.5 {
+		t.Errorf("read back %q, %v (%v)", got.StartedDateTime, got.Time, err)
+	}
+}

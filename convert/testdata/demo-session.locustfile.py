@@ -134,6 +134,12 @@ class Calls:
         self.sent = 0
         self.differ = []
 
+    def next(self, method, origin, target, lines):
+        """Sets the call the adapter sends next; a path in origin (a
+        BASE_URL with a prefix) comes before the recorded target."""
+        prefix = urllib.parse.urlsplit(origin).path.rstrip("/").encode()
+        self.adapter.next = (method, origin, (prefix + target).decode("utf-8", "surrogateescape"), lines)
+
     def var(self, name):
         return self.env[name]
 
@@ -293,7 +299,7 @@ class LocustSession(Calls):
             target = self.unique(target)
             if body is not None:
                 body = self.unique(body)
-        self.adapter.next = (method, origin, target.decode("utf-8", "surrogateescape"), lines)
+        self.next(method, origin, target, lines)
         r = self.http.request(method, origin + "/", name=name, data=body, allow_redirects=False, catch_response=True)
         r.__enter__()
         self.pending = r

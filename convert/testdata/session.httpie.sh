@@ -124,6 +124,7 @@ show_answer() {
 call 0 'GET /v3/clusters' 200 '' GET "${BASE_URL}"'/v3/clusters?limit=50&sort=name' \
   accept:application/json \
   'Authorization:Bearer '"${RANCHER_TOKEN}" \
+  'Accept-Encoding:gzip, deflate' \
   User-Agent: \
   Connection:
 
