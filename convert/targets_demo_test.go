@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +343,49 @@ document.cookie.match(/(?:^|; )CSRF=([^;]+)/)[1];`, console))
 			t.Fatalf("run %d in the console: %q, %v", i, got, err)
 		}
 		checkDemoState(t, api, "browser run "+strconv.Itoa(i), i)
+	}
+}
+
+// TestLocustThinkTime: a user waits between two calls the recording's
+// gap (from the first call's end to the second's start) times
+// APITAPE_THINK_SCALE.
+func TestLocustThinkTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Locust")
+	}
+	locust := testtool.Need(t, "locust")
+	pythonWith(t, "locust", "requests")
+	var mu sync.Mutex
+	var arrivals []time.Time
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals, paths = append(arrivals, time.Now()), append(paths, r.URL.Path)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	entry := func(started string, elapsed float64, path string) *har.Entry {
+		return &har.Entry{StartedDateTime: started, Time: elapsed,
+			Request:  har.Request{Method: "GET", URL: recordedOrigin + path, HTTPVersion: "HTTP/1.1"},
+			Response: har.Response{Status: 200, StatusText: "OK"}}
+	}
+	// The first call ends at 00:00:00.500, the second starts 2 s later.
+	data := writeHAR(t, []*har.Entry{entry("2025-01-01T00:00:00.000Z", 500, "/first"), entry("2025-01-01T00:00:02.500Z", 10, "/second")})
+	dir, path := writeScript(t, "locustfile.py", convertBytes(t, data, Options{Format: "locust"}))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", "3s", "--stop-timeout", "10",
+		"--host", srv.URL, "--only-summary")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE=0.5")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("locust: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) < 2 || paths[0] != "/first" || paths[1] != "/second" {
+		t.Fatalf("received %v", paths)
+	}
+	if gap := arrivals[1].Sub(arrivals[0]); gap < time.Second {
+		t.Errorf("the user waited %v between the calls, want at least 1s (2 s recorded, scale 0.5)", gap)
 	}
 }
