@@ -237,7 +237,6 @@ import json
 import os
 import re
 import sys
-import time
 import urllib.parse
 
 import requests

@@ -342,3 +342,12 @@ func TestSpoolKeepsTiming(t *testing.T) {
 		t.Errorf("read back %q, %v (%v)", got.StartedDateTime, got.Time, err)
 	}
 }
+
+// BenchmarkConvertTargets10k: the new formats over the 10,000-entry HAR
+// of BenchmarkConvert10k, with correlation, alone and all at once.
+func BenchmarkConvertTargets10k(b *testing.B) {
+	for _, f := range []string{"python", "httpie", "fetch", "locust"} {
+		b.Run(f, func(b *testing.B) { benchConvert(b, false, f) })
+	}
+	b.Run("python,httpie,fetch,locust", func(b *testing.B) { benchConvertTo(b, false, "python", "httpie", "fetch", "locust") })
+}

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import sys
-import time
 import urllib.parse
 
 import requests

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import sys
-import time
 import urllib.parse
 
 import requests
