@@ -266,6 +266,9 @@ async function session(defaultBase, names) {
     s.fs = await import("node:fs");
     s.fs.mkdirSync(s.out, { recursive: true, mode: 0o700 });
   }
+  if (typeof fetch !== "function") {
+    fail("this module needs a global fetch: Node 18 or later, or a browser");
+  }
   if (isNode) {
     // Loads undici, Node's fetch, whose dispatcher sends the calls.
     await fetch("data:,");

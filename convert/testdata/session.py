@@ -22,11 +22,15 @@ import re
 import sys
 import urllib.parse
 
-import requests
-import requests.adapters
-import urllib3
-import urllib3.connectionpool
-import urllib3.util
+try:
+    import requests
+    import requests.adapters
+    import urllib3
+    import urllib3.connectionpool
+    import urllib3.util
+except ImportError:
+    sys.stderr.write("apitape: %s has no requests module (Debian: python3-requests; or pip install requests)\n" % sys.executable)
+    sys.exit(1)
 
 # urllib3 re-encodes a request target (upper-case %xx, {} and non-ASCII
 # escaped) and http.client wants it ASCII: with these two lines they send
