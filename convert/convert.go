@@ -127,6 +127,10 @@ func Formats() []Format {
 		{"bash", "one bash script for the session: BASE_URL, checks, answers kept in files"},
 		{"go", "one Go program (standard library only)"},
 		{"vars", "the values later calls take from earlier answers, and where (no code)"},
+		{"python", "one Python script using requests: BASE_URL, checks"},
+		{"httpie", "one bash script of HTTPie (http) commands, like bash"},
+		{"fetch", "one Node (18 or later) ES module using the global fetch"},
+		{"locust", "a locustfile: each simulated user runs the calls with values of its own"},
 	}
 }
 
@@ -218,8 +222,16 @@ func newEmitter(opts Options) (emitter, error) {
 		return &goEmitter{}, nil
 	case "vars":
 		return nil, nil
+	case "python":
+		return &pythonEmitter{}, nil
+	case "httpie":
+		return &httpieEmitter{}, nil
+	case "fetch":
+		return &fetchEmitter{}, nil
+	case "locust":
+		return &pythonEmitter{locust: true}, nil
 	}
-	return nil, fmt.Errorf("%w %q: want curl, bash, go or vars", ErrUnknownFormat, opts.Format)
+	return nil, fmt.Errorf("%w %q: want curl, bash, go, vars, python, httpie, fetch or locust", ErrUnknownFormat, opts.Format)
 }
 
 // Convert reads entries from r and writes them to w in opts.Format. Errors

@@ -59,7 +59,7 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := Convert(har.NewReader(strings.NewReader("{}"), "x"), &bytes.Buffer{}, Options{Format: "python"})
+	_, err := Convert(har.NewReader(strings.NewReader("{}"), "x"), &bytes.Buffer{}, Options{Format: "ruby"})
 	if !errors.Is(err, ErrUnknownFormat) {
 		t.Errorf("unknown format: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unsafe"
 
@@ -293,9 +294,9 @@ func (s *heldSource) next() (item, error) {
 // keep drops, in place, what appendEntry does not encode of an entry
 // convert owns: the answer's headers and body above all.
 func keep(e *har.Entry) *har.Entry {
-	status := e.Response.Status
+	status, started, elapsed := e.Response.Status, e.StartedDateTime, e.Time
 	req := e.Request
-	*e = har.Entry{}
+	*e = har.Entry{StartedDateTime: started, Time: elapsed}
 	e.Request = har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}
 	e.Response.Status = status
 	return e
@@ -336,6 +337,8 @@ func appendEntry(b []byte, e *har.Entry) []byte {
 	str(req.Method)
 	str(req.URL)
 	b = binary.AppendUvarint(b, uint64(e.Response.Status))
+	str(e.StartedDateTime) // the locustfile's think time
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.Time))
 	b = binary.AppendUvarint(b, uint64(len(req.Headers)))
 	for _, h := range req.Headers {
 		str(h.Name)
@@ -377,6 +380,7 @@ func readEntry(b []byte) (*har.Entry, error) {
 	req := &e.Request
 	req.Method, req.URL = d.str(), d.str()
 	e.Response.Status = int(d.num())
+	e.StartedDateTime, e.Time = d.str(), d.float()
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		req.Headers = append(req.Headers, &har.NameValue{Name: d.str(), Value: d.str()})
 	}
@@ -441,6 +445,16 @@ func (d *decoder) str() string {
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
+}
+
+func (d *decoder) float() float64 {
+	if len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
 }
 
 func (d *decoder) flag() bool {

@@ -190,6 +190,10 @@ type call struct {
 	// produces are the correlated values later calls take from this
 	// call's answer.
 	produces []taken
+	// started and elapsed are the entry's startedDateTime and time (ms),
+	// for the think time of a load test.
+	started string
+	elapsed float64
 }
 
 // size is about the memory c holds.
@@ -411,7 +415,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &call{index: index, method: req.Method, status: e.Response.Status}
+	c := &call{index: index, method: req.Method, status: e.Response.Status, started: e.StartedDateTime, elapsed: e.Time}
 	if !har.ValidMethod(c.method) {
 		return nil, &fieldError{"request.method", "not a valid HTTP method"}
 	}

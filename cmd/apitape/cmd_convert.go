@@ -17,7 +17,7 @@ import (
 )
 
 const convertUsage = `Usage:
-    apitape convert [FILE|-] --to curl|bash|go|vars [-o FILE] [flags]
+    apitape convert [FILE|-] --to FORMAT [-o FILE] [flags]
     apitape convert [FILE|-] --to FORMAT,FORMAT… -o DIR [flags]
 
 Turns the recorded calls of a HAR file (or stdin) into curl commands, a bash
@@ -31,13 +31,22 @@ Options:
                         go:   one Go program (standard library only)
                         vars: no code: the values later calls take from
                               earlier answers, and where (as apitape inspect)
+                        python: one script using requests, like bash
+                        httpie: one bash script of HTTPie (http) commands
+                        fetch:  one Node (18+) ES module using the global
+                                fetch; also pasteable in a browser console
+                        locust: a locustfile; each simulated user runs the
+                                calls with values of its own (APITAPE_UNIQUE
+                                for typed values that must differ per user)
                         Several formats, comma-separated, are made from one
                         reading of the input, into the directory -o names
-    -o, --output FILE   write here instead of stdout (bash: mode 0700,
-                        curl, go and vars: 0600); with several formats, a
-                        directory (made if missing) that gets NAME.curl,
-                        NAME.sh, NAME.go and NAME.vars, NAME being the
-                        input's name without .har ("session" for stdin)
+    -o, --output FILE   write here instead of stdout (bash, python and
+                        httpie: mode 0700, the others 0600); with several
+                        formats, a directory (made if missing) that gets
+                        NAME.curl, NAME.sh, NAME.go, NAME.vars, NAME.py,
+                        NAME.httpie.sh, NAME.mjs and NAME.locustfile.py,
+                        NAME being the input's name without .har ("session"
+                        for stdin)
         --base-url URL  send every call to this scheme://host[:port][/prefix]
                         instead of the recorded one (path and query kept)
         --exact         keep every recorded header and value byte for byte;
@@ -76,6 +85,7 @@ Examples:
     apitape convert session.har --to bash --var POOL_ID=.data[0].id@7
     apitape convert session.har --to go -o main.go --base-url http://127.0.0.1:8080
     apitape convert session.har --to curl,bash,go -o out/    # out/session.curl, .sh, .go
+    apitape convert session.har --to python,locust -o out/   # out/session.py, .locustfile.py
     apitape redact session.har | apitape convert - --to curl --method POST,PUT
     apitape convert session.har --to curl --entries 3 --exact
 `
@@ -97,7 +107,7 @@ var convertRedactor = newConvertRedactor
 
 func runConvert(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("convert")
-	to := fs.StringP("to", "t", "", "output format: curl, bash, go or vars")
+	to := fs.StringP("to", "t", "", "output format: curl, bash, go, vars, python, httpie, fetch or locust")
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
 	baseURL := fs.String("base-url", "", "send the calls to this base URL")
 	exact := fs.Bool("exact", false, "keep every recorded header and value")
@@ -164,7 +174,8 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 }
 
 // formatExt names the files of a conversion into several formats.
-var formatExt = map[string]string{"curl": ".curl", "bash": ".sh", "go": ".go", "vars": ".vars"}
+var formatExt = map[string]string{"curl": ".curl", "bash": ".sh", "go": ".go", "vars": ".vars",
+	"python": ".py", "httpie": ".httpie.sh", "fetch": ".mjs", "locust": ".locustfile.py"}
 
 // outputFile is one format of a conversion and its file ("" or "-":
 // stdout).
@@ -176,7 +187,7 @@ type outputFile struct {
 // keeps it private, since --exact output may hold live credentials; the
 // others may too: 0600.
 func (o outputFile) perm() os.FileMode {
-	if o.format == "bash" {
+	if o.format == "bash" || o.format == "python" || o.format == "httpie" {
 		return 0o700
 	}
 	return 0o600

@@ -1,0 +1,113 @@
+package convert
+
+import (
+	"strconv"
+
+	"github.com/apitape/apitape/correlate"
+)
+
+// scriptLang is how the Python (script and locustfile) and JavaScript
+// outputs spell the two statements every call is made of: sending the
+// call, s.send(…), and keeping a value its answer produced, s.take(…).
+// The runtimes behind them differ; the statements do not.
+type scriptLang struct {
+	indent      string // of a statement
+	open, close string // around a call's statements
+	send        string // r = s.send(
+	end         string // after a statement's last argument
+	none        string // no body
+	pair        [2]string
+	str         func(dst []byte, s string) []byte // names, labels, sources
+	raw         func(dst []byte, s string) []byte // the method and an origin
+	line        func(dst []byte, v value) []byte  // the target and header values
+	body        func(dst []byte, v value) []byte
+	boolean     func(bool) string
+	// fromJSON, fromHeader and fromCookie name the runtime's functions.
+	fromJSON, fromHeader, fromCookie string
+}
+
+// appendCall appends c's statements: s.send(INDEX, LABEL, METHOD, ORIGIN,
+// TARGET, [[NAME, VALUE], …], BODY, RECORDED_STATUS, EXTRA…), then one
+// s.take per value its answer produces. extra appends more arguments.
+func (l *scriptLang) appendCall(b []byte, c *call, headers []header, extra func([]byte) []byte) ([]byte, error) {
+	b = append(b, l.open...)
+	b = append(b, l.indent+l.send...)
+	b = strconv.AppendInt(b, int64(c.index), 10)
+	b = append(b, ", "...)
+	b = l.str(b, c.label)
+	b = append(b, ", "...)
+	b = l.raw(b, c.method)
+	b = append(b, ", "...)
+	if c.base {
+		b = append(b, "s.base"...)
+	} else {
+		b = l.raw(b, c.origin)
+	}
+	b = append(b, ", "...)
+	b = l.line(b, c.target)
+	b = append(b, ", ["...)
+	for _, h := range headers {
+		b = append(b, "\n"+l.indent+"    "+l.pair[0]...)
+		b = l.str(b, h.name)
+		b = append(b, ", "...)
+		b = l.line(b, h.value)
+		b = append(b, l.pair[1]+","...)
+	}
+	if len(headers) > 0 {
+		b = append(b, "\n"+l.indent...)
+	}
+	b = append(b, "], "...)
+	if c.body == nil {
+		b = append(b, l.none...)
+	} else {
+		b = l.body(b, c.body)
+	}
+	b = append(b, ", "...)
+	b = strconv.AppendInt(b, int64(c.status), 10)
+	if extra != nil {
+		b = extra(b)
+	}
+	b = append(b, l.end...)
+	for _, t := range c.produces {
+		var err error
+		if b, err = l.appendTake(b, t); err != nil {
+			return b, err
+		}
+	}
+	return append(b, l.close...), nil
+}
+
+// appendTake appends s.take(r, NAME, SOURCE, IN_JSON, SECRET,
+// FROM_…(r, …)), which keeps a value the answer produced.
+func (l *scriptLang) appendTake(b []byte, t taken) ([]byte, error) {
+	v := t.v
+	b = append(b, l.indent+"s.take(r, "...)
+	b = l.str(b, v.Name)
+	b = append(b, ", "...)
+	b = l.str(b, v.Source.String())
+	b = append(b, ", "+l.boolean(t.inJSON)+", "+l.boolean(v.Secret)+", "...)
+	last := l.boolean(v.Source.Part == correlate.PartLastSegment)
+	switch v.Source.Kind {
+	case correlate.KindJSON:
+		path, err := correlate.ParsePath(v.Source.Path)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, l.fromJSON+"(r, "+last...)
+		for _, st := range path {
+			b = append(b, ", "...)
+			if st.IsIndex {
+				b = strconv.AppendInt(b, int64(st.Index), 10)
+			} else {
+				b = l.str(b, st.Key)
+			}
+		}
+	case correlate.KindHeader:
+		b = append(b, l.fromHeader+"(r, "+last+", "...)
+		b = l.str(b, v.Source.Path)
+	default:
+		b = append(b, l.fromCookie+"(r, "...)
+		b = l.str(b, v.Source.Path)
+	}
+	return append(b, ")"+l.end...), nil
+}
