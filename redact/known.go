@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apitape/apitape/internal/placeholder"
 )
@@ -35,10 +38,9 @@ type keystore struct {
 	order []string // swept values in the order they were learned
 	forms []sweepForm
 	m     *matcher
-	since struct { // cache of sinceMatcher
-		n int
-		m *matcher
-	}
+	// macs are keyed HMACs to reuse: keying one costs more than hashing
+	// a short value, and checks run on several goroutines.
+	macs sync.Pool
 }
 
 type sweepForm struct {
@@ -47,7 +49,9 @@ type sweepForm struct {
 }
 
 func newKeystore(key []byte) *keystore {
-	return &keystore{key: key, vals: map[string]known{}}
+	k := &keystore{key: key, vals: map[string]known{}, m: newMatcher(nil)}
+	k.macs.New = func() any { return hmac.New(sha256.New, key) }
+	return k
 }
 
 // placeholder returns the placeholder of value. The first class a value is
@@ -58,9 +62,12 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 	if kv, ok := k.vals[value]; ok {
 		return kv.ph
 	}
-	mac := hmac.New(sha256.New, k.key)
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
 	mac.Write([]byte(value))
-	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(nil)))
+	var sum [sha256.Size]byte
+	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(sum[:0])))
+	k.macs.Put(mac)
 	if learn {
 		// A copy: value is usually a substring of a whole entry or body,
 		// which must not stay in memory with it.
@@ -71,9 +78,7 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
 			}
 			k.order = append(k.order, value)
-			if k.m != nil {
-				k.m.add(k.forms) // rebuilding it for every new secret was quadratic
-			}
+			k.m.add(k.forms) // rebuilding it for every new secret was quadratic
 		}
 	}
 	return ph
@@ -137,84 +142,187 @@ func (k *keystore) sweep(s string, fn func(start, end int, value, class string))
 	if len(k.forms) == 0 || len(s) < minSweep {
 		return
 	}
-	if k.m == nil {
-		k.m = newMatcher(k.forms)
-	}
 	k.m.find(s, func(start, end int, value string) {
 		fn(start, end, value, k.vals[value].class)
 	})
 }
 
 // learnedSince reports whether s holds, in any spelling the sweep knows,
-// a value learned after the first n.
+// a value learned after the first n. It asks the one matcher the sweep
+// uses: a matcher of the later values alone would have to be built anew
+// for every n, which made a session's second pass quadratic in its
+// secrets.
 func (k *keystore) learnedSince(n int, s string) bool {
-	if n >= len(k.order) {
+	if n >= len(k.order) || len(s) < minSweep {
 		return false
 	}
-	if k.since.m == nil || k.since.n != n {
-		i := 0
-		for i < len(k.forms) && k.forms[i].n < n {
-			i++
-		}
-		k.since.n, k.since.m = n, newMatcher(k.forms[i:])
-	}
-	found := false
-	k.since.m.find(s, func(int, int, string) { found = true })
-	return found
+	return k.m.any(s, func(f *sweepForm) bool { return f.n >= n })
 }
 
-// matcher finds many strings at once: a bitmap of the first four bytes
-// of every form rejects almost every position with one lookup, so the sweep
-// costs about a nanosecond a byte however many secrets are known.
+// matcher finds many strings at once, in time linear in the text and
+// independent of how many strings it knows, and takes more strings without
+// being rebuilt.
+//
+// Every form is indexed by one window of anchorLen bytes inside it, chosen
+// where the index is emptiest, so that forms sharing a prefix (whole JWTs
+// with the same header, tokens with the same name) still land in buckets
+// of their own. The scan hashes the window at every position (rolling, a
+// few instructions a byte); a Bloom filter of 16 bits per form, both of a
+// window's bits in one word, rejects all but about 2 % of positions before
+// the index is asked, and stays small enough for the CPU's cache (a plain
+// bitmap big enough for 40,000 secrets was not), and a candidate is
+// checked by comparing the whole form where it would start.
 type matcher struct {
-	bits  [1 << 10]uint64
-	byKey map[uint32][]int
-	forms []sweepForm
+	words    []uint64 // 1 << logWords words
+	logWords uint
+	index    map[uint64][]anchor
+	windows  []uint64 // the window of each form, to refill bits when they grow
+	forms    []sweepForm
 }
 
-func key4(s string, i int) uint32 {
-	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+// anchorLen is the window every form is indexed by; forms are never
+// shorter (minSweep).
+const anchorLen = minSweep
+
+// maxAnchorTries bounds the offsets considered for a long form's window.
+const maxAnchorTries = 32
+
+type anchor struct {
+	form int32 // index in forms
+	off  int32 // where the window lies in the form
 }
 
-func bit(k uint32) uint32 { return (k * 2654435761) >> 16 }
+type match struct{ start, end, form int }
+
+const windowMask = 1<<(8*anchorLen) - 1
+
+func window(s string, i int) uint64 {
+	var w uint64
+	for j := anchorLen - 1; j >= 0; j-- {
+		w = w<<8 | uint64(s[i+j])
+	}
+	return w
+}
+
+const hashMul = 0x9E3779B97F4A7C15
+
+// probe is the word and the two bits of window w.
+func probe(w uint64, logWords uint) (word uint64, mask uint64) {
+	h := w * hashMul
+	return h >> (64 - logWords), 1<<(h&63) | 1<<((h>>6)&63)
+}
+
+func (m *matcher) setBit(w uint64) {
+	i, mask := probe(w, m.logWords)
+	m.words[i] |= mask
+}
 
 func newMatcher(forms []sweepForm) *matcher {
-	m := &matcher{byKey: map[uint32][]int{}}
+	m := &matcher{index: map[uint64][]anchor{}}
+	m.grow(len(forms))
 	m.add(forms)
 	return m
 }
 
+// grow makes room for n forms in the bitmap, doubling, so that refilling
+// it costs amortised constant time a form.
+func (m *matcher) grow(n int) {
+	if m.words != nil && 16*n <= 64*len(m.words) {
+		return
+	}
+	logWords := max(m.logWords, 10)
+	for 64<<logWords < 16*n {
+		logWords++
+	}
+	m.logWords = logWords
+	m.words = make([]uint64, 1<<logWords)
+	for _, w := range m.windows {
+		m.setBit(w)
+	}
+}
+
 // add indexes the forms past those m has: forms extends m's list.
 func (m *matcher) add(forms []sweepForm) {
+	m.grow(len(forms))
 	for i := len(m.forms); i < len(forms); i++ {
-		k := key4(forms[i].text, 0)
-		b := bit(k)
-		m.bits[b>>6] |= 1 << (b & 63)
-		m.byKey[k] = append(m.byKey[k], i)
+		f := forms[i].text
+		best, bestW, bestN := 0, window(f, 0), len(m.index[window(f, 0)])
+		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
+			if w := window(f, off); len(m.index[w]) < bestN {
+				best, bestW, bestN = off, w, len(m.index[w])
+			}
+		}
+		m.index[bestW] = append(m.index[bestW], anchor{int32(i), int32(best)})
+		m.windows = append(m.windows, bestW)
+		m.setBit(bestW)
 	}
 	m.forms = forms
 }
 
-func (m *matcher) find(s string, fn func(start, end int, value string)) {
-	for i := 0; i+minSweep <= len(s); i++ {
-		k := key4(s, i)
-		b := bit(k)
-		if m.bits[b>>6]&(1<<(b&63)) == 0 {
+// candidates calls fn for every occurrence in s of every form, in no
+// particular order, until fn returns false.
+func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
+	if len(s) < anchorLen {
+		return
+	}
+	shift := 64 - m.logWords
+	words := m.words
+	w := window(s, 0) << 8 // the loop shifts it into place
+	for i := 0; i+anchorLen <= len(s); i++ {
+		w = w>>8 | uint64(s[i+anchorLen-1])<<(8*(anchorLen-1))
+		h := w * hashMul
+		if mask := uint64(1)<<(h&63) | 1<<((h>>6)&63); words[h>>shift]&mask != mask {
 			continue
 		}
-		best := -1
-		for _, fi := range m.byKey[k] {
-			f := m.forms[fi].text
-			if strings.HasPrefix(s[i:], f) && (best < 0 || len(f) > len(m.forms[best].text)) {
-				best = fi
+		for _, a := range m.index[w&windowMask] {
+			f := m.forms[a.form].text
+			start := i - int(a.off)
+			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
+				if !fn(start, start+len(f), int(a.form)) {
+					return
+				}
 			}
 		}
-		if best >= 0 {
-			f := m.forms[best]
-			fn(i, i+len(f.text), f.value)
-			i += len(f.text) - 1
+	}
+}
+
+// find calls fn for the known forms in s from left to right, the longest
+// at each position (the first learned among equals), none overlapping.
+func (m *matcher) find(s string, fn func(start, end int, value string)) {
+	var c []match
+	m.candidates(s, func(start, end, form int) bool {
+		c = append(c, match{start, end, form})
+		return true
+	})
+	if len(c) == 0 {
+		return
+	}
+	slices.SortFunc(c, func(x, y match) int {
+		if x.start != y.start {
+			return x.start - y.start
+		}
+		if x.end != y.end {
+			return y.end - x.end
+		}
+		return x.form - y.form
+	})
+	next := 0
+	for _, h := range c {
+		if h.start >= next {
+			fn(h.start, h.end, m.forms[h.form].value)
+			next = h.end
 		}
 	}
+}
+
+// any reports whether s holds a form for which ok is true.
+func (m *matcher) any(s string, ok func(*sweepForm) bool) bool {
+	found := false
+	m.candidates(s, func(_, _, form int) bool {
+		found = ok(&m.forms[form])
+		return !found
+	})
+	return found
 }
 
 // placeholderSpans returns where placeholders are in s.
