@@ -195,6 +195,9 @@ func findings(file string, recs []Record) []Finding {
 type StreamOptions struct {
 	Name     string       // the input's name in errors ("-" for stdin)
 	OnRecord func(Record) // called for each redaction and warning, in order
+	// Progress, when set, is called after each entry of each pass (1 and
+	// 2) with the entries done and the input bytes read in that pass.
+	Progress func(pass, entries int, bytes int64)
 }
 
 // Summary is what Stream did.
@@ -241,7 +244,12 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 1: redact, learn, spool.
 	sw := bufio.NewWriterSize(spool, 256<<10)
-	rd := har.NewReader(in, name)
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(int, int, int64) {}
+	}
+	cin := &countingReader{r: in}
+	rd := har.NewReader(cin, name)
 	for {
 		_, err := rd.Next()
 		if err == io.EOF {
@@ -261,6 +269,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err := writeFrame(sw, gen, red, recs); err != nil {
 			return sum, err
 		}
+		progress(1, rd.Index()+1, cin.n)
 	}
 	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
 	if err := sw.Flush(); err != nil {
@@ -306,7 +315,8 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	// nothing, so it runs beside the writing (see checker).
 	ck := newChecker(r, name)
 	defer ck.stop()
-	rd = har.NewReader(in, name)
+	cin.n = 0
+	rd = har.NewReader(cin, name)
 	for {
 		raw, err := rd.NextRaw()
 		gap := rd.Gap()
@@ -353,8 +363,20 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		ck.check(rd.Index(), red)
 		bw.Write(red)
 		sum.Entries++
+		progress(2, sum.Entries, cin.n)
 	}
 	return sum, bw.Flush()
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // checker checks written entries on other goroutines while Stream goes

@@ -184,11 +184,23 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		rep = newReport(ro, name)
 	}
 
+	meter := newMeter(st, "redact", true)
+	defer meter.Stop()
+	var inBytes int64
 	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
 		if rep != nil {
 			rep.record(rec)
 		}
+	}, Progress: func(pass, entries int, n int64) {
+		if pass == 1 {
+			inBytes = n
+			meter.Set(int64(entries), n)
+		} else {
+			meter.Stage("pass 2 of 2")
+			meter.Set(int64(entries), n)
+		}
 	}})
+	meter.Stop()
 	if err != nil {
 		return err
 	}
@@ -230,6 +242,7 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	if st.errTTY {
 		fmt.Fprintf(st.err, "apitape: redacted %d values in %d entries%s\n", sum.Redactions, sum.Entries, classList(sum.Classes))
 	}
+	meter.Done(int64(sum.Entries), inBytes)
 	return nil
 }
 
