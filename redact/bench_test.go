@@ -248,3 +248,52 @@ func BenchmarkStreamSession(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBigBody redacts one entry whose response is a JSON body of
+// 100 MB (APITAPE_BIG_BODY_MB to change it; a secret in the middle)
+// through Stream and reports the peak live heap as a multiple of the body
+// (peak-heap-x; the target is under 3). Opt-in: APITAPE_BIG_BENCH=1.
+func BenchmarkBigBody(b *testing.B) {
+	if os.Getenv("APITAPE_BIG_BENCH") != "1" {
+		b.Skip("set APITAPE_BIG_BENCH=1")
+	}
+	size := 100 << 20
+	if s := os.Getenv("APITAPE_BIG_BODY_MB"); s != "" {
+		fmt.Sscan(s, &size)
+		size <<= 20
+	}
+	c := newCanaries("big-body")
+	path := filepath.Join(b.TempDir(), "big.har")
+	key := c.rancherKey()
+	doc := harOf(ent{
+		reqH: [][2]string{{"Authorization", "Bearer token-fkx2q:" + key}},
+		text: bigJSON(size, "token-fkx2q:"+key),
+	}.json())
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	doc = ""
+	var peak uint64
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, _ := New(Options{Key: testKey})
+		runtime.GC()
+		var sum Summary
+		peak = max(peak, peakHeap(func() {
+			sum, err = r.Stream(f, io.Discard, StreamOptions{Name: "big.har"})
+		}))
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sum.Redactions < 2 || len(sum.Residual) > 0 {
+			b.Fatalf("%d redactions, %d residual", sum.Redactions, len(sum.Residual))
+		}
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peak)/float64(size), "peak-heap-x")
+}
