@@ -331,6 +331,17 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			residual(out, -1, whole)
 			sum.Residual = append(append(headRes[:n:n], entryRes...), headRes[n:]...)
 			bw.Write(out)
+			if off, cut := rd.TailCut(); cut {
+				// The reader kept only the start of a huge tail (a 1 GiB
+				// log.comment); the rest is copied as it is, and outside
+				// warned that it was not inspected.
+				if _, err := in.Seek(start+off, io.SeekStart); err != nil {
+					return sum, err
+				}
+				if _, err := io.Copy(bw, in); err != nil {
+					return sum, err
+				}
+			}
 			break
 		}
 		if err != nil {
@@ -550,7 +561,9 @@ func (r *Redactor) outside(gap []byte, head bool, p *policy, learn bool) ([]byte
 	if err == nil {
 		a.walk(doc, &root, es, false)
 	} else {
+		// Only the start of a tail longer than har.MaxTail is here.
 		a.freeText(doc, es)
+		a.warn(fmt.Sprintf("more than %d MiB after log.entries: only the first %d MiB inspected", har.MaxTail>>20, har.MaxTail>>20))
 	}
 	red := es.apply(doc)
 	// Edits lie inside string literals of the gap, so the added closing
