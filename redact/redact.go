@@ -272,6 +272,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		progress(1, rd.Index()+1, cin.n)
 	}
 	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
+	progress(1, rd.Index()+1, cin.n) // the text after the entries too
 	if err := sw.Flush(); err != nil {
 		return sum, err
 	}
