@@ -37,8 +37,9 @@ type Meter struct {
 	entries atomic.Int64
 	bytes   atomic.Int64
 
-	mu    sync.Mutex
-	stage string
+	mu         sync.Mutex
+	stage      string
+	stageStart time.Time // the live rate is the stage's own
 	drawn bool // a status line is on the screen
 	done  bool
 	stop  chan struct{}
@@ -72,6 +73,7 @@ func New(w io.Writer, cmd string, opts Options) *Meter {
 	if opts.Unit != "" {
 		m.unit = [2]string{opts.Unit, opts.UnitOne}
 	}
+	m.stageStart = m.start
 	if m.live && !opts.Manual {
 		m.wg.Add(1)
 		go func() {
@@ -111,13 +113,16 @@ func (m *Meter) Add(entries, bytes int64) {
 }
 
 // Stage names what the command is doing ("pass 2 of 2"), shown before
-// the counts; "" shows none.
+// the counts, whose rate then counts from the stage's start; "" shows
+// none.
 func (m *Meter) Stage(s string) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
-	m.stage = s
+	if s != m.stage {
+		m.stage, m.stageStart = s, m.now()
+	}
 	m.mu.Unlock()
 }
 
@@ -150,8 +155,8 @@ func (m *Meter) Tick() {
 	if !m.live || m.done {
 		return
 	}
-	el := m.now().Sub(m.start)
-	if el < Delay {
+	now := m.now()
+	if now.Sub(m.start) < Delay {
 		return
 	}
 	line := "apitape: " + m.cmd + ": "
@@ -163,7 +168,7 @@ func (m *Meter) Tick() {
 	} else {
 		line += m.counts(m.entries.Load(), m.bytes.Load())
 	}
-	line += ", " + rate(m.bytes.Load(), el)
+	line += ", " + rate(m.bytes.Load(), now.Sub(m.stageStart))
 	fmt.Fprintf(m.w, "\r\x1b[K%s", line)
 	m.drawn = true
 }

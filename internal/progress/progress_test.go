@@ -96,6 +96,23 @@ func TestReaderCounts(t *testing.T) {
 	}
 }
 
+func TestStageRate(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	var out bytes.Buffer
+	m := New(&out, "redact", Options{Live: true, Now: clk.now, Manual: true})
+	m.Set(100, 10e6)
+	clk.advance(2 * time.Second)
+	m.Stage("pass 2 of 2")
+	m.Set(50, 4e6)
+	clk.advance(time.Second)
+	m.Tick()
+	m.Stop()
+	want := "\r\x1b[Kapitape: redact: pass 2 of 2: 50 entries, 4.0 MB, 4.0 MB/s\r\x1b[K"
+	if out.String() != want {
+		t.Errorf("the rate counts from the stage's start\ngot  %q\nwant %q", out.String(), want)
+	}
+}
+
 func TestNoLiveEntries(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(0, 0)}
 	var out bytes.Buffer
