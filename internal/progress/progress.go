@@ -40,10 +40,10 @@ type Meter struct {
 	mu         sync.Mutex
 	stage      string
 	stageStart time.Time // the live rate is the stage's own
-	drawn bool // a status line is on the screen
-	done  bool
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	drawn      bool      // a status line is on the screen
+	done       bool
+	stop       chan struct{}
+	wg         sync.WaitGroup
 }
 
 // Options configure a Meter.
