@@ -86,11 +86,14 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 
 // sweepForms are the spellings of v that may appear in a HAR.
 func sweepForms(v string) []string {
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), percentAll(v, false), percentAll(v, true), jsonEscaped(v)}
-	if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
-		forms = append(forms, string(b[1:len(b)-1]))
+	forms := []string{v}
+	if !unreserved(v) { // else every escaped spelling is v itself
+		forms = append(forms, url.QueryEscape(v), url.PathEscape(v), percentAll(v, false), percentAll(v, true), jsonEscaped(v))
+		if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
+			forms = append(forms, string(b[1:len(b)-1]))
+		}
+		forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
 	}
-	forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -116,6 +119,17 @@ func sweepForms(v string) []string {
 	return out
 }
 
+// unreserved reports a value of letters, digits and -_.~ alone, which no
+// encoding the sweep knows (URL, JSON, HTML-safe JSON) changes.
+func unreserved(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isAlnum[c] && c != '-' && c != '_' && c != '.' && c != '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // percentAll percent-encodes every byte that is not unreserved.
 func percentAll(v string, lowerHex bool) string {
 	digits := "0123456789ABCDEF"
@@ -123,6 +137,7 @@ func percentAll(v string, lowerHex bool) string {
 		digits = "0123456789abcdef"
 	}
 	var b strings.Builder
+	b.Grow(3 * len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if isAlnum[c] || c == '-' || c == '_' || c == '.' || c == '~' {
@@ -175,8 +190,7 @@ func (k *keystore) learnedSince(n int, s string) bool {
 type matcher struct {
 	words    []uint64 // 1 << logWords words
 	logWords uint
-	index    map[uint64][]anchor
-	windows  []uint64 // the window of each form, to refill bits when they grow
+	index    anchorTable
 	forms    []sweepForm
 }
 
@@ -187,14 +201,9 @@ const anchorLen = minSweep
 // maxAnchorTries bounds the offsets considered for a long form's window.
 const maxAnchorTries = 32
 
-type anchor struct {
-	form int32 // index in forms
-	off  int32 // where the window lies in the form
-}
+const windowMask = 1<<(8*anchorLen) - 1
 
 type match struct{ start, end, form int }
-
-const windowMask = 1<<(8*anchorLen) - 1
 
 func window(s string, i int) uint64 {
 	var w uint64
@@ -218,13 +227,13 @@ func (m *matcher) setBit(w uint64) {
 }
 
 func newMatcher(forms []sweepForm) *matcher {
-	m := &matcher{index: map[uint64][]anchor{}}
+	m := &matcher{}
 	m.grow(len(forms))
 	m.add(forms)
 	return m
 }
 
-// grow makes room for n forms in the bitmap, doubling, so that refilling
+// grow makes room for n forms in the filter, doubling, so that refilling
 // it costs amortised constant time a form.
 func (m *matcher) grow(n int) {
 	if m.words != nil && 16*n <= 64*len(m.words) {
@@ -236,7 +245,7 @@ func (m *matcher) grow(n int) {
 	}
 	m.logWords = logWords
 	m.words = make([]uint64, 1<<logWords)
-	for _, w := range m.windows {
+	for _, w := range m.index.windows {
 		m.setBit(w)
 	}
 }
@@ -246,17 +255,85 @@ func (m *matcher) add(forms []sweepForm) {
 	m.grow(len(forms))
 	for i := len(m.forms); i < len(forms); i++ {
 		f := forms[i].text
-		best, bestW, bestN := 0, window(f, 0), len(m.index[window(f, 0)])
+		best, bestW := 0, window(f, 0)
+		bestN := m.index.count(bestW)
 		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
-			if w := window(f, off); len(m.index[w]) < bestN {
-				best, bestW, bestN = off, w, len(m.index[w])
+			if w := window(f, off); m.index.count(w) < bestN {
+				best, bestW, bestN = off, w, m.index.count(w)
 			}
 		}
-		m.index[bestW] = append(m.index[bestW], anchor{int32(i), int32(best)})
-		m.windows = append(m.windows, bestW)
+		m.index.add(bestW, int32(best))
 		m.setBit(bestW)
 	}
 	m.forms = forms
+}
+
+// anchorTable maps a window to the forms anchored at it: an open-addressed
+// table of chain heads, the chains threaded through per-form arrays (a Go
+// map of slices cost an allocation a form and most of the learning time).
+type anchorTable struct {
+	keys    []uint64 // window+1; 0 is empty
+	heads   []int32  // the last form anchored at the window
+	counts  []int32
+	used    int
+	next    []int32  // per form: the previous form with the same window, or -1
+	offs    []int32  // per form: where its window lies in it
+	windows []uint64 // per form: its window
+}
+
+func (t *anchorTable) slot(w uint64) int {
+	mask := len(t.keys) - 1
+	i := int((w*hashMul)>>32) & mask
+	for t.keys[i] != 0 && t.keys[i] != w+1 {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+func (t *anchorTable) count(w uint64) int {
+	if len(t.keys) == 0 {
+		return 0
+	}
+	return int(t.counts[t.slot(w)])
+}
+
+// head is the last form anchored at w, or -1.
+func (t *anchorTable) head(w uint64) int32 {
+	if len(t.keys) == 0 {
+		return -1
+	}
+	i := t.slot(w)
+	if t.keys[i] == 0 {
+		return -1
+	}
+	return t.heads[i]
+}
+
+// add anchors the next form (index len(t.next)) at w, off bytes into it.
+func (t *anchorTable) add(w uint64, off int32) {
+	if 2*(t.used+1) > len(t.keys) {
+		old := *t
+		n := max(1024, 2*len(t.keys))
+		t.keys, t.heads, t.counts, t.used = make([]uint64, n), make([]int32, n), make([]int32, n), 0
+		for i, k := range old.keys {
+			if k != 0 {
+				j := t.slot(k - 1)
+				t.keys[j], t.heads[j], t.counts[j] = k, old.heads[i], old.counts[i]
+				t.used++
+			}
+		}
+	}
+	form := int32(len(t.next))
+	i := t.slot(w)
+	if t.keys[i] == 0 {
+		t.keys[i], t.heads[i] = w+1, -1
+		t.used++
+	}
+	t.next = append(t.next, t.heads[i])
+	t.offs = append(t.offs, off)
+	t.windows = append(t.windows, w)
+	t.heads[i] = form
+	t.counts[i]++
 }
 
 // candidates calls fn for every occurrence in s of every form, in no
@@ -274,11 +351,11 @@ func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
 		if mask := uint64(1)<<(h&63) | 1<<((h>>6)&63); words[h>>shift]&mask != mask {
 			continue
 		}
-		for _, a := range m.index[w&windowMask] {
-			f := m.forms[a.form].text
-			start := i - int(a.off)
+		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
+			f := m.forms[fi].text
+			start := i - int(m.index.offs[fi])
 			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
-				if !fn(start, start+len(f), int(a.form)) {
+				if !fn(start, start+len(f), int(fi)) {
 					return
 				}
 			}
