@@ -349,7 +349,9 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			return sum, err
 		}
 		if rd.Index() == 0 {
+			ck.mu.Lock()
 			out, recs := r.outside(gap, true, r.pol, true)
+			ck.mu.Unlock()
 			emit(recs)
 			residual(out, -1, true)
 			gap = out
