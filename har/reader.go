@@ -3,7 +3,6 @@ package har
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +58,9 @@ type Reader struct {
 	index   int
 	gap     bytes.Buffer
 	head    []byte // gap before the first entry, kept for Log
-	tail    []byte
+	tail    []byte // nil when cut
+	cut     bool   // the tail was longer than MaxTail: Gap holds its start
+	cutOff  int64  // where the part of the tail Gap lacks begins
 	raw     []byte // the current entry: rawBuf, or the read buffer itself
 	rawBuf  []byte
 	rawOff  int64
@@ -168,6 +169,9 @@ func (r *Reader) Gap() []byte { return r.gap.Bytes() }
 // only after Next has returned io.EOF; before that it holds what preceded
 // the entries.
 func (r *Reader) Log() (*HAR, error) {
+	if r.cut {
+		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: fmt.Sprintf("more than %d MiB after log.entries: too large to decode", MaxTail>>20)}
+	}
 	doc := append(append([]byte(nil), r.head...), r.tail...)
 	if r.state != stateDone {
 		doc = append(doc, []byte("]}}")...)
@@ -345,25 +349,19 @@ func (r *Reader) readEntry() ([]byte, error) {
 	return r.rawBuf, nil
 }
 
+// readTail reads what follows log.entries' closing ']' (already in r.gap
+// from tailStart on) to the end of the input, checking it as it streams
+// (see checkTail): a 1 GiB log.comment is never held whole.
 func (r *Reader) readTail(tailStart int) error {
-	rest, err := io.ReadAll(r.br)
-	if err != nil {
+	if err := r.checkTail(tailStart); err != nil {
+		if te, ok := err.(*tailError); ok {
+			return r.errorf(-1, te.off, "malformed JSON after log.entries: %s", te.msg)
+		}
 		return r.errorf(-1, r.off, "read: %v", err)
 	}
-	r.gap.Write(rest)
-	r.tail = append([]byte(nil), r.gap.Bytes()[tailStart:]...)
-	var v any
-	const prefix = `{"log":{"entries":[`
-	doc := append([]byte(prefix), r.tail...)
-	if err := json.Unmarshal(doc, &v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			tailStart := r.off - int64(len(r.tail)-len(rest))
-			return r.errorf(-1, tailStart+se.Offset-int64(len(prefix)), "malformed JSON after log.entries: %s", se.Error())
-		}
-		return r.errorf(-1, -1, "malformed JSON after log.entries")
+	if !r.cut {
+		r.tail = append([]byte(nil), r.gap.Bytes()[tailStart:]...)
 	}
-	r.off += int64(len(rest))
 	return nil
 }
 

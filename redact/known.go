@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apitape/apitape/internal/placeholder"
 )
@@ -35,10 +38,9 @@ type keystore struct {
 	order []string // swept values in the order they were learned
 	forms []sweepForm
 	m     *matcher
-	since struct { // cache of sinceMatcher
-		n int
-		m *matcher
-	}
+	// macs are keyed HMACs to reuse: keying one costs more than hashing
+	// a short value, and checks run on several goroutines.
+	macs sync.Pool
 }
 
 type sweepForm struct {
@@ -47,7 +49,9 @@ type sweepForm struct {
 }
 
 func newKeystore(key []byte) *keystore {
-	return &keystore{key: key, vals: map[string]known{}}
+	k := &keystore{key: key, vals: map[string]known{}, m: newMatcher(nil)}
+	k.macs.New = func() any { return hmac.New(sha256.New, key) }
+	return k
 }
 
 // placeholder returns the placeholder of value. The first class a value is
@@ -58,9 +62,12 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 	if kv, ok := k.vals[value]; ok {
 		return kv.ph
 	}
-	mac := hmac.New(sha256.New, k.key)
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
 	mac.Write([]byte(value))
-	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(nil)))
+	var sum [sha256.Size]byte
+	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(sum[:0])))
+	k.macs.Put(mac)
 	if learn {
 		// A copy: value is usually a substring of a whole entry or body,
 		// which must not stay in memory with it.
@@ -71,9 +78,7 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
 			}
 			k.order = append(k.order, value)
-			if k.m != nil {
-				k.m.add(k.forms) // rebuilding it for every new secret was quadratic
-			}
+			k.m.add(k.forms) // rebuilding it for every new secret was quadratic
 		}
 	}
 	return ph
@@ -81,11 +86,14 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 
 // sweepForms are the spellings of v that may appear in a HAR.
 func sweepForms(v string) []string {
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), percentAll(v, false), percentAll(v, true), jsonEscaped(v)}
-	if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
-		forms = append(forms, string(b[1:len(b)-1]))
+	forms := []string{v}
+	if !unreserved(v) { // else every escaped spelling is v itself
+		forms = append(forms, url.QueryEscape(v), url.PathEscape(v), percentAll(v, false), percentAll(v, true), jsonEscaped(v))
+		if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
+			forms = append(forms, string(b[1:len(b)-1]))
+		}
+		forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
 	}
-	forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -111,6 +119,17 @@ func sweepForms(v string) []string {
 	return out
 }
 
+// unreserved reports a value of letters, digits and -_.~ alone, which no
+// encoding the sweep knows (URL, JSON, HTML-safe JSON) changes.
+func unreserved(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isAlnum[c] && c != '-' && c != '_' && c != '.' && c != '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // percentAll percent-encodes every byte that is not unreserved.
 func percentAll(v string, lowerHex bool) string {
 	digits := "0123456789ABCDEF"
@@ -118,6 +137,7 @@ func percentAll(v string, lowerHex bool) string {
 		digits = "0123456789abcdef"
 	}
 	var b strings.Builder
+	b.Grow(3 * len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if isAlnum[c] || c == '-' || c == '_' || c == '.' || c == '~' {
@@ -137,84 +157,249 @@ func (k *keystore) sweep(s string, fn func(start, end int, value, class string))
 	if len(k.forms) == 0 || len(s) < minSweep {
 		return
 	}
-	if k.m == nil {
-		k.m = newMatcher(k.forms)
-	}
 	k.m.find(s, func(start, end int, value string) {
 		fn(start, end, value, k.vals[value].class)
 	})
 }
 
 // learnedSince reports whether s holds, in any spelling the sweep knows,
-// a value learned after the first n.
+// a value learned after the first n. It asks the one matcher the sweep
+// uses: a matcher of the later values alone would have to be built anew
+// for every n, which made a session's second pass quadratic in its
+// secrets.
 func (k *keystore) learnedSince(n int, s string) bool {
-	if n >= len(k.order) {
+	if n >= len(k.order) || len(s) < minSweep {
 		return false
 	}
-	if k.since.m == nil || k.since.n != n {
-		i := 0
-		for i < len(k.forms) && k.forms[i].n < n {
-			i++
-		}
-		k.since.n, k.since.m = n, newMatcher(k.forms[i:])
-	}
-	found := false
-	k.since.m.find(s, func(int, int, string) { found = true })
-	return found
+	return k.m.any(s, func(f *sweepForm) bool { return f.n >= n })
 }
 
-// matcher finds many strings at once: a bitmap of the first four bytes
-// of every form rejects almost every position with one lookup, so the sweep
-// costs about a nanosecond a byte however many secrets are known.
+// matcher finds many strings at once, in time linear in the text and
+// independent of how many strings it knows, and takes more strings without
+// being rebuilt.
+//
+// Every form is indexed by one window of anchorLen bytes inside it, chosen
+// where the index is emptiest, so that forms sharing a prefix (whole JWTs
+// with the same header, tokens with the same name) still land in buckets
+// of their own. The scan hashes the window at every position (rolling, a
+// few instructions a byte); a Bloom filter of 16 bits per form, both of a
+// window's bits in one word, rejects all but about 2 % of positions before
+// the index is asked, and stays small enough for the CPU's cache (a plain
+// bitmap big enough for 40,000 secrets was not), and a candidate is
+// checked by comparing the whole form where it would start.
 type matcher struct {
-	bits  [1 << 10]uint64
-	byKey map[uint32][]int
-	forms []sweepForm
+	words    []uint64 // 1 << logWords words
+	logWords uint
+	index    anchorTable
+	forms    []sweepForm
 }
 
-func key4(s string, i int) uint32 {
-	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+// anchorLen is the window every form is indexed by; forms are never
+// shorter (minSweep).
+const anchorLen = minSweep
+
+// maxAnchorTries bounds the offsets considered for a long form's window.
+const maxAnchorTries = 32
+
+const windowMask = 1<<(8*anchorLen) - 1
+
+type match struct{ start, end, form int }
+
+func window(s string, i int) uint64 {
+	var w uint64
+	for j := anchorLen - 1; j >= 0; j-- {
+		w = w<<8 | uint64(s[i+j])
+	}
+	return w
 }
 
-func bit(k uint32) uint32 { return (k * 2654435761) >> 16 }
+const hashMul = 0x9E3779B97F4A7C15
+
+// probe is the word and the two bits of window w.
+func probe(w uint64, logWords uint) (word uint64, mask uint64) {
+	h := w * hashMul
+	return h >> (64 - logWords), 1<<(h&63) | 1<<((h>>6)&63)
+}
+
+func (m *matcher) setBit(w uint64) {
+	i, mask := probe(w, m.logWords)
+	m.words[i] |= mask
+}
 
 func newMatcher(forms []sweepForm) *matcher {
-	m := &matcher{byKey: map[uint32][]int{}}
+	m := &matcher{}
+	m.grow(len(forms))
 	m.add(forms)
 	return m
 }
 
+// grow makes room for n forms in the filter, doubling, so that refilling
+// it costs amortised constant time a form.
+func (m *matcher) grow(n int) {
+	if m.words != nil && 16*n <= 64*len(m.words) {
+		return
+	}
+	logWords := max(m.logWords, 10)
+	for 64<<logWords < 16*n {
+		logWords++
+	}
+	m.logWords = logWords
+	m.words = make([]uint64, 1<<logWords)
+	for _, w := range m.index.windows {
+		m.setBit(w)
+	}
+}
+
 // add indexes the forms past those m has: forms extends m's list.
 func (m *matcher) add(forms []sweepForm) {
+	m.grow(len(forms))
 	for i := len(m.forms); i < len(forms); i++ {
-		k := key4(forms[i].text, 0)
-		b := bit(k)
-		m.bits[b>>6] |= 1 << (b & 63)
-		m.byKey[k] = append(m.byKey[k], i)
+		f := forms[i].text
+		best, bestW := 0, window(f, 0)
+		bestN := m.index.count(bestW)
+		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
+			if w := window(f, off); m.index.count(w) < bestN {
+				best, bestW, bestN = off, w, m.index.count(w)
+			}
+		}
+		m.index.add(bestW, int32(best))
+		m.setBit(bestW)
 	}
 	m.forms = forms
 }
 
-func (m *matcher) find(s string, fn func(start, end int, value string)) {
-	for i := 0; i+minSweep <= len(s); i++ {
-		k := key4(s, i)
-		b := bit(k)
-		if m.bits[b>>6]&(1<<(b&63)) == 0 {
-			continue
-		}
-		best := -1
-		for _, fi := range m.byKey[k] {
-			f := m.forms[fi].text
-			if strings.HasPrefix(s[i:], f) && (best < 0 || len(f) > len(m.forms[best].text)) {
-				best = fi
+// anchorTable maps a window to the forms anchored at it: an open-addressed
+// table of chain heads, the chains threaded through per-form arrays (a Go
+// map of slices cost an allocation a form and most of the learning time).
+type anchorTable struct {
+	keys    []uint64 // window+1; 0 is empty
+	heads   []int32  // the last form anchored at the window
+	counts  []int32
+	used    int
+	next    []int32  // per form: the previous form with the same window, or -1
+	offs    []int32  // per form: where its window lies in it
+	windows []uint64 // per form: its window
+}
+
+func (t *anchorTable) slot(w uint64) int {
+	mask := len(t.keys) - 1
+	i := int((w*hashMul)>>32) & mask
+	for t.keys[i] != 0 && t.keys[i] != w+1 {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+func (t *anchorTable) count(w uint64) int {
+	if len(t.keys) == 0 {
+		return 0
+	}
+	return int(t.counts[t.slot(w)])
+}
+
+// head is the last form anchored at w, or -1.
+func (t *anchorTable) head(w uint64) int32 {
+	if len(t.keys) == 0 {
+		return -1
+	}
+	i := t.slot(w)
+	if t.keys[i] == 0 {
+		return -1
+	}
+	return t.heads[i]
+}
+
+// add anchors the next form (index len(t.next)) at w, off bytes into it.
+func (t *anchorTable) add(w uint64, off int32) {
+	if 2*(t.used+1) > len(t.keys) {
+		old := *t
+		n := max(1024, 2*len(t.keys))
+		t.keys, t.heads, t.counts, t.used = make([]uint64, n), make([]int32, n), make([]int32, n), 0
+		for i, k := range old.keys {
+			if k != 0 {
+				j := t.slot(k - 1)
+				t.keys[j], t.heads[j], t.counts[j] = k, old.heads[i], old.counts[i]
+				t.used++
 			}
 		}
-		if best >= 0 {
-			f := m.forms[best]
-			fn(i, i+len(f.text), f.value)
-			i += len(f.text) - 1
+	}
+	form := int32(len(t.next))
+	i := t.slot(w)
+	if t.keys[i] == 0 {
+		t.keys[i], t.heads[i] = w+1, -1
+		t.used++
+	}
+	t.next = append(t.next, t.heads[i])
+	t.offs = append(t.offs, off)
+	t.windows = append(t.windows, w)
+	t.heads[i] = form
+	t.counts[i]++
+}
+
+// candidates calls fn for every occurrence in s of every form, in no
+// particular order, until fn returns false.
+func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
+	if len(s) < anchorLen {
+		return
+	}
+	shift := 64 - m.logWords
+	words := m.words
+	w := window(s, 0) << 8 // the loop shifts it into place
+	for i := 0; i+anchorLen <= len(s); i++ {
+		w = w>>8 | uint64(s[i+anchorLen-1])<<(8*(anchorLen-1))
+		h := w * hashMul
+		if mask := uint64(1)<<(h&63) | 1<<((h>>6)&63); words[h>>shift]&mask != mask {
+			continue
+		}
+		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
+			f := m.forms[fi].text
+			start := i - int(m.index.offs[fi])
+			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
+				if !fn(start, start+len(f), int(fi)) {
+					return
+				}
+			}
 		}
 	}
+}
+
+// find calls fn for the known forms in s from left to right, the longest
+// at each position (the first learned among equals), none overlapping.
+func (m *matcher) find(s string, fn func(start, end int, value string)) {
+	var c []match
+	m.candidates(s, func(start, end, form int) bool {
+		c = append(c, match{start, end, form})
+		return true
+	})
+	if len(c) == 0 {
+		return
+	}
+	slices.SortFunc(c, func(x, y match) int {
+		if x.start != y.start {
+			return x.start - y.start
+		}
+		if x.end != y.end {
+			return y.end - x.end
+		}
+		return x.form - y.form
+	})
+	next := 0
+	for _, h := range c {
+		if h.start >= next {
+			fn(h.start, h.end, m.forms[h.form].value)
+			next = h.end
+		}
+	}
+}
+
+// any reports whether s holds a form for which ok is true.
+func (m *matcher) any(s string, ok func(*sweepForm) bool) bool {
+	found := false
+	m.candidates(s, func(_, _, form int) bool {
+		found = ok(&m.forms[form])
+		return !found
+	})
+	return found
 }
 
 // placeholderSpans returns where placeholders are in s.

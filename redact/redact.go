@@ -38,11 +38,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -194,6 +195,9 @@ func findings(file string, recs []Record) []Finding {
 type StreamOptions struct {
 	Name     string       // the input's name in errors ("-" for stdin)
 	OnRecord func(Record) // called for each redaction and warning, in order
+	// Progress, when set, is called after each entry of each pass (1 and
+	// 2) with the entries done and the input bytes read in that pass.
+	Progress func(pass, entries int, bytes int64)
 }
 
 // Summary is what Stream did.
@@ -240,7 +244,12 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 1: redact, learn, spool.
 	sw := bufio.NewWriterSize(spool, 256<<10)
-	rd := har.NewReader(in, name)
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(int, int, int64) {}
+	}
+	cin := &countingReader{r: in}
+	rd := har.NewReader(cin, name)
 	for {
 		_, err := rd.Next()
 		if err == io.EOF {
@@ -260,8 +269,10 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err := writeFrame(sw, gen, red, recs); err != nil {
 			return sum, err
 		}
+		progress(1, rd.Index()+1, cin.n)
 	}
 	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
+	progress(1, rd.Index()+1, cin.n) // the text after the entries too
 	if err := sw.Flush(); err != nil {
 		return sum, err
 	}
@@ -288,6 +299,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			}
 		}
 	}
+	var headRes []Finding
 	residual := func(b []byte, entry int, head bool) {
 		var recs []Record
 		if entry >= 0 {
@@ -297,26 +309,49 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		}
 		for _, f := range findings(name, recs) {
 			f.Entry = entry
-			sum.Residual = append(sum.Residual, f)
+			headRes = append(headRes, f)
 		}
 	}
-	rd = har.NewReader(in, name)
+	// Checking a written entry is a third of the stream's work and changes
+	// nothing, so it runs beside the writing (see checker).
+	ck := newChecker(r, name)
+	defer ck.stop()
+	cin.n = 0
+	rd = har.NewReader(cin, name)
 	for {
 		raw, err := rd.NextRaw()
 		gap := rd.Gap()
 		if err == io.EOF {
 			whole := rd.Index() < 0
+			ck.mu.Lock()
 			out, recs := r.outside(gap, whole, r.pol, true)
+			ck.mu.Unlock()
 			emit(recs)
+			entryRes := ck.stop()
+			n := len(headRes)
 			residual(out, -1, whole)
+			sum.Residual = append(append(headRes[:n:n], entryRes...), headRes[n:]...)
 			bw.Write(out)
+			if off, cut := rd.TailCut(); cut {
+				// The reader kept only the start of a huge tail (a 1 GiB
+				// log.comment); the rest is copied as it is, and outside
+				// warned that it was not inspected.
+				if _, err := in.Seek(start+off, io.SeekStart); err != nil {
+					return sum, err
+				}
+				if _, err := io.Copy(bw, in); err != nil {
+					return sum, err
+				}
+			}
 			break
 		}
 		if err != nil {
 			return sum, err
 		}
 		if rd.Index() == 0 {
+			ck.mu.Lock()
 			out, recs := r.outside(gap, true, r.pol, true)
+			ck.mu.Unlock()
 			emit(recs)
 			residual(out, -1, true)
 			gap = out
@@ -331,32 +366,132 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
 		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`))) {
-			if red, recs, err = r.entry(rd.Index(), raw, r.pol, true); err != nil {
+			ck.mu.Lock()
+			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
+			ck.mu.Unlock()
+			if err != nil {
 				return sum, withFile(err, name)
 			}
 		}
 		emit(recs)
-		residual(red, rd.Index(), false)
+		ck.check(rd.Index(), red)
 		bw.Write(red)
 		sum.Entries++
+		progress(2, sum.Entries, cin.n)
 	}
 	return sum, bw.Flush()
 }
 
-// writeFrame spools one redacted entry: the number of secrets known before
-// it, its text and its records.
-func writeFrame(w *bufio.Writer, gen int, red []byte, recs []Record) error {
-	rj, err := json.Marshal(recs)
-	if err != nil {
-		return err
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// checker checks written entries on other goroutines while Stream goes
+// on. Checks only read the keystore; Stream holds mu while it may learn.
+// The entries in flight are bounded in bytes, so a file of large entries
+// does not pile them up in memory.
+type checker struct {
+	r    *Redactor
+	name string
+	mu   sync.RWMutex // the keystore: read by checks, written under Lock
+	jobs chan checkJob
+	wg   sync.WaitGroup
+
+	bmu      sync.Mutex
+	bcond    *sync.Cond
+	inflight int
+	res      []Finding
+	stopped  bool
+}
+
+type checkJob struct {
+	entry int
+	red   []byte
+}
+
+// maxInflight bounds the bytes of entries waiting for their check (one
+// larger entry is checked alone).
+const maxInflight = 8 << 20
+
+func newChecker(r *Redactor, name string) *checker {
+	c := &checker{r: r, name: name, jobs: make(chan checkJob, 64)}
+	c.bcond = sync.NewCond(&c.bmu)
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	for range workers {
+		c.wg.Add(1)
+		go c.work()
 	}
+	return c
+}
+
+func (c *checker) check(entry int, red []byte) {
+	c.bmu.Lock()
+	for c.inflight > 0 && c.inflight+len(red) > maxInflight {
+		c.bcond.Wait()
+	}
+	c.inflight += len(red)
+	c.bmu.Unlock()
+	c.jobs <- checkJob{entry, red}
+}
+
+func (c *checker) work() {
+	defer c.wg.Done()
+	for j := range c.jobs {
+		c.mu.RLock()
+		_, recs, _ := c.r.entry(j.entry, j.red, c.r.check, false)
+		c.mu.RUnlock()
+		fs := findings(c.name, recs)
+		c.bmu.Lock()
+		for _, f := range fs {
+			f.Entry = j.entry
+			c.res = append(c.res, f)
+		}
+		c.inflight -= len(j.red)
+		c.bcond.Broadcast()
+		c.bmu.Unlock()
+	}
+}
+
+// stop waits for the checks and returns their findings in entry order.
+func (c *checker) stop() []Finding {
+	if c.stopped {
+		return nil
+	}
+	c.stopped = true
+	close(c.jobs)
+	c.wg.Wait()
+	slices.SortStableFunc(c.res, func(x, y Finding) int { return x.Entry - y.Entry })
+	return c.res
+}
+
+// writeFrame spools one redacted entry: the number of secrets known before
+// it, its text and its records (as lengths and bytes: JSON took a tenth of
+// the whole stream's time).
+func writeFrame(w *bufio.Writer, gen int, red []byte, recs []Record) error {
 	var hdr [12]byte
 	binary.LittleEndian.PutUint32(hdr[0:], uint32(gen))
 	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(red)))
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(rj)))
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(recs)))
 	w.Write(hdr[:])
 	w.Write(red)
-	_, err = w.Write(rj)
+	var b []byte
+	for _, r := range recs {
+		b = binary.AppendUvarint(b[:0], uint64(r.Entry+1))
+		b = binary.AppendUvarint(b, uint64(r.Length))
+		for _, f := range []string{r.Location, r.Rule, r.Class, r.Placeholder} {
+			b = binary.AppendUvarint(b, uint64(len(f)))
+			b = append(b, f...)
+		}
+		w.Write(b)
+	}
+	_, err := w.Write(nil)
 	return err
 }
 
@@ -370,11 +505,27 @@ func readFrame(r *bufio.Reader) (gen int, red []byte, recs []Record, err error) 
 	if _, err = io.ReadFull(r, red); err != nil {
 		return
 	}
-	rj := make([]byte, binary.LittleEndian.Uint32(hdr[8:]))
-	if _, err = io.ReadFull(r, rj); err != nil {
-		return
+	n := int(binary.LittleEndian.Uint32(hdr[8:]))
+	recs = make([]Record, n)
+	num := func() int {
+		v, e := binary.ReadUvarint(r)
+		if e != nil && err == nil {
+			err = e
+		}
+		return int(v)
 	}
-	err = json.Unmarshal(rj, &recs)
+	str := func() string {
+		b := make([]byte, num())
+		if _, e := io.ReadFull(r, b); e != nil && err == nil {
+			err = e
+		}
+		return string(b)
+	}
+	for i := range recs {
+		recs[i].Entry = num() - 1
+		recs[i].Length = num()
+		recs[i].Location, recs[i].Rule, recs[i].Class, recs[i].Placeholder = str(), str(), str(), str()
+	}
 	return
 }
 
@@ -413,7 +564,9 @@ func (r *Redactor) outside(gap []byte, head bool, p *policy, learn bool) ([]byte
 	if err == nil {
 		a.walk(doc, &root, es, false)
 	} else {
+		// Only the start of a tail longer than har.MaxTail is here.
 		a.freeText(doc, es)
+		a.warn(fmt.Sprintf("more than %d MiB after log.entries: only the first %d MiB inspected", har.MaxTail>>20, har.MaxTail>>20))
 	}
 	red := es.apply(doc)
 	// Edits lie inside string literals of the gap, so the added closing

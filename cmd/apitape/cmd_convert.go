@@ -255,8 +255,17 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		made = append(made, out)
 		outs = append(outs, convert.Output{Format: f.format, W: out})
 	}
-	r := har.NewReader(convertCtxReader{ctx, in}, name)
+	meter := newMeter(st, cmd, opts.Redact != nil)
+	defer meter.Stop()
+	if redact := opts.Redact; redact != nil {
+		opts.Redact = func(index int, raw []byte) ([]byte, error) {
+			meter.Add(1, 0)
+			return redact(index, raw)
+		}
+	}
+	r := har.NewReader(meter.Reader(convertCtxReader{ctx, in}), name)
 	stats, err := convert.ConvertTo(r, outs, opts)
+	meter.Stop()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -274,6 +283,7 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 			return fmt.Errorf("%s: %w", files[i].path, unwrapPathError(err))
 		}
 	}
+	meter.Done(int64(stats.Entries), -1)
 	warnUnsendable(st, name, stats.UnsendableFirst, stats.Unsendable, "converted")
 	if len(files) == 1 && files[0].format == "vars" {
 		return nil

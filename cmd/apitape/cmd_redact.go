@@ -44,6 +44,8 @@ Options:
         --key-file FILE    the placeholders' key: the same key gives the same
                            placeholders across runs and files; the file is
                            created (mode 0600) with a random key if missing
+                           (default: $APITAPE_KEY_FILE, else
+                           ~/.config/apitape/redact.key, the key convert uses)
         --keep NAME        never redact this header, cookie, parameter or key
                            by its name (repeatable); the check still reports it
         --strict           replace whole JWTs, not only their signatures
@@ -64,7 +66,7 @@ Examples:
     apitape redact session.har -o shared.har
     apitape redact session.har --report - -o shared.har | jq '.summary'
     apitape capture proxy -o - | apitape redact > shared.har
-    apitape redact --key-file ~/.config/apitape/key a.har -o a.shared.har
+    apitape redact --key-file team.key a.har -o a.shared.har
     apitape redact --rules vendor.yaml --keep X-Debug-Id session.har -o shared.har
     apitape redact session.har | apitape convert - --to bash -o provision.sh
 `
@@ -113,10 +115,27 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		}
 		opts.Rules = rules
 	}
-	if *keyPath != "" {
+	// The user's key by default, as convert uses it: equal values get
+	// equal placeholders across runs, so scripts regenerated from a
+	// redacted file name the same variables.
+	switch {
+	case *keyPath != "":
 		key, err := redact.LoadKey(*keyPath)
 		if err != nil {
 			return err
+		}
+		opts.Key = key
+	default:
+		key, err := redact.LoadUserKey()
+		if err != nil {
+			// A key file that is there but broken is an error; no place
+			// for one (no home directory) only costs stable placeholders.
+			if p, perr := redact.UserKeyFile(); perr == nil {
+				if _, serr := os.Stat(p); serr == nil {
+					return err
+				}
+			}
+			warningf(st, "no per-user key (%v): placeholders will differ between runs; use --key-file", err)
 		}
 		opts.Key = key
 	}
@@ -165,11 +184,23 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		rep = newReport(ro, name)
 	}
 
+	meter := newMeter(st, "redact", true)
+	defer meter.Stop()
+	var inBytes int64
 	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
 		if rep != nil {
 			rep.record(rec)
 		}
+	}, Progress: func(pass, entries int, n int64) {
+		if pass == 1 {
+			inBytes = n
+			meter.Set(int64(entries), n)
+		} else {
+			meter.Stage("pass 2 of 2")
+			meter.Set(int64(entries), n)
+		}
 	}})
+	meter.Stop()
 	if err != nil {
 		return err
 	}
@@ -211,6 +242,7 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	if st.errTTY {
 		fmt.Fprintf(st.err, "apitape: redacted %d values in %d entries%s\n", sum.Redactions, sum.Entries, classList(sum.Classes))
 	}
+	meter.Done(int64(sum.Entries), inBytes)
 	return nil
 }
 

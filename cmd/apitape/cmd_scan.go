@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/apitape/apitape/internal/progress"
 	"github.com/apitape/apitape/redact"
 )
 
@@ -70,17 +71,21 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 		}
 	}
 	found, failed := 0, false
+	meter := newFileMeter(st, "scan")
+	defer meter.Stop()
 	for _, arg := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := scanOne(st, arg, rules)
+		n, err := scanOne(st, meter, arg, rules)
 		found += n
 		if err != nil {
+			meter.Clear()
 			errorf(st, "%v", err)
 			failed = true
 		}
 	}
+	meter.Done(-1, -1)
 	if found > 0 || failed {
 		return &exitError{code: 1}
 	}
@@ -89,7 +94,7 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 
 // scanOne scans one file with a fresh Scanner (a Scanner remembers the
 // secrets it found, to find their echoes, within one file).
-func scanOne(st *streams, arg string, rules *redact.Rules) (int, error) {
+func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules) (int, error) {
 	rc, name, err := openInput(st, arg)
 	if err != nil {
 		return 0, err
@@ -99,15 +104,17 @@ func scanOne(st *streams, arg string, rules *redact.Rules) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	br := bufio.NewReaderSize(rc, 64<<10)
+	br := bufio.NewReaderSize(meter.Reader(rc), 64<<10)
 	var findings []redact.Finding
 	if redact.Sniff(br) {
 		findings, err = s.ScanHAR(br, name)
 	} else {
 		findings, err = s.ScanText(io.Reader(br), name)
 	}
+	meter.Clear()
 	for _, f := range findings {
 		fmt.Fprintln(st.out, f)
 	}
+	meter.Add(1, 0)
 	return len(findings), err
 }
