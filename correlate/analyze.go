@@ -96,15 +96,15 @@ type analyzer struct {
 	// fixed table (a text evicts another that shares its slot), so it
 	// does not grow with the session; a collision of whole 64-bit hashes
 	// (as unlikely as in known) would leave one text's tokens unknown.
-	texts  *[1 << 14]uint64
-	seed   maphash.Seed
+	texts *[1 << 14]uint64
+	seed  maphash.Seed
 	// textSeed hashes whole texts for texts: a text that is one token
 	// (X-Cluster: c-q7x2m9) would otherwise fill the slot its token
 	// looks up next, and the token would never enter known.
 	textSeed maphash.Seed
-	values map[string]*slot     // value → its producer
-	index  map[string][]*bucket // anchor token → forms to look for
-	model  *Model
+	values   map[string]*slot     // value → its producer
+	index    map[string][]*bucket // anchor token → forms to look for
+	model    *Model
 
 	wheres  map[string]string      // interned "header:Name"
 	fields  []field                // scratch for scanRequest
@@ -197,15 +197,15 @@ type Analyzer struct {
 // Analyzer.
 func NewAnalyzer(opts Options) (*Analyzer, error) {
 	a := &analyzer{
-		opts:   opts,
-		known:  map[uint64]struct{}{},
-		texts:  new([1 << 14]uint64),
-		seed:   maphash.MakeSeed(),
+		opts:  opts,
+		known: map[uint64]struct{}{},
+		texts: new([1 << 14]uint64),
+		seed:  maphash.MakeSeed(),
 
 		textSeed: maphash.MakeSeed(),
-		values: map[string]*slot{},
-		index:  map[string][]*bucket{},
-		model:  &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
+		values:   map[string]*slot{},
+		index:    map[string][]*bucket{},
+		model:    &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
 
 		byValue: map[string]*production{},
 		echo:    map[string]bool{},
