@@ -63,6 +63,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apitape/apitape/correlate"
@@ -93,6 +94,13 @@ type Options struct {
 	// Vars are values the user declares (--var NAME=SOURCE@CALL) that the
 	// analysis missed.
 	Vars []correlate.Manual
+	// NoVar are found variables to send as recorded (--no-var NAME).
+	NoVar []string
+	// AddProducers adds to the selected calls every call the selection
+	// left out whose answer produces a value they send (the page that set
+	// the session cookie, the one that carried the CSRF token): the
+	// default selection's behaviour. It needs correlation.
+	AddProducers bool
 }
 
 // Stats describe a finished conversion.
@@ -162,6 +170,13 @@ type session struct {
 	// answers, in producing order; uri: some are sent percent-encoded.
 	chained []taken
 	uri     bool
+	// added are the calls the selection left out that are sent because
+	// later calls take values from their answers ("N METHOD path").
+	added []string
+	// labels are the producing calls' labels, by entry index; envFrom
+	// says where each environment variable first appears.
+	labels  map[int]string
+	envFrom map[string]envPlace
 }
 
 func (s *session) use(v value) {
@@ -239,6 +254,11 @@ type Output struct {
 // output is the same as Convert would write for its format alone.
 func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	var st Stats
+	if opts.Exact {
+		// The recorded bytes: nothing taken from live answers but what
+		// --var declares.
+		opts.NoCorrelate = true
+	}
 	if len(outs) == 0 {
 		return st, fmt.Errorf("%w: no output format", ErrUnknownFormat)
 	}
@@ -264,12 +284,14 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	if name == "" {
 		name = "-"
 	}
-	sess := &session{name: name, exact: opts.Exact}
-	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st}
+	sess := &session{name: name, exact: opts.Exact, labels: map[int]string{}, envFrom: map[string]envPlace{}}
+	correlating := vars || !opts.NoCorrelate || len(opts.Vars) > 0
+	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st,
+		extras: opts.AddProducers && correlating}
 	defer hs.close()
 	var src source = hs
 	var cor *correlation
-	if vars || !opts.NoCorrelate || len(opts.Vars) > 0 {
+	if correlating {
 		var err error
 		cor, err = analyze(src, b, name, opts)
 		if err != nil {
@@ -330,6 +352,15 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			c.produces = cor.produced(it.index)
 		}
 		c.label = c.method + " " + c.path.label()
+		if len(c.produces) > 0 {
+			sess.labels[c.index] = c.label
+		}
+		if it.extra {
+			sess.added = append(sess.added, strconv.Itoa(c.index)+" ("+c.label+")")
+			if b.baseURL == "" {
+				c.base = c.origin == b.origin // built before the origin was known
+			}
+		}
 		if !c.has("Cookie") && !c.has("Authorization") {
 			st.NoCredentials++
 		}
@@ -338,6 +369,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			sess.use(h.value)
 		}
 		sess.use(c.body)
+		sess.noteEnv(c)
 		sess.calls++
 		return c, nil
 	}
@@ -368,6 +400,10 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			}
 			if err != nil {
 				return err
+			}
+			if it.extra && (cor == nil || !cor.needed[it.index]) {
+				st.Skipped++
+				continue
 			}
 			if it.entry == nil && it.call == nil {
 				st.Unconvertible++
@@ -439,6 +475,9 @@ type item struct {
 	reason string
 	call   *call // built by the first pass; nil: build it
 	size   int   // the entry's size in the input
+	// extra: the selection left it out; it is sent only when a selected
+	// call takes a value from its answer (Options.AddProducers).
+	extra bool
 }
 
 // source gives the selected entries in order; io.EOF at the end.
@@ -457,6 +496,7 @@ type harSource struct {
 	redact func(int, []byte) ([]byte, error)
 	sel    har.Selection
 	st     *Stats
+	extras bool // yield the entries the selection leaves out, marked extra
 
 	batches chan *batch
 	stop    chan struct{}
@@ -509,6 +549,11 @@ func (h *harSource) read() *batch {
 		size += len(h.r.Raw())
 		index := h.r.Index()
 		if !h.sel.Keep(index, e) {
+			if h.extras && e.Response.Status != 0 && skipReason(e) == "" {
+				// Counted as skipped by the second pass unless needed.
+				b.items = append(b.items, item{index: index, entry: e, size: len(h.r.Raw()), extra: true})
+				continue
+			}
 			b.skipped++
 			continue
 		}

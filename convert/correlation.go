@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -49,6 +50,19 @@ type correlation struct {
 	heldSize int
 	spilled  bool
 	sp       *spool
+
+	// used lists, by entry, the variables each call's fields hold, and
+	// order the entries in recorded order with whether each is an extra
+	// (a call the selection left out, sent only if it produces a value
+	// the others need: needed).
+	used   map[int][]*correlate.Var
+	order  []orderItem
+	needed map[int]bool
+}
+
+type orderItem struct {
+	index int
+	extra bool
 }
 
 // heldMemory bounds the entries the first pass keeps in memory; a
@@ -60,11 +74,12 @@ var heldMemory = 48 << 20
 // before anything is written, and to learn which values the output sends)
 // and spools the entries for the second pass.
 func analyze(src source, b *builder, name string, opts Options) (*correlation, error) {
-	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: reservedNames})
+	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: reservedNames, NoVar: opts.NoVar})
 	if err != nil {
 		return nil, &VarError{err}
 	}
-	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{}}
+	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{},
+		used: map[int][]*correlate.Var{}, needed: map[int]bool{}}
 	w := bufio.NewWriterSize(cor.sp, 64<<10)
 	var buf []byte
 	var enc []byte
@@ -83,6 +98,9 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return record(recordSkip, it.index, []byte(it.reason))
 		}
 		enc = appendEntry(enc[:0], it.entry)
+		if it.extra {
+			return record(recordExtra, it.index, enc)
+		}
 		return record(recordEntry, it.index, enc)
 	}
 	hold := func(it item, size int) error {
@@ -115,6 +133,9 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return fail(err)
 		}
 		if it.entry == nil {
+			if it.extra {
+				continue
+			}
 			if err := hold(it, 64+len(it.reason)); err != nil {
 				return fail(err)
 			}
@@ -127,15 +148,23 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		if x.HasUses(it.index) {
 			rw = x.Rewrite
 		}
+		origin := b.origin
 		c, err := b.build(it.index, it.entry, rw)
+		if it.extra {
+			b.origin = origin // the selected calls decide the session's origin
+		}
 		if err != nil {
+			if it.extra {
+				continue // an extra that cannot be sent cannot be needed
+			}
 			return fail(entryError(name, it.index, err))
 		}
 		cor.mark(c)
+		cor.order = append(cor.order, orderItem{it.index, it.extra})
 		// Held: the call, and for a spill what the spool needs of the
 		// request, never the answer's body.
 		kept := keep(it.entry)
-		if err := hold(item{index: it.index, entry: kept, call: c}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
+		if err := hold(item{index: it.index, entry: kept, call: c, extra: it.extra}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
 			return fail(err)
 		}
 	}
@@ -147,6 +176,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		return fail(&VarError{err})
 	}
 	cor.model = m
+	cor.settle()
 	for _, v := range m.Vars {
 		if cor.live[v] {
 			cor.chained = append(cor.chained, taken{v, cor.inJSON[v]})
@@ -155,10 +185,52 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	return cor, nil
 }
 
+// settle decides, once the model is known, which values the output takes
+// from answers: those the selected calls send, and those the extras they
+// need send, from the last call back to the first (a producer comes
+// before its users). A variable --no-var left out of the model is sent
+// as recorded: the calls built with it are built again.
+func (cor *correlation) settle() {
+	inModel := make(map[*correlate.Var]bool, len(cor.model.Vars))
+	for _, v := range cor.model.Vars {
+		inModel[v] = true
+	}
+	extra := map[int]bool{}
+	for _, o := range cor.order {
+		if o.extra {
+			extra[o.index] = true
+		}
+	}
+	clear(cor.live)
+	rebuild := false
+	for i := len(cor.order) - 1; i >= 0; i-- {
+		o := cor.order[i]
+		if o.extra && !cor.needed[o.index] {
+			continue
+		}
+		for _, v := range cor.used[o.index] {
+			if !inModel[v] {
+				rebuild = true
+				continue
+			}
+			cor.live[v] = true
+			if extra[v.Producer] {
+				cor.needed[v.Producer] = true
+			}
+		}
+	}
+	if rebuild {
+		for i := range cor.held {
+			cor.held[i].call = nil // built again with only the live values
+		}
+	}
+}
+
 // Spool record kinds.
 const (
 	recordEntry = 'e' // payload: appendEntry's encoding of the entry
 	recordSkip  = 's' // payload: why the entry is not converted
+	recordExtra = 'x' // as recordEntry, for an entry the selection left out
 )
 
 // mark notes the correlated values a call sends.
@@ -166,7 +238,9 @@ func (cor *correlation) mark(c *call) {
 	markValue := func(v value) {
 		for _, p := range v {
 			if p.Var != nil {
-				cor.live[p.Var] = true
+				if !slices.Contains(cor.used[c.index], p.Var) {
+					cor.used[c.index] = append(cor.used[c.index], p.Var)
+				}
 				if p.InJSON {
 					cor.inJSON[p.Var] = true
 				}
@@ -275,7 +349,7 @@ func (s *spoolSource) next() (item, error) {
 	if err != nil {
 		return item{}, spoolError(err)
 	}
-	return item{index: int(index), entry: e}, nil
+	return item{index: int(index), entry: e, extra: kind == recordExtra}, nil
 }
 
 type heldSource struct{ items []item }

@@ -5,20 +5,22 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default http://rancher.invalid)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
-#                      resp-N.headers, N the entry index; default: a temporary
-#                      directory removed at exit)
+#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 0 (POST /v3/cloudcredential)
+#   APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
+#                      0600: resp-N.body and resp-N.headers, N the entry
+#                      index; default: a temporary directory, removed when
+#                      every call succeeded and kept when one failed)
 #
 # Values later calls take from earlier answers (needs jq; apitape convert
 # --to vars shows every use):
-#   CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-#   NODE_TEMPLATE_ID     the .id of call 1's answer
-#   CLUSTER_ID           the .id of call 2's answer
-#   NODE_POOL_ID         the .id of call 4's answer
+#   CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+#   NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+#   CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+#   NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 set -euo pipefail
 
 BASE_URL=${BASE_URL:-http://rancher.invalid}
+secrets=(AUTHORIZATION)
 
 required=(AUTHORIZATION)
 missing=()
@@ -30,14 +32,41 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 command -v jq >/dev/null || { echo "apitape: this script needs jq" >&2; exit 1; }
-
+umask 077
+finished=0
+sent=0
+differ=()
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   mkdir -p "$out"
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
-  trap 'rm -rf "$out"' EXIT
+  # Kept when a call failed: its answer is what the user needs to read.
+  trap 'if [ "$finished" = 1 ]; then rm -rf "$out"; fi' EXIT
 fi
+
+# masked prints its input with the value of every variable in secrets
+# replaced by ***.
+masked() {
+  local text v value
+  text=$(tr -d '\000')
+  for v in "${secrets[@]}"; do
+    value=${!v:-}
+    if [ "${#value}" -ge 4 ]; then
+      text=${text//"$value"/***}
+    fi
+  done
+  printf '%s\n' "$text"
+}
+
+# show_answer N prints the start of the answer to call N, secrets masked,
+# and where the whole answer is.
+show_answer() {
+  echo "apitape: the answer (first 2 KiB, secrets masked):" >&2
+  head -c 2048 "$out/resp-$1.body" | masked >&2
+  echo "apitape: the whole answer is in $out/resp-$1.body (headers: $out/resp-$1.headers)" >&2
+}
 
 # call N LABEL RECORDED_STATUS CURL_ARGS... sends entry N, keeps the answer in
 # $out/resp-N.body and $out/resp-N.headers, and stops the script when the
@@ -52,9 +81,14 @@ call() {
     echo "apitape: call $n ($label) failed: no answer from the server" >&2
     exit 1
   fi
+  sent=$((sent + 1))
   if [ "$code" -ge 400 ] && [ "${code:0:1}" != "${want:0:1}" ]; then
     echo "apitape: call $n ($label) failed: HTTP $code (recorded $want)" >&2
+    show_answer "$n"
     exit 1
+  fi
+  if [ "$code" != "$want" ]; then
+    differ+=("$n ($label): $code, recorded $want")
   fi
 }
 
@@ -103,6 +137,7 @@ from_cookie() {
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2
+    show_answer "$1"
     exit 1
   fi
   case $6 in
@@ -199,3 +234,11 @@ call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 "${BASE_URL}"/v3/nodetemp
   -H 'Accept: application/json' \
   -H 'Authorization: '"${AUTHORIZATION}" \
   -H 'User-Agent: rancher-provision/1.0'
+
+finished=1
+if [ "${#differ[@]}" -eq 0 ]; then
+  echo "$sent calls sent, every status as recorded"
+else
+  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  printf '  call %s\n' "${differ[@]}"
+fi
