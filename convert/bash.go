@@ -308,7 +308,9 @@ func writeEnvDoc(w *bufio.Writer, lead string, s *session) {
 	docs := [][2]string{{EnvBaseURL, "where to send the calls (default " + origin + ")"}}
 	for _, name := range s.env {
 		d := envDoc(name)
-		if from, ok := s.envFrom[name]; ok {
+		if s.auth != nil && s.auth.uses(name) {
+			d = "the API credential --auth sends in the header " + s.auth.Name + ", in place of the recorded browser session"
+		} else if from, ok := s.envFrom[name]; ok {
 			switch {
 			case d == "" || strings.HasPrefix(name, "APITAPE_SECRET_"):
 				d = oneLineName(from.place) + " that " + from.call + " sent (redacted from the recording)"

@@ -96,6 +96,9 @@ type Options struct {
 	Vars []correlate.Manual
 	// NoVar are found variables to send as recorded (--no-var NAME).
 	NoVar []string
+	// Auth replaces the recorded browser session with one API credential
+	// header (--auth).
+	Auth *Auth
 	// AddProducers adds to the selected calls every call the selection
 	// left out whose answer produces a value they send (the page that set
 	// the session cookie, the one that carried the CSRF token): the
@@ -177,6 +180,7 @@ type session struct {
 	// says where each environment variable first appears.
 	labels  map[int]string
 	envFrom map[string]envPlace
+	auth    *Auth
 }
 
 func (s *session) use(v value) {
@@ -272,7 +276,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		ems[i] = em
 		vars = vars || em == nil
 	}
-	b := &builder{exact: opts.Exact}
+	b := &builder{exact: opts.Exact, auth: opts.Auth, redacted: opts.Redact != nil}
 	if opts.BaseURL != "" {
 		base, err := CheckBaseURL(opts.BaseURL)
 		if err != nil {
@@ -284,7 +288,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	if name == "" {
 		name = "-"
 	}
-	sess := &session{name: name, exact: opts.Exact, labels: map[int]string{}, envFrom: map[string]envPlace{}}
+	sess := &session{name: name, exact: opts.Exact, labels: map[int]string{}, envFrom: map[string]envPlace{}, auth: opts.Auth}
 	correlating := vars || !opts.NoCorrelate || len(opts.Vars) > 0
 	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st,
 		extras: opts.AddProducers && correlating}

@@ -74,7 +74,7 @@ var heldMemory = 48 << 20
 // before anything is written, and to learn which values the output sends)
 // and spools the entries for the second pass.
 func analyze(src source, b *builder, name string, opts Options) (*correlation, error) {
-	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: reservedNames, NoVar: opts.NoVar})
+	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: append(opts.Auth.envNames(), reservedNames...), NoVar: opts.NoVar})
 	if err != nil {
 		return nil, &VarError{err}
 	}

@@ -277,7 +277,7 @@ func TestDemoSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey}
+	env := []string{"BASE_URL=" + fresh.URL, "RANCHER_TOKEN=" + fresh.APIKey}
 	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
 	dir := t.TempDir()
 	scriptPath := filepath.Join(dir, "provision.sh")

@@ -4,7 +4,7 @@
 // Environment:
 //
 //	BASE_URL       where to send the calls (default http://rancher.invalid)
-//	AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 0 (POST /v3/cloudcredential)
+//	RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
 //	APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
 //	                   0600: resp-N.body and resp-N.headers); without it, only
 //	                   the answer of a call that failed is kept, in a new
@@ -32,7 +32,7 @@ import (
 )
 
 func main() {
-	s := newSession("http://rancher.invalid", []string{"AUTHORIZATION"}, "AUTHORIZATION")
+	s := newSession("http://rancher.invalid", []string{"RANCHER_TOKEN"}, "RANCHER_TOKEN")
 	run(s)
 	s.summary()
 }
@@ -44,7 +44,7 @@ func run(s *session) {
 		// entry 0: POST /v3/cloudcredential
 		r := s.request(0, "POST /v3/cloudcredential", "POST", s.baseURL, "/v3/cloudcredential")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}`
@@ -56,7 +56,7 @@ func run(s *session) {
 		// entry 1: POST /v3/nodetemplate
 		r := s.request(1, "POST /v3/nodetemplate", "POST", s.baseURL, "/v3/nodetemplate")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"` + s.env["CLOUD_CREDENTIAL_ID"] + `","name":"lab-t3","type":"nodeTemplate"}`
@@ -68,7 +68,7 @@ func run(s *session) {
 		// entry 2: POST /v3/cluster
 		r := s.request(2, "POST /v3/cluster", "POST", s.baseURL, "/v3/cluster?_replace=true")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
@@ -80,7 +80,7 @@ func run(s *session) {
 		// entry 3: PUT /v3/clusters/${CLUSTER_ID}
 		r := s.request(3, "PUT /v3/clusters/${CLUSTER_ID}", "PUT", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?_replace=true")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"` + s.env["CLUSTER_ID"] + `","name":"` + s.env["CLUSTER_ID"] + `","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
@@ -91,7 +91,7 @@ func run(s *session) {
 		// entry 4: POST /v3/nodepool
 		r := s.request(4, "POST /v3/nodepool", "POST", s.baseURL, "/v3/nodepool")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"clusterId":"` + s.env["CLUSTER_ID"] + `","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"` + s.env["NODE_TEMPLATE_ID"] + `","quantity":3,"type":"nodePool","worker":true}`
@@ -103,7 +103,7 @@ func run(s *session) {
 		// entry 5: GET /v3/nodepools/${NODE_POOL_ID}
 		r := s.request(5, "GET /v3/nodepools/${NODE_POOL_ID}", "GET", s.baseURL, "/v3/nodepools/"+escapeURI(s.env["NODE_POOL_ID"]))
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -112,7 +112,7 @@ func run(s *session) {
 		// entry 6: POST /v3/clusters/${CLUSTER_ID}
 		r := s.request(6, "POST /v3/clusters/${CLUSTER_ID}", "POST", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?action=generateKubeconfig")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -121,7 +121,7 @@ func run(s *session) {
 		// entry 7: GET /v3/clusters
 		r := s.request(7, "GET /v3/clusters", "GET", s.baseURL, "/v3/clusters?name="+s.env["CLUSTER_ID"])
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -130,7 +130,7 @@ func run(s *session) {
 		// entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
 		r := s.request(8, "GET /v3/clusters/${CLUSTER_ID}/nodepools", "GET", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"/nodepools")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -139,7 +139,7 @@ func run(s *session) {
 		// entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
 		r := s.request(9, "GET /v3/nodetemplates/${NODE_TEMPLATE_ID}", "GET", s.baseURL, "/v3/nodetemplates/"+s.env["NODE_TEMPLATE_ID"])
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}

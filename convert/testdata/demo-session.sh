@@ -5,7 +5,7 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default http://rancher.invalid)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 0 (POST /v3/cloudcredential)
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
 #   APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
 #                      0600: resp-N.body and resp-N.headers, N the entry
 #                      index; default: a temporary directory, removed when
@@ -20,9 +20,9 @@
 set -euo pipefail
 
 BASE_URL=${BASE_URL:-http://rancher.invalid}
-secrets=(AUTHORIZATION)
+secrets=(RANCHER_TOKEN)
 
-required=(AUTHORIZATION)
+required=(RANCHER_TOKEN)
 missing=()
 for v in "${required[@]}"; do
   if [ -z "${!v:-}" ]; then missing+=("$v"); fi
@@ -163,7 +163,7 @@ uri() {
 # entry 0: POST /v3/cloudcredential
 call 0 'POST /v3/cloudcredential' 201 "${BASE_URL}"/v3/cloudcredential \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}'
@@ -172,7 +172,7 @@ CLOUD_CREDENTIAL_ID=$(from_json 0 'POST /v3/cloudcredential' CLOUD_CREDENTIAL_ID
 # entry 1: POST /v3/nodetemplate
 call 1 'POST /v3/nodetemplate' 201 "${BASE_URL}"/v3/nodetemplate \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"'"${CLOUD_CREDENTIAL_ID}"'","name":"lab-t3","type":"nodeTemplate"}'
@@ -181,7 +181,7 @@ NODE_TEMPLATE_ID=$(from_json 1 'POST /v3/nodetemplate' NODE_TEMPLATE_ID .id json
 # entry 2: POST /v3/cluster
 call 2 'POST /v3/cluster' 201 "${BASE_URL}"'/v3/cluster?_replace=true' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}'
@@ -190,7 +190,7 @@ CLUSTER_ID=$(from_json 2 'POST /v3/cluster' CLUSTER_ID .id json '.id | strings, 
 # entry 3: PUT /v3/clusters/${CLUSTER_ID}
 call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 -X PUT "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?_replace=true' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"'"${CLUSTER_ID}"'","name":"'"${CLUSTER_ID}"'","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}'
@@ -198,7 +198,7 @@ call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 -X PUT "${BASE_URL}"/v3/clusters/"${
 # entry 4: POST /v3/nodepool
 call 4 'POST /v3/nodepool' 201 "${BASE_URL}"/v3/nodepool \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"clusterId":"'"${CLUSTER_ID}"'","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"'"${NODE_TEMPLATE_ID}"'","quantity":3,"type":"nodePool","worker":true}'
@@ -207,32 +207,32 @@ NODE_POOL_ID=$(from_json 4 'POST /v3/nodepool' NODE_POOL_ID .id text '.id | stri
 # entry 5: GET /v3/nodepools/${NODE_POOL_ID}
 call 5 'GET /v3/nodepools/${NODE_POOL_ID}' 200 "${BASE_URL}"/v3/nodepools/"$(uri "${NODE_POOL_ID}")" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 6: POST /v3/clusters/${CLUSTER_ID}
 call 6 'POST /v3/clusters/${CLUSTER_ID}' 200 -X POST "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?action=generateKubeconfig' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0' \
   -H 'Content-Length: 0'
 
 # entry 7: GET /v3/clusters
 call 7 'GET /v3/clusters' 200 "${BASE_URL}"'/v3/clusters?name='"${CLUSTER_ID}" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
 call 8 'GET /v3/clusters/${CLUSTER_ID}/nodepools' 200 "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"/nodepools \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
 call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 "${BASE_URL}"/v3/nodetemplates/"${NODE_TEMPLATE_ID}" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 finished=1
