@@ -630,7 +630,7 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 				}
 				// A name the server made up (it holds a port) is sent back
 				// with the value: the pair is the credential.
-				if pair := name + "=" + value; value != "" && bindable(name) && !a.knownToClient(name) && consider(pair, classToken, 0) {
+				if pair := name + "=" + value; value != "" && hasPort(name) && !a.knownToClient(name) && consider(pair, classToken, 0) {
 					keep(&production{value: pair, source: Source{Kind: KindCookie, Path: name, Part: PartPair}, class: classToken, isSecret: true})
 				}
 			})
@@ -734,6 +734,22 @@ func (a *analyzer) echoSet(e *har.Entry) {
 	if pd := e.Request.PostData; pd != nil && pd.Text != nil && len(*pd.Text) <= maxValueLen {
 		add(*pd.Text)
 	}
+}
+
+// hasPort reports a cookie name with a run of two or more digits: a port
+// or an address the server put in it (username-127-0-0-1-8888).
+func hasPort(name string) bool {
+	run := 0
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; '0' <= c && c <= '9' {
+			if run++; run >= 2 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // isCreate reports the answer to a call that made something: a 201, or a
