@@ -432,17 +432,42 @@ func fromHeader(r *request, lastSegment bool, name string) string {
 }
 
 // fromCookie returns the value of the cookie the answer to r sets last
-// under name.
-func fromCookie(r *request, name string) string {
-	value := ""
+// under name; with pair, its name=value, or else that of a cookie whose
+// name differs from name only in its digits (a port).
+func fromCookie(r *request, pair bool, name string) string {
+	value, exact := "", false
 	for _, sc := range r.answerHeader.Values("Set-Cookie") {
-		pair, _, _ := strings.Cut(sc, ";")
-		k, v, ok := strings.Cut(pair, "=")
-		if ok && strings.TrimSpace(k) == name {
-			value = strings.TrimSpace(v)
+		kv, _, _ := strings.Cut(sc, ";")
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+		case !pair:
+			if k == name {
+				value = v
+			}
+		case k == name:
+			value, exact = k+"="+v, true
+		case !exact && v != "" && digitShape(k) == digitShape(name):
+			value = k + "=" + v
 		}
 	}
 	return value
+}
+
+// digitShape is s with each run of digits as one #.
+func digitShape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			if i == 0 || s[i-1] < '0' || s[i-1] > '9' {
+				b.WriteByte('#')
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // lastPathSegment is the last segment of a URL's path: a Location's id.

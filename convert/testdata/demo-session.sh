@@ -121,14 +121,19 @@ from_header() {
 
 from_cookie() {
   local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
-    /^HTTP\// { value = "" }
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" -v part="${7:-}" '
+    function shape(s) { gsub(/[0-9]+/, "#", s); return s }
+    /^HTTP\// { value = ""; exact = 0 }
     index(tolower($0), "set-cookie:") == 1 {
       pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
       if (eq == 0) next
       k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
       gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
-      if (k == name) value = v
+      if (part != "pair") { if (k == name) value = v; next }
+      # name=value of the cookie of this name, or else of one whose name
+      # differs only in its digits (a port).
+      if (k == name) { value = k "=" v; exact = 1 }
+      else if (!exact && v != "" && shape(k) == shape(name)) value = k "=" v
     }
     END { print value }')
   produced "$1" "$2" "$3" "$4" "$5" "$value"
