@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/loginapp"
 	"github.com/apitape/apitape/internal/testtool"
 	"github.com/apitape/apitape/redact"
 )
@@ -475,86 +475,6 @@ func TestAdversarialRancherKey(t *testing.T) {
 	}
 }
 
-// loginApp is a web app whose login is a page: GET /login?token=T sets a
-// session cookie named after the server's address and port (as Jupyter
-// does) and an _xsrf cookie, and redirects to /app. The API wants the
-// session cookie, and on POST the _xsrf cookie repeated in X-XSRFToken.
-type loginApp struct {
-	token string
-	name  string // the session cookie's name
-
-	mu       sync.Mutex
-	sessions map[string]bool
-	items    map[string]string
-	posted   int
-	gotItem  []string
-}
-
-func startLoginApp(t *testing.T, token string) (*loginApp, *httptest.Server) {
-	app := &loginApp{token: token, sessions: map[string]bool{}, items: map[string]string{}}
-	srv := httptest.NewUnstartedServer(app)
-	srv.Start()
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	app.name = "username-127-0-0-1-" + port
-	t.Cleanup(srv.Close)
-	return app, srv
-}
-
-func (a *loginApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r.URL.Path == "/login" {
-		if r.URL.Query().Get("token") != a.token {
-			http.Error(w, "bad token", http.StatusForbidden)
-			return
-		}
-		sess := randomID("2|1:0|10:") + randomID("|")
-		a.sessions[sess] = true
-		http.SetCookie(w, &http.Cookie{Name: a.name, Value: sess, Path: "/", HttpOnly: true})
-		http.SetCookie(w, &http.Cookie{Name: "_xsrf", Value: randomID("2|x"), Path: "/"})
-		http.Redirect(w, r, "/app", http.StatusFound)
-		return
-	}
-	ck, err := r.Cookie(a.name)
-	if err != nil || !a.sessions[ck.Value] {
-		http.Error(w, `{"message":"log in first"}`, http.StatusForbidden)
-		return
-	}
-	switch {
-	case r.URL.Path == "/app":
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><script src=/app.js></script></html>")
-	case r.URL.Path == "/api/items" && r.Method == "GET":
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"data":[]}`)
-	case r.URL.Path == "/api/items" && r.Method == "POST":
-		x, err := r.Cookie("_xsrf")
-		if err != nil || r.Header.Get("X-XSRFToken") != x.Value {
-			http.Error(w, `{"message":"'_xsrf' argument missing from POST"}`, http.StatusForbidden)
-			return
-		}
-		var in map[string]string
-		json.NewDecoder(r.Body).Decode(&in)
-		id := randomID("it-")
-		a.items[id] = in["name"]
-		a.posted++
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(201)
-		fmt.Fprintf(w, `{"id":%q,"name":%q}`, id, in["name"])
-	case strings.HasPrefix(r.URL.Path, "/api/items/"):
-		id := strings.TrimPrefix(r.URL.Path, "/api/items/")
-		a.gotItem = append(a.gotItem, id)
-		if _, ok := a.items[id]; !ok {
-			http.Error(w, `{"message":"no such item"}`, http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":%q}`, id)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
 // TestAdversarialLoginPage: recorded with the default flags, a session
 // that logged in through a page (a token in its URL, a session cookie
 // whose name holds the port) gives a script and a program that need only
@@ -562,7 +482,9 @@ func (a *loginApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // another port with another token.
 func TestAdversarialLoginPage(t *testing.T) {
 	const recordedToken = "c0ffee4d1e5e7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b"
-	app, srv := startLoginApp(t, recordedToken)
+	app := loginapp.Start(recordedToken)
+	defer app.Close()
+	srv := app
 	jar, _ := cookiejar.New(nil)
 	c, rec := recordWith(jar)
 	mustDo(t, c, "GET", srv.URL+"/login?token="+recordedToken, nil, "")
@@ -577,8 +499,8 @@ func TestAdversarialLoginPage(t *testing.T) {
 	var made map[string]string
 	json.Unmarshal(b, &made)
 	mustDo(t, c, "GET", srv.URL+"/api/items/"+made["id"], nil, "")
-	if app.posted != 1 {
-		t.Fatalf("recording: %d items posted", app.posted)
+	if posted, _, _ := app.Items(); posted != 1 {
+		t.Fatalf("recording: %d items posted", posted)
 	}
 	markTypes(t, rec.entries, func(p string) bool { return p == "/login" || p == "/app" })
 	data := writeHAR(t, rec.entries)
@@ -600,13 +522,14 @@ func TestAdversarialLoginPage(t *testing.T) {
 	}
 	const freshToken = "feedface0123456789abcdef0123456789abcdef01234567"
 	for _, tool := range g.tools {
-		fa, fresh := startLoginApp(t, freshToken)
-		if fa.name == app.name {
+		fresh := loginapp.Start(freshToken)
+		defer fresh.Close()
+		if fresh.CookieName == app.CookieName {
 			t.Fatal("the fresh app got the recording's port")
 		}
 		g.mustRun(t, tool, []string{"BASE_URL=" + fresh.URL, tokenVar + "=" + freshToken}, 4)
-		if fa.posted != 1 || len(fa.gotItem) != 1 || fa.items[fa.gotItem[0]] != "notebook-1" {
-			t.Errorf("%s: posted %d, asked for %q", toolName(tool), fa.posted, fa.gotItem)
+		if posted, asked, names := fresh.Items(); posted != 1 || len(asked) != 1 || names[asked[0]] != "notebook-1" {
+			t.Errorf("%s: posted %d, asked for %q", toolName(tool), posted, asked)
 		}
 		// With a wrong token the page refuses, and the run says why.
 		_, stderr, err := g.run(tool, []string{"BASE_URL=" + fresh.URL, tokenVar + "=wrong-token-value"})

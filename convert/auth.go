@@ -2,6 +2,8 @@ package convert
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"regexp"
 	"strings"
 
@@ -213,4 +215,10 @@ func (a *Auth) envNames() []string {
 		}
 	}
 	return names
+}
+
+// CSRFHeaders are the request headers that carry a CSRF token, lower
+// case, sorted: replay --auth drops them with the session.
+func CSRFHeaders() []string {
+	return slices.Sorted(maps.Keys(csrfHeaders))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/replay"
@@ -136,6 +138,8 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	verbose := fs.BoolP("verbose", "v", false, "list every ignored field")
 	noCorrelate := fs.Bool("no-correlate", false, "send requests as recorded")
 	vars := fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)")
+	noVars := fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)")
+	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, replayUsage, args); err != nil {
 		return usageFor("replay", err)
@@ -196,7 +200,24 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		opts = append(opts, replay.WithIgnore(rule))
 	}
-	corr := correlate.Options{Disabled: *noCorrelate}
+	if *auth != "" {
+		a, err := convert.ParseAuth(*auth)
+		if err != nil {
+			return usage("--auth: %v", err)
+		}
+		// The browser session goes: cookies, CSRF headers, the browser's
+		// User-Agent (which would ask for the CSRF check).
+		for _, h := range append([]string{"Cookie", "User-Agent", a.Name}, convert.CSRFHeaders()...) {
+			if !strings.EqualFold(h, a.Name) {
+				opts = append(opts, replay.WithHeader(h, ""))
+			}
+		}
+		opts = append(opts, replay.WithHeader(a.Name, a.Value))
+	}
+	if err := checkNoVars(*noVars); err != nil {
+		return usageFor("replay", err)
+	}
+	corr := correlate.Options{Disabled: *noCorrelate, NoVar: *noVars}
 	for _, v := range *vars {
 		m, err := correlate.ParseManual(v)
 		if err != nil {
@@ -230,6 +251,24 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	}
 	defer in.Close()
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
+	if defaultSelection(selection) && !*noCorrelate {
+		// The default selection adds the calls whose answers produce what
+		// the API calls send (the page that set the session cookie): the
+		// analysis needs every entry, which replay holds anyway.
+		data, err := io.ReadAll(convertCtxReader{ctx, in})
+		if err != nil {
+			return replayInputError(ctx, err)
+		}
+		sel, added, err := replay.AddProducers(data, name, selection, corr)
+		if err != nil {
+			return replayInputError(ctx, err)
+		}
+		if len(added) > 0 {
+			fmt.Fprintf(st.err, "apitape: note: also replays %s: later calls take values from their answers\n", strings.Join(added, ", "))
+			selection = sel
+		}
+		hr = har.NewReader(bytes.NewReader(data), name)
+	}
 
 	out, err := createOutput(st, *outPath, 0o600)
 	if err != nil {
