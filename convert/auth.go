@@ -222,3 +222,14 @@ func (a *Auth) envNames() []string {
 func CSRFHeaders() []string {
 	return slices.Sorted(maps.Keys(csrfHeaders))
 }
+
+// sendsPassword reports a call whose body holds a redacted password: a
+// login.
+func (c *call) sendsPassword() bool {
+	for _, p := range c.body {
+		if strings.HasPrefix(p.Env, "APITAPE_SECRET_PASSWORD_") {
+			return true
+		}
+	}
+	return false
+}

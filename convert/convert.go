@@ -174,8 +174,10 @@ type session struct {
 	chained []taken
 	uri     bool
 	// added are the calls the selection left out that are sent because
-	// later calls take values from their answers ("N METHOD path").
-	added []string
+	// later calls take values from their answers ("N (METHOD path)");
+	// loginsLeft the logins --auth makes needless.
+	added      []string
+	loginsLeft []string
 	// labels are the producing calls' labels, by entry index; envFrom
 	// says where each environment variable first appears.
 	labels  map[int]string
@@ -356,6 +358,13 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			c.produces = cor.produced(it.index)
 		}
 		c.label = c.method + " " + c.path.label()
+		if opts.Auth != nil && len(c.produces) == 0 && c.sendsPassword() {
+			// The browser's login: --auth's credential replaces the
+			// session it opened, and the password is not needed.
+			sess.loginsLeft = append(sess.loginsLeft, strconv.Itoa(c.index)+" ("+c.label+")")
+			st.Skipped++
+			return nil, nil
+		}
 		if len(c.produces) > 0 {
 			sess.labels[c.index] = c.label
 		}
@@ -416,6 +425,9 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 				c, err := prepare(it)
 				if err != nil {
 					return err
+				}
+				if c == nil {
+					continue // a login --auth replaces
 				}
 				batch = append(batch, item{index: it.index, call: c})
 			}

@@ -123,6 +123,10 @@ func (s *session) producedDoc(v *correlate.Var) string {
 // writeAddedDoc lists the calls sent although the selection left them
 // out.
 func writeAddedDoc(w *bufio.Writer, lead string, s *session) {
+	if len(s.loginsLeft) > 0 {
+		w.WriteString(strings.TrimRight(lead, " ") + "\n")
+		w.WriteString(lead + "Leaves out the login --auth replaces: " + oneLineName(strings.Join(s.loginsLeft, ", ")) + "\n")
+	}
 	if len(s.added) == 0 {
 		return
 	}

@@ -292,3 +292,43 @@ func isHTTP(u string) bool {
 	scheme, _, ok := strings.Cut(u, "://")
 	return ok && (strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https"))
 }
+
+// LeaveOutLogins narrows sel for --auth: a call whose body holds a
+// redacted password is the browser's login, which the credential --auth
+// sends replaces; replaying it would only ask for the password. It
+// returns the selection without those calls and a note per call left out.
+func LeaveOutLogins(data []byte, name string, sel har.Selection) (har.Selection, []string, error) {
+	hr := har.NewReader(bytes.NewReader(data), name)
+	out := har.Selection{All: true}
+	var notes []string
+	for {
+		e, err := hr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sel, nil, err
+		}
+		i := hr.Index()
+		if !sel.Keep(i, e) {
+			continue
+		}
+		if strings.Contains(string(e.Request.Body()), placeholder.Prefix+"password-") {
+			_, path, _, _ := correlate.SplitURL(e.Request.URL)
+			notes = append(notes, fmt.Sprintf("%d (%s %s)", i, e.Request.Method, path))
+			continue
+		}
+		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
+			out.Entries[n-1].Hi = i
+		} else {
+			out.Entries = append(out.Entries, har.IndexRange{Lo: i, Hi: i})
+		}
+	}
+	if len(notes) == 0 {
+		return sel, nil, nil
+	}
+	if len(out.Entries) == 0 {
+		out.Entries = []har.IndexRange{{Lo: -1, Hi: -1}} // nothing left
+	}
+	return out, notes, nil
+}

@@ -251,21 +251,34 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	}
 	defer in.Close()
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
-	if defaultSelection(selection) && !*noCorrelate {
+	if addProducers, dropLogins := defaultSelection(selection) && !*noCorrelate, *auth != ""; addProducers || dropLogins {
 		// The default selection adds the calls whose answers produce what
-		// the API calls send (the page that set the session cookie): the
-		// analysis needs every entry, which replay holds anyway.
+		// the API calls send (the page that set the session cookie), and
+		// --auth leaves the browser's login out: both need every entry,
+		// which replay holds anyway.
 		data, err := io.ReadAll(convertCtxReader{ctx, in})
 		if err != nil {
 			return replayInputError(ctx, err)
 		}
-		sel, added, err := replay.AddProducers(data, name, selection, corr)
-		if err != nil {
-			return replayInputError(ctx, err)
+		if addProducers {
+			sel, added, err := replay.AddProducers(data, name, selection, corr)
+			if err != nil {
+				return replayInputError(ctx, err)
+			}
+			if len(added) > 0 {
+				fmt.Fprintf(st.err, "apitape: note: also replays %s: later calls take values from their answers\n", oneLine(strings.Join(added, ", ")))
+				selection = sel
+			}
 		}
-		if len(added) > 0 {
-			fmt.Fprintf(st.err, "apitape: note: also replays %s: later calls take values from their answers\n", strings.Join(added, ", "))
-			selection = sel
+		if dropLogins {
+			sel, left, err := replay.LeaveOutLogins(data, name, selection)
+			if err != nil {
+				return replayInputError(ctx, err)
+			}
+			if len(left) > 0 {
+				fmt.Fprintf(st.err, "apitape: note: leaves out the login --auth replaces: %s\n", oneLine(strings.Join(left, ", ")))
+				selection = sel
+			}
 		}
 		hr = har.NewReader(bytes.NewReader(data), name)
 	}
