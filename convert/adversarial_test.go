@@ -546,3 +546,44 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestFirstRunOutput: a call that fails shows the start of its answer
+// with the secrets the run holds masked, and where the whole answer is;
+// APITAPE_RESPONSES keeps every answer in a private folder.
+func TestFirstRunOutput(t *testing.T) {
+	const recordedKey = "token-abcde:recordedsecretrecordedsecret"
+	e := &har.Entry{
+		Request:  har.Request{Method: "POST", URL: "http://api.invalid/v3/cluster", HTTPVersion: "HTTP/1.1", Headers: []*har.NameValue{{Name: "Authorization", Value: "Bearer " + recordedKey}}},
+		Response: har.Response{Status: 201, HTTPVersion: "HTTP/1.1"},
+	}
+	g := generate(t, writeHAR(t, []*har.Entry{e}), Options{Redact: testRedactor(t)})
+	const liveKey = "token-fghij:livesecretlivesecretlivesecret"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(422)
+		fmt.Fprintf(w, `{"code":"NotUnique","fieldName":"Cluster name","yourToken":%q}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer srv.Close()
+	for _, tool := range g.tools {
+		responses := filepath.Join(g.dir, "responses-"+toolName(tool))
+		if len(g.stats.Env) != 1 {
+			t.Fatalf("needs %q", g.stats.Env)
+		}
+		_, stderr, err := g.run(tool, []string{"BASE_URL=" + srv.URL, g.stats.Env[0] + "=" + liveKey, "APITAPE_RESPONSES=" + responses})
+		if err == nil || !strings.Contains(stderr, "call 0 (POST /v3/cluster) failed: HTTP 422 (recorded 201)") {
+			t.Fatalf("%s: %v\n%s", toolName(tool), err, stderr)
+		}
+		if strings.Contains(stderr, "livesecret") || !strings.Contains(stderr, `"yourToken":"***"`) || !strings.Contains(stderr, "NotUnique") {
+			t.Errorf("%s: the answer is not shown with its secret masked:\n%s", toolName(tool), stderr)
+		}
+		if !strings.Contains(stderr, "the whole answer is in "+filepath.Join(responses, "resp-0.body")) {
+			t.Errorf("%s: no path to the kept answer:\n%s", toolName(tool), stderr)
+		}
+		for p, want := range map[string]os.FileMode{responses: 0o700, filepath.Join(responses, "resp-0.body"): 0o600, filepath.Join(responses, "resp-0.headers"): 0o600} {
+			if fi, err := os.Stat(p); err != nil {
+				t.Errorf("%s: %v", toolName(tool), err)
+			} else if fi.Mode().Perm() != want {
+				t.Errorf("%s: %s has mode %v, want %v", toolName(tool), p, fi.Mode().Perm(), want)
+			}
+		}
+	}
+}
