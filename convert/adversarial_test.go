@@ -520,6 +520,10 @@ func TestAdversarialLoginPage(t *testing.T) {
 			}
 		}
 	}
+	vars := convertBytes(t, data, Options{Format: "vars", Redact: testRedactor(t), AddProducers: true})
+	if !bytes.Contains(vars, []byte("sent too, although not API calls: their answers give the selected calls a value:\n  #0 GET /login\n")) {
+		t.Errorf("inspect does not say the login page is added:\n%s", vars)
+	}
 	const freshToken = "feedface0123456789abcdef0123456789abcdef01234567"
 	for _, tool := range g.tools {
 		fresh := loginapp.Start(freshToken)

@@ -58,6 +58,7 @@ type correlation struct {
 	used   map[int][]*correlate.Var
 	order  []orderItem
 	needed map[int]bool
+	extras map[int]string // each extra's "METHOD path", for inspect
 }
 
 type orderItem struct {
@@ -79,7 +80,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		return nil, &VarError{err}
 	}
 	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{},
-		used: map[int][]*correlate.Var{}, needed: map[int]bool{}}
+		used: map[int][]*correlate.Var{}, needed: map[int]bool{}, extras: map[int]string{}}
 	w := bufio.NewWriterSize(cor.sp, 64<<10)
 	var buf []byte
 	var enc []byte
@@ -161,6 +162,10 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		}
 		cor.mark(c)
 		cor.order = append(cor.order, orderItem{it.index, it.extra})
+		if it.extra {
+			_, path, _, _ := correlate.SplitURL(it.entry.Request.URL)
+			cor.extras[it.index] = it.entry.Request.Method + " " + path
+		}
 		// Held: the call, and for a spill what the spool needs of the
 		// request, never the answer's body.
 		kept := keep(it.entry)
@@ -283,6 +288,17 @@ func (cor *correlation) produced(index int) []taken {
 func (cor *correlation) write(w io.Writer) error {
 	if err := cor.model.Write(w); err != nil {
 		return err
+	}
+	var added []string
+	for _, o := range cor.order {
+		if o.extra && cor.needed[o.index] {
+			added = append(added, fmt.Sprintf("#%d %s", o.index, oneLineName(cor.extras[o.index])))
+		}
+	}
+	if len(added) > 0 {
+		if _, err := fmt.Fprintf(w, "\nsent too, although not API calls: their answers give the selected calls a value:\n  %s\n", strings.Join(added, "\n  ")); err != nil {
+			return err
+		}
 	}
 	var idle []string
 	for _, v := range cor.model.Vars {

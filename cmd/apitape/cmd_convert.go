@@ -87,6 +87,8 @@ Examples:
     apitape convert session.har --to curl
     apitape convert session.har --to bash -o provision.sh
     BASE_URL=https://staging.example COOKIE='R_SESS=…' ./provision.sh
+    apitape convert session.har --to bash --auth 'Authorization: Bearer $RANCHER_TOKEN' -o provision.sh
+    apitape convert session.har --to bash --no-var KUBERNETES_VERSION
     apitape convert session.har --to vars
     apitape convert session.har --to bash --var POOL_ID=.data[0].id@7
     apitape convert session.har --to go -o main.go --base-url http://127.0.0.1:8080

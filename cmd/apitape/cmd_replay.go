@@ -58,6 +58,16 @@ Correlation:
                               SOURCE is a JSON path (.data[0].id), header:NAME
                               or cookie:NAME; CALL is the entry index of the
                               call whose answer holds it, e.g. CLUSTER_ID=.id@3
+        --no-var NAME         send the value apitape inspect lists as NAME as
+                              recorded (repeatable)
+        --auth 'NAME: VALUE'  replace the recorded browser session (cookies,
+                              CSRF headers, browser User-Agent) in every call
+                              with this API credential header ($VAR from the
+                              environment) and leave out the login, e.g.
+                              --auth 'Authorization: Bearer $RANCHER_TOKEN'
+        With the default selection, calls that are not API calls but whose
+        answers give the selected ones a value (the login page that set the
+        session cookie) are replayed too; a note says which.
 
 Pacing:
     -c, --concurrency N       calls at once (default 1); a state-changing call
