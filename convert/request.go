@@ -365,12 +365,13 @@ var tokenChars = func() (t [256]bool) {
 
 // builder turns entries into calls with the session-wide choices.
 type builder struct {
-	slab     []part // backs the one-part literal values of many calls (see lit)
-	exact    bool
-	baseURL  string // --base-url, without a trailing slash
-	origin   string // the session's base origin: --base-url or the first call's
-	auth     *Auth  // --auth: replaces the browser session (auth.go)
-	redacted bool   // the input went through redaction
+	slab    []part // backs the one-part literal values of many calls (see lit)
+	exact   bool
+	baseURL string // --base-url, without a trailing slash
+	origin  string // the session's base origin: --base-url or the first call's
+
+	auth     *Auth // --auth: replaces the browser session (auth.go)
+	redacted bool  // the input went through redaction
 }
 
 // lit is literal(s) with its part taken from a slab shared by many calls:
