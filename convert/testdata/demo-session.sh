@@ -51,7 +51,8 @@ fi
 masked() {
   local text v value
   text=$(tr -d '\000')
-  for v in "${secrets[@]}"; do
+  # (An empty array under set -u stops bash before 4.4: hence the +.)
+  for v in ${secrets[@]+"${secrets[@]}"}; do
     value=${!v:-}
     if [ "${#value}" -ge 4 ]; then
       text=${text//"$value"/***}
