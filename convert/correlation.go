@@ -284,9 +284,22 @@ func (cor *correlation) produced(index int) []taken {
 }
 
 // write prints the model for people, then the values convert does not
-// take from any answer although the analysis found uses.
+// take from any answer although the analysis found uses. Values only the
+// calls the selection left out (and the output does not need) use are
+// not shown: the analysis saw those calls only to know what the client
+// sent and which answers set cookies.
 func (cor *correlation) write(w io.Writer) error {
-	if err := cor.model.Write(w); err != nil {
+	shown := *cor.model
+	shown.Vars = nil
+	for _, v := range cor.model.Vars {
+		if v.Manual || slices.ContainsFunc(v.Uses, func(u correlate.Use) bool {
+			_, extra := cor.extras[u.Entry]
+			return !extra || cor.needed[u.Entry]
+		}) {
+			shown.Vars = append(shown.Vars, v)
+		}
+	}
+	if err := shown.Write(w); err != nil {
 		return err
 	}
 	var added []string
@@ -301,7 +314,7 @@ func (cor *correlation) write(w io.Writer) error {
 		}
 	}
 	var idle []string
-	for _, v := range cor.model.Vars {
+	for _, v := range shown.Vars {
 		if len(v.Uses) > 0 && !cor.live[v] {
 			idle = append(idle, v.Name)
 		}
