@@ -111,6 +111,7 @@ type analyzer struct {
 	scan    scanner                // reused for every response
 	byValue map[string]*production // this response's best source per value
 	echo    map[string]bool        // the request's values, to tell an echo (see echoSet)
+	echoes  int                    // how many of them this answer repeats
 	found   []*production
 
 	// The call being added: stored in the model only when it turns out to
@@ -630,8 +631,10 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 				}
 				// A name the server made up (it holds a port) is sent back
 				// with the value: the pair is the credential.
-				if pair := name + "=" + value; value != "" && hasPort(name) && !a.knownToClient(name) && consider(pair, classToken, 0) {
-					keep(&production{value: pair, source: Source{Kind: KindCookie, Path: name, Part: PartPair}, class: classToken, isSecret: true})
+				if value != "" && hasPort(name) && !a.knownToClient(name) {
+					if pair := name + "=" + value; consider(pair, classToken, 0) {
+						keep(&production{value: pair, source: Source{Kind: KindCookie, Path: name, Part: PartPair}, class: classToken, isSecret: true})
+					}
 				}
 			})
 		case tokenHeader(name):
@@ -651,11 +654,10 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	body, isJSON := responseText(&e.Response)
 	if isJSON {
 		a.echoSet(e)
-		echoes := 0
 		a.scan.leaf = func(value string, path Path, obj int) {
 			if len(value) >= minEchoLen && a.echo[value] {
 				a.echo[value] = false // counted once
-				echoes++
+				a.echoes++
 			}
 			if !bindable(value) {
 				return
@@ -680,7 +682,7 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 					class: class, depth: len(path), obj: obj, steps: append(Path(nil), path...)})
 			}
 		}
-		if !a.scan.run(body) || echoes >= minEchoes {
+		if !a.scan.run(body) || a.echoes >= minEchoes {
 			// Not JSON after all (nothing a client could read back), or
 			// an echo of the request: it produced nothing.
 			for _, p := range found[firstJSON:] {
@@ -720,6 +722,7 @@ const (
 // echoSet fills a.echo with the request's values an echo would repeat.
 func (a *analyzer) echoSet(e *har.Entry) {
 	clear(a.echo)
+	a.echoes = 0
 	add := func(v string) {
 		if len(v) >= minEchoLen && bindable(v) {
 			a.echo[v] = true
