@@ -110,8 +110,9 @@ type analyzer struct {
 	fields  []field                // scratch for scanRequest
 	scan    scanner                // reused for every response
 	byValue map[string]*production // this response's best source per value
-	echo    map[string]bool        // the request's values, to tell an echo (see echoSet)
-	echoes  int                    // how many of them this answer repeats
+	echo    []string               // the request's values, to tell an echo (see echoSet)
+	echoHit []bool                 // which of them this answer repeats
+	echoes  int                    // how many
 	found   []*production
 
 	// The call being added: stored in the model only when it turns out to
@@ -209,7 +210,6 @@ func NewAnalyzer(opts Options) (*Analyzer, error) {
 		model:    &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
 
 		byValue: map[string]*production{},
-		echo:    map[string]bool{},
 		wheres:  map[string]string{},
 	}
 	manual, err := a.checkManual()
@@ -655,9 +655,8 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	if isJSON {
 		a.echoSet(e)
 		a.scan.leaf = func(value string, path Path, obj int) {
-			if len(value) >= minEchoLen && a.echo[value] {
-				a.echo[value] = false // counted once
-				a.echoes++
+			if len(value) >= minEchoLen {
+				a.echoed(value)
 			}
 			if !bindable(value) {
 				return
@@ -719,13 +718,15 @@ const (
 	minEchoes  = 2
 )
 
-// echoSet fills a.echo with the request's values an echo would repeat.
+// echoSet keeps the request's values an echo would repeat. A list, not
+// a map: a request has a dozen values, and comparing lengths first
+// rules out nearly every answer value at once.
 func (a *analyzer) echoSet(e *har.Entry) {
-	clear(a.echo)
-	a.echoes = 0
+	a.echo, a.echoHit, a.echoes = a.echo[:0], a.echoHit[:0], 0
 	add := func(v string) {
-		if len(v) >= minEchoLen && bindable(v) {
-			a.echo[v] = true
+		if len(v) >= minEchoLen {
+			a.echo = append(a.echo, v)
+			a.echoHit = append(a.echoHit, false)
 		}
 	}
 	add(e.Request.URL)
@@ -753,6 +754,17 @@ func hasPort(name string) bool {
 		}
 	}
 	return false
+}
+
+// echoed counts an answer value that repeats one of the request's
+// (each once, and only values that could bind: not a content type).
+func (a *analyzer) echoed(v string) {
+	for i, r := range a.echo {
+		if len(r) == len(v) && !a.echoHit[i] && r == v && bindable(v) {
+			a.echoHit[i] = true
+			a.echoes++
+		}
+	}
 }
 
 // isCreate reports the answer to a call that made something: a 201, or a
