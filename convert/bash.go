@@ -25,9 +25,11 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("# Sends the recorded calls in order and stops at the first one that fails.\n#\n")
 	w.WriteString("# Environment:\n")
 	writeEnvDoc(w, "#   ", s)
-	w.WriteString("#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and\n")
-	w.WriteString("#                      resp-N.headers, N the entry index; default: a temporary\n")
-	w.WriteString("#                      directory removed at exit)\n")
+	w.WriteString("#   APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files\n")
+	w.WriteString("#                      0600: resp-N.body and resp-N.headers, N the entry\n")
+	w.WriteString("#                      index; default: a temporary directory, removed when\n")
+	w.WriteString("#                      every call succeeded and kept when one failed)\n")
+	writeAddedDoc(w, "# ", s)
 	if len(s.chained) > 0 {
 		w.WriteString("#\n# Values later calls take from earlier answers (needs jq; apitape convert\n")
 		w.WriteString("# --to vars shows every use):\n")
@@ -39,6 +41,15 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 		origin = "http://localhost"
 	}
 	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(origin) + "}\n")
+	// The names whose values an error message masks.
+	w.WriteString("secrets=(")
+	for i, name := range s.secretNames() {
+		if i > 0 {
+			w.WriteByte(' ')
+		}
+		w.WriteString(name)
+	}
+	w.WriteString(")\n")
 	if len(s.env) > 0 {
 		w.WriteString("\nrequired=(")
 		for i, name := range s.env {
@@ -75,12 +86,7 @@ func writeChainedDoc(w *bufio.Writer, lead string, s *session) {
 	}
 	for _, t := range s.chained {
 		v := t.v
-		w.WriteString(lead + v.Name + strings.Repeat(" ", width-len(v.Name)+2) + "the " + oneLineName(v.Source.String()) +
-			" of call " + strconv.Itoa(v.Producer) + "'s answer")
-		if v.Secret {
-			w.WriteString(" (secret)")
-		}
-		w.WriteByte('\n')
+		w.WriteString(lead + v.Name + strings.Repeat(" ", width-len(v.Name)+2) + s.producedDoc(v) + "\n")
 	}
 }
 
@@ -117,14 +123,19 @@ from_header() {
 
 from_cookie() {
   local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
-    /^HTTP\// { value = "" }
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" -v part="${7:-}" '
+    function shape(s) { gsub(/[0-9]+/, "#", s); return s }
+    /^HTTP\// { value = ""; exact = 0 }
     index(tolower($0), "set-cookie:") == 1 {
       pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
       if (eq == 0) next
       k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
       gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
-      if (k == name) value = v
+      if (part != "pair") { if (k == name) value = v; next }
+      # name=value of the cookie of this name, or else of one whose name
+      # differs only in its digits (a port).
+      if (k == name) { value = k "=" v; exact = 1 }
+      else if (!exact && v != "" && shape(k) == shape(name)) value = k "=" v
     }
     END { print value }')
   produced "$1" "$2" "$3" "$4" "$5" "$value"
@@ -133,6 +144,7 @@ from_cookie() {
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2
+    show_answer "$1"
     exit 1
   fi
   case $6 in
@@ -159,14 +171,44 @@ uri() {
 }
 `
 
-const bashPrelude = `
+// The answers hold live tokens: umask 077 makes every file and folder the
+// script writes private (0600, 0700).
+const bashPrelude = `umask 077
+finished=0
+sent=0
+differ=()
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   mkdir -p "$out"
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
-  trap 'rm -rf "$out"' EXIT
+  # Kept when a call failed: its answer is what the user needs to read.
+  trap 'if [ "$finished" = 1 ]; then rm -rf "$out"; fi' EXIT
 fi
+
+# masked prints its input with the value of every variable in secrets
+# replaced by ***.
+masked() {
+  local text v value
+  text=$(tr -d '\000')
+  # (An empty array under set -u stops bash before 4.4: hence the +.)
+  for v in ${secrets[@]+"${secrets[@]}"}; do
+    value=${!v:-}
+    if [ "${#value}" -ge 4 ]; then
+      text=${text//"$value"/***}
+    fi
+  done
+  printf '%s\n' "$text"
+}
+
+# show_answer N prints the start of the answer to call N, secrets masked,
+# and where the whole answer is.
+show_answer() {
+  echo "apitape: the answer (first 2 KiB, secrets masked):" >&2
+  head -c 2048 "$out/resp-$1.body" | masked >&2
+  echo "apitape: the whole answer is in $out/resp-$1.body (headers: $out/resp-$1.headers)" >&2
+}
 
 # call N LABEL RECORDED_STATUS CURL_ARGS... sends entry N, keeps the answer in
 # $out/resp-N.body and $out/resp-N.headers, and stops the script when the
@@ -181,14 +223,32 @@ call() {
     echo "apitape: call $n ($label) failed: no answer from the server" >&2
     exit 1
   fi
+  sent=$((sent + 1))
   if [ "$code" -ge 400 ] && [ "${code:0:1}" != "${want:0:1}" ]; then
     echo "apitape: call $n ($label) failed: HTTP $code (recorded $want)" >&2
+    show_answer "$n"
     exit 1
+  fi
+  if [ "$code" != "$want" ]; then
+    differ+=("$n ($label): $code, recorded $want")
   fi
 }
 `
 
-func (e *bashEmitter) tail(w *bufio.Writer, s *session) {}
+// bashSummary ends a script that sent every call.
+const bashSummary = `
+finished=1
+if [ "${#differ[@]}" -eq 0 ]; then
+  echo "$sent calls sent, every status as recorded"
+else
+  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  printf '  call %s\n' "${differ[@]}"
+fi
+`
+
+func (e *bashEmitter) tail(w *bufio.Writer, s *session) {
+	w.WriteString(bashSummary)
+}
 
 func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')
@@ -249,6 +309,9 @@ func writeTake(w *bufio.Writer, c *call, t taken) {
 		}
 	default:
 		args = "from_cookie " + args + shellquote.Quote(v.Source.Path)
+		if v.Source.Part == correlate.PartPair {
+			args += " pair"
+		}
 	}
 	w.WriteString(v.Name + "=$(" + args + ")\n")
 }
@@ -261,7 +324,18 @@ func writeEnvDoc(w *bufio.Writer, lead string, s *session) {
 	}
 	docs := [][2]string{{EnvBaseURL, "where to send the calls (default " + origin + ")"}}
 	for _, name := range s.env {
-		docs = append(docs, [2]string{name, envDoc(name)})
+		d := envDoc(name)
+		if s.auth != nil && s.auth.uses(name) {
+			d = "the API credential --auth sends in the header " + s.auth.Name + ", in place of the recorded browser session"
+		} else if from, ok := s.envFrom[name]; ok {
+			switch {
+			case d == "" || strings.HasPrefix(name, "APITAPE_SECRET_"):
+				d = oneLineName(from.place) + " that " + from.call + " sent (redacted from the recording)"
+			default:
+				d += "; first sent by " + from.call
+			}
+		}
+		docs = append(docs, [2]string{name, d})
 	}
 	width := 0
 	for _, d := range docs {

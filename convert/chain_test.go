@@ -188,8 +188,11 @@ func TestChainSources(t *testing.T) {
 			} {
 				srv.setMode(tt.mode)
 				out, err := runTool(dir, env, tool.cmd...)
-				if err == nil || string(out) != tt.msg {
+				if err == nil || !strings.HasPrefix(string(out), tt.msg) {
 					t.Errorf("%s: %v, stderr %q, want %q", tt.mode, err, out, tt.msg)
+				}
+				if tt.mode == "missing" {
+					checkShownAnswer(t, string(out), `{"data":[]}`)
 				}
 				if got, _ := srv.take(); len(got) > 2 {
 					t.Errorf("%s: %d calls sent, want the run to stop after the producing call", tt.mode, len(got))
@@ -239,5 +242,31 @@ func TestCurlKeepsRecordedValues(t *testing.T) {
 	exact := convertBytes(t, writeHAR(t, chainSession()), Options{Format: "curl", Exact: true})
 	if !bytes.Contains(exact, []byte("Bearer tok-rec-123456")) {
 		t.Errorf("--exact curl does not keep the recorded token:\n%s", exact)
+	}
+}
+
+// checkShownAnswer checks what a run that failed printed: the start of
+// the answer, and where the whole answer is kept (a file of mode 0600 in
+// a folder of mode 0700 that holds it).
+func checkShownAnswer(t *testing.T, stderr, answer string) {
+	t.Helper()
+	if !strings.Contains(stderr, "apitape: the answer (first 2 KiB, secrets masked):\n"+answer+"\n") {
+		t.Errorf("the answer is not shown: %q", stderr)
+	}
+	_, rest, ok := strings.Cut(stderr, "the whole answer is in ")
+	path, _, ok2 := strings.Cut(rest, " (headers")
+	if !ok || !ok2 {
+		t.Fatalf("no path to the whole answer in %q", stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || strings.TrimRight(string(data), "\n") != answer {
+		t.Errorf("kept answer %s: %q, %v; want %q", path, data, err, answer)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
+		if fi, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+		}
 	}
 }

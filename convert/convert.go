@@ -63,6 +63,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apitape/apitape/correlate"
@@ -93,6 +94,16 @@ type Options struct {
 	// Vars are values the user declares (--var NAME=SOURCE@CALL) that the
 	// analysis missed.
 	Vars []correlate.Manual
+	// NoVar are found variables to send as recorded (--no-var NAME).
+	NoVar []string
+	// Auth replaces the recorded browser session with one API credential
+	// header (--auth).
+	Auth *Auth
+	// AddProducers adds to the selected calls every call the selection
+	// left out whose answer produces a value they send (the page that set
+	// the session cookie, the one that carried the CSRF token): the
+	// default selection's behaviour. It needs correlation.
+	AddProducers bool
 }
 
 // Stats describe a finished conversion.
@@ -175,6 +186,16 @@ type session struct {
 	// hostCase: some call spells its Host header otherwise than "Host",
 	// which the Go output sends with a client of its own.
 	hostCase bool
+	// added are the calls the selection left out that are sent because
+	// later calls take values from their answers ("N (METHOD path)");
+	// loginsLeft the logins --auth makes needless.
+	added      []string
+	loginsLeft []string
+	// labels are the producing calls' labels, by entry index; envFrom
+	// says where each environment variable first appears.
+	labels  map[int]string
+	envFrom map[string]envPlace
+	auth    *Auth
 }
 
 func (s *session) use(v value) {
@@ -260,6 +281,11 @@ type Output struct {
 // output is the same as Convert would write for its format alone.
 func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	var st Stats
+	if opts.Exact {
+		// The recorded bytes: nothing taken from live answers but what
+		// --var declares.
+		opts.NoCorrelate = true
+	}
 	if len(outs) == 0 {
 		return st, fmt.Errorf("%w: no output format", ErrUnknownFormat)
 	}
@@ -273,7 +299,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		ems[i] = em
 		vars = vars || em == nil
 	}
-	b := &builder{exact: opts.Exact}
+	b := &builder{exact: opts.Exact, auth: opts.Auth, redacted: opts.Redact != nil}
 	if opts.BaseURL != "" {
 		base, err := CheckBaseURL(opts.BaseURL)
 		if err != nil {
@@ -285,12 +311,14 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 	if name == "" {
 		name = "-"
 	}
-	sess := &session{name: name, exact: opts.Exact}
-	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st}
+	sess := &session{name: name, exact: opts.Exact, labels: map[int]string{}, envFrom: map[string]envPlace{}, auth: opts.Auth}
+	correlating := vars || !opts.NoCorrelate || len(opts.Vars) > 0
+	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st,
+		extras: opts.AddProducers && correlating}
 	defer hs.close()
 	var src source = hs
 	var cor *correlation
-	if vars || !opts.NoCorrelate || len(opts.Vars) > 0 {
+	if correlating {
 		var err error
 		cor, err = analyze(src, b, name, opts)
 		if err != nil {
@@ -351,6 +379,22 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			c.produces = cor.produced(it.index)
 		}
 		c.label = c.method + " " + c.path.label()
+		if opts.Auth != nil && len(c.produces) == 0 && c.sendsPassword() {
+			// The browser's login: --auth's credential replaces the
+			// session it opened, and the password is not needed.
+			sess.loginsLeft = append(sess.loginsLeft, strconv.Itoa(c.index)+" ("+c.label+")")
+			st.Skipped++
+			return nil, nil
+		}
+		if len(c.produces) > 0 {
+			sess.labels[c.index] = c.label
+		}
+		if it.extra {
+			sess.added = append(sess.added, strconv.Itoa(c.index)+" ("+c.label+")")
+			if b.baseURL == "" {
+				c.base = c.origin == b.origin // built before the origin was known
+			}
+		}
 		if !c.has("Cookie") && !c.has("Authorization") {
 			st.NoCredentials++
 		}
@@ -360,6 +404,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			sess.hostCase = sess.hostCase || h.spelt()
 		}
 		sess.use(c.body)
+		sess.noteEnv(c)
 		sess.calls++
 		return c, nil
 	}
@@ -391,6 +436,10 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 			if err != nil {
 				return err
 			}
+			if it.extra && (cor == nil || !cor.needed[it.index]) {
+				st.Skipped++
+				continue
+			}
 			if it.entry == nil && it.call == nil {
 				st.Unconvertible++
 				st.noteUnsendable(it)
@@ -399,6 +448,9 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 				c, err := prepare(it)
 				if err != nil {
 					return err
+				}
+				if c == nil {
+					continue // a login --auth replaces
 				}
 				batch = append(batch, item{index: it.index, call: c})
 			}
@@ -462,6 +514,9 @@ type item struct {
 	reason string
 	call   *call // built by the first pass; nil: build it
 	size   int   // the entry's size in the input
+	// extra: the selection left it out; it is sent only when a selected
+	// call takes a value from its answer (Options.AddProducers).
+	extra bool
 }
 
 // source gives the selected entries in order; io.EOF at the end.
@@ -480,6 +535,7 @@ type harSource struct {
 	redact func(int, []byte) ([]byte, error)
 	sel    har.Selection
 	st     *Stats
+	extras bool // yield the entries the selection leaves out, marked extra
 
 	batches chan *batch
 	stop    chan struct{}
@@ -532,6 +588,11 @@ func (h *harSource) read() *batch {
 		size += len(h.r.Raw())
 		index := h.r.Index()
 		if !h.sel.Keep(index, e) {
+			if h.extras && e.Response.Status != 0 && skipReason(e) == "" {
+				// Counted as skipped by the second pass unless needed.
+				b.items = append(b.items, item{index: index, entry: e, size: len(h.r.Raw()), extra: true})
+				continue
+			}
 			b.skipped++
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -50,6 +51,20 @@ type correlation struct {
 	heldSize int
 	spilled  bool
 	sp       *spool
+
+	// used lists, by entry, the variables each call's fields hold, and
+	// order the entries in recorded order with whether each is an extra
+	// (a call the selection left out, sent only if it produces a value
+	// the others need: needed).
+	used   map[int][]*correlate.Var
+	order  []orderItem
+	needed map[int]bool
+	extras map[int]string // each extra's "METHOD path", for inspect
+}
+
+type orderItem struct {
+	index int
+	extra bool
 }
 
 // heldMemory bounds the entries the first pass keeps in memory; a
@@ -61,11 +76,12 @@ var heldMemory = 48 << 20
 // before anything is written, and to learn which values the output sends)
 // and spools the entries for the second pass.
 func analyze(src source, b *builder, name string, opts Options) (*correlation, error) {
-	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: reservedNames})
+	x, err := correlate.NewAnalyzer(correlate.Options{Disabled: opts.NoCorrelate, Extra: opts.Vars, Reserved: append(opts.Auth.envNames(), reservedNames...), NoVar: opts.NoVar})
 	if err != nil {
 		return nil, &VarError{err}
 	}
-	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{}}
+	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{},
+		used: map[int][]*correlate.Var{}, needed: map[int]bool{}, extras: map[int]string{}}
 	w := bufio.NewWriterSize(cor.sp, 64<<10)
 	var buf []byte
 	var enc []byte
@@ -84,6 +100,9 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return record(recordSkip, it.index, []byte(it.reason))
 		}
 		enc = appendEntry(enc[:0], it.entry)
+		if it.extra {
+			return record(recordExtra, it.index, enc)
+		}
 		return record(recordEntry, it.index, enc)
 	}
 	hold := func(it item, size int) error {
@@ -116,6 +135,9 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			return fail(err)
 		}
 		if it.entry == nil {
+			if it.extra {
+				continue
+			}
 			if err := hold(it, 64+len(it.reason)); err != nil {
 				return fail(err)
 			}
@@ -128,15 +150,27 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		if x.HasUses(it.index) {
 			rw = x.Rewrite
 		}
+		origin := b.origin
 		c, err := b.build(it.index, it.entry, rw)
+		if it.extra {
+			b.origin = origin // the selected calls decide the session's origin
+		}
 		if err != nil {
+			if it.extra {
+				continue // an extra that cannot be sent cannot be needed
+			}
 			return fail(entryError(name, it.index, err))
 		}
 		cor.mark(c)
+		cor.order = append(cor.order, orderItem{it.index, it.extra})
+		if it.extra {
+			_, path, _, _ := correlate.SplitURL(it.entry.Request.URL)
+			cor.extras[it.index] = it.entry.Request.Method + " " + path
+		}
 		// Held: the call, and for a spill what the spool needs of the
 		// request, never the answer's body.
 		kept := keep(it.entry)
-		if err := hold(item{index: it.index, entry: kept, call: c}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
+		if err := hold(item{index: it.index, entry: kept, call: c, extra: it.extra}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
 			return fail(err)
 		}
 	}
@@ -148,6 +182,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		return fail(&VarError{err})
 	}
 	cor.model = m
+	cor.settle()
 	for _, v := range m.Vars {
 		if cor.live[v] {
 			cor.chained = append(cor.chained, taken{v, cor.inJSON[v]})
@@ -156,10 +191,52 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	return cor, nil
 }
 
+// settle decides, once the model is known, which values the output takes
+// from answers: those the selected calls send, and those the extras they
+// need send, from the last call back to the first (a producer comes
+// before its users). A variable --no-var left out of the model is sent
+// as recorded: the calls built with it are built again.
+func (cor *correlation) settle() {
+	inModel := make(map[*correlate.Var]bool, len(cor.model.Vars))
+	for _, v := range cor.model.Vars {
+		inModel[v] = true
+	}
+	extra := map[int]bool{}
+	for _, o := range cor.order {
+		if o.extra {
+			extra[o.index] = true
+		}
+	}
+	clear(cor.live)
+	rebuild := false
+	for i := len(cor.order) - 1; i >= 0; i-- {
+		o := cor.order[i]
+		if o.extra && !cor.needed[o.index] {
+			continue
+		}
+		for _, v := range cor.used[o.index] {
+			if !inModel[v] {
+				rebuild = true
+				continue
+			}
+			cor.live[v] = true
+			if extra[v.Producer] {
+				cor.needed[v.Producer] = true
+			}
+		}
+	}
+	if rebuild {
+		for i := range cor.held {
+			cor.held[i].call = nil // built again with only the live values
+		}
+	}
+}
+
 // Spool record kinds.
 const (
 	recordEntry = 'e' // payload: appendEntry's encoding of the entry
 	recordSkip  = 's' // payload: why the entry is not converted
+	recordExtra = 'x' // as recordEntry, for an entry the selection left out
 )
 
 // mark notes the correlated values a call sends.
@@ -167,7 +244,9 @@ func (cor *correlation) mark(c *call) {
 	markValue := func(v value) {
 		for _, p := range v {
 			if p.Var != nil {
-				cor.live[p.Var] = true
+				if !slices.Contains(cor.used[c.index], p.Var) {
+					cor.used[c.index] = append(cor.used[c.index], p.Var)
+				}
 				if p.InJSON {
 					cor.inJSON[p.Var] = true
 				}
@@ -206,13 +285,37 @@ func (cor *correlation) produced(index int) []taken {
 }
 
 // write prints the model for people, then the values convert does not
-// take from any answer although the analysis found uses.
+// take from any answer although the analysis found uses. Values only the
+// calls the selection left out (and the output does not need) use are
+// not shown: the analysis saw those calls only to know what the client
+// sent and which answers set cookies.
 func (cor *correlation) write(w io.Writer) error {
-	if err := cor.model.Write(w); err != nil {
+	shown := *cor.model
+	shown.Vars = nil
+	for _, v := range cor.model.Vars {
+		if v.Manual || slices.ContainsFunc(v.Uses, func(u correlate.Use) bool {
+			_, extra := cor.extras[u.Entry]
+			return !extra || cor.needed[u.Entry]
+		}) {
+			shown.Vars = append(shown.Vars, v)
+		}
+	}
+	if err := shown.Write(w); err != nil {
 		return err
 	}
+	var added []string
+	for _, o := range cor.order {
+		if o.extra && cor.needed[o.index] {
+			added = append(added, fmt.Sprintf("#%d %s", o.index, oneLineName(cor.extras[o.index])))
+		}
+	}
+	if len(added) > 0 {
+		if _, err := fmt.Fprintf(w, "\nsent too, although not API calls: their answers give the selected calls a value:\n  %s\n", strings.Join(added, "\n  ")); err != nil {
+			return err
+		}
+	}
 	var idle []string
-	for _, v := range cor.model.Vars {
+	for _, v := range shown.Vars {
 		if len(v.Uses) > 0 && !cor.live[v] {
 			idle = append(idle, v.Name)
 		}
@@ -276,7 +379,7 @@ func (s *spoolSource) next() (item, error) {
 	if err != nil {
 		return item{}, spoolError(err)
 	}
-	return item{index: int(index), entry: e}, nil
+	return item{index: int(index), entry: e, extra: kind == recordExtra}, nil
 }
 
 type heldSource struct{ items []item }

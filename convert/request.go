@@ -381,6 +381,9 @@ type builder struct {
 	exact   bool
 	baseURL string // --base-url, without a trailing slash
 	origin  string // the session's base origin: --base-url or the first call's
+
+	auth     *Auth // --auth: replaces the browser session (auth.go)
+	redacted bool  // the input went through redaction
 }
 
 // lit is literal(s) with its part taken from a slab shared by many calls:
@@ -438,7 +441,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		c.origin, c.base = origin, origin == b.origin
 	}
 
-	rancher := !b.exact && hasRancherSession(req)
+	rancher := !b.exact && b.auth == nil && hasRancherSession(req) && !b.loggedIn(rw, index, req)
 	c.headers = make([]header, 0, len(req.Headers)+2)
 	var authority string
 	hasCookie := false
@@ -458,6 +461,9 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		}
 		if lower == "cookie" {
 			hasCookie = true
+		}
+		if b.auth != nil && b.auth.replaced(lower, nv.Value) {
+			continue
 		}
 		if lower == "host" {
 			// Routing, not data: never rewritten.
@@ -486,7 +492,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	if authority != "" && !c.has("Host") && !strings.EqualFold(authority, hostOf(origin)) {
 		c.headers = append(c.headers, header{"Host", withPlaceholders(authority)})
 	}
-	if !hasCookie && len(req.Cookies) > 0 && !rancher {
+	if !hasCookie && len(req.Cookies) > 0 && !rancher && b.auth == nil {
 		var cb strings.Builder
 		for i, ck := range req.Cookies {
 			if i > 0 {
@@ -506,6 +512,9 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	}
 	if rancher && !c.has("Authorization") {
 		c.headers = append(c.headers, header{"Authorization", rancherBearer})
+	}
+	if b.auth != nil {
+		c.headers = append(c.headers, header{b.auth.Name, b.auth.value()})
 	}
 	if body, rebuilt, ct := requestBody(req); len(body) > 0 {
 		if rebuilt {
@@ -579,13 +588,13 @@ var rancherBearer = value{{Text: "Bearer "}, {Env: EnvRancherToken}}
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
 func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) value {
 	fv := b.headerField(rw, index, name, v)
-	if !isCredential(lower) || placeholder.Contains(v) {
+	if !isCredential(lower) {
 		return fv
 	}
 	if fv.hasVar() && onlyVariables(lower, fv) {
 		return fv
 	}
-	return credential(lower, v)
+	return b.credentialValue(lower, v, fv)
 }
 
 func isCredential(lowerName string) bool {

@@ -25,6 +25,10 @@ type Options struct {
 	// environment variables): found variables are named around them, and
 	// an Extra variable may not take one.
 	Reserved []string
+	// NoVar are names of found variables to keep literal (--no-var): they
+	// are named as without the option, so the other names do not move,
+	// then left out of the model. A name the model lacks is an error.
+	NoVar []string
 }
 
 // Source classes, best first: how surely a field holds a reference.
@@ -48,6 +52,7 @@ type production struct {
 	manual   string // the --var name
 	v        *Var   // set on first use; after that the production never changes
 	isSecret bool
+	create   bool // the answer to a create (POST, PUT, 201)
 	depth    int  // path length, to prefer shallow sources
 	obj      int  // innermost JSON object (scanner frame), while naming
 	steps    Path // JSON path, while naming
@@ -55,7 +60,10 @@ type production struct {
 
 // slot holds the current producer of one value; the index points at
 // slots so that a new producer takes over without refiling the value.
-type slot struct{ cur *production }
+type slot struct {
+	cur   *production
+	first int // the entry whose answer first held the value
+}
 
 // candidate is one form (raw or percent-encoded) of a value.
 type candidate struct {
@@ -88,16 +96,23 @@ type analyzer struct {
 	// fixed table (a text evicts another that shares its slot), so it
 	// does not grow with the session; a collision of whole 64-bit hashes
 	// (as unlikely as in known) would leave one text's tokens unknown.
-	texts  *[1 << 14]uint64
-	seed   maphash.Seed
-	values map[string]*slot     // value → its producer
-	index  map[string][]*bucket // anchor token → forms to look for
-	model  *Model
+	texts *[1 << 14]uint64
+	seed  maphash.Seed
+	// textSeed hashes whole texts for texts: a text that is one token
+	// (X-Cluster: c-q7x2m9) would otherwise fill the slot its token
+	// looks up next, and the token would never enter known.
+	textSeed maphash.Seed
+	values   map[string]*slot     // value → its producer
+	index    map[string][]*bucket // anchor token → forms to look for
+	model    *Model
 
 	wheres  map[string]string      // interned "header:Name"
 	fields  []field                // scratch for scanRequest
 	scan    scanner                // reused for every response
 	byValue map[string]*production // this response's best source per value
+	echo    []string               // the request's values, to tell an echo (see echoSet)
+	echoHit []bool                 // which of them this answer repeats
+	echoes  int                    // how many
 	found   []*production
 
 	// The call being added: stored in the model only when it turns out to
@@ -184,13 +199,15 @@ type Analyzer struct {
 // Analyzer.
 func NewAnalyzer(opts Options) (*Analyzer, error) {
 	a := &analyzer{
-		opts:   opts,
-		known:  map[uint64]struct{}{},
-		texts:  new([1 << 14]uint64),
-		seed:   maphash.MakeSeed(),
-		values: map[string]*slot{},
-		index:  map[string][]*bucket{},
-		model:  &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
+		opts:  opts,
+		known: map[uint64]struct{}{},
+		texts: new([1 << 14]uint64),
+		seed:  maphash.MakeSeed(),
+
+		textSeed: maphash.MakeSeed(),
+		values:   map[string]*slot{},
+		index:    map[string][]*bucket{},
+		model:    &Model{calls: map[int]call{}, uses: map[useKey][]useRef{}, users: map[int]bool{}},
 
 		byValue: map[string]*production{},
 		wheres:  map[string]string{},
@@ -244,7 +261,9 @@ func (x *Analyzer) Model() (*Model, error) {
 			return nil, missingEntry(mv)
 		}
 	}
-	x.a.model.finish(x.a.opts.Reserved)
+	if err := x.a.model.finish(x.a.opts.Reserved, x.a.opts.NoVar); err != nil {
+		return nil, err
+	}
 	return x.a.model, nil
 }
 
@@ -374,6 +393,18 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 	for _, f := range fields {
 		a.remember(f.text)
 	}
+	// Names the client sent are its own too: an echo of a request header
+	// or cookie name is never a value a server produced.
+	for _, h := range e.Request.Headers {
+		if h != nil {
+			a.remember(h.Name)
+		}
+	}
+	for _, c := range e.Request.Cookies {
+		if c != nil {
+			a.remember(c.Name)
+		}
+	}
 }
 
 // keepCall stores the call being added in the model: it uses or produces
@@ -389,7 +420,7 @@ func (a *analyzer) keepCall() {
 
 // remember files every token of s as known to the client.
 func (a *analyzer) remember(s string) {
-	h := maphash.String(a.seed, s)
+	h := maphash.String(a.textSeed, s)
 	slot := &a.texts[h%uint64(len(a.texts))]
 	if *slot == h {
 		return
@@ -459,6 +490,13 @@ func (a *analyzer) materialize(p *production) *Var {
 	p.v = &Var{
 		Name: p.manual, Value: p.value, Producer: p.entry, Source: p.source,
 		Manual: p.manual != "", Secret: p.isSecret, typ: p.typ, rel: p.rel,
+		FirstReceived: p.entry,
+	}
+	if s := a.values[p.value]; s != nil {
+		p.v.FirstReceived = s.first
+	}
+	if p.manual == "" {
+		p.v.Weak = weakness(p, p.v.FirstReceived)
 	}
 	a.model.Vars = append(a.model.Vars, p.v)
 	return p.v
@@ -477,7 +515,7 @@ func (a *analyzer) offer(p *production) {
 		s.cur = p
 		return
 	}
-	s := &slot{cur: p}
+	s := &slot{cur: p, first: p.entry}
 	a.values[p.value] = s
 	a.file(s, p.value, EncodedRaw)
 	if enc := EscapeURI(p.value); enc != p.value {
@@ -543,8 +581,7 @@ func (a *analyzer) knownToClient(v string) bool {
 // responses repeat thousands of values that were produced before.
 func (a *analyzer) produce(idx int, e *har.Entry) {
 	bonus := 0
-	if e.Response.Status == 201 ||
-		strings.EqualFold(e.Request.Method, "POST") && e.Response.Status >= 200 && e.Response.Status < 300 {
+	if isCreate(e) {
 		bonus = 2 // the answer to a create
 	}
 	clear(a.byValue)
@@ -567,7 +604,7 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 		// Copies: the decoder shares one allocation between many short
 		// strings of an entry, which a kept substring would keep alive.
 		p.value, p.source.Path = strings.Clone(p.value), strings.Clone(p.source.Path)
-		p.entry, p.score = idx, classScore(p.class)+bonus
+		p.entry, p.score, p.create = idx, classScore(p.class)+bonus, bonus > 0
 		if old, ok := a.byValue[p.value]; ok {
 			*old = *p
 			return
@@ -592,6 +629,13 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 				if consider(value, classToken, 0) {
 					keep(&production{value: value, source: Source{Kind: KindCookie, Path: name}, class: classToken, isSecret: true})
 				}
+				// A name the server made up (it holds a port) is sent back
+				// with the value: the pair is the credential.
+				if value != "" && hasPort(name) && !a.knownToClient(name) {
+					if pair := name + "=" + value; consider(pair, classToken, 0) {
+						keep(&production{value: pair, source: Source{Kind: KindCookie, Path: name, Part: PartPair}, class: classToken, isSecret: true})
+					}
+				}
 			})
 		case tokenHeader(name):
 			if consider(h.Value, classToken, 0) {
@@ -609,7 +653,11 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	firstJSON := len(found)
 	body, isJSON := responseText(&e.Response)
 	if isJSON {
+		a.echoSet(e)
 		a.scan.leaf = func(value string, path Path, obj int) {
+			if len(value) >= minEchoLen {
+				a.echoed(value)
+			}
 			if !bindable(value) {
 				return
 			}
@@ -622,16 +670,24 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 				keep(&production{value: strings.Clone(seg), source: Source{Kind: KindJSON, Path: path.String(), Part: PartLastSegment},
 					class: classOther, depth: len(path) + 1, typ: locationType(value)})
 			}
+			if class == classOther && bonus == 0 {
+				// Data a list or a read shows (a version, a description)
+				// that a later request sends is what the user chose, not
+				// a reference: only a create's answer produces such values.
+				return
+			}
 			if consider(value, class, len(path)) {
 				keep(&production{value: strings.Clone(value), source: Source{Kind: KindJSON, Path: path.String()},
 					class: class, depth: len(path), obj: obj, steps: append(Path(nil), path...)})
 			}
 		}
-		if !a.scan.run(body) {
+		if !a.scan.run(body) || a.echoes >= minEchoes {
+			// Not JSON after all (nothing a client could read back), or
+			// an echo of the request: it produced nothing.
 			for _, p := range found[firstJSON:] {
 				delete(a.byValue, p.value)
 			}
-			found = found[:firstJSON] // not JSON after all: nothing a client could read back
+			found = found[:firstJSON]
 		}
 	}
 	fallback := urlType(e.Request.URL)
@@ -652,6 +708,84 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	}
 	clear(found)
 	a.found = found[:0]
+}
+
+// An answer that holds minEchoes of its request's values (its URL, header
+// values, body) of at least minEchoLen bytes echoes the request (httpbin's
+// /anything): it produced nothing, whatever else it holds.
+const (
+	minEchoLen = 8
+	minEchoes  = 2
+)
+
+// echoSet keeps the request's values an echo would repeat. A list, not
+// a map: a request has a dozen values, and comparing lengths first
+// rules out nearly every answer value at once.
+func (a *analyzer) echoSet(e *har.Entry) {
+	a.echo, a.echoHit, a.echoes = a.echo[:0], a.echoHit[:0], 0
+	add := func(v string) {
+		if len(v) >= minEchoLen {
+			a.echo = append(a.echo, v)
+			a.echoHit = append(a.echoHit, false)
+		}
+	}
+	add(e.Request.URL)
+	for _, h := range e.Request.Headers {
+		if h != nil && !strings.HasPrefix(h.Name, ":") {
+			add(h.Value)
+		}
+	}
+	if pd := e.Request.PostData; pd != nil && pd.Text != nil && len(*pd.Text) <= maxValueLen {
+		add(*pd.Text)
+	}
+}
+
+// hasPort reports a cookie name with a run of two or more digits: a port
+// or an address the server put in it (username-127-0-0-1-8888).
+func hasPort(name string) bool {
+	run := 0
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; '0' <= c && c <= '9' {
+			if run++; run >= 2 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// echoed counts an answer value that repeats one of the request's
+// (each once, and only values that could bind: not a content type).
+func (a *analyzer) echoed(v string) {
+	for i, r := range a.echo {
+		if len(r) == len(v) && !a.echoHit[i] && r == v && bindable(v) {
+			a.echoHit[i] = true
+			a.echoes++
+		}
+	}
+}
+
+// isCreate reports the answer to a call that made something: a 201, or a
+// POST or PUT answered with success.
+func isCreate(e *har.Entry) bool {
+	st := e.Response.Status
+	m := e.Request.Method
+	return st == 201 || (strings.EqualFold(m, "POST") || strings.EqualFold(m, "PUT")) && st >= 200 && st < 300
+}
+
+// weakness says why a found binding may be wrong, or "".
+func weakness(p *production, first int) string {
+	switch {
+	case p.source.Kind == KindJSON && p.class == classOther && p.source.Part == "":
+		return "a member not named id, …Id or token"
+	case first != p.entry:
+		return fmt.Sprintf("the answer of call %d held it first", first)
+	case p.source.Kind == KindJSON && !p.create && strings.Contains(p.source.Path, "["):
+		return "taken from a list, not from the answer that created it"
+	}
+	return ""
 }
 
 // readBack checks the values the scanner found in one response the way

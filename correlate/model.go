@@ -46,6 +46,12 @@ type Var struct {
 	Manual   bool   // declared with --var rather than found
 	Uses     []Use  // in request order
 
+	// Evidence, for people: the entry whose answer first held the value
+	// (before a better source took over), and why the binding may be
+	// wrong ("" when it is sound).
+	FirstReceived int
+	Weak          string
+
 	typ string   // resource type around the value, for the name
 	rel []string // member names from that resource down to the value
 }
@@ -187,6 +193,16 @@ func (m *Model) Write(w io.Writer) error {
 		bw.WriteString("\n")
 		c := m.calls[v.Producer]
 		fmt.Fprintf(bw, "  from #%-3d %d %s  ->  %s\n", v.Producer, c.status, m.target(v.Producer), v.Source)
+		if !v.Manual {
+			fmt.Fprintf(bw, "  evidence: first received in the answer of #%d", v.FirstReceived)
+			if len(v.Uses) > 0 {
+				fmt.Fprintf(bw, ", first sent by #%d (%s)", v.Uses[0].Entry, v.Uses[0].Where)
+			}
+			bw.WriteString(", never sent before\n")
+			if v.Weak != "" {
+				fmt.Fprintf(bw, "  WEAK: %s; keep it literal with --no-var %s\n", v.Weak, v.Name)
+			}
+		}
 		if len(v.Uses) == 0 {
 			bw.WriteString("  used nowhere\n")
 		}
@@ -271,7 +287,7 @@ func elideQueryValues(s string) string {
 
 // finish sorts the variables, names them (around the reserved names),
 // indexes their uses and drops the calls no variable refers to.
-func (m *Model) finish(reserved []string) {
+func (m *Model) finish(reserved, noVar []string) error {
 	sort.SliceStable(m.Vars, func(i, j int) bool {
 		a, b := m.Vars[i], m.Vars[j]
 		if a.Producer != b.Producer {
@@ -308,6 +324,27 @@ func (m *Model) finish(reserved []string) {
 		v.Name = name
 		taken[name] = true
 	}
+	if len(noVar) > 0 {
+		drop := map[string]bool{}
+		for _, name := range noVar {
+			drop[name] = true
+		}
+		kept := m.Vars[:0]
+		for _, v := range m.Vars {
+			if drop[v.Name] {
+				delete(drop, v.Name)
+				continue
+			}
+			kept = append(kept, v)
+		}
+		clear(m.Vars[len(kept):])
+		m.Vars = kept
+		for _, name := range noVar {
+			if drop[name] {
+				return fmt.Errorf("no-var %s: the analysis found no such variable (apitape inspect lists them)", name)
+			}
+		}
+	}
 	m.uses = map[useKey][]useRef{}
 	m.users = map[int]bool{}
 	m.produced = map[int][]*Var{}
@@ -330,6 +367,7 @@ func (m *Model) finish(reserved []string) {
 			delete(m.calls, i) // a producer that a later response replaced
 		}
 	}
+	return nil
 }
 
 func firstUse(v *Var) int {

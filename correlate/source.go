@@ -19,6 +19,12 @@ const (
 // contributes to later calls.
 const PartLastSegment = "last-segment"
 
+// PartPair takes a cookie's "name=value" pair, for a cookie whose name the
+// server made up (Jupyter's username-127-0-0-1-8888, which changes with
+// the port): the name is read back as a pattern in which every run of
+// digits matches any run of digits, see [CookieNameMatches].
+const PartPair = "pair"
+
 // Source says where a response holds a value, in a form every consumer can
 // evaluate: [Source.Lookup] in Go (replay, generated Go), jq with
 // [Source.JQ] for JSON bodies, and for headers and cookies the response
@@ -40,8 +46,11 @@ func (s Source) String() string {
 	default:
 		out = s.Kind + ":" + s.Path
 	}
-	if s.Part == PartLastSegment {
+	switch s.Part {
+	case PartLastSegment:
 		out += " (last segment)"
+	case PartPair:
+		out += " (name=value)"
 	}
 	return out
 }
@@ -77,10 +86,17 @@ func (s Source) Lookup(h http.Header, body []byte) (string, bool) {
 	case KindHeader:
 		v = h.Get(s.Path)
 	case KindCookie:
+		exact := false
 		for _, sc := range h.Values("Set-Cookie") {
 			eachSetCookie(sc, func(name, value string) {
-				if name == s.Path {
-					v = value // a later Set-Cookie of the same name wins, as in a browser
+				switch {
+				case name == s.Path:
+					v, exact = value, true // a later Set-Cookie of the same name wins, as in a browser
+					if s.Part == PartPair {
+						v = name + "=" + value
+					}
+				case s.Part == PartPair && !exact && value != "" && CookieNameMatches(s.Path, name):
+					v = name + "=" + value
 				}
 			})
 		}
@@ -109,6 +125,27 @@ func (s Source) fromDoc(doc any) (string, bool) {
 		v, ok = LastSegment(str), isString
 	}
 	return v, ok && v != ""
+}
+
+// CookieNameMatches reports whether a live cookie name is the recorded
+// one with other digits: each maximal run of digits in either stands for
+// any run of digits (a port, an address), the rest must be equal.
+func CookieNameMatches(recorded, live string) bool {
+	return digitShape(recorded) == digitShape(live)
+}
+
+func digitShape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			if i == 0 || s[i-1] < '0' || s[i-1] > '9' {
+				b.WriteByte('#')
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // LookupEntry is [Source.Lookup] on a recorded response.

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/replay/jsondiff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -251,8 +252,18 @@ func (r *Runner) compareHeaderValues(rn *run, j *judgement, rec, live *Response,
 // state and always differ.
 func (r *Runner) compareCookies(rn *run, j *judgement, rec, live *Response) {
 	rc, lc := setCookies(rec.Header), setCookies(live.Header)
+	// A name that differs only in its digits is the same cookie on a
+	// server with another port (Jupyter's username-127-0-0-1-8888).
+	has := func(set map[string]string, name string) bool {
+		for n := range set {
+			if correlate.CookieNameMatches(name, n) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, name := range slices.Sorted(maps.Keys(rc)) {
-		if _, ok := lc[name]; ok {
+		if has(lc, name) {
 			continue
 		}
 		r.cookieDiff(rn, j, name, "missing", name, nil)
@@ -260,7 +271,7 @@ func (r *Runner) compareCookies(rn *run, j *judgement, rec, live *Response) {
 	for _, name := range slices.Sorted(maps.Keys(lc)) {
 		// Chrome's default (sanitized) export drops every Set-Cookie: a
 		// recording without any says nothing about cookies.
-		if _, ok := rc[name]; ok || !rn.cookiesRecorded {
+		if has(rc, name) || !rn.cookiesRecorded {
 			continue
 		}
 		r.cookieDiff(rn, j, name, "extra", nil, name)

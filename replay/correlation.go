@@ -1,7 +1,11 @@
 package replay
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"strings"
 	"sync"
 
@@ -209,4 +213,122 @@ func varPlaceholders(m *correlate.Model) map[int][]string {
 		}
 	}
 	return out
+}
+
+// AddProducers widens the default selection the way convert does: it
+// reads a whole HAR (data), and returns a selection of the entries sel
+// keeps plus every entry sel leaves out whose answer produces a value
+// that the kept ones (or the entries added for them) send, the page that
+// set the session cookie above all, with a note per added entry ("0 (GET
+// /login)"). corr is the correlation the replay will use; an entry
+// without an answer or not over http(s) is never added.
+func AddProducers(data []byte, name string, sel har.Selection, corr correlate.Options) (har.Selection, []string, error) {
+	hr := har.NewReader(bytes.NewReader(data), name)
+	var entries []*har.Entry
+	var indexes []int
+	kept := map[int]bool{}
+	for {
+		e, err := hr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sel, nil, err
+		}
+		i := hr.Index()
+		switch {
+		case sel.Keep(i, e):
+			kept[i] = true
+		case e.Response.Status == 0 || !isHTTP(e.Request.URL):
+			continue
+		}
+		entries = append(entries, e)
+		indexes = append(indexes, i)
+	}
+	if len(kept) == len(entries) {
+		return sel, nil, nil
+	}
+	m, err := correlate.Analyze(entries, indexes, corr)
+	if err != nil {
+		return sel, nil, &VarError{Err: err}
+	}
+	byUser := map[int][]*correlate.Var{}
+	for _, v := range m.Vars {
+		for _, u := range v.Uses {
+			byUser[u.Entry] = append(byUser[u.Entry], v)
+		}
+	}
+	needed := maps.Clone(kept)
+	for k := len(indexes) - 1; k >= 0; k-- {
+		if i := indexes[k]; needed[i] {
+			for _, v := range byUser[i] {
+				needed[v.Producer] = true
+			}
+		}
+	}
+	var notes []string
+	out := har.Selection{All: true}
+	for k, i := range indexes {
+		if !needed[i] {
+			continue
+		}
+		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
+			out.Entries[n-1].Hi = i
+		} else {
+			out.Entries = append(out.Entries, har.IndexRange{Lo: i, Hi: i})
+		}
+		if !kept[i] {
+			_, path, _, _ := correlate.SplitURL(entries[k].Request.URL)
+			notes = append(notes, fmt.Sprintf("%d (%s %s)", i, entries[k].Request.Method, path))
+		}
+	}
+	if len(notes) == 0 {
+		return sel, nil, nil
+	}
+	return out, notes, nil
+}
+
+func isHTTP(u string) bool {
+	scheme, _, ok := strings.Cut(u, "://")
+	return ok && (strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https"))
+}
+
+// LeaveOutLogins narrows sel for --auth: a call whose body holds a
+// redacted password is the browser's login, which the credential --auth
+// sends replaces; replaying it would only ask for the password. It
+// returns the selection without those calls and a note per call left out.
+func LeaveOutLogins(data []byte, name string, sel har.Selection) (har.Selection, []string, error) {
+	hr := har.NewReader(bytes.NewReader(data), name)
+	out := har.Selection{All: true}
+	var notes []string
+	for {
+		e, err := hr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return sel, nil, err
+		}
+		i := hr.Index()
+		if !sel.Keep(i, e) {
+			continue
+		}
+		if strings.Contains(string(e.Request.Body()), placeholder.Prefix+"password-") {
+			_, path, _, _ := correlate.SplitURL(e.Request.URL)
+			notes = append(notes, fmt.Sprintf("%d (%s %s)", i, e.Request.Method, path))
+			continue
+		}
+		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
+			out.Entries[n-1].Hi = i
+		} else {
+			out.Entries = append(out.Entries, har.IndexRange{Lo: i, Hi: i})
+		}
+	}
+	if len(notes) == 0 {
+		return sel, nil, nil
+	}
+	if len(out.Entries) == 0 {
+		out.Entries = []har.IndexRange{{Lo: -1, Hi: -1}} // nothing left
+	}
+	return out, notes, nil
 }

@@ -63,7 +63,7 @@ func TestScheduleModelEdges(t *testing.T) {
 		return e
 	}
 	entries := []*har.Entry{
-		withBody(entry("GET", "https://r.test/first", nil, ""), `{"id":"x-12345","code":"ab12"}`),
+		withBody(entry("GET", "https://r.test/first", nil, ""), `{"id":"x-12345","codeId":"ab12"}`),
 		withBody(entry("GET", "https://r.test/second", nil, ""), `{"id":"x-12345"}`),
 		entry("GET", "https://r.test/items/x-12345", nil, ""),
 		entry("GET", "https://r.test/codes/ab12", nil, ""),

@@ -49,12 +49,20 @@ Options:
                         for stdin)
         --base-url URL  send every call to this scheme://host[:port][/prefix]
                         instead of the recorded one (path and query kept)
-        --exact         keep every recorded header and value byte for byte;
-                        default: credentials (Cookie, Authorization, CSRF
-                        headers) become environment variables (COOKIE,
-                        AUTHORIZATION, CSRF_TOKEN; RANCHER_TOKEN for a
-                        Rancher session) and browser-only headers
-                        (sec-fetch-*, referer, cache validators, …) are dropped
+        --exact         send the recorded bytes: every header and value as it
+                        is, no value taken from an answer (implies
+                        --no-correlate and --no-redact); default: credentials
+                        (Cookie, Authorization, CSRF headers) become
+                        environment variables (COOKIE, AUTHORIZATION,
+                        CSRF_TOKEN; RANCHER_TOKEN for a Rancher session) and
+                        browser-only headers (sec-fetch-*, referer, cache
+                        validators, …) are dropped
+        --auth 'NAME: VALUE'
+                        replace the recorded browser session (its cookies,
+                        CSRF headers and browser User-Agent) in every call
+                        with this API credential header; $VAR in VALUE is an
+                        environment variable the output asks for, e.g.
+                        --auth 'Authorization: Bearer $RANCHER_TOKEN'
         --no-redact     do not run the redaction stage first (by default,
                         secrets become APITAPE_SECRET_… variables; --exact
                         implies --no-redact)
@@ -65,13 +73,20 @@ Options:
                         SOURCE is a JSON path (.data[0].id), header:NAME or
                         cookie:NAME; CALL is the entry index of the call whose
                         answer holds it, e.g. --var CLUSTER_ID=.id@3
+        --no-var NAME   send the value apitape inspect lists as NAME as
+                        recorded instead of taking it from an answer
+                        (repeatable)
 
 Correlation: a call that uses what an earlier answer produced (a new
 cluster's id, a login's token) takes it from that answer when the bash
 script or Go program runs (jq in bash), so the output provisions again on
 a fresh server; a call whose answer lacks the value stops the run with a
 message naming it. curl commands keep the recorded values, with comments
-saying where each came from (secret ones become variables).
+saying where each came from (secret ones become variables). A value the
+client sent before any answer held it (typed into a form) stays as
+recorded. With the default selection, calls that are not API calls (a
+login page that set the session cookie) are sent too when the selected
+calls take a value from their answers; the header says which.
 
 ` + selectionUsage + `
 Redaction placeholders (REDACTED-<class>-<hex>) always become variables
@@ -81,6 +96,8 @@ Examples:
     apitape convert session.har --to curl
     apitape convert session.har --to bash -o provision.sh
     BASE_URL=https://staging.example COOKIE='R_SESS=…' ./provision.sh
+    apitape convert session.har --to bash --auth 'Authorization: Bearer $RANCHER_TOKEN' -o provision.sh
+    apitape convert session.har --to bash --no-var KUBERNETES_VERSION
     apitape convert session.har --to vars
     apitape convert session.har --to bash --var POOL_ID=.data[0].id@7
     apitape convert session.har --to go -o main.go --base-url http://127.0.0.1:8080
@@ -111,6 +128,7 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
 	baseURL := fs.String("base-url", "", "send the calls to this base URL")
 	exact := fs.Bool("exact", false, "keep every recorded header and value")
+	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	cf := addConvertFlags(fs)
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, convertUsage, args); err != nil {
@@ -142,6 +160,13 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		return usageFor("convert", usageErrorf("--to %s makes several files: -o DIR is required", *to))
 	}
 	opts := convert.Options{Exact: *exact}
+	if *auth != "" {
+		a, err := convert.ParseAuth(*auth)
+		if err != nil {
+			return usageFor("convert", usageErrorf("--auth: %v", err))
+		}
+		opts.Auth = &a
+	}
 	if *baseURL != "" {
 		if err := checkScheme("--base-url", *baseURL); err != nil {
 			return usageFor("convert", err)
@@ -159,6 +184,7 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		return usageFor("convert", err)
 	}
 	opts.Selection = s
+	opts.AddProducers = defaultSelection(s)
 	if len(formats) == 1 {
 		return convertFile(ctx, st, "convert", fs.Arg(0), []outputFile{{formats[0], *outPath}}, opts)
 	}
@@ -198,6 +224,7 @@ type convertFlags struct {
 	noRedact    *bool
 	noCorrelate *bool
 	vars        *[]string
+	noVars      *[]string
 }
 
 func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
@@ -205,12 +232,33 @@ func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
 		noRedact:    fs.Bool("no-redact", false, "do not redact first"),
 		noCorrelate: fs.Bool("no-correlate", false, "send recorded ids as they are"),
 		vars:        fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)"),
+		noVars:      fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)"),
 	}
+}
+
+// checkNoVars validates --no-var names: they are variable names.
+func checkNoVars(names []string) error {
+	for _, n := range names {
+		if n == "" || strings.Trim(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" || n[0] >= '0' && n[0] <= '9' {
+			return usageErrorf("--no-var %q: want a variable name as apitape inspect shows it (CLUSTER_ID)", n)
+		}
+	}
+	return nil
+}
+
+// defaultSelection reports a selection no flag narrowed or widened: then
+// the calls that produce what the API calls send are added.
+func defaultSelection(s har.Selection) bool {
+	return s.Match == nil && len(s.Methods) == 0 && len(s.Hosts) == 0 && len(s.Statuses) == 0 && len(s.Entries) == 0 && !s.All
 }
 
 // apply sets the options the flags choose; a bad --var is a usage error.
 func (cf *convertFlags) apply(opts *convert.Options) error {
 	opts.NoCorrelate = *cf.noCorrelate
+	if err := checkNoVars(*cf.noVars); err != nil {
+		return err
+	}
+	opts.NoVar = *cf.noVars
 	for _, s := range *cf.vars {
 		m, err := correlate.ParseManual(s)
 		if err != nil {

@@ -11,17 +11,20 @@ const inspectUsage = `Usage:
 
 Shows the values a recorded session's later calls take from earlier
 answers: for each, its name, the call whose answer produced it and where
-(a JSON path, a header, a cookie), and every call and field that uses it.
+(a JSON path, a header, a cookie), the evidence (which call first received
+it, which first sent it; WEAK when the binding may be wrong, e.g. a value
+taken from a list), and every call and field that uses it.
 This is what apitape convert chains in bash and Go (the same as
 apitape convert --to vars); check it before you run the output. Secret
 values show only their length.
 
 Options:
     -o, --output FILE   write here instead of stdout (mode 0600)
-        --exact         as convert --exact: credential headers stay as
-                        recorded, so values used in them are chained too
+        --exact         as convert --exact: nothing is taken from answers
+                        but what --var declares
         --no-redact     do not run the redaction stage first
         --no-correlate  show only the values --var declares
+        --no-var NAME   leave out one variable (repeatable), as convert does
         --var NAME=SOURCE@CALL
                         add a value the analysis missed (repeatable): SOURCE
                         is a JSON path (.data[0].id), header:NAME or
@@ -66,5 +69,6 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 		return usageFor("inspect", err)
 	}
 	opts.Selection = s
+	opts.AddProducers = defaultSelection(s)
 	return convertFile(ctx, st, "inspect", fs.Arg(0), []outputFile{{"vars", *outPath}}, opts)
 }

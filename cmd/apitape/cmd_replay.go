@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/replay"
@@ -56,6 +58,16 @@ Correlation:
                               SOURCE is a JSON path (.data[0].id), header:NAME
                               or cookie:NAME; CALL is the entry index of the
                               call whose answer holds it, e.g. CLUSTER_ID=.id@3
+        --no-var NAME         send the value apitape inspect lists as NAME as
+                              recorded (repeatable)
+        --auth 'NAME: VALUE'  replace the recorded browser session (cookies,
+                              CSRF headers, browser User-Agent) in every call
+                              with this API credential header ($VAR from the
+                              environment) and leave out the login, e.g.
+                              --auth 'Authorization: Bearer $RANCHER_TOKEN'
+        With the default selection, calls that are not API calls but whose
+        answers give the selected ones a value (the login page that set the
+        session cookie) are replayed too; a note says which.
 
 Pacing:
     -c, --concurrency N       calls at once (default 1); a state-changing call
@@ -136,6 +148,8 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	verbose := fs.BoolP("verbose", "v", false, "list every ignored field")
 	noCorrelate := fs.Bool("no-correlate", false, "send requests as recorded")
 	vars := fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)")
+	noVars := fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)")
+	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, replayUsage, args); err != nil {
 		return usageFor("replay", err)
@@ -202,7 +216,24 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		opts = append(opts, replay.WithIgnore(rule))
 	}
-	corr := correlate.Options{Disabled: *noCorrelate}
+	if *auth != "" {
+		a, err := convert.ParseAuth(*auth)
+		if err != nil {
+			return usage("--auth: %v", err)
+		}
+		// The browser session goes: cookies, CSRF headers, the browser's
+		// User-Agent (which would ask for the CSRF check).
+		for _, h := range append([]string{"Cookie", "User-Agent", a.Name}, convert.CSRFHeaders()...) {
+			if !strings.EqualFold(h, a.Name) {
+				opts = append(opts, replay.WithHeader(h, ""))
+			}
+		}
+		opts = append(opts, replay.WithHeader(a.Name, a.Value))
+	}
+	if err := checkNoVars(*noVars); err != nil {
+		return usageFor("replay", err)
+	}
+	corr := correlate.Options{Disabled: *noCorrelate, NoVar: *noVars}
 	for _, v := range *vars {
 		m, err := correlate.ParseManual(v)
 		if err != nil {
@@ -236,6 +267,37 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	}
 	defer in.Close()
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
+	if addProducers, dropLogins := defaultSelection(selection) && !*noCorrelate, *auth != ""; addProducers || dropLogins {
+		// The default selection adds the calls whose answers produce what
+		// the API calls send (the page that set the session cookie), and
+		// --auth leaves the browser's login out: both need every entry,
+		// which replay holds anyway.
+		data, err := io.ReadAll(convertCtxReader{ctx, in})
+		if err != nil {
+			return replayInputError(ctx, err)
+		}
+		if addProducers {
+			sel, added, err := replay.AddProducers(data, name, selection, corr)
+			if err != nil {
+				return replayInputError(ctx, err)
+			}
+			if len(added) > 0 {
+				fmt.Fprintf(st.err, "apitape: note: also replays %s: later calls take values from their answers\n", oneLine(strings.Join(added, ", ")))
+				selection = sel
+			}
+		}
+		if dropLogins {
+			sel, left, err := replay.LeaveOutLogins(data, name, selection)
+			if err != nil {
+				return replayInputError(ctx, err)
+			}
+			if len(left) > 0 {
+				fmt.Fprintf(st.err, "apitape: note: leaves out the login --auth replaces: %s\n", oneLine(strings.Join(left, ", ")))
+				selection = sel
+			}
+		}
+		hr = har.NewReader(bytes.NewReader(data), name)
+	}
 
 	out, err := createOutput(st, *outPath, 0o600)
 	if err != nil {

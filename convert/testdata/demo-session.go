@@ -4,15 +4,19 @@
 // Environment:
 //
 //	BASE_URL       where to send the calls (default http://rancher.invalid)
-//	AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
+//	RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
+//	APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
+//	                   0600: resp-N.body and resp-N.headers); without it, only
+//	                   the answer of a call that failed is kept, in a new
+//	                   temporary directory
 //
 // Values later calls take from earlier answers (apitape convert --to vars
 // shows every use):
 //
-//	CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-//	NODE_TEMPLATE_ID     the .id of call 1's answer
-//	CLUSTER_ID           the .id of call 2's answer
-//	NODE_POOL_ID         the .id of call 4's answer
+//	CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+//	NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+//	CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+//	NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 package main
 
 import (
@@ -22,12 +26,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 )
 
 func main() {
-	s := newSession("http://rancher.invalid", "AUTHORIZATION")
+	s := newSession("http://rancher.invalid", []string{"RANCHER_TOKEN"}, "RANCHER_TOKEN")
 	run(s)
+	s.summary()
 }
 
 // run sends the calls in order; s.env holds the environment variables and
@@ -37,7 +44,7 @@ func run(s *session) {
 		// entry 0: POST /v3/cloudcredential
 		r := s.request(0, "POST /v3/cloudcredential", "POST", s.baseURL, "/v3/cloudcredential")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}`
@@ -49,7 +56,7 @@ func run(s *session) {
 		// entry 1: POST /v3/nodetemplate
 		r := s.request(1, "POST /v3/nodetemplate", "POST", s.baseURL, "/v3/nodetemplate")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"` + s.env["CLOUD_CREDENTIAL_ID"] + `","name":"lab-t3","type":"nodeTemplate"}`
@@ -61,7 +68,7 @@ func run(s *session) {
 		// entry 2: POST /v3/cluster
 		r := s.request(2, "POST /v3/cluster", "POST", s.baseURL, "/v3/cluster?_replace=true")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
@@ -73,7 +80,7 @@ func run(s *session) {
 		// entry 3: PUT /v3/clusters/${CLUSTER_ID}
 		r := s.request(3, "PUT /v3/clusters/${CLUSTER_ID}", "PUT", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?_replace=true")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"` + s.env["CLUSTER_ID"] + `","name":"` + s.env["CLUSTER_ID"] + `","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
@@ -84,7 +91,7 @@ func run(s *session) {
 		// entry 4: POST /v3/nodepool
 		r := s.request(4, "POST /v3/nodepool", "POST", s.baseURL, "/v3/nodepool")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("Content-Type", "application/json")
 		r.add("User-Agent", "rancher-provision/1.0")
 		r.body = `{"clusterId":"` + s.env["CLUSTER_ID"] + `","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"` + s.env["NODE_TEMPLATE_ID"] + `","quantity":3,"type":"nodePool","worker":true}`
@@ -96,7 +103,7 @@ func run(s *session) {
 		// entry 5: GET /v3/nodepools/${NODE_POOL_ID}
 		r := s.request(5, "GET /v3/nodepools/${NODE_POOL_ID}", "GET", s.baseURL, "/v3/nodepools/"+escapeURI(s.env["NODE_POOL_ID"]))
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -105,7 +112,7 @@ func run(s *session) {
 		// entry 6: POST /v3/clusters/${CLUSTER_ID}
 		r := s.request(6, "POST /v3/clusters/${CLUSTER_ID}", "POST", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"?action=generateKubeconfig")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -114,7 +121,7 @@ func run(s *session) {
 		// entry 7: GET /v3/clusters
 		r := s.request(7, "GET /v3/clusters", "GET", s.baseURL, "/v3/clusters?name="+s.env["CLUSTER_ID"])
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -123,7 +130,7 @@ func run(s *session) {
 		// entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
 		r := s.request(8, "GET /v3/clusters/${CLUSTER_ID}/nodepools", "GET", s.baseURL, "/v3/clusters/"+s.env["CLUSTER_ID"]+"/nodepools")
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -132,7 +139,7 @@ func run(s *session) {
 		// entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
 		r := s.request(9, "GET /v3/nodetemplates/${NODE_TEMPLATE_ID}", "GET", s.baseURL, "/v3/nodetemplates/"+s.env["NODE_TEMPLATE_ID"])
 		r.add("Accept", "application/json")
-		r.add("Authorization", s.env["AUTHORIZATION"])
+		r.add("Authorization", "Bearer "+s.env["RANCHER_TOKEN"])
 		r.add("User-Agent", "rancher-provision/1.0")
 		s.send(r, 200)
 	}
@@ -142,15 +149,21 @@ func run(s *session) {
 type session struct {
 	baseURL string
 	env     map[string]string // variables: the environment's, and values earlier answers produced
+	secrets []string          // the names of env values an error message masks
 	client  *http.Client
+	out     string   // APITAPE_RESPONSES: where every answer is kept
+	sent    int      // calls answered
+	differ  []string // calls answered with another status than recorded
 }
 
 // newSession reads BASE_URL (default: the recorded origin) and the
 // variables the calls need, and stops at once when some are missing.
-func newSession(defaultBaseURL string, vars ...string) *session {
+func newSession(defaultBaseURL string, secrets []string, vars ...string) *session {
 	s := &session{
 		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
 		env:     map[string]string{},
+		secrets: secrets,
+		out:     os.Getenv("APITAPE_RESPONSES"),
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
@@ -172,7 +185,69 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 		fmt.Fprintf(os.Stderr, "apitape: set these environment variables first: %s\n", strings.Join(missing, " "))
 		os.Exit(1)
 	}
+	if s.out != "" {
+		// The answers hold live tokens: private folder, private files.
+		if err := os.MkdirAll(s.out, 0o700); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: APITAPE_RESPONSES: %v\n", err)
+			os.Exit(1)
+		}
+		if err := os.Chmod(s.out, 0o700); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: APITAPE_RESPONSES: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	return s
+}
+
+// summary ends a run that sent every call.
+func (s *session) summary() {
+	if len(s.differ) == 0 {
+		fmt.Printf("%d calls sent, every status as recorded\n", s.sent)
+		return
+	}
+	fmt.Printf("%d calls sent; %d answered with another status than recorded:\n", s.sent, len(s.differ))
+	for _, d := range s.differ {
+		fmt.Printf("  call %s\n", d)
+	}
+}
+
+// keep writes the answer to r into dir as resp-N.body and resp-N.headers.
+func keep(dir string, r *request, status string) error {
+	var h strings.Builder
+	h.WriteString(status + "\r\n")
+	r.answerHeader.Write(&h)
+	n := strconv.Itoa(r.index)
+	if err := os.WriteFile(filepath.Join(dir, "resp-"+n+".headers"), []byte(h.String()), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "resp-"+n+".body"), r.answer, 0o600)
+}
+
+// showAnswer prints the start of the answer to r, secrets masked, and
+// where the whole answer is kept.
+func (s *session) showAnswer(r *request) {
+	dir := s.out
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "apitape."); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: keeping the answer: %v\n", err)
+			return
+		}
+		if err := keep(dir, r, r.status); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: keeping the answer: %v\n", err)
+			return
+		}
+	}
+	text := strings.ToValidUTF8(string(r.answer[:min(len(r.answer), 2048)]), "?")
+	for _, name := range s.secrets {
+		if v := s.env[name]; len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, "***")
+		}
+	}
+	fmt.Fprintf(os.Stderr, "apitape: the answer (first 2 KiB, secrets masked):\n%s\n", text)
+	n := strconv.Itoa(r.index)
+	fmt.Fprintf(os.Stderr, "apitape: the whole answer is in %s (headers: %s)\n",
+		filepath.Join(dir, "resp-"+n+".body"), filepath.Join(dir, "resp-"+n+".headers"))
 }
 
 // request is one call as recorded, and its answer once sent.
@@ -187,6 +262,7 @@ type request struct {
 	body   string
 	client *http.Client // nil: the session's
 
+	status       string
 	answerHeader http.Header
 	answer       []byte
 }
@@ -254,10 +330,21 @@ func (s *session) send(r *request, recorded int) {
 	if r.client != nil {
 		r.client.CloseIdleConnections()
 	}
-	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
-		s.fail(r, "HTTP %d (recorded %d)", resp.StatusCode, recorded)
+	r.status, r.answerHeader, r.answer = resp.Proto+" "+resp.Status, resp.Header, data
+	s.sent++
+	if s.out != "" {
+		if err := keep(s.out, r, r.status); err != nil {
+			s.fail(r, "keeping the answer: %v", err)
+		}
 	}
-	r.answerHeader, r.answer = resp.Header, data
+	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
+		fmt.Fprintf(os.Stderr, "apitape: call %d (%s) failed: HTTP %d (recorded %d)\n", r.index, r.label, resp.StatusCode, recorded)
+		s.showAnswer(r)
+		os.Exit(1)
+	}
+	if resp.StatusCode != recorded {
+		s.differ = append(s.differ, fmt.Sprintf("%d (%s): %d, recorded %d", r.index, r.label, resp.StatusCode, recorded))
+	}
 }
 
 func (s *session) fail(r *request, format string, args ...any) {
@@ -275,6 +362,7 @@ func (s *session) take(r *request, name, source string, inJSON bool, value strin
 	switch {
 	case value == "":
 		fmt.Fprintf(os.Stderr, "apitape: call %d (%s) produced no %s for %s\n", r.index, r.label, source, name)
+		s.showAnswer(r)
 		os.Exit(1)
 	case strings.ContainsFunc(value, func(c rune) bool { return c < ' ' || c == 0x7f }):
 		problem = "a control character, which later calls cannot send"
@@ -350,17 +438,42 @@ func fromHeader(r *request, lastSegment bool, name string) string {
 }
 
 // fromCookie returns the value of the cookie the answer to r sets last
-// under name.
-func fromCookie(r *request, name string) string {
-	value := ""
+// under name; with pair, its name=value, or else that of a cookie whose
+// name differs from name only in its digits (a port).
+func fromCookie(r *request, pair bool, name string) string {
+	value, exact := "", false
 	for _, sc := range r.answerHeader.Values("Set-Cookie") {
-		pair, _, _ := strings.Cut(sc, ";")
-		k, v, ok := strings.Cut(pair, "=")
-		if ok && strings.TrimSpace(k) == name {
-			value = strings.TrimSpace(v)
+		kv, _, _ := strings.Cut(sc, ";")
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+		case !pair:
+			if k == name {
+				value = v
+			}
+		case k == name:
+			value, exact = k+"="+v, true
+		case !exact && v != "" && digitShape(k) == digitShape(name):
+			value = k + "=" + v
 		}
 	}
 	return value
+}
+
+// digitShape is s with each run of digits as one #.
+func digitShape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			if i == 0 || s[i-1] < '0' || s[i-1] > '9' {
+				b.WriteByte('#')
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // lastPathSegment is the last segment of a URL's path: a Location's id.

@@ -6,17 +6,17 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default http://rancher.invalid)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
 #   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
 #                      resp-N.headers, N the entry index, mode 0600; default: a
 #                      temporary directory removed at exit)
 #
 # Values later calls take from earlier answers (needs jq; apitape convert
 # --to vars shows every use):
-#   CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-#   NODE_TEMPLATE_ID     the .id of call 1's answer
-#   CLUSTER_ID           the .id of call 2's answer
-#   NODE_POOL_ID         the .id of call 4's answer
+#   CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+#   NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+#   CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+#   NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 #
 # What HTTPie cannot send as recorded (the rest is sent byte for byte):
 #   - the URL is re-encoded by requests (upper-case %xx; {}, [], |, spaces and
@@ -35,7 +35,7 @@ set -euo pipefail
 
 BASE_URL=${BASE_URL:-http://rancher.invalid}
 
-required=(AUTHORIZATION)
+required=(RANCHER_TOKEN)
 missing=()
 for v in "${required[@]}"; do
   if [ -z "${!v:-}" ]; then missing+=("$v"); fi
@@ -46,7 +46,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 command -v http >/dev/null || { echo "apitape: this script needs HTTPie (http)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "apitape: this script needs jq" >&2; exit 1; }
-secret_vars=(AUTHORIZATION)
+secret_vars=(RANCHER_TOKEN)
 
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
@@ -156,14 +156,19 @@ from_header() {
 
 from_cookie() {
   local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
-    /^HTTP\// { value = "" }
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" -v part="${7:-}" '
+    function shape(s) { gsub(/[0-9]+/, "#", s); return s }
+    /^HTTP\// { value = ""; exact = 0 }
     index(tolower($0), "set-cookie:") == 1 {
       pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
       if (eq == 0) next
       k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
       gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
-      if (k == name) value = v
+      if (part != "pair") { if (k == name) value = v; next }
+      # name=value of the cookie of this name, or else of one whose name
+      # differs only in its digits (a port).
+      if (k == name) { value = k "=" v; exact = 1 }
+      else if (!exact && v != "" && shape(k) == shape(name)) value = k "=" v
     }
     END { print value }')
   produced "$1" "$2" "$3" "$4" "$5" "$value"
@@ -172,6 +177,7 @@ from_cookie() {
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2
+    show_answer "$1"
     exit 1
   fi
   case $6 in
@@ -198,7 +204,7 @@ uri() {
 call 0 'POST /v3/cloudcredential' 201 '' --raw '{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}' \
   POST "${BASE_URL}"/v3/cloudcredential \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   Content-Type:application/json \
   User-Agent:rancher-provision/1.0 \
   Connection: \
@@ -209,7 +215,7 @@ CLOUD_CREDENTIAL_ID=$(from_json 0 'POST /v3/cloudcredential' CLOUD_CREDENTIAL_ID
 call 1 'POST /v3/nodetemplate' 201 '' --raw '{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"'"${CLOUD_CREDENTIAL_ID}"'","name":"lab-t3","type":"nodeTemplate"}' \
   POST "${BASE_URL}"/v3/nodetemplate \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   Content-Type:application/json \
   User-Agent:rancher-provision/1.0 \
   Connection: \
@@ -220,7 +226,7 @@ NODE_TEMPLATE_ID=$(from_json 1 'POST /v3/nodetemplate' NODE_TEMPLATE_ID .id json
 call 2 'POST /v3/cluster' 201 '' --raw '{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}' \
   POST "${BASE_URL}"'/v3/cluster?_replace=true' \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   Content-Type:application/json \
   User-Agent:rancher-provision/1.0 \
   Connection: \
@@ -231,7 +237,7 @@ CLUSTER_ID=$(from_json 2 'POST /v3/cluster' CLUSTER_ID .id json '.id | strings, 
 call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 '' --raw '{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"'"${CLUSTER_ID}"'","name":"'"${CLUSTER_ID}"'","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}' \
   PUT "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?_replace=true' \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   Content-Type:application/json \
   User-Agent:rancher-provision/1.0 \
   Connection: \
@@ -241,7 +247,7 @@ call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 '' --raw '{"description":"lab for th
 call 4 'POST /v3/nodepool' 201 '' --raw '{"clusterId":"'"${CLUSTER_ID}"'","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"'"${NODE_TEMPLATE_ID}"'","quantity":3,"type":"nodePool","worker":true}' \
   POST "${BASE_URL}"/v3/nodepool \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   Content-Type:application/json \
   User-Agent:rancher-provision/1.0 \
   Connection: \
@@ -251,7 +257,7 @@ NODE_POOL_ID=$(from_json 4 'POST /v3/nodepool' NODE_POOL_ID .id text '.id | stri
 # entry 5: GET /v3/nodepools/${NODE_POOL_ID}
 call 5 'GET /v3/nodepools/${NODE_POOL_ID}' 200 '' GET "${BASE_URL}"/v3/nodepools/"$(uri "${NODE_POOL_ID}")" \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   User-Agent:rancher-provision/1.0 \
   Connection: \
   Accept-Encoding:
@@ -259,7 +265,7 @@ call 5 'GET /v3/nodepools/${NODE_POOL_ID}' 200 '' GET "${BASE_URL}"/v3/nodepools
 # entry 6: POST /v3/clusters/${CLUSTER_ID}
 call 6 'POST /v3/clusters/${CLUSTER_ID}' 200 '' POST "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?action=generateKubeconfig' \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   User-Agent:rancher-provision/1.0 \
   Connection: \
   Accept-Encoding:
@@ -267,7 +273,7 @@ call 6 'POST /v3/clusters/${CLUSTER_ID}' 200 '' POST "${BASE_URL}"/v3/clusters/"
 # entry 7: GET /v3/clusters
 call 7 'GET /v3/clusters' 200 '' GET "${BASE_URL}"'/v3/clusters?name='"${CLUSTER_ID}" \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   User-Agent:rancher-provision/1.0 \
   Connection: \
   Accept-Encoding:
@@ -275,7 +281,7 @@ call 7 'GET /v3/clusters' 200 '' GET "${BASE_URL}"'/v3/clusters?name='"${CLUSTER
 # entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
 call 8 'GET /v3/clusters/${CLUSTER_ID}/nodepools' 200 '' GET "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"/nodepools \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   User-Agent:rancher-provision/1.0 \
   Connection: \
   Accept-Encoding:
@@ -283,7 +289,7 @@ call 8 'GET /v3/clusters/${CLUSTER_ID}/nodepools' 200 '' GET "${BASE_URL}"/v3/cl
 # entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
 call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 '' GET "${BASE_URL}"/v3/nodetemplates/"${NODE_TEMPLATE_ID}" \
   Accept:application/json \
-  Authorization:"${AUTHORIZATION}" \
+  'Authorization:Bearer '"${RANCHER_TOKEN}" \
   User-Agent:rancher-provision/1.0 \
   Connection: \
   Accept-Encoding:

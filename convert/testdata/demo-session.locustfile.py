@@ -12,7 +12,7 @@
 #
 # Environment (on the master and every worker):
 #   BASE_URL       where to send the calls (default http://rancher.invalid)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
 #   APITAPE_THINK_SCALE  multiplies the recorded pauses between calls (default 1;
 #                        0: no pause)
 #   APITAPE_UNIQUE     comma-separated values a person typed that must differ per
@@ -22,10 +22,10 @@
 #
 # Values later calls take from earlier answers (apitape convert --to vars
 # shows every use):
-#   CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-#   NODE_TEMPLATE_ID     the .id of call 1's answer
-#   CLUSTER_ID           the .id of call 2's answer
-#   NODE_POOL_ID         the .id of call 4's answer
+#   CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+#   NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+#   CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+#   NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 #
 # What requests cannot send as recorded (everything else is sent byte for byte,
 # through the ExactAdapter below):
@@ -339,7 +339,7 @@ class LocustSession(Calls):
 
 
 DEFAULT_BASE_URL = 'http://rancher.invalid'
-REQUIRED = ['AUTHORIZATION']
+REQUIRED = ['RANCHER_TOKEN']
 
 
 def run(s):
@@ -348,7 +348,7 @@ def run(s):
     # entry 0: POST /v3/cloudcredential
     r = s.send(0, 'POST /v3/cloudcredential', 'POST', s.base, b'/v3/cloudcredential', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('Content-Type', b'application/json'),
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}', 201, '/v3/cloudcredential', (1735689600000, 0))
@@ -357,7 +357,7 @@ def run(s):
     # entry 1: POST /v3/nodetemplate
     r = s.send(1, 'POST /v3/nodetemplate', 'POST', s.base, b'/v3/nodetemplate', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('Content-Type', b'application/json'),
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"' + s.var('CLOUD_CREDENTIAL_ID') + b'","name":"lab-t3","type":"nodeTemplate"}', 201, '/v3/nodetemplate', (1735689600000, 0))
@@ -366,7 +366,7 @@ def run(s):
     # entry 2: POST /v3/cluster
     r = s.send(2, 'POST /v3/cluster', 'POST', s.base, b'/v3/cluster?_replace=true', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('Content-Type', b'application/json'),
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}', 201, '/v3/cluster', (1735689600000, 0))
@@ -375,7 +375,7 @@ def run(s):
     # entry 3: PUT /v3/clusters/${CLUSTER_ID}
     r = s.send(3, 'PUT /v3/clusters/${CLUSTER_ID}', 'PUT', s.base, b'/v3/clusters/' + s.var('CLUSTER_ID') + b'?_replace=true', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('Content-Type', b'application/json'),
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"' + s.var('CLUSTER_ID') + b'","name":"' + s.var('CLUSTER_ID') + b'","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}', 200, '/v3/clusters/[id]', (1735689600000, 0))
@@ -383,7 +383,7 @@ def run(s):
     # entry 4: POST /v3/nodepool
     r = s.send(4, 'POST /v3/nodepool', 'POST', s.base, b'/v3/nodepool', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('Content-Type', b'application/json'),
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"clusterId":"' + s.var('CLUSTER_ID') + b'","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"' + s.var('NODE_TEMPLATE_ID') + b'","quantity":3,"type":"nodePool","worker":true}', 201, '/v3/nodepool', (1735689600000, 0))
@@ -392,35 +392,35 @@ def run(s):
     # entry 5: GET /v3/nodepools/${NODE_POOL_ID}
     r = s.send(5, 'GET /v3/nodepools/${NODE_POOL_ID}', 'GET', s.base, b'/v3/nodepools/' + s.uri('NODE_POOL_ID'), [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('User-Agent', b'rancher-provision/1.0'),
     ], None, 200, '/v3/nodepools/[id]', (1735689600000, 0))
 
     # entry 6: POST /v3/clusters/${CLUSTER_ID}
     r = s.send(6, 'POST /v3/clusters/${CLUSTER_ID}', 'POST', s.base, b'/v3/clusters/' + s.var('CLUSTER_ID') + b'?action=generateKubeconfig', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('User-Agent', b'rancher-provision/1.0'),
     ], None, 200, '/v3/clusters/[id]', (1735689600000, 0))
 
     # entry 7: GET /v3/clusters
     r = s.send(7, 'GET /v3/clusters', 'GET', s.base, b'/v3/clusters?name=' + s.var('CLUSTER_ID'), [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('User-Agent', b'rancher-provision/1.0'),
     ], None, 200, '/v3/clusters', (1735689600000, 0))
 
     # entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
     r = s.send(8, 'GET /v3/clusters/${CLUSTER_ID}/nodepools', 'GET', s.base, b'/v3/clusters/' + s.var('CLUSTER_ID') + b'/nodepools', [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('User-Agent', b'rancher-provision/1.0'),
     ], None, 200, '/v3/clusters/[id]/nodepools', (1735689600000, 0))
 
     # entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
     r = s.send(9, 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}', 'GET', s.base, b'/v3/nodetemplates/' + s.var('NODE_TEMPLATE_ID'), [
         ('Accept', b'application/json'),
-        ('Authorization', s.var('AUTHORIZATION')),
+        ('Authorization', b'Bearer ' + s.var('RANCHER_TOKEN')),
         ('User-Agent', b'rancher-provision/1.0'),
     ], None, 200, '/v3/nodetemplates/[id]', (1735689600000, 0))
     s.done()

@@ -9,16 +9,16 @@
 //
 // Environment (process.env, or globalThis.APITAPE_ENV in a browser):
 //   BASE_URL       where to send the calls (default http://rancher.invalid)
-//   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
+//   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
 //   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
 //                      resp-N.headers, N the entry index, mode 0600; Node only)
 //
 // Values later calls take from earlier answers (apitape convert --to vars
 // shows every use):
-//   CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-//   NODE_TEMPLATE_ID     the .id of call 1's answer
-//   CLUSTER_ID           the .id of call 2's answer
-//   NODE_POOL_ID         the .id of call 4's answer
+//   CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+//   NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+//   CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+//   NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 //
 // What fetch cannot send as recorded (everything else is sent byte for byte):
 //   - Node: undici writes "host:" and "content-length:" in lower case, computes
@@ -242,13 +242,13 @@ function lastPathSegment(u) {
   return u.slice(u.lastIndexOf("/") + 1);
 }
 
-const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
+const s = await session("http://rancher.invalid", ["RANCHER_TOKEN"]);
 
 // entry 0: POST /v3/cloudcredential
 {
   const r = await s.send(0, "POST /v3/cloudcredential", "POST", s.base, "/v3/cloudcredential", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["Content-Type", "application/json"],
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"amazonec2credentialConfig\":{\"accessKey\":\"AKIAEXAMPLEEXAMPLE\",\"defaultRegion\":\"eu-west-1\",\"secretKey\":\"example-secret-key\"},\"name\":\"aws-lab\",\"type\":\"cloudCredential\"}"), 201);
@@ -259,7 +259,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(1, "POST /v3/nodetemplate", "POST", s.base, "/v3/nodetemplate", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["Content-Type", "application/json"],
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"amazonec2Config\":{\"instanceType\":\"t3.large\",\"region\":\"eu-west-1\",\"zone\":\"a\"},\"cloudCredentialId\":\"", s.v("CLOUD_CREDENTIAL_ID"), "\",\"name\":\"lab-t3\",\"type\":\"nodeTemplate\"}"), 201);
@@ -270,7 +270,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(2, "POST /v3/cluster", "POST", s.base, "/v3/cluster?_replace=true", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["Content-Type", "application/json"],
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"dockerRootDir\":\"/var/lib/docker\",\"name\":\"lab\",\"rancherKubernetesEngineConfig\":{\"network\":{\"plugin\":\"canal\"}},\"type\":\"cluster\"}"), 201);
@@ -281,7 +281,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(3, "PUT /v3/clusters/${CLUSTER_ID}", "PUT", s.base, "/v3/clusters/" + s.line("CLUSTER_ID") + "?_replace=true", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["Content-Type", "application/json"],
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"description\":\"lab for the provisioning demo\",\"dockerRootDir\":\"/var/lib/docker\",\"id\":\"", s.v("CLUSTER_ID"), "\",\"name\":\"", s.v("CLUSTER_ID"), "\",\"rancherKubernetesEngineConfig\":{\"network\":{\"plugin\":\"canal\"}},\"type\":\"cluster\"}"), 200);
@@ -291,7 +291,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(4, "POST /v3/nodepool", "POST", s.base, "/v3/nodepool", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["Content-Type", "application/json"],
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"clusterId\":\"", s.v("CLUSTER_ID"), "\",\"controlPlane\":true,\"etcd\":true,\"hostnamePrefix\":\"lab-pool1-\",\"nodeTemplateId\":\"", s.v("NODE_TEMPLATE_ID"), "\",\"quantity\":3,\"type\":\"nodePool\",\"worker\":true}"), 201);
@@ -302,7 +302,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(5, "GET /v3/nodepools/${NODE_POOL_ID}", "GET", s.base, "/v3/nodepools/" + s.uri("NODE_POOL_ID"), [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["User-Agent", "rancher-provision/1.0"],
   ], null, 200);
 }
@@ -311,7 +311,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(6, "POST /v3/clusters/${CLUSTER_ID}", "POST", s.base, "/v3/clusters/" + s.line("CLUSTER_ID") + "?action=generateKubeconfig", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["User-Agent", "rancher-provision/1.0"],
   ], null, 200);
 }
@@ -320,7 +320,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(7, "GET /v3/clusters", "GET", s.base, "/v3/clusters?name=" + s.line("CLUSTER_ID"), [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["User-Agent", "rancher-provision/1.0"],
   ], null, 200);
 }
@@ -329,7 +329,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(8, "GET /v3/clusters/${CLUSTER_ID}/nodepools", "GET", s.base, "/v3/clusters/" + s.line("CLUSTER_ID") + "/nodepools", [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["User-Agent", "rancher-provision/1.0"],
   ], null, 200);
 }
@@ -338,7 +338,7 @@ const s = await session("http://rancher.invalid", ["AUTHORIZATION"]);
 {
   const r = await s.send(9, "GET /v3/nodetemplates/${NODE_TEMPLATE_ID}", "GET", s.base, "/v3/nodetemplates/" + s.line("NODE_TEMPLATE_ID"), [
       ["Accept", "application/json"],
-      ["Authorization", s.line("AUTHORIZATION")],
+      ["Authorization", "Bearer " + s.line("RANCHER_TOKEN")],
       ["User-Agent", "rancher-provision/1.0"],
   ], null, 200);
 }

@@ -5,22 +5,24 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default http://rancher.invalid)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
-#                      resp-N.headers, N the entry index; default: a temporary
-#                      directory removed at exit)
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (POST /v3/cloudcredential)
+#   APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
+#                      0600: resp-N.body and resp-N.headers, N the entry
+#                      index; default: a temporary directory, removed when
+#                      every call succeeded and kept when one failed)
 #
 # Values later calls take from earlier answers (needs jq; apitape convert
 # --to vars shows every use):
-#   CLOUD_CREDENTIAL_ID  the .id of call 0's answer
-#   NODE_TEMPLATE_ID     the .id of call 1's answer
-#   CLUSTER_ID           the .id of call 2's answer
-#   NODE_POOL_ID         the .id of call 4's answer
+#   CLOUD_CREDENTIAL_ID  .id in the answer to call 0 (POST /v3/cloudcredential)
+#   NODE_TEMPLATE_ID     .id in the answer to call 1 (POST /v3/nodetemplate)
+#   CLUSTER_ID           .id in the answer to call 2 (POST /v3/cluster)
+#   NODE_POOL_ID         .id in the answer to call 4 (POST /v3/nodepool)
 set -euo pipefail
 
 BASE_URL=${BASE_URL:-http://rancher.invalid}
+secrets=(RANCHER_TOKEN)
 
-required=(AUTHORIZATION)
+required=(RANCHER_TOKEN)
 missing=()
 for v in "${required[@]}"; do
   if [ -z "${!v:-}" ]; then missing+=("$v"); fi
@@ -30,14 +32,42 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 command -v jq >/dev/null || { echo "apitape: this script needs jq" >&2; exit 1; }
-
+umask 077
+finished=0
+sent=0
+differ=()
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   mkdir -p "$out"
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
-  trap 'rm -rf "$out"' EXIT
+  # Kept when a call failed: its answer is what the user needs to read.
+  trap 'if [ "$finished" = 1 ]; then rm -rf "$out"; fi' EXIT
 fi
+
+# masked prints its input with the value of every variable in secrets
+# replaced by ***.
+masked() {
+  local text v value
+  text=$(tr -d '\000')
+  # (An empty array under set -u stops bash before 4.4: hence the +.)
+  for v in ${secrets[@]+"${secrets[@]}"}; do
+    value=${!v:-}
+    if [ "${#value}" -ge 4 ]; then
+      text=${text//"$value"/***}
+    fi
+  done
+  printf '%s\n' "$text"
+}
+
+# show_answer N prints the start of the answer to call N, secrets masked,
+# and where the whole answer is.
+show_answer() {
+  echo "apitape: the answer (first 2 KiB, secrets masked):" >&2
+  head -c 2048 "$out/resp-$1.body" | masked >&2
+  echo "apitape: the whole answer is in $out/resp-$1.body (headers: $out/resp-$1.headers)" >&2
+}
 
 # call N LABEL RECORDED_STATUS CURL_ARGS... sends entry N, keeps the answer in
 # $out/resp-N.body and $out/resp-N.headers, and stops the script when the
@@ -52,9 +82,14 @@ call() {
     echo "apitape: call $n ($label) failed: no answer from the server" >&2
     exit 1
   fi
+  sent=$((sent + 1))
   if [ "$code" -ge 400 ] && [ "${code:0:1}" != "${want:0:1}" ]; then
     echo "apitape: call $n ($label) failed: HTTP $code (recorded $want)" >&2
+    show_answer "$n"
     exit 1
+  fi
+  if [ "$code" != "$want" ]; then
+    differ+=("$n ($label): $code, recorded $want")
   fi
 }
 
@@ -87,14 +122,19 @@ from_header() {
 
 from_cookie() {
   local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
-    /^HTTP\// { value = "" }
+  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" -v part="${7:-}" '
+    function shape(s) { gsub(/[0-9]+/, "#", s); return s }
+    /^HTTP\// { value = ""; exact = 0 }
     index(tolower($0), "set-cookie:") == 1 {
       pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
       if (eq == 0) next
       k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
       gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
-      if (k == name) value = v
+      if (part != "pair") { if (k == name) value = v; next }
+      # name=value of the cookie of this name, or else of one whose name
+      # differs only in its digits (a port).
+      if (k == name) { value = k "=" v; exact = 1 }
+      else if (!exact && v != "" && shape(k) == shape(name)) value = k "=" v
     }
     END { print value }')
   produced "$1" "$2" "$3" "$4" "$5" "$value"
@@ -103,6 +143,7 @@ from_cookie() {
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2
+    show_answer "$1"
     exit 1
   fi
   case $6 in
@@ -128,7 +169,7 @@ uri() {
 # entry 0: POST /v3/cloudcredential
 call 0 'POST /v3/cloudcredential' 201 "${BASE_URL}"/v3/cloudcredential \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"amazonec2credentialConfig":{"accessKey":"AKIAEXAMPLEEXAMPLE","defaultRegion":"eu-west-1","secretKey":"example-secret-key"},"name":"aws-lab","type":"cloudCredential"}'
@@ -137,7 +178,7 @@ CLOUD_CREDENTIAL_ID=$(from_json 0 'POST /v3/cloudcredential' CLOUD_CREDENTIAL_ID
 # entry 1: POST /v3/nodetemplate
 call 1 'POST /v3/nodetemplate' 201 "${BASE_URL}"/v3/nodetemplate \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"'"${CLOUD_CREDENTIAL_ID}"'","name":"lab-t3","type":"nodeTemplate"}'
@@ -146,7 +187,7 @@ NODE_TEMPLATE_ID=$(from_json 1 'POST /v3/nodetemplate' NODE_TEMPLATE_ID .id json
 # entry 2: POST /v3/cluster
 call 2 'POST /v3/cluster' 201 "${BASE_URL}"'/v3/cluster?_replace=true' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}'
@@ -155,7 +196,7 @@ CLUSTER_ID=$(from_json 2 'POST /v3/cluster' CLUSTER_ID .id json '.id | strings, 
 # entry 3: PUT /v3/clusters/${CLUSTER_ID}
 call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 -X PUT "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?_replace=true' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"'"${CLUSTER_ID}"'","name":"'"${CLUSTER_ID}"'","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}'
@@ -163,7 +204,7 @@ call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 -X PUT "${BASE_URL}"/v3/clusters/"${
 # entry 4: POST /v3/nodepool
 call 4 'POST /v3/nodepool' 201 "${BASE_URL}"/v3/nodepool \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'Content-Type: application/json' \
   -H 'User-Agent: rancher-provision/1.0' \
   --data-raw '{"clusterId":"'"${CLUSTER_ID}"'","controlPlane":true,"etcd":true,"hostnamePrefix":"lab-pool1-","nodeTemplateId":"'"${NODE_TEMPLATE_ID}"'","quantity":3,"type":"nodePool","worker":true}'
@@ -172,30 +213,38 @@ NODE_POOL_ID=$(from_json 4 'POST /v3/nodepool' NODE_POOL_ID .id text '.id | stri
 # entry 5: GET /v3/nodepools/${NODE_POOL_ID}
 call 5 'GET /v3/nodepools/${NODE_POOL_ID}' 200 "${BASE_URL}"/v3/nodepools/"$(uri "${NODE_POOL_ID}")" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 6: POST /v3/clusters/${CLUSTER_ID}
 call 6 'POST /v3/clusters/${CLUSTER_ID}' 200 -X POST "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"'?action=generateKubeconfig' \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0' \
   -H 'Content-Length: 0'
 
 # entry 7: GET /v3/clusters
 call 7 'GET /v3/clusters' 200 "${BASE_URL}"'/v3/clusters?name='"${CLUSTER_ID}" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 8: GET /v3/clusters/${CLUSTER_ID}/nodepools
 call 8 'GET /v3/clusters/${CLUSTER_ID}/nodepools' 200 "${BASE_URL}"/v3/clusters/"${CLUSTER_ID}"/nodepools \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
 
 # entry 9: GET /v3/nodetemplates/${NODE_TEMPLATE_ID}
 call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 "${BASE_URL}"/v3/nodetemplates/"${NODE_TEMPLATE_ID}" \
   -H 'Accept: application/json' \
-  -H 'Authorization: '"${AUTHORIZATION}" \
+  -H 'Authorization: Bearer '"${RANCHER_TOKEN}" \
   -H 'User-Agent: rancher-provision/1.0'
+
+finished=1
+if [ "${#differ[@]}" -eq 0 ]; then
+  echo "$sent calls sent, every status as recorded"
+else
+  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  printf '  call %s\n' "${differ[@]}"
+fi

@@ -5,14 +5,16 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default http://127.0.0.1:8080/prefix)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token
-#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
-#                      resp-N.headers, N the entry index; default: a temporary
-#                      directory removed at exit)
+#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 2 (POST /v1/notes)
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (GET /v3/clusters)
+#   APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
+#                      0600: resp-N.body and resp-N.headers, N the entry
+#                      index; default: a temporary directory, removed when
+#                      every call succeeded and kept when one failed)
 set -euo pipefail
 
 BASE_URL=${BASE_URL:-http://127.0.0.1:8080/prefix}
+secrets=(AUTHORIZATION RANCHER_TOKEN)
 
 required=(AUTHORIZATION RANCHER_TOKEN)
 missing=()
@@ -23,14 +25,42 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "apitape: set these environment variables first: ${missing[*]}" >&2
   exit 1
 fi
-
+umask 077
+finished=0
+sent=0
+differ=()
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   mkdir -p "$out"
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
-  trap 'rm -rf "$out"' EXIT
+  # Kept when a call failed: its answer is what the user needs to read.
+  trap 'if [ "$finished" = 1 ]; then rm -rf "$out"; fi' EXIT
 fi
+
+# masked prints its input with the value of every variable in secrets
+# replaced by ***.
+masked() {
+  local text v value
+  text=$(tr -d '\000')
+  # (An empty array under set -u stops bash before 4.4: hence the +.)
+  for v in ${secrets[@]+"${secrets[@]}"}; do
+    value=${!v:-}
+    if [ "${#value}" -ge 4 ]; then
+      text=${text//"$value"/***}
+    fi
+  done
+  printf '%s\n' "$text"
+}
+
+# show_answer N prints the start of the answer to call N, secrets masked,
+# and where the whole answer is.
+show_answer() {
+  echo "apitape: the answer (first 2 KiB, secrets masked):" >&2
+  head -c 2048 "$out/resp-$1.body" | masked >&2
+  echo "apitape: the whole answer is in $out/resp-$1.body (headers: $out/resp-$1.headers)" >&2
+}
 
 # call N LABEL RECORDED_STATUS CURL_ARGS... sends entry N, keeps the answer in
 # $out/resp-N.body and $out/resp-N.headers, and stops the script when the
@@ -45,9 +75,14 @@ call() {
     echo "apitape: call $n ($label) failed: no answer from the server" >&2
     exit 1
   fi
+  sent=$((sent + 1))
   if [ "$code" -ge 400 ] && [ "${code:0:1}" != "${want:0:1}" ]; then
     echo "apitape: call $n ($label) failed: HTTP $code (recorded $want)" >&2
+    show_answer "$n"
     exit 1
+  fi
+  if [ "$code" != "$want" ]; then
+    differ+=("$n ($label): $code, recorded $want")
   fi
 }
 
@@ -86,3 +121,11 @@ call 4 'HEAD /healthz' 200 -I "${BASE_URL}"/healthz \
   -H 'User-Agent:'
 
 # entry 5: WebSocket, not converted
+
+finished=1
+if [ "${#differ[@]}" -eq 0 ]; then
+  echo "$sent calls sent, every status as recorded"
+else
+  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  printf '  call %s\n' "${differ[@]}"
+fi

@@ -4,8 +4,12 @@
 // Environment:
 //
 //	BASE_URL       where to send the calls (default https://rancher.example)
-//	AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-//	RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token
+//	AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 2 (POST /v1/notes)
+//	RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (GET /v3/clusters)
+//	APITAPE_RESPONSES  keep the answers in this directory (mode 0700, files
+//	                   0600: resp-N.body and resp-N.headers); without it, only
+//	                   the answer of a call that failed is kept, in a new
+//	                   temporary directory
 package main
 
 import (
@@ -14,12 +18,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 )
 
 func main() {
-	s := newSession("https://rancher.example", "AUTHORIZATION", "RANCHER_TOKEN")
+	s := newSession("https://rancher.example", []string{"AUTHORIZATION", "RANCHER_TOKEN"}, "AUTHORIZATION", "RANCHER_TOKEN")
 	run(s)
+	s.summary()
 }
 
 // run sends the calls in order; s.env holds the environment variables and
@@ -66,15 +73,21 @@ func run(s *session) {
 type session struct {
 	baseURL string
 	env     map[string]string // variables: the environment's, and values earlier answers produced
+	secrets []string          // the names of env values an error message masks
 	client  *http.Client
+	out     string   // APITAPE_RESPONSES: where every answer is kept
+	sent    int      // calls answered
+	differ  []string // calls answered with another status than recorded
 }
 
 // newSession reads BASE_URL (default: the recorded origin) and the
 // variables the calls need, and stops at once when some are missing.
-func newSession(defaultBaseURL string, vars ...string) *session {
+func newSession(defaultBaseURL string, secrets []string, vars ...string) *session {
 	s := &session{
 		baseURL: strings.TrimRight(os.Getenv("BASE_URL"), "/"),
 		env:     map[string]string{},
+		secrets: secrets,
+		out:     os.Getenv("APITAPE_RESPONSES"),
 		client: &http.Client{
 			// No Accept-Encoding: gzip that the recording did not have.
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableCompression: true},
@@ -96,7 +109,69 @@ func newSession(defaultBaseURL string, vars ...string) *session {
 		fmt.Fprintf(os.Stderr, "apitape: set these environment variables first: %s\n", strings.Join(missing, " "))
 		os.Exit(1)
 	}
+	if s.out != "" {
+		// The answers hold live tokens: private folder, private files.
+		if err := os.MkdirAll(s.out, 0o700); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: APITAPE_RESPONSES: %v\n", err)
+			os.Exit(1)
+		}
+		if err := os.Chmod(s.out, 0o700); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: APITAPE_RESPONSES: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	return s
+}
+
+// summary ends a run that sent every call.
+func (s *session) summary() {
+	if len(s.differ) == 0 {
+		fmt.Printf("%d calls sent, every status as recorded\n", s.sent)
+		return
+	}
+	fmt.Printf("%d calls sent; %d answered with another status than recorded:\n", s.sent, len(s.differ))
+	for _, d := range s.differ {
+		fmt.Printf("  call %s\n", d)
+	}
+}
+
+// keep writes the answer to r into dir as resp-N.body and resp-N.headers.
+func keep(dir string, r *request, status string) error {
+	var h strings.Builder
+	h.WriteString(status + "\r\n")
+	r.answerHeader.Write(&h)
+	n := strconv.Itoa(r.index)
+	if err := os.WriteFile(filepath.Join(dir, "resp-"+n+".headers"), []byte(h.String()), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "resp-"+n+".body"), r.answer, 0o600)
+}
+
+// showAnswer prints the start of the answer to r, secrets masked, and
+// where the whole answer is kept.
+func (s *session) showAnswer(r *request) {
+	dir := s.out
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "apitape."); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: keeping the answer: %v\n", err)
+			return
+		}
+		if err := keep(dir, r, r.status); err != nil {
+			fmt.Fprintf(os.Stderr, "apitape: keeping the answer: %v\n", err)
+			return
+		}
+	}
+	text := strings.ToValidUTF8(string(r.answer[:min(len(r.answer), 2048)]), "?")
+	for _, name := range s.secrets {
+		if v := s.env[name]; len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, "***")
+		}
+	}
+	fmt.Fprintf(os.Stderr, "apitape: the answer (first 2 KiB, secrets masked):\n%s\n", text)
+	n := strconv.Itoa(r.index)
+	fmt.Fprintf(os.Stderr, "apitape: the whole answer is in %s (headers: %s)\n",
+		filepath.Join(dir, "resp-"+n+".body"), filepath.Join(dir, "resp-"+n+".headers"))
 }
 
 // request is one call as recorded, and its answer once sent.
@@ -111,6 +186,7 @@ type request struct {
 	body   string
 	client *http.Client // nil: the session's
 
+	status       string
 	answerHeader http.Header
 	answer       []byte
 }
@@ -178,10 +254,21 @@ func (s *session) send(r *request, recorded int) {
 	if r.client != nil {
 		r.client.CloseIdleConnections()
 	}
-	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
-		s.fail(r, "HTTP %d (recorded %d)", resp.StatusCode, recorded)
+	r.status, r.answerHeader, r.answer = resp.Proto+" "+resp.Status, resp.Header, data
+	s.sent++
+	if s.out != "" {
+		if err := keep(s.out, r, r.status); err != nil {
+			s.fail(r, "keeping the answer: %v", err)
+		}
 	}
-	r.answerHeader, r.answer = resp.Header, data
+	if resp.StatusCode >= 400 && resp.StatusCode/100 != recorded/100 {
+		fmt.Fprintf(os.Stderr, "apitape: call %d (%s) failed: HTTP %d (recorded %d)\n", r.index, r.label, resp.StatusCode, recorded)
+		s.showAnswer(r)
+		os.Exit(1)
+	}
+	if resp.StatusCode != recorded {
+		s.differ = append(s.differ, fmt.Sprintf("%d (%s): %d, recorded %d", r.index, r.label, resp.StatusCode, recorded))
+	}
 }
 
 func (s *session) fail(r *request, format string, args ...any) {

@@ -12,8 +12,8 @@
 #
 # Environment (on the master and every worker):
 #   BASE_URL       where to send the calls (default https://rancher.example)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token
+#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 2 (POST /v1/notes)
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (GET /v3/clusters)
 #   APITAPE_THINK_SCALE  multiplies the recorded pauses between calls (default 1;
 #                        0: no pause)
 #   APITAPE_UNIQUE     comma-separated values a person typed that must differ per

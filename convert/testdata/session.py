@@ -5,8 +5,8 @@
 #
 # Environment:
 #   BASE_URL       where to send the calls (default https://rancher.example)
-#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>
-#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token
+#   AUTHORIZATION  the Authorization header value, e.g. Bearer <token>; first sent by call 2 (POST /v1/notes)
+#   RANCHER_TOKEN  a Rancher API token (token-xxxxx:<key>), sent as a bearer token; first sent by call 0 (GET /v3/clusters)
 #   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and
 #                      resp-N.headers, N the entry index, mode 0600)
 #
