@@ -98,8 +98,11 @@ var captureRedactor = func() (capture.RedactFunc, error) {
 	return fn, err
 }
 
+// newCaptureRedactor uses the user's key, as redact and convert do, so that a secret gets
+// the same placeholder in a capture as in a later redact or convert run.
 func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
-	r, err := redact.New(redact.Options{})
+	key, _ := redact.LoadUserKey()
+	r, err := redact.New(redact.Options{Key: key})
 	if err != nil {
 		return nil, nil, err
 	}
