@@ -38,6 +38,12 @@ type analyzer struct {
 	entry int
 	path  []pathElem
 	depth int
+	// wholeJSON: the last textValue walked its whole text as JSON (see
+	// analyzeSwept).
+	wholeJSON bool
+	// gated: analysing free text, where only values that look secret
+	// count (looksSecret).
+	gated bool
 	recs  []Record
 	warns []Record
 }
@@ -135,6 +141,9 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 	if !es.free(start, end) || value == "" {
 		return false
 	}
+	if a.gated && byName(rule) && !looksSecret(value, class) {
+		return false
+	}
 	ph := a.ks.placeholder(value, class, a.learn)
 	if a.learn {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
@@ -170,10 +179,22 @@ func (a *analyzer) leaf(doc string, n *jnode, es *editSet, fn func(s string, es 
 	}
 	js := n.str(doc)
 	inner := a.set()
-	fn(js.s, inner)
-	a.sweep(js.s, inner)
+	a.analyzeSwept(js.s, inner, fn)
 	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
 	a.done(inner)
+}
+
+// analyzeSwept runs fn over s and then the known-value sweep, unless fn
+// walked s as a JSON document: then every string value was swept where it
+// stands, and a sweep of the whole text could only hit member names,
+// which are structure, not values.
+func (a *analyzer) analyzeSwept(s string, es *editSet, fn func(string, *editSet)) {
+	a.wholeJSON = false
+	fn(s, es)
+	if !a.wholeJSON {
+		a.sweep(s, es)
+	}
+	a.wholeJSON = false
 }
 
 // keyLeaf is leaf for the value of a key (the hot path of JSON bodies:
@@ -187,10 +208,10 @@ func (a *analyzer) keyLeaf(doc string, n *jnode, es *editSet, key string, secret
 	inner := a.set()
 	if mode == modeSecret {
 		a.secretValue(js.s, inner, class, rule, false, class != "password" && rule != "secret-data")
+		a.sweep(js.s, inner)
 	} else {
-		a.textValue(js.s, inner)
+		a.analyzeSwept(js.s, inner, a.textValue)
 	}
-	a.sweep(js.s, inner)
 	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
 	a.done(inner)
 }
@@ -214,6 +235,9 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 // sweep replaces known secrets (found anywhere earlier) in s.
 func (a *analyzer) sweep(s string, es *editSet) {
 	a.ks.sweep(s, func(start, end int, value, class string) {
+		if wordy(value) && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
+			return // a password that is a word is not part of a longer word
+		}
 		if !isPlaceholderAt(s, start, end) {
 			a.pushQ("known value")
 			a.hit(es, start, end, value, "known-value", class)
@@ -413,6 +437,8 @@ var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
 // textValue analyses a string that is not secret by name: it may hold
 // JSON, a URL, YAML or free text.
 func (a *analyzer) textValue(s string, es *editSet) {
+	walked := false
+	defer func() { a.wholeJSON = walked }() // this text's shape, not a nested one's
 	if s == "" {
 		return
 	}
@@ -428,6 +454,7 @@ func (a *analyzer) textValue(s string, es *editSet) {
 		return
 	case t[0] == '{' || t[0] == '[':
 		if a.jsonDoc(s, es) {
+			walked = true
 			return
 		}
 	case looksURL(t):
@@ -514,7 +541,9 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 }
 
 // keyEdits redacts a member name that is a secret (a map keyed by
-// tokens): token shapes and known secrets only, since names are not values.
+// tokens): token shapes only. The known-value sweep never edits a name: a
+// learned value that happens to equal one ("cookies") must not break the
+// document's structure.
 func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	if len(k.key) < minSweep {
 		return
@@ -523,8 +552,7 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	js := decodeJSONString(lit)
 	inner := a.set()
 	a.pushQ("member name")
-	a.tokens(js.s, inner, "token")
-	a.sweep(js.s, inner)
+	a.tokens(js.s, inner, "token") // never the sweep: a name is structure
 	a.pop()
 	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
 	a.done(inner)

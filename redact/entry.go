@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -86,6 +87,72 @@ func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 		}
 		return true
 	})
+	resizeBody(doc, n, es)
+}
+
+// resizeBody keeps content.size and bodySize consistent with a body text
+// the edits changed: content.size moves by the change in decoded length,
+// and bodySize too when it was the length of that same text (a compressed
+// response's bodySize counts wire bytes that are not in the HAR, and stays).
+func resizeBody(doc string, msg *jnode, es *editSet) {
+	body := msg.member("bodySize")
+	var text, size *jnode
+	b64 := false
+	if c := msg.member("content"); c != nil && c.kind == '{' {
+		text, size = c.member("text"), c.member("size")
+		enc, _ := c.memberString(doc, "encoding")
+		b64 = strings.EqualFold(enc, "base64")
+	} else if p := msg.member("postData"); p != nil && p.kind == '{' {
+		text = p.member("text")
+	}
+	if text == nil || text.kind != '"' {
+		return
+	}
+	old, now, ok := textLengths(doc, text, es, b64)
+	if !ok || old == now {
+		return
+	}
+	if v, ok := intValue(doc, size); ok && v > 0 {
+		es.add(edit{start: size.start, end: size.end, text: strconv.Itoa(v + now - old)})
+	}
+	if v, ok := intValue(doc, body); ok && v == old {
+		es.add(edit{start: body.start, end: body.end, text: strconv.Itoa(now)})
+	}
+}
+
+// textLengths returns the decoded length of a string node before and after
+// the edits inside it.
+func textLengths(doc string, text *jnode, es *editSet, b64 bool) (old, now int, ok bool) {
+	var inner editSet
+	for _, e := range es.e {
+		if e.start >= text.start && e.end <= text.end {
+			e.start -= text.start
+			e.end -= text.start
+			inner.e = append(inner.e, e)
+		}
+	}
+	if inner.empty() {
+		return 0, 0, false
+	}
+	lit := doc[text.start:text.end]
+	before := decodeJSONString(lit[1 : len(lit)-1]).s
+	after := inner.apply(lit)
+	after = decodeJSONString(after[1 : len(after)-1]).s
+	if !b64 {
+		return len(before), len(after), true
+	}
+	b, err1 := base64.StdEncoding.DecodeString(strings.TrimSpace(before))
+	c, err2 := base64.StdEncoding.DecodeString(strings.TrimSpace(after))
+	return len(b), len(c), err1 == nil && err2 == nil
+}
+
+// intValue returns a JSON integer node's value.
+func intValue(doc string, n *jnode) (int, bool) {
+	if n == nil || n.kind != 'n' {
+		return 0, false
+	}
+	v, err := strconv.Atoi(doc[n.start:n.end])
+	return v, err == nil
 }
 
 // decodedFn applies fn to a value percent-decoded (nil stays nil).

@@ -14,6 +14,8 @@ import (
 // base64 runs to look inside them.
 
 func (a *analyzer) freeText(s string, es *editSet) {
+	defer func(g bool) { a.gated = g }(a.gated)
+	a.gated = true
 	// Names first, as everywhere: a token after "Authorization:" is
 	// reported (and classed) as that header's.
 	a.urlsInText(s, es)

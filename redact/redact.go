@@ -28,9 +28,10 @@
 //
 // # Sizes
 //
-// content.size, bodySize and headersSize are left as recorded: they
-// describe what went over the wire, and rewriting them would change bytes
-// that are not secret.
+// content.size follows the redacted text (it moves by the change in the
+// text's length), and so does a bodySize that was that text's length; a
+// bodySize that counted compressed wire bytes, and headersSize, stay as
+// recorded.
 package redact
 
 import (

@@ -58,7 +58,8 @@ Rules file (YAML or JSON; names are literal and case-insensitive):
     patterns:
       - {name: vendor-token, regex: 'vnd_[A-Za-z0-9]{32}', class: vendor}
 
-Sizes (content.size, bodySize, headersSize) are left as recorded.
+content.size (and a bodySize that counted the same text) follows the
+redacted text; headersSize and compressed bodySizes stay as recorded.
 
 Examples:
     apitape redact session.har -o shared.har
