@@ -510,19 +510,7 @@ func (a *analyzer) jsonDoc(s string, es *editSet) bool {
 func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 	switch n.kind {
 	case '{':
-		isSecret := isSecretObject(doc, n)
-		for i := range n.kids {
-			k := &n.kids[i]
-			a.keyEdits(doc, k, es)
-			a.pushKey(k.key)
-			sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
-			if k.kind == '"' {
-				a.keyLeaf(doc, k, es, k.key, sd)
-			} else {
-				a.walk(doc, k, es, sd)
-			}
-			a.pop()
-		}
+		a.object(doc, n, es, secretData, isSecretObject(doc, n))
 	case '[':
 		for i := range n.kids {
 			a.pushIdx(i)
@@ -537,6 +525,50 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 			}
 			a.pop()
 		}
+	}
+}
+
+// object visits an object's members. isSecret marks a Kubernetes Secret,
+// whose data and stringData values are all secret; the items of a
+// SecretList are Secrets even without their own kind. An environment
+// variable ({"name":"DB_PASSWORD","value":…}) has the secrecy of its name.
+func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecret bool) {
+	list := false
+	if v, ok := n.memberString(doc, "kind"); ok && v == "SecretList" {
+		list = true
+	}
+	envName := ""
+	if nm, ok := n.memberString(doc, "name"); ok && len(n.kids) <= 4 {
+		if v := n.member("value"); v != nil && v.kind == '"' {
+			if _, secret := a.p.key(nm, nil); secret {
+				envName = nm
+			}
+		}
+	}
+	for i := range n.kids {
+		k := &n.kids[i]
+		a.keyEdits(doc, k, es)
+		a.pushKey(k.key)
+		sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
+		switch {
+		case k.kind == '"' && k.key == "value" && envName != "":
+			a.keyLeaf(doc, k, es, envName, sd)
+		case k.kind == '"':
+			a.keyLeaf(doc, k, es, k.key, sd)
+		case list && k.key == "items" && k.kind == '[':
+			for x := range k.kids {
+				a.pushIdx(x)
+				if it := &k.kids[x]; it.kind == '{' {
+					a.object(doc, it, es, sd, true)
+				} else {
+					a.walk(doc, it, es, sd)
+				}
+				a.pop()
+			}
+		default:
+			a.walk(doc, k, es, sd)
+		}
+		a.pop()
 	}
 }
 
@@ -565,7 +597,14 @@ func isSecretObject(doc string, n *jnode) bool {
 		return true
 	}
 	v, ok := n.memberString(doc, "type")
-	return ok && strings.EqualFold(v, "secret")
+	return ok && secretType(v)
+}
+
+// secretType reports the type of a Kubernetes Secret (Opaque,
+// kubernetes.io/…) or of a steve secret resource ("secret").
+func secretType(v string) bool {
+	return strings.EqualFold(v, "secret") || v == "Opaque" || strings.HasPrefix(v, "kubernetes.io/") ||
+		strings.HasPrefix(v, "bootstrap.kubernetes.io/") || strings.HasPrefix(v, "helm.sh/release")
 }
 
 const (
@@ -643,7 +682,10 @@ func (a *analyzer) url(s string, es *editSet) {
 		pathEnd = rest + h
 	}
 	path := s[rest:pathEnd]
-	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) { a.tokens(v, in, "token") })
+	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) {
+		a.pathTokens(v, in)
+		a.tokens(v, in, "token")
+	})
 	if q >= 0 && (h < 0 || q < h) {
 		qend := len(s)
 		if h > q {
@@ -653,6 +695,42 @@ func (a *analyzer) url(s string, es *editSet) {
 	}
 	if h >= 0 && strings.Contains(s[rest+h:], "=") {
 		a.query(s, rest+h+1, len(s), true, false, es)
+	}
+}
+
+// pathMarkers are path segments whose next segment is a credential: a
+// one-time link's token whatever its shape (1), or a token listed by value
+// when it looks random (2: /v3/tokens/token-fkx2q names one).
+var pathMarkers = map[string]int{
+	"reset-password": 1, "resetpassword": 1, "password-reset": 1, "passwordreset": 1, "reset": 1,
+	"invite": 1, "invites": 1, "invitation": 1, "invitations": 1, "magic-link": 1, "magiclink": 1,
+	"confirm": 1, "verify-email": 1, "activate": 1, "unsubscribe": 1,
+	"tokens": 2, "token": 2, "apikeys": 2, "api-keys": 2, "keys": 2,
+}
+
+// pathTokens redacts the segment after a marker in pathMarkers.
+func (a *analyzer) pathTokens(p string, es *editSet) {
+	prev := ""
+	for off := 0; off <= len(p); {
+		end := strings.IndexByte(p[off:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += off
+		}
+		seg := p[off:end]
+		switch pathMarkers[lower(prev)] {
+		case 1:
+			if len(seg) >= 16 && !wordy(seg) && !isSafe(seg) {
+				a.hit(es, off, end, seg, "path-token", "token")
+			}
+		case 2:
+			if randomLooking(seg, 16, 3.0) && !isSafe(seg) {
+				a.hit(es, off, end, seg, "path-token", "token")
+			}
+		}
+		prev = seg
+		off = end + 1
 	}
 }
 
@@ -874,6 +952,8 @@ func (a *analyzer) headerFn(name string) func(string, *editSet) {
 		return a.url
 	case hdrKeep:
 		return func(s string, es *editSet) { a.tokens(s, es, "token") }
+	case hdrWSProtocol:
+		return a.wsProtocols
 	}
 	return a.textValue
 }
@@ -1007,4 +1087,28 @@ func partHeaders(h string) (name, ctype string) {
 		}
 	}
 	return name, ctype
+}
+
+// k8sBearerProtocol is how Kubernetes clients carry a bearer token in a
+// WebSocket handshake, which cannot set Authorization.
+const k8sBearerProtocol = "base64url.bearer.authorization.k8s.io."
+
+// wsProtocols redacts the token inside a Sec-WebSocket-Protocol list.
+func (a *analyzer) wsProtocols(s string, es *editSet) {
+	for off := 0; off < len(s); {
+		end := strings.IndexByte(s[off:], ',')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += off
+		}
+		p := strings.TrimLeft(s[off:end], " \t")
+		lo := end - len(p)
+		p = strings.TrimRight(p, " \t")
+		if len(p) > len(k8sBearerProtocol) && strings.EqualFold(p[:len(k8sBearerProtocol)], k8sBearerProtocol) && !isSafe(p) {
+			a.hit(es, lo+len(k8sBearerProtocol), lo+len(p), p[len(k8sBearerProtocol):], "header:sec-websocket-protocol", "bearer")
+		}
+		off = end + 1
+	}
+	a.tokens(s, es, "token")
 }

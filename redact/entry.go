@@ -1,10 +1,7 @@
 package redact
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -51,10 +48,11 @@ func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
 
 // message redacts a request or a response.
 func (a *analyzer) message(doc string, n *jnode, es *editSet) {
-	var ctype string
+	var ctype, cenc string
 	authish := false
 	if h := n.member("headers"); h != nil {
 		ctype = headerValue(doc, h, "content-type")
+		cenc = headerValue(doc, h, "content-encoding")
 	}
 	if u, ok := n.memberString(doc, "url"); ok {
 		authish = authishPath(strings.SplitN(u, "?", 2)[0])
@@ -81,7 +79,7 @@ func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 		case k.key == "postData" && k.kind == '{':
 			a.postData(doc, k, ctype, es)
 		case k.key == "content" && k.kind == '{':
-			a.content(doc, k, es)
+			a.content(doc, k, cenc, es)
 		default:
 			return false
 		}
@@ -244,7 +242,7 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 }
 
 // content redacts a response body, decoding base64 (and gzip) first.
-func (a *analyzer) content(doc string, n *jnode, es *editSet) {
+func (a *analyzer) content(doc string, n *jnode, cenc string, es *editSet) {
 	mime, _ := n.memberString(doc, "mimeType")
 	enc, _ := n.memberString(doc, "encoding")
 	a.members(doc, n, es, func(k *jnode) bool {
@@ -252,7 +250,7 @@ func (a *analyzer) content(doc string, n *jnode, es *editSet) {
 			return false
 		}
 		if strings.EqualFold(enc, "base64") {
-			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, in) })
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, cenc, in) })
 		} else {
 			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
 		}
@@ -271,7 +269,7 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 				return false
 			}
 			if binary {
-				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", in) })
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", "", in) })
 			} else {
 				a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, "", in) })
 			}
@@ -280,14 +278,21 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 	})
 }
 
-// maxGunzip bounds a gzip body inflated for inspection.
+// maxGunzip bounds a compressed body inflated for inspection.
 const maxGunzip = 64 << 20
 
-// base64Body decodes a base64 body, gunzips it when it is gzip (HAR
-// writers that keep the wire bytes), redacts it and encodes it again the
-// same way. A body that cannot be decoded is reported, not guessed at.
-func (a *analyzer) base64Body(s, mime string, es *editSet) {
-	t := strings.TrimSpace(s)
+// base64Body decodes a base64 body (line breaks and spaces allowed),
+// inflates it when it is compressed (HAR writers that keep the wire
+// bytes: gzip, deflate, br, zstd, by Content-Encoding or magic bytes),
+// redacts it and encodes it again the same way. A body that cannot be
+// decoded or inflated is reported as not inspected, never passed as clean.
+func (a *analyzer) base64Body(s, mime, cenc string, es *editSet) {
+	t := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
 	raw, err := base64.StdEncoding.DecodeString(t)
 	if err != nil {
 		if dec, ok := decodeBase64(t); ok {
@@ -300,19 +305,15 @@ func (a *analyzer) base64Body(s, mime string, es *editSet) {
 		return
 	}
 	data := string(raw)
-	gz := len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b
-	if gz {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		var plain []byte
-		if err == nil {
-			plain, err = io.ReadAll(io.LimitReader(zr, maxGunzip+1))
-		}
-		if err != nil || len(plain) > maxGunzip {
-			a.warn("not inspected: gzip body is invalid or larger than 64 MiB")
+	codec := compression(raw, cenc)
+	if codec != "" {
+		plain, err := inflate(codec, raw)
+		if err != nil {
+			a.warn("not inspected: " + codec + " body is invalid or inflates past 64 MiB")
 			return
 		}
 		data = string(plain)
-		a.pushQ("base64 gzip")
+		a.pushQ("base64 " + codec)
 	} else {
 		a.pushQ("base64")
 	}
@@ -324,12 +325,13 @@ func (a *analyzer) base64Body(s, mime string, es *editSet) {
 		return
 	}
 	out := inner.apply(data)
-	if gz {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		zw.Write([]byte(out))
-		zw.Close()
-		out = b.String()
+	if codec != "" {
+		b, err := deflate(codec, []byte(out))
+		if err != nil {
+			a.warn("not inspected: cannot compress the redacted " + codec + " body again")
+			return
+		}
+		out = string(b)
 	}
 	es.add(edit{start: 0, end: len(s), text: base64.StdEncoding.EncodeToString([]byte(out)), recs: inner.recs()})
 }

@@ -19,10 +19,12 @@ func (a *analyzer) freeText(s string, es *editSet) {
 	// Names first, as everywhere: a token after "Authorization:" is
 	// reported (and classed) as that header's.
 	a.urlsInText(s, es)
+	a.htmlFields(s, es)
 	a.assignments(s, es)
 	a.formParts(s, es)
 	a.tokens(s, es, "token")
 	a.base64Runs(s, es)
+	a.otherSpellings(s, es)
 }
 
 // urlTerminator ends a URL found in text.

@@ -42,6 +42,9 @@ const (
 	hdrSetCookie // name=value; attributes (one per line when joined)
 	hdrURL       // a URL or a path with a query
 	hdrKeep      // never a secret, not even by detectors' keyword rules
+	// hdrWSProtocol: Sec-WebSocket-Protocol, where Kubernetes clients send
+	// a bearer token as base64url.bearer.authorization.k8s.io.<token>.
+	hdrWSProtocol
 )
 
 type headerRule struct {
@@ -92,6 +95,9 @@ var headerRules = map[string]headerRule{
 	"if-none-match":           {hdrKeep, ""},
 	"if-match":                {hdrKeep, ""},
 	"x-request-id":            {hdrKeep, ""},
+	"idempotency-key":         {hdrKeep, ""},
+	"x-idempotency-key":       {hdrKeep, ""},
+	"sec-websocket-protocol":  {hdrWSProtocol, "bearer"},
 	"traceparent":             {hdrKeep, ""},
 	"tracestate":              {hdrKeep, ""},
 }
@@ -103,6 +109,7 @@ var headerRules = map[string]headerRule{
 // mustChangePassword's siblings out).
 var keySuffixes = []struct{ suffix, class string }{
 	{"password", "password"}, {"passwd", "password"}, {"passphrase", "password"}, {"rootpass", "password"},
+	{"passcode", "password"},
 	{"secret", "secret"}, {"secretkey", "secret"}, {"sharedkey", "secret"}, {"sessionkey", "secret"},
 	{"token", "token"},
 	{"apikey", "apikey"},
@@ -117,13 +124,18 @@ var keySuffixes = []struct{ suffix, class string }{
 
 // keyExact are whole names that are secret but too short for a suffix rule.
 var keyExact = map[string]string{
-	"pwd": "password", "pass": "password", "auth": "secret", "authorization": "auth",
+	"pwd": "password", "pass": "password", "pw": "password", "pin": "password", "otp": "password",
+	"auth": "secret", "authorization": "auth",
 	"cookie": "cookie", "csrf": "csrf", "xapicsrf": "csrf", "sessionid": "secret",
 }
 
 // keyKeep are names a suffix rule would catch that never hold secrets.
 var keyKeep = map[string]bool{
 	"mustchangepassword": true, "tokentype": true, "tokenendpoint": true,
+	// Pagination and idempotency tokens are handles, not credentials.
+	"pagetoken": true, "nextpagetoken": true, "prevpagetoken": true, "previouspagetoken": true,
+	"continuationtoken": true, "nexttoken": true, "synctoken": true, "clienttoken": true,
+	"idempotencytoken": true, "idempotencykey": true,
 }
 
 // cookieExact are Rancher's credential cookies.
@@ -146,6 +158,8 @@ var queryExact = map[string]string{
 	"pwd": "password", "secret": "secret", "clientsecret": "secret", "signature": "signature", "sig": "signature",
 	"xamzsignature": "signature", "xamzsecuritytoken": "token", "samlresponse": "oauth", "session": "secret",
 	"sessionid": "secret", "jwt": "token", "assertion": "oauth", "ticket": "token",
+	"key": "apikey", "pw": "password", "pass": "password", "auth": "secret", "accesskey": "apikey",
+	"sessid": "secret", "signingkey": "secret", "sas": "signature", "subscriptionkey": "apikey",
 }
 
 // authPathWords mark a URL whose `code` and `state` are an OAuth callback's
@@ -252,13 +266,22 @@ func (p *policy) header(name string) headerRule {
 		return r
 	}
 	n := normName(name)
-	for _, s := range []string{"token", "secret", "password", "apikey", "csrf"} {
+	if keyKeep[n] || strings.Contains(n, "idempotency") {
+		return headerRule{hdrPlain, ""}
+	}
+	for _, s := range []string{"token", "secret", "password", "apikey", "csrf", "key", "sessionid", "signature"} {
 		if strings.HasSuffix(n, s) {
 			if strings.Contains(n, "csrf") || strings.Contains(n, "xsrf") {
 				return headerRule{hdrSecret, "csrf"}
 			}
+			if s == "key" && containsAny(n, "cache", "public", "partition", "routing", "sort", "dedup") {
+				break // a key that is not a credential
+			}
 			return headerRule{hdrSecret, "token"}
 		}
+	}
+	if strings.Contains(n, "signature") {
+		return headerRule{hdrSecret, "signature"} // X-Hub-Signature-256
 	}
 	return headerRule{hdrPlain, ""}
 }
@@ -321,6 +344,9 @@ func (p *policy) queryParam(name string, authish bool) (class string, secret boo
 	if n == "code" || n == "state" {
 		return "oauth", authish
 	}
+	if keyKeep[n] {
+		return "", false
+	}
 	for _, s := range []string{"token", "secret", "password", "apikey", "signature"} {
 		if strings.HasSuffix(n, s) {
 			return "token", true
@@ -333,3 +359,12 @@ func (p *policy) queryParam(name string, authish bool) (class string, secret boo
 // cattle-global-data:cc-x7k2p (cloudCredentialId, amazonCredentialSecret):
 // keys that say "Secret" and hold a pointer to one.
 var refShape = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -54,7 +54,7 @@ func looksSecret(v, class string) bool {
 // byName reports a rule that calls a value secret because of the name next
 // to it (token detectors judge the value's own shape).
 func byName(rule string) bool {
-	for _, p := range []string{"key:", "header:", "cookie:", "query:", "form:", "part:", "url-userinfo", "cookie-entropy", "secret-data"} {
+	for _, p := range []string{"key:", "header:", "cookie:", "query:", "form:", "part:", "url-userinfo", "cookie-entropy", "secret-data", "path-token", "html:"} {
 		if strings.HasPrefix(rule, p) {
 			return true
 		}
