@@ -57,6 +57,12 @@ var prefixDetectors = []*prefixDetector{
 		re: regexp.MustCompile(`^Signature=([0-9a-f]{64})`), rule: "aws-sigv4-signature", class: "signature", maxLen: 74, fixed: true},
 	{prefixes: []string{"AccountKey=", "SharedAccessKey="},
 		re: regexp.MustCompile(`^(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{20,}={0,2})`), rule: "azure-storage-key", class: "azurekey", maxLen: 300},
+	// Shapes gitleaks' default rules lack: Docker Hub tokens, and a
+	// Mailgun key without "mailgun" next to it.
+	{prefixes: []string{"dckr_pat_", "dckr_oat_"},
+		re: regexp.MustCompile(`^dckr_[po]at_[A-Za-z0-9_-]{27,}`), rule: "dockerhub-token", class: "docker", maxLen: 100},
+	{prefixes: []string{"key-"},
+		re: regexp.MustCompile(`^key-[0-9a-f]{32}`), rule: "mailgun-key", class: "mailgun", maxLen: 36, fixed: true},
 	{prefixes: []string{"Basic ", "basic ", "BASIC "},
 		re: regexp.MustCompile(`^(?i:basic)[ \t]+([A-Za-z0-9+/_-]{8,}={0,2})`), rule: "basic-auth", class: "basic", maxLen: 4096},
 }
@@ -100,6 +106,7 @@ func (p *policy) detect(s string) []hit {
 	for _, d := range prefixDetectors {
 		hits = d.find(s, hits)
 	}
+	hits = p.gitleaks.find(s, hits)
 	hits = p.userPatterns(s, hits)
 	return sortHits(hits)
 }

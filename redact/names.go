@@ -220,6 +220,7 @@ type policy struct {
 	patterns                      []*Pattern
 	strict                        bool
 	kw                            []string // assignment keywords, lower case
+	gitleaks                      *gitleaksSet
 }
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -235,6 +236,10 @@ func newPolicy(rules *Rules, keep []string, strict bool) *policy {
 	p.keys = newNameSet(rules.JSON, normName)
 	p.keep = newNameSet(append(append([]string(nil), rules.Keep...), keep...), normName)
 	p.patterns = rules.Patterns
+	p.gitleaks = rules.gitleaks
+	if p.gitleaks == nil {
+		p.gitleaks, _ = defaultGitleaks() // the embedded config compiles (TestGitleaksDefaults)
+	}
 	p.computeKeywords()
 	return p
 }

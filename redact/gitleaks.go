@@ -1,0 +1,261 @@
+package redact
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/logging"
+)
+
+// Vendor token shapes come from gitleaks' maintained rule set (its default
+// config, or the user's own .gitleaks.toml), so that apitape agrees with
+// the scanner a CI already runs. The rules run over string values only,
+// after apitape's own structural analysis has decoded them: keywords as a
+// prefilter, then the regex, the secret group, the entropy floor and the
+// allowlists, as gitleaks' detector applies them. Rules that judge by a
+// name next to a value (generic-api-key) are left to apitape's own
+// name rules, which know JSON, form and header structure.
+
+// gitleaksRule is one compiled rule.
+type gitleaksRule struct {
+	id       string
+	class    string
+	re       *regexp.Regexp
+	group    int
+	entropy  float64
+	keywords []string // lower case; none: the rule always runs
+	allow    []*config.Allowlist
+}
+
+// gitleaksSet is a whole rule set with its keyword prefilter.
+type gitleaksSet struct {
+	rules  []gitleaksRule
+	global []*config.Allowlist
+	always []int // rules without keywords
+	// byPair indexes keywords by their first two bytes (lower case): a
+	// position whose pair is absent starts no keyword.
+	byPair map[uint16][]kwRef
+	pairs  [1 << 10]uint64
+}
+
+type kwRef struct {
+	kw   string
+	rule int
+}
+
+// skippedRules are default rules apitape's own name rules replace.
+// A JWT's header and claims are kept on purpose (apitape's own JWT rule
+// takes its signature).
+var skippedRules = map[string]bool{"generic-api-key": true, "jwt": true}
+
+// loadMu serialises loading: gitleaks' [extend] reads through viper's
+// global instance.
+var loadMu sync.Mutex
+
+func init() {
+	// gitleaks logs through a global logger to stderr; a secret scanner's
+	// log could quote what it saw.
+	logging.Logger = zerolog.Nop()
+}
+
+// parseGitleaks compiles a gitleaks TOML config; name is used in errors.
+func parseGitleaks(text, name string, skip map[string]bool) (set *gitleaksSet, err error) {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	defer func() {
+		if r := recover(); r != nil { // gitleaks compiles rules with MustCompile
+			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
+		}
+	}()
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(text)); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
+	}
+	cfg, err := vc.Translate()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
+	}
+	set = &gitleaksSet{global: cfg.Allowlists, byPair: map[uint16][]kwRef{}}
+	for _, id := range cfg.OrderedRules {
+		r := cfg.Rules[id]
+		if r.Regex == nil || skip[id] || len(r.RequiredRules) > 0 {
+			continue // path-only and composite rules need files and lines, not values
+		}
+		i := len(set.rules)
+		set.rules = append(set.rules, gitleaksRule{id: id, class: ruleClass(id), re: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists})
+		if len(r.Keywords) == 0 {
+			set.always = append(set.always, i)
+		}
+		for _, kw := range r.Keywords {
+			kw = strings.ToLower(kw)
+			if len(kw) < 2 {
+				set.always = append(set.always, i)
+				continue
+			}
+			p := pairKey(kw[0], kw[1])
+			set.byPair[p] = append(set.byPair[p], kwRef{kw, i})
+			set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
+		}
+	}
+	return set, nil
+}
+
+func pairKey(a, b byte) uint16 { return uint16(lowerByte(a))<<8 | uint16(lowerByte(b)) }
+
+func lowerByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// ruleClass makes a placeholder class from a rule id: its first word
+// (openai-api-key → openai).
+func ruleClass(id string) string {
+	w, _, _ := strings.Cut(strings.ToLower(id), "-")
+	var b strings.Builder
+	for i := 0; i < len(w) && b.Len() < 20; i++ {
+		if c := w[i]; c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return "token"
+	}
+	return b.String()
+}
+
+var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
+	return parseGitleaks(config.DefaultConfig, "gitleaks default config", skippedRules)
+})
+
+// LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
+// gitleaks' default ones in r, as they would for gitleaks itself
+// ([extend] useDefault = true keeps the defaults too).
+func (r *Rules) LoadGitleaksConfig(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	set, err := parseGitleaks(string(data), path, nil)
+	if err != nil {
+		return err
+	}
+	r.gitleaks = set
+	return nil
+}
+
+// find adds what the rules find in s to hits, leaving out any that
+// overlap a hit of apitape's own detectors (a JWT keeps its claims).
+func (g *gitleaksSet) find(s string, hits []hit) []hit {
+	if g == nil || len(s) < 8 {
+		return hits
+	}
+	var run map[int]bool
+	for i := 0; i+1 < len(s); i++ {
+		p := pairKey(s[i], s[i+1])
+		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, k := range g.byPair[p] {
+			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
+				if run == nil {
+					run = map[int]bool{}
+				}
+				run[k.rule] = true
+			}
+		}
+	}
+	own := len(hits)
+	for i := range g.rules {
+		if run[i] {
+			hits = g.rules[i].find(g, s, hits, own)
+		}
+	}
+	for _, i := range g.always {
+		if !run[i] {
+			hits = g.rules[i].find(g, s, hits, own)
+		}
+	}
+	return hits
+}
+
+func (r *gitleaksRule) find(g *gitleaksSet, s string, hits []hit, own int) []hit {
+	for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
+		a, b := m[0], m[1]
+		for b > a && s[b-1] == '\n' {
+			b--
+		}
+		match := s[a:b]
+		if r.group > 0 && 2*r.group+1 < len(m) && m[2*r.group] >= 0 {
+			a, b = m[2*r.group], m[2*r.group+1]
+		} else if r.group == 0 {
+			for k := 2; k+1 < len(m); k += 2 {
+				if m[k] >= 0 && m[k+1] > m[k] {
+					a, b = m[k], m[k+1]
+					break
+				}
+			}
+		}
+		secret := s[a:b]
+		if secret == "" || r.entropy != 0 && entropy(secret) <= r.entropy {
+			continue
+		}
+		if allowed(g.global, secret, match, s) || allowed(r.allow, secret, match, s) {
+			continue
+		}
+		// Skip what is already redacted, and the literal part of a value
+		// whose credential continues in a variable ('Bearer <jwt claims>.'"${APITAPE_SECRET_…}").
+		if isPlaceholderAt(s, a, b) || isSafe(secret) || isSafe(match) || concatRef(s, b) || overlaps(hits[:own], a, b) {
+			continue
+		}
+		hits = append(hits, hit{a, b, "gitleaks:" + r.id, r.class, true})
+	}
+	return hits
+}
+
+func overlaps(hits []hit, a, b int) bool {
+	for _, h := range hits {
+		if h.start < b && a < h.end {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed applies gitleaks allowlists to a finding (paths and commits do
+// not apply to a HAR's values).
+func allowed(lists []*config.Allowlist, secret, match, line string) bool {
+	for _, a := range lists {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		re := len(a.Regexes) > 0 && a.RegexAllowed(target)
+		sw, _ := a.ContainsStopWord(secret)
+		if a.MatchCondition == config.AllowlistMatchAnd {
+			if len(a.Regexes)+len(a.StopWords) > 0 && (len(a.Regexes) == 0 || re) && (len(a.StopWords) == 0 || sw) && len(a.Paths) == 0 && len(a.Commits) == 0 {
+				return true
+			}
+			continue
+		}
+		if re || sw {
+			return true
+		}
+	}
+	return false
+}
