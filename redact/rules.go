@@ -56,7 +56,6 @@ func LoadRules(path string) (*Rules, error) {
 	return ParseRules(data, path)
 }
 
-
 // ParseRules parses rules from YAML or JSON text; name is used in errors.
 func ParseRules(data []byte, name string) (*Rules, error) {
 	r := new(Rules)
