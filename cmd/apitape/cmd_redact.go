@@ -48,6 +48,15 @@ Options:
                            by its name (repeatable); the check still reports it
         --strict           replace whole JWTs, not only their signatures
         --allow-residual   write the output even when the check finds secrets
+        --allow-uninspected
+                           write the output even when a body cannot be
+                           inspected (invalid base64, a compressed body that
+                           does not inflate within 64 MiB); by default that
+                           fails, naming the entry and field
+        --gitleaks-config FILE
+                           token rules from this gitleaks config instead of
+                           gitleaks' defaults (default: .gitleaks.toml in
+                           the current folder, if there is one)
 
 Rules file (YAML or JSON; names are literal and case-insensitive):
     headers: [X-Vendor-Session]
@@ -89,6 +98,8 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	keep := fs.StringArray("keep", nil, "name never to redact (repeatable)")
 	strict := fs.Bool("strict", false, "replace whole JWTs")
 	allowResidual := fs.Bool("allow-residual", false, "write even if secrets are left")
+	allowUninspected := fs.Bool("allow-uninspected", false, "write even if a body cannot be inspected")
+	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
 	if err := parseFlags(st, fs, redactUsage, args); err != nil {
 		return usageFor("redact", err)
 	}
@@ -107,13 +118,11 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	in := fs.Arg(0)
 
 	opts := redact.Options{Keep: *keep, Strict: *strict}
-	if *rulesPath != "" {
-		rules, err := redact.LoadRules(*rulesPath)
-		if err != nil {
-			return err
-		}
-		opts.Rules = rules
+	rules, err := loadRules(*rulesPath, *gitleaksPath)
+	if err != nil {
+		return err
 	}
+	opts.Rules = rules
 	if *keyPath != "" {
 		key, err := redact.LoadKey(*keyPath)
 		if err != nil {
@@ -166,9 +175,13 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		rep = newReport(ro, name)
 	}
 
+	var uninspected []redact.Record
 	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
 		if rep != nil {
 			rep.record(rec)
+		}
+		if rec.NotInspected() {
+			uninspected = append(uninspected, rec)
 		}
 	}})
 	if err != nil {
@@ -183,6 +196,18 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		if err := ro.commit(); err != nil {
 			return err
 		}
+	}
+	if len(uninspected) > 0 && !*allowUninspected {
+		for i, rec := range uninspected {
+			if i == maxWarningLines {
+				errorf(st, "%s: and %d more bodies that could not be inspected", name, len(uninspected)-i)
+				break
+			}
+			errorf(st, "%s: entry %d: %s: %s", name, rec.Entry, rec.Location, rec.Rule)
+		}
+		hintf(st, "nothing was written: a body that cannot be inspected may hide a secret")
+		hintf(st, "use --allow-uninspected to write the output anyway")
+		return &exitError{code: 1}
 	}
 	printWarnings(st, rep, sum)
 	if len(sum.Residual) > 0 {
