@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -734,15 +735,7 @@ func (a *analyzer) pathTokens(p string, es *editSet) {
 	}
 }
 
-func authishPath(p string) bool {
-	l := lower(p)
-	for _, w := range authPathWords {
-		if strings.Contains(l, w) {
-			return true
-		}
-	}
-	return false
-}
+func authishPath(p string) bool { return credential.OAuthPath(p) }
 
 // encoded analyses the percent-encoded s[lo:hi] decoded, with fn, and maps
 // the edits back (escaping replacements for a URL).

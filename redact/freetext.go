@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strings"
+
+	"github.com/apitape/apitape/internal/credential"
 )
 
 // Free text: HTML and JavaScript bodies, error messages, bodies that are
@@ -147,11 +149,7 @@ func (p *policy) textKeywords() []string { return p.kw }
 
 func (p *policy) computeKeywords() {
 	kw := append([]string(nil), keywords...)
-	for name, r := range headerRules {
-		if r.kind != hdrPlain && r.kind != hdrURL && r.kind != hdrKeep {
-			kw = append(kw, name)
-		}
-	}
+	kw = append(kw, credential.ExactHeaders()...)
 	for _, set := range []nameSet{p.headers, p.cookies, p.query, p.keys} {
 		for n := range set.exact {
 			if n != "" {
@@ -370,7 +368,7 @@ func valueTerminator(c byte) bool {
 // rules file (not the suffix rules: in free text "token: x" is a key).
 func (p *policy) exactHeader(name string) (headerRule, bool) {
 	l := lower(name)
-	if _, ok := headerRules[l]; ok || p.headers.exact[l] {
+	if _, ok := headerShapes[l]; ok || credential.ExactHeader(l) || credential.NotCredentialHeader(l) || p.headers.exact[l] {
 		return p.header(name), true
 	}
 	return headerRule{}, false
@@ -379,9 +377,7 @@ func (p *policy) exactHeader(name string) (headerRule, bool) {
 // cookieByName reports Rancher's credential cookies and rules-file cookies
 // (the contains-rules are too loose for free text).
 func (p *policy) cookieByName(name string) bool {
-	l := lower(name)
-	_, ok := cookieExact[l]
-	return ok || p.cookies.exact[l]
+	return credential.ExactCookie(name) || p.cookies.exact[lower(name)]
 }
 
 // base64Runs decodes long base64 runs that hold text and looks inside:
