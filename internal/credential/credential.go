@@ -235,7 +235,10 @@ func Param(name string, oauth bool) (class string, ok bool) {
 		return c, true
 	}
 	if n == "code" || n == "state" {
-		return "oauth", oauth
+		if oauth {
+			return "oauth", true
+		}
+		return "", false
 	}
 	if keyKeep[n] {
 		return "", false
