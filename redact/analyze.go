@@ -283,6 +283,15 @@ func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, 
 	if class == "auth" {
 		class = "secret"
 	}
+	if class == "signature" {
+		// A webhook signature names its algorithm (X-Hub-Signature-256:
+		// sha256=<hex>): only the digest is secret.
+		if alg, _, ok := strings.Cut(s[lo:hi], "="); ok && (alg == "sha1" || alg == "sha256" || alg == "sha512") {
+			if lo += len(alg) + 1; lo == hi {
+				return
+			}
+		}
+	}
 	if hits := a.p.detect(s[lo:hi]); len(hits) > 0 {
 		for _, h := range hits {
 			c := class

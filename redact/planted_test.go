@@ -179,6 +179,16 @@ func plantedCases() []plantedCase {
 				ent{mime: "text/html", text: "<p>your password is " + entities(pw) + "</p>"}.json(),
 			}, forms: []string{escapeAllJSON(pw), strings.ReplaceAll(tok, "/", `\/`), hx, entities(pw)}}
 		}},
+		{"E2", "echoes in other spellings before the secret is learned", func(c *canaries) planted {
+			pw := c.password()
+			hx := hex.EncodeToString([]byte(pw))
+			return planted{entries: []string{
+				ent{mime: "application/javascript", text: `var a = "` + escapeAllJSON(pw) + `";`}.json(),
+				ent{mime: "text/plain", text: "dump " + hx + " end"}.json(),
+				ent{mime: "text/html", text: "<p>" + entities(pw) + "</p>"}.json(),
+				ent{method: "POST", postMime: "application/json", postText: str(obj("username", "admin", "password", pw))}.json(),
+			}, forms: []string{escapeAllJSON(pw), hx, entities(pw)}}
+		}},
 		{"B1", "bodies compressed with deflate, br and zstd; base64 with line breaks", func(c *canaries) planted {
 			var es []string
 			for _, codec := range []string{"deflate", "br", "zstd"} {
@@ -322,4 +332,33 @@ func TestPlantedTraps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlantedScanRecall: scan sees every planted canary (removing it
+// changes what scan reports), so a redacted file with one left over never
+// scans clean.
+func TestPlantedScanRecall(t *testing.T) {
+	total, found := 0, 0
+	for _, tc := range plantedCases() {
+		c := newCanaries("planted-" + tc.id)
+		p := tc.build(c)
+		in := harOf(p.entries...)
+		base := findingSet(scanCount(t, nil, in))
+		for _, s := range c.secrets {
+			stripped := in
+			for _, f := range append(spellings(s), p.forms...) {
+				stripped = strings.ReplaceAll(stripped, f, "")
+			}
+			if stripped == in {
+				continue
+			}
+			total++
+			if findingSet(scanCount(t, nil, stripped)) != base {
+				found++
+			} else {
+				t.Errorf("%s: scan does not see a canary (length %d)", tc.id, len(s))
+			}
+		}
+	}
+	t.Logf("scan recall on the planted corpus: %d/%d canaries", found, total)
 }

@@ -331,7 +331,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`))) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
 			if red, recs, err = r.entry(rd.Index(), raw, r.pol, true); err != nil {
 				return sum, withFile(err, name)
 			}

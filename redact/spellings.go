@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strconv"
 	"strings"
@@ -144,4 +145,29 @@ func (a *analyzer) hexRun(s string, lo, hi int, es *editSet) {
 		es.add(e)
 	}
 	a.done(inner)
+}
+
+// mayHideEcho reports text where a secret learned later could hide in a
+// spelling the sweep's quick look does not know (escapes, entities, hex):
+// Stream redacts such an entry again once it knows more secrets.
+func mayHideEcho(b []byte) bool {
+	if bytes.Contains(b, []byte(`\\u`)) || bytes.Contains(b, []byte(`&#`)) || bytes.Contains(b, []byte(`&amp;`)) {
+		return true
+	}
+	// A hex run long enough to spell a swept value, whose bytes so far
+	// are printable ASCII (a digest or an id is not).
+	run := 0
+	for i, c := range b {
+		switch {
+		case unhex(c) < 0:
+			run = 0
+		case run%2 == 1 && (unhex(b[i-1])<<4|unhex(c) < 0x20 || unhex(b[i-1])<<4|unhex(c) > 0x7e):
+			run = 0
+		default:
+			if run++; run == 2*minSweep {
+				return true
+			}
+		}
+	}
+	return false
 }
