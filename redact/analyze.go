@@ -739,6 +739,14 @@ func (a *analyzer) pathTokens(p string, es *editSet) {
 				a.hit(es, off, end, seg, "path-token", "token")
 			}
 		}
+		if len(seg) >= minDetect && es.free(off, end) {
+			// Each segment on its own too: token rules that want the
+			// token to end (gitleaks' \b…(?:['"\s;]|$)) do not know '/'.
+			inner := a.set()
+			a.tokens(seg, inner, "token")
+			es.addAll(inner, off)
+			a.done(inner)
+		}
 		prev = seg
 		off = end + 1
 	}
