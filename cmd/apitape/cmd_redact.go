@@ -19,10 +19,11 @@ Replaces every secret in a HAR file (or stdin) with a placeholder,
 REDACTED-<class>-<8 hex>, and changes no other byte: credentials in headers,
 cookies and Set-Cookie, URLs (userinfo, query, token path segments),
 request and response bodies (JSON, forms, multipart, YAML such as
-kubeconfigs, base64 and gzip), WebSocket frames and custom fields; tokens
-by shape (Rancher, JWT signatures, private keys, AWS, GitHub, GitLab, Slack,
-DigitalOcean, GCP, Basic credentials); and every echo of a secret found
-anywhere, in any spelling.
+kubeconfigs, base64 and gzip, deflate, br, zstd), WebSocket frames and
+custom fields; tokens by shape (Rancher, JWT signatures, private keys, AWS,
+Basic credentials, and every vendor shape in gitleaks' rules); and every
+echo of a secret found anywhere, in any spelling. Only string values
+change, never member names, numbers or structure.
 
 A placeholder is a keyed hash of the value: equal values get equal
 placeholders, so the CSRF cookie still matches the X-Api-Csrf header and a
