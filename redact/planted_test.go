@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"compress/gzip"
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/hex"
@@ -361,4 +362,44 @@ func TestPlantedScanRecall(t *testing.T) {
 		}
 	}
 	t.Logf("scan recall on the planted corpus: %d/%d canaries", found, total)
+}
+
+// TestUninspectedBodies: bodies that cannot be looked into are reported
+// as not inspected (redact and scan fail on them unless allowed), never
+// passed as clean.
+func TestUninspectedBodies(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestSpeed)
+	zw.Write(bytes.Repeat([]byte(" "), maxGunzip+1))
+	zw.Close()
+	cases := map[string]string{
+		"gzip past the limit": ent{respH: [][2]string{{"Content-Encoding", "gzip"}}, enc: "base64", text: base64.StdEncoding.EncodeToString(bomb.Bytes())}.json(),
+		"invalid base64":      ent{enc: "base64", text: "%%% not base64 %%%"}.json(),
+		"not brotli":          ent{respH: [][2]string{{"Content-Encoding", "br"}}, enc: "base64", text: base64.StdEncoding.EncodeToString([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})}.json(),
+		"not zstd":            ent{enc: "base64", text: base64.StdEncoding.EncodeToString([]byte{0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3})}.json(),
+	}
+	for name, e := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := harOf(e)
+			_, _, recs := redactString(t, newTestRedactor(t, Options{}), in)
+			n := 0
+			for _, r := range recs {
+				if r.NotInspected() {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d not-inspected records, want 1: %v", n, recs)
+			}
+			s, _ := NewScanner(nil)
+			if f, err := s.ScanHAR(strings.NewReader(in), "x.har"); err != nil || len(f) != 1 || !strings.HasPrefix(f[0].Rule, "not inspected") {
+				t.Errorf("scan: %v, %v", f, err)
+			}
+			s, _ = NewScanner(nil)
+			s.AllowUninspected = true
+			if f, _ := s.ScanHAR(strings.NewReader(in), "x.har"); len(f) != 0 {
+				t.Errorf("scan with AllowUninspected: %v", f)
+			}
+		})
+	}
 }

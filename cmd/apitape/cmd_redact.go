@@ -220,7 +220,11 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 			}
 		}
 		if !*allowResidual {
-			hintf(st, "nothing was written; a name kept with --keep is still reported here")
+			if len(*keep) > 0 {
+				hintf(st, "nothing was written; a name kept with --keep is still reported here")
+			} else {
+				hintf(st, "nothing was written; redaction missed these: please report the rule and location (never the value)")
+			}
 			hintf(st, "use --allow-residual to write the output anyway")
 			return &exitError{code: 1}
 		}
