@@ -106,7 +106,11 @@ func (p *policy) detect(s string) []hit {
 	for _, d := range prefixDetectors {
 		hits = d.find(s, hits)
 	}
-	hits = p.gitleaks.find(s, hits)
+	gl := p.gitleaks
+	if gl == nil {
+		gl, _ = defaultGitleaks() // it reads (TestGitleaksDefaults)
+	}
+	hits = gl.find(s, hits)
 	hits = p.userPatterns(s, hits)
 	return sortHits(hits)
 }

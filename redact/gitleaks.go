@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/rs/zerolog"
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -22,20 +23,124 @@ import (
 // name next to a value (generic-api-key) are left to apitape's own
 // name rules, which know JSON, form and header structure.
 
-// gitleaksRule is one compiled rule.
+// gitleaksRule is one rule. The default rules are compiled when a string
+// first holds one of their keywords: compiling all of them would cost
+// every apitape process tens of milliseconds.
 type gitleaksRule struct {
 	id       string
 	class    string
-	re       *regexp.Regexp
 	group    int
 	entropy  float64
 	keywords []string // lower case; none: the rule always runs
-	allow    []*config.Allowlist
+
+	once      sync.Once
+	pattern   string
+	allowSrc  []tomlAllowlist
+	re        *regexp.Regexp
+	allow     []*config.Allowlist
+	compileOK bool
+}
+
+// compile compiles the rule once; a rule that does not compile is left out.
+func (r *gitleaksRule) compile() bool {
+	r.once.Do(func() {
+		defer func() { recover() }()
+		if r.re == nil {
+			r.re = regexp.MustCompile(r.pattern)
+			r.allow = compileAllowlists(r.allowSrc)
+		}
+		r.compileOK = true
+	})
+	return r.compileOK
+}
+
+// tomlConfig is the part of a gitleaks config that applies to values.
+type tomlConfig struct {
+	Allowlist  *tomlAllowlist  `toml:"allowlist"`
+	Allowlists []tomlAllowlist `toml:"allowlists"`
+	Rules      []struct {
+		ID          string          `toml:"id"`
+		Regex       string          `toml:"regex"`
+		SecretGroup int             `toml:"secretGroup"`
+		Entropy     float64         `toml:"entropy"`
+		Keywords    []string        `toml:"keywords"`
+		Allowlists  []tomlAllowlist `toml:"allowlists"`
+		Required    []any           `toml:"required"`
+	} `toml:"rules"`
+}
+
+type tomlAllowlist struct {
+	Condition   string   `toml:"condition"`
+	RegexTarget string   `toml:"regexTarget"`
+	Regexes     []string `toml:"regexes"`
+	StopWords   []string `toml:"stopwords"`
+	Paths       []string `toml:"paths"`
+	Commits     []string `toml:"commits"`
+	TargetRules []string `toml:"targetRules"`
+}
+
+func compileAllowlists(src []tomlAllowlist) []*config.Allowlist {
+	var out []*config.Allowlist
+	for _, a := range src {
+		al := &config.Allowlist{RegexTarget: a.RegexTarget}
+		if strings.EqualFold(a.Condition, "and") {
+			al.MatchCondition = config.AllowlistMatchAnd
+		}
+		for _, re := range a.Regexes {
+			al.Regexes = append(al.Regexes, regexp.MustCompile(re))
+		}
+		for _, p := range a.Paths {
+			al.Paths = append(al.Paths, regexp.MustCompile(p))
+		}
+		for _, w := range a.StopWords {
+			al.StopWords = append(al.StopWords, strings.ToLower(w))
+		}
+		al.Commits = a.Commits
+		out = append(out, al)
+	}
+	return out
+}
+
+// parseDefaultGitleaks reads gitleaks' own default config without
+// compiling its rules (see gitleaksRule); it has no [extend].
+func parseDefaultGitleaks(text string) (set *gitleaksSet, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			set, err = nil, fmt.Errorf("gitleaks default config: %v", r)
+		}
+	}()
+	var c tomlConfig
+	if err := toml.Unmarshal([]byte(text), &c); err != nil {
+		return nil, err
+	}
+	global := c.Allowlists
+	if c.Allowlist != nil {
+		global = append(global, *c.Allowlist)
+	}
+	byRule := map[string][]tomlAllowlist{}
+	var globalOnly []tomlAllowlist
+	for _, a := range global {
+		if len(a.TargetRules) == 0 {
+			globalOnly = append(globalOnly, a)
+		}
+		for _, id := range a.TargetRules {
+			byRule[id] = append(byRule[id], a)
+		}
+	}
+	set = newGitleaksSet(compileAllowlists(globalOnly))
+	for _, r := range c.Rules {
+		if r.Regex == "" || skippedRules[r.ID] || len(r.Required) > 0 {
+			continue
+		}
+		set.add(&gitleaksRule{id: r.ID, class: ruleClass(r.ID), group: r.SecretGroup, entropy: r.Entropy,
+			keywords: r.Keywords, pattern: r.Regex, allowSrc: append(r.Allowlists, byRule[r.ID]...)})
+	}
+	return set, nil
 }
 
 // gitleaksSet is a whole rule set with its keyword prefilter.
 type gitleaksSet struct {
-	rules  []gitleaksRule
+	rules  []*gitleaksRule
 	global []*config.Allowlist
 	always []int // rules without keywords
 	// byPair indexes keywords by their first two bytes (lower case): a
@@ -86,29 +191,38 @@ func parseGitleaks(text, name string, skip map[string]bool) (set *gitleaksSet, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
 	}
-	set = &gitleaksSet{global: cfg.Allowlists, byPair: map[uint16][]kwRef{}}
+	set = newGitleaksSet(cfg.Allowlists)
 	for _, id := range cfg.OrderedRules {
 		r := cfg.Rules[id]
 		if r.Regex == nil || skip[id] || len(r.RequiredRules) > 0 {
 			continue // path-only and composite rules need files and lines, not values
 		}
-		i := len(set.rules)
-		set.rules = append(set.rules, gitleaksRule{id: id, class: ruleClass(id), re: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists})
-		if len(r.Keywords) == 0 {
-			set.always = append(set.always, i)
-		}
-		for _, kw := range r.Keywords {
-			kw = strings.ToLower(kw)
-			if len(kw) < 2 {
-				set.always = append(set.always, i)
-				continue
-			}
-			p := pairKey(kw[0], kw[1])
-			set.byPair[p] = append(set.byPair[p], kwRef{kw, i})
-			set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
-		}
+		set.add(&gitleaksRule{id: id, class: ruleClass(id), re: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists})
 	}
 	return set, nil
+}
+
+func newGitleaksSet(global []*config.Allowlist) *gitleaksSet {
+	return &gitleaksSet{global: global, byPair: map[uint16][]kwRef{}}
+}
+
+// add adds a rule and indexes its keywords.
+func (set *gitleaksSet) add(r *gitleaksRule) {
+	i := len(set.rules)
+	set.rules = append(set.rules, r)
+	if len(r.keywords) == 0 {
+		set.always = append(set.always, i)
+	}
+	for _, kw := range r.keywords {
+		kw = strings.ToLower(kw)
+		if len(kw) < 2 {
+			set.always = append(set.always, i)
+			continue
+		}
+		p := pairKey(kw[0], kw[1])
+		set.byPair[p] = append(set.byPair[p], kwRef{kw, i})
+		set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
+	}
 }
 
 func pairKey(a, b byte) uint16 { return uint16(lowerByte(a))<<8 | uint16(lowerByte(b)) }
@@ -137,7 +251,7 @@ func ruleClass(id string) string {
 }
 
 var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
-	return parseGitleaks(config.DefaultConfig, "gitleaks default config", skippedRules)
+	return parseDefaultGitleaks(config.DefaultConfig)
 })
 
 // LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
@@ -192,6 +306,9 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 }
 
 func (r *gitleaksRule) find(g *gitleaksSet, s string, hits []hit, own int) []hit {
+	if !r.compile() {
+		return hits
+	}
 	for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
 		a, b := m[0], m[1]
 		for b > a && s[b-1] == '\n' {

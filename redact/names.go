@@ -139,10 +139,7 @@ func newPolicy(rules *Rules, keep []string, strict bool) *policy {
 	p.keys = newNameSet(rules.JSON, normName)
 	p.keep = newNameSet(append(append([]string(nil), rules.Keep...), keep...), normName)
 	p.patterns = rules.Patterns
-	p.gitleaks = rules.gitleaks
-	if p.gitleaks == nil {
-		p.gitleaks, _ = defaultGitleaks() // the embedded config compiles (TestGitleaksDefaults)
-	}
+	p.gitleaks = rules.gitleaks // nil: gitleaks' defaults, read on first use
 	p.computeKeywords()
 	return p
 }
