@@ -276,40 +276,98 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 	if g == nil || len(s) < 8 {
 		return hits
 	}
-	var run map[int]bool
+	// Where each rule's keywords are: a long text (a script, a page) is
+	// searched only around them, since gitleaks' regexes scan slowly.
+	var at map[int][]int
+	lastLine := -1
 	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '\n' {
+			lastLine = i
+		}
 		p := pairKey(s[i], s[i+1])
 		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
 			continue
 		}
 		for _, k := range g.byPair[p] {
 			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
-				if run == nil {
-					run = map[int]bool{}
+				if at == nil {
+					at = map[int][]int{}
 				}
-				run[k.rule] = true
+				if ps := at[k.rule]; len(ps) == 0 || ps[len(ps)-1] <= lastLine {
+					at[k.rule] = append(ps, i) // one per line is enough
+				}
 			}
 		}
 	}
 	own := len(hits)
-	for i := range g.rules {
-		if run[i] {
-			hits = g.rules[i].find(g, s, hits, own)
+	for i, r := range g.rules {
+		ps, ok := at[i]
+		switch {
+		case !ok:
+		case len(s) <= windowText:
+			hits = r.find(g, s, 0, len(s), hits, own)
+		default:
+			for _, w := range windows(s, ps) {
+				hits = r.find(g, s, w[0], w[1], hits, own)
+			}
 		}
 	}
 	for _, i := range g.always {
-		if !run[i] {
-			hits = g.rules[i].find(g, s, hits, own)
+		if _, ok := at[i]; !ok {
+			hits = g.rules[i].find(g, s, 0, len(s), hits, own)
 		}
 	}
 	return hits
 }
 
-func (r *gitleaksRule) find(g *gitleaksSet, s string, hits []hit, own int) []hit {
+// windowText is the longest text searched whole; longer ones are searched
+// from the start of the line of each keyword to a few lines after it (a
+// curl command's headers follow it on continuation lines).
+const (
+	windowText  = 4096
+	windowLines = 6
+	windowBytes = 4096
+)
+
+// windows returns the merged spans of s around keyword positions ps
+// (ascending).
+func windows(s string, ps []int) [][2]int {
+	var out [][2]int
+	for _, p := range ps {
+		lo := strings.LastIndexByte(s[max(0, p-windowBytes):p], '\n') + 1 + max(0, p-windowBytes)
+		if lo == max(0, p-windowBytes) && p-windowBytes > 0 {
+			lo = p - windowBytes
+		}
+		hi := p
+		for n := 0; n <= windowLines && hi < len(s) && hi-p < windowBytes; n++ {
+			nl := strings.IndexByte(s[hi:], '\n')
+			if nl < 0 {
+				hi = len(s)
+				break
+			}
+			hi += nl + 1
+		}
+		hi = min(hi, p+windowBytes, len(s))
+		if len(out) > 0 && lo <= out[len(out)-1][1] {
+			out[len(out)-1][1] = max(out[len(out)-1][1], hi)
+			continue
+		}
+		out = append(out, [2]int{lo, hi})
+	}
+	return out
+}
+
+// find adds the rule's findings in s[lo:hi] (offsets in s).
+func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, own int) []hit {
 	if !r.compile() {
 		return hits
 	}
-	for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
+	for _, m := range r.re.FindAllStringSubmatchIndex(s[lo:hi], -1) {
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += lo
+			}
+		}
 		a, b := m[0], m[1]
 		for b > a && s[b-1] == '\n' {
 			b--
