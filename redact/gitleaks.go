@@ -256,13 +256,15 @@ var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
 
 // LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
 // gitleaks' default ones in r, as they would for gitleaks itself
-// ([extend] useDefault = true keeps the defaults too).
+// ([extend] useDefault = true keeps the defaults too). Rules that only
+// apply to files (path rules, composite rules) and the ones apitape's own
+// rules replace (generic-api-key, jwt) are left out.
 func (r *Rules) LoadGitleaksConfig(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	set, err := parseGitleaks(string(data), path, nil)
+	set, err := parseGitleaks(string(data), path, skippedRules)
 	if err != nil {
 		return err
 	}
