@@ -183,7 +183,10 @@ func (p *policy) key(name string, path []string) (class string, secret bool) {
 	if (len(p.keys.exact) > 0 || len(p.keys.paths) > 0) && p.keys.has(string(nb), path) {
 		return "secret", true
 	}
-	return credential.KeyNorm(nb)
+	if class, ok := credential.KeyNorm(nb); ok {
+		return class, ok
+	}
+	return credential.Key(name) // word rules that need the name unfolded
 }
 
 // queryParam returns the class of a query parameter name; code and state

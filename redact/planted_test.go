@@ -226,6 +226,26 @@ func plantedCases() []plantedCase {
 			}
 			return planted{entries: []string{ent{text: "{" + strings.Join(parts, ",") + "}"}.json()}}
 		}},
+		{"V2", "vendor shapes in a query value, a custom header, a cookie and a WebSocket frame", func(c *canaries) planted {
+			npm, hf := c.vendor("npm_", alnum, 36), c.vendor("hf_", "abcdefghijklmnopqrstuvwxyz", 34)
+			sg := c.vendor("SG.", alnum+"-_", 22, ".", c.fill(alnum+"-_", 43))
+			tw := c.vendor("SK", hexChrs, 32)
+			return planted{entries: []string{ent{url: "https://api.example/v1/publish?note=" + npm + "&page=2", qs: [][2]string{{"note", npm}, {"page", "2"}},
+				reqH: [][2]string{{"X-Debug-Note", "hf " + hf}}, reqC: [][2]string{{"pref", sg}},
+				extra: `"_webSocketMessages":[{"type":"send","time":1,"opcode":1,"data":` + jq("hello "+tw) + `}]`}.json()}, keep: []string{"&page=2"}}
+		}},
+		{"H2", "credential headers in HTTP/2 lower case, in a response", func(c *canaries) planted {
+			var h [][2]string
+			for _, n := range []string{"ocp-apim-subscription-key", "x-functions-key", "x-session-id"} {
+				h = append(h, [2]string{n, c.word("", 32)})
+			}
+			return planted{entries: []string{ent{respH: h}.json()}}
+		}},
+		{"K4", "Kubernetes Secret and env list sent as YAML", func(c *canaries) planted {
+			pw, data := c.password(), c.secret(base64.StdEncoding.EncodeToString([]byte(c.fill(alnum, 24))))
+			yml := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  anything: " + data + "\n---\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: x\n    env:\n    - name: ADMIN_PASS\n      value: \"" + pw + "\"\n"
+			return planted{entries: []string{ent{method: "PUT", postMime: "application/yaml", postText: str(yml)}.json()}, keep: []string{"name: db"}}
+		}},
 	}
 }
 

@@ -143,7 +143,29 @@ var keyKeep = map[string]bool{
 // that holds a credential.
 func Key(name string) (class string, ok bool) {
 	var buf [64]byte
-	return KeyNorm(NormInto(buf[:0], name))
+	if class, ok := KeyNorm(NormInto(buf[:0], name)); ok || keyKeep[string(NormInto(buf[:0], name))] {
+		return class, ok
+	}
+	if passWord(name) {
+		return "password", true
+	}
+	return "", false
+}
+
+// passWord reports a name whose last word is "pass" (ADMIN_PASS, db-pass,
+// rootPass), where a plain suffix would take bypass and compass.
+func passWord(name string) bool {
+	n := len(name)
+	if n < 5 || !strings.EqualFold(name[n-4:], "pass") {
+		return false
+	}
+	switch c := name[n-5]; {
+	case c == '_' || c == '-' || c == '.' || c == ' ':
+		return true
+	case name[n-4] == 'P' && c >= 'a' && c <= 'z':
+		return true // camelCase
+	}
+	return false
 }
 
 // KeyNorm is Key for a name already folded with NormInto (no allocation).

@@ -20,6 +20,8 @@ func TestNames(t *testing.T) {
 		{"key", "passcode", "password"}, {"key", "mustChangePassword", ""}, {"key", "tokenSecretName", ""},
 		{"key", "nextPageToken", ""}, {"key", "pageToken", ""}, {"key", "clientToken", ""}, {"key", "idempotencyToken", ""},
 		{"key", "tokenEndpoint", ""}, {"key", "username", ""},
+		{"key", "ADMIN_PASS", "password"}, {"key", "rootPass", "password"}, {"key", "db-pass", "password"},
+		{"key", "bypass", ""}, {"key", "compass", ""}, {"key", "BYPASS", ""},
 		{"param", "access_key", "apikey"}, {"param", "key", "apikey"}, {"param", "sessid", "secret"}, {"param", "signing_key", "secret"},
 		{"param", "sas", "signature"}, {"param", "pageToken", ""}, {"param", "state", ""}, {"param", "limit", ""},
 	}
