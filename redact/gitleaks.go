@@ -3,13 +3,14 @@ package redact
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/rs/zerolog"
-	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/logging"
 )
@@ -56,6 +57,11 @@ func (r *gitleaksRule) compile() bool {
 
 // tomlConfig is the part of a gitleaks config that applies to values.
 type tomlConfig struct {
+	Extend struct {
+		Path          string   `toml:"path"`
+		UseDefault    bool     `toml:"useDefault"`
+		DisabledRules []string `toml:"disabledRules"`
+	} `toml:"extend"`
 	Allowlist  *tomlAllowlist  `toml:"allowlist"`
 	Allowlists []tomlAllowlist `toml:"allowlists"`
 	Rules      []struct {
@@ -101,41 +107,127 @@ func compileAllowlists(src []tomlAllowlist) []*config.Allowlist {
 	return out
 }
 
-// parseDefaultGitleaks reads gitleaks' own default config without
-// compiling its rules (see gitleaksRule); it has no [extend].
-func parseDefaultGitleaks(text string) (set *gitleaksSet, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			set, err = nil, fmt.Errorf("gitleaks default config: %v", r)
-		}
-	}()
+// ruleSrc is a rule as a config states it.
+type ruleSrc struct {
+	id, regex string
+	group     int
+	entropy   float64
+	keywords  []string
+	allow     []tomlAllowlist
+	composite bool
+}
+
+// maxExtend bounds [extend] chains, as gitleaks does.
+const maxExtend = 2
+
+// readGitleaks reads a gitleaks config and what it extends ([extend]
+// useDefault or path, with disabledRules): its rules in order, a rule of
+// the config overriding the same rule of the one it extends, and its
+// global allowlists. dir resolves a relative extend path.
+func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist, error) {
 	var c tomlConfig
 	if err := toml.Unmarshal([]byte(text), &c); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
 	}
-	global := c.Allowlists
+	var rules []ruleSrc
+	var global []tomlAllowlist
+	if c.Extend.UseDefault || c.Extend.Path != "" {
+		if depth >= maxExtend {
+			return nil, nil, fmt.Errorf("%s: [extend] nests more than %d configs", name, maxExtend)
+		}
+		var err error
+		if c.Extend.UseDefault {
+			rules, global, err = readGitleaks(config.DefaultConfig, "gitleaks default config", "", depth+1)
+		} else {
+			p := c.Extend.Path
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			data, rerr := os.ReadFile(p)
+			if rerr != nil {
+				return nil, nil, fmt.Errorf("%s: [extend] %s: %w", name, c.Extend.Path, unwrapPath(rerr))
+			}
+			rules, global, err = readGitleaks(string(data), p, filepath.Dir(p), depth+1)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		rules = slices.DeleteFunc(rules, func(r ruleSrc) bool { return slices.Contains(c.Extend.DisabledRules, r.id) })
+	}
+	all := c.Allowlists
 	if c.Allowlist != nil {
-		global = append(global, *c.Allowlist)
+		all = append(all, *c.Allowlist)
 	}
 	byRule := map[string][]tomlAllowlist{}
-	var globalOnly []tomlAllowlist
-	for _, a := range global {
+	for _, a := range all {
 		if len(a.TargetRules) == 0 {
-			globalOnly = append(globalOnly, a)
+			global = append(global, a)
 		}
 		for _, id := range a.TargetRules {
 			byRule[id] = append(byRule[id], a)
 		}
 	}
-	set = newGitleaksSet(compileAllowlists(globalOnly))
 	for _, r := range c.Rules {
-		if r.Regex == "" || skippedRules[r.ID] || len(r.Required) > 0 {
+		src := ruleSrc{id: r.ID, regex: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists, composite: len(r.Required) > 0}
+		i := slices.IndexFunc(rules, func(b ruleSrc) bool { return b.id == r.ID })
+		if i < 0 {
+			rules = append(rules, src)
 			continue
 		}
-		set.add(&gitleaksRule{id: r.ID, class: ruleClass(r.ID), group: r.SecretGroup, entropy: r.Entropy,
-			keywords: r.Keywords, pattern: r.Regex, allowSrc: append(r.Allowlists, byRule[r.ID]...)})
+		base := rules[i] // what the extended config says, unless this one says otherwise
+		if src.regex == "" {
+			src.regex = base.regex
+		}
+		if src.group == 0 {
+			src.group = base.group
+		}
+		if src.entropy == 0 {
+			src.entropy = base.entropy
+		}
+		src.keywords = append(slices.Clip(base.keywords), src.keywords...)
+		src.allow = append(slices.Clip(base.allow), src.allow...)
+		rules[i] = src
+	}
+	for i := range rules {
+		rules[i].allow = append(slices.Clip(rules[i].allow), byRule[rules[i].id]...)
+	}
+	return rules, global, nil
+}
+
+// buildGitleaks makes a rule set. eager compiles every rule now (a user's
+// config: a mistake is reported at once); otherwise each rule compiles on
+// first use.
+func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name string) (set *gitleaksSet, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
+		}
+	}()
+	set = newGitleaksSet(compileAllowlists(global))
+	for _, r := range rules {
+		if r.regex == "" || r.composite || skippedRules[r.id] {
+			continue // path-only and composite rules need files and lines, not values
+		}
+		g := &gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
+			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow}
+		if eager {
+			g.re = regexp.MustCompile(r.regex)
+			g.allow = compileAllowlists(r.allow)
+			g.compile()
+		}
+		set.add(g)
 	}
 	return set, nil
+}
+
+// parseDefaultGitleaks reads gitleaks' own default config without
+// compiling its rules (see gitleaksRule).
+func parseDefaultGitleaks(text string) (*gitleaksSet, error) {
+	rules, global, err := readGitleaks(text, "gitleaks default config", "", 0)
+	if err != nil {
+		return nil, err
+	}
+	return buildGitleaks(rules, global, false, "gitleaks default config")
 }
 
 // gitleaksSet is a whole rule set with its keyword prefilter.
@@ -159,47 +251,10 @@ type kwRef struct {
 // takes its signature).
 var skippedRules = map[string]bool{"generic-api-key": true, "jwt": true}
 
-// loadMu serialises loading: gitleaks' [extend] reads through viper's
-// global instance.
-var loadMu sync.Mutex
-
 func init() {
 	// gitleaks logs through a global logger to stderr; a secret scanner's
 	// log could quote what it saw.
 	logging.Logger = zerolog.Nop()
-}
-
-// parseGitleaks compiles a gitleaks TOML config; name is used in errors.
-func parseGitleaks(text, name string, skip map[string]bool) (set *gitleaksSet, err error) {
-	loadMu.Lock()
-	defer loadMu.Unlock()
-	defer func() {
-		if r := recover(); r != nil { // gitleaks compiles rules with MustCompile
-			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
-		}
-	}()
-	v := viper.New()
-	v.SetConfigType("toml")
-	if err := v.ReadConfig(strings.NewReader(text)); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
-	}
-	var vc config.ViperConfig
-	if err := v.Unmarshal(&vc); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
-	}
-	cfg, err := vc.Translate()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
-	}
-	set = newGitleaksSet(cfg.Allowlists)
-	for _, id := range cfg.OrderedRules {
-		r := cfg.Rules[id]
-		if r.Regex == nil || skip[id] || len(r.RequiredRules) > 0 {
-			continue // path-only and composite rules need files and lines, not values
-		}
-		set.add(&gitleaksRule{id: id, class: ruleClass(id), re: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists})
-	}
-	return set, nil
 }
 
 func newGitleaksSet(global []*config.Allowlist) *gitleaksSet {
@@ -264,7 +319,11 @@ func (r *Rules) LoadGitleaksConfig(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
-	set, err := parseGitleaks(string(data), path, skippedRules)
+	rules, global, err := readGitleaks(string(data), path, filepath.Dir(path), 0)
+	if err != nil {
+		return err
+	}
+	set, err := buildGitleaks(rules, global, true, path)
 	if err != nil {
 		return err
 	}
