@@ -739,7 +739,7 @@ func (a *analyzer) pathTokens(p string, es *editSet) {
 				a.hit(es, off, end, seg, "path-token", "token")
 			}
 		}
-		if len(seg) >= minDetect && es.free(off, end) {
+		if len(seg) >= minDetect && es.free(off, end) && entropy(seg) >= 3 && !notSecretShape(seg) {
 			// Each segment on its own too: token rules that want the
 			// token to end (gitleaks' \b…(?:['"\s;]|$)) do not know '/'.
 			inner := a.set()

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // The HAR layer: which analysis each field of an entry gets. Fields the
@@ -119,29 +121,71 @@ func resizeBody(doc string, msg *jnode, es *editSet) {
 }
 
 // textLengths returns the decoded length of a string node before and after
-// the edits inside it.
+// the edits inside it, without decoding the whole text (bodies are large,
+// edits few).
 func textLengths(doc string, text *jnode, es *editSet, b64 bool) (old, now int, ok bool) {
+	lit := doc[text.start+1 : text.end-1]
 	var inner editSet
 	for _, e := range es.e {
-		if e.start >= text.start && e.end <= text.end {
-			e.start -= text.start
-			e.end -= text.start
+		if e.start > text.start && e.end < text.end {
+			e.start -= text.start + 1
+			e.end -= text.start + 1
 			inner.e = append(inner.e, e)
 		}
 	}
 	if inner.empty() {
 		return 0, 0, false
 	}
-	lit := doc[text.start:text.end]
-	before := decodeJSONString(lit[1 : len(lit)-1]).s
-	after := inner.apply(lit)
-	after = decodeJSONString(after[1 : len(after)-1]).s
-	if !b64 {
-		return len(before), len(after), true
+	if b64 {
+		before := decodeJSONString(lit).s
+		after := decodeJSONString(inner.apply(lit)).s
+		b, err1 := base64.StdEncoding.DecodeString(strings.TrimSpace(before))
+		c, err2 := base64.StdEncoding.DecodeString(strings.TrimSpace(after))
+		return len(b), len(c), err1 == nil && err2 == nil
 	}
-	b, err1 := base64.StdEncoding.DecodeString(strings.TrimSpace(before))
-	c, err2 := base64.StdEncoding.DecodeString(strings.TrimSpace(after))
-	return len(b), len(c), err1 == nil && err2 == nil
+	old = jsonDecodedLen(lit)
+	now = old
+	for _, e := range inner.e {
+		now += jsonDecodedLen(e.text) - jsonDecodedLen(lit[e.start:e.end])
+	}
+	return old, now, true
+}
+
+// jsonDecodedLen is len(decodeJSONString(raw).s) without building it.
+func jsonDecodedLen(raw string) int {
+	n := 0
+	for i := 0; i < len(raw); {
+		j := strings.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			return n + len(raw) - i
+		}
+		n += j
+		i += j
+		if i+1 >= len(raw) {
+			return n + 1
+		}
+		if raw[i+1] != 'u' || i+6 > len(raw) || !isHex4(raw[i+2:i+6]) {
+			n++
+			i += 2
+			continue
+		}
+		r := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' && isHex4(raw[i+2:i+6]) {
+				r2 := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					n += utf8.RuneLen(d)
+					i += 6
+					continue
+				}
+			}
+			n += utf8.RuneLen(utf8.RuneError)
+			continue
+		}
+		n += utf8.RuneLen(r)
+	}
+	return n
 }
 
 // intValue returns a JSON integer node's value.

@@ -66,3 +66,20 @@ func FuzzOpenText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONDecodedLen: the length resizeBody computes without decoding is
+// the decoded length, for any JSON string literal (escaped by
+// encoding/json, or with \u escapes and surrogates of its own).
+func FuzzJSONDecodedLen(f *testing.F) {
+	for _, s := range []string{`plain`, `a\"b\\c\/d\n`, `\u00e9\ud83d\ude00`, `\ud800x`, `\udc00\ud800`, `é✓`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if _, err := parseJSON(`"` + raw + `"`); err != nil {
+			raw = strings.Trim(jq(raw), `"`) // make it a valid literal
+		}
+		if got, want := jsonDecodedLen(raw), len(decodeJSONString(raw).s); got != want {
+			t.Fatalf("jsonDecodedLen(%q) = %d, decoded length %d", raw, got, want)
+		}
+	})
+}

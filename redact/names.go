@@ -186,7 +186,10 @@ func (p *policy) key(name string, path []string) (class string, secret bool) {
 	if class, ok := credential.KeyNorm(nb); ok {
 		return class, ok
 	}
-	return credential.Key(name) // word rules that need the name unfolded
+	if credential.PassWord(name) {
+		return "password", true
+	}
+	return "", false
 }
 
 // queryParam returns the class of a query parameter name; code and state

@@ -143,18 +143,19 @@ var keyKeep = map[string]bool{
 // that holds a credential.
 func Key(name string) (class string, ok bool) {
 	var buf [64]byte
-	if class, ok := KeyNorm(NormInto(buf[:0], name)); ok || keyKeep[string(NormInto(buf[:0], name))] {
+	if class, ok := KeyNorm(NormInto(buf[:0], name)); ok {
 		return class, ok
 	}
-	if passWord(name) {
+	if PassWord(name) {
 		return "password", true
 	}
 	return "", false
 }
 
-// passWord reports a name whose last word is "pass" (ADMIN_PASS, db-pass,
-// rootPass), where a plain suffix would take bypass and compass.
-func passWord(name string) bool {
+// PassWord reports a name whose last word is "pass" (ADMIN_PASS, db-pass,
+// rootPass), where a plain suffix would take bypass and compass: a
+// password by Key, for callers of KeyNorm.
+func PassWord(name string) bool {
 	n := len(name)
 	if n < 5 || !strings.EqualFold(name[n-4:], "pass") {
 		return false
