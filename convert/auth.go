@@ -2,13 +2,12 @@ package convert
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	cred "github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -53,7 +52,7 @@ func ParseAuth(s string) (Auth, error) {
 			return Auth{}, fmt.Errorf("$%s: want an upper-case variable name of your own (not BASE_URL or APITAPE_…)", ref)
 		}
 	}
-	if strings.EqualFold(name, "Cookie") || csrfHeaders[strings.ToLower(name)] {
+	if strings.EqualFold(name, "Cookie") || cred.CSRFHeader(name) {
 		return Auth{}, fmt.Errorf("%s is part of the browser session --auth replaces", name)
 	}
 	return Auth{Name: name, Value: v}, nil
@@ -85,7 +84,7 @@ func (a *Auth) value() value {
 // replaced reports a recorded header --auth takes the place of; lower is
 // its name in lower case.
 func (a *Auth) replaced(lower, v string) bool {
-	return lower == "cookie" || csrfHeaders[lower] || lower == strings.ToLower(a.Name) ||
+	return lower == "cookie" || cred.CSRFHeader(lower) || lower == strings.ToLower(a.Name) ||
 		lower == "user-agent" && strings.HasPrefix(v, "Mozilla/")
 }
 
@@ -220,7 +219,7 @@ func (a *Auth) envNames() []string {
 // CSRFHeaders are the request headers that carry a CSRF token, lower
 // case, sorted: replay --auth drops them with the session.
 func CSRFHeaders() []string {
-	return slices.Sorted(maps.Keys(csrfHeaders))
+	return cred.CSRFHeaders()
 }
 
 // sendsPassword reports a call whose body holds a redacted password: a

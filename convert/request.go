@@ -12,6 +12,7 @@ import (
 
 	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	cred "github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -256,11 +257,6 @@ func isNoise(n string) bool {
 	return browserNoise[n] || strings.HasPrefix(n, "sec-ch-") || strings.HasPrefix(n, "sec-fetch-")
 }
 
-var csrfHeaders = map[string]bool{
-	"x-api-csrf": true, "x-csrf-token": true, "x-xsrf-token": true, "x-csrftoken": true,
-	"x-csrf": true, "csrf-token": true, "anti-csrf": true,
-}
-
 // Environment variables that stand for live credentials in default mode.
 const (
 	EnvCookie        = "COOKIE"
@@ -482,7 +478,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		case lower == "accept-encoding":
 			c.compressed = true
 			continue
-		case rancher && (lower == "cookie" || csrfHeaders[lower] || lower == "user-agent"):
+		case rancher && (lower == "cookie" || cred.CSRFHeader(lower) || lower == "user-agent"):
 			// A bearer token replaces the browser session; a browser
 			// User-Agent without the CSRF pair would fail Rancher's check.
 			continue
@@ -598,7 +594,7 @@ func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) val
 }
 
 func isCredential(lowerName string) bool {
-	return lowerName == "cookie" || lowerName == "authorization" || csrfHeaders[lowerName]
+	return lowerName == "cookie" || lowerName == "authorization" || cred.CSRFHeader(lowerName)
 }
 
 // onlyVariables reports whether a credential header's recorded text
@@ -675,7 +671,7 @@ func credential(lowerName, v string) value {
 		return envValue(EnvCookie)
 	case lowerName == "authorization":
 		return envValue(EnvAuthorization)
-	case csrfHeaders[lowerName]:
+	case cred.CSRFHeader(lowerName):
 		return envValue(EnvCSRF)
 	}
 	return literal(v)

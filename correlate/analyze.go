@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -1025,12 +1026,8 @@ func singular(s string) string {
 // a credential the client sends back: X-Auth-Token, X-Subject-Token,
 // X-CSRF-Token, X-Session-Id …
 func tokenHeader(name string) bool {
-	for _, w := range []string{"token", "session", "csrf", "xsrf"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
+	_, ok := credential.Header(name)
+	return ok
 }
 
 // sensitiveHeader reports whether a use in this field makes a value a
@@ -1040,16 +1037,8 @@ func sensitiveHeader(where string) bool {
 	if !ok {
 		return false
 	}
-	name = strings.ToLower(name)
-	if name == "authorization" || name == "proxy-authorization" || name == "cookie" {
-		return true
-	}
-	for _, w := range []string{"token", "csrf", "xsrf", "auth", "secret", "session", "key"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
+	_, secret := credential.Header(name)
+	return secret
 }
 
 // secretName reports whether member names say the value is a credential.
@@ -1057,16 +1046,8 @@ func secretName(rel []string) bool {
 	if len(rel) == 0 {
 		return false
 	}
-	k := strings.ToLower(rel[len(rel)-1])
-	if strings.HasSuffix(k, "id") || strings.HasSuffix(k, "name") {
-		return false
-	}
-	for _, w := range []string{"token", "secret", "password", "passwd", "session", "csrf", "jwt", "apikey", "api_key", "privatekey", "private_key", "accesskey", "access_key", "credential"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
+	_, secret := credential.Key(rel[len(rel)-1])
+	return secret
 }
 
 // paramAt returns the name of the query or form parameter whose value

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -38,6 +39,12 @@ type analyzer struct {
 	entry int
 	path  []pathElem
 	depth int
+	// wholeJSON: the last textValue walked its whole text as JSON (see
+	// analyzeSwept).
+	wholeJSON bool
+	// gated: analysing free text, where only values that look secret
+	// count (looksSecret).
+	gated bool
 	recs  []Record
 	warns []Record
 }
@@ -135,6 +142,9 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 	if !es.free(start, end) || value == "" {
 		return false
 	}
+	if a.gated && byName(rule) && !looksSecret(value, class) {
+		return false
+	}
 	ph := a.ks.placeholder(value, class, a.learn)
 	if a.learn {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
@@ -170,10 +180,22 @@ func (a *analyzer) leaf(doc string, n *jnode, es *editSet, fn func(s string, es 
 	}
 	js := n.str(doc)
 	inner := a.set()
-	fn(js.s, inner)
-	a.sweep(js.s, inner)
+	a.analyzeSwept(js.s, inner, fn)
 	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
 	a.done(inner)
+}
+
+// analyzeSwept runs fn over s and then the known-value sweep, unless fn
+// walked s as a JSON document: then every string value was swept where it
+// stands, and a sweep of the whole text could only hit member names,
+// which are structure, not values.
+func (a *analyzer) analyzeSwept(s string, es *editSet, fn func(string, *editSet)) {
+	a.wholeJSON = false
+	fn(s, es)
+	if !a.wholeJSON {
+		a.sweep(s, es)
+	}
+	a.wholeJSON = false
 }
 
 // keyLeaf is leaf for the value of a key (the hot path of JSON bodies:
@@ -187,10 +209,10 @@ func (a *analyzer) keyLeaf(doc string, n *jnode, es *editSet, key string, secret
 	inner := a.set()
 	if mode == modeSecret {
 		a.secretValue(js.s, inner, class, rule, false, class != "password" && rule != "secret-data")
+		a.sweep(js.s, inner)
 	} else {
-		a.textValue(js.s, inner)
+		a.analyzeSwept(js.s, inner, a.textValue)
 	}
-	a.sweep(js.s, inner)
 	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
 	a.done(inner)
 }
@@ -214,6 +236,9 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 // sweep replaces known secrets (found anywhere earlier) in s.
 func (a *analyzer) sweep(s string, es *editSet) {
 	a.ks.sweep(s, func(start, end int, value, class string) {
+		if wordy(value) && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
+			return // a password that is a word is not part of a longer word
+		}
 		if !isPlaceholderAt(s, start, end) {
 			a.pushQ("known value")
 			a.hit(es, start, end, value, "known-value", class)
@@ -257,6 +282,15 @@ func (a *analyzer) secretValue(s string, es *editSet, class, rule string, auth, 
 	}
 	if class == "auth" {
 		class = "secret"
+	}
+	if class == "signature" {
+		// A webhook signature names its algorithm (X-Hub-Signature-256:
+		// sha256=<hex>): only the digest is secret.
+		if alg, _, ok := strings.Cut(s[lo:hi], "="); ok && (alg == "sha1" || alg == "sha256" || alg == "sha512") {
+			if lo += len(alg) + 1; lo == hi {
+				return
+			}
+		}
 	}
 	if hits := a.p.detect(s[lo:hi]); len(hits) > 0 {
 		for _, h := range hits {
@@ -413,6 +447,8 @@ var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
 // textValue analyses a string that is not secret by name: it may hold
 // JSON, a URL, YAML or free text.
 func (a *analyzer) textValue(s string, es *editSet) {
+	walked := false
+	defer func() { a.wholeJSON = walked }() // this text's shape, not a nested one's
 	if s == "" {
 		return
 	}
@@ -428,6 +464,7 @@ func (a *analyzer) textValue(s string, es *editSet) {
 		return
 	case t[0] == '{' || t[0] == '[':
 		if a.jsonDoc(s, es) {
+			walked = true
 			return
 		}
 	case looksURL(t):
@@ -483,19 +520,7 @@ func (a *analyzer) jsonDoc(s string, es *editSet) bool {
 func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 	switch n.kind {
 	case '{':
-		isSecret := isSecretObject(doc, n)
-		for i := range n.kids {
-			k := &n.kids[i]
-			a.keyEdits(doc, k, es)
-			a.pushKey(k.key)
-			sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
-			if k.kind == '"' {
-				a.keyLeaf(doc, k, es, k.key, sd)
-			} else {
-				a.walk(doc, k, es, sd)
-			}
-			a.pop()
-		}
+		a.object(doc, n, es, secretData, isSecretObject(doc, n))
 	case '[':
 		for i := range n.kids {
 			a.pushIdx(i)
@@ -513,8 +538,54 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 	}
 }
 
+// object visits an object's members. isSecret marks a Kubernetes Secret,
+// whose data and stringData values are all secret; the items of a
+// SecretList are Secrets even without their own kind. An environment
+// variable ({"name":"DB_PASSWORD","value":…}) has the secrecy of its name.
+func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecret bool) {
+	list := false
+	if v, ok := n.memberString(doc, "kind"); ok && v == "SecretList" {
+		list = true
+	}
+	envName := ""
+	if nm, ok := n.memberString(doc, "name"); ok && len(n.kids) <= 4 {
+		if v := n.member("value"); v != nil && v.kind == '"' {
+			if _, secret := a.p.key(nm, nil); secret {
+				envName = nm
+			}
+		}
+	}
+	for i := range n.kids {
+		k := &n.kids[i]
+		a.keyEdits(doc, k, es)
+		a.pushKey(k.key)
+		sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
+		switch {
+		case k.kind == '"' && k.key == "value" && envName != "":
+			a.keyLeaf(doc, k, es, envName, sd)
+		case k.kind == '"':
+			a.keyLeaf(doc, k, es, k.key, sd)
+		case list && k.key == "items" && k.kind == '[':
+			for x := range k.kids {
+				a.pushIdx(x)
+				if it := &k.kids[x]; it.kind == '{' {
+					a.object(doc, it, es, sd, true)
+				} else {
+					a.walk(doc, it, es, sd)
+				}
+				a.pop()
+			}
+		default:
+			a.walk(doc, k, es, sd)
+		}
+		a.pop()
+	}
+}
+
 // keyEdits redacts a member name that is a secret (a map keyed by
-// tokens): token shapes and known secrets only, since names are not values.
+// tokens): token shapes only. The known-value sweep never edits a name: a
+// learned value that happens to equal one ("cookies") must not break the
+// document's structure.
 func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	if len(k.key) < minSweep {
 		return
@@ -523,8 +594,7 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	js := decodeJSONString(lit)
 	inner := a.set()
 	a.pushQ("member name")
-	a.tokens(js.s, inner, "token")
-	a.sweep(js.s, inner)
+	a.tokens(js.s, inner, "token") // never the sweep: a name is structure
 	a.pop()
 	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
 	a.done(inner)
@@ -537,7 +607,14 @@ func isSecretObject(doc string, n *jnode) bool {
 		return true
 	}
 	v, ok := n.memberString(doc, "type")
-	return ok && strings.EqualFold(v, "secret")
+	return ok && secretType(v)
+}
+
+// secretType reports the type of a Kubernetes Secret (Opaque,
+// kubernetes.io/…) or of a steve secret resource ("secret").
+func secretType(v string) bool {
+	return strings.EqualFold(v, "secret") || v == "Opaque" || strings.HasPrefix(v, "kubernetes.io/") ||
+		strings.HasPrefix(v, "bootstrap.kubernetes.io/") || strings.HasPrefix(v, "helm.sh/release")
 }
 
 const (
@@ -615,7 +692,10 @@ func (a *analyzer) url(s string, es *editSet) {
 		pathEnd = rest + h
 	}
 	path := s[rest:pathEnd]
-	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) { a.tokens(v, in, "token") })
+	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) {
+		a.pathTokens(v, in)
+		a.tokens(v, in, "token")
+	})
 	if q >= 0 && (h < 0 || q < h) {
 		qend := len(s)
 		if h > q {
@@ -628,15 +708,51 @@ func (a *analyzer) url(s string, es *editSet) {
 	}
 }
 
-func authishPath(p string) bool {
-	l := lower(p)
-	for _, w := range authPathWords {
-		if strings.Contains(l, w) {
-			return true
-		}
-	}
-	return false
+// pathMarkers are path segments whose next segment is a credential: a
+// one-time link's token whatever its shape (1), or a token listed by value
+// when it looks random (2: /v3/tokens/token-fkx2q names one).
+var pathMarkers = map[string]int{
+	"reset-password": 1, "resetpassword": 1, "password-reset": 1, "passwordreset": 1, "reset": 1,
+	"invite": 1, "invites": 1, "invitation": 1, "invitations": 1, "magic-link": 1, "magiclink": 1,
+	"confirm": 1, "verify-email": 1, "activate": 1, "unsubscribe": 1,
+	"tokens": 2, "token": 2, "apikeys": 2, "api-keys": 2, "keys": 2,
 }
+
+// pathTokens redacts the segment after a marker in pathMarkers.
+func (a *analyzer) pathTokens(p string, es *editSet) {
+	prev := ""
+	for off := 0; off <= len(p); {
+		end := strings.IndexByte(p[off:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += off
+		}
+		seg := p[off:end]
+		switch pathMarkers[lower(prev)] {
+		case 1:
+			if len(seg) >= 16 && !wordy(seg) && !isSafe(seg) {
+				a.hit(es, off, end, seg, "path-token", "token")
+			}
+		case 2:
+			if randomLooking(seg, 16, 3.0) && !isSafe(seg) {
+				a.hit(es, off, end, seg, "path-token", "token")
+			}
+		}
+		if len(seg) >= minDetect && es.free(off, end) && entropy(seg) >= 3 && !notSecretShape(seg) {
+			// Each segment on its own too: token rules that want the
+			// token to end (gitleaks' \b…(?:['"\s;]|$)) do not know '/'.
+			inner := a.set()
+			a.tokens(seg, inner, "token")
+			es.addAll(inner, off)
+			a.done(inner)
+		}
+		prev = seg
+		off = end + 1
+	}
+}
+
+func authishPath(p string) bool { return credential.OAuthPath(p) }
 
 // encoded analyses the percent-encoded s[lo:hi] decoded, with fn, and maps
 // the edits back (escaping replacements for a URL).
@@ -846,6 +962,8 @@ func (a *analyzer) headerFn(name string) func(string, *editSet) {
 		return a.url
 	case hdrKeep:
 		return func(s string, es *editSet) { a.tokens(s, es, "token") }
+	case hdrWSProtocol:
+		return a.wsProtocols
 	}
 	return a.textValue
 }
@@ -979,4 +1097,28 @@ func partHeaders(h string) (name, ctype string) {
 		}
 	}
 	return name, ctype
+}
+
+// k8sBearerProtocol is how Kubernetes clients carry a bearer token in a
+// WebSocket handshake, which cannot set Authorization.
+const k8sBearerProtocol = "base64url.bearer.authorization.k8s.io."
+
+// wsProtocols redacts the token inside a Sec-WebSocket-Protocol list.
+func (a *analyzer) wsProtocols(s string, es *editSet) {
+	for off := 0; off < len(s); {
+		end := strings.IndexByte(s[off:], ',')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += off
+		}
+		p := strings.TrimLeft(s[off:end], " \t")
+		lo := end - len(p)
+		p = strings.TrimRight(p, " \t")
+		if len(p) > len(k8sBearerProtocol) && strings.EqualFold(p[:len(k8sBearerProtocol)], k8sBearerProtocol) && !isSafe(p) {
+			a.hit(es, lo+len(k8sBearerProtocol), lo+len(p), p[len(k8sBearerProtocol):], "header:sec-websocket-protocol", "bearer")
+		}
+		off = end + 1
+	}
+	a.tokens(s, es, "token")
 }

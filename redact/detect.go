@@ -51,6 +51,18 @@ var prefixDetectors = []*prefixDetector{
 		re: regexp.MustCompile(`^AIza[0-9A-Za-z_-]{35}`), rule: "gcp-api-key", class: "gcp", maxLen: 39, fixed: true},
 	{prefixes: []string{"sk_live_", "rk_live_"},
 		re: regexp.MustCompile(`^[sr]k_live_[0-9A-Za-z]{24,247}`), rule: "stripe-key", class: "stripe", maxLen: 255},
+	// AWS SigV4 (Authorization: AWS4-HMAC-SHA256 …, Signature=<64 hex>)
+	// and Azure connection strings (AccountKey=, SharedAccessKey=).
+	{prefixes: []string{"Signature="},
+		re: regexp.MustCompile(`^Signature=([0-9a-f]{64})`), rule: "aws-sigv4-signature", class: "signature", maxLen: 74, fixed: true},
+	{prefixes: []string{"AccountKey=", "SharedAccessKey="},
+		re: regexp.MustCompile(`^(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{20,}={0,2})`), rule: "azure-storage-key", class: "azurekey", maxLen: 300},
+	// Shapes gitleaks' default rules lack: Docker Hub tokens, and a
+	// Mailgun key without "mailgun" next to it.
+	{prefixes: []string{"dckr_pat_", "dckr_oat_"},
+		re: regexp.MustCompile(`^dckr_[po]at_[A-Za-z0-9_-]{27,}`), rule: "dockerhub-token", class: "docker", maxLen: 100},
+	{prefixes: []string{"key-"},
+		re: regexp.MustCompile(`^key-[0-9a-f]{32}`), rule: "mailgun-key", class: "mailgun", maxLen: 36, fixed: true},
 	{prefixes: []string{"Basic ", "basic ", "BASIC "},
 		re: regexp.MustCompile(`^(?i:basic)[ \t]+([A-Za-z0-9+/_-]{8,}={0,2})`), rule: "basic-auth", class: "basic", maxLen: 4096},
 }
@@ -94,6 +106,11 @@ func (p *policy) detect(s string) []hit {
 	for _, d := range prefixDetectors {
 		hits = d.find(s, hits)
 	}
+	gl := p.gitleaks
+	if gl == nil {
+		gl, _ = defaultGitleaks() // it reads (TestGitleaksDefaults)
+	}
+	hits = gl.find(s, hits)
 	hits = p.userPatterns(s, hits)
 	return sortHits(hits)
 }

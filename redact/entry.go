@@ -1,11 +1,11 @@
 package redact
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
-	"io"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // The HAR layer: which analysis each field of an entry gets. Fields the
@@ -50,10 +50,11 @@ func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
 
 // message redacts a request or a response.
 func (a *analyzer) message(doc string, n *jnode, es *editSet) {
-	var ctype string
+	var ctype, cenc string
 	authish := false
 	if h := n.member("headers"); h != nil {
 		ctype = headerValue(doc, h, "content-type")
+		cenc = headerValue(doc, h, "content-encoding")
 	}
 	if u, ok := n.memberString(doc, "url"); ok {
 		authish = authishPath(strings.SplitN(u, "?", 2)[0])
@@ -80,12 +81,120 @@ func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 		case k.key == "postData" && k.kind == '{':
 			a.postData(doc, k, ctype, es)
 		case k.key == "content" && k.kind == '{':
-			a.content(doc, k, es)
+			a.content(doc, k, cenc, es)
 		default:
 			return false
 		}
 		return true
 	})
+	resizeBody(doc, n, es)
+}
+
+// resizeBody keeps content.size and bodySize consistent with a body text
+// the edits changed: content.size moves by the change in decoded length,
+// and bodySize too when it was the length of that same text (a compressed
+// response's bodySize counts wire bytes that are not in the HAR, and stays).
+func resizeBody(doc string, msg *jnode, es *editSet) {
+	body := msg.member("bodySize")
+	var text, size *jnode
+	b64 := false
+	if c := msg.member("content"); c != nil && c.kind == '{' {
+		text, size = c.member("text"), c.member("size")
+		enc, _ := c.memberString(doc, "encoding")
+		b64 = strings.EqualFold(enc, "base64")
+	} else if p := msg.member("postData"); p != nil && p.kind == '{' {
+		text = p.member("text")
+	}
+	if text == nil || text.kind != '"' {
+		return
+	}
+	old, now, ok := textLengths(doc, text, es, b64)
+	if !ok || old == now {
+		return
+	}
+	if v, ok := intValue(doc, size); ok && v > 0 {
+		es.add(edit{start: size.start, end: size.end, text: strconv.Itoa(v + now - old)})
+	}
+	if v, ok := intValue(doc, body); ok && v == old {
+		es.add(edit{start: body.start, end: body.end, text: strconv.Itoa(now)})
+	}
+}
+
+// textLengths returns the decoded length of a string node before and after
+// the edits inside it, without decoding the whole text (bodies are large,
+// edits few).
+func textLengths(doc string, text *jnode, es *editSet, b64 bool) (old, now int, ok bool) {
+	lit := doc[text.start+1 : text.end-1]
+	var inner editSet
+	for _, e := range es.e {
+		if e.start > text.start && e.end < text.end {
+			e.start -= text.start + 1
+			e.end -= text.start + 1
+			inner.e = append(inner.e, e)
+		}
+	}
+	if inner.empty() {
+		return 0, 0, false
+	}
+	if b64 {
+		before := decodeJSONString(lit).s
+		after := decodeJSONString(inner.apply(lit)).s
+		b, err1 := base64.StdEncoding.DecodeString(strings.TrimSpace(before))
+		c, err2 := base64.StdEncoding.DecodeString(strings.TrimSpace(after))
+		return len(b), len(c), err1 == nil && err2 == nil
+	}
+	old = jsonDecodedLen(lit)
+	now = old
+	for _, e := range inner.e {
+		now += jsonDecodedLen(e.text) - jsonDecodedLen(lit[e.start:e.end])
+	}
+	return old, now, true
+}
+
+// jsonDecodedLen is len(decodeJSONString(raw).s) without building it.
+func jsonDecodedLen(raw string) int {
+	n := 0
+	for i := 0; i < len(raw); {
+		j := strings.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			return n + len(raw) - i
+		}
+		n += j
+		i += j
+		if i+1 >= len(raw) {
+			return n + 1
+		}
+		if raw[i+1] != 'u' || i+6 > len(raw) || !isHex4(raw[i+2:i+6]) {
+			n++
+			i += 2
+			continue
+		}
+		r := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' && isHex4(raw[i+2:i+6]) {
+				r2 := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					n += utf8.RuneLen(d)
+					i += 6
+					continue
+				}
+			}
+			n += utf8.RuneLen(utf8.RuneError)
+			continue
+		}
+		n += utf8.RuneLen(r)
+	}
+	return n
+}
+
+// intValue returns a JSON integer node's value.
+func intValue(doc string, n *jnode) (int, bool) {
+	if n == nil || n.kind != 'n' {
+		return 0, false
+	}
+	v, err := strconv.Atoi(doc[n.start:n.end])
+	return v, err == nil
 }
 
 // decodedFn applies fn to a value percent-decoded (nil stays nil).
@@ -177,7 +286,7 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 }
 
 // content redacts a response body, decoding base64 (and gzip) first.
-func (a *analyzer) content(doc string, n *jnode, es *editSet) {
+func (a *analyzer) content(doc string, n *jnode, cenc string, es *editSet) {
 	mime, _ := n.memberString(doc, "mimeType")
 	enc, _ := n.memberString(doc, "encoding")
 	a.members(doc, n, es, func(k *jnode) bool {
@@ -185,7 +294,7 @@ func (a *analyzer) content(doc string, n *jnode, es *editSet) {
 			return false
 		}
 		if strings.EqualFold(enc, "base64") {
-			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, in) })
+			a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, mime, cenc, in) })
 		} else {
 			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
 		}
@@ -204,7 +313,7 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 				return false
 			}
 			if binary {
-				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", in) })
+				a.leaf(doc, k, es, func(s string, in *editSet) { a.base64Body(s, "", "", in) })
 			} else {
 				a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, "", in) })
 			}
@@ -213,14 +322,21 @@ func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 	})
 }
 
-// maxGunzip bounds a gzip body inflated for inspection.
+// maxGunzip bounds a compressed body inflated for inspection.
 const maxGunzip = 64 << 20
 
-// base64Body decodes a base64 body, gunzips it when it is gzip (HAR
-// writers that keep the wire bytes), redacts it and encodes it again the
-// same way. A body that cannot be decoded is reported, not guessed at.
-func (a *analyzer) base64Body(s, mime string, es *editSet) {
-	t := strings.TrimSpace(s)
+// base64Body decodes a base64 body (line breaks and spaces allowed),
+// inflates it when it is compressed (HAR writers that keep the wire
+// bytes: gzip, deflate, br, zstd, by Content-Encoding or magic bytes),
+// redacts it and encodes it again the same way. A body that cannot be
+// decoded or inflated is reported as not inspected, never passed as clean.
+func (a *analyzer) base64Body(s, mime, cenc string, es *editSet) {
+	t := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
 	raw, err := base64.StdEncoding.DecodeString(t)
 	if err != nil {
 		if dec, ok := decodeBase64(t); ok {
@@ -233,19 +349,15 @@ func (a *analyzer) base64Body(s, mime string, es *editSet) {
 		return
 	}
 	data := string(raw)
-	gz := len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b
-	if gz {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		var plain []byte
-		if err == nil {
-			plain, err = io.ReadAll(io.LimitReader(zr, maxGunzip+1))
-		}
-		if err != nil || len(plain) > maxGunzip {
-			a.warn("not inspected: gzip body is invalid or larger than 64 MiB")
+	codec := compression(raw, cenc)
+	if codec != "" {
+		plain, err := inflate(codec, raw)
+		if err != nil {
+			a.warn("not inspected: " + codec + " body is invalid or inflates past 64 MiB")
 			return
 		}
 		data = string(plain)
-		a.pushQ("base64 gzip")
+		a.pushQ("base64 " + codec)
 	} else {
 		a.pushQ("base64")
 	}
@@ -257,12 +369,13 @@ func (a *analyzer) base64Body(s, mime string, es *editSet) {
 		return
 	}
 	out := inner.apply(data)
-	if gz {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		zw.Write([]byte(out))
-		zw.Close()
-		out = b.String()
+	if codec != "" {
+		b, err := deflate(codec, []byte(out))
+		if err != nil {
+			a.warn("not inspected: cannot compress the redacted " + codec + " body again")
+			return
+		}
+		out = string(b)
 	}
 	es.add(edit{start: 0, end: len(s), text: base64.StdEncoding.EncodeToString([]byte(out)), recs: inner.recs()})
 }

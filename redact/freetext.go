@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strings"
+
+	"github.com/apitape/apitape/internal/credential"
 )
 
 // Free text: HTML and JavaScript bodies, error messages, bodies that are
@@ -14,13 +16,17 @@ import (
 // base64 runs to look inside them.
 
 func (a *analyzer) freeText(s string, es *editSet) {
+	defer func(g bool) { a.gated = g }(a.gated)
+	a.gated = true
 	// Names first, as everywhere: a token after "Authorization:" is
 	// reported (and classed) as that header's.
 	a.urlsInText(s, es)
+	a.htmlFields(s, es)
 	a.assignments(s, es)
 	a.formParts(s, es)
 	a.tokens(s, es, "token")
 	a.base64Runs(s, es)
+	a.otherSpellings(s, es)
 }
 
 // urlTerminator ends a URL found in text.
@@ -143,11 +149,7 @@ func (p *policy) textKeywords() []string { return p.kw }
 
 func (p *policy) computeKeywords() {
 	kw := append([]string(nil), keywords...)
-	for name, r := range headerRules {
-		if r.kind != hdrPlain && r.kind != hdrURL && r.kind != hdrKeep {
-			kw = append(kw, name)
-		}
-	}
+	kw = append(kw, credential.ExactHeaders()...)
 	for _, set := range []nameSet{p.headers, p.cookies, p.query, p.keys} {
 		for n := range set.exact {
 			if n != "" {
@@ -366,7 +368,7 @@ func valueTerminator(c byte) bool {
 // rules file (not the suffix rules: in free text "token: x" is a key).
 func (p *policy) exactHeader(name string) (headerRule, bool) {
 	l := lower(name)
-	if _, ok := headerRules[l]; ok || p.headers.exact[l] {
+	if _, ok := headerShapes[l]; ok || credential.ExactHeader(l) || credential.NotCredentialHeader(l) || p.headers.exact[l] {
 		return p.header(name), true
 	}
 	return headerRule{}, false
@@ -375,9 +377,7 @@ func (p *policy) exactHeader(name string) (headerRule, bool) {
 // cookieByName reports Rancher's credential cookies and rules-file cookies
 // (the contains-rules are too loose for free text).
 func (p *policy) cookieByName(name string) bool {
-	l := lower(name)
-	_, ok := cookieExact[l]
-	return ok || p.cookies.exact[l]
+	return credential.ExactCookie(name) || p.cookies.exact[lower(name)]
 }
 
 // base64Runs decodes long base64 runs that hold text and looks inside:

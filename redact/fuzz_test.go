@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -102,7 +103,12 @@ var places = []string{
 	"header", "authorization", "cookie-header", "cookies", "query", "path", "json-body", "form-body",
 	"response-json", "response-base64", "ws-text", "ws-binary", "custom-field", "location", "redirect",
 	"log-comment", "page-title", "multipart", "yaml-in-json", "echo", "json-key",
+	"env-list", "deflate-body", "hex-text",
 }
+
+// kinds is how many token shapes plant knows: apitape's own detectors,
+// then vendor shapes from gitleaks' rules.
+const kinds = 15
 
 // plant returns a HAR with one secret of the given kind in place, the
 // secret part that must vanish, and filler around it.
@@ -121,7 +127,7 @@ func plant(place, kind int, filler string, seed string) (string, string) {
 	}
 	filler = strings.ToValidUTF8(filler, " ")
 	var value, secret string
-	switch kind % 9 {
+	switch kind % kinds {
 	case 0:
 		secret = c.rancherKey()
 		value = "token-fkx2q:" + secret
@@ -148,6 +154,26 @@ func plant(place, kind int, filler string, seed string) (string, string) {
 		value = secret
 	case 8:
 		secret = c.secret("glpat-" + c.fill(alnum, 20))
+		value = secret
+	case 9:
+		secret = c.vendor("npm_", alnum, 36)
+		value = secret
+	case 10:
+		secret = c.vendor("hf_", "abcdefghijklmnopqrstuvwxyz", 34)
+		value = secret
+	case 11:
+		secret = c.vendor("sk-ant-api03-", alnum+"-_", 93, "AA")
+		value = secret
+	case 12:
+		// Digits throughout: gitleaks allowlists s\.[A-Za-z]{24} anywhere
+		// in a Vault token, so 24 letters in a row hide a real one from it.
+		secret = c.vendor("hvs.", hexChrs+"-_", 100)
+		value = secret
+	case 13:
+		secret = c.vendor("dckr_pat_", alnum+"-_", 27)
+		value = secret
+	case 14:
+		secret = c.vendor("shpat_", hexChrs, 32)
 		value = secret
 	}
 	text := filler + " " + value + " " + filler
@@ -195,6 +221,13 @@ func plant(place, kind int, filler string, seed string) (string, string) {
 		e.text = `{"config":` + jq("apiVersion: v1\nnote: x\nusers:\n- user:\n    comment: "+jq(text)+"\n") + `}`
 	case "json-key":
 		e.text = `{"byName":{` + jq(text) + `:{"n":1}}}`
+	case "env-list":
+		e.text = `{"env":[{"name":"LOG","value":` + jq(filler) + `},{"name":"SERVICE_TOKEN","value":` + jq(value) + `}]}`
+	case "deflate-body":
+		e.respH = [][2]string{{"Content-Encoding", "deflate"}}
+		e.text, e.enc = base64.StdEncoding.EncodeToString(compressWith("deflate", `{"note":`+jq(text)+`}`)), "base64"
+	case "hex-text":
+		e.mime, e.text = "text/plain", "dump "+hex.EncodeToString([]byte(text))+" end"
 	case "echo":
 		// The value is secret by its name in one entry and only echoed in
 		// another, before and after.
@@ -213,7 +246,7 @@ func plant(place, kind int, filler string, seed string) (string, string) {
 // survives redaction, in any spelling, and the result is valid.
 func FuzzPlantedSecret(f *testing.F) {
 	for p := range places {
-		for k := 0; k < 9; k++ {
+		for k := 0; k < kinds; k++ {
 			f.Add(uint8(p), uint8(k), "some text ✓ with \"quotes\" & more")
 		}
 	}
@@ -225,6 +258,9 @@ func FuzzPlantedSecret(f *testing.F) {
 		out, _, _ := redactString(t, newTestRedactor(t, Options{}), doc)
 		mustParse(t, "redacted", out)
 		assertGone(t, places[int(place)%len(places)], out, []string{secret})
+		if h := hex.EncodeToString([]byte(secret)); strings.Contains(out, h) {
+			t.Errorf("%s: the secret survives hex-encoded", places[int(place)%len(places)])
+		}
 		if again, _, _ := redactString(t, newTestRedactor(t, Options{}), out); again != out {
 			t.Errorf("second run changed the output:\n%s", firstDiff(out, again))
 		}

@@ -164,6 +164,7 @@ type ent struct {
 	contentSize      int
 	reqHeadersSize   int
 	responseBodySize int
+	requestBodySize  int
 }
 
 func jq(s string) string {
@@ -208,7 +209,7 @@ func (e ent) json() string {
 		}
 		b.WriteString("}")
 	}
-	fmt.Fprintf(&b, `,"headersSize":%d,"bodySize":0},"response":{"status":%d,"statusText":"OK","httpVersion":"HTTP/1.1"`, e.reqHeadersSize, e.status)
+	fmt.Fprintf(&b, `,"headersSize":%d,"bodySize":%d},"response":{"status":%d,"statusText":"OK","httpVersion":"HTTP/1.1"`, e.reqHeadersSize, e.requestBodySize, e.status)
 	b.WriteString(`,"cookies":` + nvList(e.respC) + `,"headers":` + nvList(e.respH))
 	fmt.Fprintf(&b, `,"content":{"size":%d,"mimeType":%s`, e.contentSize, jq(e.mime))
 	if !e.noResponseText {

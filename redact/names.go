@@ -3,6 +3,8 @@ package redact
 import (
 	"regexp"
 	"strings"
+
+	"github.com/apitape/apitape/internal/credential"
 )
 
 // Name rules: which headers, cookies, query parameters, form fields and
@@ -10,28 +12,12 @@ import (
 // regard to case (never turned into regular expressions: a cookie called
 // "U88+6Et^x" is just those bytes), after normName for keys.
 
-// normName folds a key for comparison: lower case without '_', '-', '.' and
-// spaces, so clientSecret, client_secret and Client-Secret are one name.
-func normName(s string) string {
-	var buf [64]byte
-	return string(normInto(buf[:0], s))
-}
+// normName folds a key for comparison (credential.Norm).
+func normName(s string) string { return credential.Norm(s) }
 
 // normInto appends the folded s to b; with a stack buffer it does not
 // allocate, and a map lookup of string(b) does not either.
-func normInto(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b = append(b, c+'a'-'A')
-		case c == '_' || c == '-' || c == '.' || c == ' ':
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
+func normInto(b []byte, s string) []byte { return credential.NormInto(b, s) }
 
 // Header kinds beyond "secret value".
 const (
@@ -42,6 +28,9 @@ const (
 	hdrSetCookie // name=value; attributes (one per line when joined)
 	hdrURL       // a URL or a path with a query
 	hdrKeep      // never a secret, not even by detectors' keyword rules
+	// hdrWSProtocol: Sec-WebSocket-Protocol, where Kubernetes clients send
+	// a bearer token as base64url.bearer.authorization.k8s.io.<token>.
+	hdrWSProtocol
 )
 
 type headerRule struct {
@@ -49,10 +38,9 @@ type headerRule struct {
 	class string
 }
 
-// headerRules are Rancher's and the common credential headers (rancher
-// pkg/auth/audit/default.go lists Cookie, Authorization, X-Api-Tunnel-*,
-// X-Api-Auth-Header, X-Amz-Security-Token, Set-Cookie, X-Api-Set-Cookie-Header).
-var headerRules = map[string]headerRule{
+// headerShapes are headers whose value has a structure to parse; which
+// other headers are credentials is credential.Header's to say.
+var headerShapes = map[string]headerRule{
 	"authorization":           {hdrAuth, "auth"},
 	"proxy-authorization":     {hdrAuth, "auth"},
 	"x-api-auth-header":       {hdrAuth, "auth"},
@@ -60,97 +48,26 @@ var headerRules = map[string]headerRule{
 	"x-api-cookie-header":     {hdrCookie, "cookie"},
 	"set-cookie":              {hdrSetCookie, "cookie"},
 	"x-api-set-cookie-header": {hdrSetCookie, "cookie"},
-	"x-api-csrf":              {hdrSecret, "csrf"},
-	"x-csrf-token":            {hdrSecret, "csrf"},
-	"x-xsrf-token":            {hdrSecret, "csrf"},
-	"csrf-token":              {hdrSecret, "csrf"},
-	"x-api-tunnel-token":      {hdrSecret, "token"},
-	"x-api-tunnel-params":     {hdrSecret, "secret"},
-	"x-amz-security-token":    {hdrSecret, "token"},
-	"x-api-key":               {hdrSecret, "apikey"},
-	"api-key":                 {hdrSecret, "apikey"},
-	"apikey":                  {hdrSecret, "apikey"},
-	"x-goog-api-key":          {hdrSecret, "apikey"},
-	"x-auth-token":            {hdrSecret, "token"},
-	"x-access-token":          {hdrSecret, "token"},
-	"x-refresh-token":         {hdrSecret, "token"},
-	"x-session-token":         {hdrSecret, "token"},
-	"x-vault-token":           {hdrSecret, "token"},
-	"x-api-token":             {hdrSecret, "token"},
-	"private-token":           {hdrSecret, "token"},
 	"referer":                 {hdrURL, ""},
 	"location":                {hdrURL, ""},
 	"content-location":        {hdrURL, ""},
 	":path":                   {hdrURL, ""},
-	// Not secrets, though they look random or name a credential: the
-	// WebSocket handshake, cache validators, trace ids, and Rancher's
-	// cloud-credential reference header (the proxy substitutes the secret).
-	"x-api-cattleauth-header": {hdrKeep, ""},
-	"sec-websocket-key":       {hdrKeep, ""},
-	"sec-websocket-accept":    {hdrKeep, ""},
-	"etag":                    {hdrKeep, ""},
-	"if-none-match":           {hdrKeep, ""},
-	"if-match":                {hdrKeep, ""},
-	"x-request-id":            {hdrKeep, ""},
-	"traceparent":             {hdrKeep, ""},
-	"tracestate":              {hdrKeep, ""},
+	"sec-websocket-protocol":  {hdrWSProtocol, "bearer"},
 }
 
-// keySuffixes make a JSON/YAML key, form field or multipart part secret
-// when its normalised name ends with one of them (Rancher's own audit
-// redactor matches password, token and kubeconfig anywhere in a key; a
-// suffix keeps tokenSecretName, tokenEndpoint, passwordFields and
-// mustChangePassword's siblings out).
-var keySuffixes = []struct{ suffix, class string }{
-	{"password", "password"}, {"passwd", "password"}, {"passphrase", "password"}, {"rootpass", "password"},
-	{"secret", "secret"}, {"secretkey", "secret"}, {"sharedkey", "secret"}, {"sessionkey", "secret"},
-	{"token", "token"},
-	{"apikey", "apikey"},
-	{"privatekey", "privatekey"}, {"privatekeycontents", "privatekey"}, {"privatekeyfile", "privatekey"},
-	{"sshkey", "privatekey"}, {"sshkeycontents", "privatekey"}, {"spkey", "privatekey"},
-	{"clientkeydata", "privatekey"},
-	{"kubeconfig", "kubeconfig"}, {"kubeconfigcontent", "kubeconfig"},
-	{"credential", "credential"}, {"credentials", "credential"},
-	{"authencodedjson", "credential"},
-	{"clusterobject", "secret"},
+// builtinHeader is the rule for a header by the built-in rules.
+func builtinHeader(l string) (headerRule, bool) {
+	if r, ok := headerShapes[l]; ok {
+		return r, true
+	}
+	if credential.NotCredentialHeader(l) {
+		return headerRule{hdrKeep, ""}, true
+	}
+	if c, ok := credential.Header(l); ok {
+		return headerRule{hdrSecret, c}, true
+	}
+	return headerRule{hdrPlain, ""}, false
 }
-
-// keyExact are whole names that are secret but too short for a suffix rule.
-var keyExact = map[string]string{
-	"pwd": "password", "pass": "password", "auth": "secret", "authorization": "auth",
-	"cookie": "cookie", "csrf": "csrf", "xapicsrf": "csrf", "sessionid": "secret",
-}
-
-// keyKeep are names a suffix rule would catch that never hold secrets.
-var keyKeep = map[string]bool{
-	"mustchangepassword": true, "tokentype": true, "tokenendpoint": true,
-}
-
-// cookieExact are Rancher's credential cookies.
-var cookieExact = map[string]string{
-	"r_sess": "cookie", "csrf": "csrf", "r_oidc_id": "cookie", "r_azuread_id": "cookie",
-}
-
-// cookieKeep are Rancher's preference cookies.
-var cookieKeep = map[string]bool{
-	"r_pcs": true, "r_locale": true, "r_redirected": true, "r_theme": true, "r_username": true,
-}
-
-// cookieContains make a cookie secret by a word in its name.
-var cookieContains = []string{"sess", "token", "auth", "csrf", "xsrf", "jwt", "secret", "passw", "sid", "apikey", "login"}
-
-// queryExact are query parameters (normalised) that carry credentials.
-var queryExact = map[string]string{
-	"token": "token", "accesstoken": "token", "idtoken": "token", "refreshtoken": "token", "authtoken": "token",
-	"csrf": "csrf", "csrftoken": "csrf", "apikey": "apikey", "password": "password", "passwd": "password",
-	"pwd": "password", "secret": "secret", "clientsecret": "secret", "signature": "signature", "sig": "signature",
-	"xamzsignature": "signature", "xamzsecuritytoken": "token", "samlresponse": "oauth", "session": "secret",
-	"sessionid": "secret", "jwt": "token", "assertion": "oauth", "ticket": "token",
-}
-
-// authPathWords mark a URL whose `code` and `state` are an OAuth callback's
-// (elsewhere `state=active` is a filter).
-var authPathWords = []string{"verify", "callback", "oauth", "auth", "login", "saml", "oidc", "sso", "redirect"}
 
 // nameMatch is a compiled set of literal names: exact (normalised) names
 // and dotted paths.
@@ -206,6 +123,7 @@ type policy struct {
 	patterns                      []*Pattern
 	strict                        bool
 	kw                            []string // assignment keywords, lower case
+	gitleaks                      *gitleaksSet
 }
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -221,6 +139,7 @@ func newPolicy(rules *Rules, keep []string, strict bool) *policy {
 	p.keys = newNameSet(rules.JSON, normName)
 	p.keep = newNameSet(append(append([]string(nil), rules.Keep...), keep...), normName)
 	p.patterns = rules.Patterns
+	p.gitleaks = rules.gitleaks // nil: gitleaks' defaults, read on first use
 	p.computeKeywords()
 	return p
 }
@@ -242,49 +161,19 @@ func (p *policy) needPaths() bool { return len(p.keys.paths) > 0 || len(p.keep.p
 // header returns the rule for a header name.
 func (p *policy) header(name string) headerRule {
 	l := lower(name)
-	if p.headers.exact[l] {
-		if r, ok := headerRules[l]; ok && r.kind != hdrKeep && r.kind != hdrURL {
-			return r
-		}
+	r, _ := builtinHeader(l)
+	if p.headers.exact[l] && r.kind != hdrAuth && r.kind != hdrCookie && r.kind != hdrSetCookie && r.kind != hdrSecret {
 		return headerRule{hdrSecret, "secret"}
 	}
-	if r, ok := headerRules[l]; ok {
-		return r
-	}
-	n := normName(name)
-	for _, s := range []string{"token", "secret", "password", "apikey", "csrf"} {
-		if strings.HasSuffix(n, s) {
-			if strings.Contains(n, "csrf") || strings.Contains(n, "xsrf") {
-				return headerRule{hdrSecret, "csrf"}
-			}
-			return headerRule{hdrSecret, "token"}
-		}
-	}
-	return headerRule{hdrPlain, ""}
+	return r
 }
 
 // cookie returns the class of a cookie name when it is secret by name.
 func (p *policy) cookie(name string) (class string, secret bool) {
-	l := lower(strings.TrimSpace(name))
-	if p.cookies.exact[l] {
+	if p.cookies.exact[lower(strings.TrimSpace(name))] {
 		return "cookie", true
 	}
-	if c, ok := cookieExact[l]; ok {
-		return c, true
-	}
-	if cookieKeep[l] {
-		return "", false
-	}
-	n := normName(l)
-	for _, w := range cookieContains {
-		if strings.Contains(n, w) {
-			if strings.Contains(n, "csrf") || strings.Contains(n, "xsrf") {
-				return "csrf", true
-			}
-			return "cookie", true
-		}
-	}
-	return "", false
+	return credential.Cookie(name)
 }
 
 // key returns the class of a JSON/YAML key, form field or part name.
@@ -294,16 +183,11 @@ func (p *policy) key(name string, path []string) (class string, secret bool) {
 	if (len(p.keys.exact) > 0 || len(p.keys.paths) > 0) && p.keys.has(string(nb), path) {
 		return "secret", true
 	}
-	if keyKeep[string(nb)] {
-		return "", false
+	if class, ok := credential.KeyNorm(nb); ok {
+		return class, ok
 	}
-	if c, ok := keyExact[string(nb)]; ok {
-		return c, true
-	}
-	for _, s := range keySuffixes {
-		if len(nb) >= len(s.suffix) && string(nb[len(nb)-len(s.suffix):]) == s.suffix {
-			return s.class, true
-		}
+	if credential.PassWord(name) {
+		return "password", true
 	}
 	return "", false
 }
@@ -311,25 +195,22 @@ func (p *policy) key(name string, path []string) (class string, secret bool) {
 // queryParam returns the class of a query parameter name; code and state
 // count only on an OAuth-looking URL (authish).
 func (p *policy) queryParam(name string, authish bool) (class string, secret bool) {
-	n := normName(name)
-	if p.query.exact[n] {
+	if p.query.exact[normName(name)] {
 		return "secret", true
 	}
-	if c, ok := queryExact[n]; ok {
-		return c, true
-	}
-	if n == "code" || n == "state" {
-		return "oauth", authish
-	}
-	for _, s := range []string{"token", "secret", "password", "apikey", "signature"} {
-		if strings.HasSuffix(n, s) {
-			return "token", true
-		}
-	}
-	return "", false
+	return credential.Param(name, authish)
 }
 
 // refShape is a "namespace:name" reference such as
 // cattle-global-data:cc-x7k2p (cloudCredentialId, amazonCredentialSecret):
 // keys that say "Secret" and hold a pointer to one.
 var refShape = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}

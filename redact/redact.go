@@ -28,9 +28,10 @@
 //
 // # Sizes
 //
-// content.size, bodySize and headersSize are left as recorded: they
-// describe what went over the wire, and rewriting them would change bytes
-// that are not secret.
+// content.size follows the redacted text (it moves by the change in the
+// text's length), and so does a bodySize that was that text's length; a
+// bodySize that counted compressed wire bytes, and headersSize, stay as
+// recorded.
 package redact
 
 import (
@@ -365,7 +366,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`))) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
 			ck.mu.Lock()
 			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
 			ck.mu.Unlock()

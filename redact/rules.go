@@ -33,6 +33,8 @@ type Rules struct {
 	JSON     []string   `yaml:"json" json:"json"`
 	Keep     []string   `yaml:"keep" json:"keep"`
 	Patterns []*Pattern `yaml:"patterns" json:"patterns"`
+
+	gitleaks *gitleaksSet // a user's gitleaks config (LoadGitleaksConfig); nil: gitleaks' defaults
 }
 
 // Pattern is a user token detector.
@@ -49,11 +51,7 @@ var classShape = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 func LoadRules(path string) (*Rules, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	return ParseRules(data, path)
 }

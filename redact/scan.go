@@ -3,10 +3,16 @@ package redact
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/apitape/apitape/har"
 )
@@ -16,6 +22,11 @@ import (
 // where they are, never what they are.
 type Scanner struct {
 	r *Redactor
+	// AllowUninspected leaves bodies that cannot be inspected (invalid
+	// base64, a compressed body that does not inflate) out of the
+	// findings; by default each is a finding, since a scan that cannot
+	// look inside a body cannot call it clean.
+	AllowUninspected bool
 }
 
 // NewScanner returns a Scanner with the built-in rules plus rules (may be
@@ -52,7 +63,7 @@ func (s *Scanner) ScanHAR(rd io.Reader, name string) ([]Finding, error) {
 		raw, err := hr.NextRaw()
 		if err == io.EOF {
 			_, recs := r.outside(hr.Gap(), hr.Index() < 0, r.check, true)
-			out = append(out, findings(name, recs)...)
+			out = append(out, s.findings(name, recs)...)
 			return out, nil
 		}
 		if err != nil {
@@ -60,14 +71,85 @@ func (s *Scanner) ScanHAR(rd io.Reader, name string) ([]Finding, error) {
 		}
 		if hr.Index() == 0 {
 			_, recs := r.outside(hr.Gap(), true, r.check, true)
-			out = append(out, findings(name, recs)...)
+			out = append(out, s.findings(name, recs)...)
 		}
 		_, recs, err := r.entry(hr.Index(), raw, r.check, true)
 		if err != nil {
 			return out, withFile(err, name)
 		}
-		out = append(out, findings(name, recs)...)
+		out = append(out, s.findings(name, recs)...)
 	}
+}
+
+// findings are the secrets in recs and, unless AllowUninspected, what
+// could not be inspected.
+func (s *Scanner) findings(file string, recs []Record) []Finding {
+	out := findings(file, recs)
+	if !s.AllowUninspected {
+		for _, rec := range recs {
+			if rec.NotInspected() {
+				out = append(out, Finding{File: file, Entry: rec.Entry, Location: rec.Location, Rule: rec.Rule})
+			}
+		}
+	}
+	return out
+}
+
+// NotInspected reports a warning about a body that could not be looked
+// into at all (not merely one inspected as text): redact and scan fail on
+// it unless told to allow it.
+func (rec Record) NotInspected() bool {
+	return rec.Placeholder == "" && strings.HasPrefix(rec.Rule, "not inspected")
+}
+
+// ErrUnreadable is wrapped by the errors of OpenText for input that is
+// neither text nor a HAR in an encoding scan knows.
+var ErrUnreadable = errors.New("cannot read")
+
+// OpenText returns the text of an input for scanning: UTF-8 as it is
+// (a byte order mark dropped), UTF-16 with a byte order mark (PowerShell
+// 5's > writes it) decoded, gzip inflated. Anything else that is not text
+// is an error wrapping ErrUnreadable: a scan must never call a file it
+// could not read clean.
+func OpenText(r io.Reader, name string) (*bufio.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		return bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10), nil
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: invalid gzip: %v", name, ErrUnreadable, err)
+		}
+		return OpenText(zr, name)
+	}
+	head, err := br.Peek(64 << 10)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(trimPartialRune(head)) {
+		return nil, fmt.Errorf("%s: %w: not UTF-8 text (binary, or UTF-16 without a byte order mark)", name, ErrUnreadable)
+	}
+	return br, nil
+}
+
+// trimPartialRune drops a rune cut off at the end of a peeked buffer.
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		if c := b[len(b)-i]; c >= 0xC0 {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return b[:len(b)-i]
+			}
+			break
+		} else if c < 0x80 {
+			break
+		}
+	}
+	return b
 }
 
 // maxText is the largest text file ScanText reads.

@@ -90,10 +90,15 @@ func offset(s string, lines []int, line, col int) int {
 func (a *analyzer) yamlNode(s string, lines []int, n *yaml.Node, es *editSet, secretData bool) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		isSecret := false
+		isSecret, envName := false, ""
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "kind" && n.Content[i+1].Value == "Secret" {
+			switch k, v := n.Content[i].Value, n.Content[i+1].Value; {
+			case k == "kind" && v == "Secret", k == "type" && secretType(v):
 				isSecret = true
+			case k == "name" && len(n.Content) <= 8:
+				if _, secret := a.p.key(v, nil); secret {
+					envName = v // an environment variable: {name: DB_PASSWORD, value: …}
+				}
 			}
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -101,7 +106,11 @@ func (a *analyzer) yamlNode(s string, lines []int, n *yaml.Node, es *editSet, se
 			a.pushKey(k.Value)
 			sd := secretData || isSecret && (k.Value == "data" || k.Value == "stringData")
 			if v.Kind == yaml.ScalarNode {
-				if fn := a.keyFn(k.Value, sd); fn != nil {
+				name := k.Value
+				if name == "value" && envName != "" {
+					name = envName
+				}
+				if fn := a.keyFn(name, sd); fn != nil {
 					a.yamlScalar(s, lines, v, es, fn)
 				}
 			} else {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/replay/jsondiff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -281,7 +282,7 @@ func (r *Runner) compareCookies(rn *run, j *judgement, rec, live *Response) {
 func (r *Runner) cookieDiff(rn *run, j *judgement, name, change string, rec, live any) {
 	path := "header:Set-Cookie[" + name + "]"
 	rule := rn.rules.headers["Set-Cookie"]
-	if rule == "" && strings.EqualFold(name, "CSRF") {
+	if rule == "" && credential.CSRFCookie(name) {
 		rule = RuleCSRF
 	}
 	if rule == "" && rn.noise.header("Set-Cookie") {

@@ -19,10 +19,11 @@ Replaces every secret in a HAR file (or stdin) with a placeholder,
 REDACTED-<class>-<8 hex>, and changes no other byte: credentials in headers,
 cookies and Set-Cookie, URLs (userinfo, query, token path segments),
 request and response bodies (JSON, forms, multipart, YAML such as
-kubeconfigs, base64 and gzip), WebSocket frames and custom fields; tokens
-by shape (Rancher, JWT signatures, private keys, AWS, GitHub, GitLab, Slack,
-DigitalOcean, GCP, Basic credentials); and every echo of a secret found
-anywhere, in any spelling.
+kubeconfigs, base64 and gzip, deflate, br, zstd), WebSocket frames and
+custom fields; tokens by shape (Rancher, JWT signatures, private keys, AWS,
+Basic credentials, and every vendor shape in gitleaks' rules); and every
+echo of a secret found anywhere, in any spelling. Only string values
+change, never member names, numbers or structure.
 
 A placeholder is a keyed hash of the value: equal values get equal
 placeholders, so the CSRF cookie still matches the X-Api-Csrf header and a
@@ -50,6 +51,15 @@ Options:
                            by its name (repeatable); the check still reports it
         --strict           replace whole JWTs, not only their signatures
         --allow-residual   write the output even when the check finds secrets
+        --allow-uninspected
+                           write the output even when a body cannot be
+                           inspected (invalid base64, a compressed body that
+                           does not inflate within 64 MiB); by default that
+                           fails, naming the entry and field
+        --gitleaks-config FILE
+                           token rules from this gitleaks config instead of
+                           gitleaks' defaults (default: .gitleaks.toml in
+                           the current folder, if there is one)
 
 Rules file (YAML or JSON; names are literal and case-insensitive):
     headers: [X-Vendor-Session]
@@ -60,7 +70,8 @@ Rules file (YAML or JSON; names are literal and case-insensitive):
     patterns:
       - {name: vendor-token, regex: 'vnd_[A-Za-z0-9]{32}', class: vendor}
 
-Sizes (content.size, bodySize, headersSize) are left as recorded.
+content.size (and a bodySize that counted the same text) follows the
+redacted text; headersSize and compressed bodySizes stay as recorded.
 
 Examples:
     apitape redact session.har -o shared.har
@@ -90,6 +101,8 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	keep := fs.StringArray("keep", nil, "name never to redact (repeatable)")
 	strict := fs.Bool("strict", false, "replace whole JWTs")
 	allowResidual := fs.Bool("allow-residual", false, "write even if secrets are left")
+	allowUninspected := fs.Bool("allow-uninspected", false, "write even if a body cannot be inspected")
+	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
 	if err := parseFlags(st, fs, redactUsage, args); err != nil {
 		return usageFor("redact", err)
 	}
@@ -108,13 +121,11 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	in := fs.Arg(0)
 
 	opts := redact.Options{Keep: *keep, Strict: *strict}
-	if *rulesPath != "" {
-		rules, err := redact.LoadRules(*rulesPath)
-		if err != nil {
-			return err
-		}
-		opts.Rules = rules
+	rules, err := loadRules(*rulesPath, *gitleaksPath)
+	if err != nil {
+		return err
 	}
+	opts.Rules = rules
 	// The user's key by default, as convert uses it: equal values get
 	// equal placeholders across runs, so scripts regenerated from a
 	// redacted file name the same variables.
@@ -187,9 +198,13 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	meter := newMeter(st, "redact", true)
 	defer meter.Stop()
 	var inBytes int64
+	var uninspected []redact.Record
 	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
 		if rep != nil {
 			rep.record(rec)
+		}
+		if rec.NotInspected() {
+			uninspected = append(uninspected, rec)
 		}
 	}, Progress: func(pass, entries int, n int64) {
 		if pass == 1 {
@@ -214,6 +229,18 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 			return err
 		}
 	}
+	if len(uninspected) > 0 && !*allowUninspected {
+		for i, rec := range uninspected {
+			if i == maxWarningLines {
+				errorf(st, "%s: and %d more bodies that could not be inspected", name, len(uninspected)-i)
+				break
+			}
+			errorf(st, "%s: entry %d: %s: %s", name, rec.Entry, rec.Location, rec.Rule)
+		}
+		hintf(st, "nothing was written: a body that cannot be inspected may hide a secret")
+		hintf(st, "use --allow-uninspected to write the output anyway")
+		return &exitError{code: 1}
+	}
 	printWarnings(st, rep, sum)
 	if len(sum.Residual) > 0 {
 		for _, f := range sum.Residual {
@@ -224,7 +251,11 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 			}
 		}
 		if !*allowResidual {
-			hintf(st, "nothing was written; a name kept with --keep is still reported here")
+			if len(*keep) > 0 {
+				hintf(st, "nothing was written; a name kept with --keep is still reported here")
+			} else {
+				hintf(st, "nothing was written; redaction missed these: please report the rule and location (never the value)")
+			}
 			hintf(st, "use --allow-residual to write the output anyway")
 			return &exitError{code: 1}
 		}

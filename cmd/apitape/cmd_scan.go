@@ -1,10 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/apitape/apitape/internal/progress"
 	"github.com/apitape/apitape/redact"
@@ -20,12 +21,22 @@ rule that fired. Never the value. A file is read as a HAR when it starts
 like one; anything else is read as text. Placeholders (REDACTED-…) and the
 variables that stand for them (${APITAPE_SECRET_…}) are not findings.
 
-Exit status: 0 when nothing is found, 1 when something is (or a file cannot
-be read), 2 for a usage error.
+A body that cannot be inspected (invalid base64, a compressed body that does
+not inflate within 64 MiB) is a finding too, unless --allow-uninspected. A
+file in UTF-16 with a byte order mark (PowerShell 5's >) is decoded and a
+gzip file inflated; a file that is not text in any of these is never called
+clean.
+
+Exit status: 0 when nothing is found, 1 when something is (or a HAR is
+malformed), 2 when a file cannot be read as text, or for a usage error.
 
 Options:
-        --rules FILE   the rules file given to redact (more names, patterns,
-                       names to keep)
+        --rules FILE             the rules file given to redact (more names,
+                                 patterns, names to keep)
+        --gitleaks-config FILE   token rules from this gitleaks config instead
+                                 of gitleaks' defaults (default: .gitleaks.toml
+                                 in the current folder, if there is one)
+        --allow-uninspected      do not count bodies that cannot be inspected
 
 Examples:
     apitape scan shared.har
@@ -47,6 +58,8 @@ func scanCommand() *command {
 func runScan(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("scan")
 	rulesPath := fs.String("rules", "", "rules file (YAML or JSON)")
+	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
+	allowUninspected := fs.Bool("allow-uninspected", false, "do not count bodies that cannot be inspected")
 	if err := parseFlags(st, fs, scanUsage, args); err != nil {
 		return usageFor("scan", err)
 	}
@@ -63,38 +76,64 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 	if stdin > 1 {
 		return usageFor("scan", usageErrorf("standard input (-) can be scanned only once"))
 	}
-	var rules *redact.Rules
-	if *rulesPath != "" {
-		var err error
-		if rules, err = redact.LoadRules(*rulesPath); err != nil {
-			return err
-		}
+	rules, err := loadRules(*rulesPath, *gitleaksPath)
+	if err != nil {
+		return err
 	}
-	found, failed := 0, false
+	found, failed, unreadable := 0, false, false
 	meter := newFileMeter(st, "scan")
 	defer meter.Stop()
 	for _, arg := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := scanOne(st, meter, arg, rules)
+		n, err := scanOne(st, meter, arg, rules, *allowUninspected)
 		found += n
 		if err != nil {
 			meter.Clear()
 			errorf(st, "%v", err)
 			failed = true
+			unreadable = unreadable || errors.Is(err, redact.ErrUnreadable)
 		}
 	}
 	meter.Done(-1, -1)
-	if found > 0 || failed {
+	switch {
+	case unreadable:
+		hintf(st, "a file that cannot be read is never reported clean: save it as UTF-8 (or UTF-16 with a byte order mark, or gzip)")
+		return &exitError{code: 2}
+	case found > 0 || failed:
 		return &exitError{code: 1}
 	}
 	return nil
 }
 
+// loadRules reads a rules file and a gitleaks config (either may be
+// empty); without --gitleaks-config, a .gitleaks.toml in the current
+// folder is used as gitleaks itself would.
+func loadRules(rulesPath, gitleaksPath string) (*redact.Rules, error) {
+	rules := &redact.Rules{}
+	if rulesPath != "" {
+		var err error
+		if rules, err = redact.LoadRules(rulesPath); err != nil {
+			return nil, err
+		}
+	}
+	if gitleaksPath == "" {
+		if fi, err := os.Stat(".gitleaks.toml"); err == nil && fi.Mode().IsRegular() {
+			gitleaksPath = ".gitleaks.toml"
+		}
+	}
+	if gitleaksPath != "" {
+		if err := rules.LoadGitleaksConfig(gitleaksPath); err != nil {
+			return nil, err
+		}
+	}
+	return rules, nil
+}
+
 // scanOne scans one file with a fresh Scanner (a Scanner remembers the
 // secrets it found, to find their echoes, within one file).
-func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules) (int, error) {
+func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules, allowUninspected bool) (int, error) {
 	rc, name, err := openInput(st, arg)
 	if err != nil {
 		return 0, err
@@ -104,7 +143,11 @@ func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules
 	if err != nil {
 		return 0, err
 	}
-	br := bufio.NewReaderSize(meter.Reader(rc), 64<<10)
+	s.AllowUninspected = allowUninspected
+	br, err := redact.OpenText(meter.Reader(rc), name)
+	if err != nil {
+		return 0, err
+	}
 	var findings []redact.Finding
 	if redact.Sniff(br) {
 		findings, err = s.ScanHAR(br, name)

@@ -1,0 +1,497 @@
+package redact
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/logging"
+)
+
+// Vendor token shapes come from gitleaks' maintained rule set (its default
+// config, or the user's own .gitleaks.toml), so that apitape agrees with
+// the scanner a CI already runs. The rules run over string values only,
+// after apitape's own structural analysis has decoded them: keywords as a
+// prefilter, then the regex, the secret group, the entropy floor and the
+// allowlists, as gitleaks' detector applies them. Rules that judge by a
+// name next to a value (generic-api-key) are left to apitape's own
+// name rules, which know JSON, form and header structure.
+
+// gitleaksRule is one rule. The default rules are compiled when a string
+// first holds one of their keywords: compiling all of them would cost
+// every apitape process tens of milliseconds.
+type gitleaksRule struct {
+	id       string
+	class    string
+	group    int
+	entropy  float64
+	keywords []string // lower case; none: the rule always runs
+
+	once      sync.Once
+	pattern   string
+	allowSrc  []tomlAllowlist
+	re        *regexp.Regexp
+	allow     []*config.Allowlist
+	compileOK bool
+}
+
+// compile compiles the rule once; a rule that does not compile is left out.
+func (r *gitleaksRule) compile() bool {
+	r.once.Do(func() {
+		defer func() { recover() }()
+		if r.re == nil {
+			r.re = regexp.MustCompile(r.pattern)
+			r.allow = compileAllowlists(r.allowSrc)
+		}
+		r.compileOK = true
+	})
+	return r.compileOK
+}
+
+// tomlConfig is the part of a gitleaks config that applies to values.
+type tomlConfig struct {
+	Extend struct {
+		Path          string   `toml:"path"`
+		UseDefault    bool     `toml:"useDefault"`
+		DisabledRules []string `toml:"disabledRules"`
+	} `toml:"extend"`
+	Allowlist  *tomlAllowlist  `toml:"allowlist"`
+	Allowlists []tomlAllowlist `toml:"allowlists"`
+	Rules      []struct {
+		ID          string          `toml:"id"`
+		Regex       string          `toml:"regex"`
+		SecretGroup int             `toml:"secretGroup"`
+		Entropy     float64         `toml:"entropy"`
+		Keywords    []string        `toml:"keywords"`
+		Allowlists  []tomlAllowlist `toml:"allowlists"`
+		Required    []any           `toml:"required"`
+	} `toml:"rules"`
+}
+
+type tomlAllowlist struct {
+	Condition   string   `toml:"condition"`
+	RegexTarget string   `toml:"regexTarget"`
+	Regexes     []string `toml:"regexes"`
+	StopWords   []string `toml:"stopwords"`
+	Paths       []string `toml:"paths"`
+	Commits     []string `toml:"commits"`
+	TargetRules []string `toml:"targetRules"`
+}
+
+func compileAllowlists(src []tomlAllowlist) []*config.Allowlist {
+	var out []*config.Allowlist
+	for _, a := range src {
+		al := &config.Allowlist{RegexTarget: a.RegexTarget}
+		if strings.EqualFold(a.Condition, "and") {
+			al.MatchCondition = config.AllowlistMatchAnd
+		}
+		for _, re := range a.Regexes {
+			al.Regexes = append(al.Regexes, regexp.MustCompile(re))
+		}
+		for _, p := range a.Paths {
+			al.Paths = append(al.Paths, regexp.MustCompile(p))
+		}
+		for _, w := range a.StopWords {
+			al.StopWords = append(al.StopWords, strings.ToLower(w))
+		}
+		al.Commits = a.Commits
+		out = append(out, al)
+	}
+	return out
+}
+
+// ruleSrc is a rule as a config states it.
+type ruleSrc struct {
+	id, regex string
+	group     int
+	entropy   float64
+	keywords  []string
+	allow     []tomlAllowlist
+	composite bool
+}
+
+// maxExtend bounds [extend] chains, as gitleaks does.
+const maxExtend = 2
+
+// readGitleaks reads a gitleaks config and what it extends ([extend]
+// useDefault or path, with disabledRules): its rules in order, a rule of
+// the config overriding the same rule of the one it extends, and its
+// global allowlists. dir resolves a relative extend path.
+func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist, error) {
+	var c tomlConfig
+	if err := toml.Unmarshal([]byte(text), &c); err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", name, oneLineErr(err))
+	}
+	var rules []ruleSrc
+	var global []tomlAllowlist
+	if c.Extend.UseDefault || c.Extend.Path != "" {
+		if depth >= maxExtend {
+			return nil, nil, fmt.Errorf("%s: [extend] nests more than %d configs", name, maxExtend)
+		}
+		var err error
+		if c.Extend.UseDefault {
+			rules, global, err = readGitleaks(config.DefaultConfig, "gitleaks default config", "", depth+1)
+		} else {
+			p := c.Extend.Path
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			data, rerr := os.ReadFile(p)
+			if rerr != nil {
+				return nil, nil, fmt.Errorf("%s: [extend] %s: %w", name, c.Extend.Path, unwrapPath(rerr))
+			}
+			rules, global, err = readGitleaks(string(data), p, filepath.Dir(p), depth+1)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		rules = slices.DeleteFunc(rules, func(r ruleSrc) bool { return slices.Contains(c.Extend.DisabledRules, r.id) })
+	}
+	all := c.Allowlists
+	if c.Allowlist != nil {
+		all = append(all, *c.Allowlist)
+	}
+	byRule := map[string][]tomlAllowlist{}
+	for _, a := range all {
+		if len(a.TargetRules) == 0 {
+			global = append(global, a)
+		}
+		for _, id := range a.TargetRules {
+			byRule[id] = append(byRule[id], a)
+		}
+	}
+	for _, r := range c.Rules {
+		src := ruleSrc{id: r.ID, regex: r.Regex, group: r.SecretGroup, entropy: r.Entropy, keywords: r.Keywords, allow: r.Allowlists, composite: len(r.Required) > 0}
+		i := slices.IndexFunc(rules, func(b ruleSrc) bool { return b.id == r.ID })
+		if i < 0 {
+			rules = append(rules, src)
+			continue
+		}
+		base := rules[i] // what the extended config says, unless this one says otherwise
+		if src.regex == "" {
+			src.regex = base.regex
+		}
+		if src.group == 0 {
+			src.group = base.group
+		}
+		if src.entropy == 0 {
+			src.entropy = base.entropy
+		}
+		src.keywords = append(slices.Clip(base.keywords), src.keywords...)
+		src.allow = append(slices.Clip(base.allow), src.allow...)
+		rules[i] = src
+	}
+	for i := range rules {
+		rules[i].allow = append(slices.Clip(rules[i].allow), byRule[rules[i].id]...)
+	}
+	return rules, global, nil
+}
+
+// buildGitleaks makes a rule set. eager compiles every rule now (a user's
+// config: a mistake is reported at once); otherwise each rule compiles on
+// first use.
+func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name string) (set *gitleaksSet, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
+		}
+	}()
+	set = newGitleaksSet(compileAllowlists(global))
+	for _, r := range rules {
+		if r.regex == "" || r.composite || skippedRules[r.id] {
+			continue // path-only and composite rules need files and lines, not values
+		}
+		g := &gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
+			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow}
+		if eager {
+			g.re = regexp.MustCompile(r.regex)
+			g.allow = compileAllowlists(r.allow)
+			g.compile()
+		}
+		set.add(g)
+	}
+	return set, nil
+}
+
+// parseDefaultGitleaks reads gitleaks' own default config without
+// compiling its rules (see gitleaksRule).
+func parseDefaultGitleaks(text string) (*gitleaksSet, error) {
+	rules, global, err := readGitleaks(text, "gitleaks default config", "", 0)
+	if err != nil {
+		return nil, err
+	}
+	return buildGitleaks(rules, global, false, "gitleaks default config")
+}
+
+// gitleaksSet is a whole rule set with its keyword prefilter.
+type gitleaksSet struct {
+	rules  []*gitleaksRule
+	global []*config.Allowlist
+	always []int // rules without keywords
+	// byPair indexes keywords by their first two bytes (lower case): a
+	// position whose pair is absent starts no keyword.
+	byPair map[uint16][]kwRef
+	pairs  [1 << 10]uint64
+}
+
+type kwRef struct {
+	kw   string
+	rule int
+}
+
+// skippedRules are default rules apitape's own name rules replace.
+// A JWT's header and claims are kept on purpose (apitape's own JWT rule
+// takes its signature).
+var skippedRules = map[string]bool{"generic-api-key": true, "jwt": true}
+
+func init() {
+	// gitleaks logs through a global logger to stderr; a secret scanner's
+	// log could quote what it saw.
+	logging.Logger = zerolog.Nop()
+}
+
+func newGitleaksSet(global []*config.Allowlist) *gitleaksSet {
+	return &gitleaksSet{global: global, byPair: map[uint16][]kwRef{}}
+}
+
+// add adds a rule and indexes its keywords.
+func (set *gitleaksSet) add(r *gitleaksRule) {
+	i := len(set.rules)
+	set.rules = append(set.rules, r)
+	if len(r.keywords) == 0 {
+		set.always = append(set.always, i)
+	}
+	for _, kw := range r.keywords {
+		kw = strings.ToLower(kw)
+		if len(kw) < 2 {
+			set.always = append(set.always, i)
+			continue
+		}
+		p := pairKey(kw[0], kw[1])
+		set.byPair[p] = append(set.byPair[p], kwRef{kw, i})
+		set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
+	}
+}
+
+func pairKey(a, b byte) uint16 { return uint16(lowerByte(a))<<8 | uint16(lowerByte(b)) }
+
+func lowerByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// ruleClass makes a placeholder class from a rule id: its first word
+// (openai-api-key → openai).
+func ruleClass(id string) string {
+	w, _, _ := strings.Cut(strings.ToLower(id), "-")
+	var b strings.Builder
+	for i := 0; i < len(w) && b.Len() < 20; i++ {
+		if c := w[i]; c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return "token"
+	}
+	return b.String()
+}
+
+var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
+	return parseDefaultGitleaks(config.DefaultConfig)
+})
+
+// LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
+// gitleaks' default ones in r, as they would for gitleaks itself
+// ([extend] useDefault = true keeps the defaults too). Rules that only
+// apply to files (path rules, composite rules) and the ones apitape's own
+// rules replace (generic-api-key, jwt) are left out.
+func (r *Rules) LoadGitleaksConfig(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	rules, global, err := readGitleaks(string(data), path, filepath.Dir(path), 0)
+	if err != nil {
+		return err
+	}
+	set, err := buildGitleaks(rules, global, true, path)
+	if err != nil {
+		return err
+	}
+	r.gitleaks = set
+	return nil
+}
+
+// find adds what the rules find in s to hits, leaving out any that
+// overlap a hit of apitape's own detectors (a JWT keeps its claims).
+func (g *gitleaksSet) find(s string, hits []hit) []hit {
+	if g == nil || len(s) < 8 {
+		return hits
+	}
+	// Where each rule's keywords are: a long text (a script, a page) is
+	// searched only around them, since gitleaks' regexes scan slowly.
+	var at map[int][]int
+	lastLine := -1
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '\n' {
+			lastLine = i
+		}
+		p := pairKey(s[i], s[i+1])
+		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, k := range g.byPair[p] {
+			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
+				if at == nil {
+					at = map[int][]int{}
+				}
+				if ps := at[k.rule]; len(ps) == 0 || ps[len(ps)-1] <= lastLine {
+					at[k.rule] = append(ps, i) // one per line is enough
+				}
+			}
+		}
+	}
+	own := len(hits)
+	for i, r := range g.rules {
+		ps, ok := at[i]
+		switch {
+		case !ok:
+		case len(s) <= windowText:
+			hits = r.find(g, s, 0, len(s), hits, own)
+		default:
+			for _, w := range windows(s, ps) {
+				hits = r.find(g, s, w[0], w[1], hits, own)
+			}
+		}
+	}
+	for _, i := range g.always {
+		if _, ok := at[i]; !ok {
+			hits = g.rules[i].find(g, s, 0, len(s), hits, own)
+		}
+	}
+	return hits
+}
+
+// windowText is the longest text searched whole; longer ones are searched
+// from the start of the line of each keyword to a few lines after it (a
+// curl command's headers follow it on continuation lines).
+const (
+	windowText  = 4096
+	windowLines = 6
+	windowBytes = 4096
+)
+
+// windows returns the merged spans of s around keyword positions ps
+// (ascending).
+func windows(s string, ps []int) [][2]int {
+	var out [][2]int
+	for _, p := range ps {
+		lo := strings.LastIndexByte(s[max(0, p-windowBytes):p], '\n') + 1 + max(0, p-windowBytes)
+		if lo == max(0, p-windowBytes) && p-windowBytes > 0 {
+			lo = p - windowBytes
+		}
+		hi := p
+		for n := 0; n <= windowLines && hi < len(s) && hi-p < windowBytes; n++ {
+			nl := strings.IndexByte(s[hi:], '\n')
+			if nl < 0 {
+				hi = len(s)
+				break
+			}
+			hi += nl + 1
+		}
+		hi = min(hi, p+windowBytes, len(s))
+		if len(out) > 0 && lo <= out[len(out)-1][1] {
+			out[len(out)-1][1] = max(out[len(out)-1][1], hi)
+			continue
+		}
+		out = append(out, [2]int{lo, hi})
+	}
+	return out
+}
+
+// find adds the rule's findings in s[lo:hi] (offsets in s).
+func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, own int) []hit {
+	if !r.compile() {
+		return hits
+	}
+	for _, m := range r.re.FindAllStringSubmatchIndex(s[lo:hi], -1) {
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += lo
+			}
+		}
+		a, b := m[0], m[1]
+		for b > a && s[b-1] == '\n' {
+			b--
+		}
+		match := s[a:b]
+		if r.group > 0 && 2*r.group+1 < len(m) && m[2*r.group] >= 0 {
+			a, b = m[2*r.group], m[2*r.group+1]
+		} else if r.group == 0 {
+			for k := 2; k+1 < len(m); k += 2 {
+				if m[k] >= 0 && m[k+1] > m[k] {
+					a, b = m[k], m[k+1]
+					break
+				}
+			}
+		}
+		secret := s[a:b]
+		if secret == "" || r.entropy != 0 && entropy(secret) <= r.entropy {
+			continue
+		}
+		if allowed(g.global, secret, match, s) || allowed(r.allow, secret, match, s) {
+			continue
+		}
+		// Skip what is already redacted, and the literal part of a value
+		// whose credential continues in a variable ('Bearer <jwt claims>.'"${APITAPE_SECRET_…}").
+		if isPlaceholderAt(s, a, b) || isSafe(secret) || isSafe(match) || concatRef(s, b) || overlaps(hits[:own], a, b) {
+			continue
+		}
+		hits = append(hits, hit{a, b, "gitleaks:" + r.id, r.class, true})
+	}
+	return hits
+}
+
+func overlaps(hits []hit, a, b int) bool {
+	for _, h := range hits {
+		if h.start < b && a < h.end {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed applies gitleaks allowlists to a finding (paths and commits do
+// not apply to a HAR's values).
+func allowed(lists []*config.Allowlist, secret, match, line string) bool {
+	for _, a := range lists {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		re := len(a.Regexes) > 0 && a.RegexAllowed(target)
+		sw, _ := a.ContainsStopWord(secret)
+		if a.MatchCondition == config.AllowlistMatchAnd {
+			if len(a.Regexes)+len(a.StopWords) > 0 && (len(a.Regexes) == 0 || re) && (len(a.StopWords) == 0 || sw) && len(a.Paths) == 0 && len(a.Commits) == 0 {
+				return true
+			}
+			continue
+		}
+		if re || sw {
+			return true
+		}
+	}
+	return false
+}

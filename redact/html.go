@@ -1,0 +1,113 @@
+package redact
+
+import "strings"
+
+// HTML pages carry CSRF and one-time tokens in form fields and meta tags:
+// <input type="hidden" name="authenticity_token" value="…"> (Rails),
+// <meta name="csrf-token" content="…">. The attribute value is the secret
+// when the name says so.
+
+type htmlAttr struct {
+	name   string
+	lo, hi int // the value's span in the text
+}
+
+// htmlFields redacts secret-named <input> values and <meta> contents.
+func (a *analyzer) htmlFields(s string, es *editSet) {
+	if !strings.Contains(s, "<") {
+		return
+	}
+	ls := asciiLower(s)
+	for _, tag := range []string{"<input", "<meta"} {
+		for from := 0; ; {
+			i := strings.Index(ls[from:], tag)
+			if i < 0 {
+				break
+			}
+			i += from
+			end := strings.IndexByte(s[i:], '>')
+			if end < 0 {
+				break
+			}
+			end += i
+			from = end
+			attrs := htmlAttrs(s, i+len(tag), end)
+			name, value := "", -1
+			for j, at := range attrs {
+				switch at.name {
+				case "name", "property":
+					name = s[at.lo:at.hi]
+				case "value", "content":
+					value = j
+				}
+			}
+			if name == "" || value < 0 || a.p.kept(name) {
+				continue
+			}
+			class, secret := a.p.key(name, nil)
+			if !secret && containsAny(lower(name), "csrf", "xsrf", "authenticity") {
+				class, secret = "csrf", true
+			}
+			if !secret {
+				continue
+			}
+			v := attrs[value]
+			inner := &editSet{}
+			a.pushQ("html " + name)
+			a.secretValue(s[v.lo:v.hi], inner, class, "html:"+lower(name), false, false)
+			a.pop()
+			es.addAll(inner, v.lo)
+		}
+	}
+}
+
+// htmlAttrs parses the attributes of a tag between lo and hi (the '>').
+func htmlAttrs(s string, lo, hi int) []htmlAttr {
+	var out []htmlAttr
+	i := lo
+	for i < hi {
+		for i < hi && (isSpaceByte(s[i]) || s[i] == '/') {
+			i++
+		}
+		ns := i
+		for i < hi && !isSpaceByte(s[i]) && s[i] != '=' && s[i] != '/' {
+			i++
+		}
+		if i == ns {
+			i++
+			continue
+		}
+		name := lower(s[ns:i])
+		for i < hi && isSpaceByte(s[i]) {
+			i++
+		}
+		if i >= hi || s[i] != '=' {
+			continue
+		}
+		i++
+		for i < hi && isSpaceByte(s[i]) {
+			i++
+		}
+		if i >= hi {
+			break
+		}
+		var vlo, vhi int
+		if q := s[i]; q == '"' || q == '\'' {
+			vlo = i + 1
+			vhi = strings.IndexByte(s[vlo:hi], q)
+			if vhi < 0 {
+				break
+			}
+			vhi += vlo
+			i = vhi + 1
+		} else {
+			vlo = i
+			for i < hi && !isSpaceByte(s[i]) {
+				i++
+			}
+			vhi = i
+		}
+		out = append(out, htmlAttr{name, vlo, vhi})
+	}
+	return out
+}
