@@ -50,8 +50,12 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "chromium":
 				return ciNeed(cond, chromium.Available())
-			case "shellcheck", "curl", "jq", "bash", "zsh", "fish":
+			case "shellcheck", "curl", "jq", "bash", "zsh", "fish", "node", "http":
 				_, err := exec.LookPath(cond)
+				return ciNeed(cond, err == nil)
+			case "python":
+				// Debian's python3, which has requests (python3-requests).
+				err := exec.Command("/usr/bin/python3", "-c", "import requests").Run()
 				return ciNeed(cond, err == nil)
 			}
 			return false, nil
