@@ -65,7 +65,7 @@ func TestTargetsDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey}
+	env := []string{"BASE_URL=" + fresh.URL, "RANCHER_TOKEN=" + fresh.APIKey}
 	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
 	n := 0
 	for _, r := range runners {
@@ -103,7 +103,7 @@ func TestTargetsFailure(t *testing.T) {
 			src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har", NoCorrelate: true})
 			dir, path := writeScript(t, r.file, src)
 			responses := filepath.Join(dir, "answers")
-			env := []string{"BASE_URL=" + fresh.URL, "AUTHORIZATION=Bearer " + fresh.APIKey, "APITAPE_RESPONSES=" + responses}
+			env := []string{"BASE_URL=" + fresh.URL, "RANCHER_TOKEN=" + fresh.APIKey, "APITAPE_RESPONSES=" + responses}
 			stderr, err := runTool(dir, env, r.cmd(path)...)
 			if err == nil {
 				t.Fatalf("the run succeeded; want call 1 to fail")
@@ -179,7 +179,7 @@ func TestLocustDistributed(t *testing.T) {
 	src := convertBytes(t, data, Options{Format: "locust", Name: "demo-session.har"})
 	dir, path := writeScript(t, "locustfile.py", src)
 	port := freePort(t)
-	env := append(os.Environ(), "AUTHORIZATION=Bearer "+fresh.APIKey, "APITAPE_UNIQUE=lab", "HOME="+dir)
+	env := append(os.Environ(), "RANCHER_TOKEN="+fresh.APIKey, "APITAPE_UNIQUE=lab", "HOME="+dir)
 	start := func(args ...string) (*exec.Cmd, *strings.Builder) {
 		cmd := exec.CommandContext(ctx, locust, append([]string{"-f", path}, args...)...)
 		cmd.Dir, cmd.Env = dir, env
@@ -335,7 +335,7 @@ document.cookie.match(/(?:^|; )CSRF=([^;]+)/)[1];`, console))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := json.Marshal(map[string]string{"BASE_URL": fresh.URL, "AUTHORIZATION": "Bearer " + fresh.APIKey, "CSRF_TOKEN": csrf})
+	env, _ := json.Marshal(map[string]string{"BASE_URL": fresh.URL, "RANCHER_TOKEN": fresh.APIKey, "CSRF_TOKEN": csrf})
 	api := &demoClient{t: t, base: fresh.URL, apiKey: fresh.APIKey, client: http.DefaultClient}
 	for i := 1; i <= 2; i++ {
 		got, err := chromedp.Run(bctx, chromedp.Evaluate[string]("globalThis.APITAPE_ENV = "+string(env)+";\n"+string(src)+"\n\"pasted\";", console))
