@@ -90,16 +90,11 @@ func captureCommand() *command {
 	}
 }
 
-// captureRedactor builds the redaction step applied to every entry before
-// it is written. One Redactor serves the whole capture, so a secret seen in
-// one call is also found where later calls echo it.
-var captureRedactor = func() (capture.RedactFunc, error) {
-	_, fn, err := newCaptureRedactor()
-	return fn, err
-}
-
-// newCaptureRedactor uses the user's key, as redact and convert do, so that a secret gets
-// the same placeholder in a capture as in a later redact or convert run.
+// newCaptureRedactor builds the redaction step applied to every entry
+// before it is written. One Redactor serves the whole capture, so a secret
+// seen in one call is also found where later calls echo it. It uses the
+// user's key, as redact and convert do, so that a secret gets the same
+// placeholder in a capture as in a later redact or convert run.
 func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 	key, _ := redact.LoadUserKey()
 	r, err := redact.New(redact.Options{Key: key})

@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/capture/browser"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/redact"
 )
 
 const captureBrowserUsage = `Usage:
@@ -148,9 +150,10 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 
 	errw := &lineWriter{w: st.err, tty: st.errTTY}
 	logst := &streams{err: errw}
+	var redactor *redact.Redactor
 	if *noRedact {
 		warningf(logst, "--no-redact: %s will hold cookies, tokens and passwords as they were sent", o.Output)
-	} else if o.Redact, err = captureRedactor(); err != nil {
+	} else if redactor, o.Redact, err = newCaptureRedactor(); err != nil {
 		return err
 	}
 	o.Warnf = func(format string, args ...any) { warningf(logst, format, args...) }
@@ -168,6 +171,18 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		errorf(logst, "capture browser: %v", le)
 		err = &exitError{code: 1}
 	}
+	var se *browser.StepsError
+	// A failed step or page load still leaves a complete file, which is
+	// worth redacting again; a failure to write it is not.
+	if redactor != nil && res.Written > 0 && (err == nil || errors.As(err, &se) || le != nil) {
+		switch err := reRedact(redactor, o.Output); {
+		case errors.Is(err, capture.ErrNotRegular):
+		case err != nil:
+			// The file as written stays: every call in it was redacted
+			// with what was known when it completed.
+			warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", o.Output, err)
+		}
+	}
 	if res.Summary != "" {
 		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, o.Output, res.Stopped)
 	}
@@ -177,7 +192,6 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	case errors.Is(err, chromium.ErrNotFound):
 		return withHint(err, "install Chromium (Debian/Ubuntu: apt-get install chromium), or pass --browser PATH")
 	}
-	var se *browser.StepsError
 	if errors.As(err, &se) && res.Summary != "" {
 		return withHint(err, fmt.Sprintf("%s keeps what was recorded before the failure", o.Output))
 	}
