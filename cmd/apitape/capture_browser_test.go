@@ -221,7 +221,7 @@ func TestCaptureBrowserReRedactsOnStop(t *testing.T) {
 		t.Fatalf("the scenario does not hold: the answer redacted alone hides the token (%v)", err)
 	}
 
-	mux := http.NewServeMux()
+	mux := lateTokenMux(token)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, `<!doctype html><p id="s">working</p><script>
@@ -229,14 +229,6 @@ fetch('/v1/handshake').then(r => r.json())
   .then(j => fetch('/v1/me', {headers: {Authorization: 'Bearer ' + j.value}}))
   .then(r => r.text()).then(() => { document.getElementById('s').textContent = 'done'; });
 </script>`)
-	})
-	mux.HandleFunc("/v1/handshake", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"kind":"handshake","value":%q}`, token)
-	})
-	mux.HandleFunc("/v1/me", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"user":"admin"}`)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -250,22 +242,9 @@ fetch('/v1/handshake').then(r => r.json())
 	if code := run(context.Background(), st, []string{"capture", "browser", "--headless", "--steps", steps, "-o", out, srv.URL + "/"}); code != 0 {
 		t.Fatalf("capture browser exited %d:\n%s", code, stderr.String())
 	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(raw, []byte(token)) {
-		t.Error("the token is still in clear after a clean stop")
-	}
-	if strings.Contains(stderr.String(), token) {
-		t.Error("the token was printed")
-	}
-	h, err := har.ReadAll(bytes.NewReader(raw), out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkReRedacted(t, out, stderr.String(), token)
 	var answer, auth string
-	for _, e := range h.Log.Entries {
+	for _, e := range readHAR(t, out) {
 		switch {
 		case strings.HasSuffix(e.Request.URL, "/v1/handshake"):
 			body, _, _ := e.Response.Content.Bytes()
@@ -278,10 +257,42 @@ fetch('/v1/handshake').then(r => r.json())
 	if !strings.HasPrefix(placeholder, "REDACTED-") || !strings.Contains(answer, `"value":"`+placeholder+`"`) {
 		t.Errorf("want the same placeholder in the answer and the later request: answer %s, Authorization %q", answer, auth)
 	}
+}
+
+// lateTokenMux serves the late-token scenario's API: /v1/handshake answers
+// with token, which the client then sends to /v1/me as a Bearer credential.
+func lateTokenMux(token string) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/handshake", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"kind":"handshake","value":%q}`, token)
+	})
+	mux.HandleFunc("/v1/me", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"user":"admin"}`)
+	})
+	return mux
+}
+
+// checkReRedacted checks a capture file after a clean stop: token in clear
+// neither there nor in what the command printed, mode 0600, and no
+// temporary file of the second pass left beside it.
+func checkReRedacted(t *testing.T, out, log, token string) {
+	t.Helper()
+	after, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(after, []byte(token)) {
+		t.Error("the token is still in clear after a clean stop")
+	}
+	if strings.Contains(log, token) {
+		t.Error("the token was printed")
+	}
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("capture file mode: %v %v; want 0600", fi.Mode(), err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
