@@ -221,28 +221,9 @@ func TestCaptureBrowserReRedactsOnStop(t *testing.T) {
 		t.Fatalf("the scenario does not hold: the answer redacted alone hides the token (%v)", err)
 	}
 
-	mux := lateTokenMux(token)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<!doctype html><p id="s">working</p><script>
-fetch('/v1/handshake').then(r => r.json())
-  .then(j => fetch('/v1/me', {headers: {Authorization: 'Bearer ' + j.value}}))
-  .then(r => r.text()).then(() => { document.getElementById('s').textContent = 'done'; });
-</script>`)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	dir := t.TempDir()
-	out, steps := filepath.Join(dir, "late.har"), filepath.Join(dir, "steps.yaml")
-	if err := os.WriteFile(steps, []byte("- wait: \"#s\"\n  text: done\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, getenv: func(string) string { return "" }}
-	if code := run(context.Background(), st, []string{"capture", "browser", "--headless", "--steps", steps, "-o", out, srv.URL + "/"}); code != 0 {
-		t.Fatalf("capture browser exited %d:\n%s", code, stderr.String())
-	}
-	checkReRedacted(t, out, stderr.String(), token)
+	out, log := recordPage(t, lateTokenMux(token), `fetch('/v1/handshake').then(r => r.json())
+  .then(j => fetch('/v1/me', {headers: {Authorization: 'Bearer ' + j.value}}))`)
+	checkReRedacted(t, out, log, token)
 	var answer, auth string
 	for _, e := range readHAR(t, out) {
 		switch {
@@ -256,6 +237,72 @@ fetch('/v1/handshake').then(r => r.json())
 	placeholder := strings.TrimPrefix(auth, "Bearer ")
 	if !strings.HasPrefix(placeholder, "REDACTED-") || !strings.Contains(answer, `"value":"`+placeholder+`"`) {
 		t.Errorf("want the same placeholder in the answer and the later request: answer %s, Authorization %q", answer, auth)
+	}
+}
+
+// recordPage records, with capture browser as a user runs it, a page that
+// runs script (a promise chain of fetches to mux) and then shows "done",
+// which the steps wait for. It returns the HAR file and what was printed.
+func recordPage(t *testing.T, mux *http.ServeMux, script string) (string, string) {
+	t.Helper()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><p id="s">working</p><script>
+`+script+`
+  .then(r => r.text()).then(() => { document.getElementById('s').textContent = 'done'; });
+</script>`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	out, steps := filepath.Join(dir, "page.har"), filepath.Join(dir, "steps.yaml")
+	if err := os.WriteFile(steps, []byte("- wait: \"#s\"\n  text: done\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), st, []string{"capture", "browser", "--headless", "--steps", steps, "-o", out, srv.URL + "/"}); code != 0 {
+		t.Fatalf("capture browser exited %d:\n%s", code, stderr.String())
+	}
+	return out, stderr.String()
+}
+
+// TestCaptureBrowserUsesGitleaksConfig: capture finds the user's own token
+// shapes, from .gitleaks.toml in the current folder, as redact, scan and
+// convert do. The made-up vendor's token is in clear without the config.
+func TestCaptureBrowserUsesGitleaksConfig(t *testing.T) {
+	if !chromium.Available() {
+		testtool.Missing(t, "no Chromium or Chrome installed")
+	}
+	const token = "acme_q8w7e6r5t4y3u2i1o9p8a7s6d5f4g3"
+	mux := func() *http.ServeMux {
+		m := http.NewServeMux()
+		m.HandleFunc("/v1/hook", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"name":"deploy","note":%q}`, token)
+		})
+		return m
+	}
+	const script = `fetch('/v1/hook')`
+	t.Chdir(t.TempDir())
+	out, _ := recordPage(t, mux(), script)
+	if raw, err := os.ReadFile(out); err != nil || !bytes.Contains(raw, []byte(token)) {
+		t.Fatalf("the scenario does not hold: without the config the token is not in clear (%v)", err)
+	}
+	config := "[extend]\nuseDefault = true\n\n[[rules]]\nid = \"acme-token\"\nregex = '''acme_[a-z0-9]{30}'''\nkeywords = [\"acme_\"]\n"
+	if err := os.WriteFile(".gitleaks.toml", []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, log := recordPage(t, mux(), script)
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(token)) || strings.Contains(log, token) {
+		t.Error("the token is in clear with .gitleaks.toml naming its shape")
+	}
+	if !regexp.MustCompile(`"note\\":\\"REDACTED-acme-[0-9a-f]{8}`).Match(raw) {
+		t.Errorf("no acme placeholder in the answer:\n%s", raw)
 	}
 }
 

@@ -52,7 +52,9 @@ Flags:
                              (default 10MiB); longer bodies are forwarded whole
                              and recorded cut, marked "_truncated"; 0 keeps none
         --no-redact          write secrets as they are (default: redact each call
-                             before it reaches the disk)
+                             before it reaches the disk, with the token rules
+                             of .gitleaks.toml in the current folder if there
+                             is one)
         --insecure-upstream  do not verify the servers' certificates
 
 ` + selectionUsage + `
@@ -97,7 +99,12 @@ func captureCommand() *command {
 // placeholder in a capture as in a later redact or convert run.
 func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 	key, _ := redact.LoadUserKey()
-	r, err := redact.New(redact.Options{Key: key})
+	// The user's token shapes too, as redact, scan and convert find them.
+	rules, err := loadRules("", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := redact.New(redact.Options{Key: key, Rules: rules})
 	if err != nil {
 		return nil, nil, err
 	}

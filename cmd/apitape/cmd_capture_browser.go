@@ -39,7 +39,8 @@ Flags:
                           logged in (default: a fresh temporary one)
         --timeout D       stop recording after D, e.g. 90s or 5m (default: none)
         --no-redact       write secrets as they are (default: redact each call
-                          before it reaches the disk)
+                          before it reaches the disk, with the token rules of
+                          .gitleaks.toml in the current folder if there is one)
 
 ` + selectionUsage + `    capture browser's default also keeps every page navigation (a login
     form's POST and its redirects) and every answer that sets a cookie, so
