@@ -50,22 +50,7 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 		w.WriteString(name)
 	}
 	w.WriteString(")\n")
-	if len(s.env) > 0 {
-		w.WriteString("\nrequired=(")
-		for i, name := range s.env {
-			if i > 0 {
-				w.WriteByte(' ')
-			}
-			w.WriteString(name)
-		}
-		w.WriteString(")\nmissing=()\nfor v in \"${required[@]}\"; do\n")
-		w.WriteString("  if [ -z \"${!v:-}\" ]; then missing+=(\"$v\"); fi\n")
-		w.WriteString("done\n")
-		w.WriteString("if [ \"${#missing[@]}\" -gt 0 ]; then\n")
-		w.WriteString("  echo \"apitape: set these environment variables first: ${missing[*]}\" >&2\n")
-		w.WriteString("  exit 1\n")
-		w.WriteString("fi\n")
-	}
+	writeRequiredCheck(w, s)
 	if len(s.chained) > 0 {
 		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")
 	}
@@ -76,6 +61,22 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 			w.WriteString(bashURIHelper)
 		}
 	}
+}
+
+// writeRequiredCheck writes the shell check that stops a script before its
+// first call when a variable it needs is unset, naming every missing one at
+// once so the user fixes them in one go. The bash and HTTPie scripts share it.
+func writeRequiredCheck(w *bufio.Writer, s *session) {
+	if len(s.env) == 0 {
+		return
+	}
+	w.WriteString("\nrequired=(" + strings.Join(s.env, " ") + ")\nmissing=()\nfor v in \"${required[@]}\"; do\n")
+	w.WriteString("  if [ -z \"${!v:-}\" ]; then missing+=(\"$v\"); fi\n")
+	w.WriteString("done\n")
+	w.WriteString("if [ \"${#missing[@]}\" -gt 0 ]; then\n")
+	w.WriteString("  echo \"apitape: set these environment variables first: ${missing[*]}\" >&2\n")
+	w.WriteString("  exit 1\n")
+	w.WriteString("fi\n")
 }
 
 // writeChainedDoc lists the correlated values: name, source, producer.

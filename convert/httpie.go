@@ -53,15 +53,7 @@ func (e *httpieEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("#\n" + httpieNotExact)
 	w.WriteString("set -euo pipefail\n\n")
 	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(originOr(s)) + "}\n")
-	if len(s.env) > 0 {
-		w.WriteString("\nrequired=(" + strings.Join(s.env, " ") + ")\nmissing=()\nfor v in \"${required[@]}\"; do\n")
-		w.WriteString("  if [ -z \"${!v:-}\" ]; then missing+=(\"$v\"); fi\n")
-		w.WriteString("done\n")
-		w.WriteString("if [ \"${#missing[@]}\" -gt 0 ]; then\n")
-		w.WriteString("  echo \"apitape: set these environment variables first: ${missing[*]}\" >&2\n")
-		w.WriteString("  exit 1\n")
-		w.WriteString("fi\n")
-	}
+	writeRequiredCheck(w, s)
 	w.WriteString("command -v http >/dev/null || { echo \"apitape: this script needs HTTPie (http)\" >&2; exit 1; }\n")
 	if len(s.chained) > 0 {
 		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/internal/testtool"
+	"github.com/apitape/apitape/redact"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -193,5 +195,151 @@ func TestCaptureBrowserDemoToBash(t *testing.T) {
 		// Later calls name the cluster by its recorded id, which the fresh
 		// server does not have unless convert rewrites ids (correlation).
 		t.Logf("the script created the cluster, then stopped: %v\n%s", runErr, out)
+	}
+}
+
+// TestCaptureBrowserReRedactsOnStop: a page learns a token from one answer
+// and then sends it as a Bearer credential. The answer was redacted when it
+// completed, before anything said the value was secret; once the recording
+// stops cleanly, the whole file is redacted again with everything learned,
+// so the token is in clear nowhere.
+func TestCaptureBrowserReRedactsOnStop(t *testing.T) {
+	if !chromium.Available() {
+		testtool.Missing(t, "no Chromium or Chrome installed")
+	}
+	const token = "ses_8f3a-9b2c-4d5e_7f60a1b2c3d4e5f6a7b8c9d0e1f2"
+	// The scenario: the answer alone, redacted first, keeps the token.
+	r, err := redact.New(redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := fmt.Sprintf(`{"request":{"method":"GET","url":"http://127.0.0.1/v1/handshake","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},`+
+		`"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"application/json","text":%q},"redirectURL":"","headersSize":-1,"bodySize":-1},`+
+		`"startedDateTime":"2026-01-01T00:00:00Z","time":1,"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`,
+		fmt.Sprintf(`{"kind":"handshake","value":%q}`, token))
+	if out, _, err := r.Entry(0, []byte(first)); err != nil || !bytes.Contains(out, []byte(token)) {
+		t.Fatalf("the scenario does not hold: the answer redacted alone hides the token (%v)", err)
+	}
+
+	out, log := recordPage(t, lateTokenMux(token), `fetch('/v1/handshake').then(r => r.json())
+  .then(j => fetch('/v1/me', {headers: {Authorization: 'Bearer ' + j.value}}))`)
+	checkReRedacted(t, out, log, token)
+	var answer, auth string
+	for _, e := range readHAR(t, out) {
+		switch {
+		case strings.HasSuffix(e.Request.URL, "/v1/handshake"):
+			body, _, _ := e.Response.Content.Bytes()
+			answer = string(body)
+		case strings.HasSuffix(e.Request.URL, "/v1/me"):
+			auth, _ = har.Header(e.Request.Headers, "Authorization")
+		}
+	}
+	placeholder := strings.TrimPrefix(auth, "Bearer ")
+	if !strings.HasPrefix(placeholder, "REDACTED-") || !strings.Contains(answer, `"value":"`+placeholder+`"`) {
+		t.Errorf("want the same placeholder in the answer and the later request: answer %s, Authorization %q", answer, auth)
+	}
+}
+
+// recordPage records, with capture browser as a user runs it, a page that
+// runs script (a promise chain of fetches to mux) and then shows "done",
+// which the steps wait for. It returns the HAR file and what was printed.
+func recordPage(t *testing.T, mux *http.ServeMux, script string) (string, string) {
+	t.Helper()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><p id="s">working</p><script>
+`+script+`
+  .then(r => r.text()).then(() => { document.getElementById('s').textContent = 'done'; });
+</script>`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	out, steps := filepath.Join(dir, "page.har"), filepath.Join(dir, "steps.yaml")
+	if err := os.WriteFile(steps, []byte("- wait: \"#s\"\n  text: done\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	st := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &stderr, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), st, []string{"capture", "browser", "--headless", "--steps", steps, "-o", out, srv.URL + "/"}); code != 0 {
+		t.Fatalf("capture browser exited %d:\n%s", code, stderr.String())
+	}
+	return out, stderr.String()
+}
+
+// TestCaptureBrowserUsesGitleaksConfig: capture finds the user's own token
+// shapes, from .gitleaks.toml in the current folder, as redact, scan and
+// convert do. The made-up vendor's token is in clear without the config.
+func TestCaptureBrowserUsesGitleaksConfig(t *testing.T) {
+	if !chromium.Available() {
+		testtool.Missing(t, "no Chromium or Chrome installed")
+	}
+	const token = "acme_q8w7e6r5t4y3u2i1o9p8a7s6d5f4g3"
+	mux := func() *http.ServeMux {
+		m := http.NewServeMux()
+		m.HandleFunc("/v1/hook", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"name":"deploy","note":%q}`, token)
+		})
+		return m
+	}
+	const script = `fetch('/v1/hook')`
+	t.Chdir(t.TempDir())
+	out, _ := recordPage(t, mux(), script)
+	if raw, err := os.ReadFile(out); err != nil || !bytes.Contains(raw, []byte(token)) {
+		t.Fatalf("the scenario does not hold: without the config the token is not in clear (%v)", err)
+	}
+	config := "[extend]\nuseDefault = true\n\n[[rules]]\nid = \"acme-token\"\nregex = '''acme_[a-z0-9]{30}'''\nkeywords = [\"acme_\"]\n"
+	if err := os.WriteFile(".gitleaks.toml", []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, log := recordPage(t, mux(), script)
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(token)) || strings.Contains(log, token) {
+		t.Error("the token is in clear with .gitleaks.toml naming its shape")
+	}
+	if !regexp.MustCompile(`"note\\":\\"REDACTED-acme-[0-9a-f]{8}`).Match(raw) {
+		t.Errorf("no acme placeholder in the answer:\n%s", raw)
+	}
+}
+
+// lateTokenMux serves the late-token scenario's API: /v1/handshake answers
+// with token, which the client then sends to /v1/me as a Bearer credential.
+func lateTokenMux(token string) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/handshake", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"kind":"handshake","value":%q}`, token)
+	})
+	mux.HandleFunc("/v1/me", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"user":"admin"}`)
+	})
+	return mux
+}
+
+// checkReRedacted checks a capture file after a clean stop: token in clear
+// neither there nor in what the command printed, mode 0600, and no
+// temporary file of the second pass left beside it.
+func checkReRedacted(t *testing.T, out, log, token string) {
+	t.Helper()
+	after, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(after, []byte(token)) {
+		t.Error("the token is still in clear after a clean stop")
+	}
+	if strings.Contains(log, token) {
+		t.Error("the token was printed")
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("capture file mode: %v %v; want 0600", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

@@ -21,7 +21,7 @@ func TestCaptureUsesUserKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	converted, err := newConvertRedactor()(0, entry)
+	converted, err := newConvertRedactor(nil)(0, entry)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,9 @@ Flags:
                              (default 10MiB); longer bodies are forwarded whole
                              and recorded cut, marked "_truncated"; 0 keeps none
         --no-redact          write secrets as they are (default: redact each call
-                             before it reaches the disk)
+                             before it reaches the disk, with the token rules
+                             of .gitleaks.toml in the current folder if there
+                             is one)
         --insecure-upstream  do not verify the servers' certificates
 
 ` + selectionUsage + `
@@ -90,19 +92,19 @@ func captureCommand() *command {
 	}
 }
 
-// captureRedactor builds the redaction step applied to every entry before
-// it is written. One Redactor serves the whole capture, so a secret seen in
-// one call is also found where later calls echo it.
-var captureRedactor = func() (capture.RedactFunc, error) {
-	_, fn, err := newCaptureRedactor()
-	return fn, err
-}
-
-// newCaptureRedactor uses the user's key, as redact and convert do, so that a secret gets
-// the same placeholder in a capture as in a later redact or convert run.
+// newCaptureRedactor builds the redaction step applied to every entry
+// before it is written. One Redactor serves the whole capture, so a secret
+// seen in one call is also found where later calls echo it. It uses the
+// user's key, as redact and convert do, so that a secret gets the same
+// placeholder in a capture as in a later redact or convert run.
 func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 	key, _ := redact.LoadUserKey()
-	r, err := redact.New(redact.Options{Key: key})
+	// The user's token shapes too, as redact, scan and convert find them.
+	rules, err := loadRules("", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := redact.New(redact.Options{Key: key, Rules: rules})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/capture/browser"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/redact"
 )
 
 const captureBrowserUsage = `Usage:
@@ -37,7 +39,8 @@ Flags:
                           logged in (default: a fresh temporary one)
         --timeout D       stop recording after D, e.g. 90s or 5m (default: none)
         --no-redact       write secrets as they are (default: redact each call
-                          before it reaches the disk)
+                          before it reaches the disk, with the token rules of
+                          .gitleaks.toml in the current folder if there is one)
 
 ` + selectionUsage + `    capture browser's default also keeps every page navigation (a login
     form's POST and its redirects) and every answer that sets a cookie, so
@@ -148,9 +151,10 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 
 	errw := &lineWriter{w: st.err, tty: st.errTTY}
 	logst := &streams{err: errw}
+	var redactor *redact.Redactor
 	if *noRedact {
 		warningf(logst, "--no-redact: %s will hold cookies, tokens and passwords as they were sent", o.Output)
-	} else if o.Redact, err = captureRedactor(); err != nil {
+	} else if redactor, o.Redact, err = newCaptureRedactor(); err != nil {
 		return err
 	}
 	o.Warnf = func(format string, args ...any) { warningf(logst, format, args...) }
@@ -168,6 +172,18 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		errorf(logst, "capture browser: %v", le)
 		err = &exitError{code: 1}
 	}
+	var se *browser.StepsError
+	// A failed step or page load still leaves a complete file, which is
+	// worth redacting again; a failure to write it is not.
+	if redactor != nil && res.Written > 0 && (err == nil || errors.As(err, &se) || le != nil) {
+		switch err := reRedact(redactor, o.Output); {
+		case errors.Is(err, capture.ErrNotRegular):
+		case err != nil:
+			// The file as written stays: every call in it was redacted
+			// with what was known when it completed.
+			warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", o.Output, err)
+		}
+	}
 	if res.Summary != "" {
 		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, o.Output, res.Stopped)
 	}
@@ -177,7 +193,6 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	case errors.Is(err, chromium.ErrNotFound):
 		return withHint(err, "install Chromium (Debian/Ubuntu: apt-get install chromium), or pass --browser PATH")
 	}
-	var se *browser.StepsError
 	if errors.As(err, &se) && res.Summary != "" {
 		return withHint(err, fmt.Sprintf("%s keeps what was recorded before the failure", o.Output))
 	}

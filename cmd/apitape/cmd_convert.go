@@ -66,6 +66,10 @@ Options:
         --no-redact     do not run the redaction stage first (by default,
                         secrets become APITAPE_SECRET_… variables; --exact
                         implies --no-redact)
+        --gitleaks-config FILE
+                        the redaction stage's token rules from this gitleaks
+                        config instead of gitleaks' defaults (default:
+                        .gitleaks.toml in the current folder, if there is one)
         --no-correlate  send recorded ids as they are instead of taking each
                         from the answer that produced it
         --var NAME=SOURCE@CALL
@@ -222,6 +226,7 @@ func (o outputFile) perm() os.FileMode {
 // convertFlags are the flags convert and inspect share.
 type convertFlags struct {
 	noRedact    *bool
+	gitleaks    *string
 	noCorrelate *bool
 	vars        *[]string
 	noVars      *[]string
@@ -230,6 +235,7 @@ type convertFlags struct {
 func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
 	return &convertFlags{
 		noRedact:    fs.Bool("no-redact", false, "do not redact first"),
+		gitleaks:    fs.String("gitleaks-config", "", "gitleaks config (TOML) for the redaction stage"),
 		noCorrelate: fs.Bool("no-correlate", false, "send recorded ids as they are"),
 		vars:        fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)"),
 		noVars:      fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)"),
@@ -266,8 +272,18 @@ func (cf *convertFlags) apply(opts *convert.Options) error {
 		}
 		opts.Vars = append(opts.Vars, m)
 	}
-	if !*cf.noRedact && !opts.Exact && convertRedactor != nil {
-		opts.Redact = convertRedactor()
+	redacting := !*cf.noRedact && !opts.Exact
+	if *cf.gitleaks != "" && !redacting {
+		return usageErrorf("--gitleaks-config is for the redaction stage, which --no-redact and --exact turn off")
+	}
+	if redacting && convertRedactor != nil {
+		// The same token rules as redact and scan: the user's
+		// .gitleaks.toml, or the file named.
+		rules, err := loadRules("", *cf.gitleaks)
+		if err != nil {
+			return err
+		}
+		opts.Redact = convertRedactor(rules)
 	}
 	return nil
 }

@@ -23,6 +23,10 @@ Options:
         --exact         as convert --exact: nothing is taken from answers
                         but what --var declares
         --no-redact     do not run the redaction stage first
+        --gitleaks-config FILE
+                        as convert: the redaction stage's token rules from
+                        this gitleaks config (default: .gitleaks.toml in the
+                        current folder, if there is one)
         --no-correlate  show only the values --var declares
         --no-var NAME   leave out one variable (repeatable), as convert does
         --var NAME=SOURCE@CALL

@@ -411,10 +411,11 @@ func (r *report) finish(sum redact.Summary) error {
 // convertRedactor hook): one Redactor per conversion, so that a secret
 // found in one entry is also removed from the entries after it. It uses the
 // user's key (redact.LoadUserKey) so that a regenerated script names the
-// same variables; without one, a per-run key.
-func newConvertRedactor() func(index int, raw []byte) ([]byte, error) {
+// same variables; without one, a per-run key. rules (from loadRules) add the
+// user's token shapes, as redact and scan use them.
+func newConvertRedactor(rules *redact.Rules) func(index int, raw []byte) ([]byte, error) {
 	key, _ := redact.LoadUserKey()
-	r, err := redact.New(redact.Options{Key: key})
+	r, err := redact.New(redact.Options{Key: key, Rules: rules})
 	if err != nil {
 		return func(int, []byte) ([]byte, error) { return nil, err }
 	}

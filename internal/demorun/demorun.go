@@ -570,7 +570,8 @@ type nextBlock struct {
 // nextLines are what to try after the demo, spelled with the command that
 // ran it and the folder it wrote, so that each line works as printed from
 // the same directory. The first block runs on the demo's files as is; the
-// second needs a real server's URL.
+// second needs a real server's URL and says what README's quick start says
+// (TestNextMatchesQuickStart keeps the two together).
 func (d *run) nextLines() []nextBlock {
 	cmd := d.Command
 	if cmd == "" {
@@ -586,7 +587,9 @@ func (d *run) nextLines() []nextBlock {
 		}},
 		{"Then on a real server:", [][2]string{
 			{cmd + " capture browser https://rancher.example -o session.har", "click through the UI, close the window"},
-			{cmd + " convert session.har --to bash -o provision.sh", "secrets become environment variables"},
+			{cmd + " convert session.har --to bash -o provision.sh", "secrets become environment variables, listed at its top"},
+			{"BASE_URL=https://staging.example APITAPE_SECRET_PASSWORD_…='your password' ./provision.sh", "the login you recorded"},
+			{cmd + " convert session.har --to bash --auth 'Authorization: Bearer $RANCHER_TOKEN' -o provision.sh", "or an API key instead"},
 			{"BASE_URL=https://staging.example RANCHER_TOKEN=token-… ./provision.sh", "create the same objects there"},
 			{cmd + " replay session.har --target https://staging.example --allow-mutations --report html -o report.html", "diff its answers"},
 		}},

@@ -178,3 +178,45 @@ func TestDemoOwnModule(t *testing.T) {
 		t.Errorf("the run did not say it left go.mod alone:\n%s", out.String())
 	}
 }
+
+// TestNextMatchesQuickStart keeps the demo's "Then on a real server:" block
+// and README's quick start saying the same commands, so that a newcomer who
+// follows either one runs a script with the variables it asks for. The quick
+// start's install line and scan (which the demo lists among the lines on its
+// own files) are the only ones the block leaves out.
+func TestNextMatchesQuickStart(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Quick start\n")
+	if !ok {
+		t.Fatal("README has no Quick start section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var want []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			continue
+		}
+		command, _, _ := strings.Cut(strings.TrimSpace(line), "   #")
+		command = strings.TrimSpace(command)
+		if strings.HasPrefix(command, "go install ") || strings.HasPrefix(command, "apitape scan ") {
+			continue
+		}
+		want = append(want, command)
+	}
+	d := &run{Options: Options{Dir: t.TempDir(), Command: "apitape"}}
+	var got []string
+	for _, block := range d.nextLines() {
+		if block.title != "Then on a real server:" {
+			continue
+		}
+		for _, l := range block.lines {
+			got = append(got, l[0])
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the demo's real-server lines:\n%s\nREADME's quick start:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
