@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/replay/jsondiff"
 	"github.com/sergi/go-diff/diffmatchpatch"

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // FailOn says which differences make a call fail (and the replay exit 1).
