@@ -14,7 +14,7 @@ import (
 
 	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/credential"
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
