@@ -1,9 +1,12 @@
 package correlate
 
 import (
-	"encoding/json"
+	"bytes"
+	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/apitape/apitape/har"
 )
@@ -11,18 +14,20 @@ import (
 // scanner walks a JSON document held in a string and reports every string
 // and integer with its path, without building the document: list responses
 // are most of a session's bytes and almost none of their values are used.
-// Keys and unescaped strings are substrings of the body (no copies). It is
-// lenient about details (number grammar, escapes) and stops on structural
-// errors; Analyze re-reads every variable it keeps with [Source.Lookup],
-// so a value the real decoder would not give back never binds.
+// Keys and unescaped strings are substrings of the body (no copies).
+// Strings decode as encoding/json decodes them (invalid UTF-8 and lone
+// surrogates become U+FFFD; a repeated member is reported each time), and
+// Analyze re-reads every variable it keeps with [Source.Lookup], so a
+// value the real decoder would not give back never binds.
 type scanner struct {
 	s    string
-	i    int
+	dec  jsontext.Decoder // reused: its buffer outlives one response
+	rd   strings.Reader
 	path Path
 	objs []objFrame // objects seen, for resource types
 	cur  int        // innermost object, -1 outside any
 	leaf func(value string, path Path, obj int)
-	bad  bool
+	buf  []byte // scratch for unquoting
 }
 
 // objFrame is one object: its declared resource type, its parent object
@@ -32,127 +37,73 @@ type objFrame struct {
 	parent, depth           int
 }
 
+// run scans s and reports whether it is one JSON value nested at most
+// har.MaxDepth deep; leaves seen before an error have been reported.
 func (sc *scanner) run(s string) bool {
-	sc.s, sc.i, sc.path, sc.objs, sc.cur, sc.bad = s, 0, sc.path[:0], sc.objs[:0], -1, false
-	sc.value()
-	sc.ws()
-	return !sc.bad && sc.i == len(sc.s)
+	sc.s, sc.path, sc.objs, sc.cur = s, sc.path[:0], sc.objs[:0], -1
+	sc.rd.Reset(s)
+	sc.dec.Reset(&sc.rd, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	ok := sc.value()
+	if ok {
+		_, err := sc.dec.ReadToken()
+		ok = err == io.EOF // not a second value
+
+	}
+	sc.rd.Reset("") // not to keep the body alive
+	sc.s = ""
+	return ok
 }
 
-func (sc *scanner) ws() {
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case ' ', '\t', '\r', '\n':
-			sc.i++
-		default:
-			return
-		}
+func (sc *scanner) value() bool {
+	if len(sc.path) > har.MaxDepth {
+		return false
 	}
-}
-
-func (sc *scanner) value() {
-	sc.ws()
-	if sc.bad || sc.i >= len(sc.s) || len(sc.path) > har.MaxDepth {
-		sc.bad = true
-		return
-	}
-	switch c := sc.s[sc.i]; {
-	case c == '{':
-		sc.object()
-	case c == '[':
-		sc.array()
-	case c == '"':
-		if v, ok := sc.str(); ok {
+	switch sc.dec.PeekKind() {
+	case '{':
+		return sc.object()
+	case '[':
+		return sc.array()
+	case '"':
+		v, ok := sc.str()
+		if ok {
 			sc.leaf(v, sc.path, sc.cur)
 		}
-	case c == 't' || c == 'f' || c == 'n':
-		for _, lit := range []string{"true", "false", "null"} {
-			if strings.HasPrefix(sc.s[sc.i:], lit) {
-				sc.i += len(lit)
-				return
-			}
+		return ok
+	case '0':
+		raw, err := sc.dec.ReadValue()
+		if err != nil {
+			return false
 		}
-		sc.bad = true
-	case c == '-' || '0' <= c && c <= '9':
-		start := sc.i
-		if integer, ok := sc.number(); !ok {
-			sc.bad = true
-		} else if integer {
-			sc.leaf(sc.s[start:sc.i], sc.path, sc.cur)
+		if bytes.IndexAny(raw, ".eE") < 0 {
+			end := int(sc.dec.InputOffset())
+			sc.leaf(sc.s[end-len(raw):end], sc.path, sc.cur)
 		}
+		return true
 	default:
-		sc.bad = true
+		return sc.dec.SkipValue() == nil
 	}
 }
 
-// number reads -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? and reports whether
-// it is an integer.
-func (sc *scanner) number() (integer, ok bool) {
-	digits := func() int {
-		n := 0
-		for sc.i < len(sc.s) && '0' <= sc.s[sc.i] && sc.s[sc.i] <= '9' {
-			sc.i++
-			n++
-		}
-		return n
+func (sc *scanner) object() bool {
+	if _, err := sc.dec.ReadToken(); err != nil {
+		return false
 	}
-	if sc.s[sc.i] == '-' {
-		sc.i++
-	}
-	if sc.i < len(sc.s) && sc.s[sc.i] == '0' {
-		sc.i++
-	} else if digits() == 0 {
-		return false, false
-	}
-	integer = true
-	if sc.i < len(sc.s) && sc.s[sc.i] == '.' {
-		sc.i++
-		if digits() == 0 {
-			return false, false
-		}
-		integer = false
-	}
-	if sc.i < len(sc.s) && (sc.s[sc.i] == 'e' || sc.s[sc.i] == 'E') {
-		sc.i++
-		if sc.i < len(sc.s) && (sc.s[sc.i] == '+' || sc.s[sc.i] == '-') {
-			sc.i++
-		}
-		if digits() == 0 {
-			return false, false
-		}
-		integer = false
-	}
-	return integer, true
-}
-
-func (sc *scanner) object() {
-	sc.i++ // {
 	frame := len(sc.objs)
 	sc.objs = append(sc.objs, objFrame{parent: sc.cur, depth: len(sc.path)})
 	outer := sc.cur
 	sc.cur = frame
 	defer func() { sc.cur = outer }()
-	for first := true; ; first = false {
-		sc.ws()
-		if sc.i < len(sc.s) && sc.s[sc.i] == '}' && first {
-			sc.i++
-			return
-		}
-		if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
-			sc.bad = true
-			return
-		}
+	for sc.dec.PeekKind() == '"' {
 		key, ok := sc.str()
-		sc.ws()
-		if !ok || sc.i >= len(sc.s) || sc.s[sc.i] != ':' {
-			sc.bad = true
-			return
+		if !ok {
+			return false
 		}
-		sc.i++
-		sc.ws()
 		sc.path = append(sc.path, Step{Key: key})
-		if sc.i < len(sc.s) && sc.s[sc.i] == '"' && (key == "type" || key == "kind" || key == "resourceType") {
-			v, _ := sc.str()
+		if sc.dec.PeekKind() == '"' && (key == "type" || key == "kind" || key == "resourceType") {
+			v, ok := sc.str()
+			if !ok {
+				return false
+			}
 			f := &sc.objs[frame]
 			switch key {
 			case "type":
@@ -162,78 +113,45 @@ func (sc *scanner) object() {
 			default:
 				f.resourceType = v
 			}
-		} else {
-			sc.value()
+		} else if !sc.value() {
+			return false
 		}
-		if !sc.next('}') {
-			return
-		}
+		sc.path = sc.path[:len(sc.path)-1]
 	}
+	_, err := sc.dec.ReadToken() // '}', or the error that stopped the loop
+	return err == nil
 }
 
-// next ends a member or an element: it pops its path step and reads the
-// comma (true: another follows) or the closing bracket (false).
-func (sc *scanner) next(close byte) bool {
-	sc.path = sc.path[:len(sc.path)-1]
-	sc.ws()
-	switch {
-	case sc.bad || sc.i >= len(sc.s):
-		sc.bad = true
-		return false
-	case sc.s[sc.i] == ',':
-		sc.i++
-		return true
-	case sc.s[sc.i] == close:
-		sc.i++
+func (sc *scanner) array() bool {
+	if _, err := sc.dec.ReadToken(); err != nil {
 		return false
 	}
-	sc.bad = true
-	return false
-}
-
-func (sc *scanner) array() {
-	sc.i++ // [
-	for n := 0; ; n++ {
-		sc.ws()
-		if n == 0 && sc.i < len(sc.s) && sc.s[sc.i] == ']' {
-			sc.i++
-			return
-		}
+	for n := 0; sc.dec.PeekKind() != ']'; n++ {
 		sc.path = append(sc.path, Step{Index: n, IsIndex: true})
-		sc.value()
-		if !sc.next(']') {
-			return
+		if !sc.value() {
+			return false
 		}
+		sc.path = sc.path[:len(sc.path)-1]
 	}
+	_, err := sc.dec.ReadToken() // ']', or the error that stopped the loop
+	return err == nil
 }
 
-// str reads the string at sc.i (a quote): a substring when it has no
-// escapes, else decoded as encoding/json does (which also turns invalid
-// UTF-8 into U+FFFD).
+// str reads the next string (a value or a member name): a substring of
+// the body when it has no escapes and is valid UTF-8, else decoded.
 func (sc *scanner) str() (string, bool) {
-	start := sc.i + 1
-	escaped := false
-	for j := start; j < len(sc.s); j++ {
-		switch sc.s[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			sc.i = j + 1
-			if !escaped && utf8.ValidString(sc.s[start:j]) {
-				return sc.s[start:j], true
-			}
-			var v string
-			if err := json.Unmarshal([]byte(sc.s[start-1:j+1]), &v); err != nil {
-				sc.bad = true
-				return "", false
-			}
-			return v, true
-		}
+	raw, err := sc.dec.ReadValue()
+	if err != nil {
+		return "", false
 	}
-	sc.bad = true
-	sc.i = len(sc.s)
-	return "", false
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		end := int(sc.dec.InputOffset())
+		return sc.s[end-len(raw)+1 : end-1], true
+	}
+	// The decoder checked the syntax; the one error left says invalid
+	// UTF-8 became U+FFFD, as encoding/json makes it.
+	sc.buf, _ = jsontext.AppendUnquote(sc.buf[:0], raw)
+	return string(sc.buf), true
 }
 
 // typeOf is the resource type of object frame obj or the nearest enclosing
