@@ -1,10 +1,12 @@
 package correlate
 
 import (
-	"encoding/json"
 	"hash/maphash"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/credential"
@@ -252,80 +254,51 @@ func paramAt(s string, i int) string {
 // inside a string value.
 func jsonPathsAt(body string, offsets []int) []string {
 	out := make([]string, len(offsets))
-	dec := json.NewDecoder(strings.NewReader(body))
-	type frame struct {
-		obj       bool
-		key       string
-		index     int
-		expectKey bool
-	}
-	var stack []frame
-	path := func() Path {
-		p := make(Path, len(stack))
-		for i, f := range stack {
-			if f.obj {
-				p[i] = Step{Key: f.key}
-			} else {
-				p[i] = Step{Index: f.index, IsIndex: true}
-			}
-		}
-		return p
-	}
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1].obj {
-			stack[n-1].expectKey = true
-		}
-	}
-	valueStart := func() {
-		if n := len(stack); n > 0 && !stack[n-1].obj {
-			stack[n-1].index++
-		}
-	}
-	next := 0
-	for next < len(offsets) {
+	dec := jsontext.NewDecoder(strings.NewReader(body), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	for next := 0; next < len(offsets); {
 		before := dec.InputOffset()
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			break
 		}
 		after := dec.InputOffset()
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				valueStart()
-				stack = append(stack, frame{obj: d == '{', index: -1, expectKey: d == '{'})
-			default:
-				if len(stack) > 0 {
-					stack = stack[:len(stack)-1]
-				}
-				valueDone()
-			}
-			continue
-		}
-		if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
-			stack[n-1].key, _ = tok.(string)
-			stack[n-1].expectKey = false
-			// A value inside a member name is not a field anyone can name.
-			for next < len(offsets) && int64(offsets[next]) < after {
-				next++
-			}
-			continue
-		}
-		valueStart()
+		depth := dec.StackDepth()
+		kind, n := dec.StackIndex(depth)
+		// A value inside a member name is not a field anyone can name.
+		isValue := tok.Kind() == '"' && (kind != '{' || n%2 == 0)
 		for next < len(offsets) && int64(offsets[next]) < before {
 			next++
 		}
-		if _, isString := tok.(string); isString {
-			var p Path
+		if !isValue {
 			for next < len(offsets) && int64(offsets[next]) < after {
-				if p == nil {
-					p = path()
-				}
-				out[next] = p.String()
 				next++
 			}
+			continue
 		}
-		valueDone()
+		var p string
+		for next < len(offsets) && int64(offsets[next]) < after {
+			if p == "" {
+				p = stackPath(dec, depth).String()
+			}
+			out[next] = p
+			next++
+		}
 	}
 	return out
+}
+
+// stackPath is the path of the value dec read last, depth levels deep.
+func stackPath(dec *jsontext.Decoder, depth int) Path {
+	p := make(Path, 0, depth)
+	i := 0
+	for tok := range dec.StackPointer().Tokens() {
+		i++
+		if kind, _ := dec.StackIndex(i); kind == '[' {
+			n, _ := strconv.Atoi(tok)
+			p = append(p, Step{Index: n, IsIndex: true})
+		} else {
+			p = append(p, Step{Key: tok})
+		}
+	}
+	return p
 }
