@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -24,8 +25,13 @@ import (
 // replay decodes two bodies per call and reflection was the largest cost
 // of a replay.
 func Decode(b []byte) (any, error) {
+	d := decoders.Get().(*decoder)
+	defer func() {
+		d.dec.Reset(empty) // not to keep b alive in the pool
+		decoders.Put(d)
+	}()
 	// A bytes.Buffer is read in place, without a copy.
-	d := &decoder{dec: jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))}
+	d.dec.Reset(bytes.NewBuffer(b), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	v, err := d.value(0)
 	if err == nil {
 		end := d.dec.InputOffset()
@@ -42,8 +48,14 @@ func Decode(b []byte) (any, error) {
 }
 
 type decoder struct {
-	dec *jsontext.Decoder
+	dec jsontext.Decoder
 }
+
+// decoders keeps decoders with their state stacks between documents.
+var (
+	decoders = sync.Pool{New: func() any { return new(decoder) }}
+	empty    = new(bytes.Reader)
+)
 
 func (d *decoder) errorAt(off int64, msg string) error {
 	return &jsontext.SyntacticError{ByteOffset: off, Err: errors.New(msg)}
