@@ -66,8 +66,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // Options configure a conversion.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // fetchEmitter writes one ES module that sends the calls with the global

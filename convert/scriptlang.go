@@ -3,7 +3,7 @@ package convert
 import (
 	"strconv"
 
-	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // scriptLang is how the Python (script and locustfile) and JavaScript

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/shellquote"
 )
 

@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/apitape/apitape/correlate"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/credential"
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 

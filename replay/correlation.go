@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -32,7 +32,7 @@ type VarError struct{ Err error }
 func (e *VarError) Error() string { return e.Err.Error() }
 func (e *VarError) Unwrap() error { return e.Err }
 
-// carries reports whether values the heuristic [Mapping] learned go into
+// carries reports whether values the heuristic [valueMap] learned go into
 // later requests: only while correlation is on.
 func (r *Runner) carries() bool { return !r.correlation.Disabled || r.heuristicOnly }
 

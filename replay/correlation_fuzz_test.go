@@ -42,7 +42,7 @@ func FuzzVariableEscaping(f *testing.F) {
 		if live == "" || !utf8.ValidString(live) {
 			t.Skip("a JSON string holds UTF-8 text")
 		}
-		s := newSession(r.target, NewValueMap(), newVarState(pr.model), true, func(string) string { return "" }, pr.origins, http.Header{})
+		s := newSession(r.target, newValueMap(), newVarState(pr.model), true, func(string) string { return "" }, pr.origins, http.Header{})
 		s.vars.live[v] = live
 		req, err := s.buildRequest(context.Background(), pr.calls[1])
 		if err != nil {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/replay"
 	"github.com/apitape/apitape/replay/replaytest"
 )

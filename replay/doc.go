@@ -96,11 +96,10 @@
 // earlier one is a better source). An answer without the value gets a
 // note, and the uses keep the recorded value.
 //
-// The heuristic [Mapping] (the built-in [ValueMap], or [WithMapping])
-// remains as the fallback for what the model does not cover: it learns
-// recorded→live pairs where a recorded and a live answer differ at the
-// same JSON path under an id-like key, from Set-Cookie values and from
-// Location paths, and its values go into the rest of later requests
+// A heuristic remains as the fallback for what the model does not cover:
+// it learns recorded→live pairs where a recorded and a live answer differ
+// at the same JSON path under an id-like key, from Set-Cookie values and
+// from Location paths, and its values go into the rest of later requests
 // (whole values, also URL-encoded). Comparisons use both, the model's
 // pair winning for the same recorded value. Every pair is listed in the
 // result, the model's with their variable's name.

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -95,7 +95,7 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 		}
 	}
 	calls := pr.calls
-	s := newSession(r.target, NewValueMap(), newVarState(pr.model), r.carries(), func(string) string { return "" }, pr.origins, headers)
+	s := newSession(r.target, newValueMap(), newVarState(pr.model), r.carries(), func(string) string { return "" }, pr.origins, headers)
 	revealed := map[string]bool{}
 	varPH := varPlaceholders(pr.model)
 	uses := plannedUses(pr.model)

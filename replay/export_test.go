@@ -1,7 +1,7 @@
 package replay
 
 // WithHeuristicOnly replays the way this package did before the
-// correlation model: no model, and the values the heuristic ValueMap
+// correlation model: no model, and the values the heuristic valueMap
 // learned go into later requests. Tests compare the two.
 func WithHeuristicOnly() Option {
 	return func(r *Runner) error {

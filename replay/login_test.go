@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/loginapp"
 	"github.com/apitape/apitape/internal/placeholder"
 	"github.com/apitape/apitape/redact"

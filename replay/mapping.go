@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/apitape/apitape/internal/placeholder"
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
 // Response is one response as the comparison sees it: the body decoded
@@ -24,9 +24,9 @@ type Response struct {
 	IsJSON bool
 }
 
-// Exchange is what a [Mapping] learns from: one call's recorded and live
+// exchange is what a [valueMap] learns from: one call's recorded and live
 // responses and the structural differences found between their bodies.
-type Exchange struct {
+type exchange struct {
 	Call     int // entry index
 	Recorded *Response
 	Live     *Response
@@ -47,35 +47,21 @@ type Pair struct {
 	Var string `json:"var,omitempty"`
 }
 
-// Mapping is the heuristic behind the correlation model (package
+// valueMap is the heuristic behind the correlation model (package
 // correlate): it learns values a server chooses (ids of created objects,
 // session tokens) from differing answers, carries them into later
 // requests where the model has no variable, and lets comparisons treat a
-// recorded value and its live counterpart as equal. Implementations must
-// be safe for concurrent use.
+// recorded value and its live counterpart as equal. It is safe for
+// concurrent use.
 //
-// [NewValueMap] is the built-in; [WithMapping] replaces it.
-type Mapping interface {
-	// Learn looks at one call's exchange; it reports whether it learned
-	// something new (the runner then compares that call again).
-	Learn(x *Exchange) bool
-	// Apply replaces every recorded value in s by its live counterpart.
-	Apply(s string) string
-	// Lookup returns the live value learned for a recorded one.
-	Lookup(recorded string) (string, bool)
-	// Pairs lists what was learned, in the order it was learned.
-	Pairs() []Pair
-}
-
-// ValueMap is the built-in [Mapping]: where the recorded and the live
-// response differ at the same place (JSON path, Set-Cookie name, Location
+// Where the recorded and the live response differ at the same place (JSON path, Set-Cookie name, Location
 // path segment) and the recorded value looks like an id — at least 5
 // characters, no spaces, a digit or a separator, not a URL, under a key
 // named like an id (id, *Id, *Ids, name, *Name, uid, token) — it maps
 // recorded → live. Apply substitutes whole values only (the characters
 // around a match must not be letters or digits), and also their URL-encoded
 // forms.
-type ValueMap struct {
+type valueMap struct {
 	mu    sync.RWMutex
 	n     atomic.Int32
 	pairs []Pair
@@ -86,11 +72,12 @@ type ValueMap struct {
 	first [256]bool         // first bytes of keys, to skip positions fast
 }
 
-// NewValueMap returns an empty ValueMap.
-func NewValueMap() *ValueMap { return &ValueMap{m: map[string]string{}} }
+// newValueMap returns an empty valueMap.
+func newValueMap() *valueMap { return &valueMap{m: map[string]string{}} }
 
-// Learn implements [Mapping].
-func (v *ValueMap) Learn(x *Exchange) bool {
+// Learn looks at one call's exchange; it reports whether it learned
+// something new (the runner then compares that call again).
+func (v *valueMap) Learn(x *exchange) bool {
 	var found []Pair
 	for _, c := range x.Changes {
 		if c.Kind != jsondiff.Changed {
@@ -114,7 +101,7 @@ func (v *ValueMap) Learn(x *Exchange) bool {
 // wins (later answers saw the substituted request); with override a pair
 // replaces what was there, and is never replaced by a pair put without
 // override: the correlation model knows which answer produced a value.
-func (v *ValueMap) put(found []Pair, override bool) bool {
+func (v *valueMap) put(found []Pair, override bool) bool {
 	if len(found) == 0 {
 		return false
 	}
@@ -177,14 +164,14 @@ func (v *ValueMap) put(found []Pair, override bool) bool {
 	return learned
 }
 
-func (v *ValueMap) add(rec, live string, override bool) {
+func (v *valueMap) add(rec, live string, override bool) {
 	if _, ok := v.m[rec]; !ok || override {
 		v.m[rec] = live
 	}
 }
 
-// Apply implements [Mapping].
-func (v *ValueMap) Apply(s string) string {
+// Apply replaces every recorded value in s by its live counterpart.
+func (v *valueMap) Apply(s string) string {
 	if v.n.Load() == 0 || len(s) < 5 {
 		return s
 	}
@@ -224,9 +211,9 @@ func (v *ValueMap) Apply(s string) string {
 	return b.String()
 }
 
-// Lookup implements [Mapping]. A recorded value that is only part of a
+// Lookup returns the live value learned for a recorded one. A recorded value that is only part of a
 // learned one (the name part of a token) counts as learned too.
-func (v *ValueMap) Lookup(recorded string) (string, bool) {
+func (v *valueMap) Lookup(recorded string) (string, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if l, ok := v.m[recorded]; ok {
@@ -240,8 +227,8 @@ func (v *ValueMap) Lookup(recorded string) (string, bool) {
 	return "", false
 }
 
-// Pairs implements [Mapping].
-func (v *ValueMap) Pairs() []Pair {
+// Pairs lists what was learned, in the order it was learned.
+func (v *valueMap) Pairs() []Pair {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return slices.Clone(v.pairs)
@@ -318,7 +305,7 @@ func looksLikeID(s string) bool {
 }
 
 // cookiePairs maps recorded Set-Cookie values to live ones by cookie name.
-func cookiePairs(x *Exchange) []Pair {
+func cookiePairs(x *exchange) []Pair {
 	rec := setCookies(x.Recorded.Header)
 	if len(rec) == 0 {
 		return nil
@@ -354,7 +341,7 @@ func setCookies(h http.Header) map[string]string {
 
 // locationPairs maps path segments of a Location header (a created
 // object's URL) that differ and look like ids.
-func locationPairs(x *Exchange) []Pair {
+func locationPairs(x *exchange) []Pair {
 	rl, ll := x.Recorded.Header.Get("Location"), x.Live.Header.Get("Location")
 	if rl == "" || ll == "" {
 		return nil

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
-func learn(m *ValueMap, rec, live string) bool {
+func learn(m *valueMap, rec, live string) bool {
 	r, _ := jsondiff.Decode([]byte(rec))
 	l, _ := jsondiff.Decode([]byte(live))
 	res := jsondiff.Compare(r, l, &jsondiff.Options{Normalize: m.Apply})
-	return m.Learn(&Exchange{Call: 1, Changes: res.Changes})
+	return m.Learn(&exchange{Call: 1, Changes: res.Changes})
 }
 
 func TestValueMapLearns(t *testing.T) {
@@ -33,7 +33,7 @@ func TestValueMapLearns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewValueMap()
+			m := newValueMap()
 			learn(m, tt.rec, tt.live)
 			var got []string
 			for _, p := range m.Pairs() {
@@ -47,7 +47,7 @@ func TestValueMapLearns(t *testing.T) {
 }
 
 func TestValueMapApply(t *testing.T) {
-	m := NewValueMap()
+	m := newValueMap()
 	learn(m, `{"id":"c-q7x2m","token":"token-abcde:s3cr3t"}`, `{"id":"c-h8k2p","token":"token-fghij:n3wv4l"}`)
 	tests := []struct{ in, want, reason string }{
 		{"/v3/clusters/c-q7x2m?action=x", "/v3/clusters/c-h8k2p?action=x", "in a path"},
@@ -88,7 +88,7 @@ func TestValueMapOverride(t *testing.T) {
 		{"model first", []Pair{model, heuristic}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewValueMap()
+			m := newValueMap()
 			for _, p := range tt.order {
 				m.put([]Pair{p}, p.Var != "")
 			}
@@ -113,8 +113,8 @@ func FuzzValueMapApply(f *testing.F) {
 	f.Add("c-q7x2m", "c-h8k2p", "/v3/clusters/c-q7x2m/nodes?x=c-q7x2m")
 	f.Add("token-abcde:xyz", "token-fghij:abc", "Bearer token-abcde:xyz")
 	f.Fuzz(func(t *testing.T, rec, live, s string) {
-		m := NewValueMap()
-		m.Learn(&Exchange{Changes: []jsondiff.Change{{Path: jsondiff.Path{{Key: "id"}}, Kind: jsondiff.Changed, Recorded: rec, Live: live}}})
+		m := newValueMap()
+		m.Learn(&exchange{Changes: []jsondiff.Change{{Path: jsondiff.Path{{Key: "id"}}, Kind: jsondiff.Changed, Recorded: rec, Live: live}}})
 		out := m.Apply(s)
 		// Without a learned value nothing changes; with one, the recorded
 		// value never survives as a whole word.

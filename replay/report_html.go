@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
 // WriteHTML writes a single-file HTML report (inline CSS, no scripts, no

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -21,10 +21,10 @@ import (
 // it so far.
 type session struct {
 	target  *targetURL
-	mapping Mapping   // the heuristic, learning from differing answers
+	mapping *valueMap // the heuristic, learning from differing answers
 	carry   bool      // what mapping learned goes into later requests
 	vars    *varState // the correlation model's variables as this server answered them
-	cmp     *ValueMap // for comparisons: the variables' pairs over the heuristic's
+	cmp     *valueMap // for comparisons: the variables' pairs over the heuristic's
 	mergeMu sync.Mutex
 	merged  int // how many of mapping's pairs cmp has
 	env     func(string) string
@@ -32,7 +32,7 @@ type session struct {
 	headers http.Header       // expanded --header values (nil value: remove)
 }
 
-func newSession(t *targetURL, m Mapping, vs *varState, carry bool, env func(string) string, recordedOrigins []string, headers http.Header) *session {
+func newSession(t *targetURL, m *valueMap, vs *varState, carry bool, env func(string) string, recordedOrigins []string, headers http.Header) *session {
 	var pairs []string
 	ws := "ws"
 	if t.scheme == "https" {
@@ -54,13 +54,13 @@ func newSession(t *targetURL, m Mapping, vs *varState, carry bool, env func(stri
 			pairs = append(pairs, s+"://"+host, to+"://"+t.host+t.prefix)
 		}
 	}
-	return &session{target: t, mapping: m, carry: carry, vars: vs, cmp: NewValueMap(), env: env,
+	return &session{target: t, mapping: m, carry: carry, vars: vs, cmp: newValueMap(), env: env,
 		origins: strings.NewReplacer(pairs...), headers: headers}
 }
 
 // learn lets the heuristic learn from one exchange and hands what it
 // learned to the comparisons (where the model's pairs win).
-func (s *session) learn(x *Exchange) bool {
+func (s *session) learn(x *exchange) bool {
 	if !s.mapping.Learn(x) {
 		return false
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
 // SchemaVersion names the JSON report's schema (see REPORT.md).

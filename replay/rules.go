@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/apitape/apitape/internal/placeholder"
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
 // Rule declares some differences noise. Build one with [ParseRule]; the
@@ -94,7 +94,7 @@ func pathRule(name string, patterns ...string) []Rule {
 // BuiltinRules returns the rules for values that differ on every run of
 // any server (timestamps, uuids, tokens) and for Rancher's bookkeeping
 // fields (rancher-api.md §11). Server-chosen ids are not ignored: they are
-// mapped (see [Mapping]) and compared modulo the mapping.
+// mapped (see [valueMap]) and compared modulo the mapping.
 func BuiltinRules() []Rule {
 	var rules []Rule
 	rules = append(rules, pathRule(RuleRancher,

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/internal/placeholder"
-	"github.com/apitape/apitape/replay/jsondiff"
+	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
 
 // unreachableAfter is how many calls in a row may fail to connect, with no
@@ -72,11 +72,11 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 		rules = append(BuiltinRules(), rules...)
 	}
 	rn := &run{r: r, calls: calls, rules: newRuleSet(rules), noise: &noiseSet{}}
-	rn.main = newSession(r.target, r.newMapping(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
+	rn.main = newSession(r.target, newValueMap(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
 	if r.noiseRuns > 0 {
 		rn.base = rn.main
 		if r.baseline != nil {
-			rn.base = newSession(r.baseline, r.newMapping(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
+			rn.base = newSession(r.baseline, newValueMap(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
 		}
 	}
 	if r.rate > 0 {
@@ -228,7 +228,7 @@ func (rn *run) judge(c *call, live *Response, dur time.Duration, s *session) *ju
 		c.pub.Notes = append(c.pub.Notes, missingVarsNote(missing))
 	}
 	j := rn.r.compare(rn, c, live, dur, s, false)
-	x := &Exchange{Call: c.pub.Index, Recorded: c.recorded(), Live: live, Changes: j.learnable}
+	x := &exchange{Call: c.pub.Index, Recorded: c.recorded(), Live: live, Changes: j.learnable}
 	if s.learn(x) {
 		j = rn.r.compare(rn, c, live, dur, s, false)
 	}

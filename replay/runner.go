@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // FailOn says which differences make a call fail (and the replay exit 1).
@@ -38,7 +38,6 @@ type Runner struct {
 	rules          []Rule
 	builtin        bool
 	noiseRuns      int
-	newMapping     func() Mapping
 	correlation    correlate.Options
 	heuristicOnly  bool // tests: no model, the heuristic's values carried (replay before package correlate)
 	allowMutations bool
@@ -71,7 +70,6 @@ func New(target string, opts ...Option) (*Runner, error) {
 		concurrency:    1,
 		timeout:        30 * time.Second,
 		builtin:        true,
-		newMapping:     func() Mapping { return NewValueMap() },
 		getenv:         os.Getenv,
 		failOn:         FailAny,
 		compareHeaders: defaultCompareHeaders,
@@ -182,14 +180,6 @@ func WithBaseline(baseline string) Option {
 		r.baseline = t
 		return nil
 	}
-}
-
-// WithMapping replaces the built-in [ValueMap], the heuristic that learns
-// from differing answers what the correlation model did not cover;
-// newMapping is called once per server replayed against. Comparisons use
-// its Pairs.
-func WithMapping(newMapping func() Mapping) Option {
-	return func(r *Runner) error { r.newMapping = newMapping; return nil }
 }
 
 // WithAllowMutations allows POST, PUT, PATCH and DELETE against a target

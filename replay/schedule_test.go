@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 func TestSchedule(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/apitape/apitape/convert"
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/spf13/pflag"
 )
 

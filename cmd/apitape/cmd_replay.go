@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/convert"
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/replay"
 )
 

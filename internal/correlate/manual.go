@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/placeholder"
 )
 
 // Manual is a variable the user declares when detection misses one:
@@ -83,4 +86,52 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkManual validates the --var list: names, duplicates, reserved names.
+func (a *analyzer) checkManual() (map[int][]*Manual, error) {
+	if len(a.opts.Extra) == 0 {
+		return nil, nil
+	}
+	reserved := map[string]bool{}
+	for _, name := range a.opts.Reserved {
+		reserved[name] = true
+	}
+	byEntry := map[int][]*Manual{}
+	names := map[string]bool{}
+	for i := range a.opts.Extra {
+		mv := &a.opts.Extra[i]
+		if err := checkName(mv.Name); err != nil {
+			return nil, fmt.Errorf("var %s: %v", mv.Name, err)
+		}
+		if reserved[mv.Name] {
+			return nil, fmt.Errorf("var %s: the output already uses this name", mv.Name)
+		}
+		if names[mv.Name] {
+			return nil, fmt.Errorf("var %s: declared twice", mv.Name)
+		}
+		names[mv.Name] = true
+		byEntry[mv.Entry] = append(byEntry[mv.Entry], mv)
+	}
+	return byEntry, nil
+}
+
+// produceManual binds a --var.
+func (a *analyzer) produceManual(idx int, e *har.Entry, mv *Manual) error {
+	v, ok := mv.Source.LookupEntry(&e.Response)
+	if !ok {
+		return fmt.Errorf("var %s: entry %d: the response has no value at %s", mv.Name, idx, mv.Source)
+	}
+	p := &production{value: v, entry: idx, source: mv.Source, class: classID, manual: mv.Name,
+		isSecret: mv.Source.Kind != KindJSON || placeholder.Contains(v)}
+	if mv.Source.Kind == KindJSON {
+		if path, err := ParsePath(mv.Source.Path); err == nil {
+			p.rel = keysOf(path)
+			p.isSecret = p.isSecret || secretName(p.rel)
+		}
+	}
+	a.keepCall()
+	a.offer(p)
+	a.materialize(p) // listed even without uses: the user asked for it
+	return nil
 }

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apitape/apitape/correlate"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 )
 
 // session: create a cluster, create a node pool in it, read the pool back

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/apitape/apitape/har"
 )
 
@@ -18,8 +20,8 @@ func TestDecodeDepth(t *testing.T) {
 	}
 	for _, n := range []int{har.MaxDepth + 1, 2_000_000} {
 		_, err := Decode(nest(n))
-		var se *SyntaxError
-		if !errors.As(err, &se) || se.Offset != har.MaxDepth {
+		var se *jsontext.SyntacticError
+		if !errors.As(err, &se) || se.ByteOffset != har.MaxDepth {
 			t.Errorf("depth %d: %v, want a SyntaxError at offset %d", n, err, har.MaxDepth)
 		}
 	}

@@ -1,0 +1,87 @@
+package correlate
+
+// slot holds the current producer of one value; the index points at
+// slots so that a new producer takes over without refiling the value.
+type slot struct {
+	cur   *production
+	first int // the entry whose answer first held the value
+}
+
+// candidate is one form (raw or percent-encoded) of a value.
+type candidate struct {
+	form    string
+	encoded string
+	s       *slot
+}
+
+// bucket holds the forms filed under one anchor token that have the same
+// length and the same anchor offset: at an occurrence of the anchor, one
+// map lookup of the text around it finds the form, however many values
+// share the anchor (timestamps of one hour share "2025-03-14T09").
+type bucket struct {
+	off, n int
+	first  *candidate              // the usual case: one form
+	more   map[string][]*candidate // forms after the first
+}
+
+// offer makes p the producer of its value if the rules allow, and files
+// the value's forms in the index the first time it is produced. A --var
+// always takes over; detection never replaces a producer whose value was
+// used (the client knows it then) or that the user declared.
+func (a *analyzer) offer(p *production) {
+	if s := a.values[p.value]; s != nil {
+		cur := s.cur
+		if p.manual == "" && (cur.v != nil || cur.manual != "" || cur.score > p.score) {
+			return
+		}
+		s.cur = p
+		return
+	}
+	s := &slot{cur: p, first: p.entry}
+	a.values[p.value] = s
+	a.file(s, p.value, EncodedRaw)
+	if enc := EscapeURI(p.value); enc != p.value {
+		a.file(s, enc, EncodedURL)
+		if low := lowerEscapes(enc); low != enc {
+			a.file(s, low, EncodedURL)
+		}
+	}
+}
+
+func (a *analyzer) file(s *slot, form, encoded string) {
+	tok, off := anchor(form)
+	if tok == "" {
+		return
+	}
+	c := &candidate{form: form, encoded: encoded, s: s}
+	for _, b := range a.index[tok] {
+		if b.off == off && b.n == len(form) {
+			if b.more == nil {
+				b.more = map[string][]*candidate{}
+			}
+			b.more[form] = append(b.more[form], c)
+			return
+		}
+	}
+	a.index[tok] = append(a.index[tok], &bucket{off: off, n: len(form), first: c})
+}
+
+// lowerEscapes writes the hex digits of percent-escapes in lower case, as
+// some clients do.
+func lowerEscapes(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lowerHex(b[i+1]), lowerHex(b[i+2])
+			i += 2
+		}
+	}
+	return string(b)
+}
+
+func lowerHex(c byte) byte {
+	if 'A' <= c && c <= 'F' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
