@@ -33,6 +33,7 @@ type pathElem struct {
 
 type analyzer struct {
 	free  []*editSet // edit sets to reuse: most strings need none
+	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
 	learn bool // remember secrets for the sweep (false while verifying)
@@ -504,7 +505,7 @@ func looksURL(t string) bool {
 
 // jsonDoc walks s as a JSON document; false when s is not JSON.
 func (a *analyzer) jsonDoc(s string, es *editSet) bool {
-	root, err := parseJSON(s)
+	root, err := parseJSONIn(s, a.ar)
 	if err != nil {
 		return false
 	}
@@ -996,7 +997,7 @@ func (a *analyzer) body(s, mime string, es *editSet) {
 		if strings.Contains(m, "json") && len(a.warns) == before {
 			t := strings.TrimSpace(s)
 			if t != "" && (t[0] == '{' || t[0] == '[') {
-				if _, err := parseJSON(s); err != nil {
+				if _, err := parseJSONIn(s, a.ar); err != nil {
 					a.warn("body is not valid JSON; text rules and the sweep only")
 				}
 			} else if t != "" && !looksURL(t) {

@@ -8,6 +8,7 @@ package redact
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -63,11 +64,73 @@ type jparser struct {
 	depth   int
 	scratch []jnode // children of the open containers, until each closes
 	chunk   []jnode // where closed containers' children are kept, in runs
+	ar      *jarena
 }
 
+// jarena keeps the nodes of the trees parsed for one entry, so the next
+// entry reuses them: a tree is dropped when its entry is done, and
+// allocating its nodes afresh was most of the redactor's allocation.
+type jarena struct {
+	chunks  [][]jnode
+	i       int // the chunk being filled
+	scratch []jnode
+}
+
+// maxArenaNodes bounds what an arena keeps between entries: one huge body
+// must not hold its tree's memory for the rest of the file.
+const maxArenaNodes = 1 << 18
+
+// reset makes every node free again; nothing may use the trees after.
+func (ar *jarena) reset() {
+	total := 0
+	for i, c := range ar.chunks {
+		total += cap(c)
+		if total > maxArenaNodes {
+			ar.chunks = ar.chunks[:i]
+			break
+		}
+		clear(c) // drop references into the entry's text
+		ar.chunks[i] = c[:0]
+	}
+	ar.i = 0
+	if cap(ar.scratch) > 1<<14 {
+		ar.scratch = nil
+	}
+	clear(ar.scratch[:cap(ar.scratch)]) // what a syntax error left
+	ar.scratch = ar.scratch[:0]
+}
+
+// take returns k nodes' room, len 0, cap k.
+func (ar *jarena) take(k int) []jnode {
+	for ; ar.i < len(ar.chunks); ar.i++ {
+		c := ar.chunks[ar.i]
+		if cap(c)-len(c) >= k {
+			ar.chunks[ar.i] = c[:len(c)+k]
+			return c[len(c) : len(c) : len(c)+k]
+		}
+	}
+	size := 256
+	if n := len(ar.chunks); n > 0 {
+		size = min(4096, 2*cap(ar.chunks[n-1]))
+	}
+	c := make([]jnode, k, max(size, k))
+	ar.chunks = append(ar.chunks, c)
+	ar.i = len(ar.chunks) - 1
+	return c[:0:k]
+}
+
+var arenas = sync.Pool{New: func() any { return new(jarena) }}
+
 // parseJSON parses one JSON document (surrounding whitespace allowed).
-func parseJSON(s string) (jnode, error) {
-	p := jparser{s: s}
+func parseJSON(s string) (jnode, error) { return parseJSONIn(s, nil) }
+
+// parseJSONIn parses with nodes from ar (nil: from the heap).
+func parseJSONIn(s string, ar *jarena) (jnode, error) {
+	p := jparser{s: s, ar: ar}
+	if ar != nil {
+		p.scratch = ar.scratch
+		defer func() { ar.scratch = p.scratch[:0] }()
+	}
 	p.space()
 	n, err := p.value()
 	if err != nil {
@@ -209,6 +272,12 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 	if k <= 0 {
 		return
 	}
+	if p.ar != nil {
+		n.kids = append(p.ar.take(k), p.scratch[mark:]...)
+		clear(p.scratch[mark:])
+		p.scratch = p.scratch[:mark]
+		return
+	}
 	if cap(p.chunk)-len(p.chunk) < k {
 		// Size the first chunk by the document (a short entry must not pay
 		// for thousands of nodes) and grow geometrically from there.
@@ -227,11 +296,16 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n jnode, err error) {
 	n = jnode{kind: kind, start: p.pos}
 	mark := len(p.scratch)
-	defer p.closeKids(&n, mark)
 	if p.depth++; p.depth > har.MaxDepth {
 		return n, p.errorf("nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels")
 	}
-	defer func() { p.depth-- }()
+	n, err = p.members(n, closing, member)
+	p.closeKids(&n, mark)
+	p.depth--
+	return n, err
+}
+
+func (p *jparser) members(n jnode, closing byte, member func() (jnode, error)) (jnode, error) {
 	p.pos++
 	p.space()
 	if p.pos < len(p.s) && p.s[p.pos] == closing {
