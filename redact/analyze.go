@@ -224,8 +224,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 	if inner.empty() {
 		return
 	}
-	if m, ok := inner.mapped(js.esc, escape); ok {
-		es.addAll(m, off)
+	if inner.addMapped(es, js.esc, escape, off) {
 		return
 	}
 	e := inner.whole(js.s, n, escape)

@@ -551,4 +551,11 @@ func appendJSONEscaped(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-func jsonEscaped(s string) string { return string(appendJSONEscaped(nil, s)) }
+func jsonEscaped(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return string(appendJSONEscaped(make([]byte, 0, len(s)+8), s))
+		}
+	}
+	return s // a placeholder, mostly: nothing to escape, nothing to copy
+}
