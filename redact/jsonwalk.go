@@ -65,6 +65,7 @@ type jparser struct {
 	scratch []jnode // children of the open containers, until each closes
 	chunk   []jnode // where closed containers' children are kept, in runs
 	ar      *jarena
+	escaped bool // skipString saw a backslash
 }
 
 // jarena keeps the nodes of the trees parsed for one entry, so the next
@@ -241,6 +242,7 @@ func (p *jparser) skipString() error {
 			p.pos++
 			return nil
 		case c == '\\':
+			p.escaped = true
 			if p.pos+1 >= len(p.s) {
 				return p.errorf("unterminated string")
 			}
@@ -345,10 +347,14 @@ func (p *jparser) member() (jnode, error) {
 		return jnode{}, p.errorf("expected a member name")
 	}
 	ks := p.pos
+	p.escaped = false
 	if err := p.skipString(); err != nil {
 		return jnode{}, err
 	}
-	key := decodeJSONString(p.s[ks+1 : p.pos-1]).s
+	key := p.s[ks+1 : p.pos-1]
+	if p.escaped {
+		key = decodeJSONString(key).s
+	}
 	p.space()
 	if p.pos >= len(p.s) || p.s[p.pos] != ':' {
 		return jnode{}, p.errorf("expected ':'")

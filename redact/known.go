@@ -88,7 +88,10 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 // cut from one buffer: a session learns thousands of values, and a string
 // per spelling was most of what learning one allocated.
 func sweepForms(v string) []string {
-	b := make([]byte, 0, 16*len(v)+64)
+	bp := formBufs.Get().(*[]byte)
+	defer formBufs.Put(bp)
+	b := (*bp)[:0]
+	defer func() { *bp = b[:0] }()
 	var spans [][2]int
 	keep := func(start int) {
 		f := b[start:]
@@ -148,13 +151,16 @@ func sweepForms(v string) []string {
 			}
 		}
 	}
-	all := string(b)
+	all := string(b) // exactly the spellings' bytes
 	out := make([]string, len(spans))
 	for i, sp := range spans {
 		out[i] = all[sp[0]:sp[1]]
 	}
 	return out
 }
+
+// formBufs are sweepForms' scratch buffers.
+var formBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // unreserved reports a value of letters, digits and -_.~ alone, which no
 // encoding the sweep knows (URL, JSON, HTML-safe JSON) changes.
