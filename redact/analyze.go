@@ -516,7 +516,13 @@ func looksURL(t string) bool {
 
 // jsonDoc walks s as a JSON document; false when s is not JSON.
 func (a *analyzer) jsonDoc(s string, es *editSet) bool {
-	root, err := parseJSONIn(s, a.ar)
+	ar := a.ar
+	if len(s) > maxArenaDoc {
+		// A large body's tree is dropped as soon as it is walked, not kept
+		// with the entry's until the entry is done.
+		ar = nil
+	}
+	root, err := parseJSONIn(s, ar)
 	if err != nil {
 		return false
 	}
@@ -1005,10 +1011,11 @@ func (a *analyzer) body(s, mime string, es *editSet) {
 		}
 		before := len(a.warns)
 		a.textValue(s, es)
-		if strings.Contains(m, "json") && len(a.warns) == before {
+		// A text textValue walked as JSON is valid: no second parse.
+		if strings.Contains(m, "json") && len(a.warns) == before && !a.wholeJSON {
 			t := strings.TrimSpace(s)
 			if t != "" && (t[0] == '{' || t[0] == '[') {
-				if _, err := parseJSONIn(s, a.ar); err != nil {
+				if _, err := parseJSON(s); err != nil {
 					a.warn("body is not valid JSON; text rules and the sweep only")
 				}
 			} else if t != "" && !looksURL(t) {

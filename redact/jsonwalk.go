@@ -81,6 +81,9 @@ type jarena struct {
 // must not hold its tree's memory for the rest of the file.
 const maxArenaNodes = 1 << 18
 
+// maxArenaDoc is the longest document parsed into an entry's arena.
+const maxArenaDoc = 1 << 20
+
 // reset makes every node free again; nothing may use the trees after.
 func (ar *jarena) reset() {
 	total := 0
