@@ -392,17 +392,23 @@ func isHex4(s string) bool {
 	return true
 }
 
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
+// unhex is a hex digit's value, or -1. A table: mayHideEcho asks it for
+// every byte of every entry.
+func unhex(c byte) int { return int(hexValue[c]) }
+
+var hexValue = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = int8(c-'a') + 10
+		t[c-'a'+'A'] = int8(c-'a') + 10
+	}
+	return t
+}()
 
 // jstring is a decoded string and the way back to its encoded text: the
 // escapes, in order. A string without escapes has none, so the common case

@@ -49,3 +49,20 @@ func TestArenaReuse(t *testing.T) {
 		ar.reset()
 	}
 }
+
+func TestUnhex(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := -1
+		switch {
+		case c >= '0' && c <= '9':
+			want = c - '0'
+		case c >= 'a' && c <= 'f':
+			want = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			want = c - 'A' + 10
+		}
+		if got := unhex(byte(c)); got != want {
+			t.Errorf("unhex(%#x) = %d, want %d", c, got, want)
+		}
+	}
+}
