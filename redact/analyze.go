@@ -26,13 +26,15 @@ const maxDepth = 6
 const maxStructured = 4 << 20
 
 type pathElem struct {
-	qual string // a qualifier such as "header Authorization"; key/idx unused
-	key  string
-	idx  int // >= 0 for an array index
+	qual  string // a qualifier such as "header"; idx unused
+	key   string // the key, or with named the qualifier's name ("Authorization")
+	idx   int    // >= 0 for an array index
+	named bool
 }
 
 type analyzer struct {
 	free  []*editSet // edit sets to reuse: most strings need none
+	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
 	learn bool // remember secrets for the sweep (false while verifying)
@@ -68,13 +70,20 @@ func (a *analyzer) done(es *editSet) {
 func (a *analyzer) pushKey(k string) { a.path = append(a.path, pathElem{key: k, idx: -1}) }
 func (a *analyzer) pushIdx(i int)    { a.path = append(a.path, pathElem{idx: i}) }
 func (a *analyzer) pushQ(q string)   { a.path = append(a.path, pathElem{qual: q, idx: -1}) }
-func (a *analyzer) pop()             { a.path = a.path[:len(a.path)-1] }
+
+// pushQN pushes the qualifier "kind name" without building the string:
+// most are never rendered, as most values hold no secret.
+func (a *analyzer) pushQN(kind, name string) {
+	a.path = append(a.path, pathElem{qual: kind, key: name, idx: -1, named: true})
+}
+func (a *analyzer) pop() { a.path = a.path[:len(a.path)-1] }
 
 // location renders the path: a JSON pointer, then bracketed qualifiers for
 // the layers inside the string, each with its own pointer:
 // /response/content/text [base64] [json /token].
 func (a *analyzer) location() string {
 	var b strings.Builder
+	b.Grow(96) // one allocation for a usual path
 	open, fresh := false, false
 	for _, e := range a.path {
 		if e.qual != "" {
@@ -86,6 +95,10 @@ func (a *analyzer) location() string {
 			}
 			b.WriteByte('[')
 			b.WriteString(e.qual)
+			if e.named {
+				b.WriteByte(' ')
+				b.WriteString(e.key)
+			}
 			open, fresh = true, true
 			continue
 		}
@@ -223,8 +236,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 	if inner.empty() {
 		return
 	}
-	if m, ok := inner.mapped(js.esc, escape); ok {
-		es.addAll(m, off)
+	if inner.addMapped(es, js.esc, escape, off) {
 		return
 	}
 	e := inner.whole(js.s, n, escape)
@@ -346,7 +358,7 @@ func (a *analyzer) basic(s string, lo, hi int, es *editSet) {
 				a.ks.placeholder(pw, "basic", true)
 			}
 		}
-		a.pushQ("basic user " + safeName(dec[:colon]))
+		a.pushQN("basic user", safeName(dec[:colon]))
 		a.hit(es, lo, hi, cred, "basic-auth", "basic")
 		a.pop()
 		return
@@ -504,7 +516,13 @@ func looksURL(t string) bool {
 
 // jsonDoc walks s as a JSON document; false when s is not JSON.
 func (a *analyzer) jsonDoc(s string, es *editSet) bool {
-	root, err := parseJSON(s)
+	ar := a.ar
+	if len(s) > maxArenaDoc {
+		// A large body's tree is dropped as soon as it is walked, not kept
+		// with the entry's until the entry is done.
+		ar = nil
+	}
+	root, err := parseJSONIn(s, ar)
 	if err != nil {
 		return false
 	}
@@ -784,7 +802,7 @@ func (a *analyzer) query(s string, lo, hi int, authish, form bool, es *editSet) 
 		}
 		if vOff >= 0 && vOff < len(pair) {
 			dn := decodePercent(name, true).s
-			a.pushQ(kindWord(form) + " " + dn)
+			a.pushQN(kindWord(form), dn)
 			a.encoded(s, lo+off+vOff, lo+end, true, es, a.paramFn(dn, authish, form))
 			a.pop()
 		}
@@ -803,7 +821,7 @@ func kindWord(form bool) string {
 }
 
 func hasParam(q, name string) bool {
-	for _, pair := range strings.Split(q, "&") {
+	for pair := range strings.SplitSeq(q, "&") {
 		if n, _, _ := strings.Cut(pair, "="); strings.EqualFold(n, name) {
 			return true
 		}
@@ -915,7 +933,7 @@ func (a *analyzer) cookiePair(s string, lo, hi int, es *editSet) {
 	if vlo >= vhi {
 		return
 	}
-	a.pushQ("cookie " + name)
+	a.pushQN("cookie", name)
 	a.encoded(s, vlo, vhi, false, es, a.cookieFn(name))
 	a.pop()
 }
@@ -993,7 +1011,8 @@ func (a *analyzer) body(s, mime string, es *editSet) {
 		}
 		before := len(a.warns)
 		a.textValue(s, es)
-		if strings.Contains(m, "json") && len(a.warns) == before {
+		// A text textValue walked as JSON is valid: no second parse.
+		if strings.Contains(m, "json") && len(a.warns) == before && !a.wholeJSON {
 			t := strings.TrimSpace(s)
 			if t != "" && (t[0] == '{' || t[0] == '[') {
 				if _, err := parseJSON(s); err != nil {
@@ -1058,7 +1077,7 @@ func (a *analyzer) multipart(s, boundary string, es *editSet) bool {
 		if hdrEnd >= 0 {
 			headers := s[hdrStart:hdrEnd]
 			name, ctype := partHeaders(headers)
-			a.pushQ("part " + name)
+			a.pushQN("part", name)
 			inner := &editSet{}
 			body := s[bodyStart:bEnd]
 			class, secret := a.p.key(name, nil)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -30,6 +31,60 @@ type prefixDetector struct {
 	class    string
 	maxLen   int
 	fixed    bool // the token has a fixed length: the next character must not extend it
+	bit      int  // prefixes[j] is bit bit+j of prefixMask
+}
+
+// prefixPairs lists the first two bytes of every detector's prefixes and
+// the prefixMask bits of the prefixes that start so; prefixSeen is the
+// same as a bitmap, for the scan.
+var (
+	prefixPairs []prefixPair
+	prefixSeen  [1 << 10]uint64
+)
+
+type prefixPair struct {
+	pair uint16
+	mask uint64
+}
+
+func init() {
+	bit := 0
+	for _, d := range prefixDetectors {
+		d.bit = bit
+		for _, pre := range d.prefixes {
+			p := uint16(pre[0])<<8 | uint16(pre[1])
+			j := slices.IndexFunc(prefixPairs, func(pp prefixPair) bool { return pp.pair == p })
+			if j < 0 {
+				prefixPairs = append(prefixPairs, prefixPair{pair: p})
+				j = len(prefixPairs) - 1
+			}
+			prefixPairs[j].mask |= 1 << bit
+			prefixSeen[p>>6] |= 1 << (p & 63)
+			bit++
+		}
+	}
+	if bit > 64 {
+		panic("redact: more than 64 detector prefixes")
+	}
+}
+
+// prefixMask returns the bits of the prefixes whose first two bytes occur
+// in s: a prefix whose start is absent cannot match, and one pass over s
+// is cheaper than a search for each of the fifty prefixes.
+func prefixMask(s string) uint64 {
+	var m uint64
+	for i := 0; i+1 < len(s); i++ {
+		p := uint16(s[i])<<8 | uint16(s[i+1])
+		if prefixSeen[p>>6]&(1<<(p&63)) == 0 {
+			continue
+		}
+		for _, pp := range prefixPairs {
+			if pp.pair == p {
+				m |= pp.mask
+			}
+		}
+	}
+	return m
 }
 
 var prefixDetectors = []*prefixDetector{
@@ -103,8 +158,10 @@ func (p *policy) detect(s string) []hit {
 	hits = rancherKeys(s, hits)
 	hits = jwts(s, p.strict, hits)
 	hits = privateKeys(s, hits)
-	for _, d := range prefixDetectors {
-		hits = d.find(s, hits)
+	if mask := prefixMask(s); mask != 0 {
+		for _, d := range prefixDetectors {
+			hits = d.find(s, hits, mask)
+		}
 	}
 	gl := p.gitleaks
 	if gl == nil {
@@ -149,8 +206,11 @@ func sortHits(h []hit) []hit {
 	return out
 }
 
-func (d *prefixDetector) find(s string, hits []hit) []hit {
-	for _, pre := range d.prefixes {
+func (d *prefixDetector) find(s string, hits []hit, mask uint64) []hit {
+	for j, pre := range d.prefixes {
+		if mask&(1<<(d.bit+j)) == 0 {
+			continue
+		}
 		from := 0
 		for {
 			i := strings.Index(s[from:], pre)

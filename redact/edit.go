@@ -101,22 +101,31 @@ func (es *editSet) whole(decoded string, n int, encode func(string) string) edit
 // escaping each replacement for that encoding. It fails when an edit
 // boundary falls inside one escape; the caller then re-encodes it whole.
 func (es *editSet) mapped(m escMap, escape func(string) string) (*editSet, bool) {
-	if len(m) == 0 {
-		out := &editSet{e: make([]edit, len(es.e))}
-		for i, e := range es.e {
-			e.text = escape(e.text)
-			out.e[i] = e
+	out := &editSet{}
+	return out, es.addMapped(out, m, escape, 0)
+}
+
+// addMapped adds what mapped returns, moved by off, to dst without a set
+// in between; false (and dst unchanged) where mapped fails.
+func (es *editSet) addMapped(dst *editSet, m escMap, escape func(string) string, off int) bool {
+	if len(m) > 0 {
+		for _, e := range es.e {
+			_, in1 := m.rawPos(e.start)
+			_, in2 := m.rawPos(e.end)
+			if in1 || in2 {
+				return false
+			}
 		}
-		return out, true
 	}
-	out := &editSet{e: make([]edit, 0, len(es.e))}
 	for _, e := range es.e {
-		s, in1 := m.rawPos(e.start)
-		t, in2 := m.rawPos(e.end)
-		if in1 || in2 {
-			return nil, false
+		if len(m) > 0 {
+			e.start, _ = m.rawPos(e.start)
+			e.end, _ = m.rawPos(e.end)
 		}
-		out.e = append(out.e, edit{start: s, end: t, text: escape(e.text), recs: e.recs})
+		e.text = escape(e.text)
+		e.start += off
+		e.end += off
+		dst.add(e)
 	}
-	return out, true
+	return true
 }

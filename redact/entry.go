@@ -65,17 +65,17 @@ func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 			a.leaf(doc, k, es, a.url)
 		case k.key == "headers" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
-				a.pushQ("header " + name)
+				a.pushQN("header", name)
 				return a.headerFn(name)
 			})
 		case k.key == "queryString" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
-				a.pushQ("query " + name)
+				a.pushQN("query", name)
 				return a.decodedFn(a.paramFn(name, authish, false), false)
 			})
 		case k.key == "cookies" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
-				a.pushQ("cookie " + name)
+				a.pushQN("cookie", name)
 				return a.decodedFn(a.cookieFn(name), false)
 			})
 		case k.key == "postData" && k.kind == '{':
@@ -271,7 +271,7 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
 		case k.key == "params" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
-				a.pushQ("form " + name)
+				a.pushQN("form", name)
 				fn := a.paramFn(name, false, true)
 				if !form {
 					return fn
@@ -357,7 +357,7 @@ func (a *analyzer) base64Body(s, mime, cenc string, es *editSet) {
 			return
 		}
 		data = string(plain)
-		a.pushQ("base64 " + codec)
+		a.pushQN("base64", codec)
 	} else {
 		a.pushQ("base64")
 	}

@@ -284,7 +284,7 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 	case a.p.kept(name):
 		return
 	case isHeader:
-		a.pushQ("header " + name)
+		a.pushQN("header", name)
 		switch hr.kind {
 		case hdrAuth, hdrSecret:
 			a.secretValue(v, inner, hr.class, "header:"+lower(name), hr.kind == hdrAuth, false)
@@ -296,14 +296,14 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 		a.pop()
 	case sep == '=' && (prev == '?' || prev == '&' && (ns < 2 || s[ns-2] != '&')) && !strings.Contains(name, "."):
 		if fn := a.paramFn(name, authishPath(s[max(0, ns-256):ns]), true); fn != nil {
-			a.pushQ("param " + name)
+			a.pushQN("param", name)
 			a.encoded(s, vlo, vhi, true, inner, fn)
 			a.pop()
 			es.addAll(inner, 0)
 			return
 		}
 	case sep == '=' && a.p.cookieByName(name):
-		a.pushQ("cookie " + name)
+		a.pushQN("cookie", name)
 		a.encoded(s, vlo, vhi, false, inner, a.cookieFn(name))
 		a.pop()
 		es.addAll(inner, 0)
@@ -313,7 +313,7 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 		if !ok || !freeTextSecret(v, class, quote != 0) {
 			return
 		}
-		a.pushQ("key " + name)
+		a.pushQN("key", name)
 		a.secretValue(v, inner, class, "key:"+name, false, class != "password")
 		a.pop()
 	}
@@ -515,7 +515,7 @@ func (a *analyzer) formParts(s string, es *editSet) {
 			continue
 		}
 		inner := &editSet{}
-		a.pushQ("part " + name)
+		a.pushQN("part", name)
 		a.secretValue(s[j:vend], inner, class, "part:"+lower(name), false, false)
 		a.pop()
 		es.addAll(inner, j)

@@ -217,6 +217,7 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 		}
 		set.add(g)
 	}
+	set.index()
 	return set, nil
 }
 
@@ -235,9 +236,11 @@ type gitleaksSet struct {
 	rules  []*gitleaksRule
 	global []*config.Allowlist
 	always []int // rules without keywords
-	// byPair indexes keywords by their first two bytes (lower case): a
-	// position whose pair is absent starts no keyword.
-	byPair map[uint16][]kwRef
+	// kws are the keywords sorted by their first two bytes (lower case),
+	// and kws[byPair[p]:byPair[p+1]] those starting with pair p: a
+	// position whose pair is absent (pairs) starts no keyword.
+	kws    []kwRef
+	byPair []uint32
 	pairs  [1 << 10]uint64
 }
 
@@ -258,7 +261,7 @@ func init() {
 }
 
 func newGitleaksSet(global []*config.Allowlist) *gitleaksSet {
-	return &gitleaksSet{global: global, byPair: map[uint16][]kwRef{}}
+	return &gitleaksSet{global: global}
 }
 
 // add adds a rule and indexes its keywords.
@@ -275,8 +278,23 @@ func (set *gitleaksSet) add(r *gitleaksRule) {
 			continue
 		}
 		p := pairKey(kw[0], kw[1])
-		set.byPair[p] = append(set.byPair[p], kwRef{kw, i})
+		set.kws = append(set.kws, kwRef{kw, i})
 		set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
+	}
+}
+
+// index sorts the keywords by pair, once every rule is added.
+func (set *gitleaksSet) index() {
+	// Stable: a pair's keywords stay in the order they were added.
+	slices.SortStableFunc(set.kws, func(a, b kwRef) int {
+		return int(pairKey(a.kw[0], a.kw[1])) - int(pairKey(b.kw[0], b.kw[1]))
+	})
+	set.byPair = make([]uint32, 1<<16+1)
+	for j, k := range set.kws {
+		set.byPair[int(pairKey(k.kw[0], k.kw[1]))+1] = uint32(j + 1)
+	}
+	for p := 1; p < len(set.byPair); p++ {
+		set.byPair[p] = max(set.byPair[p], set.byPair[p-1])
 	}
 }
 
@@ -338,8 +356,9 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 		return hits
 	}
 	// Where each rule's keywords are: a long text (a script, a page) is
-	// searched only around them, since gitleaks' regexes scan slowly.
-	var at map[int][]int
+	// searched only around them, since gitleaks' regexes scan slowly. Most
+	// strings hold no keyword, so the table stays empty and costs nothing.
+	var at []ruleAt
 	lastLine := -1
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] == '\n' {
@@ -349,36 +368,52 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
 			continue
 		}
-		for _, k := range g.byPair[p] {
+		for _, k := range g.kws[g.byPair[p]:g.byPair[p+1]] {
 			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
-				if at == nil {
-					at = map[int][]int{}
+				j := ruleIndex(at, k.rule)
+				if j < 0 {
+					at = append(at, ruleAt{rule: k.rule})
+					j = len(at) - 1
 				}
-				if ps := at[k.rule]; len(ps) == 0 || ps[len(ps)-1] <= lastLine {
-					at[k.rule] = append(ps, i) // one per line is enough
+				if ps := at[j].ps; len(ps) == 0 || ps[len(ps)-1] <= lastLine {
+					at[j].ps = append(ps, i) // one per line is enough
 				}
 			}
 		}
 	}
 	own := len(hits)
-	for i, r := range g.rules {
-		ps, ok := at[i]
-		switch {
-		case !ok:
-		case len(s) <= windowText:
+	slices.SortFunc(at, func(a, b ruleAt) int { return a.rule - b.rule })
+	for _, ra := range at {
+		r := g.rules[ra.rule]
+		if len(s) <= windowText {
 			hits = r.find(g, s, 0, len(s), hits, own)
-		default:
-			for _, w := range windows(s, ps) {
-				hits = r.find(g, s, w[0], w[1], hits, own)
-			}
+			continue
+		}
+		for _, w := range windows(s, ra.ps) {
+			hits = r.find(g, s, w[0], w[1], hits, own)
 		}
 	}
 	for _, i := range g.always {
-		if _, ok := at[i]; !ok {
+		if ruleIndex(at, i) < 0 {
 			hits = g.rules[i].find(g, s, 0, len(s), hits, own)
 		}
 	}
 	return hits
+}
+
+// ruleAt is where one rule's keywords are in a text.
+type ruleAt struct {
+	rule int
+	ps   []int
+}
+
+func ruleIndex(at []ruleAt, rule int) int {
+	for j := range at {
+		if at[j].rule == rule {
+			return j
+		}
+	}
+	return -1
 }
 
 // windowText is the longest text searched whole; longer ones are searched

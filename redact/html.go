@@ -53,7 +53,7 @@ func (a *analyzer) htmlFields(s string, es *editSet) {
 			}
 			v := attrs[value]
 			inner := &editSet{}
-			a.pushQ("html " + name)
+			a.pushQN("html", name)
 			a.secretValue(s[v.lo:v.hi], inner, class, "html:"+lower(name), false, false)
 			a.pop()
 			es.addAll(inner, v.lo)

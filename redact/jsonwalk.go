@@ -8,6 +8,7 @@ package redact
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -63,11 +64,77 @@ type jparser struct {
 	depth   int
 	scratch []jnode // children of the open containers, until each closes
 	chunk   []jnode // where closed containers' children are kept, in runs
+	ar      *jarena
+	escaped bool // skipString saw a backslash
 }
 
+// jarena keeps the nodes of the trees parsed for one entry, so the next
+// entry reuses them: a tree is dropped when its entry is done, and
+// allocating its nodes afresh was most of the redactor's allocation.
+type jarena struct {
+	chunks  [][]jnode
+	i       int // the chunk being filled
+	scratch []jnode
+}
+
+// maxArenaNodes bounds what an arena keeps between entries: one huge body
+// must not hold its tree's memory for the rest of the file.
+const maxArenaNodes = 1 << 18
+
+// maxArenaDoc is the longest document parsed into an entry's arena.
+const maxArenaDoc = 1 << 20
+
+// reset makes every node free again; nothing may use the trees after.
+func (ar *jarena) reset() {
+	total := 0
+	for i, c := range ar.chunks {
+		total += cap(c)
+		if total > maxArenaNodes {
+			ar.chunks = ar.chunks[:i]
+			break
+		}
+		clear(c) // drop references into the entry's text
+		ar.chunks[i] = c[:0]
+	}
+	ar.i = 0
+	if cap(ar.scratch) > 1<<14 {
+		ar.scratch = nil
+	}
+	clear(ar.scratch[:cap(ar.scratch)]) // what a syntax error left
+	ar.scratch = ar.scratch[:0]
+}
+
+// take returns k nodes' room, len 0, cap k.
+func (ar *jarena) take(k int) []jnode {
+	for ; ar.i < len(ar.chunks); ar.i++ {
+		c := ar.chunks[ar.i]
+		if cap(c)-len(c) >= k {
+			ar.chunks[ar.i] = c[:len(c)+k]
+			return c[len(c) : len(c) : len(c)+k]
+		}
+	}
+	size := 256
+	if n := len(ar.chunks); n > 0 {
+		size = min(4096, 2*cap(ar.chunks[n-1]))
+	}
+	c := make([]jnode, k, max(size, k))
+	ar.chunks = append(ar.chunks, c)
+	ar.i = len(ar.chunks) - 1
+	return c[:0:k]
+}
+
+var arenas = sync.Pool{New: func() any { return new(jarena) }}
+
 // parseJSON parses one JSON document (surrounding whitespace allowed).
-func parseJSON(s string) (jnode, error) {
-	p := jparser{s: s}
+func parseJSON(s string) (jnode, error) { return parseJSONIn(s, nil) }
+
+// parseJSONIn parses with nodes from ar (nil: from the heap).
+func parseJSONIn(s string, ar *jarena) (jnode, error) {
+	p := jparser{s: s, ar: ar}
+	if ar != nil {
+		p.scratch = ar.scratch
+		defer func() { ar.scratch = p.scratch[:0] }()
+	}
 	p.space()
 	n, err := p.value()
 	if err != nil {
@@ -178,6 +245,7 @@ func (p *jparser) skipString() error {
 			p.pos++
 			return nil
 		case c == '\\':
+			p.escaped = true
 			if p.pos+1 >= len(p.s) {
 				return p.errorf("unterminated string")
 			}
@@ -209,6 +277,12 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 	if k <= 0 {
 		return
 	}
+	if p.ar != nil {
+		n.kids = append(p.ar.take(k), p.scratch[mark:]...)
+		clear(p.scratch[mark:])
+		p.scratch = p.scratch[:mark]
+		return
+	}
 	if cap(p.chunk)-len(p.chunk) < k {
 		// Size the first chunk by the document (a short entry must not pay
 		// for thousands of nodes) and grow geometrically from there.
@@ -227,11 +301,16 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n jnode, err error) {
 	n = jnode{kind: kind, start: p.pos}
 	mark := len(p.scratch)
-	defer p.closeKids(&n, mark)
 	if p.depth++; p.depth > har.MaxDepth {
 		return n, p.errorf("nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels")
 	}
-	defer func() { p.depth-- }()
+	n, err = p.members(n, closing, member)
+	p.closeKids(&n, mark)
+	p.depth--
+	return n, err
+}
+
+func (p *jparser) members(n jnode, closing byte, member func() (jnode, error)) (jnode, error) {
 	p.pos++
 	p.space()
 	if p.pos < len(p.s) && p.s[p.pos] == closing {
@@ -271,10 +350,14 @@ func (p *jparser) member() (jnode, error) {
 		return jnode{}, p.errorf("expected a member name")
 	}
 	ks := p.pos
+	p.escaped = false
 	if err := p.skipString(); err != nil {
 		return jnode{}, err
 	}
-	key := decodeJSONString(p.s[ks+1 : p.pos-1]).s
+	key := p.s[ks+1 : p.pos-1]
+	if p.escaped {
+		key = decodeJSONString(key).s
+	}
 	p.space()
 	if p.pos >= len(p.s) || p.s[p.pos] != ':' {
 		return jnode{}, p.errorf("expected ':'")
@@ -309,17 +392,23 @@ func isHex4(s string) bool {
 	return true
 }
 
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
+// unhex is a hex digit's value, or -1. A table: mayHideEcho asks it for
+// every byte of every entry.
+func unhex(c byte) int { return int(hexValue[c]) }
+
+var hexValue = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = int8(c-'a') + 10
+		t[c-'a'+'A'] = int8(c-'a') + 10
+	}
+	return t
+}()
 
 // jstring is a decoded string and the way back to its encoded text: the
 // escapes, in order. A string without escapes has none, so the common case
@@ -477,4 +566,11 @@ func appendJSONEscaped(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-func jsonEscaped(s string) string { return string(appendJSONEscaped(nil, s)) }
+func jsonEscaped(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return string(appendJSONEscaped(make([]byte, 0, len(s)+8), s))
+		}
+	}
+	return s // a placeholder, mostly: nothing to escape, nothing to copy
+}

@@ -84,40 +84,83 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 	return ph
 }
 
-// sweepForms are the spellings of v that may appear in a HAR.
+// sweepForms are the spellings of v that may appear in a HAR. They are
+// cut from one buffer: a session learns thousands of values, and a string
+// per spelling was most of what learning one allocated.
 func sweepForms(v string) []string {
-	forms := []string{v}
-	if !unreserved(v) { // else every escaped spelling is v itself
-		forms = append(forms, url.QueryEscape(v), url.PathEscape(v), percentAll(v, false), percentAll(v, true), jsonEscaped(v))
-		if b, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
-			forms = append(forms, string(b[1:len(b)-1]))
+	bp := formBufs.Get().(*[]byte)
+	defer formBufs.Put(bp)
+	b := (*bp)[:0]
+	defer func() { *bp = b[:0] }()
+	var spans [][2]int
+	keep := func(start int) {
+		f := b[start:]
+		if len(f) < minSweep {
+			b = b[:start]
+			return
 		}
-		forms = append(forms, strings.ReplaceAll(jsonEscaped(v), "/", `\/`), jsonEscaped(jsonEscaped(v)))
+		for _, sp := range spans {
+			if string(b[sp[0]:sp[1]]) == string(f) {
+				b = b[:start]
+				return
+			}
+		}
+		spans = append(spans, [2]int{start, len(b)})
+	}
+	add := func(f string) {
+		start := len(b)
+		b = append(b, f...)
+		keep(start)
+	}
+	add(v)
+	if !unreserved(v) { // else every escaped spelling is v itself
+		add(url.QueryEscape(v))
+		add(url.PathEscape(v))
+		start := len(b)
+		b = appendPercentAll(b, v, false)
+		keep(start)
+		start = len(b)
+		b = appendPercentAll(b, v, true)
+		keep(start)
+		je := jsonEscaped(v)
+		add(je)
+		if m, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
+			start = len(b)
+			b = append(b, m[1:len(m)-1]...)
+			keep(start)
+		}
+		add(strings.ReplaceAll(je, "/", `\/`))
+		start = len(b)
+		b = appendJSONEscaped(b, je)
+		keep(start)
 	}
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
+	padded := make([]byte, 2+len(v))
+	copy(padded[2:], v)
+	var e []byte
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		for k := 0; k < 3; k++ {
-			buf := make([]byte, k+len(v))
-			copy(buf[k:], v)
-			e := enc.EncodeToString(buf)
+			e = enc.AppendEncode(e[:0], padded[2-k:])
 			lo := (8*k + 5) / 6
 			hi := 8 * (k + len(v)) / 6
 			if hi-lo >= minSweep {
-				forms = append(forms, e[lo:hi])
+				start := len(b)
+				b = append(b, e[lo:hi]...)
+				keep(start)
 			}
 		}
 	}
-	seen := map[string]bool{}
-	out := forms[:0]
-	for _, f := range forms {
-		if len(f) >= minSweep && !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
+	all := string(b) // exactly the spellings' bytes
+	out := make([]string, len(spans))
+	for i, sp := range spans {
+		out[i] = all[sp[0]:sp[1]]
 	}
 	return out
 }
+
+// formBufs are sweepForms' scratch buffers.
+var formBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // unreserved reports a value of letters, digits and -_.~ alone, which no
 // encoding the sweep knows (URL, JSON, HTML-safe JSON) changes.
@@ -130,25 +173,21 @@ func unreserved(v string) bool {
 	return true
 }
 
-// percentAll percent-encodes every byte that is not unreserved.
-func percentAll(v string, lowerHex bool) string {
+// appendPercentAll percent-encodes every byte that is not unreserved.
+func appendPercentAll(b []byte, v string, lowerHex bool) []byte {
 	digits := "0123456789ABCDEF"
 	if lowerHex {
 		digits = "0123456789abcdef"
 	}
-	var b strings.Builder
-	b.Grow(3 * len(v))
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if isAlnum[c] || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(digits[c>>4])
-		b.WriteByte(digits[c&15])
+		b = append(b, '%', digits[c>>4], digits[c&15])
 	}
-	return b.String()
+	return b
 }
 
 // sweep calls fn for every known value found in s, longest spelling first

@@ -144,7 +144,9 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 	// No copy of the entry: nothing keeps doc, or a part of it, beyond
 	// this call (the keystore copies the secrets it remembers).
 	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
-	root, err := parseJSON(doc)
+	ar := arenas.Get().(*jarena)
+	defer func() { ar.reset(); arenas.Put(ar) }()
+	root, err := parseJSONIn(doc, ar)
 	if err != nil {
 		var se *jsonSyntaxError
 		errors.As(err, &se)
@@ -154,6 +156,7 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
 	a := r.analyzer(p, index, learn)
+	a.ar = ar
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
 	if p == r.check {

@@ -15,7 +15,7 @@ func wordy(v string) bool {
 	if v == "" {
 		return false
 	}
-	for _, seg := range strings.Split(v, ".") {
+	for seg := range strings.SplitSeq(v, ".") {
 		i := 0
 		for i < len(seg) && (seg[i] >= 'a' && seg[i] <= 'z' || seg[i] >= 'A' && seg[i] <= 'Z' || seg[i] == '_' || seg[i] == '$') {
 			i++
