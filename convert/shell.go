@@ -216,7 +216,7 @@ func comment(w *bufio.Writer, lead string, index int, s string) {
 	var num [20]byte
 	w.Write(strconv.AppendInt(num[:0], int64(index), 10))
 	w.WriteString(": ")
-	w.WriteString(s)
+	w.WriteString(oneLineName(s))
 	w.WriteByte('\n')
 }
 
@@ -326,7 +326,7 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	}
 	comment(w, "#", c.index, note)
 	for _, n := range notes {
-		w.WriteString("#   " + n + "\n")
+		w.WriteString("#   " + oneLineName(n) + "\n")
 	}
 
 	url := appendWord(nil, c.origin, c.target)
@@ -366,9 +366,13 @@ func (shellSkip) skip(w *bufio.Writer, index int, reason string) {
 	comment(w, "#", index, reason+", not converted")
 }
 
+// oneLineName makes text from a HAR safe in a line comment of every
+// target: a line break would end the comment and turn the rest into code.
+// JavaScript also ends lines at U+2028 and U+2029, and U+0085 is one for
+// some editors.
 func oneLineName(name string) string {
 	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
+		if r < ' ' || r == 0x7f || r == 0x85 || r == '\u2028' || r == '\u2029' {
 			return '?'
 		}
 		return r
