@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/apitape/apitape/internal/atomicfile"
 )
 
 // signalGrace is how long a command may take to stop after Ctrl-C or
@@ -38,9 +40,11 @@ func signalContext() (ctx context.Context, stop context.CancelFunc) {
 		select {
 		case s := <-sigs:
 			fmt.Fprintf(os.Stderr, "apitape: %s again: exiting now\n", signalName(s))
+			atomicfile.RemovePending()
 			os.Exit(signalStatus(s))
 		case <-t.C:
 			fmt.Fprintf(os.Stderr, "apitape: not stopped %s after %s: exiting\n", signalGrace, signalName(first))
+			atomicfile.RemovePending()
 			os.Exit(signalStatus(first))
 		case <-done:
 		}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apitape/apitape/internal/atomicfile"
 )
 
 // TestSignalHelper is not a test: the signal tests run the test binary
@@ -31,6 +33,14 @@ func TestSignalHelper(t *testing.T) {
 	ctx, stop := signalContext()
 	switch mode {
 	case "hang":
+		if path := os.Getenv("APITAPE_SIGNAL_OUTPUT"); path != "" {
+			// An output being written when the process is ended.
+			f, err := atomicfile.Create(path, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("Cookie: session=half-written")
+		}
 		fmt.Println("ready")
 		<-ctx.Done()
 		fmt.Println("cancelled")
@@ -106,6 +116,32 @@ func TestSecondSignalExits(t *testing.T) {
 	}
 	if got := stderr.String(); got != "apitape: SIGTERM again: exiting now\n" {
 		t.Errorf("stderr %q", got)
+	}
+}
+
+// TestSignalExitRemovesTemp: a process ended by a second signal while an
+// output is half written leaves no temporary file (which may hold
+// credentials) beside the output; it used to.
+func TestSignalExitRemovesTemp(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out, _ := helper(t, "APITAPE_SIGNAL_HELPER=hang", "APITAPE_SIGNAL_GRACE=10m",
+		"APITAPE_SIGNAL_OUTPUT="+filepath.Join(dir, "out.har"))
+	expectLine(t, out, "ready")
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("%d files in the output folder while writing, want the temporary one", len(ents))
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	expectLine(t, out, "cancelled")
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := exitStatus(t, cmd, time.Minute); code != 128+int(syscall.SIGINT) {
+		t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGINT))
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("left behind: %s", e.Name())
 	}
 }
 

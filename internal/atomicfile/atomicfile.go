@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 )
 
@@ -52,7 +53,24 @@ func Create(path string, perm os.FileMode) (*File, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
+	pending.Store(f.Name(), struct{}{})
 	return &File{File: f, path: target}, nil
+}
+
+// pending are the temporary files not yet committed or aborted, for
+// RemovePending.
+var pending sync.Map
+
+// RemovePending removes every temporary file still being written. A
+// process calls it just before os.Exit ends it in the middle of a write
+// (a second Ctrl-C): no deferred Abort runs then, and the half-written
+// file, which may hold credentials, would stay beside the target.
+func RemovePending() {
+	pending.Range(func(name, _ any) bool {
+		os.Remove(name.(string))
+		pending.Delete(name)
+		return true
+	})
 }
 
 // resolve follows symbolic links from path and returns the final name and
@@ -114,6 +132,7 @@ func (f *File) Commit() error {
 	if err != nil {
 		os.Remove(f.File.Name())
 	}
+	pending.Delete(f.File.Name())
 	return err
 }
 
@@ -128,6 +147,7 @@ func (f *File) Abort() {
 	f.File.Close()
 	if !f.inPlace {
 		os.Remove(f.File.Name())
+		pending.Delete(f.File.Name())
 	}
 }
 

@@ -45,3 +45,36 @@ func TestCreateInMissingDirectory(t *testing.T) {
 		t.Fatal("no error for a missing directory")
 	}
 }
+
+// TestRemovePending: what a process about to exit mid-write leaves is
+// removed, while committed and aborted files are left as they are.
+func TestRemovePending(t *testing.T) {
+	dir := t.TempDir()
+	done := filepath.Join(dir, "done")
+	if err := WriteFile(done, []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(filepath.Join(dir, "half"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("Authorization: Bearer half-written")
+	RemovePending()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != "done" {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left in the folder: %q, want only done", names)
+	}
+	if err := f.Commit(); err == nil {
+		t.Error("Commit after RemovePending succeeded")
+	}
+	if b, err := os.ReadFile(done); err != nil || string(b) != "kept" {
+		t.Errorf("done = %q, %v", b, err)
+	}
+}
