@@ -241,6 +241,10 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	if err != nil {
 		return sum, err
 	}
+	// Unlinked at once (the open file stays readable): the first pass may
+	// hold a secret learned only later, and a process ended mid-stream
+	// must leave none of it in the temporary folder.
+	os.Remove(spool.Name())
 	defer func() {
 		spool.Close()
 		os.Remove(spool.Name())

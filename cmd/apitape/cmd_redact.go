@@ -172,6 +172,7 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		if err != nil {
 			return err
 		}
+		os.Remove(spool.Name()) // see redact.Stream's spool
 		defer func() {
 			spool.Close()
 			os.Remove(spool.Name())
@@ -292,6 +293,9 @@ func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
 	if err != nil {
 		return nil, name, err
 	}
+	// Unlinked at once, so that a process ended mid-copy leaves no
+	// unredacted input behind.
+	os.Remove(tmp.Name())
 	if _, err := io.Copy(tmp, rc); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
