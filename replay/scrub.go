@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,25 @@ func (s *scrubber) add(secret, replacement string) {
 	s.seen[secret] = true
 	s.pairs = append(s.pairs, secret, replacement)
 	s.rep = nil
+	// Body rows and diffs show a string as JSON, where " \ & < > and
+	// control characters are escaped; the secret must go in that
+	// spelling too, with and without the HTML escapes.
+	for _, html := range []bool{true, false} {
+		if e := jsonInterior(secret, html); e != secret && !s.seen[e] {
+			s.seen[e] = true
+			s.pairs = append(s.pairs, e, replacement)
+		}
+	}
+}
+
+// jsonInterior is s as it reads inside a JSON string.
+func jsonInterior(s string, html bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	enc.Encode(s)
+	q := strings.TrimSuffix(b.String(), "\n")
+	return q[1 : len(q)-1]
 }
 
 func (s *scrubber) str(v string) string {
