@@ -304,7 +304,14 @@ func jwts(s string, strict bool, hits []hit) []hit {
 			continue
 		}
 		end := b64urlRun(s, dot2+1)
-		if end-dot2-1 < 16 || strings.HasPrefix(s[dot2+1:], "REDACTED-") {
+		if strings.HasPrefix(s[dot2+1:], "REDACTED-") {
+			// Redacted already: skipped whole, as a token found is, so
+			// that its claims (an "eyJ" too) do not start another one and
+			// a second redaction changes nothing.
+			from = end
+			continue
+		}
+		if end-dot2-1 < 16 {
 			continue
 		}
 		if strict {
