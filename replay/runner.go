@@ -334,7 +334,14 @@ func parseTarget(s string) (*targetURL, error) {
 		host, path = rest[:i], rest[i:]
 	}
 	if strings.ContainsAny(host, "?#@ ") || strings.ContainsAny(path, "?# ") {
-		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", s)
+		// Not quoted whole: the credentials or the query refused here
+		// are often a password or a token.
+		shown, _, _ := strings.Cut(rest, "?")
+		shown, _, _ = strings.Cut(shown, "#")
+		if at := strings.LastIndexByte(shown, '@'); at >= 0 {
+			shown = "…@" + shown[at+1:]
+		}
+		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", scheme+"://"+shown)
 	}
 	if host == "" {
 		return nil, fmt.Errorf("%q: missing host", s)

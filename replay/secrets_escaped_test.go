@@ -50,3 +50,14 @@ func TestEscapedSecretsNeverReported(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetErrorHidesCredentials: a target refused for its credentials
+// or its query is named without them.
+func TestTargetErrorHidesCredentials(t *testing.T) {
+	for _, target := range []string{"https://admin:hunter2pass@api.test/", "https://api.test/v1?token=hunter2pass", "https://api.test/#hunter2pass"} {
+		_, err := replay.New(target)
+		if err == nil || strings.Contains(err.Error(), "hunter2pass") || !strings.Contains(err.Error(), "api.test") {
+			t.Errorf("New(%q): %v", target, err)
+		}
+	}
+}
