@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -38,7 +39,7 @@ func ParseAuth(s string) (Auth, error) {
 	}
 	for i := 0; i < len(name); i++ {
 		if !isTokenChar(name[i]) {
-			return Auth{}, fmt.Errorf("%q is not a valid header name", name)
+			return Auth{}, errors.New(badHeaderName(name, i))
 		}
 	}
 	for i := 0; i < len(v); i++ {

@@ -97,3 +97,13 @@ func FuzzParseAuth(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAuthErrorHidesValue: a name that is really a header line with
+// its credential ("Bearer token-x:KEY: …") is quoted only up to its first
+// bad byte.
+func TestParseAuthErrorHidesValue(t *testing.T) {
+	_, err := ParseAuth("Bearer s3cr3t-t0ken-value: x")
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), `"Bearer"`) {
+		t.Errorf("ParseAuth: %v", err)
+	}
+}

@@ -28,7 +28,10 @@ func TestErrors(t *testing.T) {
 		}, Options{}, "test.har: entry 0: request.headers[0].value: contains a line break or control character, which HTTP cannot send"},
 		{"header name with a space", func(e *har.Entry) {
 			e.Request.Headers = []*har.NameValue{{Name: "X", Value: "1"}, {Name: "Bad Name", Value: "1"}}
-		}, Options{}, `test.har: entry 0: request.headers[1].name: "Bad Name" is not a valid header name`},
+		}, Options{}, `test.har: entry 0: request.headers[1].name: not a valid header name: ' ' after "Bad"`},
+		{"header line as a name", func(e *har.Entry) {
+			e.Request.Headers = []*har.NameValue{{Name: "Authorization: Bearer s3cr3t-t0ken", Value: ""}}
+		}, Options{}, `test.har: entry 0: request.headers[0].name: not a valid header name: ':' after "Authorization"`},
 		{"URL with a space", func(e *har.Entry) { e.Request.URL = "https://a.example/a b" }, Options{},
 			"test.har: entry 0: request.url: contains a space or control character, which HTTP cannot send as recorded"},
 		{"method with a space", func(e *har.Entry) { e.Request.Method = "GET X" }, Options{}, "test.har: entry 0: request.method: not a valid HTTP method"},

@@ -349,7 +349,7 @@ func validHeader(i int, nv *har.NameValue) error {
 	}
 	for j := 0; j < len(nv.Name); j++ {
 		if !isTokenChar(nv.Name[j]) {
-			return &fieldError{fmt.Sprintf("request.headers[%d].name", i), fmt.Sprintf("%q is not a valid header name", nv.Name)}
+			return &fieldError{fmt.Sprintf("request.headers[%d].name", i), badHeaderName(nv.Name, j)}
 		}
 	}
 	for j := 0; j < len(nv.Value); j++ {
@@ -358,6 +358,14 @@ func validHeader(i int, nv *har.NameValue) error {
 		}
 	}
 	return nil
+}
+
+// badHeaderName says why name is no header name, quoting it only up to
+// its first bad byte i: a tool that wrote a whole header line as the name
+// ("Authorization: Bearer …") would otherwise put the credential in the
+// error.
+func badHeaderName(name string, i int) string {
+	return fmt.Sprintf("not a valid header name: %q after %q", name[i], name[:i])
 }
 
 func isTokenChar(c byte) bool { return tokenChars[c] }
