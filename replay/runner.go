@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,7 +140,7 @@ func WithTimeout(d time.Duration) Option {
 func WithHeader(name, value string) Option {
 	return func(r *Runner) error {
 		if !validHeaderName(name) {
-			return fmt.Errorf("header %q: not a valid header name", name)
+			return fmt.Errorf("header %s: not a valid header name", namePrefix(name))
 		}
 		r.headers = append(r.headers, headerTemplate{name: http.CanonicalHeaderKey(name), value: value})
 		return nil
@@ -212,6 +213,18 @@ func WithFailOn(f FailOn) Option {
 	}
 }
 
+// namePrefix quotes a header name up to its first invalid byte: a name
+// that is really a header line ("Bearer …") would otherwise put the
+// credential in the error.
+func namePrefix(name string) string {
+	for i := 0; i < len(name); i++ {
+		if !validHeaderName(name[i : i+1]) {
+			return fmt.Sprintf("%q (then %q)", name[:i], name[i])
+		}
+	}
+	return strconv.Quote(name)
+}
+
 // WithCompareHeaders adds response headers to compare besides Content-Type,
 // Location and Set-Cookie names; "*" compares every recorded header (the
 // volatile ones such as Date are then ignored by rule).
@@ -219,7 +232,7 @@ func WithCompareHeaders(names ...string) Option {
 	return func(r *Runner) error {
 		for _, n := range names {
 			if n != "*" && !validHeaderName(n) {
-				return fmt.Errorf("compare header %q: not a valid header name", n)
+				return fmt.Errorf("compare header %s: not a valid header name", namePrefix(n))
 			}
 		}
 		r.compareHeaders = append(append([]string(nil), defaultCompareHeaders...), canonicalHeaders(names)...)

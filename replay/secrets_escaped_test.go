@@ -61,3 +61,12 @@ func TestTargetErrorHidesCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderNameErrorHidesValue: a --header whose "name" is a credential
+// is quoted only up to its first invalid byte.
+func TestHeaderNameErrorHidesValue(t *testing.T) {
+	_, err := replay.New("https://api.test", replay.WithHeader("Bearer hunter2pass", "x"))
+	if err == nil || strings.Contains(err.Error(), "hunter2pass") || !strings.Contains(err.Error(), `"Bearer"`) {
+		t.Errorf("WithHeader: %v", err)
+	}
+}

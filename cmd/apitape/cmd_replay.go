@@ -205,7 +205,9 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	for _, h := range *headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			return usage("--header %q: want 'Name: value'", h)
+			// Not quoted: without its colon the whole argument may be a
+			// credential ("Authorization=Bearer …").
+			return usage("--header: want 'Name: value', e.g. 'Authorization: Bearer $TOKEN'")
 		}
 		opts = append(opts, replay.WithHeader(strings.TrimSpace(name), strings.TrimSpace(value)))
 	}
