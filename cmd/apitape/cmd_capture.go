@@ -119,7 +119,12 @@ func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 // known then, so a secret that an answer revealed before any request used
 // it (a token in a login answer, say) is still in clear in that answer;
 // now it is known.
+//
+// It settles the signal watcher first: this pass makes steady progress on
+// a large file and may take longer than the grace a stop gets; a second
+// Ctrl-C still ends it, leaving the file as written.
 func reRedact(r *redact.Redactor, path string) error {
+	settle()
 	return capture.Rewrite(path, func(in io.ReadSeeker, out io.Writer) error {
 		_, err := r.Stream(in, out, redact.StreamOptions{Name: path})
 		return err

@@ -18,35 +18,69 @@ import (
 // alive. A second signal exits at once.
 var signalGrace = 15 * time.Second
 
+// settling tells the signal watcher that the command has reached a final
+// step that makes steady progress (a capture redacting its whole file
+// again): from then on only a second signal ends the process early, not
+// signalGrace, which is there for hangs.
+var settling = make(chan struct{}, 1)
+
+func settle() {
+	select {
+	case settling <- struct{}{}:
+	default:
+	}
+}
+
 // signalContext returns a context cancelled by the first SIGINT or
 // SIGTERM. From then on the process exits with status 128+signal when a
-// second one comes or signalGrace has passed, whatever the command is
-// doing. stop releases the signals.
+// second one comes or signalGrace has passed (unless the command settled),
+// whatever the command is doing; the temporary files of unfinished outputs
+// are removed first, so the outputs stay as they were. stop releases the
+// signals.
 func signalContext() (ctx context.Context, stop context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
+	select { // a settle left by an earlier command of this process
+	case <-settling:
+	default:
+	}
 	go func() {
 		var first os.Signal
-		select {
-		case first = <-sigs:
-		case <-done:
-			return
+		settled := false
+		for first == nil {
+			select {
+			case first = <-sigs:
+			case <-settling:
+				settled = true
+			case <-done:
+				return
+			}
 		}
 		cancel()
-		t := time.NewTimer(signalGrace)
-		defer t.Stop()
-		select {
-		case s := <-sigs:
-			fmt.Fprintf(os.Stderr, "apitape: %s again: exiting now\n", signalName(s))
-			atomicfile.RemovePending()
-			os.Exit(signalStatus(s))
-		case <-t.C:
-			fmt.Fprintf(os.Stderr, "apitape: not stopped %s after %s: exiting\n", signalGrace, signalName(first))
-			atomicfile.RemovePending()
-			os.Exit(signalStatus(first))
-		case <-done:
+		var grace <-chan time.Time
+		if !settled {
+			t := time.NewTimer(signalGrace)
+			defer t.Stop()
+			grace = t.C
+		}
+		for {
+			select {
+			case s := <-sigs:
+				fmt.Fprintf(os.Stderr, "apitape: %s again: exiting now\n", signalName(s))
+				atomicfile.RemovePending()
+				os.Exit(signalStatus(s))
+			case <-grace:
+				fmt.Fprintf(os.Stderr, "apitape: not stopped %s after %s: exiting\n", signalGrace, signalName(first))
+				atomicfile.RemovePending()
+				os.Exit(signalStatus(first))
+			case <-settling:
+				grace = nil
+				continue
+			case <-done:
+			}
+			return
 		}
 	}()
 	var once sync.Once

@@ -45,6 +45,21 @@ func TestSignalHelper(t *testing.T) {
 		<-ctx.Done()
 		fmt.Println("cancelled")
 		select {}
+	case "settle":
+		// A capture redacting its file again after the stop: an output
+		// being written, settled, for longer than the grace period.
+		f, err := atomicfile.Create(os.Getenv("APITAPE_SIGNAL_OUTPUT"), 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("half of a redacted file")
+		settle()
+		fmt.Println("ready")
+		<-ctx.Done()
+		fmt.Println("cancelled")
+		<-time.After(20 * signalGrace)
+		fmt.Println("still running")
+		select {}
 	case "run":
 		st := &streams{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv}
 		code := run(ctx, st, strings.Split(os.Getenv("APITAPE_SIGNAL_ARGS"), "\n"))
@@ -157,6 +172,38 @@ func TestSignalGrace(t *testing.T) {
 	}
 	if got := stderr.String(); got != "apitape: not stopped 100ms after SIGINT: exiting\n" {
 		t.Errorf("stderr %q", got)
+	}
+}
+
+// TestSettledStopOutlastsGrace: a command that settled (a capture
+// redacting its whole file again, which takes longer than the grace on a
+// large file) is not ended by the grace period, only by a second signal;
+// then its unfinished output's temporary file is removed and the file
+// stays as it was. The grace used to cut the re-redaction of a 224 MB
+// proxy capture short.
+func TestSettledStopOutlastsGrace(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "rec.har")
+	if err := os.WriteFile(target, []byte("as written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out, stderr := helper(t, "APITAPE_SIGNAL_HELPER=settle", "APITAPE_SIGNAL_GRACE=50ms", "APITAPE_SIGNAL_OUTPUT="+target)
+	expectLine(t, out, "ready")
+	cmd.Process.Signal(syscall.SIGTERM)
+	expectLine(t, out, "cancelled")
+	expectLine(t, out, "still running") // 20 graces later
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := exitStatus(t, cmd, time.Minute); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	if got := stderr.String(); got != "apitape: SIGTERM again: exiting now\n" {
+		t.Errorf("stderr %q", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".rec.har.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "as written" {
+		t.Errorf("%s now holds %q", target, b)
 	}
 }
 
