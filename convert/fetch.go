@@ -265,6 +265,7 @@ async function session(defaultBase, names) {
   if (s.out) {
     s.fs = await import("node:fs");
     s.fs.mkdirSync(s.out, { recursive: true, mode: 0o700 });
+    s.fs.chmodSync(s.out, 0o700); // an existing folder too: answers hold live tokens
   }
   if (typeof fetch !== "function") {
     fail("this module needs a global fetch: Node 18 or later, or a browser");

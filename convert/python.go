@@ -474,6 +474,7 @@ class Session(Calls):
         self.out = os.environ.get("APITAPE_RESPONSES", "")
         if self.out:
             os.makedirs(self.out, mode=0o700, exist_ok=True)
+            os.chmod(self.out, 0o700)  # an existing folder too: answers hold live tokens
 
     def send(self, index, label, method, origin, target, lines, body, recorded):
         self.next(method, origin, target, lines)

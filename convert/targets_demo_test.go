@@ -102,7 +102,12 @@ func TestTargetsFailure(t *testing.T) {
 		t.Run(r.format, func(t *testing.T) {
 			src := convertBytes(t, data, Options{Format: r.format, Name: "demo-session.har", NoCorrelate: true})
 			dir, path := writeScript(t, r.file, src)
+			// A folder that is there already, readable by others: the
+			// answers hold live tokens, so it must end up 0700 all the same.
 			responses := filepath.Join(dir, "answers")
+			if err := os.Mkdir(responses, 0o755); err != nil || os.Chmod(responses, 0o755) != nil {
+				t.Fatal(err)
+			}
 			env := []string{"BASE_URL=" + fresh.URL, "RANCHER_TOKEN=" + fresh.APIKey, "APITAPE_RESPONSES=" + responses}
 			stderr, err := runTool(dir, env, r.cmd(path)...)
 			if err == nil {

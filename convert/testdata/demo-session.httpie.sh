@@ -51,6 +51,7 @@ secret_vars=(RANCHER_TOKEN)
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   (umask 077 && mkdir -p "$out")
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
   trap 'rm -rf "$out"' EXIT

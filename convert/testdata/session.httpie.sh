@@ -44,6 +44,7 @@ secret_vars=(AUTHORIZATION RANCHER_TOKEN)
 if [ -n "${APITAPE_RESPONSES:-}" ]; then
   out=$APITAPE_RESPONSES
   (umask 077 && mkdir -p "$out")
+  chmod 700 "$out"
 else
   out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
   trap 'rm -rf "$out"' EXIT
