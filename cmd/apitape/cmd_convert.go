@@ -169,6 +169,12 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		if err != nil {
 			return usageFor("convert", usageErrorf("--auth: %v", err))
 		}
+		if !strings.Contains(a.Value, "$") {
+			// Typed in double quotes, $RANCHER_TOKEN was expanded by the
+			// shell: the credential itself would be written into the script.
+			warningf(st, "--auth %s: the value names no $VARIABLE, so it is written into the output as it is", a.Name)
+			hintf(st, "to keep the credential out of the script, quote it with single quotes: --auth '%s: Bearer $TOKEN'", a.Name)
+		}
 		opts.Auth = &a
 	}
 	if *baseURL != "" {
