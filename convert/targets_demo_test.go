@@ -372,14 +372,7 @@ func TestLocustThinkTime(t *testing.T) {
 	// The first call ends at 00:00:00.500, the second starts 2 s later.
 	data := writeHAR(t, []*har.Entry{entry("2025-01-01T00:00:00.000Z", 500, "/first"), entry("2025-01-01T00:00:02.500Z", 10, "/second")})
 	dir, path := writeScript(t, "locustfile.py", convertBytes(t, data, Options{Format: "locust"}))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", "3s", "--stop-timeout", "10",
-		"--host", srv.URL, "--only-summary")
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE=0.5")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("locust: %v\n%s", err, out)
-	}
+	runLocustOneUser(t, locust, dir, path, srv.URL, "3s", "0.5")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(paths) < 2 || paths[0] != "/first" || paths[1] != "/second" {
@@ -419,17 +412,24 @@ func TestLocustRecordedErrorStatus(t *testing.T) {
 	}
 	data := writeHAR(t, []*har.Entry{entry("/me", 401), entry("/after", 200)})
 	dir, path := writeScript(t, "locustfile.py", convertBytes(t, data, Options{Format: "locust"}))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", "2s", "--stop-timeout", "10",
-		"--host", srv.URL, "--only-summary")
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("locust: %v\n%s", err, out)
-	}
+	runLocustOneUser(t, locust, dir, path, srv.URL, "2s", "0")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(paths) < 2 || paths[0] != "/me" || paths[1] != "/after" {
 		t.Fatalf("received %v", paths[:min(len(paths), 4)])
+	}
+}
+
+// runLocustOneUser runs the locustfile at path headless with one user for
+// duration against host; locust exits non-zero when any call failed.
+func runLocustOneUser(t *testing.T, locust, dir, path, host, duration, thinkScale string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", duration, "--stop-timeout", "10",
+		"--host", host, "--only-summary")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE="+thinkScale)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("locust: %v\n%s", err, out)
 	}
 }
