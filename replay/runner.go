@@ -304,8 +304,32 @@ func readItems(hr *har.Reader, sel *har.Selection) ([]item, error) {
 		if !har.ValidMethod(e.Request.Method) {
 			return nil, hr.EntryError("request.method", "not a valid HTTP method")
 		}
+		if err := checkHeaders(hr, e); err != nil {
+			return nil, err
+		}
 		items = append(items, item{index: hr.Index(), entry: e})
 	}
+}
+
+// checkHeaders refuses a request header HTTP cannot carry, as convert
+// does, instead of failing that call after the ones before it were sent.
+// The name is not quoted: it may hold anything, a secret too.
+func checkHeaders(hr *har.Reader, e *har.Entry) error {
+	for i, nv := range e.Request.Headers {
+		if nv.Name == "" || nv.Name[0] == ':' || hopByHop[http.CanonicalHeaderKey(nv.Name)] {
+			continue // skipped when the request is built
+		}
+		// A header name is a token, as a method is.
+		if !har.ValidMethod(nv.Name) {
+			return hr.EntryError(fmt.Sprintf("request.headers[%d].name", i), "not a valid header name")
+		}
+		for j := 0; j < len(nv.Value); j++ {
+			if c := nv.Value[j]; (c < ' ' && c != '\t') || c == 0x7f {
+				return hr.EntryError(fmt.Sprintf("request.headers[%d].value", i), "contains a line break or control character, which HTTP cannot send")
+			}
+		}
+	}
+	return nil
 }
 
 type item struct {
