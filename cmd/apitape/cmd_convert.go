@@ -312,6 +312,11 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		}
 	}()
 	for _, f := range files {
+		if err := refuseInputAsOutput(cmd, in, name, f.path); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
 		out, err := createOutput(st, f.path, f.perm())
 		if err != nil {
 			return err

@@ -266,6 +266,9 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer in.Close()
+	if err := refuseInputAsOutput("replay", in, name, *outPath); err != nil {
+		return err
+	}
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
 	if addProducers, dropLogins := defaultSelection(selection) && !*noCorrelate, *auth != ""; addProducers || dropLogins {
 		// The default selection adds the calls whose answers produce what
