@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/apitape/apitape/internal/credential"
 	"io"
 	"net/http"
 	"os"
@@ -351,17 +352,17 @@ func parseTarget(s string) (*targetURL, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
 	if !ok || (scheme != "http" && scheme != "https") {
-		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", credential.MaskURL(s))
 	}
 	host, path := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		host, path = rest[:i], rest[i:]
 	}
 	if strings.ContainsAny(host, "?#@ ") || strings.ContainsAny(path, "?# ") {
-		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", s)
+		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", credential.MaskURL(s))
 	}
 	if host == "" {
-		return nil, fmt.Errorf("%q: missing host", s)
+		return nil, fmt.Errorf("%q: missing host", credential.MaskURL(s))
 	}
 	return &targetURL{raw: s, scheme: scheme, host: strings.ToLower(host), prefix: strings.TrimRight(path, "/")}, nil
 }

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,42 +150,7 @@ func rowMember(line string) (key, value string, ok bool) {
 	return k, v, err1 == nil && err2 == nil
 }
 
-// maskURL is how reports show a recorded URL or path and query: the
-// userinfo and the values of credential parameters (token=, api_key=, …:
-// internal/credential) as ‹secret›, placeholders kept, token shapes masked.
-// A replay of a HAR that was never redacted sends them as recorded, and no
-// report may show them.
-func maskURL(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 && !placeholder.Contains(rest[:at]) {
-			u = u[:i+3] + "‹secret›" + rest[at:]
-		}
-	}
-	q := strings.IndexByte(u, '?')
-	if q < 0 {
-		return maskTokens(u)
-	}
-	oauth := credential.OAuthPath(u[:q])
-	var b strings.Builder
-	b.WriteString(u[:q+1])
-	for i, kv := range strings.Split(u[q+1:], "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		k, v, _ := strings.Cut(kv, "=")
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			name = k
-		}
-		if _, secret := credential.Param(name, oauth); secret && v != "" && !placeholder.Contains(v) {
-			kv = k + "=‹secret›"
-		}
-		b.WriteString(kv)
-	}
-	return maskTokens(b.String())
-}
+// maskURL is how reports show a recorded URL or path and query:
+// credential.MaskURL, then token shapes masked. A replay of a HAR that was
+// never redacted sends them as recorded, and no report may show them.
+func maskURL(u string) string { return maskTokens(credential.MaskURL(u)) }

@@ -202,10 +202,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if len(*compareHeaders) > 0 {
 		opts = append(opts, replay.WithCompareHeaders(*compareHeaders...))
 	}
-	for _, h := range *headers {
+	for i, h := range *headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			return usage("--header %q: want 'Name: value'", h)
+			// Not quoted: a mistyped 'Authorization=Bearer …' holds a token.
+			return usage("--header number %d: want 'Name: value'", i+1)
 		}
 		opts = append(opts, replay.WithHeader(strings.TrimSpace(name), strings.TrimSpace(value)))
 	}
