@@ -366,8 +366,12 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		if stats.Unsendable > 0 {
 			unsent = fmt.Sprintf(", %d with a URL that cannot be sent", stats.Unsendable)
 		}
+		if n := stats.Unconvertible - stats.Unsendable; n > 0 {
+			unsent += fmt.Sprintf(", %d WebSocket or other calls listed as comments", n)
+		}
 		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection%s)", name, stats.Entries, stats.Skipped, unsent)
-		if !opts.Selection.All && stats.Entries > 0 {
+		// --all helps only when the selection left something out.
+		if !opts.Selection.All && stats.Skipped > 0 {
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")
 		}
 	}
