@@ -94,7 +94,11 @@ func (g *generated) mustRun(t *testing.T, tool []string, env []string, n int) {
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", toolName(tool), err, stderr)
 	}
-	if want := fmt.Sprintf("%d calls sent, every status as recorded\n", n); stdout != want {
+	calls := "calls"
+	if n == 1 {
+		calls = "call"
+	}
+	if want := fmt.Sprintf("%d %s sent, every status as recorded\n", n, calls); stdout != want {
 		t.Errorf("%s: stdout %q, want %q", toolName(tool), stdout, want)
 	}
 }

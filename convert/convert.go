@@ -59,6 +59,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	cred "github.com/apitape/apitape/internal/credential"
 	"io"
 	"net/url"
 	"os"
@@ -681,14 +682,14 @@ func entryError(name string, index int, err error) error {
 func CheckBaseURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("base URL %q: want http(s)://host[:port][/prefix]", s)
+		return "", fmt.Errorf("base URL %q: want http(s)://host[:port][/prefix]", cred.MaskURL(s))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("base URL %q: no query, fragment or user info", s)
+		return "", fmt.Errorf("base URL %q: no query, fragment or user info", cred.MaskURL(s))
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == 0x7f || strings.IndexByte("\"'\\`<>{}|^$", c) >= 0 {
-			return "", fmt.Errorf("base URL %q: contains %q", s, c)
+			return "", fmt.Errorf("base URL %q: contains %q", cred.MaskURL(s), c)
 		}
 	}
 	return strings.TrimRight(s, "/"), nil

@@ -290,7 +290,7 @@ async function session(defaultBase, names) {
   };
   s.send = (...args) => send(s, ...args);
   s.take = (...args) => take(s, ...args);
-  s.done = () => console.log(s.differ.length === 0 ? s.sent + " calls sent, every status as recorded" : s.sent + " calls sent, " + s.differ.length + " with another status than recorded: " + s.differ.join("; "));
+  s.done = () => console.log(s.differ.length === 0 ? s.sent + (s.sent === 1 ? " call" : " calls") + " sent, every status as recorded" : s.sent + (s.sent === 1 ? " call" : " calls") + " sent, " + s.differ.length + " with another status than recorded: " + s.differ.join("; "));
   return s;
 }
 

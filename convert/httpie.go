@@ -158,10 +158,11 @@ show_answer() {
 `
 
 func (e *httpieEmitter) tail(w *bufio.Writer, s *session) {
-	w.WriteString("\nif [ \"${#differ[@]}\" -eq 0 ]; then\n")
-	w.WriteString("  echo \"$sent calls sent, every status as recorded\"\n")
+	w.WriteString("\nif [ \"$sent\" -eq 1 ]; then calls=call; else calls=calls; fi\n")
+	w.WriteString("if [ \"${#differ[@]}\" -eq 0 ]; then\n")
+	w.WriteString("  echo \"$sent $calls sent, every status as recorded\"\n")
 	w.WriteString("else\n")
-	w.WriteString("  echo \"$sent calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo \"${differ[*]}\")\"\n")
+	w.WriteString("  echo \"$sent $calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo \"${differ[*]}\")\"\n")
 	w.WriteString("fi\n")
 }
 

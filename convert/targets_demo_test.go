@@ -377,14 +377,7 @@ func TestLocustThinkTime(t *testing.T) {
 	// The first call ends at 00:00:00.500, the second starts 2 s later.
 	data := writeHAR(t, []*har.Entry{entry("2025-01-01T00:00:00.000Z", 500, "/first"), entry("2025-01-01T00:00:02.500Z", 10, "/second")})
 	dir, path := writeScript(t, "locustfile.py", convertBytes(t, data, Options{Format: "locust"}))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", "3s", "--stop-timeout", "10",
-		"--host", srv.URL, "--only-summary")
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE=0.5")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("locust: %v\n%s", err, out)
-	}
+	runLocustOneUser(t, locust, dir, path, srv.URL, "3s", "0.5")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(paths) < 2 || paths[0] != "/first" || paths[1] != "/second" {
@@ -392,5 +385,56 @@ func TestLocustThinkTime(t *testing.T) {
 	}
 	if gap := arrivals[1].Sub(arrivals[0]); gap < time.Second {
 		t.Errorf("the user waited %v between the calls, want at least 1s (2 s recorded, scale 0.5)", gap)
+	}
+}
+
+// A call the recording answered with an error status (the UI asking who is
+// logged in before the login: 401) is a success when it gets that status
+// again. Locust counts every 4xx and 5xx that the script does not mark as a
+// success, so such a call used to fail every round; locust exits 1 when
+// anything failed.
+func TestLocustRecordedErrorStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Locust")
+	}
+	locust := testtool.Need(t, "locust")
+	pythonWith(t, "locust", "requests")
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/me" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	entry := func(path string, status int) *har.Entry {
+		return &har.Entry{StartedDateTime: "2025-01-01T00:00:00.000Z", Time: 1,
+			Request:  har.Request{Method: "GET", URL: recordedOrigin + path, HTTPVersion: "HTTP/1.1"},
+			Response: har.Response{Status: status}}
+	}
+	data := writeHAR(t, []*har.Entry{entry("/me", 401), entry("/after", 200)})
+	dir, path := writeScript(t, "locustfile.py", convertBytes(t, data, Options{Format: "locust"}))
+	runLocustOneUser(t, locust, dir, path, srv.URL, "2s", "0")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) < 2 || paths[0] != "/me" || paths[1] != "/after" {
+		t.Fatalf("received %v", paths[:min(len(paths), 4)])
+	}
+}
+
+// runLocustOneUser runs the locustfile at path headless with one user for
+// duration against host; locust exits non-zero when any call failed.
+func runLocustOneUser(t *testing.T, locust, dir, path, host, duration, thinkScale string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, locust, "-f", path, "--headless", "-u", "1", "-r", "1", "-t", duration, "--stop-timeout", "10",
+		"--host", host, "--only-summary")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+dir, "APITAPE_THINK_SCALE="+thinkScale)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("locust: %v\n%s", err, out)
 	}
 }

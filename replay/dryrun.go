@@ -100,12 +100,12 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 	varPH := varPlaceholders(pr.model)
 	uses := plannedUses(pr.model)
 	for _, c := range calls {
-		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.entry.Request.URL}
+		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.pub.URL}
 		for _, d := range c.deps {
 			pc.After = append(pc.After, calls[d].pub.Index)
 		}
 		if pc.Skipped == "" {
-			pc.URL = r.target.origin() + r.target.prefix + c.pathQuery
+			pc.URL = r.target.origin() + r.target.prefix + c.pub.Path
 			req, err := s.buildRequest(context.Background(), c)
 			if err == nil {
 				for name, v := range req.Header {

@@ -211,14 +211,14 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 		c.pub = &Call{
 			Index:          it.index,
 			Method:         c.method,
-			URL:            e.Request.URL,
+			URL:            maskURL(e.Request.URL),
 			RecordedStatus: e.Response.Status,
 			RecordedMS:     e.Time,
 		}
-		c.pub.Path = e.Request.URL
+		c.pub.Path = c.pub.URL
 		origin, pq, err := splitURL(e.Request.URL)
 		if err == nil {
-			c.pub.Path = pq
+			c.pub.Path = maskURL(pq)
 		}
 		if skip := skipReason(e); skip != "" {
 			c.pub.Skipped = skip

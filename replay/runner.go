@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/apitape/apitape/internal/credential"
 	"io"
 	"net/http"
 	"os"
@@ -317,8 +318,32 @@ func readItems(hr *har.Reader, sel *har.Selection) ([]item, error) {
 		if !har.ValidMethod(e.Request.Method) {
 			return nil, hr.EntryError("request.method", "not a valid HTTP method")
 		}
+		if err := checkHeaders(hr, e); err != nil {
+			return nil, err
+		}
 		items = append(items, item{index: hr.Index(), entry: e})
 	}
+}
+
+// checkHeaders refuses a request header HTTP cannot carry, as convert
+// does, instead of failing that call after the ones before it were sent.
+// The name is not quoted: it may hold anything, a secret too.
+func checkHeaders(hr *har.Reader, e *har.Entry) error {
+	for i, nv := range e.Request.Headers {
+		if nv.Name == "" || nv.Name[0] == ':' || hopByHop[http.CanonicalHeaderKey(nv.Name)] {
+			continue // skipped when the request is built
+		}
+		// A header name is a token, as a method is.
+		if !har.ValidMethod(nv.Name) {
+			return hr.EntryError(fmt.Sprintf("request.headers[%d].name", i), "not a valid header name")
+		}
+		for j := 0; j < len(nv.Value); j++ {
+			if c := nv.Value[j]; (c < ' ' && c != '\t') || c == 0x7f {
+				return hr.EntryError(fmt.Sprintf("request.headers[%d].value", i), "contains a line break or control character, which HTTP cannot send")
+			}
+		}
+	}
+	return nil
 }
 
 type item struct {
@@ -340,24 +365,17 @@ func parseTarget(s string) (*targetURL, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
 	if !ok || (scheme != "http" && scheme != "https") {
-		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", credential.MaskURL(s))
 	}
 	host, path := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		host, path = rest[:i], rest[i:]
 	}
 	if strings.ContainsAny(host, "?#@ ") || strings.ContainsAny(path, "?# ") {
-		// Not quoted whole: the credentials or the query refused here
-		// are often a password or a token.
-		shown, _, _ := strings.Cut(rest, "?")
-		shown, _, _ = strings.Cut(shown, "#")
-		if at := strings.LastIndexByte(shown, '@'); at >= 0 {
-			shown = "…@" + shown[at+1:]
-		}
-		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", scheme+"://"+shown)
+		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", credential.MaskURL(s))
 	}
 	if host == "" {
-		return nil, fmt.Errorf("%q: missing host", s)
+		return nil, fmt.Errorf("%q: missing host", credential.MaskURL(s))
 	}
 	return &targetURL{raw: s, scheme: scheme, host: strings.ToLower(host), prefix: strings.TrimRight(path, "/")}, nil
 }

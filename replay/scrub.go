@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -168,3 +169,8 @@ func rowMember(line string) (key, value string, ok bool) {
 	v, err2 := strconv.Unquote(line[end+3:])
 	return k, v, err1 == nil && err2 == nil
 }
+
+// maskURL is how reports show a recorded URL or path and query:
+// credential.MaskURL, then token shapes masked. A replay of a HAR that was
+// never redacted sends them as recorded, and no report may show them.
+func maskURL(u string) string { return maskTokens(credential.MaskURL(u)) }

@@ -156,6 +156,21 @@ func createOutput(st *streams, path string, perm os.FileMode) (*output, error) {
 	return &output{Writer: f, file: f}, nil
 }
 
+// refuseInputAsOutput is the usage error for an output path that names the
+// input file (through a link too): the output would replace the recording.
+func refuseInputAsOutput(cmd, flag string, in io.Reader, inName, outPath string) error {
+	f, ok := in.(*os.File)
+	if !ok || outPath == "" || outPath == "-" {
+		return nil
+	}
+	ifi, err1 := f.Stat()
+	ofi, err2 := os.Stat(outPath)
+	if err1 == nil && err2 == nil && ifi.Mode().IsRegular() && os.SameFile(ifi, ofi) {
+		return &usageError{cmd: cmd, err: fmt.Errorf("%s %s is the input file: the output would replace %s", flag, outPath, inName)}
+	}
+	return nil
+}
+
 // commit finishes the output; call abort (deferred) to discard on failure.
 func (o *output) commit() error {
 	if o.file == nil {

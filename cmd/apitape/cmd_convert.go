@@ -170,10 +170,8 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 			return usageFor("convert", usageErrorf("--auth: %v", err))
 		}
 		if !strings.Contains(a.Value, "$") {
-			// Typed in double quotes, $RANCHER_TOKEN was expanded by the
-			// shell: the credential itself would be written into the script.
-			warningf(st, "--auth %s: the value names no $VARIABLE, so it is written into the output as it is", a.Name)
-			hintf(st, "to keep the credential out of the script, quote it with single quotes: --auth '%s: Bearer $TOKEN'", a.Name)
+			// The value is never shown: it is the credential.
+			warningf(st, "--auth %s: the value names no $VARIABLE, so the credential is written into the output as it is; put a variable in it (e.g. 'Authorization: Bearer $RANCHER_TOKEN') and set it when running the output", a.Name)
 		}
 		opts.Auth = &a
 	}
@@ -318,6 +316,11 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		}
 	}()
 	for _, f := range files {
+		if err := refuseInputAsOutput(cmd, "-o", in, name, f.path); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
 		out, err := createOutput(st, f.path, f.perm())
 		if err != nil {
 			return err
@@ -363,8 +366,12 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		if stats.Unsendable > 0 {
 			unsent = fmt.Sprintf(", %d with a URL that cannot be sent", stats.Unsendable)
 		}
+		if n := stats.Unconvertible - stats.Unsendable; n > 0 {
+			unsent += fmt.Sprintf(", %d WebSocket or other calls listed as comments", n)
+		}
 		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection%s)", name, stats.Entries, stats.Skipped, unsent)
-		if !opts.Selection.All && stats.Entries > 0 {
+		// --all helps only when the selection left something out.
+		if !opts.Selection.All && stats.Skipped > 0 {
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")
 		}
 	}

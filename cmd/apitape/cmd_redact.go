@@ -189,6 +189,9 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	var rep *report
 	var ro *output
 	if *reportPath != "" {
+		if err := refuseInputAsOutput("redact", "--report", src, name, *reportPath); err != nil {
+			return err
+		}
 		if ro, err = createOutput(st, *reportPath, 0o600); err != nil {
 			return err
 		}

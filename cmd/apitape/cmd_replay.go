@@ -202,12 +202,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if len(*compareHeaders) > 0 {
 		opts = append(opts, replay.WithCompareHeaders(*compareHeaders...))
 	}
-	for _, h := range *headers {
+	for i, h := range *headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			// Not quoted: without its colon the whole argument may be a
-			// credential ("Authorization=Bearer …").
-			return usage("--header: want 'Name: value', e.g. 'Authorization: Bearer $TOKEN'")
+			// Not quoted: a mistyped 'Authorization=Bearer …' holds a token.
+			return usage("--header number %d: want 'Name: value'", i+1)
 		}
 		opts = append(opts, replay.WithHeader(strings.TrimSpace(name), strings.TrimSpace(value)))
 	}
@@ -268,6 +267,9 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer in.Close()
+	if err := refuseInputAsOutput("replay", "-o", in, name, *outPath); err != nil {
+		return err
+	}
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
 	if addProducers, dropLogins := defaultSelection(selection) && !*noCorrelate, *auth != ""; addProducers || dropLogins {
 		// The default selection adds the calls whose answers produce what

@@ -201,11 +201,15 @@ func newSession(defaultBaseURL string, secrets []string, vars ...string) *sessio
 
 // summary ends a run that sent every call.
 func (s *session) summary() {
+	calls := "calls"
+	if s.sent == 1 {
+		calls = "call"
+	}
 	if len(s.differ) == 0 {
-		fmt.Printf("%d calls sent, every status as recorded\n", s.sent)
+		fmt.Printf("%d %s sent, every status as recorded\n", s.sent, calls)
 		return
 	}
-	fmt.Printf("%d calls sent; %d answered with another status than recorded:\n", s.sent, len(s.differ))
+	fmt.Printf("%d %s sent; %d answered with another status than recorded:\n", s.sent, calls, len(s.differ))
 	for _, d := range s.differ {
 		fmt.Printf("  call %s\n", d)
 	}

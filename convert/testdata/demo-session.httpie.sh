@@ -295,8 +295,9 @@ call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 '' GET "${BASE_URL}"/v3/n
   Connection: \
   Accept-Encoding:
 
+if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
 if [ "${#differ[@]}" -eq 0 ]; then
-  echo "$sent calls sent, every status as recorded"
+  echo "$sent $calls sent, every status as recorded"
 else
-  echo "$sent calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo "${differ[*]}")"
+  echo "$sent $calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo "${differ[*]}")"
 fi

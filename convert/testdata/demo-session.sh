@@ -242,9 +242,10 @@ call 9 'GET /v3/nodetemplates/${NODE_TEMPLATE_ID}' 200 "${BASE_URL}"/v3/nodetemp
   -H 'User-Agent: rancher-provision/1.0'
 
 finished=1
+if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
 if [ "${#differ[@]}" -eq 0 ]; then
-  echo "$sent calls sent, every status as recorded"
+  echo "$sent $calls sent, every status as recorded"
 else
-  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  echo "$sent $calls sent; ${#differ[@]} answered with another status than recorded:"
   printf '  call %s\n' "${differ[@]}"
 fi

@@ -162,8 +162,9 @@ call 4 'HEAD /healthz' 200 '' HEAD "${BASE_URL}"/healthz \
 
 # entry 5: WebSocket, not converted
 
+if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
 if [ "${#differ[@]}" -eq 0 ]; then
-  echo "$sent calls sent, every status as recorded"
+  echo "$sent $calls sent, every status as recorded"
 else
-  echo "$sent calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo "${differ[*]}")"
+  echo "$sent $calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo "${differ[*]}")"
 fi

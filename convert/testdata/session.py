@@ -175,9 +175,10 @@ class Calls:
             self.add_secret(self.env[name])
 
     def summary(self):
+        calls = "call" if self.sent == 1 else "calls"
         if not self.differ:
-            return "%d calls sent, every status as recorded" % self.sent
-        return "%d calls sent, %d with another status than recorded: %s" % (self.sent, len(self.differ), "; ".join(self.differ))
+            return "%d %s sent, every status as recorded" % (self.sent, calls)
+        return "%d %s sent, %d with another status than recorded: %s" % (self.sent, calls, len(self.differ), "; ".join(self.differ))
 
 
 class Number(str):

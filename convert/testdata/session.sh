@@ -123,9 +123,10 @@ call 4 'HEAD /healthz' 200 -I "${BASE_URL}"/healthz \
 # entry 5: WebSocket, not converted
 
 finished=1
+if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
 if [ "${#differ[@]}" -eq 0 ]; then
-  echo "$sent calls sent, every status as recorded"
+  echo "$sent $calls sent, every status as recorded"
 else
-  echo "$sent calls sent; ${#differ[@]} answered with another status than recorded:"
+  echo "$sent $calls sent; ${#differ[@]} answered with another status than recorded:"
   printf '  call %s\n' "${differ[@]}"
 fi
