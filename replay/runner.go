@@ -372,7 +372,13 @@ func parseTarget(s string) (*targetURL, error) {
 		host, path = rest[:i], rest[i:]
 	}
 	if strings.ContainsAny(host, "?#@ ") || strings.ContainsAny(path, "?# ") {
-		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", credential.MaskURL(s))
+		// Not quoted whole: the credentials, query or fragment refused
+		// here are often a password or a token.
+		shown := credential.MaskURL(s)
+		if i := strings.IndexByte(shown, '#'); i >= 0 {
+			shown = shown[:i+1] + "‹hidden›"
+		}
+		return nil, fmt.Errorf("%q: want scheme://host[:port][/prefix] without query, fragment or credentials", shown)
 	}
 	if host == "" {
 		return nil, fmt.Errorf("%q: missing host", credential.MaskURL(s))
