@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"github.com/apitape/apitape/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,12 +22,7 @@ var corpusWant = map[string]string{
 // ../shared/har-corpus (browsers, proxies, test tools) and checks the
 // invariants every model must satisfy.
 func TestCorpus(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "har-corpus")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.har"))
-	if len(files) == 0 {
-		t.Skipf("no HAR corpus at %s", dir)
-	}
-	for _, file := range files {
+	for _, file := range testtool.Corpus(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			f, err := os.Open(file)
 			if err != nil {

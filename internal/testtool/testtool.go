@@ -8,6 +8,7 @@ package testtool
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -43,4 +44,32 @@ func Unchecked(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Logf(format, args...)
+}
+
+// Corpus returns the real HAR files of ../shared/har-corpus beside the
+// repository (found from the module root, so a package's depth does not
+// matter). CI lays shared/ beside its clone, so there a missing corpus
+// fails the test; locally it skips.
+func Corpus(t testing.TB) []string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(dir, "..", "shared", "har-corpus")
+	files, _ := filepath.Glob(filepath.Join(corpus, "*.har"))
+	if len(files) == 0 {
+		Missing(t, "no HAR corpus at %s", corpus)
+	}
+	return files
 }

@@ -46,3 +46,12 @@ func TestUncheckedFailsUnderCI(t *testing.T) {
 		}
 	}
 }
+
+func TestCorpusFindsSharedFromAnyDepth(t *testing.T) {
+	if !InCI() {
+		t.Skip("the corpus is there for sure only under CI")
+	}
+	if files := Corpus(t); len(files) < 10 {
+		t.Fatalf("Corpus found %d files", len(files))
+	}
+}
