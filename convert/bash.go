@@ -259,16 +259,7 @@ func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 	bodyFile := ""
 	if c.body != nil && !bodyAsArg(c.body) {
 		bodyFile = `@"$out/req-` + n + `.body"`
-		pipe := appendBodyPipe(nil, c.body)
-		if len(c.body) == 1 {
-			hd, data, _ := strings.Cut(string(pipe), "\n")
-			w.WriteString(hd + ` >"$out/req-` + n + ".body\"\n")
-			w.WriteString(data)
-		} else {
-			w.WriteString("{\n")
-			w.Write(pipe)
-			w.WriteString(`} >"$out/req-` + n + ".body\"\n")
-		}
+		writeBodyFile(w, n, c.body)
 	}
 	var url []byte
 	target := ""
@@ -370,4 +361,21 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// writeBodyFile writes the commands that put call n's body into
+// "$out/req-N.body", for a body too large or too binary to be an argument
+// (bash's and HTTPie's scripts send it from there).
+func writeBodyFile(w *bufio.Writer, n string, body value) {
+	pipe := appendBodyPipe(nil, body)
+	if len(body) == 1 {
+		// One part: its heredoc's first line takes the redirection.
+		hd, data, _ := strings.Cut(string(pipe), "\n")
+		w.WriteString(hd + ` >"$out/req-` + n + ".body\"\n")
+		w.WriteString(data)
+		return
+	}
+	w.WriteString("{\n")
+	w.Write(pipe)
+	w.WriteString(`} >"$out/req-` + n + ".body\"\n")
 }

@@ -179,16 +179,7 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 	raw := c.body != nil && bodyAsArg(c.body)
 	if c.body != nil && !raw {
 		bodyFile = `"$out/req-` + n + `.body"`
-		pipe := appendBodyPipe(nil, c.body)
-		if len(c.body) == 1 {
-			hd, data, _ := strings.Cut(string(pipe), "\n")
-			w.WriteString(hd + ` >"$out/req-` + n + ".body\"\n")
-			w.WriteString(data)
-		} else {
-			w.WriteString("{\n")
-			w.Write(pipe)
-			w.WriteString(`} >"$out/req-` + n + ".body\"\n")
-		}
+		writeBodyFile(w, n, c.body)
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, "call "+n+" "+shellquote.Quote(c.label)+" "+strconv.Itoa(c.status)+" "+bodyFile+" "...)
