@@ -2,56 +2,151 @@ package har
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
+	"iter"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// Field is a member of a HAR object that this model has no typed field for,
-// kept verbatim so a read-write round trip loses nothing.
-type Field struct {
-	Name  string
-	Value json.RawMessage
+// Fields are the members of a HAR object that the model has no typed field
+// for (Chrome's `_resourceType`, Playwright's `_file`, …), kept verbatim and
+// in the order they were read, so that a read-write round trip loses
+// nothing. Each model type inlines them (`json:",inline"`), so the JSON
+// library keeps and writes them.
+type Fields struct {
+	// Members is a JSON object of the unknown members, or empty.
+	Members jsontext.Value `json:",unknown"`
 }
 
-// Fields are the unknown members of an object, in the order they were read.
-type Fields []Field
+// All yields the members in order, each value without insignificant white
+// space; names are decoded.
+func (fs Fields) All() iter.Seq2[string, jsontext.Value] {
+	return func(yield func(string, jsontext.Value) bool) {
+		if len(fs.Members) == 0 {
+			return
+		}
+		dec := jsontext.NewDecoder(bytes.NewReader(fs.Members), readOptions)
+		if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+			return
+		}
+		for dec.PeekKind() == '"' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return
+			}
+			name := tok.String()
+			v, err := dec.ReadValue()
+			if err != nil {
+				return
+			}
+			if !yield(name, compact(v)) {
+				return
+			}
+		}
+	}
+}
+
+// Len is the number of members.
+func (fs Fields) Len() int {
+	n := 0
+	for range fs.All() {
+		n++
+	}
+	return n
+}
 
 // Get returns the raw JSON of the named member.
-func (fs Fields) Get(name string) (json.RawMessage, bool) {
-	for _, f := range fs {
-		if f.Name == name {
-			return f.Value, true
+func (fs Fields) Get(name string) ([]byte, bool) {
+	// Most lookups are for a member that is not there: skip the decoding.
+	if len(fs.Members) == 0 || (!bytes.Contains(fs.Members, []byte(name)) && bytes.IndexByte(fs.Members, '\\') < 0) {
+		return nil, false
+	}
+	for n, v := range fs.All() {
+		if n == name {
+			return v, true
 		}
 	}
 	return nil, false
 }
 
-// Set stores v (marshalled to JSON) under name, replacing an existing member.
+// Set stores v (marshalled to JSON) under name, replacing an existing member
+// in place or adding it at the end.
 func (fs *Fields) Set(name string, v any) error {
-	raw, err := marshalNoEscape(v)
+	raw, err := json.Marshal(v, writeOptions)
 	if err != nil {
 		return err
 	}
-	for i := range *fs {
-		if (*fs)[i].Name == name {
-			(*fs)[i].Value = raw
-			return nil
-		}
-	}
-	*fs = append(*fs, Field{Name: name, Value: raw})
+	fs.rebuild(name, raw)
 	return nil
 }
 
 // Delete removes the named member.
-func (fs *Fields) Delete(name string) {
-	out := (*fs)[:0]
-	for _, f := range *fs {
-		if f.Name != name {
-			out = append(out, f)
+func (fs *Fields) Delete(name string) { fs.rebuild(name, nil) }
+
+// rebuild writes the members again with name's value replaced by raw, or
+// removed when raw is nil.
+func (fs *Fields) rebuild(name string, raw jsontext.Value) {
+	var b bytes.Buffer
+	enc := jsontext.NewEncoder(&b, writeOptions)
+	enc.WriteToken(jsontext.BeginObject)
+	done := raw == nil
+	for n, v := range fs.All() {
+		if n == name {
+			if done {
+				continue
+			}
+			v, done = raw, true
+		}
+		enc.WriteToken(jsontext.String(n))
+		enc.WriteValue(v)
+	}
+	if !done {
+		enc.WriteToken(jsontext.String(name))
+		enc.WriteValue(raw)
+	}
+	enc.WriteToken(jsontext.EndObject)
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if len(out) == 2 {
+		out = nil
+	}
+	fs.Members = out
+}
+
+// Equal reports whether fs and other hold the same members in the same
+// order, ignoring insignificant white space and how names were escaped.
+func (fs Fields) Equal(other Fields) bool {
+	next, stop := iter.Pull2(other.All())
+	defer stop()
+	for n, v := range fs.All() {
+		n2, v2, ok := next()
+		if !ok || n != n2 || !bytes.Equal(v, v2) {
+			return false
 		}
 	}
-	*fs = out
+	_, _, ok := next()
+	return !ok
+}
+
+// String is the members as a JSON object, for messages and tests.
+func (fs Fields) String() string {
+	if len(fs.Members) == 0 {
+		return "{}"
+	}
+	return string(fs.Members)
+}
+
+// compact returns raw without insignificant white space, so that a value
+// compares equal before and after a round trip.
+func compact(raw jsontext.Value) jsontext.Value {
+	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+		return raw
+	}
+	v := raw.Clone()
+	if v.Compact() != nil {
+		return raw
+	}
+	return v
 }
 
 // FieldError locates a problem inside a HAR value: Path is like
@@ -69,14 +164,6 @@ func (e *FieldError) Error() string {
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
-
-func prefixPath(prefix string, err error) error {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Path: joinPath(prefix, fe.Path), Err: fe.Err}
-	}
-	return &FieldError{Path: strings.Clone(prefix), Err: err}
-}
 
 // maxPath bounds a field path in an error: a value nested ten thousand
 // levels deep would otherwise make a 30 KB error line. The outer members,
@@ -101,53 +188,4 @@ func joinPath(prefix, inner string) string {
 		p = p[:cut] + "…"
 	}
 	return p
-}
-
-// compact copies raw without insignificant white space, so that a value
-// compares equal before and after a round trip.
-func compact(raw []byte) json.RawMessage {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return append(json.RawMessage(nil), raw...)
-	}
-	return b.Bytes()
-}
-
-// marshalNoEscape is json.Marshal without HTML escaping: recorded bodies
-// full of `<` and `&` should stay readable and diffable.
-func marshalNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// withExtra appends the unknown members after the known ones.
-func withExtra(known []byte, extra Fields) []byte {
-	if len(extra) == 0 {
-		return known
-	}
-	var b bytes.Buffer
-	b.Grow(len(known) + 64*len(extra))
-	b.Write(known[:len(known)-1])
-	sep := len(known) > 2
-	for _, f := range extra {
-		if sep {
-			b.WriteByte(',')
-		}
-		sep = true
-		name, _ := marshalNoEscape(f.Name)
-		b.Write(name)
-		b.WriteByte(':')
-		if len(f.Value) == 0 {
-			b.WriteString("null")
-		} else {
-			b.Write(f.Value)
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes()
 }

@@ -11,17 +11,18 @@ package har
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // HAR is the top-level object of a HAR file.
 type HAR struct {
 	Log   *Log   `json:"log"`
-	Extra Fields `json:"-"`
+	Extra Fields `json:",inline"`
 }
 
 // Log is the `log` object. Entries is empty when the log came from a
@@ -29,46 +30,46 @@ type HAR struct {
 type Log struct {
 	Version string   `json:"version"`
 	Creator Creator  `json:"creator"`
-	Browser *Creator `json:"browser,omitempty"`
+	Browser *Creator `json:"browser,omitzero"`
 	Pages   []*Page  `json:"pages,omitempty"`
 	Entries []*Entry `json:"entries"`
-	Comment string   `json:"comment,omitempty"`
-	Extra   Fields   `json:"-"`
+	Comment string   `json:"comment,omitzero"`
+	Extra   Fields   `json:",inline"`
 }
 
 // Creator names the program that wrote the file (also used for `browser`).
 type Creator struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
-	Comment string `json:"comment,omitempty"`
-	Extra   Fields `json:"-"`
+	Comment string `json:"comment,omitzero"`
+	Extra   Fields `json:",inline"`
 }
 
 // Page is one page of a browser recording.
 type Page struct {
-	StartedDateTime string          `json:"startedDateTime"`
-	ID              string          `json:"id"`
-	Title           string          `json:"title"`
-	PageTimings     json.RawMessage `json:"pageTimings,omitempty"`
-	Comment         string          `json:"comment,omitempty"`
-	Extra           Fields          `json:"-"`
+	StartedDateTime string         `json:"startedDateTime"`
+	ID              string         `json:"id"`
+	Title           string         `json:"title"`
+	PageTimings     jsontext.Value `json:"pageTimings,omitzero"`
+	Comment         string         `json:"comment,omitzero"`
+	Extra           Fields         `json:",inline"`
 }
 
 // Entry is one recorded exchange. StartedDateTime is kept as the recorded
 // string: exporters disagree on its precision and zone, and a round trip must
 // not rewrite it.
 type Entry struct {
-	Pageref         string          `json:"pageref,omitempty"`
-	StartedDateTime string          `json:"startedDateTime"`
-	Time            float64         `json:"time"`
-	Request         Request         `json:"request"`
-	Response        Response        `json:"response"`
-	Cache           json.RawMessage `json:"cache"`
-	Timings         Timings         `json:"timings"`
-	ServerIPAddress string          `json:"serverIPAddress,omitempty"`
-	Connection      string          `json:"connection,omitempty"`
-	Comment         string          `json:"comment,omitempty"`
-	Extra           Fields          `json:"-"`
+	Pageref         string         `json:"pageref,omitzero"`
+	StartedDateTime string         `json:"startedDateTime"`
+	Time            float64        `json:"time"`
+	Request         Request        `json:"request"`
+	Response        Response       `json:"response"`
+	Cache           jsontext.Value `json:"cache"`
+	Timings         Timings        `json:"timings"`
+	ServerIPAddress string         `json:"serverIPAddress,omitzero"`
+	Connection      string         `json:"connection,omitzero"`
+	Comment         string         `json:"comment,omitzero"`
+	Extra           Fields         `json:",inline"`
 }
 
 // Request is the recorded request. Headers keep their recorded order, case
@@ -80,11 +81,11 @@ type Request struct {
 	Cookies     []*Cookie    `json:"cookies"`
 	Headers     []*NameValue `json:"headers"`
 	QueryString []*NameValue `json:"queryString"`
-	PostData    *PostData    `json:"postData,omitempty"`
+	PostData    *PostData    `json:"postData,omitzero"`
 	HeadersSize int64        `json:"headersSize"`
 	BodySize    int64        `json:"bodySize"`
-	Comment     string       `json:"comment,omitempty"`
-	Extra       Fields       `json:"-"`
+	Comment     string       `json:"comment,omitzero"`
+	Extra       Fields       `json:",inline"`
 }
 
 // Response is the recorded response.
@@ -98,21 +99,21 @@ type Response struct {
 	RedirectURL string       `json:"redirectURL"`
 	HeadersSize int64        `json:"headersSize"`
 	BodySize    int64        `json:"bodySize"`
-	Comment     string       `json:"comment,omitempty"`
-	Extra       Fields       `json:"-"`
+	Comment     string       `json:"comment,omitzero"`
+	Extra       Fields       `json:",inline"`
 }
 
 // Cookie is a request or response cookie.
 type Cookie struct {
 	Name     string `json:"name"`
 	Value    string `json:"value"`
-	Path     string `json:"path,omitempty"`
-	Domain   string `json:"domain,omitempty"`
-	Expires  string `json:"expires,omitempty"`
-	HTTPOnly *bool  `json:"httpOnly,omitempty"`
-	Secure   *bool  `json:"secure,omitempty"`
-	Comment  string `json:"comment,omitempty"`
-	Extra    Fields `json:"-"`
+	Path     string `json:"path,omitzero"`
+	Domain   string `json:"domain,omitzero"`
+	Expires  string `json:"expires,omitzero"`
+	HTTPOnly *bool  `json:"httpOnly,omitzero"`
+	Secure   *bool  `json:"secure,omitzero"`
+	Comment  string `json:"comment,omitzero"`
+	Extra    Fields `json:",inline"`
 }
 
 // NameValue is a header or a query parameter. Some recorders (Polly.JS)
@@ -123,8 +124,8 @@ type NameValue struct {
 	Name    string   `json:"name"`
 	Value   string   `json:"value"`
 	Values  []string `json:"-"`
-	Comment string   `json:"comment,omitempty"`
-	Extra   Fields   `json:"-"`
+	Comment string   `json:"comment,omitzero"`
+	Extra   Fields   `json:",inline"`
 }
 
 // PostData is a request body. Text is authoritative; Params is only a
@@ -132,46 +133,46 @@ type NameValue struct {
 type PostData struct {
 	MimeType string   `json:"mimeType"`
 	Params   []*Param `json:"params,omitempty"`
-	Text     *string  `json:"text,omitempty"`
-	Comment  string   `json:"comment,omitempty"`
-	Extra    Fields   `json:"-"`
+	Text     *string  `json:"text,omitzero"`
+	Comment  string   `json:"comment,omitzero"`
+	Extra    Fields   `json:",inline"`
 }
 
 // Param is one urlencoded or multipart field of a PostData.
 type Param struct {
 	Name        string  `json:"name"`
-	Value       *string `json:"value,omitempty"`
-	FileName    string  `json:"fileName,omitempty"`
-	ContentType string  `json:"contentType,omitempty"`
-	Comment     string  `json:"comment,omitempty"`
-	Extra       Fields  `json:"-"`
+	Value       *string `json:"value,omitzero"`
+	FileName    string  `json:"fileName,omitzero"`
+	ContentType string  `json:"contentType,omitzero"`
+	Comment     string  `json:"comment,omitzero"`
+	Extra       Fields  `json:",inline"`
 }
 
 // Content is a response body. Text is nil when the exporter did not keep the
 // body, which is different from an empty body.
 type Content struct {
 	Size        int64   `json:"size"`
-	Compression *int64  `json:"compression,omitempty"`
+	Compression *int64  `json:"compression,omitzero"`
 	MimeType    string  `json:"mimeType"`
-	Text        *string `json:"text,omitempty"`
-	Encoding    string  `json:"encoding,omitempty"`
-	Comment     string  `json:"comment,omitempty"`
-	Extra       Fields  `json:"-"`
+	Text        *string `json:"text,omitzero"`
+	Encoding    string  `json:"encoding,omitzero"`
+	Comment     string  `json:"comment,omitzero"`
+	Extra       Fields  `json:",inline"`
 }
 
 // Timings are the phases of an exchange in milliseconds; -1 means not
 // applicable. Fractions are kept because capture measures sub-millisecond
 // phases on loopback.
 type Timings struct {
-	Blocked *float64 `json:"blocked,omitempty"`
-	DNS     *float64 `json:"dns,omitempty"`
-	Connect *float64 `json:"connect,omitempty"`
+	Blocked *float64 `json:"blocked,omitzero"`
+	DNS     *float64 `json:"dns,omitzero"`
+	Connect *float64 `json:"connect,omitzero"`
 	Send    float64  `json:"send"`
 	Wait    float64  `json:"wait"`
 	Receive float64  `json:"receive"`
-	SSL     *float64 `json:"ssl,omitempty"`
-	Comment string   `json:"comment,omitempty"`
-	Extra   Fields   `json:"-"`
+	SSL     *float64 `json:"ssl,omitzero"`
+	Comment string   `json:"comment,omitzero"`
+	Extra   Fields   `json:",inline"`
 }
 
 // Header returns the first value of the named header (case-insensitive) and

@@ -8,6 +8,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Error is a problem with a HAR file, located as precisely as the reader
@@ -64,10 +67,10 @@ type Reader struct {
 	raw     []byte // the current entry: rawBuf, or the read buffer itself
 	rawBuf  []byte
 	rawOff  int64
-	inPlace bool    // the next entry is parsed where it lies in the read buffer
-	p       parser  // reused: its scratch buffers outlive one entry
-	parsed  *Entry  // set by an in-place parse
-	open    []frame // objects and arrays open before log.entries
+	inPlace bool         // the next entry is parsed where it lies in the read buffer
+	d       entryDecoder // reused: its buffers outlive one entry
+	parsed  *Entry       // set by an in-place parse
+	open    []frame      // objects and arrays open before log.entries
 	err     error
 }
 
@@ -113,23 +116,17 @@ func (r *Reader) Next() (*Entry, error) {
 // parse decodes the raw bytes of the current entry (as returned by NextRaw).
 func (r *Reader) parse(raw []byte) (*Entry, error) {
 	e := new(Entry)
-	r.p.data, r.p.pos, r.p.depth = raw, 0, 0
-	err := r.p.entry(e)
+	err := r.d.decode(raw, e)
 	if err == nil {
-		err = r.p.end()
+		err = r.d.end()
 	}
-	r.p.data = nil
+	r.d.src = bytes.Buffer{}
 	if err != nil {
-		var se *syntaxError
-		if errors.As(err, &se) {
-			return nil, &Error{File: r.name, Entry: r.index, Field: se.path, Offset: r.rawOff + int64(se.off), Msg: "malformed JSON: " + se.msg}
+		field, off, msg := readError(err)
+		if off >= 0 {
+			off += r.rawOff
 		}
-		he := &Error{File: r.name, Entry: r.index, Offset: -1, Msg: err.Error()}
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			he.Field, he.Msg = fe.Path, fe.Err.Error()
-		}
-		return nil, he
+		return nil, &Error{File: r.name, Entry: r.index, Field: field, Offset: off, Msg: msg}
 	}
 	if e.Request.URL == "" {
 		return nil, &Error{File: r.name, Entry: r.index, Field: "request.url", Offset: -1, Msg: "missing"}
@@ -177,17 +174,16 @@ func (r *Reader) Log() (*HAR, error) {
 		doc = append(doc, []byte("]}}")...)
 	}
 	h := new(HAR)
-	if err := h.UnmarshalJSON(doc); err != nil {
-		he := &Error{File: r.name, Entry: -1, Offset: -1, Msg: err.Error()}
-		var fe *FieldError
-		var se *syntaxError
-		switch {
-		case errors.As(err, &se):
-			he.Field, he.Msg = se.path, "malformed JSON: "+se.msg
-		case errors.As(err, &fe):
-			he.Field, he.Msg = fe.Path, fe.Err.Error()
+	if err := json.Unmarshal(doc, h, readOptions); err != nil {
+		field, _, msg := readError(err)
+		return nil, &Error{File: r.name, Entry: -1, Field: field, Offset: -1, Msg: msg}
+	}
+	if h.Log != nil {
+		for _, p := range h.Log.Pages {
+			if p != nil {
+				p.PageTimings = fixRaw(p.PageTimings)
+			}
 		}
-		return nil, he
 	}
 	if h.Log == nil {
 		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: "missing"}
@@ -274,10 +270,9 @@ func (r *Reader) parseInPlace() bool {
 	}
 	window, _ := r.br.Peek(r.br.Buffered())
 	e := new(Entry)
-	r.p.data, r.p.pos, r.p.depth = window, 0, 0
-	err := r.p.entry(e)
-	n := r.p.pos
-	r.p.data = nil
+	err := r.d.decode(window, e)
+	n := int(r.d.dec.InputOffset())
+	r.d.src = bytes.Buffer{}
 	if err != nil || e.Request.URL == "" || e.Request.Method == "" {
 		r.br.ReadByte() // the '{' again
 		return false
@@ -542,14 +537,13 @@ func (r *Reader) readString() (string, error) {
 			break
 		}
 	}
-	p := parser{data: r.gap.Bytes()[start:]}
-	s, err := p.rawString()
-	if err != nil {
-		var se *syntaxError
-		errors.As(err, &se)
-		return "", r.errorf(-1, at+int64(se.off), "malformed JSON: %s", se.msg)
+	raw := r.gap.Bytes()[start:]
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), readOptions)
+	if _, err := dec.ReadValue(); err != nil {
+		_, off, msg := readError(err)
+		return "", r.errorf(-1, at+max(off, 0), "%s", msg)
 	}
-	return strings.Clone(s), nil
+	return unquote(raw), nil
 }
 
 // readScalar reads the rest of a number or literal whose first byte c
@@ -570,8 +564,7 @@ func (r *Reader) readScalar(c byte, at int64) error {
 		return nil
 	}
 	if c == '-' || c >= '0' && c <= '9' {
-		p := parser{data: tok}
-		if _, err := p.number(); err == nil && p.pos == len(tok) {
+		if jsontext.Value(tok).IsValid() {
 			return nil
 		}
 		return r.errorf(-1, at, "malformed JSON: invalid number")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/go-json-experiment/json"
 )
 
 // Writer writes a HAR file entry by entry: the log's other members first,
@@ -82,11 +84,11 @@ func splitLog(h *HAR) (head, tail []byte, err error) {
 	}
 	l := *h.Log
 	comment, extra := l.Comment, l.Extra
-	l.Entries, l.Comment, l.Extra = []*Entry{}, "", nil
+	l.Entries, l.Comment, l.Extra = nil, "", Fields{}
 	if l.Version == "" {
 		l.Version = "1.2"
 	}
-	lb, err := l.MarshalJSON()
+	lb, err := json.Marshal(&l, writeOptions)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,25 +97,29 @@ func splitLog(h *HAR) (head, tail []byte, err error) {
 		return nil, nil, errors.New("har: unexpected log encoding")
 	}
 	head = append([]byte(`{"log":`), lb[:len(lb)-2]...)
-	rest := Fields{}
-	if comment != "" {
-		rest.Set("comment", comment)
-	}
-	rest = append(rest, extra...)
-	after := withExtra([]byte("{}"), rest)
 	tail = []byte("]")
-	if len(after) > 2 {
-		tail = append(tail, ',')
-		tail = append(tail, after[1:len(after)-1]...)
+	if comment != "" {
+		tail = append(tail, `,"comment":`...)
+		q, _ := json.Marshal(comment, writeOptions)
+		tail = append(tail, q...)
 	}
+	tail = appendMembers(tail, extra)
 	tail = append(tail, '}')
-	top := withExtra([]byte("{}"), h.Extra)
-	if len(top) > 2 {
-		tail = append(tail, ',')
-		tail = append(tail, top[1:len(top)-1]...)
-	}
+	tail = appendMembers(tail, h.Extra)
 	tail = append(tail, "}\n"...)
 	return head, tail, nil
+}
+
+// appendMembers writes fs as `,"name":value` for each member.
+func appendMembers(dst []byte, fs Fields) []byte {
+	for n, v := range fs.All() {
+		dst = append(dst, ',')
+		q, _ := json.Marshal(n, writeOptions)
+		dst = append(dst, q...)
+		dst = append(dst, ':')
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // Appender adds entries to a HAR file on disk so that the file is a valid

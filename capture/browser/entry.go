@@ -32,7 +32,7 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 
 	e := &har.Entry{
 		StartedDateTime: wallDate(sent.WallTime),
-		Cache:           json.RawMessage("{}"),
+		Cache:           []byte("{}"),
 	}
 
 	// Request.
@@ -395,7 +395,7 @@ func (r *recorder) socketEntry(s *socket) *har.Entry {
 	}
 	e := &har.Entry{
 		StartedDateTime: wallDate(s.wallStart),
-		Cache:           json.RawMessage("{}"),
+		Cache:           []byte("{}"),
 		Request: har.Request{
 			Method: "GET", URL: s.url, HTTPVersion: "HTTP/1.1",
 			Headers: nameValues(reqHeaders), Cookies: requestCookies(reqHeaders),

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -246,7 +245,7 @@ func (x *exchange) entry() *har.Entry {
 		StartedDateTime: x.start.UTC().Format("2006-01-02T15:04:05.000Z"),
 		Request:         x.request(),
 		Response:        x.response(),
-		Cache:           json.RawMessage("{}"),
+		Cache:           []byte("{}"),
 		ServerIPAddress: x.remote,
 		Connection:      x.connID,
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -424,7 +423,7 @@ func (st *h2Stream) entry(done time.Duration) *har.Entry {
 		StartedDateTime: st.start.UTC().Format("2006-01-02T15:04:05.000Z"),
 		Request:         req,
 		Response:        res,
-		Cache:           json.RawMessage("{}"),
+		Cache:           []byte("{}"),
 		ServerIPAddress: c.remote,
 	}
 	ms := func(d time.Duration) float64 { return round(float64(d) / 1e6) }
