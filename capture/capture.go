@@ -218,14 +218,14 @@ func Rewrite(path string, fn func(in io.ReadSeeker, out io.Writer) error) error 
 // QueryString is a HAR queryString from a raw query (the part after "?"
 // and before any "#"): parameters in order, repeats kept, names and values
 // percent-decoded where they decode and kept as written where they do not.
-func QueryString(rawQuery string) []*har.NameValue {
-	out := []*har.NameValue{}
+func QueryString(rawQuery string) []har.NameValue {
+	out := []har.NameValue{}
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		if part == "" {
 			continue
 		}
 		name, value, _ := strings.Cut(part, "=")
-		out = append(out, &har.NameValue{Name: unescape(name), Value: unescape(value)})
+		out = append(out, har.NameValue{Name: unescape(name), Value: unescape(value)})
 	}
 	return out
 }

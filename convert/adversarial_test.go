@@ -561,7 +561,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 func TestFirstRunOutput(t *testing.T) {
 	const recordedKey = "token-abcde:recordedsecretrecordedsecret"
 	e := &har.Entry{
-		Request:  har.Request{Method: "POST", URL: "http://api.invalid/v3/cluster", HTTPVersion: "HTTP/1.1", Headers: []*har.NameValue{{Name: "Authorization", Value: "Bearer " + recordedKey}}},
+		Request:  har.Request{Method: "POST", URL: "http://api.invalid/v3/cluster", HTTPVersion: "HTTP/1.1", Headers: []har.NameValue{{Name: "Authorization", Value: "Bearer " + recordedKey}}},
 		Response: har.Response{Status: 201, HTTPVersion: "HTTP/1.1"},
 	}
 	g := generate(t, writeHAR(t, []*har.Entry{e}), Options{Redact: testRedactor(t)})

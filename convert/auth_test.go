@@ -15,10 +15,10 @@ import (
 // RANCHER_TOKEN without --auth.
 func TestAuthReplacesSession(t *testing.T) {
 	const origin = "https://rancher.example"
-	hdr := func(pairs ...string) []*har.NameValue {
-		var out []*har.NameValue
+	hdr := func(pairs ...string) []har.NameValue {
+		var out []har.NameValue
 		for i := 0; i+1 < len(pairs); i += 2 {
-			out = append(out, &har.NameValue{Name: pairs[i], Value: pairs[i+1]})
+			out = append(out, har.NameValue{Name: pairs[i], Value: pairs[i+1]})
 		}
 		return out
 	}

@@ -23,25 +23,25 @@ import (
 // (percent-encoded in a path).
 func chainSession() []*har.Entry {
 	const origin = "https://chain.example"
-	nv := func(pairs ...string) []*har.NameValue {
-		var out []*har.NameValue
+	nv := func(pairs ...string) []har.NameValue {
+		var out []har.NameValue
 		for i := 0; i < len(pairs); i += 2 {
-			out = append(out, &har.NameValue{Name: pairs[i], Value: pairs[i+1]})
+			out = append(out, har.NameValue{Name: pairs[i], Value: pairs[i+1]})
 		}
 		return out
 	}
-	entry := func(method, path string, headers []*har.NameValue, body string, status int, respHeaders []*har.NameValue, resp string) *har.Entry {
+	entry := func(method, path string, headers []har.NameValue, body string, status int, respHeaders []har.NameValue, resp string) *har.Entry {
 		e := &har.Entry{
 			Request:  har.Request{Method: method, URL: origin + path, HTTPVersion: "HTTP/1.1", Headers: headers},
 			Response: har.Response{Status: status, HTTPVersion: "HTTP/1.1", Headers: respHeaders, Content: har.Content{MimeType: "application/json", Text: str(resp)}},
 		}
 		if body != "" {
 			e.Request.PostData = &har.PostData{MimeType: "application/json", Text: str(body)}
-			e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: "Content-Type", Value: "application/json"})
+			e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: "Content-Type", Value: "application/json"})
 		}
 		return e
 	}
-	auth := func(extra ...string) []*har.NameValue {
+	auth := func(extra ...string) []har.NameValue {
 		return nv(append([]string{"Authorization", "Bearer tok-rec-123456"}, extra...)...)
 	}
 	return []*har.Entry{

@@ -24,13 +24,13 @@ func TestErrors(t *testing.T) {
 		want   string
 	}{
 		{"header injection", func(e *har.Entry) {
-			e.Request.Headers = []*har.NameValue{{Name: "X", Value: "a\r\nInjected: 1"}}
+			e.Request.Headers = []har.NameValue{{Name: "X", Value: "a\r\nInjected: 1"}}
 		}, Options{}, "test.har: entry 0: request.headers[0].value: contains a line break or control character, which HTTP cannot send"},
 		{"header name with a space", func(e *har.Entry) {
-			e.Request.Headers = []*har.NameValue{{Name: "X", Value: "1"}, {Name: "Bad Name", Value: "1"}}
+			e.Request.Headers = []har.NameValue{{Name: "X", Value: "1"}, {Name: "Bad Name", Value: "1"}}
 		}, Options{}, `test.har: entry 0: request.headers[1].name: not a valid header name: ' ' after "Bad"`},
 		{"header line as a name", func(e *har.Entry) {
-			e.Request.Headers = []*har.NameValue{{Name: "Authorization: Bearer s3cr3t-t0ken", Value: ""}}
+			e.Request.Headers = []har.NameValue{{Name: "Authorization: Bearer s3cr3t-t0ken", Value: ""}}
 		}, Options{}, `test.har: entry 0: request.headers[0].name: not a valid header name: ':' after "Authorization"`},
 		{"URL with a space", func(e *har.Entry) { e.Request.URL = "https://a.example/a b" }, Options{},
 			"test.har: entry 0: request.url: contains a space or control character, which HTTP cannot send as recorded"},
@@ -40,7 +40,7 @@ func TestErrors(t *testing.T) {
 			return nil, &har.Error{Entry: 0, Offset: 82, Msg: "malformed JSON: x"}
 		}}, "test.har: entry 0: offset 82: malformed JSON: x"},
 		{"cookie with a line break", func(e *har.Entry) {
-			e.Request.Cookies = []*har.Cookie{{Name: "a", Value: "b\nc"}}
+			e.Request.Cookies = []har.Cookie{{Name: "a", Value: "b\nc"}}
 		}, Options{}, "test.har: entry 0: request.cookies: contain a line break or control character, which HTTP cannot send"},
 		{"redaction failure", func(e *har.Entry) {}, Options{Redact: func(int, []byte) ([]byte, error) { return nil, errors.New("redact: boom") }},
 			"test.har: entry 0: redact: boom"},
@@ -72,7 +72,7 @@ func TestErrors(t *testing.T) {
 // its placeholders become variables.
 func TestRedactHook(t *testing.T) {
 	data := oneEntry(t, func(e *har.Entry) {
-		e.Request.Headers = []*har.NameValue{{Name: "X-Api-Key", Value: "key-LIVESECRET"}}
+		e.Request.Headers = []har.NameValue{{Name: "X-Api-Key", Value: "key-LIVESECRET"}}
 	})
 	var seen []int
 	redact := func(index int, raw []byte) ([]byte, error) {
@@ -96,7 +96,7 @@ func TestStatsAndSkips(t *testing.T) {
 		{Request: har.Request{Method: "GET", URL: "https://a.example/api"}, Response: har.Response{Status: 200}},
 		{Request: har.Request{Method: "GET", URL: "wss://a.example/ws"}, Response: har.Response{Status: 101}},
 		{Request: har.Request{Method: "GET", URL: "https://a.example/app.js"}, Response: har.Response{Status: 200}},
-		{Request: har.Request{Method: "OPTIONS", URL: "https://a.example/api", Headers: []*har.NameValue{{Name: "Access-Control-Request-Method", Value: "POST"}}}},
+		{Request: har.Request{Method: "OPTIONS", URL: "https://a.example/api", Headers: []har.NameValue{{Name: "Access-Control-Request-Method", Value: "POST"}}}},
 	}
 	data := writeHAR(t, entries)
 	for _, f := range codeFormats() {

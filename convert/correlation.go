@@ -485,10 +485,10 @@ func readEntry(b []byte) (*har.Entry, error) {
 	e.Response.Status = int(d.num())
 	e.StartedDateTime, e.Time = d.str(), d.float()
 	for n := d.count(); n > 0 && d.err == nil; n-- {
-		req.Headers = append(req.Headers, &har.NameValue{Name: d.str(), Value: d.str()})
+		req.Headers = append(req.Headers, har.NameValue{Name: d.str(), Value: d.str()})
 	}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
-		req.Cookies = append(req.Cookies, &har.Cookie{Name: d.str(), Value: d.str()})
+		req.Cookies = append(req.Cookies, har.Cookie{Name: d.str(), Value: d.str()})
 	}
 	if d.flag() {
 		pd := &har.PostData{MimeType: d.str()}
@@ -499,7 +499,7 @@ func readEntry(b []byte) (*har.Entry, error) {
 			pd.Text = har.String(d.str())
 		}
 		for n := d.count(); n > 0 && d.err == nil; n-- {
-			p := &har.Param{Name: d.str()}
+			p := har.Param{Name: d.str()}
 			if d.flag() {
 				p.Value = har.String(d.str())
 			}

@@ -26,14 +26,14 @@ var credentialEnv = []string{
 }
 
 func credentialCorpus(origin, otherOrigin string) ([]*har.Entry, []want) {
-	nv := func(pairs ...string) []*har.NameValue {
-		var out []*har.NameValue
+	nv := func(pairs ...string) []har.NameValue {
+		var out []har.NameValue
 		for i := 0; i < len(pairs); i += 2 {
-			out = append(out, &har.NameValue{Name: pairs[i], Value: pairs[i+1]})
+			out = append(out, har.NameValue{Name: pairs[i], Value: pairs[i+1]})
 		}
 		return out
 	}
-	entry := func(method, url string, headers []*har.NameValue, body string) *har.Entry {
+	entry := func(method, url string, headers []har.NameValue, body string) *har.Entry {
 		e := &har.Entry{Request: har.Request{Method: method, URL: url, HTTPVersion: "HTTP/1.1", Headers: headers},
 			Response: har.Response{Status: 200, Content: har.Content{MimeType: "application/json"}}}
 		if body != "" {

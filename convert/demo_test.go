@@ -72,8 +72,8 @@ func (rec *harRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func sortedHeaders(h http.Header) []*har.NameValue {
-	var out []*har.NameValue
+func sortedHeaders(h http.Header) []har.NameValue {
+	var out []har.NameValue
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for k := range h {
 			if !yield(k) {
@@ -82,7 +82,7 @@ func sortedHeaders(h http.Header) []*har.NameValue {
 		}
 	}) {
 		for _, v := range h[name] {
-			out = append(out, &har.NameValue{Name: name, Value: v})
+			out = append(out, har.NameValue{Name: name, Value: v})
 		}
 	}
 	return out
@@ -204,9 +204,9 @@ func normalizeDemo(entries []*har.Entry, origin string) {
 		// does not belong in a test file, even a throwaway one).
 		return demoKeyPattern.ReplaceAllString(s, `${1}UkVNT1ZFRA==`)
 	}
-	headers := func(hs []*har.NameValue) {
-		for _, h := range hs {
-			h.Value = norm(h.Value)
+	headers := func(hs []har.NameValue) {
+		for i := range hs {
+			hs[i].Value = norm(hs[i].Value)
 		}
 	}
 	for _, e := range entries {

@@ -57,13 +57,13 @@ func TestMultipartWithoutBoundary(t *testing.T) {
 	entries := []*har.Entry{
 		{ // httpsnippet's multipart-form-data fixture: the header has no boundary
 			Request: har.Request{Method: "POST", URL: "http://mockbin.test/har",
-				Headers:  []*har.NameValue{{Name: "content-type", Value: "multipart/form-data"}},
-				PostData: &har.PostData{MimeType: "multipart/form-data", Params: []*har.Param{{Name: "foo", Value: v("bar")}}}},
+				Headers:  []har.NameValue{{Name: "content-type", Value: "multipart/form-data"}},
+				PostData: &har.PostData{MimeType: "multipart/form-data", Params: []har.Param{{Name: "foo", Value: v("bar")}}}},
 			Response: har.Response{Status: 200},
 		},
 		{ // no header at all, a file part whose text looks like a boundary
 			Request: har.Request{Method: "POST", URL: "http://mockbin.test/upload",
-				PostData: &har.PostData{MimeType: "multipart/form-data", Params: []*har.Param{
+				PostData: &har.PostData{MimeType: "multipart/form-data", Params: []har.Param{
 					{Name: "a b", Value: v("1 & 2")},
 					{Name: "file", FileName: "hello.txt", ContentType: "text/plain", Value: v("Hello\r\n--apitape-\r\n")},
 				}}},

@@ -460,7 +460,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		if hopByHop[lower] {
 			continue
 		}
-		if err := validHeader(i, nv); err != nil {
+		if err := validHeader(i, &nv); err != nil {
 			return nil, err
 		}
 		if lower == "cookie" {
@@ -504,8 +504,8 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 			}
 			cb.WriteString(ck.Name + "=" + ck.Value)
 		}
-		nv := &har.NameValue{Name: "Cookie", Value: cb.String()}
-		if err := validHeader(len(req.Headers), nv); err != nil {
+		nv := har.NameValue{Name: "Cookie", Value: cb.String()}
+		if err := validHeader(len(req.Headers), &nv); err != nil {
 			return nil, &fieldError{"request.cookies", "contain a line break or control character, which HTTP cannot send"}
 		}
 		v := withPlaceholders(nv.Value)
@@ -777,7 +777,7 @@ func requestBody(req *har.Request) (body string, rebuilt bool, contentType strin
 // makeBoundary derives a multipart boundary from the parts: a hash, so
 // that converting the same entry twice gives the same bytes, and checked
 // against every part, which must not contain it.
-func makeBoundary(parts []*har.Param) string {
+func makeBoundary(parts []har.Param) string {
 	h := sha256.New()
 	for _, p := range parts {
 		for _, s := range []string{p.Name, p.FileName, p.ContentType} {

@@ -25,7 +25,7 @@ type rtCase struct {
 	cookies [][2]string
 	body    *string
 	mime    string
-	params  []*har.Param
+	params  []har.Param
 	// wantBody is the body the server must receive when it is not the
 	// recorded text (params-only bodies, lossy text).
 	wantBody *string
@@ -73,7 +73,7 @@ func roundTripCases() []rtCase {
 		{name: "4: multipart params only, rebuilt with the recorded boundary", method: "POST", url: "/form2",
 			headers: [][2]string{{"Content-Type", "multipart/form-data; boundary=BND"}},
 			mime:    "multipart/form-data; boundary=BND",
-			params:  []*har.Param{{Name: "a", Value: str("@/etc/passwd")}, {Name: "f", FileName: "x.txt", ContentType: "text/plain", Value: str("<x>")}},
+			params:  []har.Param{{Name: "a", Value: str("@/etc/passwd")}, {Name: "f", FileName: "x.txt", ContentType: "text/plain", Value: str("<x>")}},
 			wantBody: str("--BND\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n@/etc/passwd\r\n" +
 				"--BND\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\n<x>\r\n--BND--\r\n")},
 		{name: "5: multipart raw text, bare mimeType", method: "POST", url: "/form3",
@@ -95,10 +95,10 @@ func roundTripCases() []rtCase {
 		{name: "10: urlencoded text as recorded", method: "POST", url: "/v10",
 			headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}},
 			body:    str("a=1%262&b=x%3Dy&c=hello+world&d=%C3%A9"), mime: "application/x-www-form-urlencoded",
-			params: []*har.Param{{Name: "a", Value: str("1%262")}}},
+			params: []har.Param{{Name: "a", Value: str("1%262")}}},
 		{name: "10: urlencoded params only, encoded once", method: "POST", url: "/v10b",
 			headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}, mime: "application/x-www-form-urlencoded",
-			params:   []*har.Param{{Name: "a b", Value: str("1&2=3")}, {Name: "c", Value: str("é")}},
+			params:   []har.Param{{Name: "a b", Value: str("1&2=3")}, {Name: "c", Value: str("é")}},
 			wantBody: str("a+b=1%262%3D3&c=%C3%A9")},
 		{name: "11: repeated form and query keys keep order", method: "POST", url: "/v11?a=1&a=2&b=3&a=4",
 			headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}, body: str("k=1&k=2&j=0&k=3")},
@@ -121,7 +121,7 @@ func roundTripCases() []rtCase {
 			headers: [][2]string{{"X-First", "1"}, {"HOST", "v2.example:8080"}, {"User-agent", "ua/2"}}, body: str("x")},
 		{name: "case: multipart params only, no boundary anywhere (httpsnippet)", method: "POST", url: "/nb",
 			headers: [][2]string{{"content-type", "multipart/form-data"}}, mime: "multipart/form-data",
-			params:   []*har.Param{{Name: "foo", Value: str("bar")}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: str("hello\r\n--x")}},
+			params:   []har.Param{{Name: "foo", Value: str("bar")}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: str("hello\r\n--x")}},
 			wantBody: str(noBoundaryBody), wantCT: noBoundaryCT},
 		{name: "18: Accept-Encoding sent as recorded with --exact", method: "GET", url: "/v18",
 			headers: [][2]string{{"Accept-Encoding", "gzip, deflate, br, zstd"}}},
@@ -150,7 +150,7 @@ func roundTripCases() []rtCase {
 		{name: "extra: no trailing newline added (no here-strings)", method: "POST", url: "/nonl",
 			headers: [][2]string{{"Content-Type", "text/plain"}}, body: str("no newline")},
 		{name: "extra: Insomnia empty postData is no body", method: "GET", url: "/insomnia",
-			body: str(""), mime: "", params: []*har.Param{}},
+			body: str(""), mime: "", params: []har.Param{}},
 		{name: "extra: ${field} next to control characters", method: "POST", url: "/field",
 			headers: [][2]string{{"Content-Type", "text/plain"}}, body: str("${field}\x1b${other}\t")},
 
@@ -233,7 +233,7 @@ func roundTripCases() []rtCase {
 // boundary is made from the parts, so it is the same on every run.
 var noBoundaryBody, noBoundaryCT = func() (string, string) {
 	v1, v2 := "bar", "hello\r\n--x"
-	b := makeBoundary([]*har.Param{{Name: "foo", Value: &v1}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: &v2}})
+	b := makeBoundary([]har.Param{{Name: "foo", Value: &v1}, {Name: "file", FileName: "a.txt", ContentType: "text/plain", Value: &v2}})
 	return "--" + b + "\r\nContent-Disposition: form-data; name=\"foo\"\r\n\r\nbar\r\n" +
 		"--" + b + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x\r\n--" + b + "--\r\n", "multipart/form-data; boundary=" + b
 }()
@@ -257,10 +257,10 @@ func buildCorpus(t testing.TB, cases []rtCase) ([]byte, []want) {
 			e.Request.HTTPVersion = "HTTP/1.1"
 		}
 		for _, h := range c.headers {
-			e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: h[0], Value: h[1]})
+			e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: h[0], Value: h[1]})
 		}
 		for _, ck := range c.cookies {
-			e.Request.Cookies = append(e.Request.Cookies, &har.Cookie{Name: ck[0], Value: ck[1]})
+			e.Request.Cookies = append(e.Request.Cookies, har.Cookie{Name: ck[0], Value: ck[1]})
 		}
 		if c.body != nil || c.params != nil {
 			mime := c.mime

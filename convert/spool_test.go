@@ -17,11 +17,11 @@ func FuzzSpoolEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, url, hname, hvalue, text string, hasText bool, pname, pvalue string, base64 bool) {
 		e := &har.Entry{
 			Request: har.Request{Method: method, URL: url,
-				Headers: []*har.NameValue{{Name: hname, Value: hvalue}, {Name: "Accept", Value: "*/*"}},
-				Cookies: []*har.Cookie{{Name: hname, Value: hvalue}}},
+				Headers: []har.NameValue{{Name: hname, Value: hvalue}, {Name: "Accept", Value: "*/*"}},
+				Cookies: []har.Cookie{{Name: hname, Value: hvalue}}},
 			Response: har.Response{Status: len(text)},
 		}
-		pd := &har.PostData{MimeType: hvalue, Params: []*har.Param{{Name: pname, Value: &pvalue, FileName: text, ContentType: hname}, {Name: pvalue}}}
+		pd := &har.PostData{MimeType: hvalue, Params: []har.Param{{Name: pname, Value: &pvalue, FileName: text, ContentType: hname}, {Name: pvalue}}}
 		if hasText {
 			pd.Text = &text
 		}

@@ -269,7 +269,7 @@ func TestTargetsMaskSecrets(t *testing.T) {
 	data := writeHAR(t, []*har.Entry{{
 		StartedDateTime: "2025-01-01T00:00:00.000Z",
 		Request: har.Request{Method: "GET", URL: srv.URL + "/v3/echo", HTTPVersion: "HTTP/1.1",
-			Headers: []*har.NameValue{{Name: "Authorization", Value: "Bearer recorded-token-1234"}}},
+			Headers: []har.NameValue{{Name: "Authorization", Value: "Bearer recorded-token-1234"}}},
 		Response: har.Response{Status: 200, StatusText: "OK"},
 	}})
 	const token = "s3cr3t-live-token-5678"
@@ -312,7 +312,7 @@ func TestFetchInBrowserConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range session.Log.Entries {
-		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: "X-Api-Csrf", Value: "recorded-csrf"})
+		e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: "X-Api-Csrf", Value: "recorded-csrf"})
 	}
 	src := convertBytes(t, writeHAR(t, session.Log.Entries), Options{Format: "fetch", Name: "demo-session.har"})
 	if !bytes.Contains(src, []byte(`s.line("CSRF_TOKEN")`)) {

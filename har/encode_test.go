@@ -155,25 +155,17 @@ func (o oTimings) MarshalJSON() ([]byte, error) {
 	return marshalPlain(plain(o), o.extra)
 }
 
-func mirrorCookies(cs []*Cookie) []*oCookie {
+func mirrorCookies(cs []Cookie) []*oCookie {
 	out := []*oCookie{}
 	for _, c := range cs {
-		if c == nil {
-			out = append(out, nil)
-			continue
-		}
 		out = append(out, &oCookie{c.Name, c.Value, c.Path, c.Domain, c.Expires, c.HTTPOnly, c.Secure, c.Comment, c.Extra})
 	}
 	return out
 }
 
-func mirrorNameValues(nvs []*NameValue) []*oNameValue {
+func mirrorNameValues(nvs []NameValue) []*oNameValue {
 	out := []*oNameValue{}
 	for _, nv := range nvs {
-		if nv == nil {
-			out = append(out, nil)
-			continue
-		}
 		var v any = nv.Value
 		if nv.Values != nil && joinValues(nv.Values) == nv.Value {
 			v = nv.Values
@@ -192,10 +184,6 @@ func mirror(e *Entry) oEntry {
 	if pd := r.PostData; pd != nil {
 		op := &oPostData{MimeType: pd.MimeType, Text: pd.Text, Comment: pd.Comment, extra: pd.Extra}
 		for _, p := range pd.Params {
-			if p == nil {
-				op.Params = append(op.Params, nil)
-				continue
-			}
 			op.Params = append(op.Params, &oParam{p.Name, p.Value, p.FileName, p.ContentType, p.Comment, p.Extra})
 		}
 		o.Request.PostData = op
@@ -269,18 +257,18 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 	}{
 		{"zero entry", Entry{}},
 		{"strings that need escaping", Entry{StartedDateTime: "\"\\\b\f\n\r\t\x00\x1f\x7f<>&\u2028\u2029\xff\xc3(é🚀",
-			Request: Request{Method: "GET", URL: "https://a.example/?q=<b>&x=1", Headers: []*NameValue{{Name: "X-A", Value: "a\u2029b"}, nil}}}},
+			Request: Request{Method: "GET", URL: "https://a.example/?q=<b>&x=1", Headers: []NameValue{{Name: "X-A", Value: "a\u2029b"}}}}},
 		{"floats in every form", Entry{Time: 1e21, Timings: Timings{Blocked: f(1e-7), DNS: f(-1), Connect: f(0.000001), Send: 123456789.125, Wait: -0.5, Receive: 1e-300, SSL: f(5e-324)}}},
 		{"every optional member", Entry{Pageref: "p", ServerIPAddress: "::1", Connection: "443", Comment: "c", Cache: jsontext.Value(` { "a" : [ 1 , 2 ] } `),
-			Request: Request{Cookies: []*Cookie{{Name: "a", Value: "b", Path: "/", Domain: "d", Expires: "e", HTTPOnly: &yes, Secure: &no, Comment: "c"}, nil},
-				PostData:    &PostData{MimeType: "m", Params: []*Param{{Name: "n", Value: new(string), FileName: "f", ContentType: "t", Comment: "c"}, nil}, Text: new(string), Comment: "c"},
+			Request: Request{Cookies: []Cookie{{Name: "a", Value: "b", Path: "/", Domain: "d", Expires: "e", HTTPOnly: &yes, Secure: &no, Comment: "c"}},
+				PostData:    &PostData{MimeType: "m", Params: []Param{{Name: "n", Value: new(string), FileName: "f", ContentType: "t", Comment: "c"}}, Text: new(string), Comment: "c"},
 				HeadersSize: -1, BodySize: 1 << 40, Comment: "c"},
 			Response: Response{Status: 201, Content: Content{Size: -1, Compression: &n, Text: new(string), Encoding: "base64", Comment: "c"}, Comment: "c"}}},
 		{"unknown members everywhere", Entry{Extra: fields(`"_a":{"x":1},"_\"q\"":null`),
-			Request:  Request{Extra: fields(`"_r":true`), Headers: []*NameValue{{Name: "a", Extra: fields(`"_h":1`)}}},
+			Request:  Request{Extra: fields(`"_r":true`), Headers: []NameValue{{Name: "a", Extra: fields(`"_h":1`)}}},
 			Response: Response{Content: Content{Extra: fields(`"_c":"z"`)}},
 			Timings:  Timings{Extra: fields(`"_t":[]`)}}},
-		{"array-valued header (Polly.JS)", Entry{Request: Request{Headers: []*NameValue{{Name: "a", Value: "1, 2", Values: []string{"1", "2"}}, {Name: "b", Value: "x", Values: []string{"y"}}}}}},
+		{"array-valued header (Polly.JS)", Entry{Request: Request{Headers: []NameValue{{Name: "a", Value: "1, 2", Values: []string{"1", "2"}}, {Name: "b", Value: "x", Values: []string{"y"}}}}}},
 	}
 	for _, tt := range tests {
 		checkEncoder(t, tt.reason, &tt.entry)
@@ -338,10 +326,10 @@ func FuzzEncoder(f *testing.F) {
 		}
 		e := Entry{StartedDateTime: value, Time: num, Pageref: name,
 			Request: Request{Method: method, URL: url, HeadersSize: size,
-				Headers:     []*NameValue{{Name: name, Value: value, Comment: text}},
-				QueryString: []*NameValue{{Name: value, Value: name + ", " + text, Values: []string{name, text}}},
-				Cookies:     []*Cookie{{Name: name, Value: value, HTTPOnly: &flag}},
-				PostData:    &PostData{MimeType: name, Text: &text, Params: []*Param{{Name: text, Value: &value}}}},
+				Headers:     []NameValue{{Name: name, Value: value, Comment: text}},
+				QueryString: []NameValue{{Name: value, Value: name + ", " + text, Values: []string{name, text}}},
+				Cookies:     []Cookie{{Name: name, Value: value, HTTPOnly: &flag}},
+				PostData:    &PostData{MimeType: name, Text: &text, Params: []Param{{Name: text, Value: &value}}}},
 			Response: Response{Status: int(size % 1000), Content: Content{Size: size, Text: &text, MimeType: value}},
 			Timings:  Timings{Send: num, Wait: -num, Blocked: &num}}
 		checkEncoder(t, "fuzz", &e)

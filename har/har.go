@@ -31,7 +31,7 @@ type Log struct {
 	Version string   `json:"version"`
 	Creator Creator  `json:"creator"`
 	Browser *Creator `json:"browser,omitzero"`
-	Pages   []*Page  `json:"pages,omitempty"`
+	Pages   []Page   `json:"pages,omitempty"`
 	Entries []*Entry `json:"entries"`
 	Comment string   `json:"comment,omitzero"`
 	Extra   Fields   `json:",inline"`
@@ -75,32 +75,32 @@ type Entry struct {
 // Request is the recorded request. Headers keep their recorded order, case
 // and repetition; the body is PostData.Text, byte for byte.
 type Request struct {
-	Method      string       `json:"method"`
-	URL         string       `json:"url"`
-	HTTPVersion string       `json:"httpVersion"`
-	Cookies     []*Cookie    `json:"cookies"`
-	Headers     []*NameValue `json:"headers"`
-	QueryString []*NameValue `json:"queryString"`
-	PostData    *PostData    `json:"postData,omitzero"`
-	HeadersSize int64        `json:"headersSize"`
-	BodySize    int64        `json:"bodySize"`
-	Comment     string       `json:"comment,omitzero"`
-	Extra       Fields       `json:",inline"`
+	Method      string      `json:"method"`
+	URL         string      `json:"url"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []Cookie    `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	QueryString []NameValue `json:"queryString"`
+	PostData    *PostData   `json:"postData,omitzero"`
+	HeadersSize int64       `json:"headersSize"`
+	BodySize    int64       `json:"bodySize"`
+	Comment     string      `json:"comment,omitzero"`
+	Extra       Fields      `json:",inline"`
 }
 
 // Response is the recorded response.
 type Response struct {
-	Status      int          `json:"status"`
-	StatusText  string       `json:"statusText"`
-	HTTPVersion string       `json:"httpVersion"`
-	Cookies     []*Cookie    `json:"cookies"`
-	Headers     []*NameValue `json:"headers"`
-	Content     Content      `json:"content"`
-	RedirectURL string       `json:"redirectURL"`
-	HeadersSize int64        `json:"headersSize"`
-	BodySize    int64        `json:"bodySize"`
-	Comment     string       `json:"comment,omitzero"`
-	Extra       Fields       `json:",inline"`
+	Status      int         `json:"status"`
+	StatusText  string      `json:"statusText"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []Cookie    `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	Content     Content     `json:"content"`
+	RedirectURL string      `json:"redirectURL"`
+	HeadersSize int64       `json:"headersSize"`
+	BodySize    int64       `json:"bodySize"`
+	Comment     string      `json:"comment,omitzero"`
+	Extra       Fields      `json:",inline"`
 }
 
 // Cookie is a request or response cookie.
@@ -131,11 +131,11 @@ type NameValue struct {
 // PostData is a request body. Text is authoritative; Params is only a
 // parsed view some exporters add (and some write instead of Text).
 type PostData struct {
-	MimeType string   `json:"mimeType"`
-	Params   []*Param `json:"params,omitempty"`
-	Text     *string  `json:"text,omitzero"`
-	Comment  string   `json:"comment,omitzero"`
-	Extra    Fields   `json:",inline"`
+	MimeType string  `json:"mimeType"`
+	Params   []Param `json:"params,omitempty"`
+	Text     *string `json:"text,omitzero"`
+	Comment  string  `json:"comment,omitzero"`
+	Extra    Fields  `json:",inline"`
 }
 
 // Param is one urlencoded or multipart field of a PostData.
@@ -177,7 +177,7 @@ type Timings struct {
 
 // Header returns the first value of the named header (case-insensitive) and
 // whether it was present.
-func Header(h []*NameValue, name string) (string, bool) {
+func Header(h []NameValue, name string) (string, bool) {
 	for _, nv := range h {
 		if strings.EqualFold(nv.Name, name) {
 			return nv.Value, true

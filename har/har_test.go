@@ -267,7 +267,7 @@ func TestSelection(t *testing.T) {
 			e.Extra.Set("_resourceType", resourceType)
 		}
 		for i := 0; i+1 < len(headers); i += 2 {
-			e.Request.Headers = append(e.Request.Headers, &NameValue{Name: headers[i], Value: headers[i+1]})
+			e.Request.Headers = append(e.Request.Headers, NameValue{Name: headers[i], Value: headers[i+1]})
 		}
 		return e
 	}

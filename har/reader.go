@@ -179,10 +179,8 @@ func (r *Reader) Log() (*HAR, error) {
 		return nil, &Error{File: r.name, Entry: -1, Field: field, Offset: -1, Msg: msg}
 	}
 	if h.Log != nil {
-		for _, p := range h.Log.Pages {
-			if p != nil {
-				p.PageTimings = fixRaw(p.PageTimings)
-			}
+		for i := range h.Log.Pages {
+			h.Log.Pages[i].PageTimings = fixRaw(h.Log.Pages[i].PageTimings)
 		}
 	}
 	if h.Log == nil {

@@ -50,7 +50,7 @@ func respHeader(h *har.HAR, entry int, name string) string {
 	return v
 }
 
-func cookie(cs []*har.Cookie, name string) string {
+func cookie(cs []har.Cookie, name string) string {
 	for _, c := range cs {
 		if c.Name == name {
 			return c.Value

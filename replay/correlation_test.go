@@ -222,7 +222,7 @@ func TestLatestProducerBinds(t *testing.T) {
 	defer srv.Close()
 	rec := func(path, resp string) *har.Entry {
 		e := &har.Entry{Request: har.Request{Method: "GET", URL: "https://api.test" + path}, Response: har.Response{Status: 200}}
-		e.Response.Headers = []*har.NameValue{{Name: "Content-Type", Value: "application/json"}}
+		e.Response.Headers = []har.NameValue{{Name: "Content-Type", Value: "application/json"}}
 		e.Response.Content = har.Content{MimeType: "application/json", Text: har.String(resp)}
 		return e
 	}

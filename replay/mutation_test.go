@@ -18,7 +18,7 @@ func TestMethodOverrides(t *testing.T) {
 		name    string
 		method  string
 		url     string
-		headers []*har.NameValue
+		headers []har.NameValue
 		body    *har.PostData
 		extra   http.Header
 		want    bool
@@ -47,16 +47,16 @@ func TestMethodOverrides(t *testing.T) {
 		{name: "similar name", method: "GET", url: "/c?my_method=DELETE&method=DELETE", reason: "only names servers read"},
 		{name: "in the path", method: "GET", url: "/c/_method=DELETE", reason: "the path is not a query"},
 		{name: "bad escape only", method: "GET", url: "/c?q=%zz", reason: "undecodable but harmless"},
-		{name: "override header", method: "GET", url: "/c", headers: []*har.NameValue{{Name: "X-HTTP-Method-Override", Value: "DELETE"}}, want: true, reason: "Google APIs, ASP.NET"},
-		{name: "lower-case header", method: "GET", url: "/c", headers: []*har.NameValue{{Name: "x-http-method", Value: "put"}}, want: true, reason: "header names are case-insensitive"},
-		{name: "x-method-override", method: "POST", url: "/c", headers: []*har.NameValue{{Name: "X-Method-Override", Value: "DELETE"}}, want: true, reason: "POST is a mutation anyway"},
-		{name: "underscore header", method: "GET", url: "/c", headers: []*har.NameValue{{Name: "X_HTTP_Method_Override", Value: "DELETE"}}, want: true, reason: "CGI and nginx map _ and - alike"},
-		{name: "safe header", method: "GET", url: "/c", headers: []*har.NameValue{{Name: "X-HTTP-Method-Override", Value: "HEAD"}}, reason: "a safe override"},
+		{name: "override header", method: "GET", url: "/c", headers: []har.NameValue{{Name: "X-HTTP-Method-Override", Value: "DELETE"}}, want: true, reason: "Google APIs, ASP.NET"},
+		{name: "lower-case header", method: "GET", url: "/c", headers: []har.NameValue{{Name: "x-http-method", Value: "put"}}, want: true, reason: "header names are case-insensitive"},
+		{name: "x-method-override", method: "POST", url: "/c", headers: []har.NameValue{{Name: "X-Method-Override", Value: "DELETE"}}, want: true, reason: "POST is a mutation anyway"},
+		{name: "underscore header", method: "GET", url: "/c", headers: []har.NameValue{{Name: "X_HTTP_Method_Override", Value: "DELETE"}}, want: true, reason: "CGI and nginx map _ and - alike"},
+		{name: "safe header", method: "GET", url: "/c", headers: []har.NameValue{{Name: "X-HTTP-Method-Override", Value: "HEAD"}}, reason: "a safe override"},
 		{name: "--header adds one", method: "GET", url: "/c", extra: http.Header{"X-Http-Method-Override": {"DELETE"}}, want: true, reason: "the header replay sends counts, not only the recorded one"},
-		{name: "--header removes one", method: "GET", url: "/c", headers: []*har.NameValue{{Name: "X-HTTP-Method-Override", Value: "DELETE"}}, extra: http.Header{"X-Http-Method-Override": nil}, reason: "an empty --header removes the recorded override"},
+		{name: "--header removes one", method: "GET", url: "/c", headers: []har.NameValue{{Name: "X-HTTP-Method-Override", Value: "DELETE"}}, extra: http.Header{"X-Http-Method-Override": nil}, reason: "an empty --header removes the recorded override"},
 		{name: "form body", method: "GET", url: "/c", body: &har.PostData{MimeType: "application/x-www-form-urlencoded", Text: str("a=1&_method=DELETE")}, want: true, reason: "Rails, Laravel and Symfony read _method from a form body"},
 		{name: "form body encoded", method: "GET", url: "/c", body: &har.PostData{MimeType: "application/x-www-form-urlencoded; charset=UTF-8", Text: str("%5Fmethod=DELETE")}, want: true, reason: "decoded like the query"},
-		{name: "params only", method: "GET", url: "/c", body: &har.PostData{MimeType: "multipart/form-data", Params: []*har.Param{{Name: "_method", Value: str("DELETE")}}}, want: true, reason: "a multipart field is a parameter too"},
+		{name: "params only", method: "GET", url: "/c", body: &har.PostData{MimeType: "multipart/form-data", Params: []har.Param{{Name: "_method", Value: str("DELETE")}}}, want: true, reason: "a multipart field is a parameter too"},
 		{name: "json body", method: "GET", url: "/c", body: &har.PostData{MimeType: "application/json", Text: str(`{"_method":"DELETE"}`)}, reason: "no framework reads a JSON _method on a GET"},
 		{name: "POST", method: "POST", url: "/c", want: true, reason: "not a safe method"},
 		{name: "unknown method", method: "PROPFIND", url: "/c", want: true, reason: "unknown methods may change state"},

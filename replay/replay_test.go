@@ -320,7 +320,7 @@ func TestHeaders(t *testing.T) {
 		{"x-custom", "old"}, {"x-request-id", "r-1"}, {"location", "https://rancher.test/v3/clusters/c-rec01"},
 		{"set-cookie", "R_SESS=token-abcde:xyz; Path=/"}, {"set-cookie", "CSRF=aaa; Path=/"},
 	} {
-		e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: h[0], Value: h[1]})
+		e.Response.Headers = append(e.Response.Headers, har.NameValue{Name: h[0], Value: h[1]})
 	}
 	e.Response.Content.Text = har.String(`{"id":"c-rec01"}`)
 	run := func(opts ...replay.Option) (diffs, ignored []string) {

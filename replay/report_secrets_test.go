@@ -36,7 +36,7 @@ func TestMappedSecretsNotShown(t *testing.T) {
 	body := `{"token":"` + recTok + `","id":"c-rec01","name":"x"}`
 	e := &har.Entry{
 		Request: har.Request{Method: "GET", URL: "https://api.test/v3/login"},
-		Response: har.Response{Status: 200, Headers: []*har.NameValue{
+		Response: har.Response{Status: 200, Headers: []har.NameValue{
 			{Name: "Set-Cookie", Value: "CSRF=" + recCSRF + "; Path=/"},
 			{Name: "Set-Cookie", Value: "R_SESS=" + recSess + "; Path=/; HttpOnly"},
 			{Name: "Content-Type", Value: "application/json"},
@@ -47,7 +47,7 @@ func TestMappedSecretsNotShown(t *testing.T) {
 	// where the token is echoed, so differences are reported too.
 	e2 := &har.Entry{
 		Request:  har.Request{Method: "GET", URL: "https://api.test/v3/me"},
-		Response: har.Response{Status: 200, Headers: []*har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
+		Response: har.Response{Status: 200, Headers: []har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
 	}
 	e2.Response.Content.Text = har.String(`{"token":"` + recTok + `","id":"c-rec01","name":"y"}`)
 	r, err := replay.New(srv.URL)

@@ -51,10 +51,10 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func goldenEntry(method, path string, status int, ctype, body string, reqHeaders ...string) *har.Entry {
 	e := &har.Entry{Request: har.Request{Method: method, URL: "https://rancher.test" + path}, Response: har.Response{Status: status}, Time: 3}
 	for i := 0; i+1 < len(reqHeaders); i += 2 {
-		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: reqHeaders[i], Value: reqHeaders[i+1]})
+		e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: reqHeaders[i], Value: reqHeaders[i+1]})
 	}
 	if ctype != "" {
-		e.Response.Headers = []*har.NameValue{{Name: "Content-Type", Value: ctype}}
+		e.Response.Headers = []har.NameValue{{Name: "Content-Type", Value: ctype}}
 		e.Response.Content.MimeType = ctype
 	}
 	e.Response.Content.SetBytes([]byte(body))

@@ -104,7 +104,7 @@ func (s *rawServer) got() []rawRequest {
 func entry(method, url string, headers [][2]string, body string) *har.Entry {
 	e := &har.Entry{Request: har.Request{Method: method, URL: url}, Response: har.Response{Status: 200}}
 	for _, h := range headers {
-		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: h[0], Value: h[1]})
+		e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: h[0], Value: h[1]})
 	}
 	if body != "" {
 		ct, _ := har.Header(e.Request.Headers, "Content-Type")
@@ -112,7 +112,7 @@ func entry(method, url string, headers [][2]string, body string) *har.Entry {
 	}
 	e.Response.Content.MimeType = "application/json"
 	e.Response.Content.Text = har.String("{}")
-	e.Response.Headers = []*har.NameValue{{Name: "Content-Type", Value: "application/json"}}
+	e.Response.Headers = []har.NameValue{{Name: "Content-Type", Value: "application/json"}}
 	return e
 }
 
@@ -151,7 +151,7 @@ func TestRequestsAsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries[0].Request.Headers = append(entries[0].Request.Headers, &har.NameValue{Name: "X-Api-No-Challenge", Value: "true"})
+	entries[0].Request.Headers = append(entries[0].Request.Headers, har.NameValue{Name: "X-Api-No-Challenge", Value: "true"})
 	res, err := r.Run(context.Background(), entries)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +415,7 @@ func TestVariablesOnTheWire(t *testing.T) {
 		e.Response.Status = status
 		e.Response.Content.Text = har.String(body)
 		for i := 0; i+1 < len(headers); i += 2 {
-			e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: headers[i], Value: headers[i+1]})
+			e.Response.Headers = append(e.Response.Headers, har.NameValue{Name: headers[i], Value: headers[i+1]})
 		}
 		return e
 	}

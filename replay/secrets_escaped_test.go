@@ -24,8 +24,8 @@ func TestEscapedSecretsNeverReported(t *testing.T) {
 	defer srv.Close()
 	e := &har.Entry{
 		Request: har.Request{Method: "GET", URL: "https://api.test/echo",
-			Headers: []*har.NameValue{{Name: "Authorization", Value: "Bearer recorded"}}},
-		Response: har.Response{Status: 200, Headers: []*har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
+			Headers: []har.NameValue{{Name: "Authorization", Value: "Bearer recorded"}}},
+		Response: har.Response{Status: 200, Headers: []har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
 	}
 	e.Response.Content.Text = har.String(`{"auth":"Bearer recorded","n":1}`)
 	r, err := replay.New(srv.URL, replay.WithEnv(func(k string) string { return map[string]string{"HDR": secret}[k] }),

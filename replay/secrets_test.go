@@ -54,9 +54,9 @@ func TestSecretsNeverReported(t *testing.T) {
 	defer srv.Close()
 	e := &har.Entry{
 		Request: har.Request{Method: "POST", URL: "https://api.test/echo?key=REDACTED-query-0a1b2c3d",
-			Headers:  []*har.NameValue{{Name: "Content-Type", Value: "application/json"}, {Name: "Authorization", Value: "Bearer recorded"}},
+			Headers:  []har.NameValue{{Name: "Content-Type", Value: "application/json"}, {Name: "Authorization", Value: "Bearer recorded"}},
 			PostData: &har.PostData{MimeType: "application/json", Text: har.String(`{"password":"REDACTED-password-0a1b2c3d"}`)}},
-		Response: har.Response{Status: 200, Headers: []*har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
+		Response: har.Response{Status: 200, Headers: []har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
 	}
 	e.Response.Content.Text = har.String(`{"echo":"something else","auth":"Bearer recorded","query":"key=old","session":"none"}`)
 	env := map[string]string{

@@ -61,7 +61,7 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 	}
 
 	// Response.
-	e.Response = har.Response{HTTPVersion: e.Request.HTTPVersion, HeadersSize: -1, BodySize: -1, Cookies: []*har.Cookie{}, Headers: []*har.NameValue{}}
+	e.Response = har.Response{HTTPVersion: e.Request.HTTPVersion, HeadersSize: -1, BodySize: -1, Cookies: []har.Cookie{}, Headers: []har.NameValue{}}
 	c := &e.Response.Content
 	c.MimeType = "x-unknown"
 	if h.resp != nil {
@@ -288,10 +288,10 @@ func parseHeadersText(text string) (headerList, bool) {
 	return out, true
 }
 
-func nameValues(h headerList) []*har.NameValue {
-	out := make([]*har.NameValue, 0, len(h))
+func nameValues(h headerList) []har.NameValue {
+	out := make([]har.NameValue, 0, len(h))
 	for _, p := range h {
-		out = append(out, &har.NameValue{Name: p.name, Value: p.value})
+		out = append(out, har.NameValue{Name: p.name, Value: p.value})
 	}
 	return out
 }
@@ -303,14 +303,14 @@ func headerValue(h headerList, name string) string {
 
 // queryString is the query of u, in order (see capture.QueryString). CDP
 // URLs have no fragment, but a WebSocket URL might.
-func queryString(u string) []*har.NameValue {
+func queryString(u string) []har.NameValue {
 	_, query, _ := strings.Cut(u, "?")
 	query, _, _ = strings.Cut(query, "#")
 	return capture.QueryString(query)
 }
 
-func requestCookies(h headerList) []*har.Cookie {
-	out := []*har.Cookie{}
+func requestCookies(h headerList) []har.Cookie {
+	out := []har.Cookie{}
 	for _, p := range h {
 		if !strings.EqualFold(p.name, "Cookie") {
 			continue
@@ -321,21 +321,21 @@ func requestCookies(h headerList) []*har.Cookie {
 				continue
 			}
 			name, value, _ := strings.Cut(part, "=")
-			out = append(out, &har.Cookie{Name: name, Value: value})
+			out = append(out, har.Cookie{Name: name, Value: value})
 		}
 	}
 	return out
 }
 
-func responseCookies(h headerList) []*har.Cookie {
-	out := []*har.Cookie{}
+func responseCookies(h headerList) []har.Cookie {
+	out := []har.Cookie{}
 	for _, p := range h {
 		if !strings.EqualFold(p.name, "Set-Cookie") {
 			continue
 		}
 		attrs := strings.Split(p.value, ";")
 		name, value, _ := strings.Cut(strings.TrimSpace(attrs[0]), "=")
-		c := &har.Cookie{Name: name, Value: value}
+		c := har.Cookie{Name: name, Value: value}
 		for _, a := range attrs[1:] {
 			k, v, _ := strings.Cut(strings.TrimSpace(a), "=")
 			switch strings.ToLower(k) {
@@ -402,7 +402,7 @@ func (r *recorder) socketEntry(s *socket) *har.Entry {
 			QueryString: queryString(s.url), HeadersSize: -1,
 		},
 		Response: har.Response{
-			HTTPVersion: "HTTP/1.1", Headers: []*har.NameValue{}, Cookies: []*har.Cookie{},
+			HTTPVersion: "HTTP/1.1", Headers: []har.NameValue{}, Cookies: []har.Cookie{},
 			Content: har.Content{MimeType: "x-unknown"}, HeadersSize: -1,
 		},
 	}

@@ -339,7 +339,7 @@ func (x *exchange) response() har.Response {
 // responseHeaders are the response's fields as the server sent them,
 // hop-by-hop ones (Connection, Transfer-Encoding) included, as a browser
 // records them.
-func (x *exchange) responseHeaders() []*har.NameValue {
+func (x *exchange) responseHeaders() []har.NameValue {
 	if x.resFields != nil {
 		return nameValues(x.resFields)
 	}
@@ -350,10 +350,10 @@ func (x *exchange) responseHeaders() []*har.NameValue {
 	return nameValues(fields)
 }
 
-func nameValues(fields []field) []*har.NameValue {
-	out := make([]*har.NameValue, len(fields))
+func nameValues(fields []field) []har.NameValue {
+	out := make([]har.NameValue, len(fields))
 	for i, f := range fields {
-		out[i] = &har.NameValue{Name: f.name, Value: f.value}
+		out[i] = har.NameValue{Name: f.name, Value: f.value}
 	}
 	return out
 }
@@ -416,25 +416,25 @@ func round(ms float64) float64 {
 	return float64(int64(ms*1e6+0.5)) / 1e6
 }
 
-func requestCookies(h http.Header) []*har.Cookie {
+func requestCookies(h http.Header) []har.Cookie {
 	if len(h["Cookie"]) == 0 {
 		return nil
 	}
 	r := &http.Request{Header: http.Header{"Cookie": h["Cookie"]}}
-	var out []*har.Cookie
+	var out []har.Cookie
 	for _, c := range r.Cookies() {
-		out = append(out, &har.Cookie{Name: c.Name, Value: c.Value})
+		out = append(out, har.Cookie{Name: c.Name, Value: c.Value})
 	}
 	return out
 }
 
-func responseCookies(res *http.Response) []*har.Cookie {
+func responseCookies(res *http.Response) []har.Cookie {
 	if len(res.Header["Set-Cookie"]) == 0 {
 		return nil
 	}
-	var out []*har.Cookie
+	var out []har.Cookie
 	for _, c := range res.Cookies() {
-		hc := &har.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain}
+		hc := har.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain}
 		if !c.Expires.IsZero() {
 			hc.Expires = c.Expires.UTC().Format(time.RFC3339)
 		}

@@ -452,10 +452,10 @@ func fieldsHeader(fields []hpack.HeaderField) http.Header {
 	return h
 }
 
-func h2NameValues(fields []hpack.HeaderField) []*har.NameValue {
-	out := make([]*har.NameValue, len(fields))
+func h2NameValues(fields []hpack.HeaderField) []har.NameValue {
+	out := make([]har.NameValue, len(fields))
 	for i, f := range fields {
-		out[i] = &har.NameValue{Name: f.Name, Value: f.Value}
+		out[i] = har.NameValue{Name: f.Name, Value: f.Value}
 	}
 	return out
 }

@@ -360,7 +360,7 @@ func checkTimings(t *testing.T, e *har.Entry) {
 	}
 }
 
-func header(t *testing.T, hs []*har.NameValue, name string) string {
+func header(t *testing.T, hs []har.NameValue, name string) string {
 	t.Helper()
 	v, ok := har.Header(hs, name)
 	if !ok {
@@ -1162,7 +1162,7 @@ func TestHeaderOrderAndCase(t *testing.T) {
 			if len(es) != 2 {
 				t.Fatalf("%d entries", len(es))
 			}
-			names := func(hs []*har.NameValue) string {
+			names := func(hs []har.NameValue) string {
 				var s []string
 				for _, nv := range hs {
 					s = append(s, nv.Name+"="+nv.Value)

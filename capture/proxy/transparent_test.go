@@ -151,7 +151,7 @@ func TestTransparentRaw(t *testing.T) {
 	}
 }
 
-func fieldList(hs []*har.NameValue) string {
+func fieldList(hs []har.NameValue) string {
 	var s []string
 	for _, nv := range hs {
 		s = append(s, nv.Name+"="+nv.Value)

@@ -27,7 +27,7 @@ func (a *analyzer) echoSet(e *har.Entry) {
 	}
 	add(e.Request.URL)
 	for _, h := range e.Request.Headers {
-		if h != nil && !strings.HasPrefix(h.Name, ":") {
+		if !strings.HasPrefix(h.Name, ":") {
 			add(h.Value)
 		}
 	}

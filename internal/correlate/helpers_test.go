@@ -31,28 +31,28 @@ func (c rec) entry() *har.Entry {
 	if query != "" {
 		for _, kv := range strings.Split(query, "&") {
 			k, v, _ := strings.Cut(kv, "=")
-			e.Request.QueryString = append(e.Request.QueryString, &har.NameValue{Name: k, Value: v})
+			e.Request.QueryString = append(e.Request.QueryString, har.NameValue{Name: k, Value: v})
 		}
 	}
 	for _, h := range c.Header {
 		k, v, _ := strings.Cut(h, ": ")
-		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: k, Value: v})
+		e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: k, Value: v})
 	}
 	if c.Body != "" {
 		mime := "application/json"
 		if !strings.HasPrefix(c.Body, "{") {
 			mime = "application/x-www-form-urlencoded"
 		}
-		e.Request.Headers = append(e.Request.Headers, &har.NameValue{Name: "Content-Type", Value: mime})
+		e.Request.Headers = append(e.Request.Headers, har.NameValue{Name: "Content-Type", Value: mime})
 		e.Request.PostData = &har.PostData{MimeType: mime, Text: har.String(c.Body)}
 		e.Request.BodySize = int64(len(c.Body))
 	}
 	for _, h := range c.RespHeader {
 		k, v, _ := strings.Cut(h, ": ")
-		e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: k, Value: v})
+		e.Response.Headers = append(e.Response.Headers, har.NameValue{Name: k, Value: v})
 	}
 	if c.Resp != "" {
-		e.Response.Headers = append(e.Response.Headers, &har.NameValue{Name: "Content-Type", Value: "application/json"})
+		e.Response.Headers = append(e.Response.Headers, har.NameValue{Name: "Content-Type", Value: "application/json"})
 		e.Response.Content = har.Content{Size: int64(len(c.Resp)), MimeType: "application/json", Text: har.String(c.Resp)}
 	}
 	return e

@@ -75,9 +75,6 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	}
 	cookies := 0
 	for _, h := range e.Response.Headers {
-		if h == nil {
-			continue
-		}
 		switch name := strings.ToLower(h.Name); {
 		case name == "location" || name == "content-location":
 			if v := LastSegment(h.Value); consider(v, classToken, 0) {
@@ -106,7 +103,7 @@ func (a *analyzer) produce(idx int, e *har.Entry) {
 	}
 	if cookies == 0 {
 		for _, c := range e.Response.Cookies {
-			if c != nil && c.Name != "" && consider(c.Value, classToken, 0) {
+			if c.Name != "" && consider(c.Value, classToken, 0) {
 				keep(&production{value: c.Value, source: Source{Kind: KindCookie, Path: c.Name}, class: classToken, isSecret: true})
 			}
 		}

@@ -162,15 +162,11 @@ func (s Source) LookupEntry(r *har.Response) (string, bool) {
 func responseHeader(r *har.Response) http.Header {
 	h := make(http.Header, len(r.Headers))
 	for _, nv := range r.Headers {
-		if nv != nil {
-			h.Add(nv.Name, nv.Value)
-		}
+		h.Add(nv.Name, nv.Value)
 	}
 	if len(h.Values("Set-Cookie")) == 0 {
 		for _, c := range r.Cookies {
-			if c != nil {
-				h.Add("Set-Cookie", c.Name+"="+c.Value)
-			}
+			h.Add("Set-Cookie", c.Name+"="+c.Value)
 		}
 	}
 	return h

@@ -66,10 +66,12 @@ func TestAnalyzerStreams(t *testing.T) {
 func wipe(e *har.Entry) {
 	x := func(s string) string { return strings.Repeat("#", len(s)) }
 	e.Request.URL = x(e.Request.URL)
-	for _, h := range e.Request.Headers {
+	for i := range e.Request.Headers {
+		h := &e.Request.Headers[i]
 		h.Name, h.Value = x(h.Name), x(h.Value)
 	}
-	for _, h := range e.Response.Headers {
+	for i := range e.Response.Headers {
+		h := &e.Response.Headers[i]
 		h.Name, h.Value = x(h.Name), x(h.Value)
 	}
 	if pd := e.Request.PostData; pd != nil && pd.Text != nil {

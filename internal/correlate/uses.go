@@ -28,7 +28,7 @@ func requestFields(e *har.Entry, wheres map[string]string, fields []field) (orig
 		fields = append(fields, field{WhereURLQuery, query})
 	}
 	for _, h := range e.Request.Headers {
-		if h == nil || strings.HasPrefix(h.Name, ":") {
+		if strings.HasPrefix(h.Name, ":") {
 			continue // HTTP/2 pseudo-headers repeat the URL and are never sent as headers
 		}
 		w, ok := wheres[h.Name]
@@ -109,14 +109,10 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 	// Names the client sent are its own too: an echo of a request header
 	// or cookie name is never a value a server produced.
 	for _, h := range e.Request.Headers {
-		if h != nil {
-			a.remember(h.Name)
-		}
+		a.remember(h.Name)
 	}
 	for _, c := range e.Request.Cookies {
-		if c != nil {
-			a.remember(c.Name)
-		}
+		a.remember(c.Name)
 	}
 }
 

@@ -80,15 +80,15 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 		URL:         req.URL.String(),
 		HTTPVersion: "HTTP/1.1",
 		Headers:     headerList(req.Header, "Host", req.URL.Host),
-		Cookies:     []*har.Cookie{},
-		QueryString: []*har.NameValue{},
+		Cookies:     []har.Cookie{},
+		QueryString: []har.NameValue{},
 		HeadersSize: -1,
 		BodySize:    int64(len(reqBody)),
 	}
 	q := req.URL.Query()
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		for _, v := range q[k] {
-			e.Request.QueryString = append(e.Request.QueryString, &har.NameValue{Name: k, Value: v})
+			e.Request.QueryString = append(e.Request.QueryString, har.NameValue{Name: k, Value: v})
 		}
 	}
 	if len(reqBody) > 0 {
@@ -99,7 +99,7 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 		StatusText:  http.StatusText(resp.StatusCode),
 		HTTPVersion: "HTTP/1.1",
 		Headers:     headerList(resp.Header, "", ""),
-		Cookies:     []*har.Cookie{},
+		Cookies:     []har.Cookie{},
 		RedirectURL: resp.Header.Get("Location"),
 		HeadersSize: -1,
 		BodySize:    int64(len(respBody)),
@@ -112,14 +112,14 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 	return e
 }
 
-func headerList(h http.Header, extraName, extraValue string) []*har.NameValue {
-	var out []*har.NameValue
+func headerList(h http.Header, extraName, extraValue string) []har.NameValue {
+	var out []har.NameValue
 	if extraName != "" {
-		out = append(out, &har.NameValue{Name: extraName, Value: extraValue})
+		out = append(out, har.NameValue{Name: extraName, Value: extraValue})
 	}
 	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
-			out = append(out, &har.NameValue{Name: k, Value: v})
+			out = append(out, har.NameValue{Name: k, Value: v})
 		}
 	}
 	return out
