@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -108,16 +111,8 @@ func fixRaw(v jsontext.Value) jsontext.Value {
 // because headers are most of the objects in a HAR.
 func (nv *NameValue) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*nv = NameValue{}
-	tok, err := dec.ReadToken()
-	if err != nil {
+	if ok, err := begin(dec, '{', reflect.TypeFor[NameValue]()); !ok {
 		return err
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return typeError(dec, reflect.TypeFor[NameValue](), tok.Kind())
 	}
 	for dec.PeekKind() != '}' {
 		name, err := dec.ReadValue()
@@ -152,7 +147,7 @@ func (nv *NameValue) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 			return err
 		}
 	}
-	_, err = dec.ReadToken()
+	_, err := dec.ReadToken()
 	return err
 }
 
@@ -188,6 +183,50 @@ func appendMember(obj jsontext.Value, name []byte, v jsontext.Value) jsontext.Va
 	return append(obj, '}')
 }
 
+// UnmarshalJSONFrom reads a list of headers or query parameters into a
+// slice of the right length: growing it one element at a time was half
+// of what reading an entry allocated.
+func (nvs *NameValues) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*nvs = nil
+	if ok, err := begin(dec, '[', reflect.TypeFor[NameValues]()); !ok {
+		return err
+	}
+	scratch := scratchPool.Get().(*NameValues)
+	s := (*scratch)[:0]
+	for dec.PeekKind() != ']' {
+		s = append(s, NameValue{})
+		if err := s[len(s)-1].UnmarshalJSONFrom(dec); err != nil {
+			clear(s)
+			*scratch = s[:0]
+			scratchPool.Put(scratch)
+			return err
+		}
+	}
+	*nvs = append(make(NameValues, 0, len(s)), s...)
+	clear(s)
+	*scratch = s[:0]
+	scratchPool.Put(scratch)
+	_, err := dec.ReadToken()
+	return err
+}
+
+// begin reads the token that opens an object or array (want is '{' or
+// '['), reporting false for null, or the library's error for another kind.
+func begin(dec *jsontext.Decoder, want jsontext.Kind, t reflect.Type) (bool, error) {
+	tok, err := dec.ReadToken()
+	switch {
+	case err != nil:
+		return false, err
+	case tok.Kind() == want:
+		return true, nil
+	case tok.Kind() == 'n':
+		return false, nil
+	}
+	return false, typeError(dec, t, tok.Kind())
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(NameValues) }}
+
 // readString reads a string value (null is "").
 func readString(dec *jsontext.Decoder) (string, error) {
 	v, err := dec.ReadValue()
@@ -208,10 +247,31 @@ func readString(dec *jsontext.Decoder) (string, error) {
 func unquote(v jsontext.Value) string {
 	s := v[1 : len(v)-1]
 	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-		return string(s)
+		return intern(s)
 	}
 	b, _ := jsontext.AppendUnquote(nil, v)
 	return string(b)
+}
+
+// interned holds recently read short strings: header names and most
+// header values repeat from entry to entry, and allocating each again was
+// most of the reader's allocations. A slot is replaced on a miss, so the
+// table stays small whatever the input.
+var interned [4096]atomic.Pointer[string]
+
+var internSeed = maphash.MakeSeed()
+
+func intern(b []byte) string {
+	if len(b) > 128 {
+		return string(b)
+	}
+	slot := &interned[maphash.Bytes(internSeed, b)%uint64(len(interned))]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
 }
 
 // typeError is the library's error for a value of the wrong kind.

@@ -75,32 +75,32 @@ type Entry struct {
 // Request is the recorded request. Headers keep their recorded order, case
 // and repetition; the body is PostData.Text, byte for byte.
 type Request struct {
-	Method      string      `json:"method"`
-	URL         string      `json:"url"`
-	HTTPVersion string      `json:"httpVersion"`
-	Cookies     []Cookie    `json:"cookies"`
-	Headers     []NameValue `json:"headers"`
-	QueryString []NameValue `json:"queryString"`
-	PostData    *PostData   `json:"postData,omitzero"`
-	HeadersSize int64       `json:"headersSize"`
-	BodySize    int64       `json:"bodySize"`
-	Comment     string      `json:"comment,omitzero"`
-	Extra       Fields      `json:",inline"`
+	Method      string     `json:"method"`
+	URL         string     `json:"url"`
+	HTTPVersion string     `json:"httpVersion"`
+	Cookies     []Cookie   `json:"cookies"`
+	Headers     NameValues `json:"headers"`
+	QueryString NameValues `json:"queryString"`
+	PostData    *PostData  `json:"postData,omitzero"`
+	HeadersSize int64      `json:"headersSize"`
+	BodySize    int64      `json:"bodySize"`
+	Comment     string     `json:"comment,omitzero"`
+	Extra       Fields     `json:",inline"`
 }
 
 // Response is the recorded response.
 type Response struct {
-	Status      int         `json:"status"`
-	StatusText  string      `json:"statusText"`
-	HTTPVersion string      `json:"httpVersion"`
-	Cookies     []Cookie    `json:"cookies"`
-	Headers     []NameValue `json:"headers"`
-	Content     Content     `json:"content"`
-	RedirectURL string      `json:"redirectURL"`
-	HeadersSize int64       `json:"headersSize"`
-	BodySize    int64       `json:"bodySize"`
-	Comment     string      `json:"comment,omitzero"`
-	Extra       Fields      `json:",inline"`
+	Status      int        `json:"status"`
+	StatusText  string     `json:"statusText"`
+	HTTPVersion string     `json:"httpVersion"`
+	Cookies     []Cookie   `json:"cookies"`
+	Headers     NameValues `json:"headers"`
+	Content     Content    `json:"content"`
+	RedirectURL string     `json:"redirectURL"`
+	HeadersSize int64      `json:"headersSize"`
+	BodySize    int64      `json:"bodySize"`
+	Comment     string     `json:"comment,omitzero"`
+	Extra       Fields     `json:",inline"`
 }
 
 // Cookie is a request or response cookie.
@@ -127,6 +127,10 @@ type NameValue struct {
 	Comment string   `json:"comment,omitzero"`
 	Extra   Fields   `json:",inline"`
 }
+
+// NameValues is a list of headers or query parameters; a []NameValue
+// converts to it implicitly.
+type NameValues []NameValue
 
 // PostData is a request body. Text is authoritative; Params is only a
 // parsed view some exporters add (and some write instead of Text).

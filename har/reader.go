@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -44,35 +46,53 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Reader reads a HAR file one entry at a time, so memory holds one entry
-// and not the file. It also hands out the exact bytes around each entry
-// (Gap) and of each entry (Raw), which lets redact rewrite a file while
-// keeping every byte it does not change.
+// Reader reads a HAR file one entry at a time, so memory holds a few
+// entries and not the file. It also hands out the exact bytes around each
+// entry (Gap) and of each entry (Raw), which lets redact rewrite a file
+// while keeping every byte it does not change.
 //
-// The short strings of decoded entries share allocations of a few KiB, one
-// after another: a caller that keeps a few strings of each of many entries
-// (and not the entries) should copy them with strings.Clone, or it keeps
-// those entries' other short strings alive too.
+// Next decodes entries a batch ahead on two goroutines (decoding is most
+// of the time, and entries decode independently); a batch is at most
+// batchEntries entries or batchBytes of JSON, so memory stays flat.
 type Reader struct {
-	name    string
-	br      *bufio.Reader
-	off     int64 // bytes consumed so far
-	state   int
-	index   int
-	gap     bytes.Buffer
-	head    []byte // gap before the first entry, kept for Log
-	tail    []byte // nil when cut
-	cut     bool   // the tail was longer than MaxTail: Gap holds its start
-	cutOff  int64  // where the part of the tail Gap lacks begins
-	raw     []byte // the current entry: rawBuf, or the read buffer itself
-	rawBuf  []byte
-	rawOff  int64
-	inPlace bool         // the next entry is parsed where it lies in the read buffer
-	d       entryDecoder // reused: its buffers outlive one entry
-	parsed  *Entry       // set by an in-place parse
-	open    []frame      // objects and arrays open before log.entries
-	err     error
+	name   string
+	br     *bufio.Reader
+	off    int64 // bytes consumed so far
+	state  int
+	index  int // of the entry last framed
+	gap    bytes.Buffer
+	head   []byte // gap before the first entry, kept for Log
+	tail   []byte // nil when cut
+	cut    bool   // the tail was longer than MaxTail: Gap holds its start
+	cutOff int64  // where the part of the tail Gap lacks begins
+	raw    []byte // the entry last framed: rawBuf, or the read buffer itself
+	rawBuf []byte
+	rawOff int64
+	open   []frame // objects and arrays open before log.entries
+	err    error
+
+	cur     item   // what Raw, Gap, Index and EntryError describe
+	batch   []item // framed and decoded ahead by Next
+	next    int    // the first item of batch not handed out
+	end     error  // what framing stopped at after the batch (io.EOF, an error)
+	endGap  []byte // Gap after io.EOF
+	buf     []byte // the batch's gaps and entries
+	decoder [2]entryDecoder
 }
+
+// item is one entry of a batch.
+type item struct {
+	e        *Entry
+	err      error
+	raw, gap []byte
+	rawOff   int64
+	index    int
+}
+
+const (
+	batchEntries = 64
+	batchBytes   = 1 << 20
+)
 
 const (
 	stateHead = iota
@@ -86,7 +106,7 @@ func NewReader(r io.Reader, name string) *Reader {
 }
 
 func newReaderSize(r io.Reader, name string, size int) *Reader {
-	return &Reader{name: name, br: bufio.NewReaderSize(r, size), index: -1}
+	return &Reader{name: name, br: bufio.NewReaderSize(r, size), index: -1, cur: item{index: -1}}
 }
 
 func (r *Reader) errorf(entry int, off int64, format string, args ...any) error {
@@ -96,43 +116,105 @@ func (r *Reader) errorf(entry int, off int64, format string, args ...any) error 
 // Next returns the next entry, or io.EOF after the last one. Any other error
 // is an *Error and is returned again by later calls.
 func (r *Reader) Next() (*Entry, error) {
-	r.inPlace = true
-	raw, err := r.NextRaw()
-	r.inPlace = false
-	if err != nil {
-		return nil, err
+	if r.err != nil {
+		return nil, r.err
 	}
-	if raw == nil {
-		return r.parsed, nil
+	if r.next == len(r.batch) && r.end == nil {
+		r.fill()
 	}
-	e, err := r.parse(raw)
-	if err != nil {
-		r.err = err
-		return nil, err
+	if r.next == len(r.batch) {
+		return nil, r.atEnd()
 	}
-	return e, nil
+	it := r.batch[r.next]
+	r.batch[r.next] = item{}
+	r.next++
+	r.cur = it
+	if it.err != nil {
+		r.err = it.err
+		return nil, it.err
+	}
+	return it.e, nil
 }
 
-// parse decodes the raw bytes of the current entry (as returned by NextRaw).
-func (r *Reader) parse(raw []byte) (*Entry, error) {
-	e := new(Entry)
-	err := r.d.decode(raw, e)
-	if err == nil {
-		err = r.d.end()
+// fill frames the next batch, copying each gap and entry out of the read
+// buffer, and decodes it.
+func (r *Reader) fill() {
+	r.batch, r.next, r.buf = r.batch[:0], 0, r.buf[:0]
+	type span struct{ gap, raw int }
+	var spans [batchEntries]span
+	for len(r.batch) < batchEntries && len(r.buf) < batchBytes {
+		raw, err := r.frame()
+		if err != nil {
+			r.end = err
+			r.endGap = append([]byte(nil), r.gap.Bytes()...)
+			break
+		}
+		if len(r.batch) == 0 && len(raw) >= batchBytes {
+			// A large entry alone, where it lies: no copy.
+			e, err := r.parse(&r.decoder[0], raw, r.index, r.rawOff)
+			r.batch = append(r.batch, item{e: e, err: err, raw: raw, gap: r.gap.Bytes(), rawOff: r.rawOff, index: r.index})
+			return
+		}
+		spans[len(r.batch)] = span{r.gap.Len(), len(raw)}
+		r.buf = append(r.buf, r.gap.Bytes()...)
+		r.buf = append(r.buf, raw...)
+		r.batch = append(r.batch, item{rawOff: r.rawOff, index: r.index})
 	}
-	r.d.src = bytes.Buffer{}
+	at := 0
+	for i := range r.batch {
+		it := &r.batch[i]
+		it.gap = r.buf[at : at+spans[i].gap : at+spans[i].gap]
+		at += spans[i].gap
+		it.raw = r.buf[at : at+spans[i].raw : at+spans[i].raw]
+		at += spans[i].raw
+	}
+	r.decodeBatch()
+}
+
+// decodeBatch decodes the batch on this goroutine and one more, each
+// taking the next entry not yet taken.
+func (r *Reader) decodeBatch() {
+	var taken atomic.Int32
+	work := func(d *entryDecoder) {
+		for {
+			i := int(taken.Add(1)) - 1
+			if i >= len(r.batch) {
+				return
+			}
+			it := &r.batch[i]
+			it.e, it.err = r.parse(d, it.raw, it.index, it.rawOff)
+		}
+	}
+	if len(r.batch) < 2 {
+		work(&r.decoder[0])
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { work(&r.decoder[1]) })
+	work(&r.decoder[0])
+	wg.Wait()
+}
+
+// parse decodes the raw bytes of an entry.
+func (r *Reader) parse(d *entryDecoder, raw []byte, index int, rawOff int64) (*Entry, error) {
+	e := new(Entry)
+	err := d.decode(raw, e)
+	if err == nil {
+		err = d.end()
+	}
+	d.src = bytes.Buffer{}
 	if err != nil {
 		field, off, msg := readError(err)
 		if off >= 0 {
-			off += r.rawOff
+			off += rawOff
 		}
-		return nil, &Error{File: r.name, Entry: r.index, Field: field, Offset: off, Msg: msg}
+		return nil, &Error{File: r.name, Entry: index, Field: field, Offset: off, Msg: msg}
 	}
 	if e.Request.URL == "" {
-		return nil, &Error{File: r.name, Entry: r.index, Field: "request.url", Offset: -1, Msg: "missing"}
+		return nil, &Error{File: r.name, Entry: index, Field: "request.url", Offset: -1, Msg: "missing"}
 	}
 	if e.Request.Method == "" {
-		return nil, &Error{File: r.name, Entry: r.index, Field: "request.method", Offset: -1, Msg: "missing"}
+		return nil, &Error{File: r.name, Entry: index, Field: "request.method", Offset: -1, Msg: "missing"}
 	}
 	return e, nil
 }
@@ -140,27 +222,27 @@ func (r *Reader) parse(raw []byte) (*Entry, error) {
 // ParseEntry decodes one entry's JSON with the same checks as Next.
 func ParseEntry(raw []byte) (*Entry, error) {
 	r := &Reader{name: "entry"}
-	return r.parse(raw)
+	return r.parse(&r.decoder[0], raw, 0, 0)
 }
 
 // EntryError is an error about a field of the entry last returned, found
 // by a check made after reading (a method no server accepts, say); its
 // offset is the entry's.
 func (r *Reader) EntryError(field, msg string) *Error {
-	return &Error{File: r.name, Entry: r.index, Field: field, Offset: r.rawOff, Msg: msg}
+	return &Error{File: r.name, Entry: r.cur.index, Field: field, Offset: r.cur.rawOff, Msg: msg}
 }
 
 // Index is the 0-based index of the entry last returned.
-func (r *Reader) Index() int { return r.index }
+func (r *Reader) Index() int { return r.cur.index }
 
 // Raw is the exact JSON text of the entry last returned; valid until the next
 // call to Next or NextRaw.
-func (r *Reader) Raw() []byte { return r.raw }
+func (r *Reader) Raw() []byte { return r.cur.raw }
 
 // Gap is the exact text between the previous entry (or the start of the
 // file) and the entry last returned; after io.EOF it is the text that
 // follows the last entry up to the end of the file.
-func (r *Reader) Gap() []byte { return r.gap.Bytes() }
+func (r *Reader) Gap() []byte { return r.cur.gap }
 
 // Log returns the file's log object without its entries. It is complete
 // only after Next has returned io.EOF; before that it holds what preceded
@@ -195,10 +277,40 @@ func (r *Reader) NextRaw() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if r.next < len(r.batch) { // framed ahead by Next
+		r.cur = r.batch[r.next]
+		r.batch[r.next] = item{}
+		r.next++
+		return r.cur.raw, nil
+	}
+	if r.end != nil {
+		return nil, r.atEnd()
+	}
+	raw, err := r.frame()
+	r.cur = item{raw: raw, gap: r.gap.Bytes(), rawOff: r.rawOff, index: r.index}
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return raw, err
+}
+
+// atEnd hands out where framing stopped: io.EOF with the text after the
+// entries as Gap (once), or the error, for good.
+func (r *Reader) atEnd() error {
+	r.cur = item{index: r.index, gap: r.endGap}
+	r.endGap = nil
+	if r.end != io.EOF {
+		r.err = r.end
+	}
+	return r.end
+}
+
+// frame advances to the next entry and returns its exact JSON text, with
+// the text before it in r.gap.
+func (r *Reader) frame() ([]byte, error) {
 	r.gap.Reset()
 	if r.state == stateHead {
 		if err := r.findEntries(); err != nil {
-			r.err = err
 			return nil, err
 		}
 		r.head = append([]byte(nil), r.gap.Bytes()...)
@@ -219,8 +331,7 @@ func (r *Reader) NextRaw() ([]byte, error) {
 	for {
 		c, err := r.readByte()
 		if err != nil {
-			r.err = r.errorf(-1, r.off, "unexpected end of file in log.entries")
-			return nil, r.err
+			return nil, r.errorf(-1, r.off, "unexpected end of file in log.entries")
 		}
 		switch {
 		case isSpace(c):
@@ -231,20 +342,15 @@ func (r *Reader) NextRaw() ([]byte, error) {
 		case c == ']' && !comma:
 			r.gap.WriteByte(c)
 			if err := r.readTail(tailStart); err != nil {
-				r.err = err
 				return nil, err
 			}
 			r.state = stateDone
 			return nil, io.EOF
 		case c == '{' && (first || comma):
 			r.index++
-			if r.inPlace && r.parseInPlace() {
-				return nil, nil
-			}
 			return r.readEntry()
 		default:
-			r.err = r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
-			return nil, r.err
+			return nil, r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
 		}
 	}
 }
@@ -257,32 +363,6 @@ func (r *Reader) readByte() (byte, error) {
 	return c, err
 }
 
-// parseInPlace decodes the entry whose '{' was just read straight from the
-// read buffer, without first copying it out: that copy was a quarter of
-// the reader's time. It reports false, consuming nothing, when the entry
-// does not end inside the buffer or does not parse; the caller then takes
-// the copying path, which also gives the errors.
-func (r *Reader) parseInPlace() bool {
-	if r.br.UnreadByte() != nil {
-		return false
-	}
-	window, _ := r.br.Peek(r.br.Buffered())
-	e := new(Entry)
-	err := r.d.decode(window, e)
-	n := int(r.d.dec.InputOffset())
-	r.d.src = bytes.Buffer{}
-	if err != nil || e.Request.URL == "" || e.Request.Method == "" {
-		r.br.ReadByte() // the '{' again
-		return false
-	}
-	r.rawOff = r.off - 1
-	r.raw = window[:n]
-	r.br.Discard(n)
-	r.off += int64(n - 1)
-	r.parsed = e
-	return true
-}
-
 // readEntry copies one JSON object (its '{' already read) into r.raw.
 func (r *Reader) readEntry() ([]byte, error) {
 	r.rawOff = r.off - 1
@@ -292,8 +372,7 @@ func (r *Reader) readEntry() ([]byte, error) {
 	for depth > 0 {
 		buf, err := r.br.Peek(1)
 		if err != nil {
-			r.err = r.errorf(r.index, r.off, "unexpected end of file inside the entry")
-			return nil, r.err
+			return nil, r.errorf(r.index, r.off, "unexpected end of file inside the entry")
 		}
 		n := r.br.Buffered()
 		if n > len(buf) {
