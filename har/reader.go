@@ -3,16 +3,13 @@ package har
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Error is a problem with a HAR file, located as precisely as the reader
@@ -68,7 +65,6 @@ type Reader struct {
 	raw    []byte // the entry last framed: rawBuf, or the read buffer itself
 	rawBuf []byte
 	rawOff int64
-	open   []frame // objects and arrays open before log.entries
 	err    error
 
 	cur     item   // what Raw, Gap, Index and EntryError describe
@@ -421,241 +417,7 @@ func (r *Reader) readEntry() ([]byte, error) {
 	return r.rawBuf, nil
 }
 
-// readTail reads what follows log.entries' closing ']' (already in r.gap
-// from tailStart on) to the end of the input, checking it as it streams
-// (see checkTail): a 1 GiB log.comment is never held whole.
-func (r *Reader) readTail(tailStart int) error {
-	if err := r.checkTail(tailStart); err != nil {
-		if te, ok := err.(*tailError); ok {
-			return r.errorf(-1, te.off, "malformed JSON after log.entries: %s", te.msg)
-		}
-		return r.errorf(-1, r.off, "read: %v", err)
-	}
-	if !r.cut {
-		r.tail = append([]byte(nil), r.gap.Bytes()[tailStart:]...)
-	}
-	return nil
-}
-
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// frame is one object or array open before log.entries; key is the
-// member being read in an object, decoded.
-type frame struct {
-	object bool
-	key    string
-	index  int // of the element being read, in an array
-}
-
-// What findEntries expects next.
-const (
-	wantValue      = iota
-	wantValueOrEnd // after '['
-	wantKey        // after ',' in an object
-	wantKeyOrEnd   // after '{'
-	wantColon      // after a member name
-	wantCommaOrEnd // after a value
-)
-
-// findEntries reads the text before the entries, keeping it in r.gap and
-// checking it as strictly as the entries (a skipped member holding
-// `@@@` is an error, not text copied to the output), and stops right
-// after the '[' that opens log.entries. Member names are compared
-// decoded, so "\u006cog" is "log".
-func (r *Reader) findEntries() error {
-	err := r.scanHead()
-	var he *Error
-	if errors.As(err, &he) && he.Offset >= 0 && he.Field == "" {
-		he.Field = headPath(r.open)
-	}
-	r.open = nil
-	return err
-}
-
-// headPath is where the frames are, as a field path ("log.pages[0].id").
-func headPath(open []frame) string {
-	var b strings.Builder
-	for _, f := range open {
-		if b.Len() > maxPath {
-			break // joinPath cuts it
-		}
-		switch {
-		case !f.object:
-			b.WriteString("[" + strconv.Itoa(f.index) + "]")
-		case f.key == "":
-			return joinPath(b.String(), "") // an object just opened
-		default:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(f.key)
-		}
-	}
-	return joinPath(b.String(), "")
-}
-
-// scanHead is findEntries without the field path; r.open is what is open.
-func (r *Reader) scanHead() error {
-	if b, err := r.br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		r.br.Discard(3)
-		r.off += 3
-	}
-	state := wantValue
-	for {
-		c, err := r.readByte()
-		if err == io.EOF {
-			if r.gap.Len() == 0 {
-				return r.errorf(-1, -1, "empty file")
-			}
-			if len(r.open) == 0 {
-				return r.errorf(-1, -1, "not a HAR file: no JSON object")
-			}
-			return r.errorf(-1, r.off, "unexpected end of file before log.entries")
-		}
-		if err != nil {
-			return r.errorf(-1, r.off, "read: %v", err)
-		}
-		r.gap.WriteByte(c)
-		if isSpace(c) {
-			continue
-		}
-		at := r.off - 1
-		if len(r.open) == 0 && c != '{' {
-			return r.errorf(-1, at, "not a HAR file: expected a JSON object, found %q", c)
-		}
-		switch state {
-		case wantKeyOrEnd, wantKey:
-			switch {
-			case c == '}' && state == wantKeyOrEnd:
-				r.open = r.open[:len(r.open)-1]
-				state = wantCommaOrEnd
-			case c == '"':
-				key, err := r.readString()
-				if err != nil {
-					return err
-				}
-				r.open[len(r.open)-1].key = key
-				state = wantColon
-			default:
-				return r.errorf(-1, at, "malformed JSON: expected a member name, found %q", c)
-			}
-		case wantColon:
-			if c != ':' {
-				return r.errorf(-1, at, "malformed JSON: expected ':' after member name, found %q", c)
-			}
-			state = wantValue
-		case wantCommaOrEnd:
-			top := &r.open[len(r.open)-1]
-			switch {
-			case c == ',' && top.object:
-				state = wantKey
-			case c == ',':
-				top.index++
-				state = wantValue
-			case c == '}' && top.object, c == ']' && !top.object:
-				r.open = r.open[:len(r.open)-1]
-			default:
-				return r.errorf(-1, at, "malformed JSON: unexpected %q after a value", c)
-			}
-		case wantValue, wantValueOrEnd:
-			switch {
-			case c == ']' && state == wantValueOrEnd:
-				r.open = r.open[:len(r.open)-1]
-				state = wantCommaOrEnd
-			case c == '[' && len(r.open) == 2 && r.open[0].key == "log" && r.open[1].object && r.open[1].key == "entries":
-				return nil
-			case c == '{' || c == '[':
-				if len(r.open) >= MaxDepth {
-					return r.errorf(-1, at, "malformed JSON: nesting deeper than %d levels", MaxDepth)
-				}
-				r.open = append(r.open, frame{object: c == '{'})
-				state = wantValueOrEnd
-				if c == '{' {
-					state = wantKeyOrEnd
-				}
-			case c == '"':
-				if _, err := r.readString(); err != nil {
-					return err
-				}
-				state = wantCommaOrEnd
-			default:
-				if err := r.readScalar(c, at); err != nil {
-					return err
-				}
-				state = wantCommaOrEnd
-			}
-		}
-		if len(r.open) == 0 {
-			// The top-level object closed without log.entries.
-			return r.errorf(-1, -1, "no log.entries array")
-		}
-	}
-}
-
-// readString reads the rest of a JSON string whose opening quote was read
-// and returns it decoded, with the checks the entry parser makes.
-func (r *Reader) readString() (string, error) {
-	start := r.gap.Len() - 1
-	at := r.off - 1
-	escaped := false
-	for {
-		c, err := r.readByte()
-		if err != nil {
-			return "", r.errorf(-1, r.off, "unexpected end of file in a string")
-		}
-		r.gap.WriteByte(c)
-		if escaped {
-			escaped = false
-			continue
-		}
-		if c == '\\' {
-			escaped = true
-		} else if c == '"' {
-			break
-		}
-	}
-	raw := r.gap.Bytes()[start:]
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), readOptions)
-	if _, err := dec.ReadValue(); err != nil {
-		_, off, msg := readError(err)
-		return "", r.errorf(-1, at+max(off, 0), "%s", msg)
-	}
-	return unquote(raw), nil
-}
-
-// readScalar reads the rest of a number or literal whose first byte c
-// (at offset at) was read.
-func (r *Reader) readScalar(c byte, at int64) error {
-	start := r.gap.Len() - 1
-	for {
-		b, err := r.br.Peek(1)
-		if err != nil || !scalarByte[b[0]] {
-			break
-		}
-		r.readByte()
-		r.gap.WriteByte(b[0])
-	}
-	tok := r.gap.Bytes()[start:]
-	switch string(tok) {
-	case "true", "false", "null":
-		return nil
-	}
-	if c == '-' || c >= '0' && c <= '9' {
-		if jsontext.Value(tok).IsValid() {
-			return nil
-		}
-		return r.errorf(-1, at, "malformed JSON: invalid number")
-	}
-	return r.errorf(-1, at, "malformed JSON: invalid character %q looking for a value", c)
-}
-
-// scalarByte marks the bytes a number or a literal can hold.
-var scalarByte = func() (t [256]bool) {
-	for _, c := range []byte("0123456789+-.eEtruefalsn") {
-		t[c] = true
-	}
-	return t
-}()
 
 // ReadAll reads a whole HAR into memory; for small files and tests.
 func ReadAll(rd io.Reader, name string) (*HAR, error) {
