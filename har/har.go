@@ -19,8 +19,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// HAR is the top-level object of a HAR file.
-type HAR struct {
+// File is the top-level object of a HAR file.
+type File struct {
 	Log   *Log   `json:"log"`
 	Extra Fields `json:",inline"`
 }

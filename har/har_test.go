@@ -27,7 +27,7 @@ func corpusDir(t testing.TB) string {
 	return dir
 }
 
-func roundTrip(t *testing.T, h *HAR) *HAR {
+func roundTrip(t *testing.T, h *File) *File {
 	t.Helper()
 	var out bytes.Buffer
 	w, err := NewWriter(&out, h)
@@ -116,41 +116,41 @@ func TestReaderTolerance(t *testing.T) {
 	tests := []struct {
 		name  string
 		input string
-		check func(t *testing.T, h *HAR)
+		check func(t *testing.T, h *File)
 	}{
 		{"byte-order mark", "\xef\xbb\xbf" + minimal, nil},
-		{"http versions", strings.NewReplacer(`"HTTP/1.1","cookies":[],"headers":[],"queryString"`, `"h3","cookies":[],"headers":[],"queryString"`, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content"`, `"httpVersion":"","cookies":[],"headers":[],"content"`).Replace(minimal), func(t *testing.T, h *HAR) {
+		{"http versions", strings.NewReplacer(`"HTTP/1.1","cookies":[],"headers":[],"queryString"`, `"h3","cookies":[],"headers":[],"queryString"`, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content"`, `"httpVersion":"","cookies":[],"headers":[],"content"`).Replace(minimal), func(t *testing.T, h *File) {
 			if h.Log.Entries[0].Request.HTTPVersion != "h3" {
 				t.Error("httpVersion not kept")
 			}
 		}},
-		{"base64 content", strings.Replace(minimal, `"size":0,"mimeType":"application/json"`, `"size":3,"mimeType":"application/octet-stream","text":"AAEC","encoding":"base64"`, 1), func(t *testing.T, h *HAR) {
+		{"base64 content", strings.Replace(minimal, `"size":0,"mimeType":"application/json"`, `"size":3,"mimeType":"application/octet-stream","text":"AAEC","encoding":"base64"`, 1), func(t *testing.T, h *File) {
 			b, ok, err := h.Log.Entries[0].Response.Content.Bytes()
 			if err != nil || !ok || !bytes.Equal(b, []byte{0, 1, 2}) {
 				t.Errorf("Bytes() = %v %v %v", b, ok, err)
 			}
 		}},
-		{"missing text", minimal, func(t *testing.T, h *HAR) {
+		{"missing text", minimal, func(t *testing.T, h *File) {
 			if _, ok, _ := h.Log.Entries[0].Response.Content.Bytes(); ok {
 				t.Error("missing text reported as present")
 			}
 		}},
-		{"side-file body", strings.Replace(minimal, `"mimeType":"application/json"}`, `"mimeType":"application/json","_file":"x.txt"}`, 1), func(t *testing.T, h *HAR) {
+		{"side-file body", strings.Replace(minimal, `"mimeType":"application/json"}`, `"mimeType":"application/json","_file":"x.txt"}`, 1), func(t *testing.T, h *File) {
 			if _, ok := h.Log.Entries[0].Response.Content.Extra.Get("_file"); !ok {
 				t.Error("_file lost")
 			}
 		}},
-		{"postData without text", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"text/plain"}`, 1), func(t *testing.T, h *HAR) {
+		{"postData without text", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"text/plain"}`, 1), func(t *testing.T, h *File) {
 			if h.Log.Entries[0].Request.HasBody() {
 				t.Error("no text and no params must mean no body")
 			}
 		}},
-		{"params only", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"application/x-www-form-urlencoded","params":[{"name":"a b","value":"1&2"},{"name":"c"}]}`, 1), func(t *testing.T, h *HAR) {
+		{"params only", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"application/x-www-form-urlencoded","params":[{"name":"a b","value":"1&2"},{"name":"c"}]}`, 1), func(t *testing.T, h *File) {
 			if got := string(h.Log.Entries[0].Request.Body()); got != "a+b=1%262&c=" {
 				t.Errorf("Body() = %q", got)
 			}
 		}},
-		{"entries before creator", `{"log":{"entries":[],"version":"1.2","creator":{"name":"x","version":"2"}}}`, func(t *testing.T, h *HAR) {
+		{"entries before creator", `{"log":{"entries":[],"version":"1.2","creator":{"name":"x","version":"2"}}}`, func(t *testing.T, h *File) {
 			if h.Log.Creator.Name != "x" || len(h.Log.Entries) != 0 {
 				t.Errorf("log = %+v", h.Log)
 			}
@@ -158,7 +158,7 @@ func TestReaderTolerance(t *testing.T) {
 		{"array header values", strings.Replace(minimal, `"queryString":[],"headersSize"`, `"queryString":[],"headersSize"`, 1) /* placeholder, replaced below */, nil},
 	}
 	tests[len(tests)-1].input = strings.Replace(minimal, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString"`, `"httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"accept","value":["a","b"]}],"queryString"`, 1)
-	tests[len(tests)-1].check = func(t *testing.T, h *HAR) {
+	tests[len(tests)-1].check = func(t *testing.T, h *File) {
 		nv := h.Log.Entries[0].Request.Headers[0]
 		if nv.Value != "a, b" {
 			t.Errorf("value = %q", nv.Value)

@@ -267,7 +267,7 @@ func TestDepthLimit(t *testing.T) {
 	}
 }
 
-func readAllSize(data []byte, size int) (*HAR, error) {
+func readAllSize(data []byte, size int) (*File, error) {
 	r := newReaderSize(bytes.NewReader(data), "t.har", size)
 	for {
 		_, err := r.Next()

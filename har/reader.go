@@ -243,7 +243,7 @@ func (r *Reader) Gap() []byte { return r.cur.gap }
 // Log returns the file's log object without its entries. It is complete
 // only after Next has returned io.EOF; before that it holds what preceded
 // the entries.
-func (r *Reader) Log() (*HAR, error) {
+func (r *Reader) Log() (*File, error) {
 	if r.cut {
 		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: fmt.Sprintf("more than %d MiB after log.entries: too large to decode", MaxTail>>20)}
 	}
@@ -251,7 +251,7 @@ func (r *Reader) Log() (*HAR, error) {
 	if r.state != stateDone {
 		doc = append(doc, []byte("]}}")...)
 	}
-	h := new(HAR)
+	h := new(File)
 	if err := json.Unmarshal(doc, h, readOptions); err != nil {
 		field, _, msg := readError(err)
 		return nil, &Error{File: r.name, Entry: -1, Field: field, Offset: -1, Msg: msg}
@@ -420,7 +420,7 @@ func (r *Reader) readEntry() ([]byte, error) {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // ReadAll reads a whole HAR into memory; for small files and tests.
-func ReadAll(rd io.Reader, name string) (*HAR, error) {
+func ReadAll(rd io.Reader, name string) (*File, error) {
 	r := NewReader(rd, name)
 	var entries []*Entry
 	for {

@@ -22,7 +22,7 @@ type Writer struct {
 
 // NewWriter writes the opening of a HAR file for log (its Entries are
 // ignored; write them with Write). A nil log gets apitape's defaults.
-func NewWriter(w io.Writer, log *HAR) (*Writer, error) {
+func NewWriter(w io.Writer, log *File) (*Writer, error) {
 	head, tail, err := splitLog(log)
 	if err != nil {
 		return nil, err
@@ -72,13 +72,13 @@ func (w *Writer) Close() error {
 }
 
 // NewLog returns an empty HAR 1.2 log created by apitape.
-func NewLog(creatorVersion string) *HAR {
-	return &HAR{Log: &Log{Version: "1.2", Creator: Creator{Name: "apitape", Version: creatorVersion}}}
+func NewLog(creatorVersion string) *File {
+	return &File{Log: &Log{Version: "1.2", Creator: Creator{Name: "apitape", Version: creatorVersion}}}
 }
 
 // splitLog renders the log around its entries: head ends with `"entries":[`
 // and tail starts with `]`.
-func splitLog(h *HAR) (head, tail []byte, err error) {
+func splitLog(h *File) (head, tail []byte, err error) {
 	if h == nil || h.Log == nil {
 		h = NewLog("")
 	}
@@ -139,7 +139,7 @@ type Appender struct {
 // recordings may hold credentials, and writes an empty log. An existing
 // file is made 0600 too, before anything is written to it: the mode it
 // had was chosen for what it held before.
-func CreateAppender(path string, log *HAR) (*Appender, error) {
+func CreateAppender(path string, log *File) (*Appender, error) {
 	head, tail, err := splitLog(log)
 	if err != nil {
 		return nil, err

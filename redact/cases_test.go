@@ -21,7 +21,7 @@ type built struct {
 	reencoded bool     // a layer was re-encoded whole (base64, gzip): skip the byte-identity check
 	// uninspected: a body cannot be inspected, and scan says so (fail closed)
 	uninspected bool
-	check       func(t *testing.T, h *har.HAR, out string, recs []Record)
+	check       func(t *testing.T, h *har.File, out string, recs []Record)
 }
 
 type secretCase struct {
@@ -40,12 +40,12 @@ func wantMatch(t *testing.T, what, got, pattern string) {
 	}
 }
 
-func reqHeader(h *har.HAR, entry int, name string) string {
+func reqHeader(h *har.File, entry int, name string) string {
 	v, _ := har.Header(h.Log.Entries[entry].Request.Headers, name)
 	return v
 }
 
-func respHeader(h *har.HAR, entry int, name string) string {
+func respHeader(h *har.File, entry int, name string) string {
 	v, _ := har.Header(h.Log.Entries[entry].Response.Headers, name)
 	return v
 }
@@ -87,7 +87,7 @@ func secretCases() []secretCase {
 			return built{
 				entries: []string{ent{reqH: [][2]string{{"Authorization", "Bearer token-fkx2q:" + k}}}.json()},
 				keep:    []string{"Bearer token-fkx2q:"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "Authorization", reqHeader(h, 0, "Authorization"), `Bearer token-fkx2q:`+ph("bearer"))
 				},
 			}
@@ -97,7 +97,7 @@ func secretCases() []secretCase {
 			b := c.secret(base64.StdEncoding.EncodeToString([]byte("token-fkx2q:" + k)))
 			return built{
 				entries: []string{ent{reqH: [][2]string{{"Authorization", "Basic " + b}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "Authorization", reqHeader(h, 0, "Authorization"), `Basic `+ph("basic"))
 					if len(recs) == 0 || !strings.Contains(recs[0].Location, "user token-fkx2q") {
 						t.Errorf("report does not name the user: %+v", recs)
@@ -111,7 +111,7 @@ func secretCases() []secretCase {
 			return built{
 				entries: []string{in},
 				keep:    []string{"Bearer " + hp + "."},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "authorization", reqHeader(h, 0, "authorization"), `Bearer `+regexp.QuoteMeta(hp)+`\.`+ph("jwtsig"))
 					strict, _, _ := redactString(t, newTestRedactor(t, Options{Strict: true}), harOf(in))
 					wantMatch(t, "strict authorization", reqHeader(mustParse(t, "strict", strict), 0, "authorization"), `Bearer `+ph("jwt"))
@@ -122,7 +122,7 @@ func secretCases() []secretCase {
 			v := c.hex32()
 			return built{
 				entries: []string{ent{method: "POST", reqH: [][2]string{{"X-Api-Csrf", v}, {"Cookie", "CSRF=" + v}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "X-Api-Csrf", reqHeader(h, 0, "X-Api-Csrf"), ph("csrf"))
 					allEqual(t, "header vs cookie", reqHeader(h, 0, "X-Api-Csrf"), firstPH(reqHeader(h, 0, "Cookie")))
 				},
@@ -132,7 +132,7 @@ func secretCases() []secretCase {
 			d := c.dop()
 			return built{
 				entries: []string{ent{url: "https://rancher.example/meta/proxy/api.digitalocean.com/v2/regions", reqH: [][2]string{{"X-API-Auth-Header", "Bearer " + d}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "X-API-Auth-Header", reqHeader(h, 0, "X-API-Auth-Header"), `Bearer `+ph("digitalocean"))
 				},
 			}
@@ -142,7 +142,7 @@ func secretCases() []secretCase {
 			b := c.secret(base64.StdEncoding.EncodeToString([]byte("proxyuser:" + p)))
 			return built{
 				entries: []string{ent{reqH: [][2]string{{"Proxy-Authorization", "Basic " + b}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "Proxy-Authorization", reqHeader(h, 0, "Proxy-Authorization"), `Basic `+ph("basic"))
 				},
 			}
@@ -152,7 +152,7 @@ func secretCases() []secretCase {
 			k := c.rancherKey()
 			return built{
 				entries: []string{ent{reqH: [][2]string{{"X-Amz-Security-Token", amz}, {"X-Api-Tunnel-Token", k}, {"X-Api-Tunnel-Params", c.b64(40)}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					wantMatch(t, "X-Amz-Security-Token", reqHeader(h, 0, "X-Amz-Security-Token"), ph("token"))
 					wantMatch(t, "X-Api-Tunnel-Token", reqHeader(h, 0, "X-Api-Tunnel-Token"), ph("token"))
 				},
@@ -165,7 +165,7 @@ func secretCases() []secretCase {
 				entries: []string{ent{url: "https://rancher.example" + p, reqH: [][2]string{{":path", p}, {":method", "GET"}},
 					qs: [][2]string{{"CSRF", v}, {"access_token", tok}}}.json()},
 				keep: []string{"/v3/clusters?CSRF="},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					e := h.Log.Entries[0]
 					if !strings.HasSuffix(e.Request.URL, reqHeader(h, 0, ":path")) {
 						t.Errorf(":path %q and url %q disagree", reqHeader(h, 0, ":path"), e.Request.URL)
@@ -182,7 +182,7 @@ func secretCases() []secretCase {
 					reqH: [][2]string{{"Cookie", "R_PCS=light; R_LOCALE=en-us; R_SESS=token-fkx2q:" + k + "; R_REDIRECTED=true"}},
 					reqC: [][2]string{{"R_PCS", "light"}, {"R_SESS", "token-fkx2q:" + k}, {"R_REDIRECTED", "true"}}}.json()},
 				keep: []string{"R_PCS=light; R_LOCALE=en-us; R_SESS=token-fkx2q:", "; R_REDIRECTED=true"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					allEqual(t, "header vs cookies", firstPH(reqHeader(h, 0, "Cookie")), firstPH(cookie(h.Log.Entries[0].Request.Cookies, "R_SESS")))
 				},
 			}
@@ -191,7 +191,7 @@ func secretCases() []secretCase {
 			v := c.hex32()
 			return built{
 				entries: []string{ent{method: "PUT", reqC: [][2]string{{"CSRF", v}}, reqH: [][2]string{{"x-api-csrf", v}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					e := h.Log.Entries[0]
 					wantMatch(t, "cookie CSRF", cookie(e.Request.Cookies, "CSRF"), ph("csrf"))
 					allEqual(t, "cookie vs header", cookie(e.Request.Cookies, "CSRF"), reqHeader(h, 0, "x-api-csrf"))
@@ -205,7 +205,7 @@ func secretCases() []secretCase {
 					respH: [][2]string{{"Set-Cookie", "R_SESS=token-fkx2q:" + k + "; Path=/; Secure; HttpOnly; SameSite=Lax"}},
 					respC: [][2]string{{"R_SESS", "token-fkx2q:" + k}}}.json()},
 				keep: []string{"; Path=/; Secure; HttpOnly; SameSite=Lax"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					allEqual(t, "Set-Cookie vs cookies", firstPH(respHeader(h, 0, "Set-Cookie")), firstPH(cookie(h.Log.Entries[0].Response.Cookies, "R_SESS")))
 				},
 			}
@@ -243,7 +243,7 @@ func secretCases() []secretCase {
 			return built{
 				entries: []string{ent{url: u, qs: [][2]string{{"code", code}, {"state", state}, {"lang", "en"}}}.json()},
 				keep:    []string{"https://rancher.example/verify-auth?code=", "&lang=en"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					e := h.Log.Entries[0]
 					pu, err := url.Parse(e.Request.URL)
 					if err != nil {
@@ -259,7 +259,7 @@ func secretCases() []secretCase {
 			return built{
 				entries: []string{ent{url: "https://admin:" + url.QueryEscape(p) + "@rancher.example/v3"}.json()},
 				keep:    []string{"https://admin:", "@rancher.example/v3"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					pu, err := url.Parse(h.Log.Entries[0].Request.URL)
 					if err != nil {
 						t.Fatal(err)
@@ -274,7 +274,7 @@ func secretCases() []secretCase {
 			loc := "https://rancher.example/dashboard/auth/verify?code=" + code + "&state=" + state
 			return built{
 				entries: []string{ent{status: 302, respH: [][2]string{{"Location", loc}}, redirect: loc}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					if got := respHeader(h, 0, "Location"); got != h.Log.Entries[0].Response.RedirectURL {
 						t.Errorf("Location %q != redirectURL %q", got, h.Log.Entries[0].Response.RedirectURL)
 					}
@@ -299,7 +299,7 @@ func secretCases() []secretCase {
 			v := c.hex32()
 			return built{
 				entries: []string{ent{method: "POST", url: "https://rancher.example/v3/clusters?CSRF=" + v, reqC: [][2]string{{"CSRF", v}}, qs: [][2]string{{"CSRF", v}}}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					e := h.Log.Entries[0]
 					allEqual(t, "query vs cookie", firstPH(e.Request.URL), cookie(e.Request.Cookies, "CSRF"), e.Request.QueryString[0].Value)
 				},
@@ -347,7 +347,7 @@ func secretCases() []secretCase {
 				entries: []string{ent{method: "POST", postMime: "application/x-www-form-urlencoded", postText: &text,
 					params: [][2]string{{"username", "admin"}, {"password", url.QueryEscape(p)}}}.json()},
 				keep: []string{"username=admin&password="},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					pd := h.Log.Entries[0].Request.PostData
 					q, err := url.ParseQuery(*pd.Text)
 					if err != nil {
@@ -399,7 +399,7 @@ func secretCases() []secretCase {
 			k := c.rancherKey()
 			return built{
 				entries: []string{ent{text: `{"apiVersion":"ext.cattle.io/v1","kind":"Token","status":{"value":"` + k + `","bearerToken":"token-fkx2q:` + k + `"}}`}.json()},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					allEqual(t, "value vs bearerToken", placeholders(*h.Log.Entries[0].Response.Content.Text)...)
 				},
 			}
@@ -425,7 +425,7 @@ func secretCases() []secretCase {
 			return built{
 				entries: []string{ent{text: body}.json()},
 				keep:    []string{"--ca-checksum " + sum, "_c-abc12.yaml", "--token {token}"},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					allEqual(t, "registration token", placeholders(*h.Log.Entries[0].Response.Content.Text)...)
 				},
 			}
@@ -453,7 +453,7 @@ func secretCases() []secretCase {
 			return built{
 				entries:   []string{ent{text: base64.StdEncoding.EncodeToString([]byte(body)), enc: "base64"}.json()},
 				reencoded: true,
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					c := h.Log.Entries[0].Response.Content
 					if c.Encoding != "base64" {
 						t.Errorf("encoding = %q", c.Encoding)
@@ -490,7 +490,7 @@ func secretCases() []secretCase {
 				entries:     []string{ent{url: "wss://rancher.example/v3/subscribe", status: 101, extra: `"_webSocketMessages":` + frames}.json()},
 				reencoded:   true,
 				uninspected: true,
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					warned := false
 					for _, r := range recs {
 						warned = warned || r.Placeholder == "" && strings.Contains(r.Rule, "not inspected")
@@ -512,7 +512,7 @@ func secretCases() []secretCase {
 					ent{method: "POST", reqC: [][2]string{{"CSRF", v}}, reqH: [][2]string{{"X-Api-Csrf", v}}}.json(),
 					ent{url: "wss://rancher.example/v3/subscribe", status: 101, extra: frame(2)}.json(),
 				},
-				check: func(t *testing.T, h *har.HAR, out string, recs []Record) {
+				check: func(t *testing.T, h *har.File, out string, recs []Record) {
 					csrf := reqHeader(h, 1, "X-Api-Csrf")
 					if !strings.Contains(out, "subscribe "+csrf+`"`) || strings.Count(out, csrf) != 4 {
 						t.Errorf("frames do not carry the header's placeholder %s", csrf)

@@ -247,7 +247,7 @@ func redactString(t testing.TB, r *Redactor, in string) (string, Summary, []Reco
 	return out.String(), sum, recs
 }
 
-func mustParse(t testing.TB, what, s string) *har.HAR {
+func mustParse(t testing.TB, what, s string) *har.File {
 	t.Helper()
 	h, err := har.ReadAll(strings.NewReader(s), what)
 	if err != nil {

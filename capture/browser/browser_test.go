@@ -31,7 +31,7 @@ func needBrowser(t testing.TB) {
 
 // record runs a headless recording of pageURL with the given steps file
 // text and returns the HAR it wrote.
-func record(t testing.TB, pageURL, steps string, sel har.Selection) (*har.HAR, Result) {
+func record(t testing.TB, pageURL, steps string, sel har.Selection) (*har.File, Result) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "rec.har")
 	o := Options{URL: pageURL, Headless: true, Output: out, Selection: sel, StepsFile: "steps.yaml", Timeout: 60 * time.Second}
@@ -49,7 +49,7 @@ func record(t testing.TB, pageURL, steps string, sel har.Selection) (*har.HAR, R
 	return readHAR(t, out), res
 }
 
-func readHAR(t testing.TB, path string) *har.HAR {
+func readHAR(t testing.TB, path string) *har.File {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

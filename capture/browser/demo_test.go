@@ -13,7 +13,7 @@ import (
 
 // recordDemo runs testdata/demo-flow.yaml against a new demo server: log
 // in, create a cluster, edit it, get its kubeconfig, add a node pool.
-func recordDemo(t *testing.T, sel har.Selection) (*har.HAR, *demo.Running) {
+func recordDemo(t *testing.T, sel har.Selection) (*har.File, *demo.Running) {
 	t.Helper()
 	needBrowser(t)
 	d, err := demo.Start(context.Background(), "127.0.0.1:0", demo.Options{})

@@ -87,7 +87,7 @@ func TestKill(t *testing.T) {
 	t.Logf("killed with %d entries on disk", len(h.Log.Entries))
 }
 
-func readFile(path string) (*har.HAR, error) {
+func readFile(path string) (*har.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func whenAdded(t *testing.T, fn func()) {
 
 // apiCalls lists the method and path of the entries that are not
 // documents.
-func apiCalls(h *har.HAR) []string {
+func apiCalls(h *har.File) []string {
 	var out []string
 	for _, e := range h.Log.Entries {
 		if e.ResourceType() != "document" {

@@ -106,7 +106,7 @@ func swWant() map[string]string {
 
 // checkSWBodies checks that every call the service worker answered is in
 // the HAR once, marked as such, with the body the page received.
-func checkSWBodies(t *testing.T, h *har.HAR) {
+func checkSWBodies(t *testing.T, h *har.File) {
 	t.Helper()
 	want := swWant()
 	for _, e := range h.Log.Entries {
