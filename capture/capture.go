@@ -18,6 +18,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/atomicfile"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // RedactFunc rewrites one entry's JSON before it reaches the disk. index is
@@ -30,7 +31,7 @@ type Options struct {
 	// Selection decides which exchanges are written; the others were still
 	// forwarded or loaded, they are just not recorded. Its Entries ranges
 	// count exchanges in the order they finished.
-	Selection har.Selection
+	Selection selection.Filter
 	// Default, when set and Selection.All is not, replaces the selection's
 	// default of API calls only (capture browser also keeps documents and
 	// answers that set a cookie); Selection's other rules still apply.
@@ -42,7 +43,7 @@ type Options struct {
 // Sink receives finished exchanges. It is safe for concurrent use.
 type Sink struct {
 	app    *har.Appender
-	sel    har.Selection
+	sel    selection.Filter
 	def    func(*har.Entry) bool
 	redact RedactFunc
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 func entry(method, url string) *har.Entry {
@@ -66,11 +67,11 @@ func TestSink(t *testing.T) {
 	}{
 		{"default keeps API calls", Options{}, []string{"GET https://api.example/v1/clusters", "POST https://api.example/v1/clusters", "GET https://other.example/v1/x"},
 			"the zero Selection drops assets like app.js"},
-		{"all", Options{Selection: har.Selection{All: true}}, []string{"GET https://api.example/v1/clusters", "GET https://api.example/app.js",
+		{"all", Options{Selection: selection.Filter{All: true}}, []string{"GET https://api.example/v1/clusters", "GET https://api.example/app.js",
 			"POST https://api.example/v1/clusters", "GET https://other.example/v1/x"}, "All keeps everything"},
-		{"host and method", Options{Selection: har.Selection{Hosts: []string{"api.example"}, Methods: []string{"post"}}},
+		{"host and method", Options{Selection: selection.Filter{Hosts: []string{"api.example"}, Methods: []string{"post"}}},
 			[]string{"POST https://api.example/v1/clusters"}, "filters combine"},
-		{"entries count exchanges", Options{Selection: har.Selection{Entries: []har.IndexRange{{Lo: 1, Hi: 2}}, All: true}},
+		{"entries count exchanges", Options{Selection: selection.Filter{Entries: []selection.IndexRange{{Lo: 1, Hi: 2}}, All: true}},
 			[]string{"GET https://api.example/app.js", "POST https://api.example/v1/clusters"}, "indexes are in the order exchanges finished"},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/internal/loginapp"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 	"github.com/apitape/apitape/redact"
 )
@@ -407,7 +408,7 @@ func TestAdversarialRedirectExact(t *testing.T) {
 	markTypes(t, rec.entries, func(string) bool { return true })
 	data := writeHAR(t, rec.entries)
 
-	g := generate(t, data, Options{Exact: true, Selection: har.Selection{All: true}})
+	g := generate(t, data, Options{Exact: true, Selection: selection.Filter{All: true}})
 	if len(g.stats.Chained) != 0 {
 		t.Errorf("--exact took %q from answers", g.stats.Chained)
 	}

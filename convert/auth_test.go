@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // TestAuthReplacesSession: --auth sends one credential header instead of
@@ -40,7 +41,7 @@ func TestAuthReplacesSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	st, err := Convert(har.NewReader(bytes.NewReader(data), "t.har"), &out, Options{Format: "bash", Auth: &a, Selection: har.Selection{All: true}})
+	st, err := Convert(har.NewReader(bytes.NewReader(data), "t.har"), &out, Options{Format: "bash", Auth: &a, Selection: selection.Filter{All: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestAuthReplacesSession(t *testing.T) {
 		Response: har.Response{Status: 200, HTTPVersion: "HTTP/1.1"},
 	}
 	out.Reset()
-	if st, err = Convert(har.NewReader(bytes.NewReader(writeHAR(t, []*har.Entry{key})), "t.har"), &out, Options{Format: "bash", Selection: har.Selection{All: true}}); err != nil {
+	if st, err = Convert(har.NewReader(bytes.NewReader(writeHAR(t, []*har.Entry{key})), "t.har"), &out, Options{Format: "bash", Selection: selection.Filter{All: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(st.Env) != 1 || st.Env[0] != EnvRancherToken || strings.Contains(out.String(), "token-l2c2r") {

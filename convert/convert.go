@@ -69,6 +69,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // Options configure a conversion.
@@ -79,7 +80,7 @@ type Options struct {
 	// ("-" for standard input).
 	Name string
 	// Selection chooses the entries; the zero value keeps API calls only.
-	Selection har.Selection
+	Selection selection.Filter
 	// BaseURL, when set, replaces the recorded scheme, host and port of
 	// every call (path and query bytes are kept). A path in it is a prefix.
 	BaseURL string
@@ -534,7 +535,7 @@ type harSource struct {
 	r      *har.Reader
 	name   string
 	redact func(int, []byte) ([]byte, error)
-	sel    har.Selection
+	sel    selection.Filter
 	st     *Stats
 	extras bool // yield the entries the selection leaves out, marked extra
 

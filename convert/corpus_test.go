@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -70,7 +71,7 @@ func TestCorpus(t *testing.T) {
 			for _, f := range Formats() {
 				name := fmt.Sprintf("%s --to %s --all=%v", filepath.Base(file), f.Name, all)
 				var out bytes.Buffer
-				st, err := Convert(har.NewReader(bytes.NewReader(data), file), &out, Options{Format: f.Name, Selection: har.Selection{All: all}})
+				st, err := Convert(har.NewReader(bytes.NewReader(data), file), &out, Options{Format: f.Name, Selection: selection.Filter{All: all}})
 				if err != nil {
 					t.Errorf("%s: %v", name, err)
 					continue
@@ -130,7 +131,7 @@ func TestGeneratedSyntax(t *testing.T) {
 	data, _ := buildCorpus(t, cases)
 	for _, exact := range []bool{false, true} {
 		for _, f := range codeFormats() {
-			out := convertBytes(t, data, Options{Format: f.Name, Exact: exact, Selection: har.Selection{All: true}})
+			out := convertBytes(t, data, Options{Format: f.Name, Exact: exact, Selection: selection.Filter{All: true}})
 			name := fmt.Sprintf("corpus --to %s --exact=%v", f.Name, exact)
 			switch f.Name {
 			case "python", "locust", "fetch":

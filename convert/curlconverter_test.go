@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -59,7 +60,7 @@ func TestCurlconverterReadsCurl(t *testing.T) {
 	cc := testtool.Need(t, "curlconverter")
 	bash := testtool.Need(t, "bash")
 	const base = "http://127.0.0.1:9"
-	opts := Options{Exact: true, BaseURL: base, Selection: har.Selection{All: true}, Format: "curl"}
+	opts := Options{Exact: true, BaseURL: base, Selection: selection.Filter{All: true}, Format: "curl"}
 
 	t.Run("corpus", func(t *testing.T) {
 		data, wants := buildCorpus(t, roundTripCases())

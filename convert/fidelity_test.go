@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -78,7 +79,7 @@ func TestMultipartWithoutBoundary(t *testing.T) {
 	for _, exact := range []bool{true, false} {
 		for _, format := range []string{"curl", "bash", "go"} {
 			t.Run(fmt.Sprintf("%s exact=%v", format, exact), func(t *testing.T) {
-				opts := Options{Format: format, Exact: exact, BaseURL: srv.URL, Selection: har.Selection{All: true}, NoCorrelate: true}
+				opts := Options{Format: format, Exact: exact, BaseURL: srv.URL, Selection: selection.Filter{All: true}, NoCorrelate: true}
 				out := convertBytes(t, data, opts)
 				if again := convertBytes(t, data, opts); !bytes.Equal(out, again) {
 					t.Fatalf("two conversions differ: the boundary is not stable")
@@ -149,7 +150,7 @@ func TestNonASCIIPath(t *testing.T) {
 			{Request: har.Request{Method: "GET", URL: other + "/first"}, Response: har.Response{Status: 200}},
 			entry(rec.url()),
 		})
-		out := convertBytes(t, two, Options{Format: "bash", Exact: true, Selection: har.Selection{All: true}})
+		out := convertBytes(t, two, Options{Format: "bash", Exact: true, Selection: selection.Filter{All: true}})
 		if !strings.Contains(string(out), "--request-target '"+target+"'") {
 			t.Errorf("no --request-target:\n%s", out)
 		}

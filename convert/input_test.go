@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // TestUnsendableURLs: an entry whose URL cannot be sent is named in the
@@ -27,7 +28,7 @@ func TestUnsendableURLs(t *testing.T) {
 	data := writeHAR(t, entries)
 	for _, f := range []string{"curl", "bash", "go"} {
 		var out bytes.Buffer
-		st, err := Convert(har.NewReader(bytes.NewReader(data), "t.har"), &out, Options{Format: f, Name: "t.har", Selection: har.Selection{All: true}})
+		st, err := Convert(har.NewReader(bytes.NewReader(data), "t.har"), &out, Options{Format: f, Name: "t.har", Selection: selection.Filter{All: true}})
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

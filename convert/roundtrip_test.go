@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // recordedOrigin is the origin in the test HARs; --base-url points the
@@ -342,7 +343,7 @@ func TestRoundTripExact(t *testing.T) {
 	data, wants := buildCorpus(t, roundTripCases())
 	rec := newRecorder(t)
 	serverHost := strings.TrimPrefix(rec.url(), "http://")
-	opts := Options{Exact: true, BaseURL: rec.url(), Selection: har.Selection{All: true}}
+	opts := Options{Exact: true, BaseURL: rec.url(), Selection: selection.Filter{All: true}}
 
 	run := func(t *testing.T, format string, exec func(out []byte), ordered bool) {
 		opts := opts

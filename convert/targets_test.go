@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -135,7 +136,7 @@ func TestTargetsRoundTrip(t *testing.T) {
 	data, wants := buildCorpus(t, roundTripCases())
 	rec := newRecorder(t)
 	serverHost := strings.TrimPrefix(rec.url(), "http://")
-	opts := Options{Exact: true, BaseURL: rec.url(), Selection: har.Selection{All: true}}
+	opts := Options{Exact: true, BaseURL: rec.url(), Selection: selection.Filter{All: true}}
 
 	run := func(t *testing.T, format string, exec func(out []byte)) []*received {
 		opts := opts
@@ -233,7 +234,7 @@ func TestTargetsSyntax(t *testing.T) {
 		for _, exact := range []bool{false, true} {
 			for _, format := range []string{"python", "locust", "fetch", "httpie"} {
 				var out bytes.Buffer
-				_, err := Convert(har.NewReader(bytes.NewReader(input), names[i]), &out, Options{Format: format, Exact: exact, Selection: har.Selection{All: true}})
+				_, err := Convert(har.NewReader(bytes.NewReader(input), names[i]), &out, Options{Format: format, Exact: exact, Selection: selection.Filter{All: true}})
 				if err != nil {
 					t.Errorf("%s --to %s: %v", names[i], format, err)
 					continue

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 func gunzip(t *testing.T, b []byte) []byte {
@@ -42,7 +43,7 @@ func catalogueHAR() (string, []string, *Rules) {
 func convertHAR(t *testing.T, in, format string, exact bool, redactor *Redactor) string {
 	t.Helper()
 	var out bytes.Buffer
-	opts := convert.Options{Format: format, Name: "case.har", Exact: exact, Selection: har.Selection{All: true}}
+	opts := convert.Options{Format: format, Name: "case.har", Exact: exact, Selection: selection.Filter{All: true}}
 	if redactor != nil {
 		opts.Redact = func(i int, raw []byte) ([]byte, error) {
 			b, _, err := redactor.Entry(i, raw)

@@ -12,6 +12,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // WithCorrelation sets how the correlation model (package correlate) is
@@ -222,7 +223,7 @@ func varPlaceholders(m *correlate.Model) map[int][]string {
 // set the session cookie above all, with a note per added entry ("0 (GET
 // /login)"). corr is the correlation the replay will use; an entry
 // without an answer or not over http(s) is never added.
-func AddProducers(data []byte, name string, sel har.Selection, corr correlate.Options) (har.Selection, []string, error) {
+func AddProducers(data []byte, name string, sel selection.Filter, corr correlate.Options) (selection.Filter, []string, error) {
 	hr := har.NewReader(bytes.NewReader(data), name)
 	var entries []*har.Entry
 	var indexes []int
@@ -267,7 +268,7 @@ func AddProducers(data []byte, name string, sel har.Selection, corr correlate.Op
 		}
 	}
 	var notes []string
-	out := har.Selection{All: true}
+	out := selection.Filter{All: true}
 	for k, i := range indexes {
 		if !needed[i] {
 			continue
@@ -275,7 +276,7 @@ func AddProducers(data []byte, name string, sel har.Selection, corr correlate.Op
 		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
 			out.Entries[n-1].Hi = i
 		} else {
-			out.Entries = append(out.Entries, har.IndexRange{Lo: i, Hi: i})
+			out.Entries = append(out.Entries, selection.IndexRange{Lo: i, Hi: i})
 		}
 		if !kept[i] {
 			_, path, _, _ := correlate.SplitURL(entries[k].Request.URL)
@@ -297,9 +298,9 @@ func isHTTP(u string) bool {
 // redacted password is the browser's login, which the credential --auth
 // sends replaces; replaying it would only ask for the password. It
 // returns the selection without those calls and a note per call left out.
-func LeaveOutLogins(data []byte, name string, sel har.Selection) (har.Selection, []string, error) {
+func LeaveOutLogins(data []byte, name string, sel selection.Filter) (selection.Filter, []string, error) {
 	hr := har.NewReader(bytes.NewReader(data), name)
-	out := har.Selection{All: true}
+	out := selection.Filter{All: true}
 	var notes []string
 	for {
 		e, err := hr.Next()
@@ -321,14 +322,14 @@ func LeaveOutLogins(data []byte, name string, sel har.Selection) (har.Selection,
 		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
 			out.Entries[n-1].Hi = i
 		} else {
-			out.Entries = append(out.Entries, har.IndexRange{Lo: i, Hi: i})
+			out.Entries = append(out.Entries, selection.IndexRange{Lo: i, Hi: i})
 		}
 	}
 	if len(notes) == 0 {
 		return sel, nil, nil
 	}
 	if len(out.Entries) == 0 {
-		out.Entries = []har.IndexRange{{Lo: -1, Hi: -1}} // nothing left
+		out.Entries = []selection.IndexRange{{Lo: -1, Hi: -1}} // nothing left
 	}
 	return out, notes, nil
 }

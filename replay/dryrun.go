@@ -13,6 +13,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // Plan is what a replay would send, for --dry-run: names, never values.
@@ -47,7 +48,7 @@ type PlannedVar struct {
 
 // PlanReader reads and selects entries like RunReader and returns the
 // plan without sending anything.
-func (r *Runner) PlanReader(hr *har.Reader, sel *har.Selection) (*Plan, error) {
+func (r *Runner) PlanReader(hr *har.Reader, sel *selection.Filter) (*Plan, error) {
 	items, err := readItems(hr, sel)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/loginapp"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/redact"
 	"github.com/apitape/apitape/replay"
 	"github.com/apitape/apitape/replay/replaytest"
@@ -91,7 +92,7 @@ func TestReplayLoginPage(t *testing.T) {
 		t.Fatal("the token was not redacted to a placeholder")
 	}
 
-	sel, added, err := replay.AddProducers(data, "login.har", har.Selection{}, correlate.Options{})
+	sel, added, err := replay.AddProducers(data, "login.har", selection.Filter{}, correlate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // FailOn says which differences make a call fail (and the replay exit 1).
@@ -292,7 +293,7 @@ func (r *Runner) Run(ctx context.Context, entries []*har.Entry) (*Result, error)
 // their index in the file as call number) and replays them. Entries must
 // all be read first: nothing may be sent before every call has been
 // checked.
-func (r *Runner) RunReader(ctx context.Context, hr *har.Reader, sel *har.Selection) (*Result, error) {
+func (r *Runner) RunReader(ctx context.Context, hr *har.Reader, sel *selection.Filter) (*Result, error) {
 	items, err := readItems(hr, sel)
 	if err != nil {
 		return nil, err
@@ -301,7 +302,7 @@ func (r *Runner) RunReader(ctx context.Context, hr *har.Reader, sel *har.Selecti
 }
 
 // ReadEntries reads the selected entries of a HAR with their indexes.
-func readItems(hr *har.Reader, sel *har.Selection) ([]item, error) {
+func readItems(hr *har.Reader, sel *selection.Filter) ([]item, error) {
 	var items []item
 	for {
 		e, err := hr.Next()

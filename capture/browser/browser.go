@@ -13,6 +13,7 @@ import (
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
@@ -51,7 +52,7 @@ type Options struct {
 	// Selection decides which entries are written. Without All, API
 	// calls, document navigations and answers that set a cookie are kept
 	// (see keepByDefault), then Selection's other rules apply.
-	Selection har.Selection
+	Selection selection.Filter
 
 	// Redact, when set, rewrites each kept entry before it reaches the
 	// disk. An entry it fails on is not written.

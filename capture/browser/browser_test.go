@@ -17,6 +17,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -31,7 +32,7 @@ func needBrowser(t testing.TB) {
 
 // record runs a headless recording of pageURL with the given steps file
 // text and returns the HAR it wrote.
-func record(t testing.TB, pageURL, steps string, sel har.Selection) (*har.File, Result) {
+func record(t testing.TB, pageURL, steps string, sel selection.Filter) (*har.File, Result) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "rec.har")
 	o := Options{URL: pageURL, Headless: true, Output: out, Selection: sel, StepsFile: "steps.yaml", Timeout: 60 * time.Second}
@@ -89,7 +90,7 @@ func extraString(f har.Fields, name string) string {
 func TestCompleteness(t *testing.T) {
 	needBrowser(t)
 	p := newBusyPage(t)
-	h, res := record(t, p.URL, "- wait: '#finished'\n  timeout: 40s\n", har.Selection{})
+	h, res := record(t, p.URL, "- wait: '#finished'\n  timeout: 40s\n", selection.Filter{})
 	t.Logf("recorded %d entries, wrote %d (%s)", res.Seen, res.Written, res.Stopped)
 
 	entries := h.Log.Entries

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // TestBodiesWaitAcrossNavigation: a page's bodies wait until none of its
@@ -64,7 +64,7 @@ Promise.all(Array.from({length: %d}, (_, i) => fetch('/api/item/' + i).then(r =>
 	var waited atomic.Int64
 	testHookFlush = func(n int) { waited.Add(int64(n)) }
 	defer func() { testHookFlush = nil }()
-	h, _ := record(t, srv.URL, "- wait: '#finished'\n  timeout: 30s\n", har.Selection{})
+	h, _ := record(t, srv.URL, "- wait: '#finished'\n  timeout: 30s\n", selection.Filter{})
 	if n := waited.Load(); n < calls {
 		t.Errorf("%d bodies waited for a quiet network, want at least %d: the test does not test waiting", n, calls)
 	}

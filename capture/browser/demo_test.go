@@ -9,11 +9,12 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/demo"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // recordDemo runs testdata/demo-flow.yaml against a new demo server: log
 // in, create a cluster, edit it, get its kubeconfig, add a node pool.
-func recordDemo(t *testing.T, sel har.Selection) (*har.File, *demo.Running) {
+func recordDemo(t *testing.T, sel selection.Filter) (*har.File, *demo.Running) {
 	t.Helper()
 	needBrowser(t)
 	d, err := demo.Start(context.Background(), "127.0.0.1:0", demo.Options{})
@@ -38,7 +39,7 @@ func recordDemo(t *testing.T, sel har.Selection) (*har.File, *demo.Running) {
 }
 
 func TestDemoSession(t *testing.T) {
-	h, d := recordDemo(t, har.Selection{})
+	h, d := recordDemo(t, selection.Filter{})
 	find := func(method, prefix string) *har.Entry {
 		t.Helper()
 		for _, e := range h.Log.Entries {
@@ -124,7 +125,7 @@ func TestDemoSessionAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	h, _ := record(t, d.URL, "- wait: '#login-username'\n", har.Selection{All: true})
+	h, _ := record(t, d.URL, "- wait: '#login-username'\n", selection.Filter{All: true})
 	types := map[string]int{}
 	for _, e := range h.Log.Entries {
 		types[e.ResourceType()]++

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/chromium"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
@@ -182,7 +182,7 @@ func TestSameRequestsAsChromeHARCapturer(t *testing.T) {
 	capturer := findHARCapturer(t)
 	p := newComparePage(t)
 
-	h, _ := record(t, p.URL+"/cmp/?run=apitape", "- wait: '#done'\n  timeout: 30s\n", har.Selection{All: true})
+	h, _ := record(t, p.URL+"/cmp/?run=apitape", "- wait: '#done'\n  timeout: 30s\n", selection.Filter{All: true})
 	var ours []string
 	for _, e := range h.Log.Entries {
 		b, _, err := e.Response.Content.Bytes()

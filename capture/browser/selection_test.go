@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // pixel is a 1×1 transparent PNG.
@@ -90,14 +91,14 @@ func TestDefaultSelection(t *testing.T) {
 	needBrowser(t)
 	srv := loginSite(t)
 	for _, tc := range []struct {
-		sel  har.Selection
+		sel  selection.Filter
 		want []string
 	}{
-		{har.Selection{}, []string{
+		{selection.Filter{}, []string{
 			"GET / document 200", "POST /login document 303", "GET /home document 200",
 			"GET /pixel.png image 200", "GET /api/me fetch 200",
 		}},
-		{har.Selection{All: true}, []string{
+		{selection.Filter{All: true}, []string{
 			"GET / document 200", "POST /login document 303", "GET /home document 200",
 			"GET /pixel.png image 200", "GET /plain.png image 200", "GET /app.js script 200", "GET /api/me fetch 200",
 		}},

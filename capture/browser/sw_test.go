@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // newSWPage serves a page whose service worker answers the page's calls in
@@ -138,7 +139,7 @@ func checkSWBodies(t *testing.T, h *har.File) {
 func TestServiceWorkerBodies(t *testing.T) {
 	needBrowser(t)
 	srv := newSWPage(t)
-	h, _ := record(t, srv.URL, "- wait: '#status'\n  text: finished\n  timeout: 40s\n", har.Selection{})
+	h, _ := record(t, srv.URL, "- wait: '#status'\n  text: finished\n  timeout: 40s\n", selection.Filter{})
 	checkSWBodies(t, h)
 }
 

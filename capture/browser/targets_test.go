@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 )
 
 // TestFramesWorkersPreflights records a page whose requests come from
@@ -89,7 +90,7 @@ es.onmessage = () => { if (++n === 3) { es.close(); mark('sse'); } };
 		<-r.Context().Done() // the page closes the stream
 	})
 
-	h, _ := record(t, srv.URL, "- click: '#popup'\n- wait: '#status'\n  text: all done\n  timeout: 40s\n", har.Selection{All: true})
+	h, _ := record(t, srv.URL, "- click: '#popup'\n- wait: '#status'\n  text: all done\n  timeout: 40s\n", selection.Filter{All: true})
 	got := map[string]*har.Entry{}
 	for _, e := range h.Log.Entries {
 		got[e.Request.Method+" "+strings.TrimPrefix(strings.TrimPrefix(e.Request.URL, srv.URL), other)] = e

@@ -34,6 +34,7 @@ import (
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/ca"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -697,7 +698,7 @@ func TestUntrustingClient(t *testing.T) {
 
 // Selection decides what is written; everything is still forwarded.
 func TestSelection(t *testing.T) {
-	h := newHarness(t, nil, capture.Options{Selection: har.Selection{Methods: []string{"POST"}}})
+	h := newHarness(t, nil, capture.Options{Selection: selection.Filter{Methods: []string{"POST"}}})
 	c := h.client()
 	for _, m := range []string{"GET", "POST", "GET", "POST"} {
 		req, _ := http.NewRequest(m, h.plain.URL+"/echo", strings.NewReader("{}"))

@@ -12,8 +12,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/atomicfile"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/spf13/pflag"
 )
 
@@ -217,8 +217,8 @@ answer; no assets, documents, CORS preflights or browser-internal URLs):
         --all               keep every entry
 `
 
-func (s *selectionFlags) selection() (har.Selection, error) {
-	sel := har.Selection{Methods: s.methods, Hosts: s.hosts, All: s.all}
+func (s *selectionFlags) selection() (selection.Filter, error) {
+	sel := selection.Filter{Methods: s.methods, Hosts: s.hosts, All: s.all}
 	if s.match != "" {
 		re, err := regexp.Compile(s.match)
 		if err != nil {
@@ -227,14 +227,14 @@ func (s *selectionFlags) selection() (har.Selection, error) {
 		sel.Match = re
 	}
 	if s.statuses != "" {
-		r, err := har.ParseStatusRanges(s.statuses)
+		r, err := selection.ParseStatusRanges(s.statuses)
 		if err != nil {
 			return sel, usageErrorf("--status: %v", err)
 		}
 		sel.Statuses = r
 	}
 	if s.entries != "" {
-		r, err := har.ParseIndexRanges(s.entries)
+		r, err := selection.ParseIndexRanges(s.entries)
 		if err != nil {
 			return sel, usageErrorf("--entries: %v", err)
 		}

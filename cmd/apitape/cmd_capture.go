@@ -18,6 +18,7 @@ import (
 	"github.com/apitape/apitape/capture/proxy"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/ca"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/redact"
 )
 
@@ -142,7 +143,7 @@ type captureProxyConfig struct {
 	maxBody  int64
 	redact   bool
 	insecure bool
-	sel      har.Selection
+	sel      selection.Filter
 }
 
 func runCaptureProxy(ctx context.Context, st *streams, args []string) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/spf13/pflag"
 )
 
@@ -258,7 +259,7 @@ func checkNoVars(names []string) error {
 
 // defaultSelection reports a selection no flag narrowed or widened: then
 // the calls that produce what the API calls send are added.
-func defaultSelection(s har.Selection) bool {
+func defaultSelection(s selection.Filter) bool {
 	return s.Match == nil && len(s.Methods) == 0 && len(s.Hosts) == 0 && len(s.Statuses) == 0 && len(s.Entries) == 0 && !s.All
 }
 

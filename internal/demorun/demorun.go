@@ -35,6 +35,7 @@ import (
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demo"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/shellquote"
 	"github.com/apitape/apitape/redact"
 	"github.com/apitape/apitape/replay"
@@ -473,7 +474,7 @@ func (d *run) replay(ctx context.Context, srv *demo.Running, stem string) (*repl
 		return nil, err
 	}
 	defer in.Close()
-	res, err := r.RunReader(ctx, har.NewReader(in, "session.har"), &har.Selection{})
+	res, err := r.RunReader(ctx, har.NewReader(in, "session.har"), &selection.Filter{})
 	if err != nil {
 		return nil, err
 	}
