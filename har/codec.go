@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -247,31 +245,10 @@ func readString(dec *jsontext.Decoder) (string, error) {
 func unquote(v jsontext.Value) string {
 	s := v[1 : len(v)-1]
 	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-		return intern(s)
+		return string(s)
 	}
 	b, _ := jsontext.AppendUnquote(nil, v)
 	return string(b)
-}
-
-// interned holds recently read short strings: header names and most
-// header values repeat from entry to entry, and allocating each again was
-// most of the reader's allocations. A slot is replaced on a miss, so the
-// table stays small whatever the input.
-var interned [4096]atomic.Pointer[string]
-
-var internSeed = maphash.MakeSeed()
-
-func intern(b []byte) string {
-	if len(b) > 128 {
-		return string(b)
-	}
-	slot := &interned[maphash.Bytes(internSeed, b)%uint64(len(interned))]
-	if p := slot.Load(); p != nil && *p == string(b) {
-		return *p
-	}
-	s := string(b)
-	slot.Store(&s)
-	return s
 }
 
 // typeError is the library's error for a value of the wrong kind.
