@@ -76,7 +76,7 @@ func (d *entryDecoder) decode(b []byte, e *Entry) error {
 	if err := json.UnmarshalDecode(&d.dec, (*entryJSON)(e)); err != nil {
 		return err
 	}
-	fixEntry(e)
+	e.Cache = fixRaw(e.Cache)
 	return nil
 }
 
@@ -91,12 +91,8 @@ func (d *entryDecoder) end() error {
 	return nil
 }
 
-// fixEntry makes the raw members read as they would be after a round trip:
-// null is absent, and no insignificant white space.
-func fixEntry(e *Entry) {
-	e.Cache = fixRaw(e.Cache)
-}
-
+// fixRaw makes a member kept as JSON text read as it would after a round
+// trip: null is absent, and no insignificant white space.
 func fixRaw(v jsontext.Value) jsontext.Value {
 	if len(v) == 4 && string(v) == "null" {
 		return nil
@@ -428,7 +424,7 @@ func pointerPath(p jsontext.Pointer) string {
 	var b strings.Builder
 	for tok := range p.Tokens() {
 		if b.Len() > maxPath {
-			break // joinPath cuts it
+			break // cutPath cuts it
 		}
 		if _, err := strconv.Atoi(tok); err == nil && tok != "" {
 			b.WriteString("[" + tok + "]")
@@ -439,5 +435,5 @@ func pointerPath(p jsontext.Pointer) string {
 		}
 		b.WriteString(tok)
 	}
-	return joinPath(b.String(), "")
+	return cutPath(b.String())
 }

@@ -47,15 +47,6 @@ func (fs Fields) All() iter.Seq2[string, jsontext.Value] {
 	}
 }
 
-// Len is the number of members.
-func (fs Fields) Len() int {
-	n := 0
-	for range fs.All() {
-		n++
-	}
-	return n
-}
-
 // Get returns the raw JSON of the named member.
 func (fs Fields) Get(name string) ([]byte, bool) {
 	// Most lookups are for a member that is not there: skip the decoding.
@@ -149,43 +140,20 @@ func compact(raw jsontext.Value) jsontext.Value {
 	return v
 }
 
-// FieldError locates a problem inside a HAR value: Path is like
-// "request.headers[2].value".
-type FieldError struct {
-	Path string
-	Err  error
-}
-
-func (e *FieldError) Error() string {
-	if e.Path == "" {
-		return e.Err.Error()
-	}
-	return e.Path + ": " + e.Err.Error()
-}
-
-func (e *FieldError) Unwrap() error { return e.Err }
-
 // maxPath bounds a field path in an error: a value nested ten thousand
 // levels deep would otherwise make a 30 KB error line. The outer members,
 // which say where the value is, are kept.
 const maxPath = 60
 
-// joinPath puts an outer member (prefix) before an inner path.
-func joinPath(prefix, inner string) string {
-	p := strings.Clone(prefix)
-	if inner != "" {
-		if strings.HasPrefix(inner, "[") {
-			p += inner
-		} else {
-			p += "." + inner
-		}
+// cutPath shortens a long field path, keeping its outer members, which
+// say where the value is.
+func cutPath(p string) string {
+	if len(p) <= maxPath {
+		return p
 	}
-	if len(p) > maxPath {
-		cut := strings.LastIndexAny(p[:maxPath], ".[")
-		if cut <= 0 {
-			cut = maxPath
-		}
-		p = p[:cut] + "…"
+	cut := strings.LastIndexAny(p[:maxPath], ".[")
+	if cut <= 0 {
+		cut = maxPath
 	}
-	return p
+	return p[:cut] + "…"
 }

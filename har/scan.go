@@ -355,13 +355,13 @@ func headPath(open []frame) string {
 	var b strings.Builder
 	for _, f := range open {
 		if b.Len() > maxPath {
-			break // joinPath cuts it
+			break // cutPath cuts it
 		}
 		switch {
 		case !f.object:
 			b.WriteString("[" + strconv.Itoa(f.index) + "]")
 		case f.key == "":
-			return joinPath(b.String(), "") // an object just opened
+			return cutPath(b.String()) // an object just opened
 		default:
 			if b.Len() > 0 {
 				b.WriteByte('.')
@@ -369,5 +369,5 @@ func headPath(open []frame) string {
 			b.WriteString(f.key)
 		}
 	}
-	return joinPath(b.String(), "")
+	return cutPath(b.String())
 }
