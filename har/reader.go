@@ -62,8 +62,7 @@ type Reader struct {
 	tail   []byte // nil when cut
 	cut    bool   // the tail was longer than MaxTail: Gap holds its start
 	cutOff int64  // where the part of the tail Gap lacks begins
-	raw    []byte // the entry last framed: rawBuf, or the read buffer itself
-	rawBuf []byte
+	rawBuf []byte // the entry last framed
 	rawOff int64
 	err    error
 
@@ -256,13 +255,11 @@ func (r *Reader) Log() (*File, error) {
 		field, _, msg := readError(err)
 		return nil, &Error{File: r.name, Entry: -1, Field: field, Offset: -1, Msg: msg}
 	}
-	if h.Log != nil {
-		for i := range h.Log.Pages {
-			h.Log.Pages[i].PageTimings = fixRaw(h.Log.Pages[i].PageTimings)
-		}
-	}
 	if h.Log == nil {
 		return nil, &Error{File: r.name, Entry: -1, Field: "log", Offset: -1, Msg: "missing"}
+	}
+	for i := range h.Log.Pages {
+		h.Log.Pages[i].PageTimings = fixRaw(h.Log.Pages[i].PageTimings)
 	}
 	return h, nil
 }
@@ -359,11 +356,10 @@ func (r *Reader) readByte() (byte, error) {
 	return c, err
 }
 
-// readEntry copies one JSON object (its '{' already read) into r.raw.
+// readEntry copies one JSON object (its '{' already read) into r.rawBuf.
 func (r *Reader) readEntry() ([]byte, error) {
 	r.rawOff = r.off - 1
 	r.rawBuf = append(r.rawBuf[:0], '{')
-	defer func() { r.raw = r.rawBuf }()
 	depth, inString, escaped := 1, false, false
 	for depth > 0 {
 		buf, err := r.br.Peek(1)
