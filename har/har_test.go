@@ -3,6 +3,7 @@ package har
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -278,5 +279,53 @@ func TestRequestBodyEncodings(t *testing.T) {
 	e, err := ParseEntry(raw)
 	if err != nil || !bytes.Equal(e.Request.Body(), bin) {
 		t.Fatalf("after round trip: %v %q", err, e.Request.Body())
+	}
+}
+
+// TestNextBatches reads more entries than one batch decodes ahead: every
+// entry, Raw and Gap come out in order, and an entry that does not decode
+// stops the reader exactly there, with its own index.
+func TestNextBatches(t *testing.T) {
+	data, _ := io.ReadAll(&generator{n: 3*batchEntries + 7})
+	r := NewReader(bytes.NewReader(data), "t.har")
+	var rebuilt bytes.Buffer
+	n := 0
+	for ; ; n++ {
+		e, err := r.Next()
+		rebuilt.Write(r.Gap())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Index() != n || !strings.Contains(e.Request.URL, fmt.Sprintf("n=%d", n)) {
+			t.Fatalf("entry %d: index %d, url %s", n, r.Index(), e.Request.URL)
+		}
+		want, err := ParseEntry(r.Raw())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, e, equateEntries); diff != "" {
+			t.Fatalf("entry %d differs from its Raw:\n%s", n, diff)
+		}
+		rebuilt.Write(r.Raw())
+	}
+	if n != 3*batchEntries+7 || !bytes.Equal(rebuilt.Bytes(), data) {
+		t.Fatalf("%d entries; Gap+Raw rebuilt the input: %v", n, bytes.Equal(rebuilt.Bytes(), data))
+	}
+
+	bad := bytes.Replace(data, []byte(`"url":"https://rancher.test/v3/cluster?_replace=true&n=100"`), []byte(`"url":100`), 1)
+	r = NewReader(bytes.NewReader(bad), "t.har")
+	for n = 0; ; n++ {
+		if _, err := r.Next(); err != nil {
+			if n != 100 || !strings.Contains(err.Error(), "t.har: entry 100: request.url: expected string, got number") {
+				t.Fatalf("after %d entries: %v", n, err)
+			}
+			if _, again := r.Next(); again != err {
+				t.Fatalf("next call: %v, want the same error", again)
+			}
+			break
+		}
 	}
 }
