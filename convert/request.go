@@ -8,7 +8,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
@@ -195,23 +194,6 @@ type call struct {
 	// for the think time of a load test.
 	started string
 	elapsed float64
-}
-
-// size is about the memory c holds.
-// footprint is about the memory c's own structures hold; its strings
-// are the entry's.
-func (c *call) footprint() int {
-	n := int(unsafe.Sizeof(*c)) + c.target.footprint() + c.path.footprint() + c.body.footprint()
-	n += cap(c.headers) * int(unsafe.Sizeof(header{}))
-	for _, h := range c.headers {
-		n += h.value.footprint()
-	}
-	return n
-}
-
-// footprint is about the memory v's parts hold.
-func (v value) footprint() int {
-	return cap(v) * int(unsafe.Sizeof(part{}))
 }
 
 func (c *call) has(name string) bool {
