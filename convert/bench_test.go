@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
-	"github.com/apitape/apitape/internal/gctune"
 )
 
 const benchHead = `{"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},"pages":[],"entries":[`
@@ -130,17 +129,6 @@ func BenchmarkConvert10k(b *testing.B) {
 	// What httpsnippet takes about 1.7 s for (converter-edge-cases.md):
 	// two conversions, and one that writes both (convert --to curl,go).
 	b.Run("curl+go", func(b *testing.B) { benchConvert(b, false, "curl", "go") })
-	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
-	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
-}
-
-// BenchmarkConvert10kBatchGC is BenchmarkConvert10k's main cases with
-// the garbage collector set as apitape's batch commands set it
-// (internal/gctune): what `apitape convert` does.
-func BenchmarkConvert10kBatchGC(b *testing.B) {
-	defer gctune.ForBatch(os.Getenv)()
-	b.Run("curl", func(b *testing.B) { benchConvert(b, false, "curl") })
-	b.Run("go", func(b *testing.B) { benchConvert(b, false, "go") })
 	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
 	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
 }
