@@ -370,6 +370,27 @@ type builder struct {
 
 	auth     *Auth // --auth: replaces the browser session (auth.go)
 	redacted bool  // the input went through redaction
+
+	// csrf caches credential.CSRFHeader by lower-case name: every call
+	// asks it of the same dozen headers, and it was a twentieth of
+	// building a call.
+	csrf map[string]bool
+}
+
+// isCSRF is credential.CSRFHeader(lower), remembered for the first
+// names seen.
+func (b *builder) isCSRF(lower string) bool {
+	is, ok := b.csrf[lower]
+	if !ok {
+		is = cred.CSRFHeader(lower)
+		if b.csrf == nil {
+			b.csrf = map[string]bool{}
+		}
+		if len(b.csrf) < 1024 {
+			b.csrf[lower] = is
+		}
+	}
+	return is
 }
 
 // lit is literal(s) with its part taken from a slab shared by many calls:
@@ -468,7 +489,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		case lower == "accept-encoding":
 			c.compressed = true
 			continue
-		case rancher && (lower == "cookie" || cred.CSRFHeader(lower) || lower == "user-agent"):
+		case rancher && (lower == "cookie" || b.isCSRF(lower) || lower == "user-agent"):
 			// A bearer token replaces the browser session; a browser
 			// User-Agent without the CSRF pair would fail Rancher's check.
 			continue
@@ -574,17 +595,13 @@ var rancherBearer = value{{Text: "Bearer "}, {Env: EnvRancherToken}}
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
 func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) value {
 	fv := b.headerField(rw, index, name, v)
-	if !isCredential(lower) {
+	if lower != "cookie" && lower != "authorization" && !b.isCSRF(lower) {
 		return fv
 	}
 	if fv.hasVar() && onlyVariables(lower, fv) {
 		return fv
 	}
 	return b.credentialValue(lower, v, fv)
-}
-
-func isCredential(lowerName string) bool {
-	return lowerName == "cookie" || lowerName == "authorization" || cred.CSRFHeader(lowerName)
 }
 
 // onlyVariables reports whether a credential header's recorded text
