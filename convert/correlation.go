@@ -105,10 +105,11 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			if cor.hw, err = har.NewWriter(cor.sp, nil); err != nil {
 				return err
 			}
-			for _, h := range cor.held {
+			for i, h := range cor.held {
 				if err := spill(h); err != nil {
 					return err
 				}
+				cor.held[i] = item{} // freed as it goes
 			}
 			cor.held = nil
 		}
@@ -385,12 +386,13 @@ func keep(e *har.Entry) *har.Entry {
 	return e
 }
 
-// heldCost is what holding a built call counts against heldMemory: its
-// structures (about 2 KiB for a browser's request), the entry's short
-// strings, which the decoder may keep in chunks shared by the whole entry
-// (about its size in the input, up to a bound), and a long request body.
+// heldCost is what holding a built call counts against heldMemory,
+// measured on browser sessions: its structures (about 1.3 KiB, and 128
+// bytes a header or cookie), the entry's short strings, which the decoder
+// may keep in chunks shared by the whole entry (about its size in the
+// input, up to a bound), and a long request body.
 func heldCost(e *har.Entry, rawSize int) int {
-	n := 2<<10 + min(rawSize, 8<<10)
+	n := 1280 + 128*(len(e.Request.Headers)+len(e.Request.Cookies)) + min(rawSize, 8<<10)
 	if pd := e.Request.PostData; pd != nil && pd.Text != nil && len(*pd.Text) > 1<<10 {
 		n += len(*pd.Text)
 	}
