@@ -131,6 +131,9 @@ func BenchmarkConvert10k(b *testing.B) {
 	b.Run("curl+go", func(b *testing.B) { benchConvert(b, false, "curl", "go") })
 	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
 	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
+	// The default path of apitape convert --to curl,go: the redaction
+	// stage first, with a new redactor each time as each run has.
+	b.Run("curl,go-redacted", func(b *testing.B) { benchConvertTo(b, false, "curl", "go", "redact") })
 }
 
 func benchConvertTo(b *testing.B, noCorrelate bool, formats ...string) {
@@ -138,12 +141,21 @@ func benchConvertTo(b *testing.B, noCorrelate bool, formats ...string) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var outs []Output
+	redacting := false
 	for _, f := range formats {
+		if f == "redact" {
+			redacting = true
+			continue
+		}
 		outs = append(outs, Output{f, io.Discard})
 	}
 	cpu0 := cpuTime()
 	for b.Loop() {
-		st, err := ConvertTo(har.NewReader(bytes.NewReader(data), "bench.har"), outs, Options{NoCorrelate: noCorrelate})
+		opts := Options{NoCorrelate: noCorrelate}
+		if redacting {
+			opts.Redact = testRedactor(b)
+		}
+		st, err := ConvertTo(har.NewReader(bytes.NewReader(data), "bench.har"), outs, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
