@@ -426,7 +426,7 @@ func TestAdversarialRedirectExact(t *testing.T) {
 
 // testRedactor is the redaction stage convert runs by default, with a
 // fixed key.
-func testRedactor(t *testing.T) func(int, []byte) ([]byte, error) {
+func testRedactor(t testing.TB) func(int, []byte) ([]byte, error) {
 	r, err := redact.New(redact.Options{Key: []byte("adversarial-test-key-0123456789")})
 	if err != nil {
 		t.Fatal(err)

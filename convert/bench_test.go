@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apitape/apitape/har"
-	"github.com/apitape/apitape/internal/gctune"
 )
 
 const benchHead = `{"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},"pages":[],"entries":[`
@@ -132,17 +131,9 @@ func BenchmarkConvert10k(b *testing.B) {
 	b.Run("curl+go", func(b *testing.B) { benchConvert(b, false, "curl", "go") })
 	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
 	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
-}
-
-// BenchmarkConvert10kBatchGC is BenchmarkConvert10k's main cases with
-// the garbage collector set as apitape's batch commands set it
-// (internal/gctune): what `apitape convert` does.
-func BenchmarkConvert10kBatchGC(b *testing.B) {
-	defer gctune.ForBatch(os.Getenv)()
-	b.Run("curl", func(b *testing.B) { benchConvert(b, false, "curl") })
-	b.Run("go", func(b *testing.B) { benchConvert(b, false, "go") })
-	b.Run("curl,go", func(b *testing.B) { benchConvertTo(b, false, "curl", "go") })
-	b.Run("curl,go-no-correlate", func(b *testing.B) { benchConvertTo(b, true, "curl", "go") })
+	// The default path of apitape convert --to curl,go: the redaction
+	// stage first, with a new redactor each time as each run has.
+	b.Run("curl,go-redacted", func(b *testing.B) { benchConvertTo(b, false, "curl", "go", "redact") })
 }
 
 func benchConvertTo(b *testing.B, noCorrelate bool, formats ...string) {
@@ -150,12 +141,21 @@ func benchConvertTo(b *testing.B, noCorrelate bool, formats ...string) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var outs []Output
+	redacting := false
 	for _, f := range formats {
+		if f == "redact" {
+			redacting = true
+			continue
+		}
 		outs = append(outs, Output{f, io.Discard})
 	}
 	cpu0 := cpuTime()
 	for b.Loop() {
-		st, err := ConvertTo(har.NewReader(bytes.NewReader(data), "bench.har"), outs, Options{NoCorrelate: noCorrelate})
+		opts := Options{NoCorrelate: noCorrelate}
+		if redacting {
+			opts.Redact = testRedactor(b)
+		}
+		st, err := ConvertTo(har.NewReader(bytes.NewReader(data), "bench.har"), outs, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -141,3 +141,42 @@ func codeFormats() []Format {
 	}
 	return out
 }
+
+// TestRedactedInputErrors: with the redaction stage, which decodes only
+// the redacted text, a bad entry gets the error reading it without
+// redaction gives (file, entry, field, offset in the file), whether the
+// redactor fails on it or lets it through.
+func TestRedactedInputErrors(t *testing.T) {
+	const head = `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[`
+	good := `{"startedDateTime":"2024-01-01T00:00:00Z","time":1,"request":{"method":"GET","url":"https://a.example/","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},"response":{"status":200,"statusText":"","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":""},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":0,"wait":0,"receive":0}}`
+	bad := []string{
+		strings.Replace(good, `"method":"GET",`, ``, 1),                    // a required field missing
+		strings.Replace(good, `"status":200`, `"status":"200"`, 1),         // a field of the wrong type
+		strings.Replace(good, `"headers":[]`, `"headers":[{"name":1}]`, 1), // deeper
+		strings.Replace(good, `"time":1,`, `"time":1,,`, 1),                // malformed JSON
+		strings.Replace(good, `"url":"https://a.example/"`, `"url":"https://a.example/\x"`, 1),
+	}
+	hooks := map[string]func(int, []byte) ([]byte, error){
+		"passes": func(_ int, raw []byte) ([]byte, error) { return raw, nil },
+		"fails": func(i int, raw []byte) ([]byte, error) {
+			if i == 1 {
+				return nil, errors.New("redact: cannot read it")
+			}
+			return raw, nil
+		},
+		"redactor": testRedactor(t),
+	}
+	for i, entry := range bad {
+		data := []byte(head + good + ",\n  " + entry + "]}}")
+		_, want := Convert(har.NewReader(bytes.NewReader(data), "bad.har"), &bytes.Buffer{}, Options{Format: "curl", Name: "bad.har"})
+		if want == nil || !strings.Contains(want.Error(), "bad.har: entry 1") {
+			t.Fatalf("case %d: without redaction: %v", i, want)
+		}
+		for name, hook := range hooks {
+			_, err := Convert(har.NewReader(bytes.NewReader(data), "bad.har"), &bytes.Buffer{}, Options{Format: "curl", Name: "bad.har", Redact: hook})
+			if err == nil || err.Error() != want.Error() {
+				t.Errorf("case %d, redaction %s: error %v, want %v", i, name, err, want)
+			}
+		}
+	}
+}

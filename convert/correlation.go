@@ -1,15 +1,10 @@
 package convert
 
 import (
-	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
@@ -50,7 +45,12 @@ type correlation struct {
 	held     []item
 	heldSize int
 	spilled  bool
-	sp       *spool
+	// Spilled, the entries (every one cor.order lists, in its order) are
+	// in sp as a HAR file written by hw, and the entries that are not
+	// converted, with why, in skipped.
+	sp      *spool
+	hw      *har.Writer
+	skipped []item
 
 	// used lists, by entry, the variables each call's fields hold, and
 	// order the entries in recorded order with whether each is an extra
@@ -80,30 +80,17 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	if err != nil {
 		return nil, &VarError{err}
 	}
-	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, sp: &spool{},
+	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{},
 		used: map[int][]*correlate.Var{}, needed: map[int]bool{}, extras: map[int]string{}}
-	w := bufio.NewWriterSize(cor.sp, 64<<10)
-	var buf []byte
-	var enc []byte
-	record := func(kind byte, index int, payload []byte) error {
-		buf = append(buf[:0], kind)
-		buf = binary.AppendUvarint(buf, uint64(index))
-		buf = binary.AppendUvarint(buf, uint64(len(payload)))
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		_, err := w.Write(payload)
-		return err
-	}
-	spool := func(it item) error {
+	// spill writes an item past the bound: an entry, as what keep left
+	// of it, to a HAR file that the second pass reads back; a reason
+	// stays in memory, it is a short line.
+	spill := func(it item) error {
 		if it.entry == nil {
-			return record(recordSkip, it.index, []byte(it.reason))
+			cor.skipped = append(cor.skipped, item{index: it.index, reason: it.reason})
+			return nil
 		}
-		enc = appendEntry(enc[:0], it.entry)
-		if it.extra {
-			return record(recordExtra, it.index, enc)
-		}
-		return record(recordEntry, it.index, enc)
+		return cor.hw.Write(it.entry)
 	}
 	hold := func(it item, size int) error {
 		if !cor.spilled && cor.heldSize+size <= heldMemory {
@@ -113,14 +100,20 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 		}
 		if !cor.spilled {
 			cor.spilled = true
-			for _, h := range cor.held {
-				if err := spool(h); err != nil {
+			cor.sp = &spool{}
+			var err error
+			if cor.hw, err = har.NewWriter(cor.sp, nil); err != nil {
+				return err
+			}
+			for i, h := range cor.held {
+				if err := spill(h); err != nil {
 					return err
 				}
+				cor.held[i] = item{} // freed as it goes
 			}
 			cor.held = nil
 		}
-		return spool(it)
+		return spill(it)
 	}
 	fail := func(err error) (*correlation, error) {
 		cor.close()
@@ -167,15 +160,17 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 			_, path, _, _ := correlate.SplitURL(it.entry.Request.URL)
 			cor.extras[it.index] = it.entry.Request.Method + " " + path
 		}
-		// Held: the call, and for a spill what the spool needs of the
-		// request, never the answer's body.
+		// Held: the call, and for a spill what the second pass needs of
+		// the entry, never the answer's headers or body.
 		kept := keep(it.entry)
-		if err := hold(item{index: it.index, entry: kept, call: c, extra: it.extra}, c.footprint()+keptFootprint(kept, it.size)); err != nil {
+		if err := hold(item{index: it.index, entry: kept, call: c, extra: it.extra}, heldCost(kept, it.size)); err != nil {
 			return fail(err)
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return fail(err)
+	if cor.hw != nil {
+		if err := cor.hw.Close(); err != nil {
+			return fail(err)
+		}
 	}
 	m, err := x.Model()
 	if err != nil {
@@ -231,13 +226,6 @@ func (cor *correlation) settle() {
 		}
 	}
 }
-
-// Spool record kinds.
-const (
-	recordEntry = 'e' // payload: appendEntry's encoding of the entry
-	recordSkip  = 's' // payload: why the entry is not converted
-	recordExtra = 'x' // as recordEntry, for an entry the selection left out
-)
 
 // mark notes the correlated values a call sends.
 func (cor *correlation) mark(c *call) {
@@ -339,47 +327,39 @@ func (cor *correlation) source(name string) source {
 		return &heldSource{items: cor.held}
 	}
 	r, err := cor.sp.reader()
-	return &spoolSource{r: bufio.NewReaderSize(r, 64<<10), name: name, err: err}
+	return &spoolSource{r: har.NewReader(r, name), order: cor.order, skipped: cor.skipped, err: err}
 }
 
+// spoolSource reads the spilled entries back in input order: those of
+// order from the spool, the unconverted ones from skipped, merged by
+// index.
 type spoolSource struct {
-	r    *bufio.Reader
-	name string
-	buf  []byte
-	err  error
+	r       *har.Reader
+	order   []orderItem
+	skipped []item
+	err     error
 }
 
 func (s *spoolSource) next() (item, error) {
 	if s.err != nil {
 		return item{}, s.err
 	}
-	kind, err := s.r.ReadByte()
+	if len(s.skipped) > 0 && (len(s.order) == 0 || s.skipped[0].index < s.order[0].index) {
+		it := s.skipped[0]
+		s.skipped = s.skipped[1:]
+		return it, nil
+	}
+	if len(s.order) == 0 {
+		return item{}, io.EOF
+	}
+	o := s.order[0]
+	s.order = s.order[1:]
+	e, err := s.r.Next()
 	if err != nil {
-		return item{}, err // io.EOF at the end
+		s.err = spoolError(err)
+		return item{}, s.err
 	}
-	index, err := binary.ReadUvarint(s.r)
-	if err != nil {
-		return item{}, spoolError(err)
-	}
-	n, err := binary.ReadUvarint(s.r)
-	if err != nil {
-		return item{}, spoolError(err)
-	}
-	if uint64(cap(s.buf)) < n {
-		s.buf = make([]byte, n)
-	}
-	s.buf = s.buf[:n]
-	if _, err := io.ReadFull(s.r, s.buf); err != nil {
-		return item{}, spoolError(err)
-	}
-	if kind == recordSkip {
-		return item{index: int(index), reason: string(s.buf)}, nil
-	}
-	e, err := readEntry(s.buf)
-	if err != nil {
-		return item{}, spoolError(err)
-	}
-	return item{index: int(index), entry: e, extra: kind == recordExtra}, nil
+	return item{index: o.index, entry: e, extra: o.extra}, nil
 }
 
 type heldSource struct{ items []item }
@@ -394,8 +374,9 @@ func (s *heldSource) next() (item, error) {
 	return it, nil
 }
 
-// keep drops, in place, what appendEntry does not encode of an entry
-// convert owns: the answer's headers and body above all.
+// keep drops, in place, what the second pass does not need of an entry
+// convert owns (see builder.build): the answer's headers and body above
+// all, which are most of a session's bytes.
 func keep(e *har.Entry) *har.Entry {
 	status, started, elapsed := e.Response.Status, e.StartedDateTime, e.Time
 	req := e.Request
@@ -405,176 +386,17 @@ func keep(e *har.Entry) *har.Entry {
 	return e
 }
 
-// keptFootprint is about the memory a kept entry holds beyond its call's
-// structures: its own, and its strings. The decoder copies an entry's
-// short strings into shared chunks, so a kept string can keep the whole
-// entry's short strings alive (about its raw size, up to a bound); long
-// ones (a request body) have their own allocation.
-func keptFootprint(e *har.Entry, rawSize int) int {
-	n := int(unsafe.Sizeof(*e)) + min(rawSize, 8<<10)
-	n += cap(e.Request.Headers) * (8 + int(unsafe.Sizeof(har.NameValue{})))
-	n += cap(e.Request.Cookies) * (8 + int(unsafe.Sizeof(har.Cookie{})))
+// heldCost is what holding a built call counts against heldMemory,
+// measured on browser sessions: its structures (about 1.3 KiB, and 128
+// bytes a header or cookie), the entry's short strings, which the decoder
+// may keep in chunks shared by the whole entry (about its size in the
+// input, up to a bound), and a long request body.
+func heldCost(e *har.Entry, rawSize int) int {
+	n := 1280 + 128*(len(e.Request.Headers)+len(e.Request.Cookies)) + min(rawSize, 8<<10)
 	if pd := e.Request.PostData; pd != nil && pd.Text != nil && len(*pd.Text) > 1<<10 {
 		n += len(*pd.Text)
 	}
 	return n
-}
-
-// appendEntry encodes what the second pass needs of an entry (see
-// builder.build): the request and the response status, never the
-// response's headers or body, which are most of a session's bytes.
-// Strings are length-prefixed; lists count-prefixed.
-func appendEntry(b []byte, e *har.Entry) []byte {
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	flag := func(on bool) {
-		if on {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-	}
-	req := &e.Request
-	str(req.Method)
-	str(req.URL)
-	b = binary.AppendUvarint(b, uint64(e.Response.Status))
-	str(e.StartedDateTime) // the locustfile's think time
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.Time))
-	b = binary.AppendUvarint(b, uint64(len(req.Headers)))
-	for _, h := range req.Headers {
-		str(h.Name)
-		str(h.Value)
-	}
-	b = binary.AppendUvarint(b, uint64(len(req.Cookies)))
-	for _, c := range req.Cookies {
-		str(c.Name)
-		str(c.Value)
-	}
-	pd := req.PostData
-	flag(pd != nil)
-	if pd == nil {
-		return b
-	}
-	str(pd.MimeType)
-	flag(pd.IsBase64())
-	flag(pd.Text != nil)
-	if pd.Text != nil {
-		str(*pd.Text)
-	}
-	b = binary.AppendUvarint(b, uint64(len(pd.Params)))
-	for _, p := range pd.Params {
-		str(p.Name)
-		flag(p.Value != nil)
-		if p.Value != nil {
-			str(*p.Value)
-		}
-		str(p.FileName)
-		str(p.ContentType)
-	}
-	return b
-}
-
-// readEntry decodes appendEntry's encoding.
-func readEntry(b []byte) (*har.Entry, error) {
-	d := decoder{b: b}
-	e := &har.Entry{}
-	req := &e.Request
-	req.Method, req.URL = d.str(), d.str()
-	e.Response.Status = int(d.num())
-	e.StartedDateTime, e.Time = d.str(), d.float()
-	for n := d.count(); n > 0 && d.err == nil; n-- {
-		req.Headers = append(req.Headers, har.NameValue{Name: d.str(), Value: d.str()})
-	}
-	for n := d.count(); n > 0 && d.err == nil; n-- {
-		req.Cookies = append(req.Cookies, har.Cookie{Name: d.str(), Value: d.str()})
-	}
-	if d.flag() {
-		pd := &har.PostData{MimeType: d.str()}
-		if d.flag() {
-			pd.Extra.Set("_encoding", "base64")
-		}
-		if d.flag() {
-			pd.Text = har.String(d.str())
-		}
-		for n := d.count(); n > 0 && d.err == nil; n-- {
-			p := har.Param{Name: d.str()}
-			if d.flag() {
-				p.Value = har.String(d.str())
-			}
-			p.FileName, p.ContentType = d.str(), d.str()
-			pd.Params = append(pd.Params, p)
-		}
-		req.PostData = pd
-	}
-	if d.err == nil && len(d.b) > 0 {
-		d.err = errors.New("trailing bytes")
-	}
-	return e, d.err
-}
-
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) num() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count is a list length, which cannot exceed the bytes left.
-func (d *decoder) count() int {
-	n := d.num()
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) str() string {
-	n := d.num()
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) float() float64 {
-	if len(d.b) < 8 {
-		d.fail()
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) flag() bool {
-	if len(d.b) == 0 {
-		d.fail()
-		return false
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v == 1
-}
-
-func (d *decoder) fail() {
-	if d.err == nil {
-		d.err = errors.New("truncated entry")
-	}
-	d.b = nil
 }
 
 func spoolError(err error) error {

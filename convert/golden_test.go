@@ -49,15 +49,20 @@ func TestGolden(t *testing.T) {
 			}
 			golden(t, tt.golden, out.Bytes())
 
-			// The same with the first pass's entries spooled, not held.
+			// The same with the first pass's entries spooled, not held:
+			// all of them as read, or the first few held, then spooled
+			// as what the second pass needs of them, and the others as
+			// read.
 			defer func(held int) { heldMemory = held }(heldMemory)
-			heldMemory = 0
-			var spilled bytes.Buffer
-			if _, err := Convert(har.NewReader(bytes.NewReader(input), tt.input), &spilled, tt.opts); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(spilled.Bytes(), out.Bytes()) {
-				t.Errorf("the output differs when the entries are spooled")
+			for _, bound := range []int{0, 16 << 10} {
+				heldMemory = bound
+				var spilled bytes.Buffer
+				if _, err := Convert(har.NewReader(bytes.NewReader(input), tt.input), &spilled, tt.opts); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(spilled.Bytes(), out.Bytes()) {
+					t.Errorf("the output differs when the entries are spooled past %d bytes", bound)
+				}
 			}
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
@@ -197,23 +196,6 @@ type call struct {
 	elapsed float64
 }
 
-// size is about the memory c holds.
-// footprint is about the memory c's own structures hold; its strings
-// are the entry's.
-func (c *call) footprint() int {
-	n := int(unsafe.Sizeof(*c)) + c.target.footprint() + c.path.footprint() + c.body.footprint()
-	n += cap(c.headers) * int(unsafe.Sizeof(header{}))
-	for _, h := range c.headers {
-		n += h.value.footprint()
-	}
-	return n
-}
-
-// footprint is about the memory v's parts hold.
-func (v value) footprint() int {
-	return cap(v) * int(unsafe.Sizeof(part{}))
-}
-
 func (c *call) has(name string) bool {
 	for _, h := range c.headers {
 		if strings.EqualFold(h.name, name) {
@@ -388,6 +370,27 @@ type builder struct {
 
 	auth     *Auth // --auth: replaces the browser session (auth.go)
 	redacted bool  // the input went through redaction
+
+	// csrf caches credential.CSRFHeader by lower-case name: every call
+	// asks it of the same dozen headers, and it was a twentieth of
+	// building a call.
+	csrf map[string]bool
+}
+
+// isCSRF is credential.CSRFHeader(lower), remembered for the first
+// names seen.
+func (b *builder) isCSRF(lower string) bool {
+	is, ok := b.csrf[lower]
+	if !ok {
+		is = cred.CSRFHeader(lower)
+		if b.csrf == nil {
+			b.csrf = map[string]bool{}
+		}
+		if len(b.csrf) < 1024 {
+			b.csrf[lower] = is
+		}
+	}
+	return is
 }
 
 // lit is literal(s) with its part taken from a slab shared by many calls:
@@ -486,7 +489,7 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 		case lower == "accept-encoding":
 			c.compressed = true
 			continue
-		case rancher && (lower == "cookie" || cred.CSRFHeader(lower) || lower == "user-agent"):
+		case rancher && (lower == "cookie" || b.isCSRF(lower) || lower == "user-agent"):
 			// A bearer token replaces the browser session; a browser
 			// User-Agent without the CSRF pair would fail Rancher's check.
 			continue
@@ -592,17 +595,13 @@ var rancherBearer = value{{Text: "Bearer "}, {Env: EnvRancherToken}}
 // ${TOKEN}", "R_SESS=${R_SESS_COOKIE}").
 func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) value {
 	fv := b.headerField(rw, index, name, v)
-	if !isCredential(lower) {
+	if lower != "cookie" && lower != "authorization" && !b.isCSRF(lower) {
 		return fv
 	}
 	if fv.hasVar() && onlyVariables(lower, fv) {
 		return fv
 	}
 	return b.credentialValue(lower, v, fv)
-}
-
-func isCredential(lowerName string) bool {
-	return lowerName == "cookie" || lowerName == "authorization" || cred.CSRFHeader(lowerName)
 }
 
 // onlyVariables reports whether a credential header's recorded text

@@ -347,9 +347,9 @@ func TestTargetsBaseURLPrefix(t *testing.T) {
 func TestSpoolKeepsTiming(t *testing.T) {
 	e := &har.Entry{StartedDateTime: "2025-01-01T00:00:01.250Z", Time: 12.5,
 		Request: har.Request{Method: "GET", URL: "https://a.example/"}}
-	got, err := readEntry(appendEntry(nil, keep(e)))
-	if err != nil || got.StartedDateTime != "2025-01-01T00:00:01.250Z" || got.Time != 12.5 {
-		t.Errorf("read back %q, %v (%v)", got.StartedDateTime, got.Time, err)
+	got := spillAndRead(t, e)[0]
+	if got.StartedDateTime != "2025-01-01T00:00:01.250Z" || got.Time != 12.5 {
+		t.Errorf("read back %q, %v", got.StartedDateTime, got.Time)
 	}
 }
 

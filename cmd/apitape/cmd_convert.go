@@ -118,7 +118,6 @@ func convertCommand() *command {
 		summary: "turn recorded calls into curl commands, a bash script or a Go program",
 		usage:   convertUsage,
 		run:     runConvert,
-		batch:   true,
 	}
 }
 

@@ -48,7 +48,6 @@ func inspectCommand() *command {
 		summary: "show the values later calls take from earlier answers",
 		usage:   inspectUsage,
 		run:     runInspect,
-		batch:   true,
 	}
 }
 

@@ -88,7 +88,6 @@ func redactCommand() *command {
 		summary: "replace secrets in a HAR with stable placeholders",
 		usage:   redactUsage,
 		run:     runRedact,
-		batch:   true,
 	}
 }
 

@@ -120,7 +120,6 @@ func replayCommand() *command {
 		summary: "re-send recorded calls to a server and diff the answers",
 		usage:   replayUsage,
 		run:     runReplay,
-		batch:   true,
 	}
 }
 

@@ -51,7 +51,6 @@ func scanCommand() *command {
 		summary: "find secrets left in HAR files and scripts",
 		usage:   scanUsage,
 		run:     runScan,
-		batch:   true,
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/apitape/apitape/internal/gctune"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
@@ -86,9 +85,6 @@ type command struct {
 	summary string
 	usage   string
 	run     func(ctx context.Context, st *streams, args []string) error
-	// batch: reads its input once and exits; the garbage collector is
-	// set for that (internal/gctune).
-	batch bool
 }
 
 func commands() []*command {
@@ -192,13 +188,6 @@ func run(ctx context.Context, st *streams, args []string) (code int) {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			if c.batch {
-				getenv := st.getenv
-				if getenv == nil {
-					getenv = os.Getenv
-				}
-				defer gctune.ForBatch(getenv)()
-			}
 			return exitCode(st, c.run(ctx, st, args[1:]))
 		}
 	}

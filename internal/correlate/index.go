@@ -1,5 +1,7 @@
 package correlate
 
+import "strings"
+
 // slot holds the current producer of one value; the index points at
 // slots so that a new producer takes over without refiling the value.
 type slot struct {
@@ -29,6 +31,12 @@ type bucket struct {
 // always takes over; detection never replaces a producer whose value was
 // used (the client knows it then) or that the user declared.
 func (a *analyzer) offer(p *production) {
+	// Copies, as in produce: a type or member name cut from an entry's
+	// text would keep the whole text alive as long as the value.
+	p.typ = strings.Clone(p.typ)
+	for i, k := range p.rel {
+		p.rel[i] = strings.Clone(k)
+	}
 	if s := a.values[p.value]; s != nil {
 		cur := s.cur
 		if p.manual == "" && (cur.v != nil || cur.manual != "" || cur.score > p.score) {
