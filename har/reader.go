@@ -146,7 +146,7 @@ func (r *Reader) fill() {
 		}
 		if len(r.batch) == 0 && len(raw) >= batchBytes {
 			// A large entry alone, where it lies: no copy.
-			e, err := r.parse(&r.decoder[0], raw, r.index, r.rawOff)
+			e, err := parseEntry(&r.decoder[0], r.name, raw, r.index, r.rawOff)
 			r.batch = append(r.batch, item{e: e, err: err, raw: raw, gap: r.gap.Bytes(), rawOff: r.rawOff, index: r.index})
 			return
 		}
@@ -177,7 +177,7 @@ func (r *Reader) decodeBatch() {
 				return
 			}
 			it := &r.batch[i]
-			it.e, it.err = r.parse(d, it.raw, it.index, it.rawOff)
+			it.e, it.err = parseEntry(d, r.name, it.raw, it.index, it.rawOff)
 		}
 	}
 	if len(r.batch) < 2 {
@@ -190,8 +190,9 @@ func (r *Reader) decodeBatch() {
 	wg.Wait()
 }
 
-// parse decodes the raw bytes of an entry.
-func (r *Reader) parse(d *entryDecoder, raw []byte, index int, rawOff int64) (*Entry, error) {
+// parseEntry decodes the raw bytes of entry index of file name, which
+// begin at rawOff in the file.
+func parseEntry(d *entryDecoder, name string, raw []byte, index int, rawOff int64) (*Entry, error) {
 	e := new(Entry)
 	err := d.decode(raw, e)
 	if err == nil {
@@ -203,22 +204,27 @@ func (r *Reader) parse(d *entryDecoder, raw []byte, index int, rawOff int64) (*E
 		if off >= 0 {
 			off += rawOff
 		}
-		return nil, &Error{File: r.name, Entry: index, Field: field, Offset: off, Msg: msg}
+		return nil, &Error{File: name, Entry: index, Field: field, Offset: off, Msg: msg}
 	}
 	if e.Request.URL == "" {
-		return nil, &Error{File: r.name, Entry: index, Field: "request.url", Offset: -1, Msg: "missing"}
+		return nil, &Error{File: name, Entry: index, Field: "request.url", Offset: -1, Msg: "missing"}
 	}
 	if e.Request.Method == "" {
-		return nil, &Error{File: r.name, Entry: index, Field: "request.method", Offset: -1, Msg: "missing"}
+		return nil, &Error{File: name, Entry: index, Field: "request.method", Offset: -1, Msg: "missing"}
 	}
 	return e, nil
 }
 
 // ParseEntry decodes one entry's JSON with the same checks as Next.
 func ParseEntry(raw []byte) (*Entry, error) {
-	r := &Reader{name: "entry"}
-	return r.parse(&r.decoder[0], raw, 0, 0)
+	d := entryDecoders.Get().(*entryDecoder)
+	defer entryDecoders.Put(d)
+	return parseEntry(d, "entry", raw, 0, 0)
 }
+
+// entryDecoders keep ParseEntry from setting up a decoder for every entry
+// (a stage that redacts entries one by one parses each redacted entry).
+var entryDecoders = sync.Pool{New: func() any { return new(entryDecoder) }}
 
 // EntryError is an error about a field of the entry last returned, found
 // by a check made after reading (a method no server accepts, say); its
