@@ -375,7 +375,7 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")
 		}
 	}
-	if !opts.Exact && stats.NoCredentials > 0 && stats.NoCredentials == stats.Converted {
+	if !opts.Exact && opts.Auth == nil && stats.NoCredentials > 0 && stats.NoCredentials == stats.Converted {
 		warningf(st, "%s: no call carries a Cookie or Authorization header; the output sends them without credentials", name)
 		hintf(st, "browsers export sanitized HAR files by default (Chrome 130 and later): export with sensitive data, or add the headers yourself")
 	}
