@@ -52,6 +52,10 @@ func ParseAuth(s string) (Auth, error) {
 		if strings.Trim(ref, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" || ref == EnvBaseURL || strings.HasPrefix(ref, "APITAPE_") {
 			return Auth{}, fmt.Errorf("$%s: want an upper-case variable name of your own (not BASE_URL or APITAPE_…)", ref)
 		}
+		if err := correlate.ReservedName(ref); err != nil {
+			// $HOME or $IFS is always set: the script would send it.
+			return Auth{}, fmt.Errorf("$%s: want a variable name of your own: %v", ref, err)
+		}
 	}
 	if strings.EqualFold(name, "Cookie") || cred.CSRFHeader(name) {
 		return Auth{}, fmt.Errorf("%s is part of the browser session --auth replaces", name)

@@ -70,7 +70,7 @@ func safeName(name string) string {
 	if c := name[0]; '0' <= c && c <= '9' {
 		name = "V_" + name
 	}
-	if reservedName(name) != nil {
+	if ReservedName(name) != nil {
 		name += "_VALUE"
 	}
 	return name
@@ -123,8 +123,9 @@ var shellNames = map[string]bool{
 	"BASE_URL": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true, "SRANDOM": true, "PROMPT_COMMAND": true,
 }
 
-// reservedName reports why a name cannot be a variable's.
-func reservedName(name string) error {
+// ReservedName reports why a name cannot be a variable's: the shell,
+// curl or apitape use it (nil when it is free).
+func ReservedName(name string) error {
 	switch {
 	case shellNames[name]:
 		return errors.New("the shell or generated scripts use this name")
@@ -151,7 +152,7 @@ func checkName(name string) error {
 			return errors.New("a name has letters, digits and _ and does not start with a digit")
 		}
 	}
-	return reservedName(name)
+	return ReservedName(name)
 }
 
 // locationType is the resource type a Location header names: the segment
