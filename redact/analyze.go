@@ -440,6 +440,9 @@ func trivialValue(v string) bool {
 	if len(v) >= 2 && (v[0] == '{' && v[len(v)-1] == '}' || v[0] == '<' && v[len(v)-1] == '>') && identShape.MatchString(strings.Trim(v, "{}<> ")) {
 		return true
 	}
+	if len(v) > 2 && len(v) <= 48 && v[0] == '<' && v[len(v)-1] == '>' && strings.Trim(v[1:len(v)-1], " _-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		return true // a documentation placeholder: <your password>
+	}
 	if strings.HasSuffix(v, ":") && k8sNameShape.MatchString(v[:len(v)-1]) {
 		return true
 	}
