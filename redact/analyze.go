@@ -49,6 +49,9 @@ type analyzer struct {
 	gated bool
 	recs  []Record
 	warns []Record
+	// sweeps and hits count sweeps run and redactions attempted (see
+	// effects).
+	sweeps, hits int
 }
 
 // set returns an empty edit set; give it back with done.
@@ -152,6 +155,7 @@ func (a *analyzer) keyPath() []string {
 // hit redacts s[start:end], whose secret value is value (the span may be an
 // encoded form of it), unless the span is already claimed.
 func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) bool {
+	a.hits++
 	if !es.free(start, end) || value == "" {
 		return false
 	}
@@ -247,6 +251,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 
 // sweep replaces known secrets (found anywhere earlier) in s.
 func (a *analyzer) sweep(s string, es *editSet) {
+	a.sweeps++
 	a.ks.sweep(s, func(start, end int, value, class string) {
 		if wordy(value) && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
 			return // a password that is a word is not part of a longer word
@@ -459,9 +464,8 @@ var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
 
 // ---- values without a secret name ----
 
-// textValue analyses a string that is not secret by name: it may hold
-// JSON, a URL, YAML or free text.
-func (a *analyzer) textValue(s string, es *editSet) {
+// textValueOnce is textValue without the memo.
+func (a *analyzer) textValueOnce(s string, es *editSet) {
 	walked := false
 	defer func() { a.wholeJSON = walked }() // this text's shape, not a nested one's
 	if s == "" {

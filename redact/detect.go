@@ -472,6 +472,11 @@ func decodeBase64(s string) (string, bool) {
 	if len(t)%4 == 1 || t == "" {
 		return "", false
 	}
+	for i := 0; i < len(t); i++ {
+		if !isB64[t[i]] {
+			return "", false // before DecodeString allocates
+		}
+	}
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(t, "-_") {
 		if strings.ContainsAny(t, "+/") {

@@ -1,16 +1,20 @@
 package redact
 
-// A small JSON reader that keeps where every value sits in the text. The
-// redactor needs byte spans, not values: it changes the bytes of one string
-// and leaves every other byte (key order, spacing, number spelling, escapes
-// it did not touch) exactly as it was, which encoding/json cannot do.
+// A tree of where every value sits in the text, built from jsontext's
+// tokens and offsets. The redactor needs byte spans, not values: it
+// changes the bytes of one string and leaves every other byte (key order,
+// spacing, number spelling, escapes it did not touch) exactly as it was.
 
 import (
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/apitape/apitape/har"
 )
@@ -56,16 +60,6 @@ type jsonSyntaxError struct {
 
 func (e *jsonSyntaxError) Error() string {
 	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
-}
-
-type jparser struct {
-	s       string
-	pos     int
-	depth   int
-	scratch []jnode // children of the open containers, until each closes
-	chunk   []jnode // where closed containers' children are kept, in runs
-	ar      *jarena
-	escaped bool // skipString saw a backslash
 }
 
 // jarena keeps the nodes of the trees parsed for one entry, so the next
@@ -128,151 +122,176 @@ var arenas = sync.Pool{New: func() any { return new(jarena) }}
 // parseJSON parses one JSON document (surrounding whitespace allowed).
 func parseJSON(s string) (jnode, error) { return parseJSONIn(s, nil) }
 
-// parseJSONIn parses with nodes from ar (nil: from the heap).
-func parseJSONIn(s string, ar *jarena) (jnode, error) {
-	p := jparser{s: s, ar: ar}
+// jsonOpts make jsontext as lenient as the redactor must be: invalid
+// UTF-8 is kept as it is (no byte it does not redact may change), and a
+// repeated member name is the writer's business, not a reason to skip a
+// body.
+var jsonOpts = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)}
+
+// decoders are reused: a Decoder's state costs more to set up than a short
+// entry takes to read.
+var decoders = sync.Pool{New: func() any {
+	d := &jdecoder{}
+	d.dec = jsontext.NewDecoder(&d.sr, jsonOpts...)
+	return d
+}}
+
+type jdecoder struct {
+	sr    strings.Reader
+	dec   *jsontext.Decoder
+	stack []openNode
+}
+
+// parseJSONIn parses with nodes from ar (nil: from the heap). jsontext
+// reads the tokens and checks the syntax; parseJSONIn keeps where each
+// value and member name lies (InputOffset after each token), which is all
+// the redactor needs to splice.
+func parseJSONIn(s string, ar *jarena) (root jnode, err error) {
+	b := builder{s: s, ar: ar}
 	if ar != nil {
-		p.scratch = ar.scratch
-		defer func() { ar.scratch = p.scratch[:0] }()
+		b.scratch = ar.scratch
+		defer func() { ar.scratch = b.scratch[:0] }()
 	}
-	p.space()
-	n, err := p.value()
+	d := decoders.Get().(*jdecoder)
+	d.sr.Reset(s)
+	dec := d.dec
+	dec.Reset(&d.sr, jsonOpts...)
+	defer func() {
+		d.sr.Reset("")
+		dec.Reset(&d.sr, jsonOpts...)
+		if cap(d.stack) > 1<<10 {
+			d.stack = nil
+		}
+		clear(d.stack[:cap(d.stack)])
+		decoders.Put(d)
+	}()
+	b.stack = d.stack[:0]
+	root, err = b.build(dec)
+	d.stack = b.stack[:0]
 	if err != nil {
 		return jnode{}, err
 	}
-	p.space()
-	if p.pos != len(s) {
-		return jnode{}, p.errorf("unexpected data after the document")
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return jnode{}, &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "unexpected data after the document"}
 	}
-	return n, nil
+	return root, nil
 }
 
-func (p *jparser) errorf(msg string) error { return &jsonSyntaxError{Offset: p.pos, Msg: msg} }
+// builder turns the tokens of one document into a jnode tree.
+type builder struct {
+	s       string
+	scratch []jnode // children of the open containers, until each closes
+	chunk   []jnode // where closed containers' children are kept, in runs
+	ar      *jarena
+	stack   []openNode
+}
 
-func (p *jparser) space() {
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
+type openNode struct {
+	n    jnode
+	mark int // where its children start in scratch
+}
+
+func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
+	stack := b.stack
+	defer func() { b.stack = stack }()
+	var key string
+	var kstart int32
+	named := false // key and kstart hold the name of the value that comes next
+	for {
+		kind := dec.PeekKind()
+		if kind == 0 {
+			_, err := dec.ReadToken() // the error PeekKind saw
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return jnode{}, syntaxError(dec, err)
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].n.kind == '{' && !named && kind != '}' {
+			// A member name.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			end := int(dec.InputOffset())
+			kstart, named = int32(end-len(v)), true
+			key = b.s[int(kstart)+1 : end-1]
+			if strings.IndexByte(key, '\\') >= 0 {
+				key = decodeJSONString(key).s
+			}
+			continue
+		}
+		var n jnode
+		switch kind {
+		case '{', '[':
+			if len(stack) >= har.MaxDepth {
+				return jnode{}, &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"}
+			}
+			if _, err := dec.ReadToken(); err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			stack = append(stack, openNode{n: jnode{kind: byte(kind), start: int(dec.InputOffset()) - 1, key: key, kstart: kstart}, mark: len(b.scratch)})
+			key, kstart, named = "", 0, false
+			continue
+		case '}', ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n = o.n
+			n.end = int(dec.InputOffset())
+			b.closeKids(&n, o.mark)
 		default:
-			return
+			v, err := dec.ReadValue()
+			if err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			end := int(dec.InputOffset())
+			n = jnode{kind: scalarKind(kind), start: end - len(v), end: end, key: key, kstart: kstart}
 		}
+		if len(stack) == 0 {
+			return n, nil
+		}
+		b.scratch = append(b.scratch, n)
+		key, kstart, named = "", 0, false
 	}
 }
 
-func (p *jparser) value() (jnode, error) {
-	if p.pos >= len(p.s) {
-		return jnode{}, p.errorf("unexpected end of input")
-	}
-	start := p.pos
-	switch c := p.s[p.pos]; c {
-	case '{':
-		return p.object()
-	case '[':
-		return p.array()
-	case '"':
-		if err := p.skipString(); err != nil {
-			return jnode{}, err
-		}
-		return jnode{kind: '"', start: start, end: p.pos}, nil
-	case 't':
-		return p.literal("true", 't')
-	case 'f':
-		return p.literal("false", 'f')
+func scalarKind(k jsontext.Kind) byte {
+	switch k {
 	case 'n':
-		return p.literal("null", '0')
-	default:
-		if c == '-' || (c >= '0' && c <= '9') {
-			return p.number()
-		}
-		return jnode{}, p.errorf("unexpected character")
+		return '0'
+	case '0':
+		return 'n'
 	}
+	return byte(k) // '"', 't', 'f'
 }
 
-func (p *jparser) literal(word string, kind byte) (jnode, error) {
-	start := p.pos
-	if len(p.s)-p.pos < len(word) || p.s[p.pos:p.pos+len(word)] != word {
-		return jnode{}, p.errorf("invalid literal")
-	}
-	p.pos += len(word)
-	return jnode{kind: kind, start: start, end: p.pos}, nil
-}
-
-func (p *jparser) number() (jnode, error) {
-	start := p.pos
-	digits := func() int {
-		n := 0
-		for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
-			p.pos++
-			n++
-		}
-		return n
-	}
-	if p.s[p.pos] == '-' {
-		p.pos++
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '0' {
-		p.pos++
-	} else if digits() == 0 {
-		return jnode{}, p.errorf("invalid number")
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '.' {
-		p.pos++
-		if digits() == 0 {
-			return jnode{}, p.errorf("invalid number")
-		}
-	}
-	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
-			p.pos++
-		}
-		if digits() == 0 {
-			return jnode{}, p.errorf("invalid number")
-		}
-	}
-	return jnode{kind: 'n', start: start, end: p.pos}, nil
-}
-
-// skipString moves past a string whose opening quote is at p.pos, checking
-// escapes and rejecting raw control characters as encoding/json does.
-func (p *jparser) skipString() error {
-	p.pos++
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
+// syntaxError is a jsontext error without its text: jsontext quotes the
+// offending bytes, which may be part of a secret.
+func syntaxError(dec *jsontext.Decoder, err error) error {
+	off := int(dec.InputOffset())
+	msg := "invalid JSON"
+	var se *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		off = int(se.ByteOffset)
 		switch {
-		case c == '"':
-			p.pos++
-			return nil
-		case c == '\\':
-			p.escaped = true
-			if p.pos+1 >= len(p.s) {
-				return p.errorf("unterminated string")
-			}
-			switch p.s[p.pos+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				p.pos += 2
-			case 'u':
-				if p.pos+6 > len(p.s) || !isHex4(p.s[p.pos+2:p.pos+6]) {
-					return p.errorf("invalid escape")
-				}
-				p.pos += 6
-			default:
-				return p.errorf("invalid escape")
-			}
-		case c < 0x20:
-			return p.errorf("control character in string")
-		default:
-			p.pos++
+		case errors.Is(se.Err, io.ErrUnexpectedEOF):
+			msg = "unexpected end of input"
+		case strings.Contains(se.Err.Error(), "depth"):
+			msg = "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"
 		}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "unexpected end of input"
 	}
-	return p.errorf("unterminated string")
+	return &jsonSyntaxError{Offset: off, Msg: msg}
 }
 
 // closeKids moves a container's children from the scratch stack into the
 // current chunk: one allocation per few thousand nodes, not one per
 // container.
-func (p *jparser) closeKids(n *jnode, mark int) {
+func (p *builder) closeKids(n *jnode, mark int) {
 	k := len(p.scratch) - mark
 	if k <= 0 {
 		return
@@ -294,79 +313,6 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 	n.kids = p.chunk[start:len(p.chunk):len(p.chunk)]
 	clear(p.scratch[mark:])
 	p.scratch = p.scratch[:mark]
-}
-
-// container parses an object or an array: its members (member reads one,
-// name included) up to the closing bracket.
-func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n jnode, err error) {
-	n = jnode{kind: kind, start: p.pos}
-	mark := len(p.scratch)
-	if p.depth++; p.depth > har.MaxDepth {
-		return n, p.errorf("nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels")
-	}
-	n, err = p.members(n, closing, member)
-	p.closeKids(&n, mark)
-	p.depth--
-	return n, err
-}
-
-func (p *jparser) members(n jnode, closing byte, member func() (jnode, error)) (jnode, error) {
-	p.pos++
-	p.space()
-	if p.pos < len(p.s) && p.s[p.pos] == closing {
-		p.pos++
-		n.end = p.pos
-		return n, nil
-	}
-	for {
-		p.space()
-		v, err := member()
-		if err != nil {
-			return n, err
-		}
-		p.scratch = append(p.scratch, v)
-		p.space()
-		switch {
-		case p.pos >= len(p.s):
-			return n, p.errorf("unexpected end of input")
-		case p.s[p.pos] == ',':
-			p.pos++
-		case p.s[p.pos] == closing:
-			p.pos++
-			n.end = p.pos
-			return n, nil
-		default:
-			return n, p.errorf("expected ',' or '" + string(closing) + "'")
-		}
-	}
-}
-
-func (p *jparser) object() (jnode, error) { return p.container('{', '}', p.member) }
-func (p *jparser) array() (jnode, error)  { return p.container('[', ']', p.value) }
-
-// member reads `"name": value`.
-func (p *jparser) member() (jnode, error) {
-	if p.pos >= len(p.s) || p.s[p.pos] != '"' {
-		return jnode{}, p.errorf("expected a member name")
-	}
-	ks := p.pos
-	p.escaped = false
-	if err := p.skipString(); err != nil {
-		return jnode{}, err
-	}
-	key := p.s[ks+1 : p.pos-1]
-	if p.escaped {
-		key = decodeJSONString(key).s
-	}
-	p.space()
-	if p.pos >= len(p.s) || p.s[p.pos] != ':' {
-		return jnode{}, p.errorf("expected ':'")
-	}
-	p.pos++
-	p.space()
-	v, err := p.value()
-	v.key, v.kstart = key, int32(ks)
-	return v, err
 }
 
 // keyLiteral returns the member name's text (without quotes) and where it

@@ -124,15 +124,23 @@ func sweepForms(v string) []string {
 		keep(start)
 		je := jsonEscaped(v)
 		add(je)
-		if m, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
+		// Go's HTML-safe escaping differs from je only for <, >, &,
+		// control characters and what is not ASCII.
+		if !plainASCII(v) {
+			if m, err := json.Marshal(v); err == nil {
+				start = len(b)
+				b = append(b, m[1:len(m)-1]...)
+				keep(start)
+			}
+		}
+		if strings.Contains(je, "/") {
+			add(strings.ReplaceAll(je, "/", `\/`))
+		}
+		if strings.ContainsAny(je, `"\`) { // else escaping it again changes nothing
 			start = len(b)
-			b = append(b, m[1:len(m)-1]...)
+			b = appendJSONEscaped(b, je)
 			keep(start)
 		}
-		add(strings.ReplaceAll(je, "/", `\/`))
-		start = len(b)
-		b = appendJSONEscaped(b, je)
-		keep(start)
 	}
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
@@ -167,6 +175,17 @@ var formBufs = sync.Pool{New: func() any { return new([]byte) }}
 func unreserved(v string) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; !isAlnum[c] && c != '-' && c != '_' && c != '.' && c != '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainASCII reports printable ASCII without the characters HTML-safe
+// JSON escapes.
+func plainASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
 			return false
 		}
 	}

@@ -124,6 +124,7 @@ type policy struct {
 	strict                        bool
 	kw                            []string // assignment keywords, lower case
 	gitleaks                      *gitleaksSet
+	memo                          *cleanMemo // nil: none (basePolicy)
 }
 
 func lower(s string) string { return strings.ToLower(s) }

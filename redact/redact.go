@@ -38,7 +38,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +46,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -119,11 +118,19 @@ func New(opts Options) (*Redactor, error) {
 			}
 		}
 	}
-	return &Redactor{
+	r := &Redactor{
 		pol:   newPolicy(opts.Rules, opts.Keep, opts.Strict),
 		check: newPolicy(opts.Rules, nil, opts.Strict),
 		ks:    newKeystore(append([]byte(nil), key...)),
-	}, nil
+	}
+	r.pol.memo = newCleanMemo()
+	r.check.memo = r.pol.memo
+	if len(opts.Keep) > 0 {
+		// Keep changes what the analysis finds: the check must not take
+		// the redaction's word for a string.
+		r.check.memo = newCleanMemo()
+	}
+	return r, nil
 }
 
 func (r *Redactor) analyzer(p *policy, entry int, learn bool) *analyzer {
@@ -141,9 +148,7 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
-	// No copy of the entry: nothing keeps doc, or a part of it, beyond
-	// this call (the keystore copies the secrets it remembers).
-	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
+	doc := string(raw)
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
 	root, err := parseJSONIn(doc, ar)
@@ -252,6 +257,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 1: redact, learn, spool.
 	sw := bufio.NewWriterSize(spool, 256<<10)
+	spoolEnc := gob.NewEncoder(sw)
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(int, int, int64) {}
@@ -274,7 +280,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err != nil {
 			return sum, withFile(err, name)
 		}
-		if err := writeFrame(sw, gen, red, recs); err != nil {
+		if err := spoolEnc.Encode(frame{Gen: gen, Red: red, Recs: recs}); err != nil {
 			return sum, err
 		}
 		progress(1, rd.Index()+1, cin.n)
@@ -293,7 +299,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 2: write, and check what is written.
 	bw := bufio.NewWriterSize(out, 256<<10)
-	sr := bufio.NewReaderSize(spool, 256<<10)
+	spoolDec := gob.NewDecoder(bufio.NewReaderSize(spool, 256<<10))
 	emit := func(recs []Record) {
 		for _, rec := range recs {
 			if rec.Placeholder == "" {
@@ -365,15 +371,16 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			gap = out
 		}
 		bw.Write(gap)
-		gen, red, recs, err := readFrame(sr)
-		if err != nil {
+		var f frame
+		if err := spoolDec.Decode(&f); err != nil {
 			return sum, fmt.Errorf("redact: spool: %w", err)
 		}
+		gen, red, recs := f.Gen, f.Red, f.Recs
 		// A value learned from this entry on may still be in what the
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, string(red)) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
 			ck.mu.Lock()
 			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
 			ck.mu.Unlock()
@@ -479,62 +486,12 @@ func (c *checker) stop() []Finding {
 	return c.res
 }
 
-// writeFrame spools one redacted entry: the number of secrets known before
-// it, its text and its records (as lengths and bytes: JSON took a tenth of
-// the whole stream's time).
-func writeFrame(w *bufio.Writer, gen int, red []byte, recs []Record) error {
-	var hdr [12]byte
-	binary.LittleEndian.PutUint32(hdr[0:], uint32(gen))
-	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(red)))
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(recs)))
-	w.Write(hdr[:])
-	w.Write(red)
-	var b []byte
-	for _, r := range recs {
-		b = binary.AppendUvarint(b[:0], uint64(r.Entry+1))
-		b = binary.AppendUvarint(b, uint64(r.Length))
-		for _, f := range []string{r.Location, r.Rule, r.Class, r.Placeholder} {
-			b = binary.AppendUvarint(b, uint64(len(f)))
-			b = append(b, f...)
-		}
-		w.Write(b)
-	}
-	_, err := w.Write(nil)
-	return err
-}
-
-func readFrame(r *bufio.Reader) (gen int, red []byte, recs []Record, err error) {
-	var hdr [12]byte
-	if _, err = io.ReadFull(r, hdr[:]); err != nil {
-		return
-	}
-	gen = int(binary.LittleEndian.Uint32(hdr[0:]))
-	red = make([]byte, binary.LittleEndian.Uint32(hdr[4:]))
-	if _, err = io.ReadFull(r, red); err != nil {
-		return
-	}
-	n := int(binary.LittleEndian.Uint32(hdr[8:]))
-	recs = make([]Record, n)
-	num := func() int {
-		v, e := binary.ReadUvarint(r)
-		if e != nil && err == nil {
-			err = e
-		}
-		return int(v)
-	}
-	str := func() string {
-		b := make([]byte, num())
-		if _, e := io.ReadFull(r, b); e != nil && err == nil {
-			err = e
-		}
-		return string(b)
-	}
-	for i := range recs {
-		recs[i].Entry = num() - 1
-		recs[i].Length = num()
-		recs[i].Location, recs[i].Rule, recs[i].Class, recs[i].Placeholder = str(), str(), str(), str()
-	}
-	return
+// frame is one entry in the spool between the passes: the number of
+// secrets known before it, its redacted text and its records.
+type frame struct {
+	Gen  int
+	Red  []byte
+	Recs []Record
 }
 
 func withFile(err error, name string) error {
