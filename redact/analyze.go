@@ -165,7 +165,7 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 	ph := a.ks.placeholder(value, class, a.learn)
 	if a.learn {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
-		if dec, ok := decodeBase64(value); ok && len(dec) >= minSweep && printable(dec) {
+		if dec, ok := decodeBase64Text(value); ok && len(dec) >= minSweep {
 			a.ks.placeholder(dec, class, true)
 		}
 	}

@@ -36,7 +36,6 @@ type keystore struct {
 	key   []byte
 	vals  map[string]known
 	order []string // swept values in the order they were learned
-	forms []sweepForm
 	m     *matcher
 	// macs are keyed HMACs to reuse: keying one costs more than hashing
 	// a short value, and checks run on several goroutines.
@@ -74,11 +73,13 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 		value = strings.Clone(value)
 		k.vals[value] = known{ph, class}
 		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
+			var buf [24]sweepForm
+			fs := buf[:0]
 			for _, f := range sweepForms(value) {
-				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
+				fs = append(fs, sweepForm{f, value, len(k.order)})
 			}
 			k.order = append(k.order, value)
-			k.m.add(k.forms) // rebuilding it for every new secret was quadratic
+			k.m.append(fs...) // rebuilding it for every new secret was quadratic
 		}
 	}
 	return ph
@@ -212,7 +213,7 @@ func appendPercentAll(b []byte, v string, lowerHex bool) []byte {
 // sweep calls fn for every known value found in s, longest spelling first
 // at each position.
 func (k *keystore) sweep(s string, fn func(start, end int, value, class string)) {
-	if len(k.forms) == 0 || len(s) < minSweep {
+	if k.m.n == 0 || len(s) < minSweep {
 		return
 	}
 	k.m.find(s, func(start, end int, value string) {
@@ -249,8 +250,16 @@ type matcher struct {
 	words    []uint64 // 1 << logWords words
 	logWords uint
 	index    anchorTable
-	forms    []sweepForm
+	// forms in chunks of formChunk: a session learns tens of thousands,
+	// and one slice of them was copied whole each time it grew.
+	chunks [][]sweepForm
+	n      int
 }
+
+const formChunk = 1024
+
+// form returns form i.
+func (m *matcher) form(i int) *sweepForm { return &m.chunks[i/formChunk][i%formChunk] }
 
 // anchorLen is the window every form is indexed by; forms are never
 // shorter (minSweep).
@@ -309,10 +318,19 @@ func (m *matcher) grow(n int) {
 }
 
 // add indexes the forms past those m has: forms extends m's list.
-func (m *matcher) add(forms []sweepForm) {
-	m.grow(len(forms))
-	for i := len(m.forms); i < len(forms); i++ {
-		f := forms[i].text
+func (m *matcher) add(forms []sweepForm) { m.append(forms[m.n:]...) }
+
+// append indexes more forms.
+func (m *matcher) append(forms ...sweepForm) {
+	m.grow(m.n + len(forms))
+	for _, sf := range forms {
+		if m.n%formChunk == 0 {
+			m.chunks = append(m.chunks, make([]sweepForm, 0, formChunk))
+		}
+		c := &m.chunks[len(m.chunks)-1]
+		*c = append(*c, sf)
+		m.n++
+		f := sf.text
 		best, bestW := 0, window(f, 0)
 		bestN := m.index.count(bestW)
 		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
@@ -323,7 +341,6 @@ func (m *matcher) add(forms []sweepForm) {
 		m.index.add(bestW, int32(best))
 		m.setBit(bestW)
 	}
-	m.forms = forms
 }
 
 // anchorTable maps a window to the forms anchored at it: an open-addressed
@@ -410,7 +427,7 @@ func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
 			continue
 		}
 		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
-			f := m.forms[fi].text
+			f := m.form(int(fi)).text
 			start := i - int(m.index.offs[fi])
 			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
 				if !fn(start, start+len(f), int(fi)) {
@@ -444,7 +461,7 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 	next := 0
 	for _, h := range c {
 		if h.start >= next {
-			fn(h.start, h.end, m.forms[h.form].value)
+			fn(h.start, h.end, m.form(h.form).value)
 			next = h.end
 		}
 	}
@@ -454,7 +471,7 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 func (m *matcher) any(s string, ok func(*sweepForm) bool) bool {
 	found := false
 	m.candidates(s, func(_, _, form int) bool {
-		found = ok(&m.forms[form])
+		found = ok(m.form(form))
 		return !found
 	})
 	return found
