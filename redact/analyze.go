@@ -163,7 +163,7 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 		return false
 	}
 	ph := a.ks.placeholder(value, class, a.learn)
-	if a.learn {
+	if a.learn && a.ks.firstDecode(value) {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
 		if dec, ok := decodeBase64Text(value); ok && len(dec) >= minSweep {
 			a.ks.placeholder(dec, class, true)
@@ -615,12 +615,22 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	if len(k.key) < minSweep {
 		return
 	}
+	m := a.p.memo
+	if m != nil && len(k.key) <= maxMemoLen {
+		if _, clean := m.names.get(k.key); clean {
+			return // names repeat in every entry; the token rules decide alike
+		}
+	}
 	lit, off := k.keyLiteral(doc)
 	js := decodeJSONString(lit)
 	inner := a.set()
 	a.pushQ("member name")
+	hits := a.hits
 	a.tokens(js.s, inner, "token") // never the sweep: a name is structure
 	a.pop()
+	if m != nil && a.hits == hits && len(k.key) <= maxMemoLen {
+		m.names.put(k.key, true)
+	}
 	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
 	a.done(inner)
 }

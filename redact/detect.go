@@ -513,11 +513,13 @@ func printable(s string) bool {
 	if s == "" {
 		return false
 	}
-	bad := 0
+	bad, most := 0, len(s)/20
 	for _, r := range s {
 		if r == 0xFFFD || r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
-			bad++
+			if bad++; bad > most {
+				return false // random bytes: no need to read on
+			}
 		}
 	}
-	return bad*20 <= len(s)
+	return true
 }

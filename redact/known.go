@@ -30,7 +30,11 @@ const minSweep = 6
 // key, not by its text).
 const maxSweep = 4096
 
-type known struct{ ph, class string }
+type known struct {
+	ph, class string
+	key       string // the map's own copy of the value
+	decoded   bool   // its base64 plaintext, if any, has been learned
+}
 
 type keystore struct {
 	key   []byte
@@ -71,7 +75,7 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 		// A copy: value is usually a substring of a whole entry or body,
 		// which must not stay in memory with it.
 		value = strings.Clone(value)
-		k.vals[value] = known{ph, class}
+		k.vals[value] = known{ph: ph, class: class, key: value}
 		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
 			var buf [24]sweepForm
 			fs := buf[:0]
@@ -83,6 +87,21 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 		}
 	}
 	return ph
+}
+
+// firstDecode reports whether a learned value's base64 plaintext is yet
+// to be learned, and marks it learned: a secret seen in every entry is
+// decoded once, not every time.
+func (k *keystore) firstDecode(value string) bool {
+	kv, ok := k.vals[value]
+	if !ok || kv.decoded {
+		return !ok
+	}
+	kv.decoded = true
+	// Stored under the map's own copy: assigning under value would make
+	// the map keep value, a slice of a whole entry, in its place.
+	k.vals[kv.key] = kv
+	return true
 }
 
 // sweepForms are the spellings of v that may appear in a HAR. They are

@@ -18,7 +18,7 @@ import (
 // nothing (see analyzer.effects); the caller's own sweep of it still runs
 // every time, with every value known by then.
 
-// memo bounds: strings longer than maxMemoLen are bodies, seen once; a
+// Bounds: strings longer than maxMemoLen are bodies, seen once; a
 // generation holds at most maxMemoGen strings or maxMemoBytes bytes.
 const (
 	maxMemoLen   = 1 << 10
@@ -26,40 +26,56 @@ const (
 	maxMemoBytes = 2 << 20
 )
 
-type cleanMemo struct {
+// memo is a bounded map from strings to what an analysis of them found,
+// safe for the checks that run beside the stream. When a generation is
+// full it becomes the previous one and the one before is dropped, so
+// strings still in use survive and the memo stays bounded.
+type memo[V any] struct {
 	mu        sync.RWMutex
-	cur, prev map[string]bool // the value: textValue walked s as JSON
+	cur, prev map[string]V
 	bytes     int
 }
 
-func newCleanMemo() *cleanMemo { return &cleanMemo{cur: map[string]bool{}} }
+func newMemo[V any]() *memo[V] { return &memo[V]{cur: map[string]V{}} }
 
-// get reports whether s is known clean, and its JSON flag.
-func (m *cleanMemo) get(k string) (whole, ok bool) {
+func (m *memo[V]) get(k string) (v V, ok bool) {
 	m.mu.RLock()
-	whole, ok = m.cur[k]
+	v, ok = m.cur[k]
 	if !ok {
-		whole, ok = m.prev[k]
+		v, ok = m.prev[k]
 	}
 	m.mu.RUnlock()
-	return whole, ok
+	return v, ok
 }
 
-// put remembers s (a copy: s may point into an entry's buffer) as clean.
-// When a generation is full it becomes the previous one and the one
-// before is dropped, so strings still in use survive and the memo stays
-// bounded.
-func (m *cleanMemo) put(k string, whole bool) {
+// put remembers k (a copy: k may point into an entry's buffer).
+func (m *memo[V]) put(k string, v V) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.cur[k]; ok {
 		return
 	}
 	if len(m.cur) >= maxMemoGen || m.bytes+len(k) > maxMemoBytes {
-		m.prev, m.cur, m.bytes = m.cur, make(map[string]bool, len(m.cur)), 0
+		m.prev, m.cur, m.bytes = m.cur, make(map[string]V, len(m.cur)), 0
 	}
-	m.cur[strings.Clone(k)] = whole
+	m.cur[strings.Clone(k)] = v
 	m.bytes += len(k)
+}
+
+// memos are a policy's: what its rules decided about strings that repeat.
+type memos struct {
+	text  *memo[bool] // clean strings for textValue; the value: walked as JSON
+	names *memo[bool] // member names without a token in them
+	keys  *memo[keyClass]
+}
+
+type keyClass struct {
+	class  string
+	secret bool
+}
+
+func newMemos() *memos {
+	return &memos{text: newMemo[bool](), names: newMemo[bool](), keys: newMemo[keyClass]()}
 }
 
 // effects counts what an analysis did that makes its verdict depend on
@@ -70,20 +86,24 @@ func (a *analyzer) effects() int { return a.sweeps + a.hits + len(a.warns) }
 // JSON, a URL, YAML or free text.
 func (a *analyzer) textValue(s string, es *editSet) {
 	m := a.p.memo
+	if m == nil {
+		a.textValueOnce(s, es)
+		return
+	}
 	// Only the strings of the entry itself (depth 0): the layers inside
 	// them are seldom repeated.
-	if m == nil || a.depth > 0 || !es.empty() || len(s) > maxMemoLen || s == "" {
+	if a.depth > 0 || !es.empty() || len(s) > maxMemoLen || s == "" {
 		a.textValueOnce(s, es)
 		return
 	}
 	k := s
-	if whole, ok := m.get(k); ok {
+	if whole, ok := m.text.get(k); ok {
 		a.wholeJSON = whole
 		return
 	}
 	before := a.effects()
 	a.textValueOnce(s, es)
 	if es.empty() && a.effects() == before {
-		m.put(k, a.wholeJSON)
+		m.text.put(k, a.wholeJSON)
 	}
 }

@@ -123,12 +123,12 @@ func New(opts Options) (*Redactor, error) {
 		check: newPolicy(opts.Rules, nil, opts.Strict),
 		ks:    newKeystore(append([]byte(nil), key...)),
 	}
-	r.pol.memo = newCleanMemo()
+	r.pol.memo = newMemos()
 	r.check.memo = r.pol.memo
 	if len(opts.Keep) > 0 {
 		// Keep changes what the analysis finds: the check must not take
 		// the redaction's word for a string.
-		r.check.memo = newCleanMemo()
+		r.check.memo = newMemos()
 	}
 	return r, nil
 }
