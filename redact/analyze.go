@@ -34,6 +34,7 @@ type pathElem struct {
 
 type analyzer struct {
 	free  []*editSet // edit sets to reuse: most strings need none
+	m     *memos     // nil: none
 	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
@@ -575,7 +576,7 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 	envName := ""
 	if nm, ok := n.memberString(doc, "name"); ok && len(n.kids) <= 4 {
 		if v := n.member("value"); v != nil && v.kind == '"' {
-			if _, secret := a.p.key(nm, nil); secret {
+			if _, secret := a.key(nm, nil); secret {
 				envName = nm
 			}
 		}
@@ -615,7 +616,7 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	if len(k.key) < minSweep {
 		return
 	}
-	m := a.p.memo
+	m := a.m
 	if m != nil && len(k.key) <= maxMemoLen {
 		if _, clean := m.names.get(k.key); clean {
 			return // names repeat in every entry; the token rules decide alike
@@ -670,7 +671,7 @@ func (a *analyzer) keyMode(key string, secretData bool) (mode int, class, rule s
 	case secretData:
 		return modeSecret, "secret", "secret-data"
 	}
-	if class, ok := a.p.key(key, path); ok {
+	if class, ok := a.key(key, path); ok {
 		return modeSecret, class, "key:" + key
 	}
 	return modeText, "", ""
@@ -853,7 +854,7 @@ func (a *analyzer) paramFn(name string, authish, form bool) func(string, *editSe
 	}
 	class, ok := a.p.queryParam(name, authish)
 	if !ok && form {
-		class, ok = a.p.key(name, nil)
+		class, ok = a.key(name, nil)
 	}
 	if ok {
 		return a.secretFn(class, kindWord(form)+":"+lower(name), class != "password" && class != "csrf")
@@ -1097,7 +1098,7 @@ func (a *analyzer) multipart(s, boundary string, es *editSet) bool {
 			a.pushQN("part", name)
 			inner := &editSet{}
 			body := s[bodyStart:bEnd]
-			class, secret := a.p.key(name, nil)
+			class, secret := a.key(name, nil)
 			if !secret {
 				class, secret = a.p.queryParam(name, false)
 			}

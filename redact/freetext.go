@@ -315,7 +315,7 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 		es.addAll(inner, 0)
 		return
 	default:
-		class, ok := a.p.key(name, nil)
+		class, ok := a.key(name, nil)
 		if !ok || !freeTextSecret(v, class, quote != 0) && !(quote == 0 && tight && literalPassword(v, class)) {
 			return
 		}
@@ -536,7 +536,7 @@ func (a *analyzer) formParts(s string, es *editSet) {
 		if vend == j || concatRef(s, vend) {
 			continue
 		}
-		class, ok := a.p.key(name, nil)
+		class, ok := a.key(name, nil)
 		if !ok {
 			class, ok = a.p.queryParam(name, false)
 		}

@@ -2,7 +2,6 @@ package redact
 
 import (
 	"strings"
-	"sync"
 )
 
 // A session repeats most of its strings in every entry (user-agent,
@@ -26,12 +25,13 @@ const (
 	maxMemoBytes = 2 << 20
 )
 
-// memo is a bounded map from strings to what an analysis of them found,
-// safe for the checks that run beside the stream. When a generation is
-// full it becomes the previous one and the one before is dropped, so
-// strings still in use survive and the memo stays bounded.
+// memo is a bounded map from strings to what an analysis of them found.
+// When a generation is full it becomes the previous one and the one
+// before is dropped, so strings still in use survive and the memo stays
+// bounded. A memo belongs to one goroutine at a time (no lock: the checks
+// beside the stream each have their own, as a shared lock cost more than
+// the memo saved).
 type memo[V any] struct {
-	mu        sync.RWMutex
 	cur, prev map[string]V
 	bytes     int
 }
@@ -39,19 +39,15 @@ type memo[V any] struct {
 func newMemo[V any]() *memo[V] { return &memo[V]{cur: map[string]V{}} }
 
 func (m *memo[V]) get(k string) (v V, ok bool) {
-	m.mu.RLock()
 	v, ok = m.cur[k]
 	if !ok {
 		v, ok = m.prev[k]
 	}
-	m.mu.RUnlock()
 	return v, ok
 }
 
 // put remembers k (a copy: k may point into an entry's buffer).
 func (m *memo[V]) put(k string, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if _, ok := m.cur[k]; ok {
 		return
 	}
@@ -62,7 +58,7 @@ func (m *memo[V]) put(k string, v V) {
 	m.bytes += len(k)
 }
 
-// memos are a policy's: what its rules decided about strings that repeat.
+// memos are what a policy's rules decided about strings that repeat.
 type memos struct {
 	text  *memo[bool] // clean strings for textValue; the value: walked as JSON
 	names *memo[bool] // member names without a token in them
@@ -85,7 +81,7 @@ func (a *analyzer) effects() int { return a.sweeps + a.hits + len(a.warns) }
 // textValue analyses a string that is not secret by name: it may hold
 // JSON, a URL, YAML or free text.
 func (a *analyzer) textValue(s string, es *editSet) {
-	m := a.p.memo
+	m := a.m
 	if m == nil {
 		a.textValueOnce(s, es)
 		return
@@ -106,4 +102,36 @@ func (a *analyzer) textValue(s string, es *editSet) {
 	if es.empty() && a.effects() == before {
 		m.text.put(k, a.wholeJSON)
 	}
+}
+
+// clone copies the memos for another goroutine.
+func (m *memos) clone() *memos {
+	if m == nil {
+		return nil
+	}
+	return &memos{text: m.text.clone(), names: m.names.clone(), keys: m.keys.clone()}
+}
+
+func (m *memo[V]) clone() *memo[V] {
+	c := &memo[V]{cur: make(map[string]V, len(m.cur)+len(m.prev)), bytes: m.bytes}
+	for k, v := range m.prev {
+		c.cur[k] = v
+	}
+	for k, v := range m.cur {
+		c.cur[k] = v
+	}
+	return c
+}
+
+// key is policy.key, remembered for a name without a path.
+func (a *analyzer) key(name string, path []string) (class string, secret bool) {
+	if path != nil || a.m == nil || len(name) > maxMemoLen {
+		return a.p.key(name, path)
+	}
+	if kc, ok := a.m.keys.get(name); ok {
+		return kc.class, kc.secret
+	}
+	class, secret = a.p.key(name, nil)
+	a.m.keys.put(name, keyClass{class, secret})
+	return class, secret
 }

@@ -124,7 +124,6 @@ type policy struct {
 	strict                        bool
 	kw                            []string // assignment keywords, lower case
 	gitleaks                      *gitleaksSet
-	memo                          *memos // nil: none (basePolicy)
 }
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -179,18 +178,6 @@ func (p *policy) cookie(name string) (class string, secret bool) {
 
 // key returns the class of a JSON/YAML key, form field or part name.
 func (p *policy) key(name string, path []string) (class string, secret bool) {
-	if path != nil || p.memo == nil || len(name) > maxMemoLen {
-		return p.keyOnce(name, path)
-	}
-	if kc, ok := p.memo.keys.get(name); ok {
-		return kc.class, kc.secret
-	}
-	class, secret = p.keyOnce(name, nil)
-	p.memo.keys.put(name, keyClass{class, secret})
-	return class, secret
-}
-
-func (p *policy) keyOnce(name string, path []string) (class string, secret bool) {
 	var buf [64]byte
 	nb := normInto(buf[:0], name)
 	if (len(p.keys.exact) > 0 || len(p.keys.paths) > 0) && p.keys.has(string(nb), path) {

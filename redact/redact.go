@@ -102,6 +102,9 @@ type Redactor struct {
 	pol   *policy // with Keep
 	check *policy // without Keep: what the check after redaction enforces
 	ks    *keystore
+	// polMemo and checkMemo serve pol and check on the goroutine that
+	// holds mu (see memos).
+	polMemo, checkMemo *memos
 }
 
 // New returns a Redactor.
@@ -123,18 +126,22 @@ func New(opts Options) (*Redactor, error) {
 		check: newPolicy(opts.Rules, nil, opts.Strict),
 		ks:    newKeystore(append([]byte(nil), key...)),
 	}
-	r.pol.memo = newMemos()
-	r.check.memo = r.pol.memo
+	r.polMemo = newMemos()
+	r.checkMemo = r.polMemo
 	if len(opts.Keep) > 0 {
 		// Keep changes what the analysis finds: the check must not take
 		// the redaction's word for a string.
-		r.check.memo = newMemos()
+		r.checkMemo = newMemos()
 	}
 	return r, nil
 }
 
 func (r *Redactor) analyzer(p *policy, entry int, learn bool) *analyzer {
-	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry}
+	m := r.polMemo
+	if p == r.check {
+		m = r.checkMemo
+	}
+	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry, m: m}
 }
 
 // Entry redacts one entry's JSON text (as har.Reader.NextRaw returns it)
@@ -148,6 +155,12 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
+	return r.entryWith(index, raw, p, learn, nil)
+}
+
+// entryWith is entry with the memos m (nil: the Redactor's, for the
+// goroutine that holds mu).
+func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos) ([]byte, []Record, error) {
 	doc := string(raw)
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
@@ -161,6 +174,9 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
 	a := r.analyzer(p, index, learn)
+	if m != nil {
+		a.m = m
+	}
 	a.ar = ar
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
@@ -441,7 +457,7 @@ func newChecker(r *Redactor, name string) *checker {
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
 	for range workers {
 		c.wg.Add(1)
-		go c.work()
+		go c.work(r.checkMemo.clone())
 	}
 	return c
 }
@@ -456,11 +472,11 @@ func (c *checker) check(entry int, red []byte) {
 	c.jobs <- checkJob{entry, red}
 }
 
-func (c *checker) work() {
+func (c *checker) work(m *memos) {
 	defer c.wg.Done()
 	for j := range c.jobs {
 		c.mu.RLock()
-		_, recs, _ := c.r.entry(j.entry, j.red, c.r.check, false)
+		_, recs, _ := c.r.entryWith(j.entry, j.red, c.r.check, false, m)
 		c.mu.RUnlock()
 		fs := findings(c.name, recs)
 		c.bmu.Lock()
