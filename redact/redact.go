@@ -137,11 +137,28 @@ func New(opts Options) (*Redactor, error) {
 }
 
 func (r *Redactor) analyzer(p *policy, entry int, learn bool) *analyzer {
-	m := r.polMemo
+	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry, m: r.memoFor(p)}
+}
+
+func (r *Redactor) memoFor(p *policy) *memos {
 	if p == r.check {
-		m = r.checkMemo
+		return r.checkMemo
 	}
-	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry, m: m}
+	return r.polMemo
+}
+
+// analyzers are reused from entry to entry: their paths, records and
+// edit sets grew afresh for every entry.
+var analyzers = sync.Pool{New: func() any { return new(analyzer) }}
+
+// recycle drops what the analyzer refers to (the entry's text, records)
+// and gives it back.
+func (a *analyzer) recycle() {
+	clear(a.path[:cap(a.path)])
+	clear(a.recs[:cap(a.recs)])
+	clear(a.warns[:cap(a.warns)])
+	*a = analyzer{free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
+	analyzers.Put(a)
 }
 
 // Entry redacts one entry's JSON text (as har.Reader.NextRaw returns it)
@@ -173,11 +190,13 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	if root.kind != '{' {
 		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
-	a := r.analyzer(p, index, learn)
+	a := analyzers.Get().(*analyzer)
+	defer a.recycle()
+	*a = analyzer{p: p, ks: r.ks, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
+		free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
 	if m != nil {
 		a.m = m
 	}
-	a.ar = ar
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
 	if p == r.check {
@@ -189,9 +208,18 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 // result returns the records of the edits that were made (a hit whose
 // span another rule had claimed is not reported), then the warnings.
 func (a *analyzer) result(es *editSet) []Record {
-	var out []Record
-	for _, i := range es.recs() {
-		out = append(out, a.recs[i])
+	n := len(a.warns)
+	for _, e := range es.e {
+		n += len(e.recs)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Record, 0, n)
+	for _, e := range es.e {
+		for _, i := range e.recs {
+			out = append(out, a.recs[i])
+		}
 	}
 	return append(out, a.warns...)
 }
