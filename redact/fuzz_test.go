@@ -45,7 +45,7 @@ func FuzzParseJSON(f *testing.F) {
 				}
 				// The escape map takes the ends of the value to the ends
 				// of the text.
-				if p, in := got.esc.rawPos(len(got.s)); in || p != len(text)-2 {
+				if p, in := got.escapes().rawPos(len(got.s)); in || p != len(text)-2 {
 					t.Fatalf("rawPos(end) = %d %v, want %d", p, in, len(text)-2)
 				}
 			}

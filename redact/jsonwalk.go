@@ -6,6 +6,7 @@ package redact
 // spacing, number spelling, escapes it did not touch) exactly as it was.
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -146,17 +147,29 @@ type jdecoder struct {
 // reads the tokens and checks the syntax; parseJSONIn keeps where each
 // value and member name lies (InputOffset after each token), which is all
 // the redactor needs to splice.
-func parseJSONIn(s string, ar *jarena) (root jnode, err error) {
+func parseJSONIn(s string, ar *jarena) (root jnode, err error) { return parseJSONText(s, nil, ar) }
+
+// parseJSONText parses s, reading it from raw when raw holds the same
+// bytes: jsontext then reads them in place instead of copying them into
+// a buffer of its own.
+func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
 	b := builder{s: s, ar: ar}
 	if ar != nil {
 		b.scratch = ar.scratch
 		defer func() { ar.scratch = b.scratch[:0] }()
 	}
 	d := decoders.Get().(*jdecoder)
-	d.sr.Reset(s)
 	dec := d.dec
-	dec.Reset(&d.sr, jsonOpts...)
+	if raw != nil {
+		dec.Reset(bytes.NewBuffer(raw), jsonOpts...)
+	} else {
+		d.sr.Reset(s)
+		dec.Reset(&d.sr, jsonOpts...)
+	}
 	defer func() {
+		if len(s) > maxArenaDoc {
+			return // its buffer grew to the document: let it go
+		}
 		d.sr.Reset("")
 		dec.Reset(&d.sr, jsonOpts...)
 		if cap(d.stack) > 1<<10 {
@@ -362,6 +375,20 @@ var hexValue = func() (t [256]int8) {
 type jstring struct {
 	s   string
 	esc escMap
+	// jraw, when set, is the JSON text s was decoded from: its escapes
+	// are found again only when an edit needs them (most strings get
+	// none, and the map of a large body's escapes took more memory than
+	// the body).
+	jraw string
+}
+
+// escapes returns the escape map.
+func (js jstring) escapes() escMap {
+	if js.jraw == "" {
+		return js.esc
+	}
+	_, m := unescapeJSON(js.jraw, false, true)
+	return m
 }
 
 // esc is one escape: decoded bytes [d, d+dl) came from encoded bytes
@@ -404,62 +431,83 @@ func (m escMap) rawPos(i int) (pos int, inside bool) {
 // bytes it does not redact); lone surrogates become U+FFFD like
 // encoding/json.
 func decodeJSONString(raw string) jstring {
-	i := 0
-	for i < len(raw) && raw[i] != '\\' {
-		i++
-	}
-	if i == len(raw) {
+	if strings.IndexByte(raw, '\\') < 0 {
 		return jstring{s: raw}
 	}
-	b := make([]byte, 0, len(raw))
-	b = append(b, raw[:i]...)
-	m := make(escMap, 0, strings.Count(raw[i:], `\`))
-	for i < len(raw) {
+	s, _ := unescapeJSON(raw, true, false)
+	return jstring{s: s, jraw: raw}
+}
+
+// unescapeJSON decodes raw (text, when asked) and maps its escapes (when
+// asked).
+func unescapeJSON(raw string, text, escapes bool) (string, escMap) {
+	var b strings.Builder // its String does not copy
+	var m escMap
+	if text {
+		b.Grow(len(raw))
+	}
+	if escapes {
+		m = make(escMap, 0, strings.Count(raw, `\`))
+	}
+	var u [utf8.UTFMax]byte
+	d := 0 // decoded length so far
+	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
 			j := i + 1
 			for j < len(raw) && raw[j] != '\\' {
 				j++
 			}
-			b = append(b, raw[i:j]...)
+			if text {
+				b.WriteString(raw[i:j])
+			}
+			d += j - i
 			i = j
 			continue
 		}
 		if i+1 >= len(raw) {
-			b = append(b, c)
+			if text {
+				b.WriteByte(c)
+			}
+			d++
 			i++
 			continue
 		}
-		d := len(b)
-		rl := 2
+		out, rl := u[:1], 2
 		switch raw[i+1] {
 		case '"', '\\', '/':
-			b = append(b, raw[i+1])
+			u[0] = raw[i+1]
 		case 'b':
-			b = append(b, '\b')
+			u[0] = '\b'
 		case 'f':
-			b = append(b, '\f')
+			u[0] = '\f'
 		case 'n':
-			b = append(b, '\n')
+			u[0] = '\n'
 		case 'r':
-			b = append(b, '\r')
+			u[0] = '\r'
 		case 't':
-			b = append(b, '\t')
+			u[0] = '\t'
 		case 'u':
 			r, n := decodeU(raw[i:])
 			if n == 0 {
-				b = append(b, raw[i:i+2]...)
+				out = append(u[:0], raw[i:i+2]...)
 				break
 			}
-			b = utf8.AppendRune(b, r)
+			out = utf8.AppendRune(u[:0], r)
 			rl = n
 		default:
-			b = append(b, raw[i:i+2]...)
+			out = append(u[:0], raw[i:i+2]...)
 		}
-		m = append(m, esc{d: int32(d), r: int32(i), dl: uint8(len(b) - d), rl: uint8(rl)})
+		if text {
+			b.Write(out)
+		}
+		if escapes {
+			m = append(m, esc{d: int32(d), r: int32(i), dl: uint8(len(out)), rl: uint8(rl)})
+		}
+		d += len(out)
 		i += rl
 	}
-	return jstring{s: string(b), esc: m}
+	return b.String(), m
 }
 
 // decodeU decodes \uXXXX (and a following low surrogate) at the start of s.

@@ -181,7 +181,7 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	doc := string(raw)
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
-	root, err := parseJSONIn(doc, ar)
+	root, err := parseJSONText(doc, raw, ar)
 	if err != nil {
 		var se *jsonSyntaxError
 		errors.As(err, &se)
