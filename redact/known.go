@@ -245,11 +245,11 @@ func (k *keystore) sweep(s string, fn func(start, end int, value, class string))
 // uses: a matcher of the later values alone would have to be built anew
 // for every n, which made a session's second pass quadratic in its
 // secrets.
-func (k *keystore) learnedSince(n int, s string) bool {
-	if n >= len(k.order) || len(s) < minSweep {
+func (k *keystore) learnedSince(n int, b []byte) bool {
+	if n >= len(k.order) || len(b) < minSweep {
 		return false
 	}
-	return k.m.any(s, func(f *sweepForm) bool { return f.n >= n })
+	return anyForm(k.m, b, func(f *sweepForm) bool { return f.n >= n })
 }
 
 // matcher finds many strings at once, in time linear in the text and
@@ -291,7 +291,11 @@ const windowMask = 1<<(8*anchorLen) - 1
 
 type match struct{ start, end, form int }
 
-func window(s string, i int) uint64 {
+// text is what the matcher reads: strings, and the spooled entries'
+// bytes without a copy.
+type text interface{ ~string | ~[]byte }
+
+func window[T text](s T, i int) uint64 {
 	var w uint64
 	for j := anchorLen - 1; j >= 0; j-- {
 		w = w<<8 | uint64(s[i+j])
@@ -432,7 +436,9 @@ func (t *anchorTable) add(w uint64, off int32) {
 
 // candidates calls fn for every occurrence in s of every form, in no
 // particular order, until fn returns false.
-func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
+func (m *matcher) candidates(s string, fn func(start, end, form int) bool) { candidates(m, s, fn) }
+
+func candidates[T text](m *matcher, s T, fn func(start, end, form int) bool) {
 	if len(s) < anchorLen {
 		return
 	}
@@ -448,7 +454,7 @@ func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
 		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
 			f := m.form(int(fi)).text
 			start := i - int(m.index.offs[fi])
-			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
+			if start >= 0 && start+len(f) <= len(s) && string(s[start:start+len(f)]) == f {
 				if !fn(start, start+len(f), int(fi)) {
 					return
 				}
@@ -487,9 +493,11 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 }
 
 // any reports whether s holds a form for which ok is true.
-func (m *matcher) any(s string, ok func(*sweepForm) bool) bool {
+func (m *matcher) any(s string, ok func(*sweepForm) bool) bool { return anyForm(m, s, ok) }
+
+func anyForm[T text](m *matcher, s T, ok func(*sweepForm) bool) bool {
 	found := false
-	m.candidates(s, func(_, _, form int) bool {
+	candidates(m, s, func(_, _, form int) bool {
 		found = ok(m.form(form))
 		return !found
 	})

@@ -324,7 +324,10 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err != nil {
 			return sum, withFile(err, name)
 		}
-		if err := spoolEnc.Encode(frame{Gen: gen, Red: red, Recs: recs}); err != nil {
+		if err := spoolEnc.Encode(frame{Gen: gen, Len: len(red), Recs: recs}); err != nil {
+			return sum, err
+		}
+		if _, err := sw.Write(red); err != nil {
 			return sum, err
 		}
 		progress(1, rd.Index()+1, cin.n)
@@ -343,7 +346,8 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 2: write, and check what is written.
 	bw := bufio.NewWriterSize(out, 256<<10)
-	spoolDec := gob.NewDecoder(bufio.NewReaderSize(spool, 256<<10))
+	sr := bufio.NewReaderSize(spool, 256<<10)
+	spoolDec := gob.NewDecoder(sr) // reads no further than each frame (sr is an io.ByteReader)
 	emit := func(recs []Record) {
 		for _, rec := range recs {
 			if rec.Placeholder == "" {
@@ -419,12 +423,16 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err := spoolDec.Decode(&f); err != nil {
 			return sum, fmt.Errorf("redact: spool: %w", err)
 		}
-		gen, red, recs := f.Gen, f.Red, f.Recs
+		red := make([]byte, f.Len)
+		if _, err := io.ReadFull(sr, red); err != nil {
+			return sum, fmt.Errorf("redact: spool: %w", err)
+		}
+		gen, recs := f.Gen, f.Recs
 		// A value learned from this entry on may still be in what the
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, string(red)) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, red) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
 			ck.mu.Lock()
 			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
 			ck.mu.Unlock()
@@ -531,11 +539,12 @@ func (c *checker) stop() []Finding {
 }
 
 // frame is one entry in the spool between the passes: the number of
-// secrets known before it, its redacted text and its records.
+// secrets known before it, the length of its redacted text, which follows
+// the frame as it is (through gob it was copied twice more, which a
+// 100 MB body felt), and its records.
 type frame struct {
-	Gen  int
-	Red  []byte
-	Recs []Record
+	Gen, Len int
+	Recs     []Record
 }
 
 func withFile(err error, name string) error {
