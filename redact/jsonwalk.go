@@ -22,11 +22,11 @@ import (
 
 // jnode is one JSON value and where it is in its text.
 type jnode struct {
-	kind   byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
-	start  int  // offset of the first byte of the value (the quote for strings)
-	end    int  // offset after the last byte
-	key    string
+	kind   byte  // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
 	kstart int32 // where the member name's literal starts (its quote), in an object
+	start  int   // offset of the first byte of the value (the quote for strings)
+	end    int   // offset after the last byte
+	key    string
 	kids   []jnode
 }
 
