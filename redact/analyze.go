@@ -241,7 +241,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 	if inner.empty() {
 		return
 	}
-	if inner.addMapped(es, js.escapes(), escape, off) {
+	if inner.addMapped(es, js.positions, escape, off) {
 		return
 	}
 	e := inner.whole(js.s, n, escape)

@@ -338,3 +338,24 @@ func FuzzScanText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONCursor: the forward cursor that maps a JSON string's decoded
+// offsets back to its text agrees with the escape map, whatever the
+// steps between the offsets asked.
+func FuzzJSONCursor(f *testing.F) {
+	for _, s := range []string{`a\"b`, `\u00e9x\ud83d\ude00\n`, `\ud800\u0041`, `\x\`, `plain`, `\\\\\/\b`, `é\u00e9\\`} {
+		f.Add(s, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, raw string, step uint8) {
+		js := decodeJSONString(raw)
+		m := js.escapes()
+		c := js.positions()
+		for i := 0; i <= len(js.s); i += 1 + int(step)%5 {
+			wp, win := m.rawPos(i)
+			gp, gin := c.rawPos(i)
+			if wp != gp || win != gin {
+				t.Fatalf("offset %d: cursor %d %v, map %d %v", i, gp, gin, wp, win)
+			}
+		}
+	})
+}

@@ -382,6 +382,46 @@ type jstring struct {
 	jraw string
 }
 
+// positions returns the way back to the encoded text for offsets asked
+// in increasing order: a JSON string's escapes are read off its text as
+// they are passed, never held in a map (a 100 MB body has millions).
+func (js jstring) positions() rawPositions {
+	if js.jraw == "" {
+		return js.esc
+	}
+	return &jsonCursor{raw: js.jraw}
+}
+
+// jsonCursor maps decoded offsets of a JSON string's contents to offsets
+// in raw, moving forward only.
+type jsonCursor struct {
+	raw  string
+	r, d int // the encoded and decoded offsets reached
+}
+
+func (c *jsonCursor) rawPos(i int) (int, bool) {
+	for c.d < i {
+		if c.raw[c.r] != '\\' || c.r+1 >= len(c.raw) {
+			j := strings.IndexByte(c.raw[c.r+1:], '\\') + 1 // the next escape, or
+			if j == 0 {
+				j = len(c.raw) - c.r // the end
+			}
+			step := min(j, i-c.d)
+			c.r += step
+			c.d += step
+			continue
+		}
+		var u [utf8.UTFMax]byte
+		out, rl := unescapeOne(c.raw[c.r:], u[:0])
+		if c.d+len(out) > i {
+			return c.r, true
+		}
+		c.d += len(out)
+		c.r += rl
+	}
+	return c.r, false
+}
+
 // escapes returns the escape map.
 func (js jstring) escapes() escMap {
 	if js.jraw == "" {
@@ -473,31 +513,7 @@ func unescapeJSON(raw string, text, escapes bool) (string, escMap) {
 			i++
 			continue
 		}
-		out, rl := u[:1], 2
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			u[0] = raw[i+1]
-		case 'b':
-			u[0] = '\b'
-		case 'f':
-			u[0] = '\f'
-		case 'n':
-			u[0] = '\n'
-		case 'r':
-			u[0] = '\r'
-		case 't':
-			u[0] = '\t'
-		case 'u':
-			r, n := decodeU(raw[i:])
-			if n == 0 {
-				out = append(u[:0], raw[i:i+2]...)
-				break
-			}
-			out = utf8.AppendRune(u[:0], r)
-			rl = n
-		default:
-			out = append(u[:0], raw[i:i+2]...)
-		}
+		out, rl := unescapeOne(raw[i:], u[:0])
 		if text {
 			b.Write(out)
 		}
@@ -508,6 +524,31 @@ func unescapeJSON(raw string, text, escapes bool) (string, escMap) {
 		i += rl
 	}
 	return b.String(), m
+}
+
+// unescapeOne decodes the escape at the start of s (a backslash and at
+// least one more byte), appending its bytes to out, and returns them and
+// the escape's length.
+func unescapeOne(s string, out []byte) ([]byte, int) {
+	switch s[1] {
+	case '"', '\\', '/':
+		return append(out, s[1]), 2
+	case 'b':
+		return append(out, '\b'), 2
+	case 'f':
+		return append(out, '\f'), 2
+	case 'n':
+		return append(out, '\n'), 2
+	case 'r':
+		return append(out, '\r'), 2
+	case 't':
+		return append(out, '\t'), 2
+	case 'u':
+		if r, n := decodeU(s); n > 0 {
+			return utf8.AppendRune(out, r), n
+		}
+	}
+	return append(out, s[:2]...), 2
 }
 
 // decodeU decodes \uXXXX (and a following low surrogate) at the start of s.
