@@ -34,6 +34,7 @@ type pathElem struct {
 
 type analyzer struct {
 	free  []*editSet // edit sets to reuse: most strings need none
+	m     *memos     // nil: none
 	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
@@ -49,6 +50,9 @@ type analyzer struct {
 	gated bool
 	recs  []Record
 	warns []Record
+	// sweeps and hits count sweeps run and redactions attempted (see
+	// effects).
+	sweeps, hits int
 }
 
 // set returns an empty edit set; give it back with done.
@@ -152,6 +156,7 @@ func (a *analyzer) keyPath() []string {
 // hit redacts s[start:end], whose secret value is value (the span may be an
 // encoded form of it), unless the span is already claimed.
 func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) bool {
+	a.hits++
 	if !es.free(start, end) || value == "" {
 		return false
 	}
@@ -159,9 +164,9 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 		return false
 	}
 	ph := a.ks.placeholder(value, class, a.learn)
-	if a.learn {
+	if a.learn && a.ks.firstDecode(value) {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
-		if dec, ok := decodeBase64(value); ok && len(dec) >= minSweep && printable(dec) {
+		if dec, ok := decodeBase64Text(value); ok && len(dec) >= minSweep {
 			a.ks.placeholder(dec, class, true)
 		}
 	}
@@ -236,7 +241,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 	if inner.empty() {
 		return
 	}
-	if inner.addMapped(es, js.esc, escape, off) {
+	if inner.addMapped(es, js.positions, escape, off) {
 		return
 	}
 	e := inner.whole(js.s, n, escape)
@@ -247,6 +252,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 
 // sweep replaces known secrets (found anywhere earlier) in s.
 func (a *analyzer) sweep(s string, es *editSet) {
+	a.sweeps++
 	a.ks.sweep(s, func(start, end int, value, class string) {
 		if wordy(value) && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
 			return // a password that is a word is not part of a longer word
@@ -440,6 +446,9 @@ func trivialValue(v string) bool {
 	if len(v) >= 2 && (v[0] == '{' && v[len(v)-1] == '}' || v[0] == '<' && v[len(v)-1] == '>') && identShape.MatchString(strings.Trim(v, "{}<> ")) {
 		return true
 	}
+	if len(v) > 2 && len(v) <= 48 && v[0] == '<' && v[len(v)-1] == '>' && strings.Trim(v[1:len(v)-1], " _-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		return true // a documentation placeholder: <your password>
+	}
 	if strings.HasSuffix(v, ":") && k8sNameShape.MatchString(v[:len(v)-1]) {
 		return true
 	}
@@ -456,9 +465,8 @@ var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
 
 // ---- values without a secret name ----
 
-// textValue analyses a string that is not secret by name: it may hold
-// JSON, a URL, YAML or free text.
-func (a *analyzer) textValue(s string, es *editSet) {
+// textValueOnce is textValue without the memo.
+func (a *analyzer) textValueOnce(s string, es *editSet) {
 	walked := false
 	defer func() { a.wholeJSON = walked }() // this text's shape, not a nested one's
 	if s == "" {
@@ -568,7 +576,7 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 	envName := ""
 	if nm, ok := n.memberString(doc, "name"); ok && len(n.kids) <= 4 {
 		if v := n.member("value"); v != nil && v.kind == '"' {
-			if _, secret := a.p.key(nm, nil); secret {
+			if _, secret := a.key(nm, nil); secret {
 				envName = nm
 			}
 		}
@@ -608,12 +616,22 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	if len(k.key) < minSweep {
 		return
 	}
+	m := a.m
+	if m != nil && len(k.key) <= maxMemoLen {
+		if _, clean := m.names.get(k.key); clean {
+			return // names repeat in every entry; the token rules decide alike
+		}
+	}
 	lit, off := k.keyLiteral(doc)
 	js := decodeJSONString(lit)
 	inner := a.set()
 	a.pushQ("member name")
+	hits := a.hits
 	a.tokens(js.s, inner, "token") // never the sweep: a name is structure
 	a.pop()
+	if m != nil && a.hits == hits && len(k.key) <= maxMemoLen {
+		m.names.put(k.key, true)
+	}
 	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
 	a.done(inner)
 }
@@ -653,7 +671,7 @@ func (a *analyzer) keyMode(key string, secretData bool) (mode int, class, rule s
 	case secretData:
 		return modeSecret, "secret", "secret-data"
 	}
-	if class, ok := a.p.key(key, path); ok {
+	if class, ok := a.key(key, path); ok {
 		return modeSecret, class, "key:" + key
 	}
 	return modeText, "", ""
@@ -836,7 +854,7 @@ func (a *analyzer) paramFn(name string, authish, form bool) func(string, *editSe
 	}
 	class, ok := a.p.queryParam(name, authish)
 	if !ok && form {
-		class, ok = a.p.key(name, nil)
+		class, ok = a.key(name, nil)
 	}
 	if ok {
 		return a.secretFn(class, kindWord(form)+":"+lower(name), class != "password" && class != "csrf")
@@ -1080,7 +1098,7 @@ func (a *analyzer) multipart(s, boundary string, es *editSet) bool {
 			a.pushQN("part", name)
 			inner := &editSet{}
 			body := s[bodyStart:bEnd]
-			class, secret := a.p.key(name, nil)
+			class, secret := a.key(name, nil)
 			if !secret {
 				class, secret = a.p.queryParam(name, false)
 			}

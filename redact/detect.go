@@ -252,8 +252,8 @@ func (d *prefixDetector) find(s string, hits []hit, mask uint64) []hit {
 
 // basicCredentials reports base64 that decodes to "user:password".
 func basicCredentials(b64 string) bool {
-	dec, ok := decodeBase64(b64)
-	return ok && strings.IndexByte(dec, ':') > 0 && printable(dec)
+	dec, ok := decodeBase64Text(b64)
+	return ok && strings.IndexByte(dec, ':') > 0
 }
 
 // rancherKeys finds runs of exactly 54 alphabet characters with no letter
@@ -467,10 +467,23 @@ func randomLooking(v string, minLen int, minEntropy float64) bool {
 }
 
 // decodeBase64 decodes standard or URL-safe base64, padded or not.
-func decodeBase64(s string) (string, bool) {
+func decodeBase64(s string) (string, bool) { return decodeBase64If(s, false) }
+
+// decodeBase64Text is decodeBase64 for text only (see printable): most
+// values tried are random bytes, which it rejects without allocating.
+func decodeBase64Text(s string) (string, bool) {
+	return decodeBase64If(s, true)
+}
+
+func decodeBase64If(s string, text bool) (string, bool) {
 	t := strings.TrimRight(s, "=")
 	if len(t)%4 == 1 || t == "" {
 		return "", false
+	}
+	for i := 0; i < len(t); i++ {
+		if !isB64[t[i]] {
+			return "", false // before anything is allocated
+		}
 	}
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(t, "-_") {
@@ -479,23 +492,34 @@ func decodeBase64(s string) (string, bool) {
 		}
 		enc = base64.RawURLEncoding
 	}
-	b, err := enc.DecodeString(t)
-	if err != nil {
+	var small [192]byte
+	var srcBuf [256]byte
+	buf := small[:]
+	if n := enc.DecodedLen(len(t)); n > len(small) {
+		buf = make([]byte, n)
+	}
+	n, err := enc.Decode(buf, append(srcBuf[:0], t...))
+	if err != nil || text && !printableBytes(buf[:n]) {
 		return "", false
 	}
-	return string(b), true
+	return string(buf[:n]), true
 }
+
+// printableBytes is printable without a copy.
+func printableBytes(b []byte) bool { return printable(string(b)) }
 
 // printable reports text: valid UTF-8 with few control characters.
 func printable(s string) bool {
 	if s == "" {
 		return false
 	}
-	bad := 0
+	bad, most := 0, len(s)/20
 	for _, r := range s {
 		if r == 0xFFFD || r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
-			bad++
+			if bad++; bad > most {
+				return false // random bytes: no need to read on
+			}
 		}
 	}
-	return bad*20 <= len(s)
+	return true
 }

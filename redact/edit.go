@@ -102,26 +102,32 @@ func (es *editSet) whole(decoded string, n int, encode func(string) string) edit
 // boundary falls inside one escape; the caller then re-encodes it whole.
 func (es *editSet) mapped(m escMap, escape func(string) string) (*editSet, bool) {
 	out := &editSet{}
-	return out, es.addMapped(out, m, escape, 0)
+	return out, es.addMapped(out, func() rawPositions { return m }, escape, 0)
+}
+
+// rawPositions maps decoded offsets to encoded ones (see escMap.rawPos);
+// addMapped asks for offsets in increasing order, which lets a JSON
+// string's map be read off its text (jsonCursor) instead of kept.
+type rawPositions interface {
+	rawPos(i int) (pos int, inside bool)
 }
 
 // addMapped adds what mapped returns, moved by off, to dst without a set
-// in between; false (and dst unchanged) where mapped fails.
-func (es *editSet) addMapped(dst *editSet, m escMap, escape func(string) string, off int) bool {
-	if len(m) > 0 {
-		for _, e := range es.e {
-			_, in1 := m.rawPos(e.start)
-			_, in2 := m.rawPos(e.end)
-			if in1 || in2 {
-				return false
-			}
+// in between; false (and dst unchanged) where mapped fails. positions
+// gives a fresh map for each pass over the edits.
+func (es *editSet) addMapped(dst *editSet, positions func() rawPositions, escape func(string) string, off int) bool {
+	m := positions()
+	for _, e := range es.e {
+		_, in1 := m.rawPos(e.start)
+		_, in2 := m.rawPos(e.end)
+		if in1 || in2 {
+			return false
 		}
 	}
+	m = positions()
 	for _, e := range es.e {
-		if len(m) > 0 {
-			e.start, _ = m.rawPos(e.start)
-			e.end, _ = m.rawPos(e.end)
-		}
+		e.start, _ = m.rawPos(e.start)
+		e.end, _ = m.rawPos(e.end)
 		e.text = escape(e.text)
 		e.start += off
 		e.end += off

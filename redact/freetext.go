@@ -179,12 +179,16 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 		j++
 		nameQuoted = true
 	}
+	sepAt := j
 	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 		j++
 	}
 	if j >= len(s) {
 		return
 	}
+	// tight: name=value with nothing around the '=' (shell, .env, ini
+	// and command-line flags), where an unquoted value is a literal.
+	tight := j == sepAt && !nameQuoted
 	var sep byte
 	switch {
 	case strings.HasPrefix(s[j:], ":="), strings.HasPrefix(s[j:], "=>"):
@@ -199,9 +203,11 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 	default:
 		return
 	}
+	valAt := j
 	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 		j++
 	}
+	tight = tight && sep == '=' && j == valAt && s[valAt-1] == '='
 	if concatRef(s, j) {
 		return // name=" + variable: no literal value
 	}
@@ -309,8 +315,8 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 		es.addAll(inner, 0)
 		return
 	default:
-		class, ok := a.p.key(name, nil)
-		if !ok || !freeTextSecret(v, class, quote != 0) {
+		class, ok := a.key(name, nil)
+		if !ok || !freeTextSecret(v, class, quote != 0) && !(quote == 0 && tight && literalPassword(v, class)) {
 			return
 		}
 		a.pushQN("key", name)
@@ -344,6 +350,9 @@ func concatRef(s string, i int) bool {
 // `this.token = t.token`: a quoted password counts whatever it looks like;
 // anything else must look random and not like an identifier.
 func freeTextSecret(v, class string, quoted bool) bool {
+	if winEnvRef.MatchString(v) {
+		return false
+	}
 	if class == "password" && quoted {
 		return !trivialValue(v)
 	}
@@ -355,6 +364,26 @@ func freeTextSecret(v, class string, quoted bool) bool {
 	}
 	return randomLooking(v, 12, 3.0)
 }
+
+// literalPassword is the gate for an unquoted password in name=value
+// form (password=…, export DB_PASSWORD=…, --password=…): the shell and
+// .env files assign literals so, and code that assigns a variable
+// (password=e.password, password=getPassword()) has an identifier there.
+// References ($PASSWORD, %PASSWORD%, {{ .pw }}), paths and templates are
+// not the password.
+func literalPassword(v, class string) bool {
+	if class != "password" || len(v) < 8 || trivialValue(v) || isSafe(v) {
+		return false
+	}
+	switch v[0] {
+	case '$', '%', '{', '<', '/', '~', '.', '@', '*':
+		return false
+	}
+	return !identShape.MatchString(v) && strings.ContainsFunc(v, func(r rune) bool { return r < 128 && isAlnum[r] })
+}
+
+// winEnvRef is a Windows variable reference (%DB_PASSWORD%).
+var winEnvRef = regexp.MustCompile(`^%[A-Za-z_][A-Za-z0-9_]*%$`)
 
 func valueTerminator(c byte) bool {
 	switch c {
@@ -507,7 +536,7 @@ func (a *analyzer) formParts(s string, es *editSet) {
 		if vend == j || concatRef(s, vend) {
 			continue
 		}
-		class, ok := a.p.key(name, nil)
+		class, ok := a.key(name, nil)
 		if !ok {
 			class, ok = a.p.queryParam(name, false)
 		}

@@ -15,7 +15,7 @@ func FuzzDecodeEntities(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		js := decodeEntities(s)
 		d, r := 0, 0
-		for _, e := range js.esc {
+		for _, e := range js.escapes() {
 			if int(e.d)-d != int(e.r)-r || js.s[d:e.d] != s[r:e.r] {
 				t.Fatalf("text between escapes differs")
 			}

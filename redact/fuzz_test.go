@@ -45,7 +45,7 @@ func FuzzParseJSON(f *testing.F) {
 				}
 				// The escape map takes the ends of the value to the ends
 				// of the text.
-				if p, in := got.esc.rawPos(len(got.s)); in || p != len(text)-2 {
+				if p, in := got.escapes().rawPos(len(got.s)); in || p != len(text)-2 {
 					t.Fatalf("rawPos(end) = %d %v, want %d", p, in, len(text)-2)
 				}
 			}
@@ -334,6 +334,27 @@ func FuzzScanText(f *testing.F) {
 		for _, x := range fs {
 			if x.Line < 1 || x.Line > lines {
 				t.Fatalf("finding on line %d of %d", x.Line, lines)
+			}
+		}
+	})
+}
+
+// FuzzJSONCursor: the forward cursor that maps a JSON string's decoded
+// offsets back to its text agrees with the escape map, whatever the
+// steps between the offsets asked.
+func FuzzJSONCursor(f *testing.F) {
+	for _, s := range []string{`a\"b`, `\u00e9x\ud83d\ude00\n`, `\ud800\u0041`, `\x\`, `plain`, `\\\\\/\b`, `é\u00e9\\`} {
+		f.Add(s, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, raw string, step uint8) {
+		js := decodeJSONString(raw)
+		m := js.escapes()
+		c := js.positions()
+		for i := 0; i <= len(js.s); i += 1 + int(step)%5 {
+			wp, win := m.rawPos(i)
+			gp, gin := c.rawPos(i)
+			if wp != gp || win != gin {
+				t.Fatalf("offset %d: cursor %d %v, map %d %v", i, gp, gin, wp, win)
 			}
 		}
 	})

@@ -44,7 +44,7 @@ func (a *analyzer) htmlFields(s string, es *editSet) {
 			if name == "" || value < 0 || a.p.kept(name) {
 				continue
 			}
-			class, secret := a.p.key(name, nil)
+			class, secret := a.key(name, nil)
 			if !secret && containsAny(lower(name), "csrf", "xsrf", "authenticity") {
 				class, secret = "csrf", true
 			}

@@ -1,27 +1,32 @@
 package redact
 
-// A small JSON reader that keeps where every value sits in the text. The
-// redactor needs byte spans, not values: it changes the bytes of one string
-// and leaves every other byte (key order, spacing, number spelling, escapes
-// it did not touch) exactly as it was, which encoding/json cannot do.
+// A tree of where every value sits in the text, built from jsontext's
+// tokens and offsets. The redactor needs byte spans, not values: it
+// changes the bytes of one string and leaves every other byte (key order,
+// spacing, number spelling, escapes it did not touch) exactly as it was.
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/apitape/apitape/har"
 )
 
 // jnode is one JSON value and where it is in its text.
 type jnode struct {
-	kind   byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
-	start  int  // offset of the first byte of the value (the quote for strings)
-	end    int  // offset after the last byte
-	key    string
+	kind   byte  // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
 	kstart int32 // where the member name's literal starts (its quote), in an object
+	start  int   // offset of the first byte of the value (the quote for strings)
+	end    int   // offset after the last byte
+	key    string
 	kids   []jnode
 }
 
@@ -56,16 +61,6 @@ type jsonSyntaxError struct {
 
 func (e *jsonSyntaxError) Error() string {
 	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
-}
-
-type jparser struct {
-	s       string
-	pos     int
-	depth   int
-	scratch []jnode // children of the open containers, until each closes
-	chunk   []jnode // where closed containers' children are kept, in runs
-	ar      *jarena
-	escaped bool // skipString saw a backslash
 }
 
 // jarena keeps the nodes of the trees parsed for one entry, so the next
@@ -128,151 +123,188 @@ var arenas = sync.Pool{New: func() any { return new(jarena) }}
 // parseJSON parses one JSON document (surrounding whitespace allowed).
 func parseJSON(s string) (jnode, error) { return parseJSONIn(s, nil) }
 
-// parseJSONIn parses with nodes from ar (nil: from the heap).
-func parseJSONIn(s string, ar *jarena) (jnode, error) {
-	p := jparser{s: s, ar: ar}
+// jsonOpts make jsontext as lenient as the redactor must be: invalid
+// UTF-8 is kept as it is (no byte it does not redact may change), and a
+// repeated member name is the writer's business, not a reason to skip a
+// body.
+var jsonOpts = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)}
+
+// decoders are reused: a Decoder's state costs more to set up than a short
+// entry takes to read.
+var decoders = sync.Pool{New: func() any {
+	d := &jdecoder{}
+	d.dec = jsontext.NewDecoder(&d.sr, jsonOpts...)
+	return d
+}}
+
+type jdecoder struct {
+	sr    strings.Reader
+	dec   *jsontext.Decoder
+	stack []openNode
+}
+
+// parseJSONIn parses with nodes from ar (nil: from the heap). jsontext
+// reads the tokens and checks the syntax; parseJSONIn keeps where each
+// value and member name lies (InputOffset after each token), which is all
+// the redactor needs to splice.
+func parseJSONIn(s string, ar *jarena) (root jnode, err error) { return parseJSONText(s, nil, ar) }
+
+// parseJSONText parses s, reading it from raw when raw holds the same
+// bytes: jsontext then reads them in place instead of copying them into
+// a buffer of its own.
+func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
+	b := builder{s: s, ar: ar}
 	if ar != nil {
-		p.scratch = ar.scratch
-		defer func() { ar.scratch = p.scratch[:0] }()
+		b.scratch = ar.scratch
+		defer func() { ar.scratch = b.scratch[:0] }()
 	}
-	p.space()
-	n, err := p.value()
+	d := decoders.Get().(*jdecoder)
+	dec := d.dec
+	if raw != nil {
+		dec.Reset(bytes.NewBuffer(raw), jsonOpts...)
+	} else {
+		d.sr.Reset(s)
+		dec.Reset(&d.sr, jsonOpts...)
+	}
+	defer func() {
+		if len(s) > maxArenaDoc {
+			return // its buffer grew to the document: let it go
+		}
+		d.sr.Reset("")
+		dec.Reset(&d.sr, jsonOpts...)
+		if cap(d.stack) > 1<<10 {
+			d.stack = nil
+		}
+		clear(d.stack[:cap(d.stack)])
+		decoders.Put(d)
+	}()
+	b.stack = d.stack[:0]
+	root, err = b.build(dec)
+	d.stack = b.stack[:0]
 	if err != nil {
 		return jnode{}, err
 	}
-	p.space()
-	if p.pos != len(s) {
-		return jnode{}, p.errorf("unexpected data after the document")
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return jnode{}, &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "unexpected data after the document"}
 	}
-	return n, nil
+	return root, nil
 }
 
-func (p *jparser) errorf(msg string) error { return &jsonSyntaxError{Offset: p.pos, Msg: msg} }
+// builder turns the tokens of one document into a jnode tree.
+type builder struct {
+	s       string
+	scratch []jnode // children of the open containers, until each closes
+	chunk   []jnode // where closed containers' children are kept, in runs
+	ar      *jarena
+	stack   []openNode
+}
 
-func (p *jparser) space() {
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
+type openNode struct {
+	n    jnode
+	mark int // where its children start in scratch
+}
+
+func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
+	stack := b.stack
+	defer func() { b.stack = stack }()
+	var key string
+	var kstart int32
+	named := false // key and kstart hold the name of the value that comes next
+	for {
+		kind := dec.PeekKind()
+		if kind == 0 {
+			_, err := dec.ReadToken() // the error PeekKind saw
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return jnode{}, syntaxError(dec, err)
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].n.kind == '{' && !named && kind != '}' {
+			// A member name.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			end := int(dec.InputOffset())
+			kstart, named = int32(end-len(v)), true
+			key = b.s[int(kstart)+1 : end-1]
+			if strings.IndexByte(key, '\\') >= 0 {
+				key = decodeJSONString(key).s
+			}
+			continue
+		}
+		var n jnode
+		switch kind {
+		case '{', '[':
+			if len(stack) >= har.MaxDepth {
+				return jnode{}, &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"}
+			}
+			if _, err := dec.ReadToken(); err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			stack = append(stack, openNode{n: jnode{kind: byte(kind), start: int(dec.InputOffset()) - 1, key: key, kstart: kstart}, mark: len(b.scratch)})
+			key, kstart, named = "", 0, false
+			continue
+		case '}', ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n = o.n
+			n.end = int(dec.InputOffset())
+			b.closeKids(&n, o.mark)
 		default:
-			return
+			v, err := dec.ReadValue()
+			if err != nil {
+				return jnode{}, syntaxError(dec, err)
+			}
+			end := int(dec.InputOffset())
+			n = jnode{kind: scalarKind(kind), start: end - len(v), end: end, key: key, kstart: kstart}
 		}
+		if len(stack) == 0 {
+			return n, nil
+		}
+		b.scratch = append(b.scratch, n)
+		key, kstart, named = "", 0, false
 	}
 }
 
-func (p *jparser) value() (jnode, error) {
-	if p.pos >= len(p.s) {
-		return jnode{}, p.errorf("unexpected end of input")
-	}
-	start := p.pos
-	switch c := p.s[p.pos]; c {
-	case '{':
-		return p.object()
-	case '[':
-		return p.array()
-	case '"':
-		if err := p.skipString(); err != nil {
-			return jnode{}, err
-		}
-		return jnode{kind: '"', start: start, end: p.pos}, nil
-	case 't':
-		return p.literal("true", 't')
-	case 'f':
-		return p.literal("false", 'f')
+func scalarKind(k jsontext.Kind) byte {
+	switch k {
 	case 'n':
-		return p.literal("null", '0')
-	default:
-		if c == '-' || (c >= '0' && c <= '9') {
-			return p.number()
-		}
-		return jnode{}, p.errorf("unexpected character")
+		return '0'
+	case '0':
+		return 'n'
 	}
+	return byte(k) // '"', 't', 'f'
 }
 
-func (p *jparser) literal(word string, kind byte) (jnode, error) {
-	start := p.pos
-	if len(p.s)-p.pos < len(word) || p.s[p.pos:p.pos+len(word)] != word {
-		return jnode{}, p.errorf("invalid literal")
-	}
-	p.pos += len(word)
-	return jnode{kind: kind, start: start, end: p.pos}, nil
-}
-
-func (p *jparser) number() (jnode, error) {
-	start := p.pos
-	digits := func() int {
-		n := 0
-		for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
-			p.pos++
-			n++
-		}
-		return n
-	}
-	if p.s[p.pos] == '-' {
-		p.pos++
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '0' {
-		p.pos++
-	} else if digits() == 0 {
-		return jnode{}, p.errorf("invalid number")
-	}
-	if p.pos < len(p.s) && p.s[p.pos] == '.' {
-		p.pos++
-		if digits() == 0 {
-			return jnode{}, p.errorf("invalid number")
-		}
-	}
-	if p.pos < len(p.s) && (p.s[p.pos] == 'e' || p.s[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(p.s) && (p.s[p.pos] == '+' || p.s[p.pos] == '-') {
-			p.pos++
-		}
-		if digits() == 0 {
-			return jnode{}, p.errorf("invalid number")
-		}
-	}
-	return jnode{kind: 'n', start: start, end: p.pos}, nil
-}
-
-// skipString moves past a string whose opening quote is at p.pos, checking
-// escapes and rejecting raw control characters as encoding/json does.
-func (p *jparser) skipString() error {
-	p.pos++
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
+// syntaxError is a jsontext error without its text: jsontext quotes the
+// offending bytes, which may be part of a secret.
+func syntaxError(dec *jsontext.Decoder, err error) error {
+	off := int(dec.InputOffset())
+	msg := "invalid JSON"
+	var se *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		off = int(se.ByteOffset)
 		switch {
-		case c == '"':
-			p.pos++
-			return nil
-		case c == '\\':
-			p.escaped = true
-			if p.pos+1 >= len(p.s) {
-				return p.errorf("unterminated string")
-			}
-			switch p.s[p.pos+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				p.pos += 2
-			case 'u':
-				if p.pos+6 > len(p.s) || !isHex4(p.s[p.pos+2:p.pos+6]) {
-					return p.errorf("invalid escape")
-				}
-				p.pos += 6
-			default:
-				return p.errorf("invalid escape")
-			}
-		case c < 0x20:
-			return p.errorf("control character in string")
-		default:
-			p.pos++
+		case errors.Is(se.Err, io.ErrUnexpectedEOF):
+			msg = "unexpected end of input"
+		case strings.Contains(se.Err.Error(), "depth"):
+			msg = "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"
 		}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "unexpected end of input"
 	}
-	return p.errorf("unterminated string")
+	return &jsonSyntaxError{Offset: off, Msg: msg}
 }
 
 // closeKids moves a container's children from the scratch stack into the
 // current chunk: one allocation per few thousand nodes, not one per
 // container.
-func (p *jparser) closeKids(n *jnode, mark int) {
+func (p *builder) closeKids(n *jnode, mark int) {
 	k := len(p.scratch) - mark
 	if k <= 0 {
 		return
@@ -294,79 +326,6 @@ func (p *jparser) closeKids(n *jnode, mark int) {
 	n.kids = p.chunk[start:len(p.chunk):len(p.chunk)]
 	clear(p.scratch[mark:])
 	p.scratch = p.scratch[:mark]
-}
-
-// container parses an object or an array: its members (member reads one,
-// name included) up to the closing bracket.
-func (p *jparser) container(kind, closing byte, member func() (jnode, error)) (n jnode, err error) {
-	n = jnode{kind: kind, start: p.pos}
-	mark := len(p.scratch)
-	if p.depth++; p.depth > har.MaxDepth {
-		return n, p.errorf("nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels")
-	}
-	n, err = p.members(n, closing, member)
-	p.closeKids(&n, mark)
-	p.depth--
-	return n, err
-}
-
-func (p *jparser) members(n jnode, closing byte, member func() (jnode, error)) (jnode, error) {
-	p.pos++
-	p.space()
-	if p.pos < len(p.s) && p.s[p.pos] == closing {
-		p.pos++
-		n.end = p.pos
-		return n, nil
-	}
-	for {
-		p.space()
-		v, err := member()
-		if err != nil {
-			return n, err
-		}
-		p.scratch = append(p.scratch, v)
-		p.space()
-		switch {
-		case p.pos >= len(p.s):
-			return n, p.errorf("unexpected end of input")
-		case p.s[p.pos] == ',':
-			p.pos++
-		case p.s[p.pos] == closing:
-			p.pos++
-			n.end = p.pos
-			return n, nil
-		default:
-			return n, p.errorf("expected ',' or '" + string(closing) + "'")
-		}
-	}
-}
-
-func (p *jparser) object() (jnode, error) { return p.container('{', '}', p.member) }
-func (p *jparser) array() (jnode, error)  { return p.container('[', ']', p.value) }
-
-// member reads `"name": value`.
-func (p *jparser) member() (jnode, error) {
-	if p.pos >= len(p.s) || p.s[p.pos] != '"' {
-		return jnode{}, p.errorf("expected a member name")
-	}
-	ks := p.pos
-	p.escaped = false
-	if err := p.skipString(); err != nil {
-		return jnode{}, err
-	}
-	key := p.s[ks+1 : p.pos-1]
-	if p.escaped {
-		key = decodeJSONString(key).s
-	}
-	p.space()
-	if p.pos >= len(p.s) || p.s[p.pos] != ':' {
-		return jnode{}, p.errorf("expected ':'")
-	}
-	p.pos++
-	p.space()
-	v, err := p.value()
-	v.key, v.kstart = key, int32(ks)
-	return v, err
 }
 
 // keyLiteral returns the member name's text (without quotes) and where it
@@ -416,6 +375,60 @@ var hexValue = func() (t [256]int8) {
 type jstring struct {
 	s   string
 	esc escMap
+	// jraw, when set, is the JSON text s was decoded from: its escapes
+	// are found again only when an edit needs them (most strings get
+	// none, and the map of a large body's escapes took more memory than
+	// the body).
+	jraw string
+}
+
+// positions returns the way back to the encoded text for offsets asked
+// in increasing order: a JSON string's escapes are read off its text as
+// they are passed, never held in a map (a 100 MB body has millions).
+func (js jstring) positions() rawPositions {
+	if js.jraw == "" {
+		return js.esc
+	}
+	return &jsonCursor{raw: js.jraw}
+}
+
+// jsonCursor maps decoded offsets of a JSON string's contents to offsets
+// in raw, moving forward only.
+type jsonCursor struct {
+	raw  string
+	r, d int // the encoded and decoded offsets reached
+}
+
+func (c *jsonCursor) rawPos(i int) (int, bool) {
+	for c.d < i {
+		if c.raw[c.r] != '\\' || c.r+1 >= len(c.raw) {
+			j := strings.IndexByte(c.raw[c.r+1:], '\\') + 1 // the next escape, or
+			if j == 0 {
+				j = len(c.raw) - c.r // the end
+			}
+			step := min(j, i-c.d)
+			c.r += step
+			c.d += step
+			continue
+		}
+		var u [utf8.UTFMax]byte
+		out, rl := unescapeOne(c.raw[c.r:], u[:0])
+		if c.d+len(out) > i {
+			return c.r, true
+		}
+		c.d += len(out)
+		c.r += rl
+	}
+	return c.r, false
+}
+
+// escapes returns the escape map.
+func (js jstring) escapes() escMap {
+	if js.jraw == "" {
+		return js.esc
+	}
+	_, m := unescapeJSON(js.jraw, false, true)
+	return m
 }
 
 // esc is one escape: decoded bytes [d, d+dl) came from encoded bytes
@@ -458,62 +471,84 @@ func (m escMap) rawPos(i int) (pos int, inside bool) {
 // bytes it does not redact); lone surrogates become U+FFFD like
 // encoding/json.
 func decodeJSONString(raw string) jstring {
-	i := 0
-	for i < len(raw) && raw[i] != '\\' {
-		i++
-	}
-	if i == len(raw) {
+	if strings.IndexByte(raw, '\\') < 0 {
 		return jstring{s: raw}
 	}
-	b := make([]byte, 0, len(raw))
-	b = append(b, raw[:i]...)
-	m := make(escMap, 0, strings.Count(raw[i:], `\`))
-	for i < len(raw) {
+	s, _ := unescapeJSON(raw, true, false)
+	return jstring{s: s, jraw: raw}
+}
+
+// unescapeJSON decodes raw (text, when asked) and maps its escapes (when
+// asked).
+func unescapeJSON(raw string, text, escapes bool) (string, escMap) {
+	var b strings.Builder // its String does not copy
+	var m escMap
+	if text {
+		b.Grow(len(raw))
+	}
+	if escapes {
+		m = make(escMap, 0, strings.Count(raw, `\`))
+	}
+	var u [utf8.UTFMax]byte
+	d := 0 // decoded length so far
+	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
 			j := i + 1
 			for j < len(raw) && raw[j] != '\\' {
 				j++
 			}
-			b = append(b, raw[i:j]...)
+			if text {
+				b.WriteString(raw[i:j])
+			}
+			d += j - i
 			i = j
 			continue
 		}
 		if i+1 >= len(raw) {
-			b = append(b, c)
+			if text {
+				b.WriteByte(c)
+			}
+			d++
 			i++
 			continue
 		}
-		d := len(b)
-		rl := 2
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			b = append(b, raw[i+1])
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, n := decodeU(raw[i:])
-			if n == 0 {
-				b = append(b, raw[i:i+2]...)
-				break
-			}
-			b = utf8.AppendRune(b, r)
-			rl = n
-		default:
-			b = append(b, raw[i:i+2]...)
+		out, rl := unescapeOne(raw[i:], u[:0])
+		if text {
+			b.Write(out)
 		}
-		m = append(m, esc{d: int32(d), r: int32(i), dl: uint8(len(b) - d), rl: uint8(rl)})
+		if escapes {
+			m = append(m, esc{d: int32(d), r: int32(i), dl: uint8(len(out)), rl: uint8(rl)})
+		}
+		d += len(out)
 		i += rl
 	}
-	return jstring{s: string(b), esc: m}
+	return b.String(), m
+}
+
+// unescapeOne decodes the escape at the start of s (a backslash and at
+// least one more byte), appending its bytes to out, and returns them and
+// the escape's length.
+func unescapeOne(s string, out []byte) ([]byte, int) {
+	switch s[1] {
+	case '"', '\\', '/':
+		return append(out, s[1]), 2
+	case 'b':
+		return append(out, '\b'), 2
+	case 'f':
+		return append(out, '\f'), 2
+	case 'n':
+		return append(out, '\n'), 2
+	case 'r':
+		return append(out, '\r'), 2
+	case 't':
+		return append(out, '\t'), 2
+	case 'u':
+		if r, n := decodeU(s); n > 0 {
+			return utf8.AppendRune(out, r), n
+		}
+	}
+	return append(out, s[:2]...), 2
 }
 
 // decodeU decodes \uXXXX (and a following low surrogate) at the start of s.

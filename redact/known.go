@@ -30,13 +30,16 @@ const minSweep = 6
 // key, not by its text).
 const maxSweep = 4096
 
-type known struct{ ph, class string }
+type known struct {
+	ph, class string
+	key       string // the map's own copy of the value
+	decoded   bool   // its base64 plaintext, if any, has been learned
+}
 
 type keystore struct {
 	key   []byte
 	vals  map[string]known
 	order []string // swept values in the order they were learned
-	forms []sweepForm
 	m     *matcher
 	// macs are keyed HMACs to reuse: keying one costs more than hashing
 	// a short value, and checks run on several goroutines.
@@ -72,16 +75,33 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 		// A copy: value is usually a substring of a whole entry or body,
 		// which must not stay in memory with it.
 		value = strings.Clone(value)
-		k.vals[value] = known{ph, class}
+		k.vals[value] = known{ph: ph, class: class, key: value}
 		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
+			var buf [24]sweepForm
+			fs := buf[:0]
 			for _, f := range sweepForms(value) {
-				k.forms = append(k.forms, sweepForm{f, value, len(k.order)})
+				fs = append(fs, sweepForm{f, value, len(k.order)})
 			}
 			k.order = append(k.order, value)
-			k.m.add(k.forms) // rebuilding it for every new secret was quadratic
+			k.m.append(fs...) // rebuilding it for every new secret was quadratic
 		}
 	}
 	return ph
+}
+
+// firstDecode reports whether a learned value's base64 plaintext is yet
+// to be learned, and marks it learned: a secret seen in every entry is
+// decoded once, not every time.
+func (k *keystore) firstDecode(value string) bool {
+	kv, ok := k.vals[value]
+	if !ok || kv.decoded {
+		return !ok
+	}
+	kv.decoded = true
+	// Stored under the map's own copy: assigning under value would make
+	// the map keep value, a slice of a whole entry, in its place.
+	k.vals[kv.key] = kv
+	return true
 }
 
 // sweepForms are the spellings of v that may appear in a HAR. They are
@@ -124,15 +144,23 @@ func sweepForms(v string) []string {
 		keep(start)
 		je := jsonEscaped(v)
 		add(je)
-		if m, err := json.Marshal(v); err == nil { // Go's HTML-safe escaping
+		// Go's HTML-safe escaping differs from je only for <, >, &,
+		// control characters and what is not ASCII.
+		if !plainASCII(v) {
+			if m, err := json.Marshal(v); err == nil {
+				start = len(b)
+				b = append(b, m[1:len(m)-1]...)
+				keep(start)
+			}
+		}
+		if strings.Contains(je, "/") {
+			add(strings.ReplaceAll(je, "/", `\/`))
+		}
+		if strings.ContainsAny(je, `"\`) { // else escaping it again changes nothing
 			start = len(b)
-			b = append(b, m[1:len(m)-1]...)
+			b = appendJSONEscaped(b, je)
 			keep(start)
 		}
-		add(strings.ReplaceAll(je, "/", `\/`))
-		start = len(b)
-		b = appendJSONEscaped(b, je)
-		keep(start)
 	}
 	// base64 of v at each of the three alignments it can have inside a
 	// longer blob: the characters that depend on v alone.
@@ -173,6 +201,17 @@ func unreserved(v string) bool {
 	return true
 }
 
+// plainASCII reports printable ASCII without the characters HTML-safe
+// JSON escapes.
+func plainASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 // appendPercentAll percent-encodes every byte that is not unreserved.
 func appendPercentAll(b []byte, v string, lowerHex bool) []byte {
 	digits := "0123456789ABCDEF"
@@ -193,7 +232,7 @@ func appendPercentAll(b []byte, v string, lowerHex bool) []byte {
 // sweep calls fn for every known value found in s, longest spelling first
 // at each position.
 func (k *keystore) sweep(s string, fn func(start, end int, value, class string)) {
-	if len(k.forms) == 0 || len(s) < minSweep {
+	if k.m.n == 0 || len(s) < minSweep {
 		return
 	}
 	k.m.find(s, func(start, end int, value string) {
@@ -206,11 +245,11 @@ func (k *keystore) sweep(s string, fn func(start, end int, value, class string))
 // uses: a matcher of the later values alone would have to be built anew
 // for every n, which made a session's second pass quadratic in its
 // secrets.
-func (k *keystore) learnedSince(n int, s string) bool {
-	if n >= len(k.order) || len(s) < minSweep {
+func (k *keystore) learnedSince(n int, b []byte) bool {
+	if n >= len(k.order) || len(b) < minSweep {
 		return false
 	}
-	return k.m.any(s, func(f *sweepForm) bool { return f.n >= n })
+	return anyForm(k.m, b, func(f *sweepForm) bool { return f.n >= n })
 }
 
 // matcher finds many strings at once, in time linear in the text and
@@ -230,8 +269,16 @@ type matcher struct {
 	words    []uint64 // 1 << logWords words
 	logWords uint
 	index    anchorTable
-	forms    []sweepForm
+	// forms in chunks of formChunk: a session learns tens of thousands,
+	// and one slice of them was copied whole each time it grew.
+	chunks [][]sweepForm
+	n      int
 }
+
+const formChunk = 1024
+
+// form returns form i.
+func (m *matcher) form(i int) *sweepForm { return &m.chunks[i/formChunk][i%formChunk] }
 
 // anchorLen is the window every form is indexed by; forms are never
 // shorter (minSweep).
@@ -244,7 +291,11 @@ const windowMask = 1<<(8*anchorLen) - 1
 
 type match struct{ start, end, form int }
 
-func window(s string, i int) uint64 {
+// text is what the matcher reads: strings, and the spooled entries'
+// bytes without a copy.
+type text interface{ ~string | ~[]byte }
+
+func window[T text](s T, i int) uint64 {
 	var w uint64
 	for j := anchorLen - 1; j >= 0; j-- {
 		w = w<<8 | uint64(s[i+j])
@@ -290,10 +341,19 @@ func (m *matcher) grow(n int) {
 }
 
 // add indexes the forms past those m has: forms extends m's list.
-func (m *matcher) add(forms []sweepForm) {
-	m.grow(len(forms))
-	for i := len(m.forms); i < len(forms); i++ {
-		f := forms[i].text
+func (m *matcher) add(forms []sweepForm) { m.append(forms[m.n:]...) }
+
+// append indexes more forms.
+func (m *matcher) append(forms ...sweepForm) {
+	m.grow(m.n + len(forms))
+	for _, sf := range forms {
+		if m.n%formChunk == 0 {
+			m.chunks = append(m.chunks, make([]sweepForm, 0, formChunk))
+		}
+		c := &m.chunks[len(m.chunks)-1]
+		*c = append(*c, sf)
+		m.n++
+		f := sf.text
 		best, bestW := 0, window(f, 0)
 		bestN := m.index.count(bestW)
 		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
@@ -304,7 +364,6 @@ func (m *matcher) add(forms []sweepForm) {
 		m.index.add(bestW, int32(best))
 		m.setBit(bestW)
 	}
-	m.forms = forms
 }
 
 // anchorTable maps a window to the forms anchored at it: an open-addressed
@@ -377,7 +436,9 @@ func (t *anchorTable) add(w uint64, off int32) {
 
 // candidates calls fn for every occurrence in s of every form, in no
 // particular order, until fn returns false.
-func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
+func (m *matcher) candidates(s string, fn func(start, end, form int) bool) { candidates(m, s, fn) }
+
+func candidates[T text](m *matcher, s T, fn func(start, end, form int) bool) {
 	if len(s) < anchorLen {
 		return
 	}
@@ -391,9 +452,9 @@ func (m *matcher) candidates(s string, fn func(start, end, form int) bool) {
 			continue
 		}
 		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
-			f := m.forms[fi].text
+			f := m.form(int(fi)).text
 			start := i - int(m.index.offs[fi])
-			if start >= 0 && start+len(f) <= len(s) && s[start:start+len(f)] == f {
+			if start >= 0 && start+len(f) <= len(s) && string(s[start:start+len(f)]) == f {
 				if !fn(start, start+len(f), int(fi)) {
 					return
 				}
@@ -425,17 +486,19 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 	next := 0
 	for _, h := range c {
 		if h.start >= next {
-			fn(h.start, h.end, m.forms[h.form].value)
+			fn(h.start, h.end, m.form(h.form).value)
 			next = h.end
 		}
 	}
 }
 
 // any reports whether s holds a form for which ok is true.
-func (m *matcher) any(s string, ok func(*sweepForm) bool) bool {
+func (m *matcher) any(s string, ok func(*sweepForm) bool) bool { return anyForm(m, s, ok) }
+
+func anyForm[T text](m *matcher, s T, ok func(*sweepForm) bool) bool {
 	found := false
-	m.candidates(s, func(_, _, form int) bool {
-		found = ok(&m.forms[form])
+	candidates(m, s, func(_, _, form int) bool {
+		found = ok(m.form(form))
 		return !found
 	})
 	return found

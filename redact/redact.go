@@ -38,7 +38,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +46,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -103,6 +102,9 @@ type Redactor struct {
 	pol   *policy // with Keep
 	check *policy // without Keep: what the check after redaction enforces
 	ks    *keystore
+	// polMemo and checkMemo serve pol and check on the goroutine that
+	// holds mu (see memos).
+	polMemo, checkMemo *memos
 }
 
 // New returns a Redactor.
@@ -119,15 +121,44 @@ func New(opts Options) (*Redactor, error) {
 			}
 		}
 	}
-	return &Redactor{
+	r := &Redactor{
 		pol:   newPolicy(opts.Rules, opts.Keep, opts.Strict),
 		check: newPolicy(opts.Rules, nil, opts.Strict),
 		ks:    newKeystore(append([]byte(nil), key...)),
-	}, nil
+	}
+	r.polMemo = newMemos()
+	r.checkMemo = r.polMemo
+	if len(opts.Keep) > 0 {
+		// Keep changes what the analysis finds: the check must not take
+		// the redaction's word for a string.
+		r.checkMemo = newMemos()
+	}
+	return r, nil
 }
 
 func (r *Redactor) analyzer(p *policy, entry int, learn bool) *analyzer {
-	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry}
+	return &analyzer{p: p, ks: r.ks, learn: learn, entry: entry, m: r.memoFor(p)}
+}
+
+func (r *Redactor) memoFor(p *policy) *memos {
+	if p == r.check {
+		return r.checkMemo
+	}
+	return r.polMemo
+}
+
+// analyzers are reused from entry to entry: their paths, records and
+// edit sets grew afresh for every entry.
+var analyzers = sync.Pool{New: func() any { return new(analyzer) }}
+
+// recycle drops what the analyzer refers to (the entry's text, records)
+// and gives it back.
+func (a *analyzer) recycle() {
+	clear(a.path[:cap(a.path)])
+	clear(a.recs[:cap(a.recs)])
+	clear(a.warns[:cap(a.warns)])
+	*a = analyzer{free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
+	analyzers.Put(a)
 }
 
 // Entry redacts one entry's JSON text (as har.Reader.NextRaw returns it)
@@ -141,12 +172,16 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
-	// No copy of the entry: nothing keeps doc, or a part of it, beyond
-	// this call (the keystore copies the secrets it remembers).
-	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
+	return r.entryWith(index, raw, p, learn, nil)
+}
+
+// entryWith is entry with the memos m (nil: the Redactor's, for the
+// goroutine that holds mu).
+func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos) ([]byte, []Record, error) {
+	doc := string(raw)
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
-	root, err := parseJSONIn(doc, ar)
+	root, err := parseJSONText(doc, raw, ar)
 	if err != nil {
 		var se *jsonSyntaxError
 		errors.As(err, &se)
@@ -155,8 +190,13 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 	if root.kind != '{' {
 		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
-	a := r.analyzer(p, index, learn)
-	a.ar = ar
+	a := analyzers.Get().(*analyzer)
+	defer a.recycle()
+	*a = analyzer{p: p, ks: r.ks, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
+		free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
+	if m != nil {
+		a.m = m
+	}
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
 	if p == r.check {
@@ -168,9 +208,18 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 // result returns the records of the edits that were made (a hit whose
 // span another rule had claimed is not reported), then the warnings.
 func (a *analyzer) result(es *editSet) []Record {
-	var out []Record
-	for _, i := range es.recs() {
-		out = append(out, a.recs[i])
+	n := len(a.warns)
+	for _, e := range es.e {
+		n += len(e.recs)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Record, 0, n)
+	for _, e := range es.e {
+		for _, i := range e.recs {
+			out = append(out, a.recs[i])
+		}
 	}
 	return append(out, a.warns...)
 }
@@ -252,6 +301,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 
 	// Pass 1: redact, learn, spool.
 	sw := bufio.NewWriterSize(spool, 256<<10)
+	spoolEnc := gob.NewEncoder(sw)
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(int, int, int64) {}
@@ -274,7 +324,10 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if err != nil {
 			return sum, withFile(err, name)
 		}
-		if err := writeFrame(sw, gen, red, recs); err != nil {
+		if err := spoolEnc.Encode(frame{Gen: gen, Len: len(red), Recs: recs}); err != nil {
+			return sum, err
+		}
+		if _, err := sw.Write(red); err != nil {
 			return sum, err
 		}
 		progress(1, rd.Index()+1, cin.n)
@@ -294,6 +347,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	// Pass 2: write, and check what is written.
 	bw := bufio.NewWriterSize(out, 256<<10)
 	sr := bufio.NewReaderSize(spool, 256<<10)
+	spoolDec := gob.NewDecoder(sr) // reads no further than each frame (sr is an io.ByteReader)
 	emit := func(recs []Record) {
 		for _, rec := range recs {
 			if rec.Placeholder == "" {
@@ -365,15 +419,20 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			gap = out
 		}
 		bw.Write(gap)
-		gen, red, recs, err := readFrame(sr)
-		if err != nil {
+		var f frame
+		if err := spoolDec.Decode(&f); err != nil {
 			return sum, fmt.Errorf("redact: spool: %w", err)
 		}
+		red := make([]byte, f.Len)
+		if _, err := io.ReadFull(sr, red); err != nil {
+			return sum, fmt.Errorf("redact: spool: %w", err)
+		}
+		gen, recs := f.Gen, f.Recs
 		// A value learned from this entry on may still be in what the
 		// first pass wrote (an echo before the value was found), in any
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
-		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, unsafe.String(unsafe.SliceData(red), len(red))) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
+		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, red) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
 			ck.mu.Lock()
 			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
 			ck.mu.Unlock()
@@ -434,7 +493,7 @@ func newChecker(r *Redactor, name string) *checker {
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
 	for range workers {
 		c.wg.Add(1)
-		go c.work()
+		go c.work(r.checkMemo.clone())
 	}
 	return c
 }
@@ -449,11 +508,11 @@ func (c *checker) check(entry int, red []byte) {
 	c.jobs <- checkJob{entry, red}
 }
 
-func (c *checker) work() {
+func (c *checker) work(m *memos) {
 	defer c.wg.Done()
 	for j := range c.jobs {
 		c.mu.RLock()
-		_, recs, _ := c.r.entry(j.entry, j.red, c.r.check, false)
+		_, recs, _ := c.r.entryWith(j.entry, j.red, c.r.check, false, m)
 		c.mu.RUnlock()
 		fs := findings(c.name, recs)
 		c.bmu.Lock()
@@ -479,62 +538,13 @@ func (c *checker) stop() []Finding {
 	return c.res
 }
 
-// writeFrame spools one redacted entry: the number of secrets known before
-// it, its text and its records (as lengths and bytes: JSON took a tenth of
-// the whole stream's time).
-func writeFrame(w *bufio.Writer, gen int, red []byte, recs []Record) error {
-	var hdr [12]byte
-	binary.LittleEndian.PutUint32(hdr[0:], uint32(gen))
-	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(red)))
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(recs)))
-	w.Write(hdr[:])
-	w.Write(red)
-	var b []byte
-	for _, r := range recs {
-		b = binary.AppendUvarint(b[:0], uint64(r.Entry+1))
-		b = binary.AppendUvarint(b, uint64(r.Length))
-		for _, f := range []string{r.Location, r.Rule, r.Class, r.Placeholder} {
-			b = binary.AppendUvarint(b, uint64(len(f)))
-			b = append(b, f...)
-		}
-		w.Write(b)
-	}
-	_, err := w.Write(nil)
-	return err
-}
-
-func readFrame(r *bufio.Reader) (gen int, red []byte, recs []Record, err error) {
-	var hdr [12]byte
-	if _, err = io.ReadFull(r, hdr[:]); err != nil {
-		return
-	}
-	gen = int(binary.LittleEndian.Uint32(hdr[0:]))
-	red = make([]byte, binary.LittleEndian.Uint32(hdr[4:]))
-	if _, err = io.ReadFull(r, red); err != nil {
-		return
-	}
-	n := int(binary.LittleEndian.Uint32(hdr[8:]))
-	recs = make([]Record, n)
-	num := func() int {
-		v, e := binary.ReadUvarint(r)
-		if e != nil && err == nil {
-			err = e
-		}
-		return int(v)
-	}
-	str := func() string {
-		b := make([]byte, num())
-		if _, e := io.ReadFull(r, b); e != nil && err == nil {
-			err = e
-		}
-		return string(b)
-	}
-	for i := range recs {
-		recs[i].Entry = num() - 1
-		recs[i].Length = num()
-		recs[i].Location, recs[i].Rule, recs[i].Class, recs[i].Placeholder = str(), str(), str(), str()
-	}
-	return
+// frame is one entry in the spool between the passes: the number of
+// secrets known before it, the length of its redacted text, which follows
+// the frame as it is (through gob it was copied twice more, which a
+// 100 MB body felt), and its records.
+type frame struct {
+	Gen, Len int
+	Recs     []Record
 }
 
 func withFile(err error, name string) error {

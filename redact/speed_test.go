@@ -66,3 +66,21 @@ func TestUnhex(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseJSON measures the span reader alone: a session entry and
+// a 1 MiB JSON body.
+func BenchmarkParseJSON(b *testing.B) {
+	for _, tc := range []struct{ name, doc string }{{"entry", sessionEntry(7)}, {"1MiB", bigJSON(1<<20, "x")}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.doc)))
+			b.ReportAllocs()
+			ar := new(jarena)
+			for b.Loop() {
+				if _, err := parseJSONIn(tc.doc, ar); err != nil {
+					b.Fatal(err)
+				}
+				ar.reset()
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func (a *analyzer) otherSpellings(s string, es *editSet) {
 // decodedLayer analyses the decoded form of s and adds the edits to es,
 // each widened to whole escapes.
 func (a *analyzer) decodedLayer(s string, js jstring, es *editSet, qual string) {
-	if len(js.esc) == 0 {
+	if len(js.esc) == 0 && js.jraw == "" {
 		return
 	}
 	inner := a.set()
@@ -33,11 +33,12 @@ func (a *analyzer) decodedLayer(s string, js jstring, es *editSet, qual string) 
 	a.tokens(js.s, inner, "token")
 	a.sweep(js.s, inner)
 	a.pop()
+	m := js.escapes()
 	for _, e := range inner.e {
-		lo, _ := js.esc.rawPos(e.start)
-		hi, in := js.esc.rawPos(e.end)
+		lo, _ := m.rawPos(e.start)
+		hi, in := m.rawPos(e.end)
 		if in {
-			hi = escEnd(js.esc, e.end)
+			hi = escEnd(m, e.end)
 		}
 		es.add(edit{start: lo, end: hi, text: e.text, recs: e.recs})
 	}

@@ -96,7 +96,7 @@ func (a *analyzer) yamlNode(s string, lines []int, n *yaml.Node, es *editSet, se
 			case k == "kind" && v == "Secret", k == "type" && secretType(v):
 				isSecret = true
 			case k == "name" && len(n.Content) <= 8:
-				if _, secret := a.p.key(v, nil); secret {
+				if _, secret := a.key(v, nil); secret {
 					envName = v // an environment variable: {name: DB_PASSWORD, value: …}
 				}
 			}
