@@ -131,6 +131,27 @@ func newComparePage(t *testing.T) *comparePage {
 	return p
 }
 
+// profileDir is a user data directory for a Chromium the test starts
+// itself. Not t.TempDir: Chromium's helpers (crashpad) can still write
+// there for a moment after the browser exits, and testing fails the test
+// when its cleanup finds the directory not empty. It is removed after the
+// browser's own cleanup (registered later, run first), retrying as
+// chromedp does for the profiles it creates.
+func profileDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "apitape-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for os.RemoveAll(dir) != nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
 // listenForDevTools makes a Chromium started by chromedp listen on a
 // loopback port, which other DevTools clients can use too, and chromedp
 // talk to it over a WebSocket there.
@@ -192,7 +213,7 @@ func TestSameRequestsAsChromeHARCapturer(t *testing.T) {
 		ours = append(ours, compareKey(e.Request.Method, e.Request.URL, e.Response.Status, len(b)))
 	}
 
-	dir := t.TempDir()
+	dir := profileDir(t)
 	headlessChromium(t, dir, listenForDevTools)
 	port := devToolsPort(t, dir)
 	out := filepath.Join(t.TempDir(), "chc.har")
