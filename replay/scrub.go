@@ -8,6 +8,7 @@ import (
 
 	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
+	"github.com/apitape/apitape/redact"
 )
 
 // minSecretLen is the shortest value scrubbed from reports: shorter ones
@@ -68,7 +69,7 @@ func (s *scrubber) str(v string) string {
 		}
 		s.rep = strings.NewReplacer(sorted...)
 	}
-	return maskTokens(s.rep.Replace(v))
+	return scrubTokens(s.rep.Replace(v))
 }
 
 func (s *scrubber) any(v any) any {
@@ -173,4 +174,11 @@ func rowMember(line string) (key, value string, ok bool) {
 // maskURL is how reports show a recorded URL or path and query:
 // credential.MaskURL, then token shapes masked. A replay of a HAR that was
 // never redacted sends them as recorded, and no report may show them.
-func maskURL(u string) string { return maskTokens(credential.MaskURL(u)) }
+func maskURL(u string) string { return scrubTokens(credential.MaskURL(u)) }
+
+// scrubTokens masks in text a report shows every token shape replay knows
+// and every one redaction's detectors know (gitleaks' vendor rules
+// included): a live server's answer never went through redaction.
+func scrubTokens(s string) string {
+	return redact.MaskTokens(maskTokens(s), tokenMask)
+}
