@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -124,6 +125,7 @@ func (r *Reader) Next() (*Entry, error) {
 	r.batch[r.next] = item{}
 	r.next++
 	r.cur = it
+	r.cur.e = nil // the caller's now: a large entry is not kept alive here
 	if it.err != nil {
 		r.err = it.err
 		return nil, it.err
@@ -411,6 +413,11 @@ func (r *Reader) readEntry() ([]byte, error) {
 				depth--
 			}
 			i++
+		}
+		if need := len(r.rawBuf) + i; need > cap(r.rawBuf) {
+			// Double: append's growth for large slices (1.25×) made a
+			// 100 MB body cost five times its size in copies on the way.
+			r.rawBuf = slices.Grow(r.rawBuf, max(need, 2*cap(r.rawBuf))-len(r.rawBuf))
 		}
 		r.rawBuf = append(r.rawBuf, buf[:i]...)
 		r.br.Discard(i)
