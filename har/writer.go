@@ -125,7 +125,11 @@ func appendMembers(dst []byte, fs Fields) []byte {
 // Appender adds entries to a HAR file on disk so that the file is a valid
 // HAR after every entry: each append overwrites the closing brackets with
 // the entry and new closing brackets in a single write, so a crash (even
-// kill -9) leaves every entry that had been appended. Safe for concurrent use.
+// kill -9) leaves every entry that had been appended. A kill during that
+// write can still cut off the entry being written: Linux ends a write at a
+// page boundary on a fatal signal, and there is no place in a JSON text
+// where part of an entry could wait without breaking it. Safe for
+// concurrent use.
 type Appender struct {
 	mu   sync.Mutex
 	f    *os.File
