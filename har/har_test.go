@@ -329,3 +329,53 @@ func TestNextBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestReadKilled reads what an Appender leaves when a kill cuts off its
+// last write: the whole entries and the index of the cut one; a file cut
+// anywhere else, or with a fault of another kind, is still an error.
+func TestReadKilled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.har")
+	a, err := CreateAppender(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		e := &Entry{StartedDateTime: "2025-01-01T00:00:00Z", Request: Request{Method: "GET", URL: fmt.Sprintf("https://x.test/%d", i)}}
+		if err := a.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := bytes.LastIndex(whole, []byte(`{"startedDateTime"`))
+	for _, tc := range []struct {
+		name    string
+		text    []byte
+		entries int
+		cut     int
+		err     string
+	}{
+		{"whole", whole, 3, -1, ""},
+		{"last entry cut", whole[:last+40], 2, 2, ""},
+		{"cut in the log head", whole[:10], 0, -1, "unexpected end of file"},
+		{"garbage in an entry", bytes.Replace(whole, []byte(`"GET"`), []byte(`"GET"x`), 1), 0, -1, "entry 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es, cut, err := ReadKilled(bytes.NewReader(tc.text), "k.har")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(es) != tc.entries || cut != tc.cut {
+				t.Fatalf("got %d entries, cut %d, err %v; want %d, %d", len(es), cut, err, tc.entries, tc.cut)
+			}
+		})
+	}
+}

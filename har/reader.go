@@ -3,6 +3,7 @@ package har
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -372,7 +373,7 @@ func (r *Reader) readEntry() ([]byte, error) {
 	for depth > 0 {
 		buf, err := r.br.Peek(1)
 		if err != nil {
-			return nil, r.errorf(r.index, r.off, "unexpected end of file inside the entry")
+			return nil, r.errorf(r.index, r.off, endInsideEntry)
 		}
 		n := r.br.Buffered()
 		if n > len(buf) {
@@ -426,7 +427,32 @@ func (r *Reader) readEntry() ([]byte, error) {
 	return r.rawBuf, nil
 }
 
+// endInsideEntry is the message for a file that ends inside an entry.
+const endInsideEntry = "unexpected end of file inside the entry"
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// ReadKilled reads a file a capture was writing when it was killed with
+// kill -9, which can cut off the entry being written (see [Appender]): the
+// whole entries, and the index of an entry cut off at the end of the file
+// (-1 when there is none). Any other fault is an error, as for ReadAll.
+func ReadKilled(rd io.Reader, name string) (entries []*Entry, cut int, err error) {
+	r := NewReader(rd, name)
+	for {
+		e, err := r.Next()
+		switch {
+		case err == io.EOF:
+			return entries, -1, nil
+		case err != nil:
+			var he *Error
+			if errors.As(err, &he) && he.Msg == endInsideEntry && he.Entry == len(entries) {
+				return entries, he.Entry, nil
+			}
+			return entries, -1, err
+		}
+		entries = append(entries, e)
+	}
+}
 
 // ReadAll reads a whole HAR into memory; for small files and tests.
 func ReadAll(rd io.Reader, name string) (*File, error) {

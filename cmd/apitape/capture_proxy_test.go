@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -211,11 +210,9 @@ func certFile(t *testing.T, srv *httptest.Server) string {
 	return path
 }
 
-// readKilledHAR reads a capture ended by kill -9: every entry but the
-// last is whole, and the last may be cut off where the kill stopped its
-// write (the kernel ends a write at a page boundary on a fatal signal, and
-// no JSON text stays valid with part of an entry in it). cut is the index
-// of that entry, or -1 when the file is whole.
+// readKilledHAR reads a capture ended by kill -9 (har.ReadKilled): every
+// entry but the last is whole, and the last may be cut off where the kill
+// stopped its write; cut is its index, or -1.
 func readKilledHAR(t *testing.T, path string) (entries []*har.Entry, cut int) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -223,24 +220,11 @@ func readKilledHAR(t *testing.T, path string) (entries []*har.Entry, cut int) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := har.NewReader(f, path)
-	for {
-		e, err := r.Next()
-		if err == io.EOF {
-			return entries, -1
-		}
-		var he *har.Error
-		if errors.As(err, &he) && he.Msg == "unexpected end of file inside the entry" && he.Entry == len(entries) {
-			if rest, _ := io.ReadAll(f); len(rest) > 0 {
-				t.Fatalf("not a valid HAR: %v, with more after it", err)
-			}
-			return entries, he.Entry
-		}
-		if err != nil {
-			t.Fatalf("not a valid HAR: %v", err)
-		}
-		entries = append(entries, e)
+	entries, cut, err = har.ReadKilled(f, path)
+	if err != nil {
+		t.Fatalf("not a valid HAR: %v", err)
 	}
+	return entries, cut
 }
 
 // kill -9 at any moment leaves a HAR holding every call whose response
