@@ -199,13 +199,6 @@ func (a *Appender) AppendRaw(raw []byte) error {
 	return nil
 }
 
-// Count is the number of entries appended so far.
-func (a *Appender) Count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n
-}
-
 // Close syncs and closes the file.
 func (a *Appender) Close() error {
 	a.mu.Lock()

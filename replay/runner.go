@@ -242,12 +242,6 @@ func WithCompareHeaders(names ...string) Option {
 	}
 }
 
-// WithMaxBody limits how much of a live response body is read (default
-// 64 MiB); a longer body is an error for that call.
-func WithMaxBody(n int64) Option {
-	return func(r *Runner) error { r.maxBody = n; return nil }
-}
-
 // WithSlowdown reports a call whose live answer took longer than the
 // recorded one by more than d (0, the default: latency is not compared).
 func WithSlowdown(d time.Duration) Option {

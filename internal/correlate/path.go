@@ -200,15 +200,6 @@ func (p Path) String() string {
 // canonical form; the method exists so call sites say what they mean.
 func (p Path) JQ() string { return p.String() }
 
-// JQ returns the jq filter for a path in the syntax of [Path].
-func JQ(path string) (string, error) {
-	p, err := ParsePath(path)
-	if err != nil {
-		return "", err
-	}
-	return p.JQ(), nil
-}
-
 // quoteJSON writes s as a JSON string literal without HTML escaping: valid
 // in jq too, whose string literals are JSON's plus "\(…)" interpolation
 // (which a JSON encoder never produces: a backslash is always doubled).

@@ -201,10 +201,6 @@ func KeyNorm(nb []byte) (class string, ok bool) {
 	return "", false
 }
 
-// NotCredentialKey reports a key a credential rule would catch that is a
-// handle, not a credential (nextPageToken, clientToken).
-func NotCredentialKey(name string) bool { return keyKeep[Norm(name)] }
-
 // cookieExact are Rancher's credential cookies.
 var cookieExact = map[string]string{
 	"r_sess": "cookie", "csrf": "csrf", "r_oidc_id": "cookie", "r_azuread_id": "cookie",
