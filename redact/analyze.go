@@ -199,7 +199,7 @@ func (a *analyzer) leaf(doc string, n *jnode, es *editSet, fn func(s string, es 
 	js := n.str(doc)
 	inner := a.set()
 	a.analyzeSwept(js.s, inner, fn)
-	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
+	a.addDecoded(es, inner, js, int(n.start)+1, int(n.end-n.start)-2, jsonEscaped)
 	a.done(inner)
 }
 
@@ -231,7 +231,7 @@ func (a *analyzer) keyLeaf(doc string, n *jnode, es *editSet, key string, secret
 	} else {
 		a.analyzeSwept(js.s, inner, a.textValue)
 	}
-	a.addDecoded(es, inner, js, n.start+1, n.end-n.start-2, jsonEscaped)
+	a.addDecoded(es, inner, js, int(n.start)+1, int(n.end-n.start)-2, jsonEscaped)
 	a.done(inner)
 }
 
@@ -548,16 +548,17 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 	case '{':
 		a.object(doc, n, es, secretData, isSecretObject(doc, n))
 	case '[':
-		for i := range n.kids {
+		kids := n.kids()
+		for i := range kids {
 			a.pushIdx(i)
-			if n.kids[i].kind == '"' {
+			if kids[i].kind == '"' {
 				fn := a.textValue
 				if secretData {
 					fn = a.secretFn("secret", "secret-data", false)
 				}
-				a.leaf(doc, &n.kids[i], es, fn)
+				a.leaf(doc, &kids[i], es, fn)
 			} else {
-				a.walk(doc, &n.kids[i], es, secretData)
+				a.walk(doc, &kids[i], es, secretData)
 			}
 			a.pop()
 		}
@@ -574,27 +575,28 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 		list = true
 	}
 	envName := ""
-	if nm, ok := n.memberString(doc, "name"); ok && len(n.kids) <= 4 {
-		if v := n.member("value"); v != nil && v.kind == '"' {
+	if nm, ok := n.memberString(doc, "name"); ok && n.nkids <= 4 {
+		if v := n.member(doc, "value"); v != nil && v.kind == '"' {
 			if _, secret := a.key(nm, nil); secret {
 				envName = nm
 			}
 		}
 	}
-	for i := range n.kids {
-		k := &n.kids[i]
-		a.keyEdits(doc, k, es)
-		a.pushKey(k.key)
-		sd := secretData || isSecret && (k.key == "data" || k.key == "stringData")
+	kids := n.kids()
+	for i := range kids {
+		k := &kids[i]
+		key := a.enterMember(doc, k, es)
+		sd := secretData || isSecret && (key == "data" || key == "stringData")
 		switch {
-		case k.kind == '"' && k.key == "value" && envName != "":
+		case k.kind == '"' && key == "value" && envName != "":
 			a.keyLeaf(doc, k, es, envName, sd)
 		case k.kind == '"':
-			a.keyLeaf(doc, k, es, k.key, sd)
-		case list && k.key == "items" && k.kind == '[':
-			for x := range k.kids {
+			a.keyLeaf(doc, k, es, key, sd)
+		case list && key == "items" && k.kind == '[':
+			items := k.kids()
+			for x := range items {
 				a.pushIdx(x)
-				if it := &k.kids[x]; it.kind == '{' {
+				if it := &items[x]; it.kind == '{' {
 					a.object(doc, it, es, sd, true)
 				} else {
 					a.walk(doc, it, es, sd)
@@ -608,17 +610,26 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 	}
 }
 
+// enterMember redacts a member's name and pushes it on the path (the
+// caller pops it); it returns the name.
+func (a *analyzer) enterMember(doc string, k *jnode, es *editSet) string {
+	key := k.name(doc)
+	a.keyEdits(doc, k, key, es)
+	a.pushKey(key)
+	return key
+}
+
 // keyEdits redacts a member name that is a secret (a map keyed by
 // tokens): token shapes only. The known-value sweep never edits a name: a
 // learned value that happens to equal one ("cookies") must not break the
 // document's structure.
-func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
-	if len(k.key) < minSweep {
+func (a *analyzer) keyEdits(doc string, k *jnode, key string, es *editSet) {
+	if len(key) < minSweep {
 		return
 	}
 	m := a.m
-	if m != nil && len(k.key) <= maxMemoLen {
-		if _, clean := m.names.get(k.key); clean {
+	if m != nil && len(key) <= maxMemoLen {
+		if _, clean := m.names.get(key); clean {
 			return // names repeat in every entry; the token rules decide alike
 		}
 	}
@@ -629,8 +640,8 @@ func (a *analyzer) keyEdits(doc string, k *jnode, es *editSet) {
 	hits := a.hits
 	a.tokens(js.s, inner, "token") // never the sweep: a name is structure
 	a.pop()
-	if m != nil && a.hits == hits && len(k.key) <= maxMemoLen {
-		m.names.put(k.key, true)
+	if m != nil && a.hits == hits && len(key) <= maxMemoLen {
+		m.names.put(key, true)
 	}
 	a.addDecoded(es, inner, js, off, len(lit), jsonEscaped)
 	a.done(inner)

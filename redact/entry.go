@@ -15,14 +15,14 @@ import (
 
 // members visits an object's members: special handles those it knows
 // and reports so; every other member is analysed by its key.
-func (a *analyzer) members(doc string, n *jnode, es *editSet, special func(k *jnode) bool) {
-	for i := range n.kids {
-		k := &n.kids[i]
-		a.keyEdits(doc, k, es)
-		a.pushKey(k.key)
-		if !special(k) {
+func (a *analyzer) members(doc string, n *jnode, es *editSet, special func(k *jnode, key string) bool) {
+	kids := n.kids()
+	for i := range kids {
+		k := &kids[i]
+		key := a.enterMember(doc, k, es)
+		if !special(k, key) {
 			if k.kind == '"' {
-				a.keyLeaf(doc, k, es, k.key, false)
+				a.keyLeaf(doc, k, es, key, false)
 			} else {
 				a.walk(doc, k, es, false)
 			}
@@ -33,13 +33,13 @@ func (a *analyzer) members(doc string, n *jnode, es *editSet, special func(k *jn
 
 // harEntry redacts one entry's JSON object.
 func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
-	a.members(doc, root, es, func(k *jnode) bool {
+	a.members(doc, root, es, func(k *jnode, key string) bool {
 		switch {
-		case k.key == "request" && k.kind == '{':
+		case key == "request" && k.kind == '{':
 			a.message(doc, k, es)
-		case k.key == "response" && k.kind == '{':
+		case key == "response" && k.kind == '{':
 			a.message(doc, k, es)
-		case k.key == "_webSocketMessages" && k.kind == '[':
+		case key == "_webSocketMessages" && k.kind == '[':
 			a.frames(doc, k, es)
 		default:
 			return false
@@ -52,35 +52,35 @@ func (a *analyzer) harEntry(doc string, root *jnode, es *editSet) {
 func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 	var ctype, cenc string
 	authish := false
-	if h := n.member("headers"); h != nil {
+	if h := n.member(doc, "headers"); h != nil {
 		ctype = headerValue(doc, h, "content-type")
 		cenc = headerValue(doc, h, "content-encoding")
 	}
 	if u, ok := n.memberString(doc, "url"); ok {
 		authish = authishPath(strings.SplitN(u, "?", 2)[0])
 	}
-	a.members(doc, n, es, func(k *jnode) bool {
+	a.members(doc, n, es, func(k *jnode, key string) bool {
 		switch {
-		case (k.key == "url" || k.key == "redirectURL") && k.kind == '"':
+		case (key == "url" || key == "redirectURL") && k.kind == '"':
 			a.leaf(doc, k, es, a.url)
-		case k.key == "headers" && k.kind == '[':
+		case key == "headers" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQN("header", name)
 				return a.headerFn(name)
 			})
-		case k.key == "queryString" && k.kind == '[':
+		case key == "queryString" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQN("query", name)
 				return a.decodedFn(a.paramFn(name, authish, false), false)
 			})
-		case k.key == "cookies" && k.kind == '[':
+		case key == "cookies" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQN("cookie", name)
 				return a.decodedFn(a.cookieFn(name), false)
 			})
-		case k.key == "postData" && k.kind == '{':
+		case key == "postData" && k.kind == '{':
 			a.postData(doc, k, ctype, es)
-		case k.key == "content" && k.kind == '{':
+		case key == "content" && k.kind == '{':
 			a.content(doc, k, cenc, es)
 		default:
 			return false
@@ -95,15 +95,15 @@ func (a *analyzer) message(doc string, n *jnode, es *editSet) {
 // and bodySize too when it was the length of that same text (a compressed
 // response's bodySize counts wire bytes that are not in the HAR, and stays).
 func resizeBody(doc string, msg *jnode, es *editSet) {
-	body := msg.member("bodySize")
+	body := msg.member(doc, "bodySize")
 	var text, size *jnode
 	b64 := false
-	if c := msg.member("content"); c != nil && c.kind == '{' {
-		text, size = c.member("text"), c.member("size")
+	if c := msg.member(doc, "content"); c != nil && c.kind == '{' {
+		text, size = c.member(doc, "text"), c.member(doc, "size")
 		enc, _ := c.memberString(doc, "encoding")
 		b64 = strings.EqualFold(enc, "base64")
-	} else if p := msg.member("postData"); p != nil && p.kind == '{' {
-		text = p.member("text")
+	} else if p := msg.member(doc, "postData"); p != nil && p.kind == '{' {
+		text = p.member(doc, "text")
 	}
 	if text == nil || text.kind != '"' {
 		return
@@ -113,10 +113,10 @@ func resizeBody(doc string, msg *jnode, es *editSet) {
 		return
 	}
 	if v, ok := intValue(doc, size); ok && v > 0 {
-		es.add(edit{start: size.start, end: size.end, text: strconv.Itoa(v + now - old)})
+		es.add(edit{start: int(size.start), end: int(size.end), text: strconv.Itoa(v + now - old)})
 	}
 	if v, ok := intValue(doc, body); ok && v == old {
-		es.add(edit{start: body.start, end: body.end, text: strconv.Itoa(now)})
+		es.add(edit{start: int(body.start), end: int(body.end), text: strconv.Itoa(now)})
 	}
 }
 
@@ -124,12 +124,13 @@ func resizeBody(doc string, msg *jnode, es *editSet) {
 // the edits inside it, without decoding the whole text (bodies are large,
 // edits few).
 func textLengths(doc string, text *jnode, es *editSet, b64 bool) (old, now int, ok bool) {
-	lit := doc[text.start+1 : text.end-1]
+	start, end := int(text.start), int(text.end)
+	lit := doc[start+1 : end-1]
 	var inner editSet
 	for _, e := range es.e {
-		if e.start > text.start && e.end < text.end {
-			e.start -= text.start + 1
-			e.end -= text.start + 1
+		if e.start > start && e.end < end {
+			e.start -= start + 1
+			e.end -= start + 1
 			inner.e = append(inner.e, e)
 		}
 	}
@@ -207,8 +208,9 @@ func (a *analyzer) decodedFn(fn func(string, *editSet), plus bool) func(string, 
 
 // headerValue returns the first value of a header in a HAR headers array.
 func headerValue(doc string, arr *jnode, name string) string {
-	for i := range arr.kids {
-		h := &arr.kids[i]
+	kids := arr.kids()
+	for i := range kids {
+		h := &kids[i]
 		if n, _ := h.memberString(doc, "name"); strings.EqualFold(n, name) {
 			v, _ := h.memberString(doc, "value")
 			return v
@@ -224,17 +226,18 @@ func headerValue(doc string, arr *jnode, name string) string {
 func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(name string) func(string, *editSet)) {
 	a.objects(doc, arr, es, func(nv *jnode) {
 		name, _ := nv.memberString(doc, "name")
-		a.members(doc, nv, es, func(k *jnode) bool {
-			if k.key != "value" || k.kind != '"' && k.kind != '[' {
+		a.members(doc, nv, es, func(k *jnode, key string) bool {
+			if key != "value" || k.kind != '"' && k.kind != '[' {
 				return false
 			}
 			fn := fnFor(name)
 			if k.kind == '"' {
 				a.leaf(doc, k, es, fn)
 			}
-			for x := range k.kids {
+			elems := k.kids()
+			for x := range elems {
 				a.pushIdx(x)
-				a.leaf(doc, &k.kids[x], es, fn)
+				a.leaf(doc, &elems[x], es, fn)
 				a.pop()
 			}
 			a.pop()
@@ -246,8 +249,9 @@ func (a *analyzer) nameValues(doc string, arr *jnode, es *editSet, fnFor func(na
 // objects visits an array of objects (anything else in it is analysed
 // as it is).
 func (a *analyzer) objects(doc string, arr *jnode, es *editSet, fn func(obj *jnode)) {
-	for i := range arr.kids {
-		o := &arr.kids[i]
+	kids := arr.kids()
+	for i := range kids {
+		o := &kids[i]
 		a.pushIdx(i)
 		if o.kind == '{' {
 			fn(o)
@@ -265,11 +269,11 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 		mime = ctype
 	}
 	form := !strings.Contains(lower(mime), "multipart")
-	a.members(doc, n, es, func(k *jnode) bool {
+	a.members(doc, n, es, func(k *jnode, key string) bool {
 		switch {
-		case k.key == "text" && k.kind == '"':
+		case key == "text" && k.kind == '"':
 			a.leaf(doc, k, es, func(s string, in *editSet) { a.body(s, mime, in) })
-		case k.key == "params" && k.kind == '[':
+		case key == "params" && k.kind == '[':
 			a.nameValues(doc, k, es, func(name string) func(string, *editSet) {
 				a.pushQN("form", name)
 				fn := a.paramFn(name, false, true)
@@ -289,8 +293,8 @@ func (a *analyzer) postData(doc string, n *jnode, ctype string, es *editSet) {
 func (a *analyzer) content(doc string, n *jnode, cenc string, es *editSet) {
 	mime, _ := n.memberString(doc, "mimeType")
 	enc, _ := n.memberString(doc, "encoding")
-	a.members(doc, n, es, func(k *jnode) bool {
-		if k.key != "text" || k.kind != '"' {
+	a.members(doc, n, es, func(k *jnode, key string) bool {
+		if key != "text" || k.kind != '"' {
 			return false
 		}
 		if strings.EqualFold(enc, "base64") {
@@ -306,10 +310,10 @@ func (a *analyzer) content(doc string, n *jnode, cenc string, es *editSet) {
 // (opcode 2, base64) decoded first.
 func (a *analyzer) frames(doc string, arr *jnode, es *editSet) {
 	a.objects(doc, arr, es, func(f *jnode) {
-		op := f.member("opcode")
+		op := f.member(doc, "opcode")
 		binary := op != nil && op.kind == 'n' && doc[op.start:op.end] == "2"
-		a.members(doc, f, es, func(k *jnode) bool {
-			if k.key != "data" || k.kind != '"' {
+		a.members(doc, f, es, func(k *jnode, key string) bool {
+			if key != "data" || k.kind != '"' {
 				return false
 			}
 			if binary {

@@ -49,8 +49,20 @@ func FuzzParseJSON(f *testing.F) {
 					t.Fatalf("rawPos(end) = %d %v, want %d", p, in, len(text)-2)
 				}
 			}
-			for i := range n.kids {
-				check(&n.kids[i])
+			kids := n.kids()
+			for i := range kids {
+				if k := &kids[i]; n.kind == '{' {
+					// A member's name is read off the text on demand.
+					lit, off := k.keyLiteral(s)
+					var want string
+					if err := json.Unmarshal([]byte(s[off-1:off+len(lit)+1]), &want); err != nil {
+						t.Fatalf("member name %q at %d is not a JSON string: %v", lit, off, err)
+					}
+					if got := k.name(s); utf8.ValidString(lit) && got != want {
+						t.Fatalf("member name %q, encoding/json says %q", got, want)
+					}
+				}
+				check(&kids[i])
 			}
 		}
 		check(&root)

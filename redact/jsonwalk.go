@@ -9,35 +9,66 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/apitape/apitape/har"
 )
 
-// jnode is one JSON value and where it is in its text.
+// jnode is one JSON value and where it is in its text. It is kept small
+// (32 bytes, half what it was): a large API body has a node for every 15
+// to 20 bytes, and the tree was most of the memory its redaction took. Offsets are int32:
+// parseJSONText refuses a document of 2 GiB or more.
 type jnode struct {
-	kind   byte  // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
-	kstart int32 // where the member name's literal starts (its quote), in an object
-	start  int   // offset of the first byte of the value (the quote for strings)
-	end    int   // offset after the last byte
-	key    string
-	kids   []jnode
+	first  *jnode // the first child; the rest follow it in the same slice
+	start  int32  // offset of the first byte of the value (the quote for strings)
+	end    int32  // offset after the last byte
+	kstart int32  // where the member name's literal starts (its quote), in an object
+	nkids  int32
+	kind   byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
+	kesc   bool // the member name has escapes: name decodes it
+	klen   int32
+}
+
+// kids returns the children of a container: the members of an object, in
+// order, or the elements of an array.
+func (n *jnode) kids() []jnode {
+	if n.nkids == 0 {
+		return nil
+	}
+	return unsafe.Slice(n.first, n.nkids)
+}
+
+// name returns the decoded member name, "" for a value that is not a
+// member. It is read off the text rather than held in the node: most
+// names have no escapes, and a string in every node was a quarter of it.
+func (n *jnode) name(doc string) string {
+	if n.klen == 0 {
+		return ""
+	}
+	lit := doc[n.kstart+1 : n.kstart+1+n.klen]
+	if n.kesc {
+		return decodeJSONString(lit).s
+	}
+	return lit
 }
 
 // str returns the decoded value of a string node.
 func (n *jnode) str(doc string) jstring { return decodeJSONString(doc[n.start+1 : n.end-1]) }
 
 // member returns the object member with the given name.
-func (n *jnode) member(name string) *jnode {
-	for i := range n.kids {
-		if n.kids[i].key == name {
-			return &n.kids[i]
+func (n *jnode) member(doc, name string) *jnode {
+	kids := n.kids()
+	for i := range kids {
+		if kids[i].name(doc) == name {
+			return &kids[i]
 		}
 	}
 	return nil
@@ -45,7 +76,7 @@ func (n *jnode) member(name string) *jnode {
 
 // memberString returns the decoded value of a string member, or "".
 func (n *jnode) memberString(doc, name string) (string, bool) {
-	m := n.member(name)
+	m := n.member(doc, name)
 	if m == nil || m.kind != '"' {
 		return "", false
 	}
@@ -120,6 +151,10 @@ func (ar *jarena) take(k int) []jnode {
 
 var arenas = sync.Pool{New: func() any { return new(jarena) }}
 
+// maxJSONDoc is the longest document parseJSON reads: jnode's offsets are
+// int32.
+const maxJSONDoc = math.MaxInt32
+
 // parseJSON parses one JSON document (surrounding whitespace allowed).
 func parseJSON(s string) (jnode, error) { return parseJSONIn(s, nil) }
 
@@ -153,6 +188,9 @@ func parseJSONIn(s string, ar *jarena) (root jnode, err error) { return parseJSO
 // bytes: jsontext then reads them in place instead of copying them into
 // a buffer of its own.
 func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
+	if len(s) > maxJSONDoc {
+		return jnode{}, &jsonSyntaxError{Offset: maxJSONDoc, Msg: "a document of 2 GiB or more"}
+	}
 	b := builder{s: s, ar: ar}
 	if ar != nil {
 		b.scratch = ar.scratch
@@ -207,9 +245,8 @@ type openNode struct {
 func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 	stack := b.stack
 	defer func() { b.stack = stack }()
-	var key string
-	var kstart int32
-	named := false // key and kstart hold the name of the value that comes next
+	var name jnode // kstart, klen and kesc: the name of the value that comes next
+	named := false
 	for {
 		kind := dec.PeekKind()
 		if kind == 0 {
@@ -226,11 +263,9 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 				return jnode{}, syntaxError(dec, err)
 			}
 			end := int(dec.InputOffset())
-			kstart, named = int32(end-len(v)), true
-			key = b.s[int(kstart)+1 : end-1]
-			if strings.IndexByte(key, '\\') >= 0 {
-				key = decodeJSONString(key).s
-			}
+			lit := v[1 : len(v)-1]
+			name = jnode{kstart: int32(end - len(v)), klen: int32(len(lit)), kesc: bytes.IndexByte(lit, '\\') >= 0}
+			named = true
 			continue
 		}
 		var n jnode
@@ -242,8 +277,10 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 			if _, err := dec.ReadToken(); err != nil {
 				return jnode{}, syntaxError(dec, err)
 			}
-			stack = append(stack, openNode{n: jnode{kind: byte(kind), start: int(dec.InputOffset()) - 1, key: key, kstart: kstart}, mark: len(b.scratch)})
-			key, kstart, named = "", 0, false
+			n = name
+			n.kind, n.start = byte(kind), int32(dec.InputOffset()-1)
+			stack = append(stack, openNode{n: n, mark: len(b.scratch)})
+			name, named = jnode{}, false
 			continue
 		case '}', ']':
 			if _, err := dec.ReadToken(); err != nil {
@@ -252,21 +289,22 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 			o := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			n = o.n
-			n.end = int(dec.InputOffset())
+			n.end = int32(dec.InputOffset())
 			b.closeKids(&n, o.mark)
 		default:
 			v, err := dec.ReadValue()
 			if err != nil {
 				return jnode{}, syntaxError(dec, err)
 			}
-			end := int(dec.InputOffset())
-			n = jnode{kind: scalarKind(kind), start: end - len(v), end: end, key: key, kstart: kstart}
+			end := int32(dec.InputOffset())
+			n = name
+			n.kind, n.start, n.end = scalarKind(kind), end-int32(len(v)), end
 		}
 		if len(stack) == 0 {
 			return n, nil
 		}
 		b.scratch = append(b.scratch, n)
-		key, kstart, named = "", 0, false
+		name, named = jnode{}, false
 	}
 }
 
@@ -309,8 +347,9 @@ func (p *builder) closeKids(n *jnode, mark int) {
 	if k <= 0 {
 		return
 	}
+	n.nkids = int32(k)
 	if p.ar != nil {
-		n.kids = append(p.ar.take(k), p.scratch[mark:]...)
+		n.first = &append(p.ar.take(k), p.scratch[mark:]...)[0]
 		clear(p.scratch[mark:])
 		p.scratch = p.scratch[:mark]
 		return
@@ -323,7 +362,7 @@ func (p *builder) closeKids(n *jnode, mark int) {
 	}
 	start := len(p.chunk)
 	p.chunk = append(p.chunk, p.scratch[mark:]...)
-	n.kids = p.chunk[start:len(p.chunk):len(p.chunk)]
+	n.first = &p.chunk[start]
 	clear(p.scratch[mark:])
 	p.scratch = p.scratch[:mark]
 }
@@ -332,14 +371,7 @@ func (p *builder) closeKids(n *jnode, mark int) {
 // starts.
 func (n *jnode) keyLiteral(doc string) (string, int) {
 	start := int(n.kstart) + 1
-	end := start
-	for end < len(doc) && doc[end] != '"' {
-		if doc[end] == '\\' {
-			end++
-		}
-		end++
-	}
-	return doc[start:end], start
+	return doc[start : start+int(n.klen)], start
 }
 
 func isHex4(s string) bool {
