@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -154,6 +153,7 @@ func textLengths(doc string, text *jnode, es *editSet, b64 bool) (old, now int, 
 
 // jsonDecodedLen is len(decodeJSONString(raw).s) without building it.
 func jsonDecodedLen(raw string) int {
+	var u [utf8.UTFMax]byte
 	n := 0
 	for i := 0; i < len(raw); {
 		j := strings.IndexByte(raw[i:], '\\')
@@ -165,26 +165,9 @@ func jsonDecodedLen(raw string) int {
 		if i+1 >= len(raw) {
 			return n + 1
 		}
-		if raw[i+1] != 'u' || i+6 > len(raw) || !isHex4(raw[i+2:i+6]) {
-			n++
-			i += 2
-			continue
-		}
-		r := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
-		i += 6
-		if utf16.IsSurrogate(r) {
-			if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' && isHex4(raw[i+2:i+6]) {
-				r2 := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
-				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-					n += utf8.RuneLen(d)
-					i += 6
-					continue
-				}
-			}
-			n += utf8.RuneLen(utf8.RuneError)
-			continue
-		}
-		n += utf8.RuneLen(r)
+		out, l := unescapeOne(raw[i:], u[:0])
+		n += len(out)
+		i += l
 	}
 	return n
 }

@@ -43,6 +43,9 @@ func FuzzParseJSON(f *testing.F) {
 				if got.s != want {
 					t.Fatalf("decoded %q, encoding/json says %q", got.s, want)
 				}
+				if n := jsonDecodedLen(text[1 : len(text)-1]); n != len(want) {
+					t.Fatalf("jsonDecodedLen %d, decoded length %d", n, len(want))
+				}
 				// The escape map takes the ends of the value to the ends
 				// of the text.
 				if p, in := got.escapes().rawPos(len(got.s)); in || p != len(text)-2 {
