@@ -38,9 +38,12 @@ type App struct {
 // Start starts an instance on 127.0.0.1 that accepts token.
 func Start(token string) *App {
 	a := &App{token: token, sessions: map[string]bool{}, items: map[string]string{}}
-	a.srv = httptest.NewServer(a)
+	// Unstarted until its fields are set: the handler reads them.
+	a.srv = httptest.NewUnstartedServer(a)
 	_, port, _ := net.SplitHostPort(a.srv.Listener.Addr().String())
-	a.URL, a.CookieName = a.srv.URL, "username-127-0-0-1-"+port
+	a.CookieName = "username-127-0-0-1-" + port
+	a.srv.Start()
+	a.URL = a.srv.URL
 	return a
 }
 
