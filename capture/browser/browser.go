@@ -352,7 +352,11 @@ func launch(ctx, interrupt context.Context, execPath string, o Options, rec *rec
 		return tp, nil
 	}
 	opts := append(chromium.AllocatorOptions(execPath, o.Profile, o.Headless), chromedp.WithDialer(dial))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	// The start is stopped through a context of its own: the allocator's
+	// cancel also waits for its browsers, and a wait begun while chromedp
+	// is still starting one races with it (go test -race).
+	startCtx, stopStart := context.WithCancel(ctx)
+	actx, acancel := chromedp.NewExecAllocator(startCtx, opts...)
 	quietLog := func(string, ...any) {}
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(quietLog), chromedp.WithErrorf(quietLog))
 	// chromedp's cancel functions can wait forever (for a browser that
@@ -361,11 +365,13 @@ func launch(ctx, interrupt context.Context, execPath string, o Options, rec *rec
 	stop := func() {
 		bounded(stopGrace, func() { chromedp.Cancel(bctx); bcancel() })
 		bounded(stopGrace, acancel)
+		stopStart()
 	}
-	unwatch := context.AfterFunc(interrupt, acancel)
+	unwatch := context.AfterFunc(interrupt, stopStart)
 	err := chromedp.Do(bctx)
 	unwatch()
 	if err != nil {
+		stopStart()
 		bounded(stopGrace, acancel)
 		bounded(time.Second, bcancel)
 		if interrupt.Err() != nil {
