@@ -55,10 +55,16 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")
 	}
 	w.WriteString(bashPrelude)
+	writeTakeHelpers(w, s)
+}
+
+// writeTakeHelpers writes the shell functions that read the values later
+// calls take from answers; the bash and HTTPie scripts share them.
+func writeTakeHelpers(w *bufio.Writer, s *session) {
 	if len(s.chained) > 0 {
-		w.WriteString(bashTakeHelpers)
+		w.WriteString("\n" + bashTakeHelpers)
 		if s.uri {
-			w.WriteString(bashURIHelper)
+			w.WriteString("\n" + bashURIHelper)
 		}
 	}
 }
@@ -91,165 +97,8 @@ func writeChainedDoc(w *bufio.Writer, lead string, s *session) {
 	}
 }
 
-// bashTakeHelpers read the values later calls need from an answer kept in
-// $out. Values never reach a command line (jq reads the file, the checks
-// are shell patterns), so secrets stay out of ps.
-const bashTakeHelpers = `
-# from_json N LABEL NAME SOURCE CHECK FILTER prints the value NAME that the
-# answer to call N holds at SOURCE (jq -er FILTER); from_header and
-# from_cookie take it from the answer's headers (HEADER [last-segment] and
-# COOKIE instead of FILTER). Each stops the script when the answer has no
-# such value, or one that later calls cannot send as recorded: a control
-# character, or with CHECK json (it goes inside a JSON string) a quote or
-# a backslash. No value is ever printed on the terminal.
-from_json() {
-  produced "$1" "$2" "$3" "$4" "$5" "$(jq -er "$6" <"$out/resp-$1.body" 2>/dev/null)"
-}
-
-from_header() {
-  local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" '
-    /^HTTP\// { value = ""; found = 0; next }
-    !found && index(tolower($0), tolower(name) ":") == 1 {
-      value = substr($0, length(name) + 2); sub(/^[ \t]+/, "", value); sub(/[ \t]+$/, "", value); found = 1
-    }
-    END { print value }')
-  if [ "${7:-}" = last-segment ]; then
-    value=${value%%[?#]*}
-    while [ "${value%/}" != "$value" ]; do value=${value%/}; done
-    value=${value##*/}
-  fi
-  produced "$1" "$2" "$3" "$4" "$5" "$value"
-}
-
-from_cookie() {
-  local value
-  value=$(tr -d '\r' <"$out/resp-$1.headers" | awk -v name="$6" -v part="${7:-}" '
-    function shape(s) { gsub(/[0-9]+/, "#", s); return s }
-    /^HTTP\// { value = ""; exact = 0 }
-    index(tolower($0), "set-cookie:") == 1 {
-      pair = substr($0, 12); sub(/;.*/, "", pair); eq = index(pair, "=")
-      if (eq == 0) next
-      k = substr(pair, 1, eq - 1); v = substr(pair, eq + 1)
-      gsub(/^[ \t]+|[ \t]+$/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v)
-      if (part != "pair") { if (k == name) value = v; next }
-      # name=value of the cookie of this name, or else of one whose name
-      # differs only in its digits (a port).
-      if (k == name) { value = k "=" v; exact = 1 }
-      else if (!exact && v != "" && shape(k) == shape(name)) value = k "=" v
-    }
-    END { print value }')
-  produced "$1" "$2" "$3" "$4" "$5" "$value"
-}
-
-produced() {
-  if [ -z "$6" ]; then
-    echo "apitape: call $1 ($2) produced no $4 for $3" >&2
-    show_answer "$1"
-    exit 1
-  fi
-  case $6 in
-  *[[:cntrl:]]*)
-    echo "apitape: call $1 ($2): the $4 for $3 holds a control character, which later calls cannot send" >&2
-    exit 1
-    ;;
-  *[\"\\]*)
-    if [ "$5" = json ]; then
-      echo "apitape: call $1 ($2): the $4 for $3 holds a quote or a backslash, which the JSON body of a later call cannot carry as recorded" >&2
-      exit 1
-    fi
-    ;;
-  esac
-  printf '%s\n' "$6"
-}
-`
-
-// bashURIHelper percent-encodes a value where the recording had it so.
-const bashURIHelper = `
-# uri VALUE prints VALUE percent-encoded as the recording had it (jq's @uri).
-uri() {
-  printf '%s' "$1" | jq -Rrs @uri
-}
-`
-
-// The answers hold live tokens: umask 077 makes every file and folder the
-// script writes private (0600, 0700).
-const bashPrelude = `umask 077
-finished=0
-sent=0
-differ=()
-if [ -n "${APITAPE_RESPONSES:-}" ]; then
-  out=$APITAPE_RESPONSES
-  mkdir -p "$out"
-  chmod 700 "$out"
-else
-  out=$(mktemp -d "${TMPDIR:-/tmp}/apitape.XXXXXX")
-  # Kept when a call failed: its answer is what the user needs to read.
-  trap 'if [ "$finished" = 1 ]; then rm -rf "$out"; fi' EXIT
-fi
-
-# masked prints its input with the value of every variable in secrets
-# replaced by ***.
-masked() {
-  local text v value
-  text=$(tr -d '\000')
-  # (An empty array under set -u stops bash before 4.4: hence the +.)
-  for v in ${secrets[@]+"${secrets[@]}"}; do
-    value=${!v:-}
-    if [ "${#value}" -ge 4 ]; then
-      text=${text//"$value"/***}
-    fi
-  done
-  printf '%s\n' "$text"
-}
-
-# show_answer N prints the start of the answer to call N, secrets masked,
-# and where the whole answer is.
-show_answer() {
-  echo "apitape: the answer (first 2 KiB, secrets masked):" >&2
-  head -c 2048 "$out/resp-$1.body" | masked >&2
-  echo "apitape: the whole answer is in $out/resp-$1.body (headers: $out/resp-$1.headers)" >&2
-}
-
-# call N LABEL RECORDED_STATUS CURL_ARGS... sends entry N, keeps the answer in
-# $out/resp-N.body and $out/resp-N.headers, and stops the script when the
-# call fails: no answer, or an HTTP error the recording did not have.
-call() {
-  local n=$1 label=$2 want=$3 code
-  shift 3
-  : >"$out/resp-$n.body"
-  if ! code=$(curl --silent --show-error --path-as-is --globoff \
-    --output "$out/resp-$n.body" --dump-header "$out/resp-$n.headers" \
-    --write-out '%{http_code}' "$@"); then
-    echo "apitape: call $n ($label) failed: no answer from the server" >&2
-    exit 1
-  fi
-  sent=$((sent + 1))
-  if [ "$code" -ge 400 ] && [ "${code:0:1}" != "${want:0:1}" ]; then
-    echo "apitape: call $n ($label) failed: HTTP $code (recorded $want)" >&2
-    show_answer "$n"
-    exit 1
-  fi
-  if [ "$code" != "$want" ]; then
-    differ+=("$n ($label): $code, recorded $want")
-  fi
-}
-`
-
-// bashSummary ends a script that sent every call.
-const bashSummary = `
-finished=1
-if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
-if [ "${#differ[@]}" -eq 0 ]; then
-  echo "$sent $calls sent, every status as recorded"
-else
-  echo "$sent $calls sent; ${#differ[@]} answered with another status than recorded:"
-  printf '  call %s\n' "${differ[@]}"
-fi
-`
-
 func (e *bashEmitter) tail(w *bufio.Writer, s *session) {
-	w.WriteString(bashSummary)
+	w.WriteString("\n" + bashSummary)
 }
 
 func (e *bashEmitter) call(w *bufio.Writer, c *call) error {

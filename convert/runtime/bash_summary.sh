@@ -1,0 +1,8 @@
+finished=1
+if [ "$sent" -eq 1 ]; then calls=call; else calls=calls; fi
+if [ "${#differ[@]}" -eq 0 ]; then
+  echo "$sent $calls sent, every status as recorded"
+else
+  echo "$sent $calls sent; ${#differ[@]} answered with another status than recorded:"
+  printf '  call %s\n' "${differ[@]}"
+fi
