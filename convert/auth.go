@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/apitape/apitape/har"
@@ -127,15 +128,7 @@ func cookieValue(fv value, redacted bool) value {
 		}
 	}
 	// Each cookie's value is all variable or all literal.
-	var t strings.Builder
-	for _, p := range fv {
-		if p.Var != nil {
-			t.WriteByte(0)
-		} else {
-			t.WriteString(p.Text)
-		}
-	}
-	for _, pair := range strings.Split(t.String(), ";") {
+	for _, pair := range strings.Split(fv.shape(), ";") {
 		pair = strings.TrimSpace(pair)
 		if pair == "\x00" {
 			continue // a name=value pair the server made up
@@ -198,21 +191,14 @@ func (b *builder) loggedIn(rw rewriter, index int, req *har.Request) bool {
 }
 
 // uses reports whether the header's value refers to the variable name.
-func (a *Auth) uses(name string) bool {
-	for _, p := range a.value() {
-		if p.Env == name {
-			return true
-		}
-	}
-	return false
-}
+func (a *Auth) uses(name string) bool { return slices.Contains(a.envNames(), name) }
 
 // envNames are the variables the header's value refers to.
 func (a *Auth) envNames() []string {
-	var names []string
 	if a == nil {
 		return nil
 	}
+	var names []string
 	for _, p := range a.value() {
 		if p.Env != "" {
 			names = append(names, p.Env)

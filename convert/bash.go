@@ -11,7 +11,7 @@ import (
 
 // bashEmitter writes one script for the whole session.
 type bashEmitter struct {
-	shellSkip
+	skipComment
 	scratch []byte // reused for each command
 }
 
@@ -36,20 +36,9 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 		writeChainedDoc(w, "#   ", s)
 	}
 	w.WriteString("set -euo pipefail\n\n")
-	origin := s.origin
-	if origin == "" {
-		origin = "http://localhost"
-	}
-	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(origin) + "}\n")
+	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(originOr(s)) + "}\n")
 	// The names whose values an error message masks.
-	w.WriteString("secrets=(")
-	for i, name := range s.secretNames() {
-		if i > 0 {
-			w.WriteByte(' ')
-		}
-		w.WriteString(name)
-	}
-	w.WriteString(")\n")
+	w.WriteString("secrets=(" + strings.Join(s.secretNames(), " ") + ")\n")
 	writeRequiredCheck(w, s)
 	if len(s.chained) > 0 {
 		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")
@@ -160,11 +149,7 @@ func writeTake(w *bufio.Writer, c *call, t taken) {
 
 // writeEnvDoc lists the variables the output reads, one per line.
 func writeEnvDoc(w *bufio.Writer, lead string, s *session) {
-	origin := s.origin
-	if origin == "" {
-		origin = "http://localhost"
-	}
-	docs := [][2]string{{EnvBaseURL, "where to send the calls (default " + origin + ")"}}
+	docs := [][2]string{{EnvBaseURL, "where to send the calls (default " + originOr(s) + ")"}}
 	for _, name := range s.env {
 		d := envDoc(name)
 		if s.auth != nil && s.auth.uses(name) {

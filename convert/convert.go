@@ -210,6 +210,14 @@ func (s *session) use(v value) {
 	}
 }
 
+// originOr is the base URL's default: the session's origin, if it has one.
+func originOr(s *session) string {
+	if s.origin == "" {
+		return "http://localhost"
+	}
+	return s.origin
+}
+
 // sortEnv orders variables for the reader: the session credentials in a
 // fixed order, then redaction placeholders by name.
 func sortEnv(env []string) {
@@ -237,21 +245,21 @@ func sortEnv(env []string) {
 func newEmitter(opts Options) (emitter, error) {
 	switch opts.Format {
 	case "curl":
-		return &curlEmitter{exact: opts.Exact}, nil
+		return &curlEmitter{skipComment: "#", exact: opts.Exact}, nil
 	case "bash":
-		return &bashEmitter{}, nil
+		return &bashEmitter{skipComment: "#"}, nil
 	case "go":
-		return &goEmitter{}, nil
+		return &goEmitter{"\t//"}, nil
 	case "vars":
 		return nil, nil
 	case "python":
-		return &pythonEmitter{}, nil
+		return &pythonEmitter{skipComment: "    #"}, nil
 	case "httpie":
-		return &httpieEmitter{}, nil
+		return &httpieEmitter{"#"}, nil
 	case "fetch":
-		return &fetchEmitter{}, nil
+		return &fetchEmitter{"//"}, nil
 	case "locust":
-		return &pythonEmitter{locust: true}, nil
+		return &pythonEmitter{skipComment: "    #", locust: true}, nil
 	}
 	return nil, fmt.Errorf("%w %q: want curl, bash, go, vars, python, httpie, fetch or locust", ErrUnknownFormat, opts.Format)
 }
@@ -753,18 +761,10 @@ func (s *spool) reader() (io.Reader, error) {
 }
 
 func (s *spool) copyTo(w io.Writer) error {
-	if s.file == nil {
-		for _, chunk := range s.mem {
-			if _, err := w.Write(chunk); err != nil {
-				return err
-			}
-		}
-		return nil
+	r, err := s.reader()
+	if err == nil {
+		_, err = io.Copy(w, r)
 	}
-	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	_, err := io.Copy(w, s.file)
 	return err
 }
 

@@ -18,7 +18,7 @@ import (
 // Accept-Language, Sec-Fetch-Mode, User-Agent, Accept-Encoding, lower-case
 // names, joined repeated headers, a normalised URL) never reach the wire.
 // A browser has no such hook: there the browser's rules apply.
-type fetchEmitter struct{}
+type fetchEmitter struct{ skipComment }
 
 func (e *fetchEmitter) spooled() bool { return true }
 
@@ -55,11 +55,6 @@ func (e *fetchEmitter) tail(w *bufio.Writer, s *session) {
 	w.WriteString("\ns.done();\n")
 }
 
-func (e *fetchEmitter) skip(w *bufio.Writer, index int, reason string) {
-	w.WriteByte('\n')
-	comment(w, "//", index, reason+", not converted")
-}
-
 func (e *fetchEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')
 	comment(w, "//", c.index, c.label)
@@ -83,51 +78,24 @@ func (e *fetchEmitter) call(w *bufio.Writer, c *call) error {
 
 var jsLang = &scriptLang{
 	indent: "  ", open: "{\n", close: "}\n", send: "const r = await s.send(", end: ");\n", none: "null", pair: [2]string{"[", "]"},
-	str:      func(dst []byte, s string) []byte { return appendJSString(dst, s, false) },
-	raw:      func(dst []byte, s string) []byte { return appendJSString(dst, s, true) },
-	line:     appendJSLine,
+	str:      appendJSText,
+	raw:      appendJSBytes,
+	line:     jsLine.append,
 	body:     appendJSBody,
 	boolean:  strconv.FormatBool,
 	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
 }
 
-// appendJSLine appends v as a JS string whose characters are the bytes to
-// send (a request target or a header value, which undici writes as
-// latin1): literal bytes as \xNN escapes above 0x7f, variables as
-// s.line(NAME) (their UTF-8 bytes), s.uri(NAME) where the recording had
-// the value percent-encoded.
-func appendJSLine(dst []byte, v value) []byte {
-	n := 0
-	for _, p := range v {
-		if p.Env == "" && p.Var == nil && p.Text == "" {
-			continue
-		}
-		if n > 0 {
-			dst = append(dst, " + "...)
-		}
-		n++
-		switch {
-		case p.Var != nil && p.Enc == correlate.EncodedURL:
-			dst = append(dst, "s.uri("...)
-			dst = appendJSString(dst, p.Var.Name, false)
-			dst = append(dst, ')')
-		case p.Var != nil:
-			dst = append(dst, "s.line("...)
-			dst = appendJSString(dst, p.Var.Name, false)
-			dst = append(dst, ')')
-		case p.Env != "":
-			dst = append(dst, "s.line("...)
-			dst = appendJSString(dst, p.Env, false)
-			dst = append(dst, ')')
-		default:
-			dst = appendJSString(dst, p.Text, true)
-		}
-	}
-	if n == 0 {
-		dst = append(dst, `""`...)
-	}
-	return dst
-}
+// jsLine spells v as a JS string whose characters are the bytes to send
+// (a request target or a header value, which undici writes as latin1):
+// literal bytes as \xNN escapes above 0x7f, variables as s.line(NAME)
+// (their UTF-8 bytes), s.uri(NAME) where the recording had the value
+// percent-encoded.
+var jsLine = joined{op: " + ", empty: `""`, uri: [2]string{"s.uri(", ")"}, ref: [2]string{"s.line(", ")"},
+	name: appendJSText, text: appendJSBytes}
+
+func appendJSText(dst []byte, s string) []byte  { return appendJSString(dst, s, false) }
+func appendJSBytes(dst []byte, s string) []byte { return appendJSString(dst, s, true) }
 
 // appendJSBody appends v as s.body(PIECES…), which joins into one
 // Uint8Array: UTF-8 text as string literals, bytes that are not UTF-8 as

@@ -5,14 +5,12 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/apitape/apitape/internal/correlate"
 )
 
 // goEmitter writes one Go program. The text is written already in gofmt's
 // layout (simple statements, no aligned columns), so it streams; the tests
 // check that go/format leaves it unchanged.
-type goEmitter struct{}
+type goEmitter struct{ skipComment }
 
 func (e *goEmitter) spooled() bool { return true }
 
@@ -43,12 +41,8 @@ func (e *goEmitter) head(w *bufio.Writer, s *session) {
 		w.WriteString("\t\"net\"\n")
 	}
 	w.WriteString("\t\"net/http\"\n\t\"net/url\"\n\t\"os\"\n\t\"path/filepath\"\n\t\"strconv\"\n\t\"strings\"\n)\n\n")
-	origin := s.origin
-	if origin == "" {
-		origin = "http://localhost"
-	}
 	w.WriteString("func main() {\n\ts := newSession(")
-	w.Write(appendGoString(nil, origin))
+	w.Write(appendGoString(nil, originOr(s)))
 	w.WriteString(", []string{")
 	for i, name := range s.secretNames() {
 		if i > 0 {
@@ -64,11 +58,6 @@ func (e *goEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString(")\n\trun(s)\n\ts.summary()\n}\n\n")
 	w.WriteString("// run sends the calls in order; s.env holds the environment variables and\n// the values later calls take from earlier answers.\n")
 	w.WriteString("func run(s *session) {")
-}
-
-func (e *goEmitter) skip(w *bufio.Writer, index int, reason string) {
-	w.WriteByte('\n')
-	comment(w, "\t//", index, reason+", not converted")
 }
 
 func (e *goEmitter) call(w *bufio.Writer, c *call) error {
@@ -88,13 +77,13 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 		b = appendGoString(b, c.origin)
 	}
 	b = append(b, ", "...)
-	b = appendGoValue(b, c.target, "+")
+	b = goArg.append(b, c.target)
 	b = append(b, ")\n"...)
 	for _, h := range c.headers {
 		b = append(b, "\t\tr.add("...)
 		b = appendGoString(b, h.name)
 		b = append(b, ", "...)
-		b = appendGoValue(b, h.value, "+")
+		b = goArg.append(b, h.value)
 		b = append(b, ")\n"...)
 	}
 	for _, h := range c.headers {
@@ -107,7 +96,7 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 	}
 	if c.body != nil {
 		b = append(b, "\t\tr.body = "...)
-		b = appendGoValue(b, c.body, " + ")
+		b = goExpr.append(b, c.body)
 		b = append(b, '\n')
 	}
 	b = append(b, "\t\ts.send(r, "...)
@@ -115,7 +104,7 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 	b = append(b, ")\n"...)
 	for _, t := range c.produces {
 		var err error
-		if b, err = appendGoTake(b, t); err != nil {
+		if b, err = goLang.appendTake(b, t); err != nil {
 			return err
 		}
 	}
@@ -124,39 +113,11 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 	return err
 }
 
-// appendGoTake appends the statement that keeps a value the answer
-// produced: s.take(r, NAME, SOURCE, inJSON, fromJSON(r, lastSegment, steps...)).
-func appendGoTake(b []byte, t taken) ([]byte, error) {
-	v := t.v
-	b = append(b, "\t\ts.take(r, "...)
-	b = appendGoString(b, v.Name)
-	b = append(b, ", "...)
-	b = appendGoString(b, v.Source.String())
-	b = append(b, ", "+strconv.FormatBool(t.inJSON)+", "...)
-	last := strconv.FormatBool(v.Source.Part == correlate.PartLastSegment)
-	switch v.Source.Kind {
-	case correlate.KindJSON:
-		path, err := correlate.ParsePath(v.Source.Path)
-		if err != nil {
-			return b, err
-		}
-		b = append(b, "fromJSON(r, "+last...)
-		for _, st := range path {
-			b = append(b, ", "...)
-			if st.IsIndex {
-				b = strconv.AppendInt(b, int64(st.Index), 10)
-			} else {
-				b = appendGoString(b, st.Key)
-			}
-		}
-	case correlate.KindHeader:
-		b = append(b, "fromHeader(r, "+last+", "...)
-		b = appendGoString(b, v.Source.Path)
-	default:
-		b = append(b, "fromCookie(r, "+strconv.FormatBool(v.Source.Part == correlate.PartPair)+", "...)
-		b = appendGoString(b, v.Source.Path)
-	}
-	return append(b, "))\n"...), nil
+// goLang spells the statement that keeps a value an answer produced as
+// the scripts do: s.take(r, NAME, SOURCE, inJSON, fromJSON(r, …)).
+var goLang = &scriptLang{
+	indent: "\t\t", end: ")\n", str: appendGoString, boolean: strconv.FormatBool, cookiePair: true,
+	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
 }
 
 func (e *goEmitter) tail(w *bufio.Writer, s *session) {
@@ -172,43 +133,16 @@ func (e *goEmitter) tail(w *bufio.Writer, s *session) {
 	}
 }
 
-// appendGoValue appends v as a Go string expression: literals joined with
-// the variables' values from s.env. op is the + as gofmt spaces it there:
-// " + " on the right of an assignment, "+" among several call arguments.
-func appendGoValue(dst []byte, v value, op string) []byte {
-	n := 0
-	for _, p := range v {
-		if p.Env == "" && p.Var == nil && p.Text == "" {
-			continue
-		}
-		if n > 0 {
-			dst = append(dst, op...)
-		}
-		n++
-		switch {
-		case p.Var != nil && p.Enc == correlate.EncodedURL:
-			dst = append(dst, "escapeURI(s.env["...)
-			dst = appendGoString(dst, p.Var.Name)
-			dst = append(dst, "])"...)
-		case p.Var != nil:
-			// Like a variable of the environment, as in bash, and in the
-			// form apitape scan knows for a reference.
-			dst = append(dst, "s.env["...)
-			dst = appendGoString(dst, p.Var.Name)
-			dst = append(dst, ']')
-		case p.Env != "":
-			dst = append(dst, "s.env["...)
-			dst = appendGoString(dst, p.Env)
-			dst = append(dst, ']')
-		default:
-			dst = appendGoString(dst, p.Text)
-		}
-	}
-	if n == 0 {
-		dst = append(dst, `""`...)
-	}
-	return dst
-}
+// goArg spells a value as a Go string expression: literals joined with
+// the variables' values from s.env (a correlated value like a variable of
+// the environment, as in bash, and in the form apitape scan knows for a
+// reference). Its + is as gofmt spaces it among several call arguments;
+// goExpr's, on the right of an assignment.
+var (
+	goArg = joined{op: "+", empty: `""`, uri: [2]string{"escapeURI(s.env[", "])"}, ref: [2]string{"s.env[", "]"},
+		name: appendGoString, text: appendGoString}
+	goExpr = joined{op: " + ", empty: goArg.empty, uri: goArg.uri, ref: goArg.ref, name: appendGoString, text: appendGoString}
+)
 
 // appendGoString appends s as a Go string literal whose value is exactly
 // s: a raw `…` literal when that is readable and exact (multi-line JSON

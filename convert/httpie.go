@@ -13,7 +13,7 @@ import (
 // checked, answers in $out/resp-N.body and .headers, and the values later
 // calls take read from them with the same helpers (jq, awk).
 type httpieEmitter struct {
-	shellSkip
+	skipComment
 }
 
 func (e *httpieEmitter) spooled() bool { return true }
@@ -43,13 +43,7 @@ func (e *httpieEmitter) head(w *bufio.Writer, s *session) {
 		w.WriteString("command -v jq >/dev/null || { echo \"apitape: this script needs jq\" >&2; exit 1; }\n")
 	}
 	// The variables whose values are masked in what the script prints.
-	secrets := append([]string(nil), s.env...)
-	for _, t := range s.chained {
-		if t.v.Secret {
-			secrets = append(secrets, t.v.Name)
-		}
-	}
-	w.WriteString("secret_vars=(" + strings.Join(secrets, " ") + ")\n")
+	w.WriteString("secret_vars=(" + strings.Join(s.secretNames(), " ") + ")\n")
 	w.WriteString("\n" + httpiePrelude)
 	writeTakeHelpers(w, s)
 }

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/apitape/apitape/internal/correlate"
 )
 
 // pythonEmitter writes one Python 3 script using requests; with locust
@@ -14,6 +12,7 @@ import (
 // Both write the calls as the body of one function, run(s), so that the
 // two outputs share every line that sends a call.
 type pythonEmitter struct {
+	skipComment
 	locust bool
 }
 
@@ -64,11 +63,6 @@ func (e *pythonEmitter) tail(w *bufio.Writer, s *session) {
 	w.WriteString("\n\nif __name__ == \"__main__\":\n    run(Session(DEFAULT_BASE_URL, REQUIRED))\n")
 }
 
-func (e *pythonEmitter) skip(w *bufio.Writer, index int, reason string) {
-	w.WriteByte('\n')
-	comment(w, "    #", index, reason+", not converted")
-}
-
 func (e *pythonEmitter) call(w *bufio.Writer, c *call) error {
 	w.WriteByte('\n')
 	comment(w, "    #", c.index, c.label)
@@ -91,7 +85,7 @@ func (e *pythonEmitter) call(w *bufio.Writer, c *call) error {
 
 var pyLang = &scriptLang{
 	indent: "    ", send: "r = s.send(", end: ")\n", none: "None", pair: [2]string{"(", ")"},
-	str: appendPyStr, raw: appendPyStr, line: appendPyValue, body: appendPyValue,
+	str: appendPyStr, raw: appendPyStr, line: pyValue.append, body: pyValue.append,
 	boolean: pyBool, fromJSON: "from_json", fromHeader: "from_header", fromCookie: "from_cookie",
 }
 
@@ -112,48 +106,11 @@ func pyBool(v bool) string {
 	return "False"
 }
 
-func originOr(s *session) string {
-	if s.origin == "" {
-		return "http://localhost"
-	}
-	return s.origin
-}
-
-// appendPyValue appends v as a Python bytes expression: literal text as
+// pyValue spells a value as a Python bytes expression: literal text as
 // bytes literals, variables as s.var(NAME) (s.uri(NAME) where the
 // recording had the value percent-encoded), joined with +.
-func appendPyValue(dst []byte, v value) []byte {
-	n := 0
-	for _, p := range v {
-		if p.Env == "" && p.Var == nil && p.Text == "" {
-			continue
-		}
-		if n > 0 {
-			dst = append(dst, " + "...)
-		}
-		n++
-		switch {
-		case p.Var != nil && p.Enc == correlate.EncodedURL:
-			dst = append(dst, "s.uri("...)
-			dst = appendPyStr(dst, p.Var.Name)
-			dst = append(dst, ')')
-		case p.Var != nil:
-			dst = append(dst, "s.var("...)
-			dst = appendPyStr(dst, p.Var.Name)
-			dst = append(dst, ')')
-		case p.Env != "":
-			dst = append(dst, "s.var("...)
-			dst = appendPyStr(dst, p.Env)
-			dst = append(dst, ')')
-		default:
-			dst = appendPyBytes(dst, p.Text)
-		}
-	}
-	if n == 0 {
-		dst = append(dst, "b''"...)
-	}
-	return dst
-}
+var pyValue = joined{op: " + ", empty: "b''", uri: [2]string{"s.uri(", ")"}, ref: [2]string{"s.var(", ")"},
+	name: appendPyStr, text: appendPyBytes}
 
 // appendPyBytes appends s as a Python bytes literal whose value is exactly
 // the bytes of s: printable ASCII as it is, \\, \', \t, \n, \r, and \xNN

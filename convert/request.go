@@ -96,6 +96,20 @@ func (v value) label() string {
 	return b.String()
 }
 
+// shape is v's literal text with a NUL for each variable: what a check of
+// a value's syntax outside its variables reads.
+func (v value) shape() string {
+	var t strings.Builder
+	for _, p := range v {
+		if p.Var != nil || p.Env != "" {
+			t.WriteByte(0)
+		} else {
+			t.WriteString(p.Text)
+		}
+	}
+	return t.String()
+}
+
 // merged joins neighbouring literal parts, so that a field written in
 // pieces reads as one string.
 func (v value) merged() value {
@@ -274,15 +288,6 @@ func isWebSocket(e *har.Entry) bool {
 	}
 	up, _ := har.Header(e.Request.Headers, "Upgrade")
 	return strings.EqualFold(strings.TrimSpace(up), "websocket")
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -609,15 +614,7 @@ func (b *builder) headerValue(rw rewriter, index int, lower, name, v string) val
 // names. Anything else may be a live credential the session did not
 // produce, which must not be written out.
 func onlyVariables(lowerName string, v value) bool {
-	var t strings.Builder
-	for _, p := range v {
-		if p.Var != nil || p.Env != "" {
-			t.WriteByte(0)
-		} else {
-			t.WriteString(p.Text)
-		}
-	}
-	s := t.String()
+	s := v.shape()
 	switch lowerName {
 	case "authorization":
 		scheme, ok := strings.CutSuffix(s, "\x00")
@@ -650,7 +647,7 @@ func (c *call) repairBoundary(body string) {
 			continue
 		}
 		ct := h.value.text()
-		if !containsFold(ct, "multipart/") {
+		if !strings.Contains(strings.ToLower(ct), "multipart/") {
 			return
 		}
 		mt, params, err := mime.ParseMediaType(ct)

@@ -9,7 +9,8 @@ import (
 // scriptLang is how the Python (script and locustfile) and JavaScript
 // outputs spell the two statements every call is made of: sending the
 // call, s.send(…), and keeping a value its answer produced, s.take(…).
-// The runtimes behind them differ; the statements do not.
+// The runtimes behind them differ; the statements do not. The Go program
+// spells its s.take(…) so too.
 type scriptLang struct {
 	indent      string // of a statement
 	open, close string // around a call's statements
@@ -24,6 +25,9 @@ type scriptLang struct {
 	boolean     func(bool) string
 	// fromJSON, fromHeader and fromCookie name the runtime's functions.
 	fromJSON, fromHeader, fromCookie string
+	// cookiePair: fromCookie takes whether to read the name=value pair,
+	// and s.take does not take whether the value is secret (Go).
+	cookiePair bool
 }
 
 // appendCall appends c's statements: s.send(INDEX, LABEL, METHOD, ORIGIN,
@@ -85,7 +89,10 @@ func (l *scriptLang) appendTake(b []byte, t taken) ([]byte, error) {
 	b = l.str(b, v.Name)
 	b = append(b, ", "...)
 	b = l.str(b, v.Source.String())
-	b = append(b, ", "+l.boolean(t.inJSON)+", "+l.boolean(v.Secret)+", "...)
+	b = append(b, ", "+l.boolean(t.inJSON)+", "...)
+	if !l.cookiePair {
+		b = append(b, l.boolean(v.Secret)+", "...)
+	}
 	last := l.boolean(v.Source.Part == correlate.PartLastSegment)
 	switch v.Source.Kind {
 	case correlate.KindJSON:
@@ -107,7 +114,50 @@ func (l *scriptLang) appendTake(b []byte, t taken) ([]byte, error) {
 		b = l.str(b, v.Source.Path)
 	default:
 		b = append(b, l.fromCookie+"(r, "...)
+		if l.cookiePair {
+			b = append(b, l.boolean(v.Source.Part == correlate.PartPair)+", "...)
+		}
 		b = l.str(b, v.Source.Path)
 	}
 	return append(b, ")"+l.end...), nil
+}
+
+// joined spells a value as an expression of a target language: recorded
+// text as literals (text), each variable's name (name) between uri's
+// pair where the recording had the value percent-encoded and ref's
+// otherwise, joined by op; empty when there is nothing.
+type joined struct {
+	op, empty  string
+	uri, ref   [2]string
+	name, text func(dst []byte, s string) []byte
+}
+
+func (j *joined) append(dst []byte, v value) []byte {
+	n := 0
+	for _, p := range v {
+		if p.Env == "" && p.Var == nil && p.Text == "" {
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, j.op...)
+		}
+		n++
+		around, name := j.ref, p.Env
+		switch {
+		case p.Var != nil && p.Enc == correlate.EncodedURL:
+			around, name = j.uri, p.Var.Name
+		case p.Var != nil:
+			name = p.Var.Name
+		case p.Env == "":
+			dst = j.text(dst, p.Text)
+			continue
+		}
+		dst = append(dst, around[0]...)
+		dst = j.name(dst, name)
+		dst = append(dst, around[1]...)
+	}
+	if n == 0 {
+		dst = append(dst, j.empty...)
+	}
+	return dst
 }

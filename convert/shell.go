@@ -225,7 +225,7 @@ func comment(w *bufio.Writer, lead string, index int, s string) {
 // and say in a comment where each came from; a secret value (a login's
 // token) becomes a variable instead, like the session's credentials.
 type curlEmitter struct {
-	shellSkip
+	skipComment
 	exact   bool
 	scratch []byte // reused for each command
 }
@@ -358,12 +358,13 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	return nil
 }
 
-// shellSkip writes the comment for an entry that is not converted.
-type shellSkip struct{}
+// skipComment writes the comment for an entry that is not converted, led
+// by its value ("#", "//").
+type skipComment string
 
-func (shellSkip) skip(w *bufio.Writer, index int, reason string) {
+func (lead skipComment) skip(w *bufio.Writer, index int, reason string) {
 	w.WriteByte('\n')
-	comment(w, "#", index, reason+", not converted")
+	comment(w, string(lead), index, reason+", not converted")
 }
 
 // oneLineName makes text from a HAR safe in a line comment of every
