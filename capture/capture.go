@@ -135,7 +135,7 @@ func (s *Sink) Progress(w io.Writer, prefix string, interval time.Duration) (sto
 		defer t.Stop()
 		last := ""
 		show := func() {
-			if line := s.summary(); line != last {
+			if line := s.Summary(); line != last {
 				last = line
 				fmt.Fprintf(w, "\r\x1b[K%s%s", prefix, line)
 			}
@@ -159,7 +159,8 @@ func (s *Sink) Progress(w io.Writer, prefix string, interval time.Duration) (sto
 	}
 }
 
-func (s *Sink) summary() string {
+// Summary is the count in words, as the progress line shows it.
+func (s *Sink) Summary() string {
 	rec, seen := s.Recorded(), s.Seen()
 	calls := "calls"
 	if rec == 1 {
@@ -174,9 +175,6 @@ func (s *Sink) summary() string {
 	}
 	return fmt.Sprintf("recorded %d %s (%d %s seen)", rec, calls, seen, requests)
 }
-
-// Summary is the final count in words, as the progress line shows it.
-func (s *Sink) Summary() string { return s.summary() }
 
 // ErrNotRegular is returned by [Rewrite] for a path that is not a regular
 // file (a FIFO or a device): what went through it cannot be read back.

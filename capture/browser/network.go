@@ -2,6 +2,7 @@ package browser
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -786,7 +787,7 @@ func (r *recorder) finish(why string) {
 			qs = append(qs, q)
 		}
 	}
-	slices.SortFunc(qs, func(a, b *request) int { return cmpFloat(a.hops[0].sent.Timestamp, b.hops[0].sent.Timestamp) })
+	slices.SortFunc(qs, func(a, b *request) int { return cmp.Compare(a.hops[0].sent.Timestamp, b.hops[0].sent.Timestamp) })
 	for _, q := range qs {
 		for i := q.emitted; i < len(q.hops); i++ {
 			h := q.hops[i]
@@ -812,23 +813,13 @@ func (r *recorder) finish(why string) {
 	for _, s := range r.sockets {
 		ss = append(ss, s)
 	}
-	slices.SortFunc(ss, func(a, b *socket) int { return cmpFloat(a.start, b.start) })
+	slices.SortFunc(ss, func(a, b *socket) int { return cmp.Compare(a.start, b.start) })
 	for _, s := range ss {
 		r.emit(r.socketEntry(s))
 		delete(r.sockets, s.id)
 	}
 	clear(r.requests)
 	r.finished = true
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (r *recorder) handleSocket(ev event) {

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 		// Clear through the native setter (frameworks such as React
 		// replace the property) and type with Input.insertText, which the
 		// page sees as trusted input events, then say the edit is done.
-		if _, err := chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall(jsClear, sel))); err != nil {
+		if _, err := chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall("clear", sel))); err != nil {
 			return err
 		}
 		if value != "" {
@@ -59,7 +60,7 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 				return err
 			}
 		}
-		_, err = chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall(jsChanged, sel)))
+		_, err = chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall("changed", sel)))
 		return err
 	case "select":
 		value, err := expand(s.Value, getenv)
@@ -69,7 +70,7 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 		if err := timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))), timeout, "no visible element matched"); err != nil {
 			return err
 		}
-		msg, err := chromedp.Run(sctx, chromedp.Evaluate[string](jsCall(jsSelect, sel, value)))
+		msg, err := chromedp.Run(sctx, chromedp.Evaluate[string](jsCall("select", sel, value)))
 		if err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func waitText(ctx context.Context, s Step, sel string, getenv func(string) (stri
 		return err
 	}
 	err = acrossNavigations(ctx, func() error {
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](jsCall(jsHasText, sel, text),
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](jsCall("hasText", sel, text),
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 		return err
 	})
@@ -167,48 +168,18 @@ func resolveURL(ctx context.Context, raw string) (string, error) {
 	return base.ResolveReference(u).String(), nil
 }
 
-// jsCall builds a call of fn with JSON-encoded arguments, so that selectors
-// and values are never spliced into code.
+// pageJS holds the functions the steps call in the page.
+//
+//go:embed page.js
+var pageJS string
+
+// jsCall builds a call of page.js's function fn with JSON-encoded
+// arguments, so that selectors and values are never spliced into code.
 func jsCall(fn string, args ...string) string {
 	b, _ := json.Marshal(args)
-	return "(" + fn + ")(..." + string(b) + ")"
+	return "(() => {\n" + pageJS + "return " + fn + ";\n})()(..." + string(b) + ")"
 }
-
-const jsClear = `function(sel) {
-	const el = document.querySelector(sel);
-	if (!el) return;
-	const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
-	const setter = Object.getOwnPropertyDescriptor(proto, 'value');
-	if (setter && setter.set && (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) {
-		setter.set.call(el, '');
-	} else if (el.isContentEditable) {
-		el.textContent = '';
-	}
-	el.dispatchEvent(new Event('input', {bubbles: true}));
-}`
-
-const jsChanged = `function(sel) {
-	const el = document.querySelector(sel);
-	if (el) el.dispatchEvent(new Event('change', {bubbles: true}));
-}`
-
-const jsSelect = `function(sel, value) {
-	const el = document.querySelector(sel);
-	if (!el) return 'no element matches';
-	if (!(el instanceof HTMLSelectElement)) return 'not a <select> element';
-	const opt = Array.from(el.options).find(o => o.value === value) || Array.from(el.options).find(o => o.text.trim() === value);
-	if (!opt) return 'no option with that value or label';
-	el.value = opt.value;
-	el.dispatchEvent(new Event('input', {bubbles: true}));
-	el.dispatchEvent(new Event('change', {bubbles: true}));
-	return '';
-}`
 
 // jsNavigationStatus is the HTTP status of the document (0 when the
 // browser does not say).
 const jsNavigationStatus = `(performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0`
-
-const jsHasText = `function(sel, text) {
-	const el = document.querySelector(sel);
-	return !!el && (el.innerText || el.textContent || '').includes(text);
-}`

@@ -8,13 +8,28 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/testtool"
 )
+
+// TestPageJS checks page.js with node: it parses, and it defines every
+// function runStep calls. The steps tests run them in Chromium.
+func TestPageJS(t *testing.T) {
+	node := testtool.Need(t, "node")
+	script := pageJS + `
+for (const name of ["clear", "changed", "select", "hasText"]) {
+  if (typeof eval(name) !== "function") throw new Error("page.js defines no function " + name);
+}`
+	if out, err := exec.Command(node, "-e", script).CombinedOutput(); err != nil {
+		t.Errorf("node: %v\n%s", err, out)
+	}
+}
 
 // formPage is a login form whose script posts what was typed as JSON, with
 // how many input events each field fired (frameworks such as React only see

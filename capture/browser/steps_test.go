@@ -1,7 +1,9 @@
 package browser
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -199,4 +201,62 @@ func TestDocExample(t *testing.T) {
 	if strings.Join(got, " ") != "navigate fill select click wait wait expect sleep" {
 		t.Errorf("the documented example parses to %v", got)
 	}
+}
+
+// formatSteps writes steps back as JSON in the file format; the fuzz test
+// uses it to check that parsing is a faithful inverse.
+func formatSteps(steps []Step) []byte {
+	var b bytes.Buffer
+	b.WriteString("[\n")
+	for i, s := range steps {
+		var kv []string
+		add := func(k, v string) { kv = append(kv, fmt.Sprintf("%s: %s", jsonString(k), jsonString(v))) }
+		switch s.Action {
+		case "navigate":
+			add("navigate", s.URL)
+		case "sleep":
+			add("sleep", s.Duration.String())
+		case "expect":
+			add("expect", s.Text)
+			if s.Selector != "" {
+				add("in", s.Selector)
+			}
+		default:
+			add(s.Action, s.Selector)
+			if s.Action == "fill" || s.Action == "select" {
+				add("value", s.Value)
+			}
+			if s.Text != "" {
+				add("text", s.Text)
+			}
+		}
+		if s.Timeout > 0 {
+			add("timeout", s.Timeout.String())
+		}
+		b.WriteString("  {" + strings.Join(kv, ", ") + "}")
+		if i < len(steps)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("]\n")
+	return b.Bytes()
+}
+
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -272,26 +272,28 @@ func (x *exchange) request() har.Request {
 	if x.reqBody != nil {
 		snap := x.reqBody.snapshot()
 		req.BodySize = snap.total
-		pd := &har.PostData{MimeType: h.Get("Content-Type")}
-		if utf8.Valid(snap.data) {
-			pd.Text = har.String(bytesText(snap.data))
-		} else {
-			// HAR has no encoding for request bodies; "_encoding" follows
-			// content.encoding so the bytes survive exactly.
-			pd.Text = har.String(base64Encode(snap.data))
-			pd.Extra.Set("_encoding", "base64")
-		}
-		if !snap.complete || snap.truncated() {
-			pd.Extra.Set("_truncated", true)
-			size := snap.total
-			if r.ContentLength > size {
-				size = r.ContentLength
-			}
-			pd.Extra.Set("_originalSize", size)
-		}
-		req.PostData = pd
+		req.PostData = postData(h.Get("Content-Type"), snap.data, !snap.complete || snap.truncated(), max(snap.total, r.ContentLength))
 	}
 	return req
+}
+
+// postData is a request body as HAR keeps it; truncated: data is not the
+// whole body, which was size bytes.
+func postData(mimeType string, data []byte, truncated bool, size int64) *har.PostData {
+	pd := &har.PostData{MimeType: mimeType}
+	if utf8.Valid(data) {
+		pd.Text = har.String(bytesText(data))
+	} else {
+		// HAR has no encoding for request bodies; "_encoding" follows
+		// content.encoding so the bytes survive exactly.
+		pd.Text = har.String(base64Encode(data))
+		pd.Extra.Set("_encoding", "base64")
+	}
+	if truncated {
+		pd.Extra.Set("_truncated", true)
+		pd.Extra.Set("_originalSize", size)
+	}
+	return pd
 }
 
 func (x *exchange) response() har.Response {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/martian/v3/h2"
 	mlog "github.com/google/martian/v3/log"
@@ -384,20 +383,8 @@ func (st *h2Stream) entry(done time.Duration) *har.Entry {
 		HeadersSize: -1,
 		BodySize:    st.reqBody.total,
 	}
-	if st.reqBody.total > 0 {
-		data := st.reqBody.buf
-		pd := &har.PostData{MimeType: reqHeader.Get("Content-Type")}
-		if utf8.Valid(data) {
-			pd.Text = har.String(bytesText(data))
-		} else {
-			pd.Text = har.String(base64Encode(data))
-			pd.Extra.Set("_encoding", "base64")
-		}
-		if int64(len(data)) < st.reqBody.total || !st.reqEnded {
-			pd.Extra.Set("_truncated", true)
-			pd.Extra.Set("_originalSize", st.reqBody.total)
-		}
-		req.PostData = pd
+	if b := &st.reqBody; b.total > 0 {
+		req.PostData = postData(reqHeader.Get("Content-Type"), b.buf, int64(len(b.buf)) < b.total || !st.reqEnded, b.total)
 	}
 	res := har.Response{HeadersSize: -1, BodySize: -1}
 	if st.resFields != nil {
