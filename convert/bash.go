@@ -201,15 +201,5 @@ func plural(n int, word string) string {
 // "$out/req-N.body", for a body too large or too binary to be an argument
 // (bash's and HTTPie's scripts send it from there).
 func writeBodyFile(w *bufio.Writer, n string, body value) {
-	pipe := appendBodyPipe(nil, body)
-	if len(body) == 1 {
-		// One part: its heredoc's first line takes the redirection.
-		hd, data, _ := strings.Cut(string(pipe), "\n")
-		w.WriteString(hd + ` >"$out/req-` + n + ".body\"\n")
-		w.WriteString(data)
-		return
-	}
-	w.WriteString("{\n")
-	w.Write(pipe)
-	w.WriteString(`} >"$out/req-` + n + ".body\"\n")
+	writeBodyPipe(w, body, func(end string) { w.WriteString(end + ` >"$out/req-` + n + ".body\"\n") })
 }

@@ -3,11 +3,10 @@ package convert
 import (
 	"bufio"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/apitape/apitape/internal/correlate"
 )
 
 // fetchEmitter writes one ES module that sends the calls with the global
@@ -97,45 +96,21 @@ var jsLine = joined{op: " + ", empty: `""`, uri: [2]string{"s.uri(", ")"}, ref: 
 func appendJSText(dst []byte, s string) []byte  { return appendJSString(dst, s, false) }
 func appendJSBytes(dst []byte, s string) []byte { return appendJSString(dst, s, true) }
 
-// appendJSBody appends v as s.body(PIECES…), which joins into one
-// Uint8Array: UTF-8 text as string literals, bytes that are not UTF-8 as
-// s.bin(BASE64), variables as s.v(NAME) or s.uri(NAME).
+// jsBody spells v as the pieces of s.body(PIECES…), which joins them
+// into one Uint8Array: UTF-8 text as string literals, bytes that are not
+// UTF-8 as s.bin(BASE64), variables as s.v(NAME) or s.uri(NAME).
+var jsBody = joined{op: ", ", uri: [2]string{"s.uri(", ")"}, ref: [2]string{"s.v(", ")"}, name: appendJSText,
+	text: func(dst []byte, s string) []byte {
+		if utf8.ValidString(s) {
+			return appendJSText(dst, s)
+		}
+		dst = append(dst, "s.bin(\""...)
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(s))
+		return append(dst, "\")"...)
+	}}
+
 func appendJSBody(dst []byte, v value) []byte {
-	dst = append(dst, "s.body("...)
-	n := 0
-	sep := func() {
-		if n > 0 {
-			dst = append(dst, ", "...)
-		}
-		n++
-	}
-	for _, p := range v {
-		switch {
-		case p.Var != nil && p.Enc == correlate.EncodedURL:
-			sep()
-			dst = append(dst, "s.uri("...)
-			dst = appendJSString(dst, p.Var.Name, false)
-			dst = append(dst, ')')
-		case p.Var != nil || p.Env != "":
-			name := p.Env
-			if p.Var != nil {
-				name = p.Var.Name
-			}
-			sep()
-			dst = append(dst, "s.v("...)
-			dst = appendJSString(dst, name, false)
-			dst = append(dst, ')')
-		case p.Text == "":
-		case utf8.ValidString(p.Text):
-			sep()
-			dst = appendJSString(dst, p.Text, false)
-		default:
-			sep()
-			dst = append(dst, "s.bin(\""...)
-			dst = base64.StdEncoding.AppendEncode(dst, []byte(p.Text))
-			dst = append(dst, "\")"...)
-		}
-	}
+	dst = jsBody.append(append(dst, "s.body("...), v)
 	return append(dst, ')')
 }
 
@@ -145,47 +120,31 @@ func appendJSBody(dst []byte, v value) []byte {
 // printable are escaped (\u{…}); bytes that are not UTF-8 become U+FFFD
 // (appendJSBody sends those as base64).
 func appendJSString(dst []byte, s string, binary bool) []byte {
-	dst = append(dst, '"')
-	esc := func(r rune) {
-		switch {
-		case r < 0x100:
-			dst = append(dst, `\x`...)
-			dst = append(dst, hex2(byte(r))...)
-		default:
-			dst = append(dst, `\u{`...)
-			dst = strconv.AppendInt(dst, int64(r), 16)
-			dst = append(dst, '}')
-		}
-	}
-	if binary {
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c >= 0x20 && c < 0x7f:
-				dst = append(dst, c)
-			default:
-				esc(rune(c))
+	if !binary {
+		return appendQuoted(dst, s, '"', func(dst []byte, r rune) []byte {
+			switch r {
+			case '\n':
+				return append(dst, `\n`...)
+			case '\r':
+				return append(dst, `\r`...)
+			case '\t':
+				return append(dst, `\t`...)
 			}
-		}
-		return append(dst, '"')
+			if r < 0x100 {
+				return fmt.Appendf(dst, `\x%02x`, r)
+			}
+			return fmt.Appendf(dst, `\u{%x}`, r)
+		})
 	}
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case r == '"' || r == '\\':
-			dst = append(dst, '\\', byte(r))
-		case r == '\n':
-			dst = append(dst, `\n`...)
-		case r == '\r':
-			dst = append(dst, `\r`...)
-		case r == '\t':
-			dst = append(dst, `\t`...)
-		case r >= 0x20 && r < 0x7f:
-			dst = append(dst, byte(r))
-		case r >= 0x80 && strconv.IsPrint(r) && r != '\u2028' && r != '\u2029' && r != '\ufeff':
-			dst = utf8.AppendRune(dst, r)
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c >= 0x20 && c < 0x7f:
+			dst = append(dst, c)
 		default:
-			esc(r)
+			dst = fmt.Appendf(dst, `\x%02x`, c)
 		}
 	}
 	return append(dst, '"')

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bufio"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -144,36 +145,37 @@ func appendPyBytes(dst []byte, s string) []byte {
 }
 
 // appendPyStr appends s as a Python str literal for names, labels and
-// sources: printable characters as they are, escapes for the rest. Bytes
-// that are not UTF-8 become U+FFFD (these strings are never sent).
+// sources (see appendQuoted).
 func appendPyStr(dst []byte, s string) []byte {
-	dst = append(dst, '\'')
+	return appendQuoted(dst, s, '\'', func(dst []byte, r rune) []byte {
+		switch {
+		case r < 0x100:
+			return fmt.Appendf(dst, `\x%02x`, r)
+		case r < 0x10000:
+			return fmt.Appendf(dst, `\u%04x`, r)
+		}
+		return fmt.Appendf(dst, `\U%08x`, r)
+	})
+}
+
+// appendQuoted appends s as a string literal between quote characters q,
+// with a backslash before q and backslashes: printable characters as they
+// are, the others through esc (U+2028, U+2029 and U+FEFF count as not
+// printable: some languages and editors end lines there). Bytes that are
+// not UTF-8 become U+FFFD: these strings are never sent.
+func appendQuoted(dst []byte, s string, q byte, esc func(dst []byte, r rune) []byte) []byte {
+	dst = append(dst, q)
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 		switch {
-		case r == '\\' || r == '\'':
+		case r == '\\' || r == rune(q):
 			dst = append(dst, '\\', byte(r))
-		case r < 0x80 && r >= 0x20 && r != 0x7f:
+		case r >= 0x20 && r < 0x7f:
 			dst = append(dst, byte(r))
 		case r >= 0x80 && strconv.IsPrint(r) && r != '\u2028' && r != '\u2029' && r != '\ufeff':
 			dst = utf8.AppendRune(dst, r)
-		case r < 0x100:
-			dst = append(dst, `\x`...)
-			dst = append(dst, hex2(byte(r))...)
-		case r < 0x10000:
-			dst = append(dst, `\u`...)
-			dst = append(dst, hex2(byte(r>>8))...)
-			dst = append(dst, hex2(byte(r))...)
 		default:
-			dst = append(dst, `\U00`...)
-			dst = append(dst, hex2(byte(r>>16))...)
-			dst = append(dst, hex2(byte(r>>8))...)
-			dst = append(dst, hex2(byte(r))...)
+			dst = esc(dst, r)
 		}
 	}
-	return append(dst, '\'')
-}
-
-func hex2(c byte) string {
-	const hex = "0123456789abcdef"
-	return string([]byte{hex[c>>4], hex[c&15]})
+	return append(dst, q)
 }

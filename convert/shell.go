@@ -342,20 +342,27 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 		writeCommand(w, &e.scratch, first, &c, "")
 		return nil
 	}
-	// The body comes on stdin from quoted heredocs.
-	pipe := appendBodyPipe(nil, c.body)
-	if len(c.body) == 1 {
-		// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
-		// (the heredoc's lines follow the whole command)
+	// The body comes on stdin from quoted heredocs:
+	// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
+	writeBodyPipe(w, c.body, func(end string) { writeCommand(w, &e.scratch, end+" | "+first, &c, "@-") })
+	return nil
+}
+
+// writeBodyPipe writes the commands that print body, and then what
+// follows them (a redirection, or a pipe into a command) with then, given
+// the end of those commands: "}" after a group, or with one part, the
+// first line of its heredoc, whose lines follow the whole command.
+func writeBodyPipe(w *bufio.Writer, body value, then func(end string)) {
+	pipe := appendBodyPipe(nil, body)
+	if len(body) == 1 {
 		hd, data, _ := strings.Cut(string(pipe), "\n")
-		writeCommand(w, &e.scratch, hd+" | "+first, &c, "@-")
+		then(hd)
 		w.WriteString(data)
-		return nil
+		return
 	}
 	w.WriteString("{\n")
 	w.Write(pipe)
-	writeCommand(w, &e.scratch, "} | "+first, &c, "@-")
-	return nil
+	then("}")
 }
 
 // skipComment writes the comment for an entry that is not converted, led
