@@ -50,16 +50,12 @@ func (r *recorder) handleTarget(ev event) {
 // target runs.
 func (r *recorder) attached(sessionID, targetID, kind string) {
 	r.sessions[sessionID] = &session{target: targetID, kind: kind}
-	var cmds []struct {
+	type command struct {
 		method string
 		params any
 	}
-	add := func(method string, params any) {
-		cmds = append(cmds, struct {
-			method string
-			params any
-		}{method, params})
-	}
+	var cmds []command
+	add := func(method string, params any) { cmds = append(cmds, command{method, params}) }
 	if _, dup := r.targets[targetID]; !dup {
 		r.targets[targetID] = sessionID
 		add("Network.enable", map[string]any{"maxTotalBufferSize": rendererBuffer, "maxResourceBufferSize": rendererBuffer})

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -202,8 +203,8 @@ func decode(data []byte, encs []string, max int64) (body []byte, size int64, err
 // newDeflateReader reads "deflate", which HTTP defines as zlib but some
 // servers send as raw DEFLATE.
 func newDeflateReader(r io.Reader) io.Reader {
-	br := &peekReader{r: r}
-	head, _ := br.peek(2)
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(2)
 	if len(head) == 2 && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
 		zr, err := zlib.NewReader(br)
 		if err == nil {
@@ -212,32 +213,6 @@ func newDeflateReader(r io.Reader) io.Reader {
 		return errReader{err}
 	}
 	return flate.NewReader(br)
-}
-
-type peekReader struct {
-	r   io.Reader
-	buf []byte
-}
-
-func (p *peekReader) peek(n int) ([]byte, error) {
-	for len(p.buf) < n {
-		b := make([]byte, n-len(p.buf))
-		m, err := p.r.Read(b)
-		p.buf = append(p.buf, b[:m]...)
-		if err != nil {
-			return p.buf, err
-		}
-	}
-	return p.buf, nil
-}
-
-func (p *peekReader) Read(b []byte) (int, error) {
-	if len(p.buf) > 0 {
-		n := copy(b, p.buf)
-		p.buf = p.buf[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
 }
 
 type errReader struct{ err error }

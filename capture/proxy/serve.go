@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -194,22 +195,13 @@ func (p *Proxy) upstreamError(cc *clientConn, x *exchange, err error) {
 }
 
 // Hop-by-hop fields (RFC 9110 §7.6.1), and the old Proxy-Connection and
-// Keep-Alive: they describe one connection and are not forwarded.
+// Keep-Alive: they describe one connection and are not forwarded; nor are
+// the fields the Connection fields list.
 func hopByHop(name string, listed []string) bool {
-	switch {
-	case strings.EqualFold(name, "Connection"), strings.EqualFold(name, "Proxy-Connection"),
-		strings.EqualFold(name, "Keep-Alive"), strings.EqualFold(name, "Proxy-Authorization"),
-		strings.EqualFold(name, "Proxy-Authenticate"), strings.EqualFold(name, "TE"),
-		strings.EqualFold(name, "Upgrade"):
-		return true
-	}
-	for _, l := range listed {
-		if strings.EqualFold(name, l) {
-			return true
-		}
-	}
-	return false
+	return hasToken(hopByHopFields, name) || hasToken(listed, name)
 }
+
+var hopByHopFields = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Upgrade"}
 
 // connectionTokens lists the names in the Connection fields.
 func connectionTokens(fields []field) []string {
@@ -233,13 +225,8 @@ func hasToken(list []string, tok string) bool {
 // headerFields is the fallback when a head could not be taken off the
 // wire: the parsed header, sorted, names canonical.
 func headerFields(h http.Header) []field {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var out []field
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			out = append(out, field{k, v})
 		}
