@@ -290,6 +290,15 @@ func isWebSocket(e *har.Entry) bool {
 	return strings.EqualFold(strings.TrimSpace(up), "websocket")
 }
 
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
@@ -647,7 +656,7 @@ func (c *call) repairBoundary(body string) {
 			continue
 		}
 		ct := h.value.text()
-		if !strings.Contains(strings.ToLower(ct), "multipart/") {
+		if !containsFold(ct, "multipart/") {
 			return
 		}
 		mt, params, err := mime.ParseMediaType(ct)
