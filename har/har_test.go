@@ -282,42 +282,77 @@ func TestRequestBodyEncodings(t *testing.T) {
 	}
 }
 
-// TestNextBatches reads more entries than one batch decodes ahead: every
-// entry, Raw and Gap come out in order, and an entry that does not decode
-// stops the reader exactly there, with its own index.
+// TestNextBatches reads more entries than one batch decodes ahead, with
+// entries larger than a batch among them and NextRaw calls in between:
+// every entry, Raw and Gap come out in order, and an entry that does not
+// decode stops the reader exactly there, with its own index.
 func TestNextBatches(t *testing.T) {
 	data, _ := io.ReadAll(&generator{n: 3*batchEntries + 7})
-	r := NewReader(bytes.NewReader(data), "t.har")
-	var rebuilt bytes.Buffer
-	n := 0
-	for ; ; n++ {
-		e, err := r.Next()
-		rebuilt.Write(r.Gap())
-		if err == io.EOF {
-			break
+	var large bytes.Buffer
+	large.WriteString(`{"log":{"entries":[`)
+	for i := range 3*batchEntries + 7 {
+		e := benchEntry(i)
+		if i%batchEntries == 5 || i == batchEntries+6 {
+			e = strings.Replace(e, `"text":"{`, `"text":"`+strings.Repeat("y", batchBytes+100)+`{`, 1)
 		}
-		if err != nil {
-			t.Fatal(err)
+		if i > 0 {
+			large.WriteString(",")
 		}
-		if r.Index() != n || !strings.Contains(e.Request.URL, fmt.Sprintf("n=%d", n)) {
-			t.Fatalf("entry %d: index %d, url %s", n, r.Index(), e.Request.URL)
-		}
-		want, err := ParseEntry(r.Raw())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want, e, equateEntries); diff != "" {
-			t.Fatalf("entry %d differs from its Raw:\n%s", n, diff)
-		}
-		rebuilt.Write(r.Raw())
+		large.WriteString(e)
 	}
-	if n != 3*batchEntries+7 || !bytes.Equal(rebuilt.Bytes(), data) {
-		t.Fatalf("%d entries; Gap+Raw rebuilt the input: %v", n, bytes.Equal(rebuilt.Bytes(), data))
+	large.WriteString("]}}")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		raw  func(i int) bool // read entry i with NextRaw
+	}{
+		{"small", data, func(int) bool { return false }},
+		{"NextRaw at a batch's start", data, func(i int) bool { return i == batchEntries }},
+		{"large entries and NextRaw", large.Bytes(), func(i int) bool { return i%(batchEntries/2) == 9 || i > 3*batchEntries }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(bytes.NewReader(tc.data), "t.har")
+			var rebuilt bytes.Buffer
+			n := 0
+			for ; ; n++ {
+				var e *Entry
+				var err error
+				if tc.raw(n) {
+					_, err = r.NextRaw()
+				} else {
+					e, err = r.Next()
+				}
+				rebuilt.Write(r.Gap())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := ParseEntry(r.Raw())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.raw(n) {
+					e = want
+				}
+				if r.Index() != n || !strings.Contains(e.Request.URL, fmt.Sprintf("n=%d", n)) {
+					t.Fatalf("entry %d: index %d, url %s", n, r.Index(), e.Request.URL)
+				}
+				if diff := cmp.Diff(want, e, equateEntries); diff != "" {
+					t.Fatalf("entry %d differs from its Raw:\n%s", n, diff)
+				}
+				rebuilt.Write(r.Raw())
+			}
+			if n != 3*batchEntries+7 || !bytes.Equal(rebuilt.Bytes(), tc.data) {
+				t.Fatalf("%d entries; Gap+Raw rebuilt the input: %v", n, bytes.Equal(rebuilt.Bytes(), tc.data))
+			}
+		})
 	}
 
 	bad := bytes.Replace(data, []byte(`"url":"https://rancher.test/v3/cluster?_replace=true&n=100"`), []byte(`"url":100`), 1)
-	r = NewReader(bytes.NewReader(bad), "t.har")
-	for n = 0; ; n++ {
+	r := NewReader(bytes.NewReader(bad), "t.har")
+	for n := 0; ; n++ {
 		if _, err := r.Next(); err != nil {
 			if n != 100 || !strings.Contains(err.Error(), "t.har: entry 100: request.url: expected string, got number") {
 				t.Fatalf("after %d entries: %v", n, err)

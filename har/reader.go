@@ -50,9 +50,10 @@ func (e *Error) Error() string {
 // entry (Gap) and of each entry (Raw), which lets redact rewrite a file
 // while keeping every byte it does not change.
 //
-// Next decodes entries a batch ahead on two goroutines (decoding is most
-// of the time, and entries decode independently); a batch is at most
-// batchEntries entries or batchBytes of JSON, so memory stays flat.
+// Next works on batches of at most batchEntries entries or batchBytes of
+// JSON, so memory stays flat: while a helper goroutine starts decoding a
+// batch, the caller's goroutine frames the next one and then joins in
+// (decoding is most of the time, and entries decode independently).
 type Reader struct {
 	name   string
 	br     *bufio.Reader
@@ -64,17 +65,24 @@ type Reader struct {
 	tail   []byte // nil when cut
 	cut    bool   // the tail was longer than MaxTail: Gap holds its start
 	cutOff int64  // where the part of the tail Gap lacks begins
-	rawBuf []byte // the entry last framed
+	rawBuf []byte // the entry last framed by NextRaw
 	rawOff int64
 	err    error
 
-	cur     item   // what Raw, Gap, Index and EntryError describe
-	batch   []item // framed and decoded ahead by Next
-	next    int    // the first item of batch not handed out
-	end     error  // what framing stopped at after the batch (io.EOF, an error)
-	endGap  []byte // Gap after io.EOF
-	buf     []byte // the batch's gaps and entries
+	cur     item  // what Raw, Gap, Index and EntryError describe
+	ready   batch // decoded, handed out from next on
+	next    int
+	ahead   batch // framed by Next while ready was decoded
 	decoder [2]entryDecoder
+}
+
+// batch is entries framed together, their gaps and text in buf.
+type batch struct {
+	items  []item
+	buf    []byte
+	end    error  // what framing stopped at after the items (io.EOF, an error)
+	endGap []byte // Gap after io.EOF
+	framed bool
 }
 
 // item is one entry of a batch.
@@ -116,15 +124,18 @@ func (r *Reader) Next() (*Entry, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.next == len(r.batch) && r.end == nil {
+	if r.next == len(r.ready.items) && r.ready.end == nil {
 		r.fill()
 	}
-	if r.next == len(r.batch) {
+	if r.next == len(r.ready.items) {
 		return nil, r.atEnd()
 	}
-	it := r.batch[r.next]
-	r.batch[r.next] = item{}
+	it := r.ready.items[r.next]
+	r.ready.items[r.next] = item{}
 	r.next++
+	if it.e == nil && it.err == nil { // framed ahead, then handed to NextRaw
+		it.e, it.err = parseEntry(&r.decoder[0], r.name, it.raw, it.index, it.rawOff)
+	}
 	r.cur = it
 	r.cur.e = nil // the caller's now: a large entry is not kept alive here
 	if it.err != nil {
@@ -134,61 +145,69 @@ func (r *Reader) Next() (*Entry, error) {
 	return it.e, nil
 }
 
-// fill frames the next batch, copying each gap and entry out of the read
-// buffer, and decodes it.
+// fill makes the batch framed ahead the ready one and decodes it, framing
+// the next batch meanwhile.
 func (r *Reader) fill() {
-	r.batch, r.next, r.buf = r.batch[:0], 0, r.buf[:0]
-	type span struct{ gap, raw int }
-	var spans [batchEntries]span
-	for len(r.batch) < batchEntries && len(r.buf) < batchBytes {
-		raw, err := r.frame()
-		if err != nil {
-			r.end = err
-			r.endGap = append([]byte(nil), r.gap.Bytes()...)
-			break
-		}
-		if len(r.batch) == 0 && len(raw) >= batchBytes {
-			// A large entry alone, where it lies: no copy.
-			e, err := parseEntry(&r.decoder[0], r.name, raw, r.index, r.rawOff)
-			r.batch = append(r.batch, item{e: e, err: err, raw: raw, gap: r.gap.Bytes(), rawOff: r.rawOff, index: r.index})
-			return
-		}
-		spans[len(r.batch)] = span{r.gap.Len(), len(raw)}
-		r.buf = append(r.buf, r.gap.Bytes()...)
-		r.buf = append(r.buf, raw...)
-		r.batch = append(r.batch, item{rawOff: r.rawOff, index: r.index})
+	if !r.ahead.framed {
+		r.frameBatch(&r.ahead)
 	}
-	at := 0
-	for i := range r.batch {
-		it := &r.batch[i]
-		it.gap = r.buf[at : at+spans[i].gap : at+spans[i].gap]
-		at += spans[i].gap
-		it.raw = r.buf[at : at+spans[i].raw : at+spans[i].raw]
-		at += spans[i].raw
+	r.ready, r.ahead = r.ahead, r.ready
+	r.next, r.ahead.framed = 0, false
+	var frameNext func()
+	if r.ready.end == nil {
+		frameNext = func() { r.frameBatch(&r.ahead) }
 	}
-	r.decodeBatch()
+	r.decodeBatch(r.ready.items, frameNext)
 }
 
-// decodeBatch decodes the batch on this goroutine and one more, each
-// taking the next entry not yet taken.
-func (r *Reader) decodeBatch() {
+// frameBatch frames entries into b, each with the gap before it.
+func (r *Reader) frameBatch(b *batch) {
+	b.items, b.buf, b.end, b.endGap, b.framed = b.items[:0], b.buf[:0], nil, nil, true
+	var ends [batchEntries]struct{ raw, gap int } // where each ends in buf
+	for len(b.items) < batchEntries && len(b.buf) < batchBytes {
+		buf, err := r.frame(b.buf)
+		if err != nil {
+			b.end = err
+			b.endGap = append([]byte(nil), r.gap.Bytes()...)
+			break
+		}
+		b.buf = append(buf, r.gap.Bytes()...)
+		ends[len(b.items)] = struct{ raw, gap int }{len(buf), len(b.buf)}
+		b.items = append(b.items, item{rawOff: r.rawOff, index: r.index})
+	}
+	at := 0
+	for i := range b.items {
+		e := ends[i]
+		b.items[i].raw = b.buf[at:e.raw:e.raw]
+		b.items[i].gap = b.buf[e.raw:e.gap:e.gap]
+		at = e.gap
+	}
+}
+
+// decodeBatch decodes items on this goroutine and one more, each taking
+// the next entry not yet taken; this goroutine runs also first, when
+// there is one.
+func (r *Reader) decodeBatch(items []item, also func()) {
 	var taken atomic.Int32
 	work := func(d *entryDecoder) {
 		for {
 			i := int(taken.Add(1)) - 1
-			if i >= len(r.batch) {
+			if i >= len(items) {
 				return
 			}
-			it := &r.batch[i]
+			it := &items[i]
 			it.e, it.err = parseEntry(d, r.name, it.raw, it.index, it.rawOff)
 		}
 	}
-	if len(r.batch) < 2 {
+	if len(items) < 2 && also == nil {
 		work(&r.decoder[0])
 		return
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { work(&r.decoder[1]) })
+	if also != nil {
+		also()
+	}
 	work(&r.decoder[0])
 	wg.Wait()
 }
@@ -279,16 +298,24 @@ func (r *Reader) NextRaw() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.next < len(r.batch) { // framed ahead by Next
-		r.cur = r.batch[r.next]
-		r.batch[r.next] = item{}
+	if r.next == len(r.ready.items) && r.ready.end == nil && r.ahead.framed {
+		r.ready, r.ahead = r.ahead, r.ready
+		r.next, r.ahead.framed = 0, false
+	}
+	if r.next < len(r.ready.items) { // framed ahead by Next
+		r.cur = r.ready.items[r.next]
+		r.ready.items[r.next] = item{}
 		r.next++
+		r.cur.e = nil
 		return r.cur.raw, nil
 	}
-	if r.end != nil {
+	if r.ready.end != nil {
 		return nil, r.atEnd()
 	}
-	raw, err := r.frame()
+	raw, err := r.frame(r.rawBuf[:0])
+	if err == nil {
+		r.rawBuf = raw
+	}
 	r.cur = item{raw: raw, gap: r.gap.Bytes(), rawOff: r.rawOff, index: r.index}
 	if err != nil && err != io.EOF {
 		r.err = err
@@ -299,17 +326,17 @@ func (r *Reader) NextRaw() ([]byte, error) {
 // atEnd hands out where framing stopped: io.EOF with the text after the
 // entries as Gap (once), or the error, for good.
 func (r *Reader) atEnd() error {
-	r.cur = item{index: r.index, gap: r.endGap}
-	r.endGap = nil
-	if r.end != io.EOF {
-		r.err = r.end
+	r.cur = item{index: r.index, gap: r.ready.endGap}
+	r.ready.endGap = nil
+	if r.ready.end != io.EOF {
+		r.err = r.ready.end
 	}
-	return r.end
+	return r.ready.end
 }
 
-// frame advances to the next entry and returns its exact JSON text, with
-// the text before it in r.gap.
-func (r *Reader) frame() ([]byte, error) {
+// frame advances to the next entry and appends its exact JSON text to
+// dst, with the text before it in r.gap.
+func (r *Reader) frame(dst []byte) ([]byte, error) {
 	r.gap.Reset()
 	if r.state == stateHead {
 		if err := r.findEntries(); err != nil {
@@ -350,7 +377,7 @@ func (r *Reader) frame() ([]byte, error) {
 			return nil, io.EOF
 		case c == '{' && (first || comma):
 			r.index++
-			return r.readEntry()
+			return r.readEntry(dst)
 		default:
 			return nil, r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
 		}
@@ -365,10 +392,10 @@ func (r *Reader) readByte() (byte, error) {
 	return c, err
 }
 
-// readEntry copies one JSON object (its '{' already read) into r.rawBuf.
-func (r *Reader) readEntry() ([]byte, error) {
+// readEntry appends one JSON object (its '{' already read) to dst.
+func (r *Reader) readEntry(dst []byte) ([]byte, error) {
 	r.rawOff = r.off - 1
-	r.rawBuf = append(r.rawBuf[:0], '{')
+	dst = append(dst, '{')
 	depth, inString, escaped := 1, false, false
 	for depth > 0 {
 		buf, err := r.br.Peek(1)
@@ -415,16 +442,16 @@ func (r *Reader) readEntry() ([]byte, error) {
 			}
 			i++
 		}
-		if need := len(r.rawBuf) + i; need > cap(r.rawBuf) {
+		if need := len(dst) + i; need > cap(dst) {
 			// Double: append's growth for large slices (1.25×) made a
 			// 100 MB body cost five times its size in copies on the way.
-			r.rawBuf = slices.Grow(r.rawBuf, max(need, 2*cap(r.rawBuf))-len(r.rawBuf))
+			dst = slices.Grow(dst, max(need, 2*cap(dst))-len(dst))
 		}
-		r.rawBuf = append(r.rawBuf, buf[:i]...)
+		dst = append(dst, buf[:i]...)
 		r.br.Discard(i)
 		r.off += int64(i)
 	}
-	return r.rawBuf, nil
+	return dst, nil
 }
 
 // endInsideEntry is the message for a file that ends inside an entry.
