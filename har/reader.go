@@ -95,7 +95,7 @@ type item struct {
 }
 
 const (
-	batchEntries = 64
+	batchEntries = 256
 	batchBytes   = 1 << 20
 )
 
@@ -409,26 +409,28 @@ func (r *Reader) readEntry(dst []byte) ([]byte, error) {
 		i := 0
 		for i < len(buf) && depth > 0 {
 			if inString {
-				// Jump to the next quote or backslash: bodies are long
-				// strings, and this is where the time goes.
 				if escaped {
 					escaped = false
 					i++
 					continue
 				}
-				rest := buf[i:]
-				q := bytes.IndexByte(rest, '"')
-				if q < 0 {
-					q = len(rest)
+				// To the string's end or next backslash: most strings
+				// are short, and IndexByte pays off only on long ones
+				// (bodies), so a few bytes go one at a time first.
+				j, end := i, min(i+16, len(buf))
+				for j < end && buf[j] != '"' && buf[j] != '\\' {
+					j++
 				}
-				if bs := bytes.IndexByte(rest[:q], '\\'); bs >= 0 {
-					i += bs + 1
-					escaped = true
-				} else if q < len(rest) {
-					i += q + 1
-					inString = false
-				} else {
-					i = len(buf)
+				if j == end {
+					j += stringStop(buf[j:])
+				}
+				if i = j; i < len(buf) {
+					if buf[i] == '\\' {
+						escaped = true
+					} else {
+						inString = false
+					}
+					i++
 				}
 				continue
 			}
@@ -452,6 +454,18 @@ func (r *Reader) readEntry(dst []byte) ([]byte, error) {
 		r.off += int64(i)
 	}
 	return dst, nil
+}
+
+// stringStop is the index of the first quote or backslash in b, or len(b).
+func stringStop(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q < 0 {
+		q = len(b)
+	}
+	if bs := bytes.IndexByte(b[:q], '\\'); bs >= 0 {
+		return bs
+	}
+	return q
 }
 
 // endInsideEntry is the message for a file that ends inside an entry.
