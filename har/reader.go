@@ -95,7 +95,7 @@ type item struct {
 }
 
 const (
-	batchEntries = 256
+	batchEntries = 64
 	batchBytes   = 1 << 20
 )
 
