@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -355,16 +356,16 @@ func printWarnings(st *streams, rep *report, sum redact.Summary) {
 // report writes the --report JSON as redactions happen, so a large file's
 // report does not have to fit in memory.
 type report struct {
-	out      io.Writer
+	out      *bufio.Writer // a record at a time: 30,000 writes for a session of 10,000 calls unbuffered
 	n        int
 	warnings []redact.Record
 	err      error
 }
 
 func newReport(w io.Writer, name string) *report {
-	r := &report{out: w}
+	r := &report{out: bufio.NewWriterSize(w, 64<<10)}
 	fn, _ := json.Marshal(name)
-	_, r.err = fmt.Fprintf(w, "{\n  \"file\": %s,\n  \"redactions\": [", fn)
+	_, r.err = fmt.Fprintf(r.out, "{\n  \"file\": %s,\n  \"redactions\": [", fn)
 	return r
 }
 
@@ -406,6 +407,9 @@ func (r *report) finish(sum redact.Summary) error {
 	}{sum.Entries, sum.Redactions, sum.Classes, sum.Warnings})
 	if r.err == nil {
 		_, r.err = fmt.Fprintf(r.out, "],\n  \"warnings\": %s,\n  \"residual\": %s,\n  \"summary\": %s\n}\n", w, res, s)
+	}
+	if r.err == nil {
+		r.err = r.out.Flush()
 	}
 	if r.err != nil {
 		return fmt.Errorf("report: %w", r.err)
