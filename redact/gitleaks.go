@@ -2,6 +2,7 @@ package redact
 
 import (
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,10 +11,9 @@ import (
 	"sync"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/rs/zerolog"
-	"github.com/zricethezav/gitleaks/v8/config"
-	"github.com/zricethezav/gitleaks/v8/logging"
 )
+
+//go:generate go test -run ^TestGitleaksTable$ -update
 
 // Vendor token shapes come from gitleaks' maintained rule set (its default
 // config, or the user's own .gitleaks.toml), so that apitape agrees with
@@ -38,7 +38,7 @@ type gitleaksRule struct {
 	pattern   string
 	allowSrc  []tomlAllowlist
 	re        *regexp.Regexp
-	allow     []*config.Allowlist
+	allow     []*allowlist
 	compileOK bool
 }
 
@@ -48,7 +48,7 @@ func (r *gitleaksRule) compile() bool {
 		defer func() { recover() }()
 		if r.re == nil {
 			r.re = regexp.MustCompile(r.pattern)
-			r.allow = compileAllowlists(r.allowSrc)
+			r.allow = compileAllowlists(r.allowSrc, false)
 		}
 		r.compileOK = true
 	})
@@ -85,26 +85,66 @@ type tomlAllowlist struct {
 	TargetRules []string `toml:"targetRules"`
 }
 
-func compileAllowlists(src []tomlAllowlist) []*config.Allowlist {
-	var out []*config.Allowlist
+// allowlist is a gitleaks allowlist as it applies to a value: its paths
+// and commits never match one, so only whether it has them counts (an
+// "and" allowlist with them never allows a value).
+type allowlist struct {
+	and       bool
+	target    string // "match", "line", or the secret
+	regexes   []*regexp.Regexp
+	stopWords []string // lower case
+	fileOnly  bool     // has paths or commits
+}
+
+// compileAllowlists compiles allowlists; checkPaths also compiles their
+// path regexes, only to report a mistake in a user's config.
+func compileAllowlists(src []tomlAllowlist, checkPaths bool) []*allowlist {
+	var out []*allowlist
 	for _, a := range src {
-		al := &config.Allowlist{RegexTarget: a.RegexTarget}
-		if strings.EqualFold(a.Condition, "and") {
-			al.MatchCondition = config.AllowlistMatchAnd
-		}
+		al := &allowlist{and: strings.EqualFold(a.Condition, "and"), target: a.RegexTarget,
+			fileOnly: len(a.Paths)+len(a.Commits) > 0}
 		for _, re := range a.Regexes {
-			al.Regexes = append(al.Regexes, regexp.MustCompile(re))
+			al.regexes = append(al.regexes, regexp.MustCompile(re))
 		}
-		for _, p := range a.Paths {
-			al.Paths = append(al.Paths, regexp.MustCompile(p))
+		if checkPaths {
+			for _, p := range a.Paths {
+				regexp.MustCompile(p)
+			}
 		}
 		for _, w := range a.StopWords {
-			al.StopWords = append(al.StopWords, strings.ToLower(w))
+			al.stopWords = append(al.stopWords, strings.ToLower(w))
 		}
-		al.Commits = a.Commits
 		out = append(out, al)
 	}
 	return out
+}
+
+// regexAllowed is gitleaks' Allowlist.RegexAllowed: an empty match does
+// not count.
+func (a *allowlist) regexAllowed(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, re := range a.regexes {
+		if re.FindString(s) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasStopWord is gitleaks' Allowlist.ContainsStopWord.
+func (a *allowlist) hasStopWord(s string) bool {
+	if s == "" || len(a.stopWords) == 0 {
+		return false
+	}
+	s = strings.ToLower(s)
+	for _, w := range a.stopWords {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // ruleSrc is a rule as a config states it.
@@ -137,7 +177,7 @@ func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist
 		}
 		var err error
 		if c.Extend.UseDefault {
-			rules, global, err = readGitleaks(config.DefaultConfig, "gitleaks default config", "", depth+1)
+			rules, global = slices.Clone(defaultGitleaksRules), slices.Clone(defaultGitleaksGlobal)
 		} else {
 			p := c.Extend.Path
 			if !filepath.IsAbs(p) {
@@ -203,7 +243,13 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
 		}
 	}()
-	set = newGitleaksSet(compileAllowlists(global))
+	set = &gitleaksSet{}
+	if eager {
+		g := compileAllowlists(global, true)
+		set.global = func() []*allowlist { return g }
+	} else {
+		set.global = sync.OnceValue(func() []*allowlist { return compileAllowlists(global, false) })
+	}
 	for _, r := range rules {
 		if r.regex == "" || r.composite || skippedRules[r.id] {
 			continue // path-only and composite rules need files and lines, not values
@@ -212,7 +258,7 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow}
 		if eager {
 			g.re = regexp.MustCompile(r.regex)
-			g.allow = compileAllowlists(r.allow)
+			g.allow = compileAllowlists(r.allow, true)
 			g.compile()
 		}
 		set.add(g)
@@ -221,27 +267,20 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 	return set, nil
 }
 
-// parseDefaultGitleaks reads gitleaks' own default config without
-// compiling its rules (see gitleaksRule).
-func parseDefaultGitleaks(text string) (*gitleaksSet, error) {
-	rules, global, err := readGitleaks(text, "gitleaks default config", "", 0)
-	if err != nil {
-		return nil, err
-	}
-	return buildGitleaks(rules, global, false, "gitleaks default config")
-}
-
 // gitleaksSet is a whole rule set with its keyword prefilter.
 type gitleaksSet struct {
 	rules  []*gitleaksRule
-	global []*config.Allowlist
-	always []int // rules without keywords
-	// kws are the keywords sorted by their first two bytes (lower case),
-	// and kws[byPair[p]:byPair[p+1]] those starting with pair p: a
-	// position whose pair is absent (pairs) starts no keyword.
-	kws    []kwRef
-	byPair []uint32
-	pairs  [1 << 10]uint64
+	global func() []*allowlist // compiled when a rule first finds something
+	always []int               // rules without keywords
+	// kws are the keywords sorted by their first two bytes (lower case).
+	// pairs has a bit for each pair that starts one: a position whose pair
+	// is absent starts no keyword. The pairs present are numbered in
+	// order (rank counts the bits in the words of pairs before each), and
+	// kws[start[n]:start[n+1]] are those starting with pair number n.
+	kws   []kwRef
+	start []uint32
+	pairs [1 << 10]uint64
+	rank  [1 << 10]uint16
 }
 
 type kwRef struct {
@@ -253,16 +292,6 @@ type kwRef struct {
 // A JWT's header and claims are kept on purpose (apitape's own JWT rule
 // takes its signature).
 var skippedRules = map[string]bool{"generic-api-key": true, "jwt": true}
-
-func init() {
-	// gitleaks logs through a global logger to stderr; a secret scanner's
-	// log could quote what it saw.
-	logging.Logger = zerolog.Nop()
-}
-
-func newGitleaksSet(global []*config.Allowlist) *gitleaksSet {
-	return &gitleaksSet{global: global}
-}
 
 // add adds a rule and indexes its keywords.
 func (set *gitleaksSet) add(r *gitleaksRule) {
@@ -289,13 +318,21 @@ func (set *gitleaksSet) index() {
 	slices.SortStableFunc(set.kws, func(a, b kwRef) int {
 		return int(pairKey(a.kw[0], a.kw[1])) - int(pairKey(b.kw[0], b.kw[1]))
 	})
-	set.byPair = make([]uint32, 1<<16+1)
+	n := uint16(0)
+	for w, word := range set.pairs {
+		set.rank[w] = n
+		n += uint16(bits.OnesCount64(word))
+	}
+	set.start = make([]uint32, n+1)
 	for j, k := range set.kws {
-		set.byPair[int(pairKey(k.kw[0], k.kw[1]))+1] = uint32(j + 1)
+		set.start[set.pairNumber(pairKey(k.kw[0], k.kw[1]))+1] = uint32(j + 1)
 	}
-	for p := 1; p < len(set.byPair); p++ {
-		set.byPair[p] = max(set.byPair[p], set.byPair[p-1])
-	}
+}
+
+// pairNumber numbers a pair present in pairs.
+func (set *gitleaksSet) pairNumber(p uint16) int {
+	w, b := p>>6&(1<<10-1), p&63
+	return int(set.rank[w]) + bits.OnesCount64(set.pairs[w]&(1<<b-1))
 }
 
 func pairKey(a, b byte) uint16 { return uint16(lowerByte(a))<<8 | uint16(lowerByte(b)) }
@@ -323,8 +360,11 @@ func ruleClass(id string) string {
 	return b.String()
 }
 
+// defaultGitleaks is gitleaks' default rule set, read from the table
+// generated from its config (gitleaks_default.go): parsing its 100 KB of
+// TOML in every process cost more than the redaction of a small HAR.
 var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
-	return parseDefaultGitleaks(config.DefaultConfig)
+	return buildGitleaks(defaultGitleaksRules, defaultGitleaksGlobal, false, "gitleaks default config")
 })
 
 // LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
@@ -368,7 +408,8 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
 			continue
 		}
-		for _, k := range g.kws[g.byPair[p]:g.byPair[p+1]] {
+		n := g.pairNumber(p)
+		for _, k := range g.kws[g.start[n]:g.start[n+1]] {
 			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
 				j := ruleIndex(at, k.rule)
 				if j < 0 {
@@ -483,7 +524,7 @@ func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, ow
 		if secret == "" || r.entropy != 0 && entropy(secret) <= r.entropy {
 			continue
 		}
-		if allowed(g.global, secret, match, s) || allowed(r.allow, secret, match, s) {
+		if allowed(g.global(), secret, match, s) || allowed(r.allow, secret, match, s) {
 			continue
 		}
 		// Skip what is already redacted, and the literal part of a value
@@ -507,19 +548,19 @@ func overlaps(hits []hit, a, b int) bool {
 
 // allowed applies gitleaks allowlists to a finding (paths and commits do
 // not apply to a HAR's values).
-func allowed(lists []*config.Allowlist, secret, match, line string) bool {
+func allowed(lists []*allowlist, secret, match, line string) bool {
 	for _, a := range lists {
 		target := secret
-		switch a.RegexTarget {
+		switch a.target {
 		case "match":
 			target = match
 		case "line":
 			target = line
 		}
-		re := len(a.Regexes) > 0 && a.RegexAllowed(target)
-		sw, _ := a.ContainsStopWord(secret)
-		if a.MatchCondition == config.AllowlistMatchAnd {
-			if len(a.Regexes)+len(a.StopWords) > 0 && (len(a.Regexes) == 0 || re) && (len(a.StopWords) == 0 || sw) && len(a.Paths) == 0 && len(a.Commits) == 0 {
+		re := len(a.regexes) > 0 && a.regexAllowed(target)
+		sw := a.hasStopWord(secret)
+		if a.and {
+			if len(a.regexes)+len(a.stopWords) > 0 && (len(a.regexes) == 0 || re) && (len(a.stopWords) == 0 || sw) && !a.fileOnly {
 				return true
 			}
 			continue
