@@ -2,7 +2,6 @@ package redact
 
 import (
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -427,7 +426,7 @@ func isSafe(v string) bool {
 		strings.ContainsAny(v, "$(") && envRef.MatchString(v)
 }
 
-var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|s\.env\["[A-Za-z0-9_]+"\]|os\.(?:Getenv|LookupEnv)\("[A-Za-z0-9_]+"\)`)
+var envRef = newLazyRegexp(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|s\.env\["[A-Za-z0-9_]+"\]|os\.(?:Getenv|LookupEnv)\("[A-Za-z0-9_]+"\)`)
 
 // trivialValue reports values that stand in for a secret rather than being
 // one: empty templates, masks, null words, and a Rancher token's name with
@@ -461,7 +460,7 @@ func trivialValue(v string) bool {
 	return false
 }
 
-var pemArmour = regexp.MustCompile(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
+var pemArmour = newLazyRegexp(`-----(?:BEGIN|END) [A-Z0-9 ]+-----`)
 
 // ---- values without a secret name ----
 

@@ -3,7 +3,6 @@ package redact
 import (
 	"encoding/base64"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -26,7 +25,7 @@ type hit struct {
 
 type prefixDetector struct {
 	prefixes []string
-	re       *regexp.Regexp // anchored at the prefix; group 1, if any, is the secret
+	re       *lazyRegexp // anchored at the prefix; group 1, if any, is the secret
 	rule     string
 	class    string
 	maxLen   int
@@ -89,37 +88,37 @@ func prefixMask(s string) uint64 {
 
 var prefixDetectors = []*prefixDetector{
 	{prefixes: []string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA", "A3T"},
-		re: regexp.MustCompile(`^(?:A3T[A-Z0-9]|A[A-Z]{3})[A-Z2-7]{16}`), rule: "aws-access-key-id", class: "awskey", maxLen: 20, fixed: true},
+		re: newLazyRegexp(`^(?:A3T[A-Z0-9]|A[A-Z]{3})[A-Z2-7]{16}`), rule: "aws-access-key-id", class: "awskey", maxLen: 20, fixed: true},
 	{prefixes: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-		re: regexp.MustCompile(`^gh[pousr]_[A-Za-z0-9]{36,255}`), rule: "github-token", class: "github", maxLen: 260},
+		re: newLazyRegexp(`^gh[pousr]_[A-Za-z0-9]{36,255}`), rule: "github-token", class: "github", maxLen: 260},
 	{prefixes: []string{"github_pat_"},
-		re: regexp.MustCompile(`^github_pat_[A-Za-z0-9_]{22,255}`), rule: "github-token", class: "github", maxLen: 270},
+		re: newLazyRegexp(`^github_pat_[A-Za-z0-9_]{22,255}`), rule: "github-token", class: "github", maxLen: 270},
 	{prefixes: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glcbt-", "glsoat-", "gloas-"},
-		re: regexp.MustCompile(`^gl[a-z]{1,5}-[A-Za-z0-9_-]{20,255}`), rule: "gitlab-token", class: "gitlab", maxLen: 270},
+		re: newLazyRegexp(`^gl[a-z]{1,5}-[A-Za-z0-9_-]{20,255}`), rule: "gitlab-token", class: "gitlab", maxLen: 270},
 	{prefixes: []string{"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxo-", "xapp-"},
-		re: regexp.MustCompile(`^x(?:ox[abeoprs]|app)-[A-Za-z0-9-]{10,255}`), rule: "slack-token", class: "slack", maxLen: 270},
+		re: newLazyRegexp(`^x(?:ox[abeoprs]|app)-[A-Za-z0-9-]{10,255}`), rule: "slack-token", class: "slack", maxLen: 270},
 	{prefixes: []string{"hooks.slack.com/"},
-		re: regexp.MustCompile(`^hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9+/_-]{20,255})`), rule: "slack-webhook", class: "slack", maxLen: 300},
+		re: newLazyRegexp(`^hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9+/_-]{20,255})`), rule: "slack-webhook", class: "slack", maxLen: 300},
 	{prefixes: []string{"dop_v1_", "doo_v1_", "dor_v1_"},
-		re: regexp.MustCompile(`^do[opr]_v1_[a-f0-9]{64}`), rule: "digitalocean-token", class: "digitalocean", maxLen: 71, fixed: true},
+		re: newLazyRegexp(`^do[opr]_v1_[a-f0-9]{64}`), rule: "digitalocean-token", class: "digitalocean", maxLen: 71, fixed: true},
 	{prefixes: []string{"AIza"},
-		re: regexp.MustCompile(`^AIza[0-9A-Za-z_-]{35}`), rule: "gcp-api-key", class: "gcp", maxLen: 39, fixed: true},
+		re: newLazyRegexp(`^AIza[0-9A-Za-z_-]{35}`), rule: "gcp-api-key", class: "gcp", maxLen: 39, fixed: true},
 	{prefixes: []string{"sk_live_", "rk_live_"},
-		re: regexp.MustCompile(`^[sr]k_live_[0-9A-Za-z]{24,247}`), rule: "stripe-key", class: "stripe", maxLen: 255},
+		re: newLazyRegexp(`^[sr]k_live_[0-9A-Za-z]{24,247}`), rule: "stripe-key", class: "stripe", maxLen: 255},
 	// AWS SigV4 (Authorization: AWS4-HMAC-SHA256 …, Signature=<64 hex>)
 	// and Azure connection strings (AccountKey=, SharedAccessKey=).
 	{prefixes: []string{"Signature="},
-		re: regexp.MustCompile(`^Signature=([0-9a-f]{64})`), rule: "aws-sigv4-signature", class: "signature", maxLen: 74, fixed: true},
+		re: newLazyRegexp(`^Signature=([0-9a-f]{64})`), rule: "aws-sigv4-signature", class: "signature", maxLen: 74, fixed: true},
 	{prefixes: []string{"AccountKey=", "SharedAccessKey="},
-		re: regexp.MustCompile(`^(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{20,}={0,2})`), rule: "azure-storage-key", class: "azurekey", maxLen: 300},
+		re: newLazyRegexp(`^(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{20,}={0,2})`), rule: "azure-storage-key", class: "azurekey", maxLen: 300},
 	// Shapes gitleaks' default rules lack: Docker Hub tokens, and a
 	// Mailgun key without "mailgun" next to it.
 	{prefixes: []string{"dckr_pat_", "dckr_oat_"},
-		re: regexp.MustCompile(`^dckr_[po]at_[A-Za-z0-9_-]{27,}`), rule: "dockerhub-token", class: "docker", maxLen: 100},
+		re: newLazyRegexp(`^dckr_[po]at_[A-Za-z0-9_-]{27,}`), rule: "dockerhub-token", class: "docker", maxLen: 100},
 	{prefixes: []string{"key-"},
-		re: regexp.MustCompile(`^key-[0-9a-f]{32}`), rule: "mailgun-key", class: "mailgun", maxLen: 36, fixed: true},
+		re: newLazyRegexp(`^key-[0-9a-f]{32}`), rule: "mailgun-key", class: "mailgun", maxLen: 36, fixed: true},
 	{prefixes: []string{"Basic ", "basic ", "BASIC "},
-		re: regexp.MustCompile(`^(?i:basic)[ \t]+([A-Za-z0-9+/_-]{8,}={0,2})`), rule: "basic-auth", class: "basic", maxLen: 4096},
+		re: newLazyRegexp(`^(?i:basic)[ \t]+([A-Za-z0-9+/_-]{8,}={0,2})`), rule: "basic-auth", class: "basic", maxLen: 4096},
 }
 
 // rancherAlphabet is wrangler's randomtoken alphabet; a Rancher token's key
@@ -431,14 +430,14 @@ func entropy(s string) float64 {
 }
 
 var (
-	uuidShape      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	traceShape     = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
-	digestShape    = regexp.MustCompile(`(?:^|@)(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{32,128}$`)
-	integrityShape = regexp.MustCompile(`^sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
-	hexShape       = regexp.MustCompile(`^[0-9a-fA-F]+$`)
-	numberShape    = regexp.MustCompile(`^[-+]?[0-9][0-9.,:eE+-]*$`)
-	identShape     = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*(\(\))?$`)
-	k8sNameShape   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	uuidShape      = newLazyRegexp(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	traceShape     = newLazyRegexp(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+	digestShape    = newLazyRegexp(`(?:^|@)(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{32,128}$`)
+	integrityShape = newLazyRegexp(`^sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
+	hexShape       = newLazyRegexp(`^[0-9a-fA-F]+$`)
+	numberShape    = newLazyRegexp(`^[-+]?[0-9][0-9.,:eE+-]*$`)
+	identShape     = newLazyRegexp(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*(\(\))?$`)
+	k8sNameShape   = newLazyRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
 // notSecretShape holds the shapes of values that look random but are ids,

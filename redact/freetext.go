@@ -2,7 +2,6 @@ package redact
 
 import (
 	"encoding/base64"
-	"regexp"
 	"strings"
 
 	"github.com/apitape/apitape/internal/credential"
@@ -327,7 +326,7 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 }
 
 // concatAt is a quoted literal ending and a variable joined to it.
-var concatAt = regexp.MustCompile("[`'\"]\\s*\\+\\s*(?:s\\.env\\[|env\\[|os\\.Getenv|os\\.LookupEnv)")
+var concatAt = newLazyRegexp("[`'\"]\\s*\\+\\s*(?:s\\.env\\[|env\\[|os\\.Getenv|os\\.LookupEnv)")
 
 // concatRef reports a reference to a secret's variable at s[i:], after
 // the quotes and operators that join strings in shell and Go: the value
@@ -383,7 +382,7 @@ func literalPassword(v, class string) bool {
 }
 
 // winEnvRef is a Windows variable reference (%DB_PASSWORD%).
-var winEnvRef = regexp.MustCompile(`^%[A-Za-z_][A-Za-z0-9_]*%$`)
+var winEnvRef = newLazyRegexp(`^%[A-Za-z_][A-Za-z0-9_]*%$`)
 
 func valueTerminator(c byte) bool {
 	switch c {

@@ -263,3 +263,16 @@ func TestGitleaksAllowlists(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyRegexps: every regexp the package compiles on first use
+// compiles (a mistake would otherwise panic in the run that needs it).
+func TestLazyRegexps(t *testing.T) {
+	if len(lazyRegexps) < 20 {
+		t.Fatalf("%d lazy regexps registered", len(lazyRegexps))
+	}
+	for _, l := range lazyRegexps {
+		if _, err := regexp.Compile(l.expr); err != nil {
+			t.Errorf("%s: %v", l.expr, err)
+		}
+	}
+}

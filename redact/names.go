@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/apitape/apitape/internal/credential"
@@ -204,7 +203,7 @@ func (p *policy) queryParam(name string, authish bool) (class string, secret boo
 // refShape is a "namespace:name" reference such as
 // cattle-global-data:cc-x7k2p (cloudCredentialId, amazonCredentialSecret):
 // keys that say "Secret" and hold a pointer to one.
-var refShape = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+var refShape = newLazyRegexp(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 func containsAny(s string, words ...string) bool {
 	for _, w := range words {

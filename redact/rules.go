@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -45,7 +46,7 @@ type Pattern struct {
 	re    *regexp.Regexp
 }
 
-var classShape = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
+var classShape = newLazyRegexp(`^[a-z0-9]{1,20}$`)
 
 // LoadRules reads a rules file (YAML or JSON).
 func LoadRules(path string) (*Rules, error) {
@@ -91,4 +92,40 @@ func ParseRules(data []byte, name string) (*Rules, error) {
 
 func oneLineErr(err error) string {
 	return string(bytes.Join(bytes.Fields([]byte(err.Error())), []byte(" ")))
+}
+
+// lazyRegexp is a regexp compiled on first use. Most processes never take
+// most of the package's paths, and compiling every regexp at start cost
+// each of them (apitape --version included) about a millisecond: the
+// bounded repeats of the token shapes ({36,255}) compile to large programs.
+type lazyRegexp struct {
+	once sync.Once
+	expr string
+	re   *regexp.Regexp
+}
+
+// lazyRegexps are all of them, for a test that compiles each.
+var lazyRegexps []*lazyRegexp
+
+func newLazyRegexp(expr string) *lazyRegexp {
+	l := &lazyRegexp{expr: expr}
+	lazyRegexps = append(lazyRegexps, l)
+	return l
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re
+}
+
+func (l *lazyRegexp) MatchString(s string) bool { return l.get().MatchString(s) }
+
+func (l *lazyRegexp) FindStringIndex(s string) []int { return l.get().FindStringIndex(s) }
+
+func (l *lazyRegexp) FindStringSubmatchIndex(s string) []int {
+	return l.get().FindStringSubmatchIndex(s)
+}
+
+func (l *lazyRegexp) ReplaceAllString(src, repl string) string {
+	return l.get().ReplaceAllString(src, repl)
 }
