@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
@@ -30,7 +31,7 @@ func WriteHTML(w io.Writer, res *Result) error {
 		}
 		v.Calls = append(v.Calls, hc)
 	}
-	return htmlTemplate.Execute(w, v)
+	return htmlTemplate().Execute(w, v)
 }
 
 type htmlView struct {
@@ -177,23 +178,26 @@ func pathHTML(p string) template.HTML {
 	return template.HTML(b.String())
 }
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(n, total int) string {
-		if total == 0 {
-			return "0"
-		}
-		return fmt.Sprintf("%.1f", float64(n)*100/float64(total))
-	},
-	"ms": func(ms float64) string {
-		if ms >= 1000 {
-			return fmt.Sprintf("%.2f s", ms/1000)
-		}
-		return fmt.Sprintf("%.1f ms", ms)
-	},
-	"join":     strings.Join,
-	"headline": Headline,
-	"path":     pathHTML,
-}).Parse(`<!doctype html>
+// htmlTemplate is parsed on first use, not at the start of every apitape
+// process.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"pct": func(n, total int) string {
+			if total == 0 {
+				return "0"
+			}
+			return fmt.Sprintf("%.1f", float64(n)*100/float64(total))
+		},
+		"ms": func(ms float64) string {
+			if ms >= 1000 {
+				return fmt.Sprintf("%.2f s", ms/1000)
+			}
+			return fmt.Sprintf("%.1f ms", ms)
+		},
+		"join":     strings.Join,
+		"headline": Headline,
+		"path":     pathHTML,
+	}).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -297,3 +301,4 @@ footer{color:var(--muted);text-align:center;padding:24px}
 </html>
 {{define "rows"}}{{range .}}<div class="row {{.Class}}"><div class="c l"><span style="padding-left:{{.Indent}}">{{.Left}}</span>{{if and .Note .Left}}<span class="rule">{{.Note}}</span>{{end}}</div><div class="c r"><span style="padding-left:{{.Indent}}">{{.Right}}</span>{{if and .Note .Right}}<span class="rule">{{.Note}}</span>{{end}}</div></div>{{end}}{{end}}
 `))
+})

@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/apitape/apitape/internal/placeholder"
 	"github.com/apitape/apitape/replay/internal/jsondiff"
@@ -204,11 +205,13 @@ func epochMS(p jsondiff.Path, a, b any) bool {
 // longer strings (kubeconfigs, registration commands, Authorization
 // values): Rancher tokens, JWTs, bearer values, PEM blocks and long base64
 // runs (certificate and key data), which are new on every call.
-var tokenShapes = regexp.MustCompile(`[a-z][a-z0-9-]*-[a-z0-9]{5}:[a-z0-9]{40,}` +
-	`|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*` +
-	`|(?i:bearer) [A-Za-z0-9._~+/=:-]{16,}` +
-	`|-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----` +
-	`|[A-Za-z0-9+/]{100,}={0,2}`)
+var tokenShapes = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[a-z][a-z0-9-]*-[a-z0-9]{5}:[a-z0-9]{40,}` +
+		`|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*` +
+		`|(?i:bearer) [A-Za-z0-9._~+/=:-]{16,}` +
+		`|-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----` +
+		`|[A-Za-z0-9+/]{100,}={0,2}`)
+})
 
 const tokenMask = "‹token›"
 
@@ -218,7 +221,7 @@ func maskTokens(s string) string {
 	if len(s) < 16 {
 		return s
 	}
-	return tokenShapes.ReplaceAllString(s, tokenMask)
+	return tokenShapes().ReplaceAllString(s, tokenMask)
 }
 
 func tokenEqual(_ jsondiff.Path, a, b any) bool {
