@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +34,10 @@ type gitleaksRule struct {
 	group    int
 	entropy  float64
 	keywords []string // lower case; none: the rule always runs
+	// needs and needsFold are literals every match contains (needsFold:
+	// ASCII lower case, in any case): a text without one cannot match, and
+	// the rule is neither compiled nor run on it.
+	needs, needsFold []string
 
 	once      sync.Once
 	pattern   string
@@ -147,14 +152,17 @@ func (a *allowlist) hasStopWord(s string) bool {
 	return false
 }
 
-// ruleSrc is a rule as a config states it.
+// ruleSrc is a rule as a config states it, with what regexNeeds finds in
+// its regex (only in the generated default table: a user's config is
+// compiled whole and analysed then).
 type ruleSrc struct {
-	id, regex string
-	group     int
-	entropy   float64
-	keywords  []string
-	allow     []tomlAllowlist
-	composite bool
+	id, regex        string
+	group            int
+	entropy          float64
+	keywords         []string
+	allow            []tomlAllowlist
+	composite        bool
+	needs, needsFold []string
 }
 
 // maxExtend bounds [extend] chains, as gitleaks does.
@@ -216,7 +224,7 @@ func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist
 		}
 		base := rules[i] // what the extended config says, unless this one says otherwise
 		if src.regex == "" {
-			src.regex = base.regex
+			src.regex, src.needs, src.needsFold = base.regex, base.needs, base.needsFold
 		}
 		if src.group == 0 {
 			src.group = base.group
@@ -255,8 +263,9 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 			continue // path-only and composite rules need files and lines, not values
 		}
 		g := &gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
-			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow}
+			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow, needs: r.needs, needsFold: r.needsFold}
 		if eager {
+			g.needs, g.needsFold = regexNeeds(r.regex)
 			g.re = regexp.MustCompile(r.regex)
 			g.allow = compileAllowlists(r.allow, true)
 			g.compile()
@@ -496,7 +505,7 @@ func windows(s string, ps []int) [][2]int {
 
 // find adds the rule's findings in s[lo:hi] (offsets in s).
 func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, own int) []hit {
-	if !r.compile() {
+	if !r.mayMatch(s[lo:hi]) || !r.compile() {
 		return hits
 	}
 	for _, m := range r.re.FindAllStringSubmatchIndex(s[lo:hi], -1) {
@@ -570,4 +579,159 @@ func allowed(lists []*allowlist, secret, match, line string) bool {
 		}
 	}
 	return false
+}
+
+// mayMatch reports whether s holds every literal a match needs.
+func (r *gitleaksRule) mayMatch(s string) bool {
+	for _, n := range r.needs {
+		if !strings.Contains(s, n) {
+			return false
+		}
+	}
+	for _, n := range r.needsFold {
+		if !containsFoldASCII(s, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFoldASCII reports whether s contains sub (lower-case ASCII) in
+// any ASCII case.
+func containsFoldASCII(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerByte(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// minNeed is the shortest literal worth checking for.
+const minNeed = 3
+
+// regexNeeds finds literals (of minNeed bytes or more) that every match of
+// expr contains: needs in that case, needsFold (ASCII, lower case) in any
+// case. They prefilter gitleaks' rules, most of which hold a literal
+// besides their keywords: kubernetes-secret-yaml, the costliest to
+// compile, is triggered by every "secret" but needs "data:" too. Only
+// ASCII literals count, and a case-insensitive one is cut at k and s,
+// whose case-folds include non-ASCII runes (K, ſ).
+func regexNeeds(expr string) (needs, needsFold []string) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, nil
+	}
+	req, whole, exact := literalsOf(re)
+	if exact {
+		req = append(req, whole)
+	}
+	for _, l := range req {
+		if !l.fold {
+			if len(l.s) >= minNeed && !slices.Contains(needs, l.s) {
+				needs = append(needs, l.s)
+			}
+			continue
+		}
+		for _, part := range strings.FieldsFunc(l.s, func(r rune) bool { return r == 'k' || r == 's' }) {
+			if len(part) >= minNeed && !slices.Contains(needsFold, part) {
+				needsFold = append(needsFold, part)
+			}
+		}
+	}
+	return needs, needsFold
+}
+
+// literal is a string a match contains; fold: in any ASCII case (then
+// held in lower case).
+type literal struct {
+	s    string
+	fold bool
+}
+
+// literalsOf returns the literals every match of re contains, and, when
+// exact, the one literal that re matches (modulo case) and nothing else.
+// Zero-width assertions match the empty literal: the text on both sides
+// of one is adjacent.
+func literalsOf(re *syntax.Regexp) (req []literal, whole literal, exact bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return nil, literal{}, true
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return nil, literal{}, false
+			}
+		}
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, literal{strings.ToLower(s), true}, true
+		}
+		return nil, literal{s, false}, true
+	case syntax.OpCapture:
+		return literalsOf(re.Sub[0])
+	case syntax.OpPlus, syntax.OpRepeat:
+		if re.Op == syntax.OpRepeat && re.Min < 1 {
+			return nil, literal{}, false
+		}
+		req, whole, exact := literalsOf(re.Sub[0])
+		if exact && re.Op == syntax.OpRepeat && re.Max == 1 {
+			return req, whole, true
+		}
+		if exact {
+			req = append(req, whole)
+		}
+		return req, literal{}, false
+	case syntax.OpConcat:
+		exact = true
+		for _, sub := range re.Sub {
+			r, w, ex := literalsOf(sub)
+			req = append(req, r...)
+			if !ex {
+				if whole.s != "" {
+					req = append(req, whole)
+				}
+				whole, exact = literal{}, false
+				continue
+			}
+			if w.s == "" {
+				continue
+			}
+			if whole.s == "" {
+				whole = w
+				continue
+			}
+			if whole.fold != w.fold { // in any case is the weaker claim
+				whole.s, w.s = strings.ToLower(whole.s), strings.ToLower(w.s)
+			}
+			whole = literal{whole.s + w.s, whole.fold || w.fold}
+		}
+		if !exact {
+			if whole.s != "" {
+				req = append(req, whole)
+			}
+			return req, literal{}, false
+		}
+		return req, whole, true
+	case syntax.OpAlternate:
+		// What every branch needs.
+		for i, sub := range re.Sub {
+			r, w, ex := literalsOf(sub)
+			if ex {
+				r = append(r, w)
+			}
+			if i == 0 {
+				req = r
+				continue
+			}
+			req = slices.DeleteFunc(req, func(l literal) bool { return !slices.Contains(r, l) })
+		}
+		return req, literal{}, false
+	}
+	return nil, literal{}, false
 }
