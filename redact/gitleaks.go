@@ -251,18 +251,25 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
 		}
 	}()
-	set = &gitleaksSet{}
+	set = &gitleaksSet{rules: make([]*gitleaksRule, 0, len(rules))}
+	nkw := 0
+	for _, r := range rules {
+		nkw += len(r.keywords)
+	}
+	set.kws = make([]kwRef, 0, nkw)
+	all := make([]gitleaksRule, len(rules)) // one allocation, not one a rule
 	if eager {
 		g := compileAllowlists(global, true)
 		set.global = func() []*allowlist { return g }
 	} else {
 		set.global = sync.OnceValue(func() []*allowlist { return compileAllowlists(global, false) })
 	}
-	for _, r := range rules {
+	for i, r := range rules {
 		if r.regex == "" || r.composite || skippedRules[r.id] {
 			continue // path-only and composite rules need files and lines, not values
 		}
-		g := &gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
+		g := &all[i]
+		*g = gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
 			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow, needs: r.needs, needsFold: r.needsFold}
 		if eager {
 			g.needs, g.needsFold = regexNeeds(r.regex)
@@ -321,21 +328,29 @@ func (set *gitleaksSet) add(r *gitleaksRule) {
 	}
 }
 
-// index sorts the keywords by pair, once every rule is added.
+// index sorts the keywords by pair (a counting sort, so a pair's
+// keywords stay in the order they were added), once every rule is added.
 func (set *gitleaksSet) index() {
-	// Stable: a pair's keywords stay in the order they were added.
-	slices.SortStableFunc(set.kws, func(a, b kwRef) int {
-		return int(pairKey(a.kw[0], a.kw[1])) - int(pairKey(b.kw[0], b.kw[1]))
-	})
 	n := uint16(0)
 	for w, word := range set.pairs {
 		set.rank[w] = n
 		n += uint16(bits.OnesCount64(word))
 	}
 	set.start = make([]uint32, n+1)
-	for j, k := range set.kws {
-		set.start[set.pairNumber(pairKey(k.kw[0], k.kw[1]))+1] = uint32(j + 1)
+	for _, k := range set.kws {
+		set.start[set.pairNumber(pairKey(k.kw[0], k.kw[1]))+1]++
 	}
+	for p := 1; p < len(set.start); p++ {
+		set.start[p] += set.start[p-1]
+	}
+	next := slices.Clone(set.start[:n])
+	sorted := make([]kwRef, len(set.kws))
+	for _, k := range set.kws {
+		p := set.pairNumber(pairKey(k.kw[0], k.kw[1]))
+		sorted[next[p]] = k
+		next[p]++
+	}
+	set.kws = sorted
 }
 
 // pairNumber numbers a pair present in pairs.
@@ -357,6 +372,9 @@ func lowerByte(c byte) byte {
 // (openai-api-key → openai).
 func ruleClass(id string) string {
 	w, _, _ := strings.Cut(strings.ToLower(id), "-")
+	if len(w) > 0 && len(w) <= 20 && !strings.ContainsFunc(w, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+		return w // most ids: no copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(w) && b.Len() < 20; i++ {
 		if c := w[i]; c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
