@@ -70,7 +70,7 @@ func TestGitleaksDefaults(t *testing.T) {
 			t.Errorf("%s: does not compile", r.id)
 			continue
 		}
-		if r.re.String() != g.Regex.String() || r.group != g.SecretGroup || r.entropy != g.Entropy || len(r.keywords) != len(g.Keywords) || len(r.allow) != len(g.Allowlists) {
+		if r.pattern != g.Regex.String() || r.group != g.SecretGroup || r.entropy != g.Entropy || len(r.keywords) != len(g.Keywords) || len(r.allow) != len(g.Allowlists) {
 			t.Errorf("%s: differs from gitleaks' reading", r.id)
 		}
 	}
@@ -102,7 +102,7 @@ func TestGitleaksExtend(t *testing.T) {
 		t.Errorf("defaults not kept, or a disabled rule kept")
 	}
 	a := ids["acme"]
-	if a == nil || a.re.String() != "acme_[a-z]{8}" || a.entropy != 1.5 || len(a.allow) != 1 || len(a.keywords) != 1 {
+	if a == nil || a.pattern != "acme_[a-z]{8}" || a.entropy != 1.5 || len(a.allow) != 1 || len(a.keywords) != 1 {
 		t.Fatalf("acme rule not refined: %+v", a)
 	}
 	if hits := r.gitleaks.find("x acme_qzwxrtyp y acme_examples z", nil); len(hits) != 1 {
@@ -295,7 +295,9 @@ func TestRegexNeeds(t *testing.T) {
 	}{
 		{`abc`, []string{"abc"}, nil},
 		{`\bAPI-[A-Z0-9]{26}\b`, []string{"API-"}, nil},
-		{`(?i)token=[a-z]+`, nil, []string{"en="}},      // "to" is too short
+		{`(?i)token=[a-z]+`, nil, []string{"to", "en="}},
+		{`(?i)kx=y`, nil, []string{"x=y"}},
+		{`(?i)skx`, nil, nil},                           // "x" alone is too short
 		{`(?i)(?:kind:|kinds:)x`, nil, []string{"ind"}}, // the parser factors out "kind"
 		{`(?:abcd|xabcdy)`, nil, nil},                   // different literals: nothing is certain
 		{`(?:foo1|foo1)`, []string{"foo1"}, nil},
@@ -428,6 +430,82 @@ func FuzzRegexNeeds(f *testing.F) {
 			if !g.mayMatch(s[m[0]:m[1]]) {
 				t.Fatalf("%s matches %q, which lacks one of %q %q", expr, s[m[0]:m[1]], needs, fold)
 			}
+		}
+	})
+}
+
+// TestGitleaksAnchored: a rule run anchored at its literals finds what its
+// regexp finds, on strings made from every default rule's regexp (joined,
+// and inside other text) and on the corpus files.
+func TestGitleaksAnchored(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(14, 15))
+	var texts []string
+	for _, r := range defaultGitleaksRules {
+		if r.regex == "" {
+			continue
+		}
+		syn, err := syntax.Parse(r.regex, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i := 0; i < 6; i++ {
+			sample(rnd, syn, &b)
+			b.WriteString([]string{"", " ", "x", "\n", "_", "ſ", "\"", "K"}[rnd.IntN(8)])
+		}
+		texts = append(texts, b.String())
+	}
+	texts = append(texts, strings.Join(texts, ""))
+	files, _ := filepath.Glob("../../shared/har-corpus/*.har")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(data))
+	}
+	anchored, matches := 0, 0
+	for _, r := range defaultGitleaksRules {
+		a := anchorOf(r.regex)
+		if r.regex == "" || a == nil {
+			continue
+		}
+		anchored++
+		re := regexp.MustCompile(r.regex)
+		for _, s := range texts {
+			want := re.FindAllStringSubmatchIndex(s, -1)
+			matches += len(want)
+			if got := a.findAll(s); !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("%s: anchored %v, regexp %v", r.id, got, want)
+			}
+		}
+	}
+	if anchored < 100 || matches < 500 {
+		t.Errorf("%d rules anchored, %d matches compared", anchored, matches)
+	}
+	t.Logf("%d of %d rules anchored, %d matches compared", anchored, len(defaultGitleaksRules), matches)
+}
+
+// FuzzGitleaksAnchored: whatever the regexp and text, the anchored run
+// finds what the regexp finds.
+func FuzzGitleaksAnchored(f *testing.F) {
+	for _, r := range defaultGitleaksRules[:60] {
+		f.Add(r.regex, "x "+r.id+" hvs.ABC s.abcdefghijklmnopqrstuvwx API-ABCDEFGHIJKLMNOPQRSTUVWXYZ\n")
+	}
+	f.Add(`\b(?i)s\.[a-z]{3}\b`, "a s.abc s.ſbc _s.abc S.ABC")
+	f.Add(`A(?:KIA|SIA)[0-9]{2}$`, "AKIA12 ASIA34")
+	f.Fuzz(func(t *testing.T, expr, s string) {
+		if len(expr) > 200 {
+			return
+		}
+		re, err := regexp.Compile(expr)
+		a := anchorOf(expr)
+		if err != nil || a == nil {
+			return
+		}
+		want := re.FindAllStringSubmatchIndex(s, -1)
+		if got := a.findAll(s); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("%s on %q: anchored %v, regexp %v", expr, s, got, want)
 		}
 	})
 }
