@@ -43,6 +43,7 @@ type gitleaksRule struct {
 	once      sync.Once
 	pattern   string
 	allowSrc  []tomlAllowlist
+	anchorSrc *anchorSrc
 	re        *regexp.Regexp // nil when anchor runs the rule
 	anchor    *anchoredRegexp
 	allow     []*allowlist
@@ -53,7 +54,9 @@ type gitleaksRule struct {
 func (r *gitleaksRule) compile() bool {
 	r.once.Do(func() {
 		defer func() { recover() }()
-		if r.anchor = anchorOf(r.pattern); r.anchor == nil {
+		if r.anchorSrc != nil {
+			r.anchor = &anchoredRegexp{re: regexp.MustCompile(r.anchorSrc.pattern), anchorSrc: r.anchorSrc}
+		} else {
 			r.re = regexp.MustCompile(r.pattern)
 		}
 		r.allow = compileAllowlists(r.allowSrc, false)
@@ -173,6 +176,7 @@ type ruleSrc struct {
 	allow            []tomlAllowlist
 	composite        bool
 	needs, needsFold []string
+	anchor           *anchorSrc
 }
 
 // maxExtend bounds [extend] chains, as gitleaks does.
@@ -234,7 +238,7 @@ func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist
 		}
 		base := rules[i] // what the extended config says, unless this one says otherwise
 		if src.regex == "" {
-			src.regex, src.needs, src.needsFold = base.regex, base.needs, base.needsFold
+			src.regex, src.needs, src.needsFold, src.anchor = base.regex, base.needs, base.needsFold, base.anchor
 		}
 		if src.group == 0 {
 			src.group = base.group
@@ -280,11 +284,14 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 		}
 		g := &all[i]
 		*g = gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
-			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow, needs: r.needs, needsFold: r.needsFold}
+			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow, needs: r.needs, needsFold: r.needsFold, anchorSrc: r.anchor}
 		if eager { // a mistake is reported now
 			regexp.MustCompile(r.regex)
 			compileAllowlists(r.allow, true)
-			g.needs, g.needsFold = regexNeeds(r.regex)
+			if g.anchorSrc == nil { // a rule of the user's own
+				g.needs, g.needsFold = regexNeeds(r.regex)
+				g.anchorSrc = anchorOf(r.regex)
+			}
 			g.compile()
 		}
 		set.add(g)
@@ -773,18 +780,26 @@ func literalsOf(re *syntax.Regexp) (req []literal, whole literal, exact bool) {
 // FuzzGitleaksAnchored): leftmost-first, the first candidate with a
 // match is the leftmost match, and non-empty matches never overlap.
 type anchoredRegexp struct {
-	re     *regexp.Regexp // ^(?:the regexp without its \b)
-	lits   []literal      // a fold literal: ASCII lower case, no k or s
-	wordB  bool           // a match starts at a word boundary
-	maxLen int            // bytes in a match at most; -1: unbounded
+	re *regexp.Regexp // anchorSrc.pattern
+	*anchorSrc
+}
+
+// anchorSrc is what anchorOf finds in a regexp. It is generated into the
+// default table: printing a parsed regexp, as anchorOf does, costs ten
+// times what compiling it does.
+type anchorSrc struct {
+	pattern string    // ^(?:the regexp without its \b)
+	lits    []literal // a fold literal: ASCII lower case, no k or s
+	wordB   bool      // a match starts at a word boundary
+	maxLen  int       // bytes in a match at most; -1: unbounded
 }
 
 // maxAnchorLits bounds the literals searched for.
 const maxAnchorLits = 8
 
-// anchorOf returns expr as an anchoredRegexp, or nil if its matches do
+// anchorOf returns how to run expr anchored, or nil if its matches do
 // not all start with a literal.
-func anchorOf(expr string) *anchoredRegexp {
+func anchorOf(expr string) *anchorSrc {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
@@ -797,11 +812,11 @@ func anchorOf(expr string) *anchoredRegexp {
 	if len(lits) == 0 {
 		return nil
 	}
-	anchored, err := regexp.Compile(`^(?:` + body.String() + `)`)
-	if err != nil || anchored.NumSubexp() != re.MaxCap() {
+	pattern := `^(?:` + body.String() + `)`
+	if anchored, err := regexp.Compile(pattern); err != nil || anchored.NumSubexp() != re.MaxCap() {
 		return nil
 	}
-	return &anchoredRegexp{re: anchored, lits: lits, wordB: wordB, maxLen: maxBytes(body)}
+	return &anchorSrc{pattern: pattern, lits: lits, wordB: wordB, maxLen: maxBytes(body)}
 }
 
 // firstLiterals returns literals one of which starts every match of re,

@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"go/format"
 	"math/rand/v2"
 	"os"
@@ -176,6 +177,14 @@ func gitleaksTable(t *testing.T) []byte {
 		}
 		if len(fold) > 0 {
 			field(&b, "needsFold", goStrings(fold))
+		}
+		if a := anchorOf(r.regex); a != nil {
+			var lits []string
+			for _, l := range a.lits {
+				lits = append(lits, fmt.Sprintf("{%s, %v}", goString(l.s), l.fold))
+			}
+			field(&b, "anchor", fmt.Sprintf("&anchorSrc{pattern: %s, lits: []literal{%s}, wordB: %v, maxLen: %d}",
+				goString(a.pattern), strings.Join(lits, ", "), a.wordB, a.maxLen))
 		}
 		b.WriteString("},\n")
 	}
@@ -466,10 +475,10 @@ func TestGitleaksAnchored(t *testing.T) {
 	}
 	anchored, matches := 0, 0
 	for _, r := range defaultGitleaksRules {
-		a := anchorOf(r.regex)
-		if r.regex == "" || a == nil {
+		if r.regex == "" || r.anchor == nil {
 			continue
 		}
+		a := &anchoredRegexp{regexp.MustCompile(r.anchor.pattern), r.anchor}
 		anchored++
 		re := regexp.MustCompile(r.regex)
 		for _, s := range texts {
@@ -499,10 +508,11 @@ func FuzzGitleaksAnchored(f *testing.F) {
 			return
 		}
 		re, err := regexp.Compile(expr)
-		a := anchorOf(expr)
-		if err != nil || a == nil {
+		src := anchorOf(expr)
+		if err != nil || src == nil {
 			return
 		}
+		a := &anchoredRegexp{regexp.MustCompile(src.pattern), src}
 		want := re.FindAllStringSubmatchIndex(s, -1)
 		if got := a.findAll(s); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("%s on %q: anchored %v, regexp %v", expr, s, got, want)
