@@ -792,6 +792,10 @@ type anchorSrc struct {
 	lits    []literal // a fold literal: ASCII lower case, no k or s
 	wordB   bool      // a match starts at a word boundary
 	maxLen  int       // bytes in a match at most; -1: unbounded
+	// lead: a match starts with up to leadMax runes of this class (rune
+	// ranges, never holding utf8.RuneError), then a literal.
+	lead    []rune
+	leadMax int
 }
 
 // maxAnchorLits bounds the literals searched for.
@@ -808,15 +812,36 @@ func anchorOf(expr string) *anchorSrc {
 	if re.Op == syntax.OpConcat && len(re.Sub) >= 2 && re.Sub[0].Op == syntax.OpWordBoundary {
 		body, wordB = &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: re.Sub[1:]}, true
 	}
-	lits := firstLiterals(body)
-	if len(lits) == 0 {
+	src := &anchorSrc{wordB: wordB, maxLen: maxBytes(body)}
+	if src.lits = firstLiterals(body); len(src.lits) == 0 && body.Op == syntax.OpConcat && len(body.Sub) >= 2 {
+		// gitleaks' generic shape, (?i)[\w.-]{0,50}?(?:twitter)…: a run of
+		// a class, then the literal.
+		lead, rest := body.Sub[0], body.Sub[1]
+		if len(body.Sub) > 2 {
+			rest = &syntax.Regexp{Op: syntax.OpConcat, Flags: body.Flags, Sub: body.Sub[1:]}
+		}
+		if lead.Op == syntax.OpRepeat && lead.Min == 0 && lead.Max >= 0 && lead.Sub[0].Op == syntax.OpCharClass &&
+			!inClass(lead.Sub[0].Rune, utf8.RuneError) {
+			src.lits, src.lead, src.leadMax = firstLiterals(rest), lead.Sub[0].Rune, lead.Max
+		}
+	}
+	if len(src.lits) == 0 {
 		return nil
 	}
-	pattern := `^(?:` + body.String() + `)`
-	if anchored, err := regexp.Compile(pattern); err != nil || anchored.NumSubexp() != re.MaxCap() {
+	src.pattern = `^(?:` + body.String() + `)`
+	if anchored, err := regexp.Compile(src.pattern); err != nil || anchored.NumSubexp() != re.MaxCap() {
 		return nil
 	}
-	return &anchorSrc{pattern: pattern, lits: lits, wordB: wordB, maxLen: maxBytes(body)}
+	return src
+}
+
+func inClass(class []rune, r rune) bool {
+	for i := 0; i+1 < len(class); i += 2 {
+		if class[i] <= r && r <= class[i+1] {
+			return true
+		}
+	}
+	return false
 }
 
 // firstLiterals returns literals one of which starts every match of re,
@@ -923,53 +948,89 @@ func maxBytes(re *syntax.Regexp) int {
 	return -1 // star, plus
 }
 
-// findAll is FindAllStringSubmatchIndex(t, -1) of the whole regexp.
+// findAll is FindAllStringSubmatchIndex(t, -1) of the whole regexp. The
+// places a match can start are tried in order, and the first that holds
+// one holds the leftmost match: with a lead, those are the literal's
+// occurrences and the starts of the lead's runes before each.
 func (a *anchoredRegexp) findAll(t string) [][]int {
 	var out [][]int
-	var next [maxAnchorLits]int // where each literal is next, from pos on
+	var next [maxAnchorLits]int // where each literal is next, from from on
 	for k := range a.lits {
 		next[k] = -1
 	}
-	for pos := 0; pos < len(t); {
-		i := len(t)
+	pos := 0     // the next match starts here or after
+	from := 0    // where the literals are looked for
+	untried := 0 // starts before this were tried
+	for from < len(t) {
+		q := len(t)
 		for k, l := range a.lits {
-			if next[k] >= 0 && next[k] < pos {
+			if next[k] >= 0 && next[k] < from {
 				next[k] = -1
 			}
 			if next[k] < 0 {
 				next[k] = len(t)
-				if j := indexLiteral(t[pos:], l); j >= 0 {
-					next[k] = pos + j
+				if j := indexLiteral(t[from:], l); j >= 0 {
+					next[k] = from + j
 				}
 			}
-			i = min(i, next[k])
+			q = min(q, next[k])
 		}
-		if i == len(t) {
+		if q == len(t) {
 			break
 		}
-		pos = i + 1
-		if a.wordB && wordByteAt(t, i-1) == wordByteAt(t, i) {
-			continue
+		from = q + 1
+		p := q
+		if a.lead != nil {
+			p = a.leadStart(t, q, max(pos, untried))
 		}
-		end := len(t)
-		if a.maxLen >= 0 && i+a.maxLen+1 < end {
-			// A match ends by i+maxLen; the byte after it is still seen
-			// by a \b or $ there.
-			end = i + a.maxLen + 1
-		}
-		m := a.re.FindStringSubmatchIndex(t[i:end])
-		if m == nil {
-			continue
-		}
-		for k := range m {
-			if m[k] >= 0 {
-				m[k] += i
+		for p <= q {
+			_, w := utf8.DecodeRuneInString(t[p:])
+			m := a.matchAt(t, p)
+			untried = p + max(w, 1)
+			if m != nil {
+				out = append(out, m)
+				pos = m[1]
+				from, untried = max(from, pos), pos
+				break
 			}
+			p = untried
 		}
-		out = append(out, m)
-		pos = m[1]
 	}
 	return out
+}
+
+// leadStart is the first rune start at or after floor from which only
+// lead runes, leadMax at most, come before q.
+func (a *anchoredRegexp) leadStart(t string, q, floor int) int {
+	p := q
+	for n := 0; n < a.leadMax && p > floor; n++ {
+		r, w := utf8.DecodeLastRuneInString(t[floor:p])
+		if r == utf8.RuneError || !inClass(a.lead, r) {
+			break
+		}
+		p -= w
+	}
+	return max(p, floor)
+}
+
+// matchAt is the regexp's match starting at p, if there is one.
+func (a *anchoredRegexp) matchAt(t string, p int) []int {
+	if a.wordB && wordByteAt(t, p-1) == wordByteAt(t, p) {
+		return nil
+	}
+	end := len(t)
+	if a.maxLen >= 0 && p+a.maxLen+1 < end {
+		// A match ends by p+maxLen; the byte after it is still seen by a
+		// \b or $ there.
+		end = p + a.maxLen + 1
+	}
+	m := a.re.FindStringSubmatchIndex(t[p:end])
+	for k := range m {
+		if m[k] >= 0 {
+			m[k] += p
+		}
+	}
+	return m
 }
 
 // wordByteAt: \b's word characters are ASCII.
