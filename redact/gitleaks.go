@@ -378,6 +378,14 @@ func (set *gitleaksSet) pairNumber(p uint16) int {
 
 func pairKey(a, b byte) uint16 { return uint16(lowerByte(a))<<8 | uint16(lowerByte(b)) }
 
+// lowerTable is lowerByte as a table, for the keyword scan.
+var lowerTable = func() (t [256]byte) {
+	for c := range t {
+		t[c] = lowerByte(byte(c))
+	}
+	return t
+}()
+
 func lowerByte(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 'a' - 'A'
@@ -444,12 +452,16 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 	// strings hold no keyword, so the table stays empty and costs nothing.
 	var at []ruleAt
 	lastLine := -1
+	pairs := &g.pairs
+	c0 := lowerTable[s[0]]
 	for i := 0; i+1 < len(s); i++ {
+		c1 := lowerTable[s[i+1]]
+		p := uint16(c0)<<8 | uint16(c1) // pairKey(s[i], s[i+1])
+		c0 = c1
 		if s[i] == '\n' {
 			lastLine = i
 		}
-		p := pairKey(s[i], s[i+1])
-		if g.pairs[p>>6&(1<<10-1)]&(1<<(p&63)) == 0 {
+		if pairs[p>>6]&(1<<(p&63)) == 0 {
 			continue
 		}
 		n := g.pairNumber(p)
