@@ -317,8 +317,28 @@ type gitleaksSet struct {
 }
 
 type kwRef struct {
-	kw   string
-	rule int
+	kw    string
+	rule  int
+	ascii bool
+}
+
+// at reports whether the keyword is at s[i:], in any case. For an ASCII
+// keyword, strings.EqualFold is a byte-wise comparison: a non-ASCII rune
+// that folds to an ASCII letter (ſ, K) is longer than it, so the text
+// would run out first.
+func (k *kwRef) at(s string, i int) bool {
+	if len(s)-i < len(k.kw) {
+		return false
+	}
+	if !k.ascii {
+		return strings.EqualFold(s[i:i+len(k.kw)], k.kw)
+	}
+	for j := 0; j < len(k.kw); j++ {
+		if lowerTable[s[i+j]] != k.kw[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // skippedRules are default rules apitape's own name rules replace.
@@ -340,7 +360,8 @@ func (set *gitleaksSet) add(r *gitleaksRule) {
 			continue
 		}
 		p := pairKey(kw[0], kw[1])
-		set.kws = append(set.kws, kwRef{kw, i})
+		ascii := !strings.ContainsFunc(kw, func(r rune) bool { return r >= utf8.RuneSelf })
+		set.kws = append(set.kws, kwRef{kw, i, ascii})
 		set.pairs[p>>6&(1<<10-1)] |= 1 << (p & 63)
 	}
 }
@@ -451,22 +472,15 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 	// searched only around them, since gitleaks' regexes scan slowly. Most
 	// strings hold no keyword, so the table stays empty and costs nothing.
 	var at []ruleAt
-	lastLine := -1
-	pairs := &g.pairs
-	c0 := lowerTable[s[0]]
-	for i := 0; i+1 < len(s); i++ {
-		c1 := lowerTable[s[i+1]]
-		p := uint16(c0)<<8 | uint16(c1) // pairKey(s[i], s[i+1])
-		c0 = c1
-		if s[i] == '\n' {
-			lastLine = i
+	lastLine, seen := -1, 0 // the last '\n' in s[:seen]
+	for i := g.nextPair(s, 0); i >= 0; i = g.nextPair(s, i+1) {
+		if nl := strings.LastIndexByte(s[seen:i+1], '\n'); nl >= 0 {
+			lastLine = seen + nl
 		}
-		if pairs[p>>6]&(1<<(p&63)) == 0 {
-			continue
-		}
-		n := g.pairNumber(p)
+		seen = i + 1
+		n := g.pairNumber(pairKey(s[i], s[i+1]))
 		for _, k := range g.kws[g.start[n]:g.start[n+1]] {
-			if len(s)-i >= len(k.kw) && strings.EqualFold(s[i:i+len(k.kw)], k.kw) {
+			if k.at(s, i) {
 				j := ruleIndex(at, k.rule)
 				if j < 0 {
 					at = append(at, ruleAt{rule: k.rule})
@@ -496,6 +510,20 @@ func (g *gitleaksSet) find(s string, hits []hit) []hit {
 		}
 	}
 	return hits
+}
+
+// nextPair returns the first i from from on where a keyword's first two
+// bytes are, or -1: the scan every string of a HAR goes through, kept to
+// a loop of its own so that it stays in registers.
+func (g *gitleaksSet) nextPair(s string, from int) int {
+	pairs := &g.pairs
+	for i := from; i+1 < len(s); i++ {
+		p := uint16(lowerTable[s[i]])<<8 | uint16(lowerTable[s[i+1]]) // pairKey
+		if pairs[p>>6]&(1<<(p&63)) != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // ruleAt is where one rule's keywords are in a text.

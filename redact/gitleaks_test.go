@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -541,6 +542,24 @@ func FuzzGitleaksAnchored(f *testing.F) {
 		want := re.FindAllStringSubmatchIndex(s, -1)
 		if got := a.findAll(s); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("%s on %q: anchored %v, regexp %v", expr, s, got, want)
+		}
+	})
+}
+
+// FuzzKeywordAt: a keyword is found where strings.EqualFold finds it.
+func FuzzKeywordAt(f *testing.F) {
+	f.Add("sk_live", "x ſK_LIVE sk_live")
+	f.Add("hvs.", "HVS. hvſ. hvs.")
+	f.Add("kelvin", "Kelvin KELVIN")
+	f.Add("ümlaut", "ÜMLAUT")
+	f.Fuzz(func(t *testing.T, kw, s string) {
+		kw = strings.ToLower(kw)
+		k := kwRef{kw: kw, ascii: !strings.ContainsFunc(kw, func(r rune) bool { return r >= utf8.RuneSelf })}
+		for i := 0; i <= len(s); i++ {
+			want := len(s)-i >= len(kw) && strings.EqualFold(s[i:i+len(kw)], kw)
+			if got := k.at(s, i); got != want {
+				t.Fatalf("%q at %d of %q: %v, EqualFold %v", kw, i, s, got, want)
+			}
 		}
 	})
 }
