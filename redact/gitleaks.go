@@ -828,12 +828,13 @@ type anchoredRegexp struct {
 // default table: printing a parsed regexp, as anchorOf does, costs ten
 // times what compiling it does.
 type anchorSrc struct {
-	pattern string    // ^(?:the regexp without its \b)
+	pattern string    // ^(?:the regexp without its \b, or its lead)
 	lits    []literal // a fold literal: ASCII lower case, no k or s
 	wordB   bool      // a match starts at a word boundary
 	maxLen  int       // bytes in a match at most; -1: unbounded
 	// lead: a match starts with up to leadMax runes of this class (rune
-	// ranges, never holding utf8.RuneError), then a literal.
+	// ranges, never holding utf8.RuneError), as few as it can, then the
+	// pattern.
 	lead    []rune
 	leadMax int
 }
@@ -852,22 +853,26 @@ func anchorOf(expr string) *anchorSrc {
 	if re.Op == syntax.OpConcat && len(re.Sub) >= 2 && re.Sub[0].Op == syntax.OpWordBoundary {
 		body, wordB = &syntax.Regexp{Op: syntax.OpConcat, Flags: re.Flags, Sub: re.Sub[1:]}, true
 	}
-	src := &anchorSrc{wordB: wordB, maxLen: maxBytes(body)}
-	if src.lits = firstLiterals(body); len(src.lits) == 0 && body.Op == syntax.OpConcat && len(body.Sub) >= 2 {
-		// gitleaks' generic shape, (?i)[\w.-]{0,50}?(?:twitter)…: a run of
-		// a class, then the literal.
+	src := &anchorSrc{wordB: wordB}
+	if src.lits = firstLiterals(body); len(src.lits) == 0 && !wordB && body.Op == syntax.OpConcat && len(body.Sub) >= 2 {
+		// gitleaks' generic shape, (?i)[\w.-]{0,50}?(?:twitter)…: a lazy
+		// run of a class, then the rest from a literal on. The rest runs
+		// anchored at the literal, and the match starts where the run
+		// before it does.
 		lead, rest := body.Sub[0], body.Sub[1]
 		if len(body.Sub) > 2 {
 			rest = &syntax.Regexp{Op: syntax.OpConcat, Flags: body.Flags, Sub: body.Sub[1:]}
 		}
-		if lead.Op == syntax.OpRepeat && lead.Min == 0 && lead.Max >= 0 && lead.Sub[0].Op == syntax.OpCharClass &&
-			!inClass(lead.Sub[0].Rune, utf8.RuneError) {
+		if lead.Op == syntax.OpRepeat && lead.Min == 0 && lead.Max >= 0 && lead.Flags&syntax.NonGreedy != 0 &&
+			lead.Sub[0].Op == syntax.OpCharClass && !inClass(lead.Sub[0].Rune, utf8.RuneError) {
 			src.lits, src.lead, src.leadMax = firstLiterals(rest), lead.Sub[0].Rune, lead.Max
+			body = rest
 		}
 	}
 	if len(src.lits) == 0 {
 		return nil
 	}
+	src.maxLen = maxBytes(body)
 	src.pattern = `^(?:` + body.String() + `)`
 	if anchored, err := regexp.Compile(src.pattern); err != nil || anchored.NumSubexp() != re.MaxCap() {
 		return nil
@@ -989,18 +994,20 @@ func maxBytes(re *syntax.Regexp) int {
 }
 
 // findAll is FindAllStringSubmatchIndex(t, -1) of the whole regexp. The
-// places a match can start are tried in order, and the first that holds
-// one holds the leftmost match: with a lead, those are the literal's
-// occurrences and the starts of the lead's runes before each.
+// literal's occurrences are tried in order, and the first that starts a
+// match starts the leftmost one. With a lead, the pattern starts at the
+// first occurrence where it matches, and the match where the longest run
+// of lead runes before it does: from any earlier start that occurrence is
+// out of reach, and so are the later ones; the lead being lazy, the
+// pattern starts at the first occurrence it reaches where it matches.
 func (a *anchoredRegexp) findAll(t string) [][]int {
 	var out [][]int
 	var next [maxAnchorLits]int // where each literal is next, from from on
 	for k := range a.lits {
 		next[k] = -1
 	}
-	pos := 0     // the next match starts here or after
-	from := 0    // where the literals are looked for
-	untried := 0 // starts before this were tried
+	pos := 0  // the next match starts here or after
+	from := 0 // where the literals are looked for
 	for from < len(t) {
 		q := len(t)
 		for k, l := range a.lits {
@@ -1019,22 +1026,16 @@ func (a *anchoredRegexp) findAll(t string) [][]int {
 			break
 		}
 		from = q + 1
-		p := q
+		m := a.matchAt(t, q)
+		if m == nil {
+			continue
+		}
 		if a.lead != nil {
-			p = a.leadStart(t, q, max(pos, untried))
+			m[0] = a.leadStart(t, q, pos)
 		}
-		for p <= q {
-			_, w := utf8.DecodeRuneInString(t[p:])
-			m := a.matchAt(t, p)
-			untried = p + max(w, 1)
-			if m != nil {
-				out = append(out, m)
-				pos = m[1]
-				from, untried = max(from, pos), pos
-				break
-			}
-			p = untried
-		}
+		out = append(out, m)
+		pos = m[1]
+		from = max(from, pos)
 	}
 	return out
 }
