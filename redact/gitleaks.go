@@ -30,36 +30,26 @@ import (
 // first holds one of their keywords: compiling all of them would cost
 // every apitape process tens of milliseconds.
 type gitleaksRule struct {
-	id       string
-	class    string
-	group    int
-	entropy  float64
-	keywords []string // lower case; none: the rule always runs
-	// needs and needsFold are literals every match contains (needsFold:
-	// ASCII lower case, in any case): a text without one cannot match, and
-	// the rule is neither compiled nor run on it.
-	needs, needsFold []string
+	*ruleSrc
+	class string
 
-	once      sync.Once
-	pattern   string
-	allowSrc  []tomlAllowlist
-	anchorSrc *anchorSrc
-	re        *regexp.Regexp // nil when anchor runs the rule
-	anchor    *anchoredRegexp
-	allow     []*allowlist
-	compileOK bool
+	once       sync.Once
+	re         *regexp.Regexp // nil when anchored runs the rule
+	anchored   *anchoredRegexp
+	allowLists []*allowlist
+	compileOK  bool
 }
 
 // compile compiles the rule once; a rule that does not compile is left out.
 func (r *gitleaksRule) compile() bool {
 	r.once.Do(func() {
 		defer func() { recover() }()
-		if r.anchorSrc != nil {
-			r.anchor = &anchoredRegexp{re: regexp.MustCompile(r.anchorSrc.pattern), anchorSrc: r.anchorSrc}
+		if r.anchor != nil {
+			r.anchored = &anchoredRegexp{re: regexp.MustCompile(r.anchor.pattern), anchorSrc: r.anchor}
 		} else {
-			r.re = regexp.MustCompile(r.pattern)
+			r.re = regexp.MustCompile(r.regex)
 		}
-		r.allow = compileAllowlists(r.allowSrc, false)
+		r.allowLists = compileAllowlists(r.allow, false)
 		r.compileOK = true
 	})
 	return r.compileOK
@@ -67,8 +57,8 @@ func (r *gitleaksRule) compile() bool {
 
 // findAll is the rule's regexp's FindAllStringSubmatchIndex(t, -1).
 func (r *gitleaksRule) findAll(t string) [][]int {
-	if r.anchor != nil {
-		return r.anchor.findAll(t)
+	if r.anchored != nil {
+		return r.anchored.findAll(t)
 	}
 	return r.re.FindAllStringSubmatchIndex(t, -1)
 }
@@ -165,16 +155,19 @@ func (a *allowlist) hasStopWord(s string) bool {
 	return false
 }
 
-// ruleSrc is a rule as a config states it, with what regexNeeds finds in
-// its regex (only in the generated default table: a user's config is
-// compiled whole and analysed then).
+// ruleSrc is a rule as a config states it, with what regexNeeds and
+// anchorOf find in its regex (generated into the default table; a user's
+// rules are analysed when the config is read).
 type ruleSrc struct {
-	id, regex        string
-	group            int
-	entropy          float64
-	keywords         []string
-	allow            []tomlAllowlist
-	composite        bool
+	id, regex string
+	group     int
+	entropy   float64
+	keywords  []string // none: the rule always runs
+	allow     []tomlAllowlist
+	composite bool
+	// needs and needsFold are literals every match contains (needsFold:
+	// ASCII lower case, in any case): a text without one cannot match, and
+	// the rule is neither compiled nor run on it.
 	needs, needsFold []string
 	anchor           *anchorSrc
 }
@@ -199,7 +192,7 @@ func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist
 		}
 		var err error
 		if c.Extend.UseDefault {
-			rules, global = slices.Clone(defaultGitleaksRules), slices.Clone(defaultGitleaksGlobal)
+			rules, global = slices.Clone(defaultGitleaksRules[:]), slices.Clone(defaultGitleaksGlobal)
 		} else {
 			p := c.Extend.Path
 			if !filepath.IsAbs(p) {
@@ -265,7 +258,7 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 			set, err = nil, fmt.Errorf("%s: invalid gitleaks config: %v", name, r)
 		}
 	}()
-	set = &gitleaksSet{rules: make([]*gitleaksRule, 0, len(rules))}
+	set = &gitleaksSet{rules: make([]*gitleaksRule, 0, len(rules)), globalSrc: global}
 	nkw := 0
 	for _, r := range rules {
 		nkw += len(r.keywords)
@@ -273,24 +266,21 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 	set.kws = make([]kwRef, 0, nkw)
 	all := make([]gitleaksRule, len(rules)) // one allocation, not one a rule
 	if eager {
-		g := compileAllowlists(global, true)
-		set.global = func() []*allowlist { return g }
-	} else {
-		set.global = sync.OnceValue(func() []*allowlist { return compileAllowlists(global, false) })
+		set.globalList = compileAllowlists(global, true)
 	}
-	for i, r := range rules {
+	for i := range rules {
+		r := &rules[i]
 		if r.regex == "" || r.composite || skippedRules[r.id] {
 			continue // path-only and composite rules need files and lines, not values
 		}
 		g := &all[i]
-		*g = gitleaksRule{id: r.id, class: ruleClass(r.id), group: r.group, entropy: r.entropy,
-			keywords: r.keywords, pattern: r.regex, allowSrc: r.allow, needs: r.needs, needsFold: r.needsFold, anchorSrc: r.anchor}
+		g.ruleSrc, g.class = r, ruleClass(r.id)
 		if eager { // a mistake is reported now
 			regexp.MustCompile(r.regex)
 			compileAllowlists(r.allow, true)
-			if g.anchorSrc == nil { // a rule of the user's own
-				g.needs, g.needsFold = regexNeeds(r.regex)
-				g.anchorSrc = anchorOf(r.regex)
+			if r.anchor == nil { // a rule of the user's own
+				r.needs, r.needsFold = regexNeeds(r.regex)
+				r.anchor = anchorOf(r.regex)
 			}
 			g.compile()
 		}
@@ -302,9 +292,12 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 
 // gitleaksSet is a whole rule set with its keyword prefilter.
 type gitleaksSet struct {
-	rules  []*gitleaksRule
-	global func() []*allowlist // compiled when a rule first finds something
-	always []int               // rules without keywords
+	rules []*gitleaksRule
+	// globalSrc compiles to globalList when a rule first finds something.
+	globalSrc  []tomlAllowlist
+	globalOnce sync.Once
+	globalList []*allowlist
+	always     []int // rules without keywords
 	// kws are the keywords sorted by their first two bytes (lower case).
 	// pairs has a bit for each pair that starts one: a position whose pair
 	// is absent starts no keyword. The pairs present are numbered in
@@ -369,11 +362,7 @@ func (set *gitleaksSet) add(r *gitleaksRule) {
 // index sorts the keywords by pair (a counting sort, so a pair's
 // keywords stay in the order they were added), once every rule is added.
 func (set *gitleaksSet) index() {
-	n := uint16(0)
-	for w, word := range set.pairs {
-		set.rank[w] = n
-		n += uint16(bits.OnesCount64(word))
-	}
+	n := set.rankPairs()
 	set.start = make([]uint32, n+1)
 	for _, k := range set.kws {
 		set.start[set.pairNumber(pairKey(k.kw[0], k.kw[1]))+1]++
@@ -389,6 +378,20 @@ func (set *gitleaksSet) index() {
 		next[p]++
 	}
 	set.kws = sorted
+}
+
+// rankPairs fills rank from pairs, and returns the number of pairs.
+func (set *gitleaksSet) rankPairs() uint16 {
+	n := uint16(0)
+	for w, word := range set.pairs {
+		set.rank[w] = n
+		n += uint16(bits.OnesCount64(word))
+	}
+	return n
+}
+
+func init() {
+	defaultGitleaksSet.rankPairs() // a microsecond; generated, it was a page of numbers
 }
 
 // pairNumber numbers a pair present in pairs.
@@ -433,12 +436,21 @@ func ruleClass(id string) string {
 	return b.String()
 }
 
-// defaultGitleaks is gitleaks' default rule set, read from the table
-// generated from its config (gitleaks_default.go): parsing its 100 KB of
-// TOML in every process cost more than the redaction of a small HAR.
-var defaultGitleaks = sync.OnceValues(func() (*gitleaksSet, error) {
-	return buildGitleaks(defaultGitleaksRules, defaultGitleaksGlobal, false, "gitleaks default config")
-})
+// defaultGitleaks is gitleaks' default rule set, generated from its
+// config with its keyword index (gitleaks_default.go): parsing its 100 KB
+// of TOML in every process cost more than the redaction of a small HAR,
+// and even building the index from the table was a tenth of it.
+func defaultGitleaks() (*gitleaksSet, error) { return &defaultGitleaksSet, nil }
+
+// global is the set's global allowlists.
+func (g *gitleaksSet) global() []*allowlist {
+	g.globalOnce.Do(func() {
+		if g.globalList == nil {
+			g.globalList = compileAllowlists(g.globalSrc, false)
+		}
+	})
+	return g.globalList
+}
 
 // LoadGitleaksConfig reads a gitleaks config (TOML) whose rules replace
 // gitleaks' default ones in r, as they would for gitleaks itself
@@ -608,7 +620,7 @@ func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, ow
 		if secret == "" || r.entropy != 0 && entropy(secret) <= r.entropy {
 			continue
 		}
-		if allowed(g.global(), secret, match, s) || allowed(r.allow, secret, match, s) {
+		if allowed(g.global(), secret, match, s) || allowed(r.allowLists, secret, match, s) {
 			continue
 		}
 		// Skip what is already redacted, and the literal part of a value
