@@ -249,9 +249,10 @@ func readGitleaks(text, name, dir string, depth int) ([]ruleSrc, []tomlAllowlist
 	return rules, global, nil
 }
 
-// buildGitleaks makes a rule set. eager compiles every rule now (a user's
-// config: a mistake is reported at once); otherwise each rule compiles on
-// first use.
+// buildGitleaks makes a rule set, whose rules point into rules. eager
+// compiles every rule now (a user's config: a mistake is reported at
+// once, and what regexNeeds and anchorOf find is filled in); otherwise
+// each rule compiles on first use (the generated default set).
 func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name string) (set *gitleaksSet, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -278,7 +279,7 @@ func buildGitleaks(rules []ruleSrc, global []tomlAllowlist, eager bool, name str
 		if eager { // a mistake is reported now
 			regexp.MustCompile(r.regex)
 			compileAllowlists(r.allow, true)
-			if r.anchor == nil { // a rule of the user's own
+			if r.anchor == nil { // the user's own rule, or one that runs unanchored
 				r.needs, r.needsFold = regexNeeds(r.regex)
 				r.anchor = anchorOf(r.regex)
 			}
