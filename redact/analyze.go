@@ -37,7 +37,8 @@ type analyzer struct {
 	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
-	learn bool // remember secrets for the sweep (false while verifying)
+	ov    *overlay // stands for ks in an analysis beside others (see overlay.go)
+	learn bool     // remember secrets for the sweep (false while verifying)
 	entry int
 	path  []pathElem
 	depth int
@@ -55,13 +56,16 @@ type analyzer struct {
 }
 
 // set returns an empty edit set; give it back with done.
-func (a *analyzer) set() *editSet {
-	if n := len(a.free); n > 0 {
-		es := a.free[n-1]
-		a.free = a.free[:n-1]
-		return es
+func (a *analyzer) set() *editSet { return reuse(&a.free) }
+
+// reuse takes the last of free, or a new T.
+func reuse[T any](free *[]*T) *T {
+	if n := len(*free); n > 0 {
+		x := (*free)[n-1]
+		*free = (*free)[:n-1]
+		return x
 	}
-	return &editSet{}
+	return new(T)
 }
 
 func (a *analyzer) done(es *editSet) {
@@ -131,7 +135,7 @@ func (a *analyzer) secretKey(k string) bool {
 	if len(k) < minSweep {
 		return false
 	}
-	if _, ok := a.ks.vals[k]; ok {
+	if a.known(k) {
 		return true
 	}
 	return len(k) >= minDetect && (len(a.p.detect(k)) > 0 || randomLooking(k, 24, 4.0))
@@ -162,11 +166,11 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 	if a.gated && byName(rule) && !looksSecret(value, class) {
 		return false
 	}
-	ph := a.ks.placeholder(value, class, a.learn)
-	if a.learn && a.ks.firstDecode(value) {
+	ph := a.placeholder(value, class, a.learn)
+	if a.learn && a.firstDecode(value) {
 		// A base64 secret's plaintext is a secret too: sweep its echoes.
 		if dec, ok := decodeBase64Text(value); ok && len(dec) >= minSweep {
-			a.ks.placeholder(dec, class, true)
+			a.placeholder(dec, class, true)
 		}
 	}
 	a.recs = append(a.recs, Record{
@@ -174,6 +178,38 @@ func (a *analyzer) hit(es *editSet, start, end int, value, rule, class string) b
 		Placeholder: ph, Length: len(value),
 	})
 	return es.add(edit{start: start, end: end, text: ph, recs: []int32{int32(len(a.recs) - 1)}})
+}
+
+// The keystore, or the overlay standing for it.
+
+func (a *analyzer) known(v string) bool {
+	if a.ov != nil {
+		return a.ov.has(v)
+	}
+	_, ok := a.ks.vals[v]
+	return ok
+}
+
+func (a *analyzer) placeholder(value, class string, learn bool) string {
+	if a.ov != nil {
+		return a.ov.placeholder(value, class, learn)
+	}
+	return a.ks.placeholder(value, class, learn)
+}
+
+func (a *analyzer) firstDecode(value string) bool {
+	if a.ov != nil {
+		return a.ov.firstDecode(value)
+	}
+	return a.ks.firstDecode(value)
+}
+
+func (a *analyzer) ksSweep(s string, fn func(start, end int, value, class string)) {
+	if a.ov != nil {
+		a.ov.sweep(s, fn)
+		return
+	}
+	a.ks.sweep(s, fn)
 }
 
 func placeholderClass(ph string) string {
@@ -252,7 +288,7 @@ func (a *analyzer) addDecoded(es, inner *editSet, js jstring, off, n int, escape
 // sweep replaces known secrets (found anywhere earlier) in s.
 func (a *analyzer) sweep(s string, es *editSet) {
 	a.sweeps++
-	a.ks.sweep(s, func(start, end int, value, class string) {
+	a.ksSweep(s, func(start, end int, value, class string) {
 		if wordy(value) && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
 			return // a password that is a word is not part of a longer word
 		}
@@ -358,9 +394,9 @@ func (a *analyzer) basic(s string, lo, hi int, es *editSet) {
 			return // a user and no password: nothing secret
 		}
 		if a.learn {
-			a.ks.placeholder(dec, "basic", true)
+			a.placeholder(dec, "basic", true)
 			if pw := dec[colon+1:]; pw != "" {
-				a.ks.placeholder(pw, "basic", true)
+				a.placeholder(pw, "basic", true)
 			}
 		}
 		a.pushQN("basic user", safeName(dec[:colon]))

@@ -34,6 +34,7 @@ type known struct {
 	ph, class string
 	key       string // the map's own copy of the value
 	decoded   bool   // its base64 plaintext, if any, has been learned
+	mod       int    // the keystore's ver when it was learned or last changed
 }
 
 type keystore struct {
@@ -41,6 +42,10 @@ type keystore struct {
 	vals  map[string]known
 	order []string // swept values in the order they were learned
 	m     *matcher
+	// ver counts the changes (values learned, plaintexts marked
+	// learned): an analysis made against an older ver is checked
+	// against what changed since (see overlay).
+	ver int
 	// macs are keyed HMACs to reuse: keying one costs more than hashing
 	// a short value, and checks run on several goroutines.
 	macs sync.Pool
@@ -65,28 +70,46 @@ func (k *keystore) placeholder(value, class string, learn bool) string {
 	if kv, ok := k.vals[value]; ok {
 		return kv.ph
 	}
+	ph := k.mac(value, class)
+	if learn {
+		// A copy: value is usually a substring of a whole entry or body,
+		// which must not stay in memory with it.
+		k.learn(strings.Clone(value), class, ph, nil, nil)
+	}
+	return ph
+}
+
+// mac is the placeholder of a value not yet known.
+func (k *keystore) mac(value, class string) string {
 	mac := k.macs.Get().(hash.Hash)
 	mac.Reset()
 	mac.Write([]byte(value))
 	var sum [sha256.Size]byte
 	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(sum[:0])))
 	k.macs.Put(mac)
-	if learn {
-		// A copy: value is usually a substring of a whole entry or body,
-		// which must not stay in memory with it.
-		value = strings.Clone(value)
-		k.vals[value] = known{ph: ph, class: class, key: value}
-		if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
-			var buf [24]sweepForm
-			fs := buf[:0]
-			for _, f := range sweepForms(value) {
-				fs = append(fs, sweepForm{f, value, len(k.order)})
-			}
-			k.order = append(k.order, value)
-			k.m.append(fs...) // rebuilding it for every new secret was quadratic
-		}
-	}
 	return ph
+}
+
+// learn adds a value not yet known (the caller's own copy) with its
+// placeholder, and returns its spellings for the sweep: forms, when not
+// nil, are those spellings already made, and offs where their windows
+// lie (see matcher.anchor).
+func (k *keystore) learn(value, class, ph string, forms []string, offs []int32) []string {
+	k.vals[value] = known{ph: ph, class: class, key: value, mod: k.ver}
+	k.ver++
+	if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
+		if forms == nil {
+			forms = sweepForms(value)
+		}
+		var buf [24]sweepForm
+		fs := buf[:0]
+		for _, f := range forms {
+			fs = append(fs, sweepForm{f, value, len(k.order)})
+		}
+		k.order = append(k.order, value)
+		k.m.appendAt(fs, offs) // rebuilding it for every new secret was quadratic
+	}
+	return forms
 }
 
 // firstDecode reports whether a learned value's base64 plaintext is yet
@@ -97,11 +120,17 @@ func (k *keystore) firstDecode(value string) bool {
 	if !ok || kv.decoded {
 		return !ok
 	}
+	k.markDecoded(kv)
+	return true
+}
+
+func (k *keystore) markDecoded(kv known) {
 	kv.decoded = true
+	kv.mod = k.ver
+	k.ver++
 	// Stored under the map's own copy: assigning under value would make
 	// the map keep value, a slice of a whole entry, in its place.
 	k.vals[kv.key] = kv
-	return true
 }
 
 // sweepForms are the spellings of v that may appear in a HAR. They are
@@ -323,6 +352,34 @@ func newMatcher(forms []sweepForm) *matcher {
 	return m
 }
 
+// reset empties m for reuse.
+func (m *matcher) reset() {
+	if m.n > formChunk {
+		*m = *newMatcher(nil)
+		return
+	}
+	t := &m.index
+	// Only the words and slots the forms used: a matcher of an entry's
+	// own values holds a few forms in tables sized for a thousand.
+	slots := make([]int, 0, 64)
+	for _, w := range t.windows {
+		i, _ := probe(w, m.logWords)
+		m.words[i] = 0
+		slots = append(slots, t.slot(w))
+	}
+	for _, j := range slots {
+		t.keys[j], t.heads[j], t.counts[j] = 0, 0, 0
+	}
+	t.used = 0
+	t.next, t.offs, t.windows = t.next[:0], t.offs[:0], t.windows[:0]
+	for i := range m.chunks {
+		clear(m.chunks[i])
+		m.chunks[i] = m.chunks[i][:0]
+	}
+	m.chunks = m.chunks[:0]
+	m.n = 0
+}
+
 // grow makes room for n forms in the filter, doubling, so that refilling
 // it costs amortised constant time a form.
 func (m *matcher) grow(n int) {
@@ -344,26 +401,47 @@ func (m *matcher) grow(n int) {
 func (m *matcher) add(forms []sweepForm) { m.append(forms[m.n:]...) }
 
 // append indexes more forms.
-func (m *matcher) append(forms ...sweepForm) {
+func (m *matcher) append(forms ...sweepForm) { m.appendAt(forms, nil) }
+
+// appendAt indexes more forms; offs, when not nil, are where their
+// windows lie, chosen beforehand (see anchor).
+func (m *matcher) appendAt(forms []sweepForm, offs []int32) {
 	m.grow(m.n + len(forms))
-	for _, sf := range forms {
+	for i, sf := range forms {
 		if m.n%formChunk == 0 {
-			m.chunks = append(m.chunks, make([]sweepForm, 0, formChunk))
+			if k := len(m.chunks); k < cap(m.chunks) && cap(m.chunks[:k+1][k]) == formChunk {
+				m.chunks = m.chunks[:k+1] // one reset left
+			} else {
+				m.chunks = append(m.chunks, make([]sweepForm, 0, formChunk))
+			}
 		}
 		c := &m.chunks[len(m.chunks)-1]
 		*c = append(*c, sf)
 		m.n++
-		f := sf.text
-		best, bestW := 0, window(f, 0)
-		bestN := m.index.count(bestW)
-		for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
-			if w := window(f, off); m.index.count(w) < bestN {
-				best, bestW, bestN = off, w, m.index.count(w)
-			}
+		var off int
+		if offs != nil {
+			off = int(offs[i])
+		} else {
+			off = m.anchor(sf.text)
 		}
-		m.index.add(bestW, int32(best))
-		m.setBit(bestW)
+		w := window(sf.text, off)
+		m.index.add(w, int32(off))
+		m.setBit(w)
 	}
+}
+
+// anchor returns where form f's window should lie: at the window with
+// the fewest forms anchored at it. Which window a form has changes only
+// how fast it is found, never what is found.
+func (m *matcher) anchor(f string) int {
+	best := 0
+	bestN := m.index.count(window(f, 0))
+	for off := 1; off <= len(f)-anchorLen && off < maxAnchorTries && bestN > 0; off++ {
+		if n := m.index.count(window(f, off)); n < bestN {
+			best, bestN = off, n
+		}
+	}
+	return best
 }
 
 // anchorTable maps a window to the forms anchored at it: an open-addressed
@@ -471,6 +549,12 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 		c = append(c, match{start, end, form})
 		return true
 	})
+	pick(c, func(start, end, form int) { fn(start, end, m.form(form).value) })
+}
+
+// pick calls fn for the matches in c from left to right, the longest at
+// each position (the first learned among equals), none overlapping.
+func pick(c []match, fn func(start, end, form int)) {
 	if len(c) == 0 {
 		return
 	}
@@ -486,7 +570,7 @@ func (m *matcher) find(s string, fn func(start, end int, value string)) {
 	next := 0
 	for _, h := range c {
 		if h.start >= next {
-			fn(h.start, h.end, m.form(h.form).value)
+			fn(h.start, h.end, h.form)
 			next = h.end
 		}
 	}

@@ -172,12 +172,12 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
-	return r.entryWith(index, raw, p, learn, nil)
+	return r.entryWith(index, raw, p, learn, nil, nil)
 }
 
 // entryWith is entry with the memos m (nil: the Redactor's, for the
-// goroutine that holds mu).
-func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos) ([]byte, []Record, error) {
+// goroutine that holds mu) and the overlay ov (nil: the keystore itself).
+func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) ([]byte, []Record, error) {
 	doc := string(raw)
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
@@ -192,7 +192,7 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	}
 	a := analyzers.Get().(*analyzer)
 	defer a.recycle()
-	*a = analyzer{p: p, ks: r.ks, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
+	*a = analyzer{p: p, ks: r.ks, ov: ov, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
 		free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
 	if m != nil {
 		a.m = m
@@ -308,30 +308,39 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	}
 	cin := &countingReader{r: in}
 	rd := har.NewReader(cin, name)
+	fp := newFirstPass(r, func(index, gen int, red []byte, recs []Record) error {
+		if err := spoolEnc.Encode(frame{Gen: gen, Len: len(red), Recs: recs}); err != nil {
+			return err
+		}
+		if _, err := sw.Write(red); err != nil {
+			return err
+		}
+		progress(1, index+1, cin.n)
+		return nil
+	})
+	defer fp.stop()
 	for {
 		_, err := rd.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			if ferr := fp.flush(); ferr != nil {
+				return sum, withFile(ferr, name)
+			}
 			return sum, err
 		}
 		if rd.Index() == 0 {
 			r.outside(rd.Gap(), true, r.pol, true)
 		}
-		gen := len(r.ks.order)
-		red, recs, err := r.entry(rd.Index(), rd.Raw(), r.pol, true)
-		if err != nil {
+		if err := fp.add(rd.Index(), rd.Raw()); err != nil {
 			return sum, withFile(err, name)
 		}
-		if err := spoolEnc.Encode(frame{Gen: gen, Len: len(red), Recs: recs}); err != nil {
-			return sum, err
-		}
-		if _, err := sw.Write(red); err != nil {
-			return sum, err
-		}
-		progress(1, rd.Index()+1, cin.n)
 	}
+	if err := fp.flush(); err != nil {
+		return sum, withFile(err, name)
+	}
+	fp.stop()
 	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
 	progress(1, rd.Index()+1, cin.n) // the text after the entries too
 	if err := sw.Flush(); err != nil {
@@ -512,7 +521,7 @@ func (c *checker) work(m *memos) {
 	defer c.wg.Done()
 	for j := range c.jobs {
 		c.mu.RLock()
-		_, recs, _ := c.r.entryWith(j.entry, j.red, c.r.check, false, m)
+		_, recs, _ := c.r.entryWith(j.entry, j.red, c.r.check, false, m, nil)
 		c.mu.RUnlock()
 		fs := findings(c.name, recs)
 		c.bmu.Lock()

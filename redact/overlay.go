@@ -1,0 +1,189 @@
+package redact
+
+// Stream's first pass analyses entries on several goroutines, although an
+// entry is redacted with every secret learned from the entries before it.
+// Each analysis reads the keystore as it stands (nothing changes it while
+// the analysis runs) and learns into an overlay of its own; the stream then
+// takes the analyses in entry order and keeps one only if nothing learned
+// between its start and its turn could have changed it: no value it looked
+// up (for a placeholder, a decoded plaintext, a member name) was learned or
+// changed since, and no string it swept holds, in any spelling the sweep
+// knows, a value learned since. Every answer the keystore gave the analysis
+// is then the one it would have given it in turn, so its edits, records and
+// learned values are too; they are applied in order. Any other analysis is
+// made again, in turn. The output is thus the same whatever the schedule.
+
+import "strings"
+
+// overlay is the keystore as one analysis sees it: base, read-only while
+// the analysis runs, and the values the entry itself taught.
+type overlay struct {
+	base *keystore
+	loc  *keystore // this entry's own values
+	d    *delta
+	// decoded: values of base whose plaintext this entry learned.
+	decoded map[string]bool
+	cands   []match
+}
+
+// delta is what an analysis against the keystore at ver learned, and what
+// it asked.
+type delta struct {
+	ver, order int // the keystore's ver and len(order) when it began
+	ops        []ksOp
+	queried    []string // values looked up
+	swept      []string // strings swept
+}
+
+// ksOp is a change to the keystore: a value learned, or (decode) a value's
+// plaintext marked learned.
+type ksOp struct {
+	value, class, ph string
+	forms            []string // its spellings for the sweep
+	offs             []int32  // where their windows lie
+	decode           bool
+}
+
+func newOverlay(base *keystore) *overlay {
+	return &overlay{base: base, loc: newKeystore(base.key), decoded: map[string]bool{}}
+}
+
+// begin starts an analysis against base as it is now, which records in
+// d (its slices reused).
+func (o *overlay) begin(d *delta) {
+	if o.loc.ver > 0 {
+		clear(o.loc.vals)
+		clear(o.loc.order)
+		o.loc.order = o.loc.order[:0]
+		o.loc.m.reset()
+		o.loc.ver = 0
+	}
+	clear(o.decoded)
+	d.ver, d.order = o.base.ver, len(o.base.order)
+	o.d = d
+}
+
+func (o *overlay) end() { o.d = nil }
+
+func (o *overlay) lookup(v string) (known, bool) {
+	o.d.queried = append(o.d.queried, v)
+	if kv, ok := o.base.vals[v]; ok {
+		return kv, true
+	}
+	kv, ok := o.loc.vals[v]
+	return kv, ok
+}
+
+// has is whether v is a known value.
+func (o *overlay) has(v string) bool {
+	_, ok := o.lookup(v)
+	return ok
+}
+
+// placeholder is keystore.placeholder.
+func (o *overlay) placeholder(value, class string, learn bool) string {
+	if kv, ok := o.lookup(value); ok {
+		return kv.ph
+	}
+	ph := o.base.mac(value, class)
+	if learn {
+		value = strings.Clone(value)
+		forms := o.loc.learn(value, class, ph, nil, nil)
+		// The windows are chosen here, against base, rather than in the
+		// merge, which runs alone.
+		var offs []int32
+		if forms != nil {
+			offs = make([]int32, len(forms))
+			for i, f := range forms {
+				offs[i] = int32(o.base.m.anchor(f))
+			}
+		}
+		o.d.ops = append(o.d.ops, ksOp{value: value, class: class, ph: ph, forms: forms, offs: offs})
+	}
+	return ph
+}
+
+// firstDecode is keystore.firstDecode.
+func (o *overlay) firstDecode(value string) bool {
+	o.d.queried = append(o.d.queried, value)
+	if kv, ok := o.base.vals[value]; ok {
+		if kv.decoded || o.decoded[value] {
+			return false
+		}
+		o.decoded[kv.key] = true
+		o.d.ops = append(o.d.ops, ksOp{value: kv.key, decode: true})
+		return true
+	}
+	if !o.loc.firstDecode(value) {
+		return false
+	}
+	if kv, ok := o.loc.vals[value]; ok {
+		o.d.ops = append(o.d.ops, ksOp{value: kv.key, decode: true})
+	}
+	return true
+}
+
+// sweep is keystore.sweep over base and the entry's own values, the
+// latter numbered after base's as they would be in a keystore that had
+// learned them.
+func (o *overlay) sweep(s string, fn func(start, end int, value, class string)) {
+	if len(s) < minSweep {
+		return
+	}
+	o.d.swept = append(o.d.swept, s)
+	bn := o.base.m.n
+	if bn+o.loc.m.n == 0 {
+		return
+	}
+	c := o.cands[:0]
+	if bn > 0 {
+		o.base.m.candidates(s, func(start, end, form int) bool {
+			c = append(c, match{start, end, form})
+			return true
+		})
+	}
+	if o.loc.m.n > 0 {
+		o.loc.m.candidates(s, func(start, end, form int) bool {
+			c = append(c, match{start, end, bn + form})
+			return true
+		})
+	}
+	o.cands = nil
+	pick(c, func(start, end, form int) {
+		k := o.base
+		if form >= bn {
+			k, form = o.loc, form-bn
+		}
+		v := k.m.form(form).value
+		fn(start, end, v, k.vals[v].class)
+	})
+	o.cands = c[:0]
+}
+
+// merge applies d, made by an analysis that began at d.ver, if nothing
+// learned since could have changed that analysis; else it changes nothing
+// and reports false.
+func (k *keystore) merge(d *delta) bool {
+	if k.ver != d.ver {
+		for _, q := range d.queried {
+			if kv, ok := k.vals[q]; ok && kv.mod >= d.ver {
+				return false
+			}
+		}
+		if len(k.order) > d.order {
+			for _, s := range d.swept {
+				if anyForm(k.m, s, func(f *sweepForm) bool { return f.n >= d.order }) {
+					return false
+				}
+			}
+		}
+	}
+	for _, op := range d.ops {
+		if op.decode {
+			k.markDecoded(k.vals[op.value])
+		} else {
+			k.learn(op.value, op.class, op.ph, op.forms, op.offs)
+		}
+	}
+	return true
+}

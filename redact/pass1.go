@@ -1,0 +1,199 @@
+package redact
+
+import (
+	"runtime"
+	"sync"
+)
+
+// firstPass runs Stream's first pass: entries are analysed on several
+// goroutines against the keystore as it stands, and merged in entry order
+// (see overlay.go); an analysis that something learned meanwhile could
+// have changed is made again in turn. What it writes is what analysing
+// the entries one after the other writes.
+type firstPass struct {
+	r     *Redactor
+	write func(index, gen int, red []byte, recs []Record) error
+	// mu guards the keystore: analyses read it, merges write it.
+	mu      sync.RWMutex
+	jobs    chan *p1job
+	wg      sync.WaitGroup
+	workers int
+	window  []*p1job // dispatched, not yet merged, in entry order
+	bytes   int
+	stopped bool
+	free    []*p1job // merged, to reuse
+	gens    []int
+	redone  int // analyses made again in turn
+}
+
+type p1job struct {
+	index int
+	raw   []byte
+	done  chan struct{}
+	red   []byte
+	recs  []Record
+	err   error
+	d     delta
+}
+
+// Bounds of the entries in flight: how many, and their bytes. An entry
+// larger than maxParallelEntry is analysed alone, as it comes, without a
+// copy (a 100 MB body must not be held twice).
+const (
+	maxWindow        = 64
+	maxWindowBytes   = 4 << 20
+	maxParallelEntry = 1 << 20
+)
+
+func newFirstPass(r *Redactor, write func(index, gen int, red []byte, recs []Record) error) *firstPass {
+	f := &firstPass{r: r, write: write}
+	if n := pass1Workers(); n > 0 {
+		f.workers = n
+		f.jobs = make(chan *p1job, maxWindow)
+		for range n {
+			f.wg.Add(1)
+			go f.work(r.polMemo.clone())
+		}
+	}
+	return f
+}
+
+// pass1Workers is how many goroutines analyse entries in the first pass;
+// 0 analyses each in turn on Stream's own.
+var pass1Workers = func() int {
+	if n := runtime.GOMAXPROCS(0); n > 1 {
+		return min(n, 4)
+	}
+	return 0
+}
+
+func (f *firstPass) work(m *memos) {
+	defer f.wg.Done()
+	ov := newOverlay(f.r.ks)
+	for j := range f.jobs {
+		f.mu.RLock()
+		ov.begin(&j.d)
+		j.red, j.recs, j.err = f.r.entryWith(j.index, j.raw, f.r.pol, true, m, ov)
+		ov.end()
+		f.mu.RUnlock()
+		close(j.done)
+	}
+}
+
+// add analyses entry index (raw is the reader's: valid until its next
+// entry) and writes every entry that can be merged.
+func (f *firstPass) add(index int, raw []byte) error {
+	if f.workers == 0 || len(raw) > maxParallelEntry {
+		if err := f.flush(); err != nil {
+			return err
+		}
+		r := f.r
+		gen := len(r.ks.order)
+		red, recs, err := r.entry(index, raw, r.pol, true)
+		if err != nil {
+			return err
+		}
+		return f.write(index, gen, red, recs)
+	}
+	j := reuse(&f.free)
+	j.index, j.raw, j.done = index, append(j.raw[:0], raw...), make(chan struct{})
+	f.window = append(f.window, j)
+	f.bytes += len(raw)
+	f.jobs <- j
+	for len(f.window) >= maxWindow || f.bytes > maxWindowBytes {
+		if err := f.merge(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush merges every entry dispatched.
+func (f *firstPass) flush() error {
+	for len(f.window) > 0 {
+		if err := f.merge(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge waits for the oldest entry in flight, then merges it and every
+// one after it that is done, and writes them.
+func (f *firstPass) merge() error {
+	<-f.window[0].done
+	n := 1
+	for n < len(f.window) && isClosed(f.window[n].done) {
+		n++
+	}
+	ready := f.window[:n]
+	r := f.r
+	gens := f.gens[:0]
+	var err error
+	f.mu.Lock()
+	for i, j := range ready {
+		if j.err != nil {
+			err, n = j.err, i
+			break
+		}
+		gens = append(gens, len(r.ks.order))
+		if !r.ks.merge(&j.d) {
+			// Something learned since the analysis began may change it.
+			f.redone++
+			j.red, j.recs, j.err = r.entry(j.index, j.raw, r.pol, true)
+			if j.err != nil {
+				err, n = j.err, i
+				break
+			}
+		}
+	}
+	f.mu.Unlock()
+	for i, j := range ready[:n] {
+		if werr := f.write(j.index, gens[i], j.red, j.recs); werr != nil {
+			return werr
+		}
+		f.bytes -= len(j.raw)
+	}
+	f.gens = gens
+	if err != nil {
+		return err
+	}
+	for _, j := range ready[:n] {
+		f.recycle(j)
+	}
+	clear(f.window[:n])
+	f.window = append(f.window[:0], f.window[n:]...)
+	return nil
+}
+
+// recycle keeps a merged job's buffers, dropping what they refer to.
+func (f *firstPass) recycle(j *p1job) {
+	if cap(j.raw) > maxParallelEntry {
+		return
+	}
+	d := j.d
+	clear(d.ops)
+	clear(d.queried)
+	clear(d.swept)
+	*j = p1job{raw: j.raw[:0], d: delta{ops: d.ops[:0], queried: d.queried[:0], swept: d.swept[:0]}}
+	f.free = append(f.free, j)
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the workers, once the analyses in flight are done.
+func (f *firstPass) stop() {
+	if f.stopped || f.workers == 0 {
+		return
+	}
+	f.stopped = true
+	close(f.jobs)
+	f.wg.Wait()
+}
