@@ -458,7 +458,7 @@ func hasScheme(s string) bool { _, n := authScheme(s); return n > 0 }
 // (generated scripts: ${APITAPE_SECRET_…}, s.env["…"], os.Getenv("…")).
 // Only whole references count: a "${" inside a password is not one.
 func isSafe(v string) bool {
-	return placeholder.Contains(v) || strings.Contains(v, placeholder.EnvPrefix) ||
+	return containsPlaceholder(v) || strings.Contains(v, placeholder.EnvPrefix) ||
 		strings.ContainsAny(v, "$(") && envRef.MatchString(v)
 }
 

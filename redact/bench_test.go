@@ -209,7 +209,9 @@ func sessionHAR(n int) []byte {
 
 // TestWriteSessionHAR writes the benchmark session for whole-process
 // measurements (/usr/bin/time -v apitape redact FILE): with
-// APITAPE_SESSION_HAR=PATH and APITAPE_SESSION_ENTRIES=N (default 10000).
+// APITAPE_SESSION_HAR=PATH and APITAPE_SESSION_ENTRIES=N (default 10000);
+// APITAPE_SESSION_ECHO=1 writes echoSession instead, whose entries echo
+// one another's secrets.
 func TestWriteSessionHAR(t *testing.T) {
 	path := os.Getenv("APITAPE_SESSION_HAR")
 	if path == "" {
@@ -219,7 +221,11 @@ func TestWriteSessionHAR(t *testing.T) {
 	if s := os.Getenv("APITAPE_SESSION_ENTRIES"); s != "" {
 		fmt.Sscan(s, &n)
 	}
-	if err := os.WriteFile(path, sessionHAR(n), 0o600); err != nil {
+	data := sessionHAR(n)
+	if os.Getenv("APITAPE_SESSION_ECHO") == "1" {
+		data = []byte(harOf(echoSession(n)...))
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

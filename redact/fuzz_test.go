@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/apitape/apitape/internal/placeholder"
 )
 
 // FuzzParseJSON checks the span-keeping JSON reader against encoding/json:
@@ -84,6 +87,24 @@ func FuzzJSONEscape(f *testing.F) {
 		}
 		if got := decodeJSONString(enc).s; got != s {
 			t.Fatalf("round trip: %q → %q → %q", s, enc, got)
+		}
+	})
+}
+
+// FuzzPlaceholderSpans checks the hand-written placeholder scan against
+// internal/placeholder's regular expression.
+func FuzzPlaceholderSpans(f *testing.F) {
+	for _, s := range []string{"", "REDACTED-bearer-0a1b2c3d", "xREDACTED-REDACTED-a-01234567", "REDACTED--01234567",
+		"REDACTED-a-0123456", "REDACTED-cookie-0A1B2C3D REDACTED-x-123 a=REDACTED-csrf-ffffffff;REDACTED-k8s-deadbeef9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := placeholder.FindAll(s)
+		if got := placeholderSpans(s); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+			t.Errorf("placeholderSpans(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := containsPlaceholder(s), placeholder.Contains(s); got != want {
+			t.Errorf("containsPlaceholder(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

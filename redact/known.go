@@ -97,7 +97,7 @@ func (k *keystore) mac(value, class string) string {
 func (k *keystore) learn(value, class, ph string, forms []string, offs []int32) []string {
 	k.vals[value] = known{ph: ph, class: class, key: value, mod: k.ver}
 	k.ver++
-	if len(value) >= minSweep && len(value) <= maxSweep && !placeholder.Contains(value) {
+	if len(value) >= minSweep && len(value) <= maxSweep && !containsPlaceholder(value) {
 		if forms == nil {
 			forms = sweepForms(value)
 		}
@@ -588,10 +588,56 @@ func anyForm[T text](m *matcher, s T, ok func(*sweepForm) bool) bool {
 	return found
 }
 
-// placeholderSpans returns where placeholders are in s.
+// placeholderSpans returns where placeholders are in s, as
+// placeholder.FindAll does, without its regular expression: the check of
+// every written entry meets a placeholder in most of its secret values.
 func placeholderSpans(s string) [][]int {
-	if !strings.Contains(s, placeholder.Prefix) {
-		return nil
+	var out [][]int
+	for i := 0; ; {
+		p := strings.Index(s[i:], placeholder.Prefix)
+		if p < 0 {
+			return out
+		}
+		p += i
+		if end := placeholderEnd(s, p); end >= 0 {
+			out = append(out, []int{p, end})
+			i = end
+		} else {
+			i = p + 1
+		}
 	}
-	return placeholder.FindAll(s)
+}
+
+// containsPlaceholder is placeholder.Contains.
+func containsPlaceholder(s string) bool {
+	for i := 0; ; {
+		p := strings.Index(s[i:], placeholder.Prefix)
+		if p < 0 {
+			return false
+		}
+		if placeholderEnd(s, i+p) >= 0 {
+			return true
+		}
+		i += p + 1
+	}
+}
+
+// placeholderEnd returns the end of the placeholder at s[i:], which
+// starts with placeholder.Prefix, or -1: a class of [a-z0-9]+, a dash and
+// 8 lower-case hex digits.
+func placeholderEnd(s string, i int) int {
+	j := i + len(placeholder.Prefix)
+	k := j
+	for k < len(s) && (s[k] >= 'a' && s[k] <= 'z' || s[k] >= '0' && s[k] <= '9') {
+		k++
+	}
+	if k == j || k+9 > len(s) || s[k] != '-' {
+		return -1
+	}
+	for _, c := range []byte(s[k+1 : k+9]) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return -1
+		}
+	}
+	return k + 9
 }

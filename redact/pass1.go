@@ -24,6 +24,10 @@ type firstPass struct {
 	free    []*p1job // merged, to reuse
 	gens    []int
 	redone  int // analyses made again in turn
+	// While most analyses are made again (every entry echoes a secret
+	// the one before revealed), entries are analysed in turn up to
+	// serialUntil, for serialRun more entries each time it happens again.
+	serialUntil, serialRun int
 }
 
 type p1job struct {
@@ -83,7 +87,7 @@ func (f *firstPass) work(m *memos) {
 // add analyses entry index (raw is the reader's: valid until its next
 // entry) and writes every entry that can be merged.
 func (f *firstPass) add(index int, raw []byte) error {
-	if f.workers == 0 || len(raw) > maxParallelEntry {
+	if f.workers == 0 || len(raw) > maxParallelEntry || index < f.serialUntil {
 		if err := f.flush(); err != nil {
 			return err
 		}
@@ -130,6 +134,7 @@ func (f *firstPass) merge() error {
 	r := f.r
 	gens := f.gens[:0]
 	var err error
+	redone := f.redone
 	f.mu.Lock()
 	for i, j := range ready {
 		if j.err != nil {
@@ -148,6 +153,12 @@ func (f *firstPass) merge() error {
 		}
 	}
 	f.mu.Unlock()
+	if redone = f.redone - redone; 2*redone > n && n >= 4 {
+		f.serialRun = min(max(2*f.serialRun, 4*maxWindow), 128*maxWindow)
+		f.serialUntil = ready[n-1].index + 1 + len(f.window) - n + f.serialRun
+	} else if redone == 0 {
+		f.serialRun = 0
+	}
 	for i, j := range ready[:n] {
 		if werr := f.write(j.index, gens[i], j.red, j.recs); werr != nil {
 			return werr
