@@ -1,8 +1,11 @@
 package redact
 
 import (
+	"errors"
 	"runtime"
 	"sync"
+
+	"github.com/apitape/apitape/har"
 )
 
 // firstPass runs Stream's first pass: entries are analysed on several
@@ -33,6 +36,7 @@ type firstPass struct {
 type p1job struct {
 	index int
 	raw   []byte
+	off   int64 // of raw in the file
 	done  chan struct{}
 	red   []byte
 	recs  []Record
@@ -75,20 +79,42 @@ func (f *firstPass) work(m *memos) {
 	defer f.wg.Done()
 	ov := newOverlay(f.r.ks)
 	for j := range f.jobs {
-		f.mu.RLock()
-		ov.begin(&j.d)
-		j.red, j.recs, j.err = f.r.entryWith(j.index, j.raw, f.r.pol, true, m, ov)
-		ov.end()
-		f.mu.RUnlock()
+		if j.err = checkEntry(j.index, j.raw, j.off); j.err == nil {
+			f.mu.RLock()
+			ov.begin(&j.d)
+			j.red, j.recs, j.err = f.r.entryWith(j.index, j.raw, f.r.pol, true, m, ov)
+			ov.end()
+			f.mu.RUnlock()
+		}
 		close(j.done)
 	}
 }
 
-// add analyses entry index (raw is the reader's: valid until its next
-// entry) and writes every entry that can be merged.
-func (f *firstPass) add(index int, raw []byte) error {
+// checkEntry decodes an entry as har.Reader.Next does, which begins at
+// off in the file, and returns Next's error for it.
+func checkEntry(index int, raw []byte, off int64) error {
+	_, err := har.ParseEntry(raw)
+	var he *har.Error
+	if !errors.As(err, &he) {
+		return err
+	}
+	e := *he
+	e.Entry = index
+	if e.Offset >= 0 {
+		e.Offset += off
+	}
+	return &e
+}
+
+// add analyses entry index, which begins at off in the file (raw is the
+// reader's: valid until its next entry), and writes every entry that can
+// be merged.
+func (f *firstPass) add(index int, raw []byte, off int64) error {
 	if f.workers == 0 || len(raw) > maxParallelEntry || index < f.serialUntil {
 		if err := f.flush(); err != nil {
+			return err
+		}
+		if err := checkEntry(index, raw, off); err != nil {
 			return err
 		}
 		r := f.r
@@ -100,7 +126,7 @@ func (f *firstPass) add(index int, raw []byte) error {
 		return f.write(index, gen, red, recs)
 	}
 	j := reuse(&f.free)
-	j.index, j.raw, j.done = index, append(j.raw[:0], raw...), make(chan struct{})
+	j.index, j.raw, j.off, j.done = index, append(j.raw[:0], raw...), off, make(chan struct{})
 	f.window = append(f.window, j)
 	f.bytes += len(raw)
 	f.jobs <- j

@@ -320,7 +320,9 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	})
 	defer fp.stop()
 	for {
-		_, err := rd.Next()
+		// Not Next: an entry is decoded (checked as Next checks it) by
+		// the goroutine that analyses it.
+		raw, err := rd.NextRaw()
 		if err == io.EOF {
 			break
 		}
@@ -333,7 +335,7 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		if rd.Index() == 0 {
 			r.outside(rd.Gap(), true, r.pol, true)
 		}
-		if err := fp.add(rd.Index(), rd.Raw()); err != nil {
+		if err := fp.add(rd.Index(), raw, rd.EntryError("", "").Offset); err != nil {
 			return sum, withFile(err, name)
 		}
 	}
