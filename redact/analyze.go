@@ -37,8 +37,9 @@ type analyzer struct {
 	ar    *jarena    // the entry's parse trees (nil: from the heap)
 	p     *policy
 	ks    *keystore
-	ov    *overlay // stands for ks in an analysis beside others (see overlay.go)
-	learn bool     // remember secrets for the sweep (false while verifying)
+	ov    *overlay  // stands for ks in an analysis beside others (see overlay.go)
+	fns   *boundFns // its methods as values (see bound)
+	learn bool      // remember secrets for the sweep (false while verifying)
 	entry int
 	path  []pathElem
 	depth int
@@ -733,7 +734,22 @@ func (a *analyzer) keyFn(key string, secretData bool) func(string, *editSet) {
 			a.secretValue(s, es, class, rule, false, class != "password" && rule != "secret-data")
 		}
 	}
-	return a.textValue
+	return a.bound().text
+}
+
+// boundFns are an analyzer's methods as values, made once: a method
+// value handed out allocates every time, and headers, parameters and keys
+// hand out several an entry.
+type boundFns struct {
+	text, cookieHeader, setCookie, url, wsProtocols, tokens func(string, *editSet)
+}
+
+func (a *analyzer) bound() *boundFns {
+	if a.fns == nil {
+		a.fns = &boundFns{text: a.textValue, cookieHeader: a.cookieHeader, setCookie: a.setCookie, url: a.url,
+			wsProtocols: a.wsProtocols, tokens: func(s string, es *editSet) { a.tokens(s, es, "token") }}
+	}
+	return a.fns
 }
 
 func (a *analyzer) secretFn(class, rule string, ref bool) func(string, *editSet) {
@@ -905,7 +921,7 @@ func (a *analyzer) paramFn(name string, authish, form bool) func(string, *editSe
 	if ok {
 		return a.secretFn(class, kindWord(form)+":"+lower(name), class != "password" && class != "csrf")
 	}
-	return a.textValue
+	return a.bound().text
 }
 
 // form redacts an application/x-www-form-urlencoded body.
@@ -1030,24 +1046,22 @@ func (a *analyzer) headerFn(name string) func(string, *editSet) {
 		return nil
 	}
 	r := a.p.header(name)
-	rule := "header:" + lower(name)
 	switch r.kind {
-	case hdrAuth:
-		return func(s string, es *editSet) { a.secretValue(s, es, r.class, rule, true, false) }
-	case hdrSecret:
-		return func(s string, es *editSet) { a.secretValue(s, es, r.class, rule, false, false) }
+	case hdrAuth, hdrSecret:
+		rule, auth := "header:"+lower(name), r.kind == hdrAuth
+		return func(s string, es *editSet) { a.secretValue(s, es, r.class, rule, auth, false) }
 	case hdrCookie:
-		return a.cookieHeader
+		return a.bound().cookieHeader
 	case hdrSetCookie:
-		return a.setCookie
+		return a.bound().setCookie
 	case hdrURL:
-		return a.url
+		return a.bound().url
 	case hdrKeep:
-		return func(s string, es *editSet) { a.tokens(s, es, "token") }
+		return a.bound().tokens
 	case hdrWSProtocol:
-		return a.wsProtocols
+		return a.bound().wsProtocols
 	}
-	return a.textValue
+	return a.bound().text
 }
 
 // ---- bodies ----

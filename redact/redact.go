@@ -157,7 +157,7 @@ func (a *analyzer) recycle() {
 	clear(a.path[:cap(a.path)])
 	clear(a.recs[:cap(a.recs)])
 	clear(a.warns[:cap(a.warns)])
-	*a = analyzer{free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
+	*a = analyzer{free: a.free, fns: a.fns, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
 	analyzers.Put(a)
 }
 
@@ -193,7 +193,7 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	a := analyzers.Get().(*analyzer)
 	defer a.recycle()
 	*a = analyzer{p: p, ks: r.ks, ov: ov, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
-		free: a.free, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
+		free: a.free, fns: a.fns, path: a.path[:0], recs: a.recs[:0], warns: a.warns[:0]}
 	if m != nil {
 		a.m = m
 	}
