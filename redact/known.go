@@ -368,10 +368,10 @@ func (m *matcher) reset() {
 		slots = append(slots, t.slot(w))
 	}
 	for _, j := range slots {
-		t.keys[j], t.heads[j], t.counts[j] = 0, 0, 0
+		t.slots[j] = anchorSlot{}
 	}
 	t.used = 0
-	t.next, t.offs, t.windows = t.next[:0], t.offs[:0], t.windows[:0]
+	t.links, t.windows = t.links[:0], t.windows[:0]
 	for i := range m.chunks {
 		clear(m.chunks[i])
 		m.chunks[i] = m.chunks[i][:0]
@@ -447,69 +447,78 @@ func (m *matcher) anchor(f string) int {
 // anchorTable maps a window to the forms anchored at it: an open-addressed
 // table of chain heads, the chains threaded through per-form arrays (a Go
 // map of slices cost an allocation a form and most of the learning time).
+// What a lookup reads together lies together: a slot's key, head and
+// count, a form's link and offset (the tables of a long session outgrow
+// the caches, and each array was a miss of its own).
 type anchorTable struct {
-	keys    []uint64 // window+1; 0 is empty
-	heads   []int32  // the last form anchored at the window
-	counts  []int32
+	slots   []anchorSlot
 	used    int
-	next    []int32  // per form: the previous form with the same window, or -1
-	offs    []int32  // per form: where its window lies in it
+	links   []formLink
 	windows []uint64 // per form: its window
 }
 
+type anchorSlot struct {
+	key   uint64 // window+1; 0 is empty
+	head  int32  // the last form anchored at the window
+	count int32
+}
+
+// formLink is a form's place in its window's chain.
+type formLink struct {
+	next int32 // the previous form with the same window, or -1
+	off  int32 // where its window lies in it
+}
+
 func (t *anchorTable) slot(w uint64) int {
-	mask := len(t.keys) - 1
+	mask := len(t.slots) - 1
 	i := int((w*hashMul)>>32) & mask
-	for t.keys[i] != 0 && t.keys[i] != w+1 {
+	for t.slots[i].key != 0 && t.slots[i].key != w+1 {
 		i = (i + 1) & mask
 	}
 	return i
 }
 
 func (t *anchorTable) count(w uint64) int {
-	if len(t.keys) == 0 {
+	if len(t.slots) == 0 {
 		return 0
 	}
-	return int(t.counts[t.slot(w)])
+	return int(t.slots[t.slot(w)].count)
 }
 
 // head is the last form anchored at w, or -1.
 func (t *anchorTable) head(w uint64) int32 {
-	if len(t.keys) == 0 {
+	if len(t.slots) == 0 {
 		return -1
 	}
-	i := t.slot(w)
-	if t.keys[i] == 0 {
+	sl := &t.slots[t.slot(w)]
+	if sl.key == 0 {
 		return -1
 	}
-	return t.heads[i]
+	return sl.head
 }
 
-// add anchors the next form (index len(t.next)) at w, off bytes into it.
+// add anchors the next form (index len(t.links)) at w, off bytes into it.
 func (t *anchorTable) add(w uint64, off int32) {
-	if 2*(t.used+1) > len(t.keys) {
-		old := *t
-		n := max(1024, 2*len(t.keys))
-		t.keys, t.heads, t.counts, t.used = make([]uint64, n), make([]int32, n), make([]int32, n), 0
-		for i, k := range old.keys {
-			if k != 0 {
-				j := t.slot(k - 1)
-				t.keys[j], t.heads[j], t.counts[j] = k, old.heads[i], old.counts[i]
+	if 2*(t.used+1) > len(t.slots) {
+		old := t.slots
+		t.slots, t.used = make([]anchorSlot, max(1024, 2*len(old))), 0
+		for _, sl := range old {
+			if sl.key != 0 {
+				t.slots[t.slot(sl.key-1)] = sl
 				t.used++
 			}
 		}
 	}
-	form := int32(len(t.next))
-	i := t.slot(w)
-	if t.keys[i] == 0 {
-		t.keys[i], t.heads[i] = w+1, -1
+	form := int32(len(t.links))
+	sl := &t.slots[t.slot(w)]
+	if sl.key == 0 {
+		sl.key, sl.head = w+1, -1
 		t.used++
 	}
-	t.next = append(t.next, t.heads[i])
-	t.offs = append(t.offs, off)
+	t.links = append(t.links, formLink{next: sl.head, off: off})
 	t.windows = append(t.windows, w)
-	t.heads[i] = form
-	t.counts[i]++
+	sl.head = form
+	sl.count++
 }
 
 // candidates calls fn for every occurrence in s of every form, in no
@@ -529,9 +538,9 @@ func candidates[T text](m *matcher, s T, fn func(start, end, form int) bool) {
 		if mask := uint64(1)<<(h&63) | 1<<((h>>6)&63); words[h>>shift]&mask != mask {
 			continue
 		}
-		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.next[fi] {
+		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.links[fi].next {
 			f := m.form(int(fi)).text
-			start := i - int(m.index.offs[fi])
+			start := i - int(m.index.links[fi].off)
 			if start >= 0 && start+len(f) <= len(s) && string(s[start:start+len(f)]) == f {
 				if !fn(start, start+len(f), int(fi)) {
 					return

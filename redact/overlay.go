@@ -13,13 +13,17 @@ package redact
 // learned values are too; they are applied in order. Any other analysis is
 // made again, in turn. The output is thus the same whatever the schedule.
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // overlay is the keystore as one analysis sees it: base, read-only while
 // the analysis runs, and the values the entry itself taught.
 type overlay struct {
 	base *keystore
-	loc  *keystore // this entry's own values
+	mu   *sync.RWMutex // held for reading from acquire to release (nil: none)
+	loc  *keystore     // this entry's own values
 	d    *delta
 	// decoded: values of base whose plaintext this entry learned.
 	decoded map[string]bool
@@ -44,12 +48,11 @@ type ksOp struct {
 	decode           bool
 }
 
-func newOverlay(base *keystore) *overlay {
-	return &overlay{base: base, loc: newKeystore(base.key), decoded: map[string]bool{}}
+func newOverlay(base *keystore, mu *sync.RWMutex) *overlay {
+	return &overlay{base: base, mu: mu, loc: newKeystore(base.key), decoded: map[string]bool{}}
 }
 
-// begin starts an analysis against base as it is now, which records in
-// d (its slices reused).
+// begin starts an analysis, which records in d (its slices reused).
 func (o *overlay) begin(d *delta) {
 	if o.loc.ver > 0 {
 		clear(o.loc.vals)
@@ -59,11 +62,26 @@ func (o *overlay) begin(d *delta) {
 		o.loc.ver = 0
 	}
 	clear(o.decoded)
-	d.ver, d.order = o.base.ver, len(o.base.order)
 	o.d = d
 }
 
 func (o *overlay) end() { o.d = nil }
+
+// acquire takes base as it is now, for reading until release: the
+// analysis asks the keystore nothing before (an entry is parsed first,
+// while Stream may be merging).
+func (o *overlay) acquire() {
+	if o.mu != nil {
+		o.mu.RLock()
+	}
+	o.d.ver, o.d.order = o.base.ver, len(o.base.order)
+}
+
+func (o *overlay) release() {
+	if o.mu != nil {
+		o.mu.RUnlock()
+	}
+}
 
 func (o *overlay) lookup(v string) (known, bool) {
 	o.d.queried = append(o.d.queried, v)

@@ -119,7 +119,7 @@ func TestOverlayMerge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ov := newOverlay(r.ks)
+			ov := newOverlay(r.ks, nil)
 			var d delta
 			ov.begin(&d)
 			out, recs, err := r.entryWith(i, []byte(e), r.pol, true, newMemos(), ov)

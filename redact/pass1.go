@@ -77,14 +77,12 @@ var pass1Workers = func() int {
 
 func (f *firstPass) work(m *memos) {
 	defer f.wg.Done()
-	ov := newOverlay(f.r.ks)
+	ov := newOverlay(f.r.ks, &f.mu)
 	for j := range f.jobs {
 		if j.err = checkEntry(j.index, j.raw, j.off); j.err == nil {
-			f.mu.RLock()
 			ov.begin(&j.d)
 			j.red, j.recs, j.err = f.r.entryWith(j.index, j.raw, f.r.pol, true, m, ov)
 			ov.end()
-			f.mu.RUnlock()
 		}
 		close(j.done)
 	}

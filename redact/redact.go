@@ -190,6 +190,10 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	if root.kind != '{' {
 		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
+	if ov != nil {
+		ov.acquire()
+		defer ov.release()
+	}
 	a := analyzers.Get().(*analyzer)
 	defer a.recycle()
 	*a = analyzer{p: p, ks: r.ks, ov: ov, learn: learn, entry: index, m: r.memoFor(p), ar: ar,
