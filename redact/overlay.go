@@ -182,20 +182,47 @@ func (o *overlay) sweep(s string, fn func(start, end int, value, class string)) 
 // learned since could have changed that analysis; else it changes nothing
 // and reports false.
 func (k *keystore) merge(d *delta) bool {
-	if k.ver != d.ver {
-		for _, q := range d.queried {
-			if kv, ok := k.vals[q]; ok && kv.mod >= d.ver {
+	if !k.valid(d, nil) {
+		return false
+	}
+	k.apply(d)
+	return true
+}
+
+// valid reports whether nothing learned since d's analysis began (in k,
+// or in p, which is to be applied to k first) could have changed it: no
+// value it looked up was learned or changed since, and no string it swept
+// holds a value learned since, in any spelling the sweep knows. Then
+// every answer the keystore gave it is the one it would give now.
+func (k *keystore) valid(d *delta, p *pending) bool {
+	inP := p != nil && len(p.deltas) > 0
+	if k.ver == d.ver && !inP {
+		return true
+	}
+	for _, q := range d.queried {
+		if kv, ok := k.vals[q]; ok && kv.mod >= d.ver || inP && p.touched[q] {
+			return false
+		}
+	}
+	if len(k.order) > d.order {
+		for _, s := range d.swept {
+			if anyForm(k.m, s, func(f *sweepForm) bool { return f.n >= d.order }) {
 				return false
 			}
 		}
-		if len(k.order) > d.order {
-			for _, s := range d.swept {
-				if anyForm(k.m, s, func(f *sweepForm) bool { return f.n >= d.order }) {
-					return false
-				}
+	}
+	if inP && p.m.n > 0 {
+		for _, s := range d.swept {
+			if anyForm(p.m, s, func(*sweepForm) bool { return true }) {
+				return false
 			}
 		}
 	}
+	return true
+}
+
+// apply makes the changes d's analysis made.
+func (k *keystore) apply(d *delta) {
 	for _, op := range d.ops {
 		if op.decode {
 			k.markDecoded(k.vals[op.value])
@@ -203,5 +230,41 @@ func (k *keystore) merge(d *delta) bool {
 			k.learn(op.value, op.class, op.ph, op.forms, op.offs)
 		}
 	}
-	return true
+}
+
+// pending are analyses found valid and not yet applied: Stream checks the
+// next ones against them without holding the keystore's lock, and applies
+// them together.
+type pending struct {
+	deltas  []*delta
+	touched map[string]bool // values they learned or changed
+	m       *matcher        // the spellings of the values they learned
+	order   int             // how many of those the sweep knows
+}
+
+func newPending() *pending { return &pending{touched: map[string]bool{}, m: newMatcher(nil)} }
+
+func (p *pending) add(d *delta) {
+	p.deltas = append(p.deltas, d)
+	for _, op := range d.ops {
+		p.touched[op.value] = true
+		if op.forms != nil {
+			for _, f := range op.forms {
+				p.m.append(sweepForm{text: f, value: op.value})
+			}
+			p.order++
+		}
+	}
+}
+
+// applyPending applies p to k, in order, and empties p.
+func (k *keystore) applyPending(p *pending) {
+	for _, d := range p.deltas {
+		k.apply(d)
+	}
+	clear(p.deltas)
+	p.deltas = p.deltas[:0]
+	clear(p.touched)
+	p.m.reset()
+	p.order = 0
 }

@@ -157,6 +157,64 @@ func TestOverlayMerge(t *testing.T) {
 	}
 }
 
+// TestFirstPassMerge feeds firstPass.merge batches of entries analysed
+// against the keystore as each batch began, as the parallel first pass
+// does, and checks that it writes exactly what redacting the entries in
+// turn writes: text, records and the number of swept values before each,
+// and that it ends with the same keystore.
+func TestFirstPassMerge(t *testing.T) {
+	entries := echoSession(30)
+	type frame struct {
+		gen  int
+		red  []byte
+		recs []Record
+	}
+	ref := newTestRedactor(t, Options{})
+	var want []frame
+	for i, e := range entries {
+		gen := len(ref.ks.order)
+		red, recs, err := ref.entry(i, []byte(e), ref.pol, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, frame{gen, red, recs})
+	}
+	for _, batch := range []int{1, 2, 3, 5, 8, 30} {
+		r := newTestRedactor(t, Options{})
+		var got []frame
+		f := &firstPass{r: r, write: func(index, gen int, red []byte, recs []Record) error {
+			if index != len(got) {
+				t.Fatalf("batch %d: entry %d written after %d entries", batch, index, len(got))
+			}
+			got = append(got, frame{gen, bytes.Clone(red), recs})
+			return nil
+		}}
+		for start := 0; start < len(entries); start += batch {
+			for i := start; i < min(start+batch, len(entries)); i++ {
+				j := &p1job{index: i, raw: []byte(entries[i]), done: make(chan struct{})}
+				ov := newOverlay(r.ks, nil)
+				ov.begin(&j.d)
+				j.red, j.recs, j.err = r.entryWith(i, j.raw, r.pol, true, newMemos(), ov)
+				ov.end()
+				close(j.done)
+				f.window = append(f.window, j)
+			}
+			if err := f.flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range want {
+			if got[i].gen != want[i].gen || !bytes.Equal(got[i].red, want[i].red) || !reflect.DeepEqual(got[i].recs, want[i].recs) {
+				t.Errorf("batch %d, entry %d: written differently (gen %d, want %d):\n%s", batch, i, got[i].gen, want[i].gen, firstDiff(string(want[i].red), string(got[i].red)))
+			}
+		}
+		if !reflect.DeepEqual(stateOf(r.ks), stateOf(ref.ks)) {
+			t.Errorf("batch %d: the keystore differs", batch)
+		}
+		t.Logf("batch %d: %d of %d analyses made again", batch, f.redone, len(entries))
+	}
+}
+
 // ref0 is a Redactor that has redacted entries in turn.
 func ref0(t *testing.T, entries []string) *Redactor {
 	r := newTestRedactor(t, Options{})

@@ -27,6 +27,7 @@ type firstPass struct {
 	free    []*p1job // merged, to reuse
 	gens    []int
 	redone  int // analyses made again in turn
+	pend    *pending
 	// While most analyses are made again (every entry echoes a secret
 	// the one before revealed), entries are analysed in turn up to
 	// serialUntil, for serialRun more entries each time it happens again.
@@ -157,26 +158,41 @@ func (f *firstPass) merge() error {
 	ready := f.window[:n]
 	r := f.r
 	gens := f.gens[:0]
+	if f.pend == nil {
+		f.pend = newPending()
+	}
+	p := f.pend
 	var err error
 	redone := f.redone
-	f.mu.Lock()
 	for i, j := range ready {
 		if j.err != nil {
 			err, n = j.err, i
 			break
 		}
+		// Read without the lock: only this goroutine changes the
+		// keystore, and the analyses beside it go on meanwhile.
+		if r.ks.valid(&j.d, p) {
+			gens = append(gens, len(r.ks.order)+p.order)
+			p.add(&j.d)
+			continue
+		}
+		// Something learned since the analysis began may change it.
+		f.redone++
+		f.mu.Lock()
+		r.ks.applyPending(p)
 		gens = append(gens, len(r.ks.order))
-		if !r.ks.merge(&j.d) {
-			// Something learned since the analysis began may change it.
-			f.redone++
-			j.red, j.recs, j.err = r.entry(j.index, j.raw, r.pol, true)
-			if j.err != nil {
-				err, n = j.err, i
-				break
-			}
+		j.red, j.recs, j.err = r.entry(j.index, j.raw, r.pol, true)
+		f.mu.Unlock()
+		if j.err != nil {
+			err, n = j.err, i
+			break
 		}
 	}
-	f.mu.Unlock()
+	if len(p.deltas) > 0 {
+		f.mu.Lock()
+		r.ks.applyPending(p)
+		f.mu.Unlock()
+	}
 	if redone = f.redone - redone; 2*redone > n && n >= 4 {
 		f.serialRun = min(max(2*f.serialRun, 4*maxWindow), 128*maxWindow)
 		f.serialUntil = ready[n-1].index + 1 + len(f.window) - n + f.serialRun
