@@ -204,16 +204,22 @@ func (k *keystore) valid(d *delta, p *pending) bool {
 			return false
 		}
 	}
-	if len(k.order) > d.order {
-		for _, s := range d.swept {
-			if anyForm(k.m, s, func(f *sweepForm) bool { return f.n >= d.order }) {
-				return false
-			}
-		}
+	since := func(f *sweepForm) bool { return f.n >= d.order }
+	var ms []*matcher
+	switch {
+	case p != nil && d.order >= p.base:
+		ms = []*matcher{p.m} // every value learned since d.order
+	case p != nil:
+		ms = []*matcher{k.m, p.m}
+	case len(k.order) > d.order:
+		ms = []*matcher{k.m}
 	}
-	if inP && p.m.n > 0 {
+	for _, m := range ms {
+		if m.n == 0 {
+			continue
+		}
 		for _, s := range d.swept {
-			if anyForm(p.m, s, func(*sweepForm) bool { return true }) {
+			if anyForm(m, s, since) {
 				return false
 			}
 		}
@@ -238,26 +244,43 @@ func (k *keystore) apply(d *delta) {
 type pending struct {
 	deltas  []*delta
 	touched map[string]bool // values they learned or changed
-	m       *matcher        // the spellings of the values they learned
-	order   int             // how many of those the sweep knows
+	order   int             // how many values they learned that the sweep knows
+	// m holds the spellings of the values learned from the base'th on,
+	// applied or pending, each numbered as in the keystore: an analysis
+	// that began after base is checked against these alone, not against
+	// the keystore's whole matcher.
+	m      *matcher
+	base   int
+	synced int // len(order) of the keystore when m was last complete
 }
+
+const maxRecentForms = 1 << 13
 
 func newPending() *pending { return &pending{touched: map[string]bool{}, m: newMatcher(nil)} }
 
-func (p *pending) add(d *delta) {
+// sync starts m afresh if the keystore learned values m does not hold.
+func (p *pending) sync(k *keystore) {
+	if len(k.order) != p.synced || p.m.n > maxRecentForms {
+		p.m.reset()
+		p.base, p.synced = len(k.order), len(k.order)
+	}
+}
+
+// add appends d, whose first value the sweep knows will be number gen.
+func (p *pending) add(d *delta, gen int) {
 	p.deltas = append(p.deltas, d)
 	for _, op := range d.ops {
 		p.touched[op.value] = true
 		if op.forms != nil {
 			for _, f := range op.forms {
-				p.m.append(sweepForm{text: f, value: op.value})
+				p.m.append(sweepForm{text: f, value: op.value, n: gen + p.order})
 			}
 			p.order++
 		}
 	}
 }
 
-// applyPending applies p to k, in order, and empties p.
+// applyPending applies p to k, in order.
 func (k *keystore) applyPending(p *pending) {
 	for _, d := range p.deltas {
 		k.apply(d)
@@ -265,6 +288,6 @@ func (k *keystore) applyPending(p *pending) {
 	clear(p.deltas)
 	p.deltas = p.deltas[:0]
 	clear(p.touched)
-	p.m.reset()
 	p.order = 0
+	p.synced = len(k.order)
 }

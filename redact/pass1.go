@@ -162,6 +162,7 @@ func (f *firstPass) merge() error {
 		f.pend = newPending()
 	}
 	p := f.pend
+	p.sync(r.ks)
 	var err error
 	redone := f.redone
 	for i, j := range ready {
@@ -172,8 +173,9 @@ func (f *firstPass) merge() error {
 		// Read without the lock: only this goroutine changes the
 		// keystore, and the analyses beside it go on meanwhile.
 		if r.ks.valid(&j.d, p) {
-			gens = append(gens, len(r.ks.order)+p.order)
-			p.add(&j.d)
+			gen := len(r.ks.order) + p.order
+			gens = append(gens, gen)
+			p.add(&j.d, gen)
 			continue
 		}
 		// Something learned since the analysis began may change it.
@@ -182,6 +184,7 @@ func (f *firstPass) merge() error {
 		r.ks.applyPending(p)
 		gens = append(gens, len(r.ks.order))
 		j.red, j.recs, j.err = r.entry(j.index, j.raw, r.pol, true)
+		p.sync(r.ks)
 		f.mu.Unlock()
 		if j.err != nil {
 			err, n = j.err, i
