@@ -538,16 +538,47 @@ func candidates[T text](m *matcher, s T, fn func(start, end, form int) bool) {
 		if mask := uint64(1)<<(h&63) | 1<<((h>>6)&63); words[h>>shift]&mask != mask {
 			continue
 		}
-		for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.links[fi].next {
-			f := m.form(int(fi)).text
-			start := i - int(m.index.links[fi].off)
-			if start >= 0 && start+len(f) <= len(s) && string(s[start:start+len(f)]) == f {
-				if !fn(start, start+len(f), int(fi)) {
-					return
-				}
+		if !chain(m, s, i, w, 0, fn) {
+			return
+		}
+	}
+}
+
+// candidates2 is candidates over m and m2 in one pass over s, m2's forms
+// numbered after m's.
+func candidates2(m, m2 *matcher, s string, fn func(start, end, form int) bool) {
+	if len(s) < anchorLen {
+		return
+	}
+	shift, shift2 := 64-m.logWords, 64-m2.logWords
+	words, words2 := m.words, m2.words
+	w := window(s, 0) << 8
+	for i := 0; i+anchorLen <= len(s); i++ {
+		w = w>>8 | uint64(s[i+anchorLen-1])<<(8*(anchorLen-1))
+		h := w * hashMul
+		mask := uint64(1)<<(h&63) | 1<<((h>>6)&63)
+		if words[h>>shift]&mask == mask && !chain(m, s, i, w, 0, fn) {
+			return
+		}
+		if words2[h>>shift2]&mask == mask && !chain(m2, s, i, w, m.n, fn) {
+			return
+		}
+	}
+}
+
+// chain calls fn for the forms anchored at window w that occur in s with
+// that window at i, numbered from base; false when fn said stop.
+func chain[T text](m *matcher, s T, i int, w uint64, base int, fn func(start, end, form int) bool) bool {
+	for fi := m.index.head(w & windowMask); fi >= 0; fi = m.index.links[fi].next {
+		f := m.form(int(fi)).text
+		start := i - int(m.index.links[fi].off)
+		if start >= 0 && start+len(f) <= len(s) && string(s[start:start+len(f)]) == f {
+			if !fn(start, start+len(f), base+int(fi)) {
+				return false
 			}
 		}
 	}
+	return true
 }
 
 // find calls fn for the known forms in s from left to right, the longest

@@ -154,17 +154,14 @@ func (o *overlay) sweep(s string, fn func(start, end int, value, class string)) 
 		return
 	}
 	c := o.cands[:0]
-	if bn > 0 {
-		o.base.m.candidates(s, func(start, end, form int) bool {
-			c = append(c, match{start, end, form})
-			return true
-		})
+	collect := func(start, end, form int) bool {
+		c = append(c, match{start, end, form})
+		return true
 	}
-	if o.loc.m.n > 0 {
-		o.loc.m.candidates(s, func(start, end, form int) bool {
-			c = append(c, match{start, end, bn + form})
-			return true
-		})
+	if o.loc.m.n == 0 {
+		o.base.m.candidates(s, collect)
+	} else {
+		candidates2(o.base.m, o.loc.m, s, collect)
 	}
 	o.cands = nil
 	pick(c, func(start, end, form int) {
