@@ -247,6 +247,7 @@ type pending struct {
 	// that began after base is checked against these alone, not against
 	// the keystore's whole matcher.
 	m      *matcher
+	fs     []sweepForm
 	base   int
 	synced int // len(order) of the keystore when m was last complete
 }
@@ -269,9 +270,15 @@ func (p *pending) add(d *delta, gen int) {
 	for _, op := range d.ops {
 		p.touched[op.value] = true
 		if op.forms != nil {
+			fs := p.fs[:0]
 			for _, f := range op.forms {
-				p.m.append(sweepForm{text: f, value: op.value, n: gen + p.order})
+				fs = append(fs, sweepForm{text: f, value: op.value, n: gen + p.order})
 			}
+			// The windows the analysis chose against the keystore serve
+			// here too: choosing again cost as much as the check saved.
+			p.m.appendAt(fs, op.offs)
+			clear(fs)
+			p.fs = fs[:0]
 			p.order++
 		}
 	}
