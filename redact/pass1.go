@@ -222,16 +222,20 @@ func (f *firstPass) merge() error {
 
 // recycle keeps a merged job's buffers, dropping what they refer to.
 func (f *firstPass) recycle(j *p1job) {
-	if cap(j.raw) > maxParallelEntry {
-		return
+	raw := j.raw[:0]
+	if cap(raw) > maxKeptBuffer {
+		raw = nil // the jobs kept must not hold a window of large entries
 	}
 	d := j.d
 	clear(d.ops)
 	clear(d.queried)
 	clear(d.swept)
-	*j = p1job{raw: j.raw[:0], d: delta{ops: d.ops[:0], queried: d.queried[:0], swept: d.swept[:0]}}
+	*j = p1job{raw: raw, d: delta{ops: d.ops[:0], queried: d.queried[:0], swept: d.swept[:0]}}
 	f.free = append(f.free, j)
 }
+
+// maxKeptBuffer is the largest entry buffer a merged job keeps for reuse.
+const maxKeptBuffer = 64 << 10
 
 func isClosed(c chan struct{}) bool {
 	select {
