@@ -227,15 +227,21 @@ func (f *firstPass) recycle(j *p1job) {
 		raw = nil // the jobs kept must not hold a window of large entries
 	}
 	d := j.d
-	clear(d.ops)
-	clear(d.queried)
-	clear(d.swept)
-	*j = p1job{raw: raw, d: delta{ops: d.ops[:0], queried: d.queried[:0], swept: d.swept[:0]}}
+	*j = p1job{raw: raw, d: delta{ops: keep(d.ops), queried: keep(d.queried), swept: keep(d.swept)}}
 	f.free = append(f.free, j)
 }
 
 // maxKeptBuffer is the largest entry buffer a merged job keeps for reuse.
 const maxKeptBuffer = 64 << 10
+
+// keep empties a job's list for reuse, unless it grew large.
+func keep[T any](s []T) []T {
+	if cap(s) > 1<<12 {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
 
 func isClosed(c chan struct{}) bool {
 	select {
