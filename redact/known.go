@@ -354,21 +354,24 @@ func newMatcher(forms []sweepForm) *matcher {
 
 // reset empties m for reuse.
 func (m *matcher) reset() {
-	if m.n > formChunk {
-		*m = *newMatcher(nil)
-		return
-	}
 	t := &m.index
-	// Only the words and slots the forms used: a matcher of an entry's
-	// own values holds a few forms in tables sized for a thousand.
-	slots := make([]int, 0, 64)
-	for _, w := range t.windows {
-		i, _ := probe(w, m.logWords)
-		m.words[i] = 0
-		slots = append(slots, t.slot(w))
-	}
-	for _, j := range slots {
-		t.slots[j] = anchorSlot{}
+	if m.n > 64 {
+		clear(m.words)
+		clear(t.slots)
+	} else {
+		// Only the words and slots the forms used: a matcher of an
+		// entry's own values holds a few forms in tables sized for a
+		// thousand.
+		var buf [64]int
+		slots := buf[:0]
+		for _, w := range t.windows {
+			i, _ := probe(w, m.logWords)
+			m.words[i] = 0
+			slots = append(slots, t.slot(w))
+		}
+		for _, j := range slots {
+			t.slots[j] = anchorSlot{}
+		}
 	}
 	t.used = 0
 	t.links, t.windows = t.links[:0], t.windows[:0]
