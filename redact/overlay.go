@@ -12,6 +12,9 @@ package redact
 // is then the one it would have given it in turn, so its edits, records and
 // learned values are too; they are applied in order. Any other analysis is
 // made again, in turn. The output is thus the same whatever the schedule.
+// The merge checks without the keystore's lock (it alone writes the
+// keystore), against the keystore and the analyses accepted but not yet
+// applied (pending), and takes the lock only to apply them.
 
 import (
 	"strings"
