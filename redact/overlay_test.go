@@ -284,3 +284,45 @@ func TestStreamParallelSame(t *testing.T) {
 		})
 	}
 }
+
+// FuzzStreamParallel: the first pass writes the same on several
+// goroutines as on one, whatever the entries hold and echo.
+func FuzzStreamParallel(f *testing.F) {
+	f.Add("tok-"+strings.Repeat("A1b2", 6), "s3cr3t/+=value", uint8(5))
+	f.Add("user:pass", "dXNlcjpwYXNz", uint8(9))
+	f.Fuzz(func(t *testing.T, a, b string, n uint8) {
+		entries := make([]string, int(n%24)+2)
+		for i := range entries {
+			e := ent{
+				url: fmt.Sprintf("https://x.example/p/%d?q=%s&t=%s", i, url.QueryEscape(a), url.QueryEscape(b[:min(len(b), i)])),
+				reqH: [][2]string{
+					{"Authorization", "Bearer " + b + a[:min(len(a), i)]},
+					{"X-Echo", a + " " + b},
+					{"Cookie", "sid=" + a[min(len(a), i):] + b},
+				},
+				text: `{"token":` + jq(a+fmt.Sprint(i)) + `,"echo":` + jq(b) + `,` + jq(a) + `:1}`,
+			}
+			if i%3 == 2 {
+				e.text, e.enc = base64.StdEncoding.EncodeToString([]byte(`{"password":`+jq(b+a)+`}`)), "base64"
+			}
+			entries[i] = e.json()
+		}
+		doc := harOf(entries...)
+		defer func(w func() int) { pass1Workers = w }(pass1Workers)
+		run := func(workers int) (string, Summary, []Record) {
+			pass1Workers = func() int { return workers }
+			var out bytes.Buffer
+			var recs []Record
+			sum, err := newTestRedactor(t, Options{}).Stream(strings.NewReader(doc), &out, StreamOptions{OnRecord: func(r Record) { recs = append(recs, r) }})
+			if err != nil {
+				return "error: " + err.Error(), sum, nil
+			}
+			return out.String(), sum, recs
+		}
+		want, wantSum, wantRecs := run(0)
+		got, sum, recs := run(2)
+		if got != want || !reflect.DeepEqual(sum, wantSum) || !reflect.DeepEqual(recs, wantRecs) {
+			t.Fatalf("two workers write otherwise than one:\n%s", firstDiff(want, got))
+		}
+	})
+}
