@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apitape/apitape/har"
 )
 
 // writeBigHAR writes a HAR of about size bytes to a file, streaming: a
@@ -331,4 +333,47 @@ func BenchmarkEntrySession(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkEntryCorpus redacts each real HAR's entries one by one with a
+// fresh Redactor, as `convert` does by default: on small files the cost
+// per string of the analysis, not the sweep, decides the time.
+func BenchmarkEntryCorpus(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "har-corpus", "*.har"))
+	if len(files) == 0 {
+		b.Skip("no HAR corpus")
+	}
+	for _, file := range files {
+		f, err := os.Open(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var entries [][]byte
+		size := 0
+		hr := har.NewReader(f, file)
+		for {
+			raw, err := hr.NextRaw()
+			if err != nil {
+				break
+			}
+			entries = append(entries, bytes.Clone(raw))
+			size += len(raw)
+		}
+		f.Close()
+		b.Run(strings.TrimSuffix(filepath.Base(file), ".har"), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := New(Options{Key: testKey})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, raw := range entries {
+					if _, _, err := r.Entry(i, raw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 
 	"github.com/apitape/apitape/internal/credential"
@@ -114,9 +115,29 @@ func (a *analyzer) assignments(s string, es *editSet) {
 	if !strings.ContainsAny(s, ":=,") {
 		return
 	}
+	if a.p.kwRun != nil {
+		for _, n := range kwRunNames(s, a.p.kwRun) {
+			a.assignment(s, n.ns, n.ne, es)
+		}
+		return
+	}
+	for _, n := range kwIndexNames(s, a.p.textKeywords()) {
+		a.assignment(s, n.ns, n.ne, es)
+	}
+}
+
+// nameSpan is a name in free text that holds a keyword.
+type nameSpan struct{ ns, ne int }
+
+// kwIndexNames finds each keyword's occurrences in the lower-cased text
+// and widens them to the identifier around them: the names assignment
+// looks at, in the order it looks at them (by keyword, then by place).
+// Each name once.
+func kwIndexNames(s string, kws []string) []nameSpan {
 	ls := asciiLower(s)
+	var names []nameSpan
 	seen := map[int]bool{}
-	for _, kw := range a.p.textKeywords() {
+	for _, kw := range kws {
 		for from := 0; ; {
 			i := strings.Index(ls[from:], kw)
 			if i < 0 {
@@ -131,16 +152,94 @@ func (a *analyzer) assignments(s string, es *editSet) {
 			for ne < len(s) && isIdentByte(s[ne]) {
 				ne++
 			}
-			for ns < ne && (s[ns] == '-' || s[ns] == '.') && !strings.HasPrefix(s[ns:], "--") {
-				ns++
-			}
+			ns = trimNameStart(s, ns, ne)
 			if seen[ns] {
 				continue
 			}
 			seen[ns] = true
-			a.assignment(s, ns, ne, es)
+			names = append(names, nameSpan{ns, ne})
 		}
 	}
+	return names
+}
+
+// trimNameStart skips the dashes and dots before a name, not those of a
+// command-line flag's "--".
+func trimNameStart(s string, ns, ne int) int {
+	for ns < ne && (s[ns] == '-' || s[ns] == '.') && !strings.HasPrefix(s[ns:], "--") {
+		ns++
+	}
+	return ns
+}
+
+// indexedKeyword is a keyword and its index in policy.kw.
+type indexedKeyword struct {
+	kw string
+	at int
+}
+
+// kwRunNames finds the names of kwIndexNames that a separator follows, in
+// the same order, with one scan of the text's identifiers instead of one
+// search a keyword. It holds when every keyword is made of identifier
+// bytes: then an occurrence lies inside one identifier, that identifier is
+// the name, and a name is first found by the lowest keyword it holds.
+// A keyword that holds an earlier one finds no name of its own, so kws
+// leaves it out. Names that no separator follows are left out, as
+// assignment does nothing with them (TestKwRunNames, FuzzKwRunNames).
+func kwRunNames(s string, kws []indexedKeyword) []nameSpan {
+	type found struct {
+		nameSpan
+		kw int
+	}
+	var names []found
+	var low []byte
+	for i := 0; i < len(s); {
+		if !isIdentByte(s[i]) {
+			i++
+			continue
+		}
+		rs := i
+		for i < len(s) && isIdentByte(s[i]) {
+			i++
+		}
+		if !sepFollows(s, i) {
+			continue
+		}
+		low = append(low[:0], s[rs:i]...)
+		for j, c := range low {
+			if c >= 'A' && c <= 'Z' {
+				low[j] = c + 'a' - 'A'
+			}
+		}
+		for _, k := range kws {
+			if strings.Contains(string(low), k.kw) {
+				names = append(names, found{nameSpan{trimNameStart(s, rs, i), i}, k.at})
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(names, func(x, y found) int { return x.kw - y.kw })
+	out := make([]nameSpan, len(names))
+	for i, n := range names {
+		out[i] = n.nameSpan
+	}
+	return out
+}
+
+// sepFollows reports whether the separator of an assignment can follow a
+// name that ends at ne: an optional quote (escaped or not), blanks, then
+// ':', '=' or ','. assignment returns at once without one.
+func sepFollows(s string, ne int) bool {
+	j := ne
+	if j+1 < len(s) && s[j] == '\\' && (s[j+1] == '"' || s[j+1] == '\'') {
+		j += 2
+	} else if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		j++
+	}
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	return j < len(s) && (s[j] == ':' || s[j] == '=' || s[j] == ',')
 }
 
 // textKeywords are the prefilter words plus the names from a rules file.
@@ -160,6 +259,31 @@ func (p *policy) computeKeywords() {
 		}
 	}
 	p.kw = kw
+	p.kwRun = runKeywords(kw)
+}
+
+// runKeywords is kw for kwRunNames, or nil when a keyword is empty or not
+// made of identifier bytes.
+func runKeywords(kw []string) []indexedKeyword {
+	var run []indexedKeyword
+next:
+	for i, k := range kw {
+		if k == "" {
+			return nil
+		}
+		for j := 0; j < len(k); j++ {
+			if !isIdentByte(k[j]) {
+				return nil
+			}
+		}
+		for _, earlier := range run {
+			if strings.Contains(k, earlier.kw) {
+				continue next
+			}
+		}
+		run = append(run, indexedKeyword{k, i})
+	}
+	return run
 }
 
 // assignment looks at the name s[ns:ne] and, when a separator and a value

@@ -122,7 +122,11 @@ type policy struct {
 	patterns                      []*Pattern
 	strict                        bool
 	kw                            []string // assignment keywords, lower case
-	gitleaks                      *gitleaksSet
+	// kwRun, when set, are the keywords that find the same names in one
+	// scan of the text's identifiers (kwRunNames): those of kw not
+	// holding an earlier one, with their index in kw.
+	kwRun    []indexedKeyword
+	gitleaks *gitleaksSet
 }
 
 func lower(s string) string { return strings.ToLower(s) }
