@@ -317,13 +317,31 @@ const maxGunzip = 64 << 20
 // bytes: gzip, deflate, br, zstd, by Content-Encoding or magic bytes),
 // redacts it and encodes it again the same way. A body that cannot be
 // decoded or inflated is reported as not inspected, never passed as clean.
-func (a *analyzer) base64Body(s, mime, cenc string, es *editSet) {
-	t := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
+// dropBlanks removes the spaces, tabs and line ends that wrap base64; s
+// itself when it has none, as most bodies (a loop over bytes: strings.Map
+// decodes runes and calls a function a byte).
+func dropBlanks(s string) string {
+	i := 0
+	for i < len(s) && !isBlank(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s[:i])
+	for ; i < len(s); i++ {
+		if !isBlank(s[i]) {
+			b = append(b, s[i])
 		}
-		return r
-	}, s)
+	}
+	return string(b)
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func (a *analyzer) base64Body(s, mime, cenc string, es *editSet) {
+	t := dropBlanks(s)
 	raw, err := base64.StdEncoding.DecodeString(t)
 	if err != nil {
 		if dec, ok := decodeBase64(t); ok {

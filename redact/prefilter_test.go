@@ -1,8 +1,11 @@
 package redact
 
 import (
+	"encoding/base64"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // kwRunNamesRef is what kwRunNames must find: the names of kwIndexNames
@@ -86,5 +89,37 @@ func FuzzKwRunNames(f *testing.F) {
 			q = newPolicy(&Rules{Headers: []string{extra}, JSON: []string{extra}}, nil, false)
 		}
 		checkKwRunNames(t, q, s)
+	})
+}
+
+// FuzzDropBlanks: dropBlanks is the strings.Map it replaced for valid
+// UTF-8; for other text both keep a byte that is not base64, so that
+// base64Body fails to decode either.
+func FuzzDropBlanks(f *testing.F) {
+	for _, s := range []string{"", "aGVsbG8=", "aGVs\r\nbG8=", " a b\tc\n", "\xff a", "é\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := dropBlanks(s)
+		want := strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, s)
+		if got == want {
+			return
+		}
+		if utf8.ValidString(s) {
+			t.Fatalf("dropBlanks(%q) = %q, want %q", s, got, want)
+		}
+		for _, x := range []string{got, want} {
+			if _, err := base64.StdEncoding.DecodeString(x); err == nil {
+				t.Fatalf("%q decodes", x)
+			}
+			if _, ok := decodeBase64(x); ok {
+				t.Fatalf("%q decodes", x)
+			}
+		}
 	})
 }
