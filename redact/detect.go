@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -258,25 +259,41 @@ func basicCredentials(b64 string) bool {
 // rancherKeys finds runs of exactly 54 alphabet characters with no letter
 // or digit on either side.
 func rancherKeys(s string, hits []hit) []hit {
-	if len(s) < rancherKeyLen {
-		return hits
-	}
-	run := 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && isRancher[s[i]] {
-			run++
-			continue
-		}
-		if run == rancherKeyLen && (i == len(s) || !isAlnum[s[i]]) {
-			a := i - run
-			if a == 0 || !isAlnum[s[a-1]] {
-				hits = append(hits, hit{a, i, "rancher-token", "token", false})
-			}
-		}
+	for i, j := range eachRun(s, &isRancher, rancherKeyLen) {
 		// A run that stops at another letter or digit is part of a word.
-		run = 0
+		if j-i == rancherKeyLen && (j == len(s) || !isAlnum[s[j]]) && (i == 0 || !isAlnum[s[i-1]]) {
+			hits = append(hits, hit{i, j, "rancher-token", "token", false})
+		}
 	}
 	return hits
+}
+
+// eachRun yields the start and end of each longest run of bytes in class
+// that is at least min long, in order. It looks at every min-th byte
+// until one is in class, then at that byte's run only: the detectors of
+// long runs (Rancher keys, hex and base64) skip most of a page's text.
+func eachRun(s string, class *[256]bool, min int) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		// A run of min bytes holds one of the probes: a probe that is out
+		// of class, or a run's end, is followed by the next min bytes on.
+		for p := min - 1; p < len(s); {
+			if !class[s[p]] {
+				p += min
+				continue
+			}
+			i, j := p, p+1
+			for i > 0 && class[s[i-1]] {
+				i--
+			}
+			for j < len(s) && class[s[j]] {
+				j++
+			}
+			if j-i >= min && !yield(i, j) {
+				return
+			}
+			p = j + min
+		}
+	}
 }
 
 // jwts finds JSON Web Tokens. A JWT's header and claims are not secret

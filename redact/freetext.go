@@ -538,25 +538,13 @@ func (a *analyzer) base64Runs(s string, es *editSet) {
 	if a.depth >= maxDepth-1 || len(s) < 20 {
 		return
 	}
-	for i := 0; i < len(s); {
-		if !isB64[s[i]] {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isB64[s[j]] {
-			j++
-		}
+	for i, j := range eachRun(s, &isB64, 20) {
 		k := j
 		for k < len(s) && k-j < 2 && s[k] == '=' {
 			k++
 		}
-		if j-i >= 20 && es.free(i, k) {
+		if es.free(i, k) {
 			a.base64Run(s, i, k, es)
-		}
-		i = k
-		if i == j {
-			i++
 		}
 	}
 }

@@ -387,6 +387,14 @@ func isHex4(s string) bool {
 // every byte of every entry.
 func unhex(c byte) int { return int(hexValue[c]) }
 
+// isHex holds the hex digits, for eachRun.
+var isHex = func() (t [256]bool) {
+	for i := range t {
+		t[i] = hexValue[i] >= 0
+	}
+	return t
+}()
+
 var hexValue = func() (t [256]int8) {
 	for i := range t {
 		t[i] = -1

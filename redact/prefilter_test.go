@@ -123,3 +123,95 @@ func FuzzDropBlanks(f *testing.F) {
 		}
 	})
 }
+
+// naiveRuns is what eachRun must yield: every longest run of class
+// bytes at least min long, found by looking at every byte.
+func naiveRuns(s string, class *[256]bool, min int) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(s); {
+		if !class[s[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && class[s[j]] {
+			j++
+		}
+		if j-i >= min {
+			out = append(out, [2]int{i, j})
+		}
+		i = j
+	}
+	return out
+}
+
+// rancherKeysRef is rancherKeys as it looked at every byte.
+func rancherKeysRef(s string, hits []hit) []hit {
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isRancher[s[i]] {
+			run++
+			continue
+		}
+		if run == rancherKeyLen && (i == len(s) || !isAlnum[s[i]]) {
+			a := i - run
+			if a == 0 || !isAlnum[s[a-1]] {
+				hits = append(hits, hit{a, i, "rancher-token", "token", false})
+			}
+		}
+		run = 0
+	}
+	return hits
+}
+
+func checkEachRun(t *testing.T, s string) {
+	t.Helper()
+	for _, c := range []struct {
+		class *[256]bool
+		min   int
+	}{{&isRancher, rancherKeyLen}, {&isHex, 2 * minSweep}, {&isB64, 20}, {&isAlnum, 1}, {&isHex, 2}} {
+		var got [][2]int
+		for i, j := range eachRun(s, c.class, c.min) {
+			got = append(got, [2]int{i, j})
+		}
+		if want := naiveRuns(s, c.class, c.min); !slices.Equal(got, want) {
+			t.Fatalf("eachRun(%q, min %d) = %v, want %v", s, c.min, got, want)
+		}
+	}
+	if got, want := rancherKeys(s, nil), rancherKeysRef(s, nil); !slices.Equal(got, want) {
+		t.Fatalf("rancherKeys(%q) = %v, want %v", s, got, want)
+	}
+}
+
+var runSeeds = []string{
+	"",
+	"abc",
+	strings.Repeat("a1", 27),
+	"x " + strings.Repeat("b", 54) + " y",
+	"X" + strings.Repeat("c", 54),
+	strings.Repeat("d", 55) + "," + strings.Repeat("e", 54),
+	"deadbeefcafe0123 zz 0123456789abcdefABCDEF=",
+	"aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ==;YWJj",
+	strings.Repeat("ab ", 30) + strings.Repeat("f", 53) + "-" + strings.Repeat("0", 54),
+}
+
+func TestEachRun(t *testing.T) {
+	for _, s := range runSeeds {
+		checkEachRun(t, s)
+	}
+}
+
+func FuzzEachRun(f *testing.F) {
+	for _, s := range runSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkEachRun(t, s)
+		// Long runs are rare in random bytes: try them stretched.
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			b.WriteString(strings.Repeat(s[i:i+1], int(s[i])%60))
+		}
+		checkEachRun(t, b.String())
+	})
+}

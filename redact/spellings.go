@@ -105,19 +105,10 @@ var namedEntities = map[string]rune{"amp": '&', "lt": '<', "gt": '>', "quot": '"
 // a hit re-encodes the whole run (digests decode to random bytes and are
 // left alone).
 func (a *analyzer) hexRuns(s string, es *editSet) {
-	for i := 0; i < len(s); {
-		if unhex(s[i]) < 0 {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && unhex(s[j]) >= 0 {
-			j++
-		}
-		if n := j - i; n >= 2*minSweep && n%2 == 0 && n <= 2*maxSweep && (i == 0 || !isAlnum[s[i-1]]) && (j == len(s) || !isAlnum[s[j]]) && es.free(i, j) {
+	for i, j := range eachRun(s, &isHex, 2*minSweep) {
+		if n := j - i; n%2 == 0 && n <= 2*maxSweep && (i == 0 || !isAlnum[s[i-1]]) && (j == len(s) || !isAlnum[s[j]]) && es.free(i, j) {
 			a.hexRun(s, i, j, es)
 		}
-		i = j
 	}
 }
 
