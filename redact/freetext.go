@@ -178,6 +178,12 @@ type indexedKeyword struct {
 	at int
 }
 
+// runKeywordSet is policy.kw for kwRunNames.
+type runKeywordSet struct {
+	kws   []indexedKeyword
+	pairs [1 << 16 / 64]uint64 // the keywords' first two bytes (pairKey)
+}
+
 // kwRunNames finds the names of kwIndexNames that a separator follows, in
 // the same order, with one scan of the text's identifiers instead of one
 // search a keyword. It holds when every keyword is made of identifier
@@ -186,13 +192,12 @@ type indexedKeyword struct {
 // A keyword that holds an earlier one finds no name of its own, so kws
 // leaves it out. Names that no separator follows are left out, as
 // assignment does nothing with them (TestKwRunNames, FuzzKwRunNames).
-func kwRunNames(s string, kws []indexedKeyword) []nameSpan {
+func kwRunNames(s string, set *runKeywordSet) []nameSpan {
 	type found struct {
 		nameSpan
 		kw int
 	}
 	var names []found
-	var low []byte
 	for i := 0; i < len(s); {
 		if !isIdentByte(s[i]) {
 			i++
@@ -202,20 +207,27 @@ func kwRunNames(s string, kws []indexedKeyword) []nameSpan {
 		for i < len(s) && isIdentByte(s[i]) {
 			i++
 		}
-		if !sepFollows(s, i) {
+		if i-rs < 2 || !sepFollows(s, i) {
 			continue
 		}
-		low = append(low[:0], s[rs:i]...)
-		for j, c := range low {
-			if c >= 'A' && c <= 'Z' {
-				low[j] = c + 'a' - 'A'
+		best := -1
+		for j := rs; j+1 < i; j++ {
+			p := uint16(lowerTable[s[j]])<<8 | uint16(lowerTable[s[j+1]])
+			if set.pairs[p>>6]&(1<<(p&63)) == 0 {
+				continue
+			}
+			for _, k := range set.kws {
+				if best >= 0 && k.at >= best {
+					break
+				}
+				if hasLowerPrefix(s[j:i], k.kw) {
+					best = k.at
+					break
+				}
 			}
 		}
-		for _, k := range kws {
-			if strings.Contains(string(low), k.kw) {
-				names = append(names, found{nameSpan{trimNameStart(s, rs, i), i}, k.at})
-				break
-			}
+		if best >= 0 {
+			names = append(names, found{nameSpan{trimNameStart(s, rs, i), i}, best})
 		}
 	}
 	slices.SortStableFunc(names, func(x, y found) int { return x.kw - y.kw })
@@ -224,6 +236,20 @@ func kwRunNames(s string, kws []indexedKeyword) []nameSpan {
 		out[i] = n.nameSpan
 	}
 	return out
+}
+
+// hasLowerPrefix reports whether s, its ASCII letters lower-cased (as
+// asciiLower does), begins with prefix.
+func hasLowerPrefix(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lowerTable[s[i]] != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // sepFollows reports whether the separator of an assignment can follow a
@@ -262,13 +288,13 @@ func (p *policy) computeKeywords() {
 	p.kwRun = runKeywords(kw)
 }
 
-// runKeywords is kw for kwRunNames, or nil when a keyword is empty or not
-// made of identifier bytes.
-func runKeywords(kw []string) []indexedKeyword {
-	var run []indexedKeyword
+// runKeywords is kw for kwRunNames, or nil when a keyword is shorter than
+// two bytes or not made of identifier bytes.
+func runKeywords(kw []string) *runKeywordSet {
+	set := &runKeywordSet{}
 next:
 	for i, k := range kw {
-		if k == "" {
+		if len(k) < 2 {
 			return nil
 		}
 		for j := 0; j < len(k); j++ {
@@ -276,14 +302,16 @@ next:
 				return nil
 			}
 		}
-		for _, earlier := range run {
+		for _, earlier := range set.kws {
 			if strings.Contains(k, earlier.kw) {
 				continue next
 			}
 		}
-		run = append(run, indexedKeyword{k, i})
+		set.kws = append(set.kws, indexedKeyword{k, i})
+		p := uint16(k[0])<<8 | uint16(k[1])
+		set.pairs[p>>6] |= 1 << (p & 63)
 	}
-	return run
+	return set
 }
 
 // assignment looks at the name s[ns:ne] and, when a separator and a value

@@ -125,7 +125,7 @@ type policy struct {
 	// kwRun, when set, are the keywords that find the same names in one
 	// scan of the text's identifiers (kwRunNames): those of kw not
 	// holding an earlier one, with their index in kw.
-	kwRun    []indexedKeyword
+	kwRun    *runKeywordSet
 	gitleaks *gitleaksSet
 }
 

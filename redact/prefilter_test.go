@@ -68,10 +68,10 @@ func TestKwRunNames(t *testing.T) {
 	}
 	// A rules file's name that holds no identifier byte falls back to the
 	// search a keyword.
-	if runKeywords([]string{"token", "x y"}) != nil || runKeywords([]string{""}) != nil {
+	if runKeywords([]string{"token", "x y"}) != nil || runKeywords([]string{""}) != nil || runKeywords([]string{"k"}) != nil {
 		t.Error("runKeywords accepted a keyword kwRunNames cannot find")
 	}
-	if got := runKeywords([]string{"key", "auth", "x-api-key", "authorization", "pwd", "key"}); len(got) != 3 || got[2] != (indexedKeyword{"pwd", 4}) {
+	if got := runKeywords([]string{"key", "auth", "x-api-key", "authorization", "pwd", "key"}).kws; len(got) != 3 || got[2] != (indexedKeyword{"pwd", 4}) {
 		t.Errorf("runKeywords kept %v", got)
 	}
 }
