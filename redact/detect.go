@@ -31,7 +31,7 @@ type prefixDetector struct {
 	class    string
 	maxLen   int
 	fixed    bool // the token has a fixed length: the next character must not extend it
-	bit      int  // prefixes[j] is bit bit+j of prefixMask
+	bit      int  // prefixes[j] is bit bit+j of prefixMask and of its first
 }
 
 // prefixPairs lists the first two bytes of every detector's prefixes and
@@ -43,8 +43,13 @@ var (
 )
 
 type prefixPair struct {
-	pair uint16
-	mask uint64
+	pair     uint16
+	prefixes []prefixBit
+}
+
+type prefixBit struct {
+	prefix string
+	bit    int
 }
 
 func init() {
@@ -58,7 +63,7 @@ func init() {
 				prefixPairs = append(prefixPairs, prefixPair{pair: p})
 				j = len(prefixPairs) - 1
 			}
-			prefixPairs[j].mask |= 1 << bit
+			prefixPairs[j].prefixes = append(prefixPairs[j].prefixes, prefixBit{pre, bit})
 			prefixSeen[p>>6] |= 1 << (p & 63)
 			bit++
 		}
@@ -68,10 +73,11 @@ func init() {
 	}
 }
 
-// prefixMask returns the bits of the prefixes whose first two bytes occur
-// in s: a prefix whose start is absent cannot match, and one pass over s
-// is cheaper than a search for each of the fifty prefixes.
-func prefixMask(s string) uint64 {
+// prefixMask returns the bits of the prefixes that occur in s, and sets
+// first to where each first occurs: one pass over s, which looks further
+// only where a prefix's first two bytes are, is cheaper than a search for
+// each of the fifty prefixes, and most prefixes are absent.
+func prefixMask(s string, first *[64]int) uint64 {
 	var m uint64
 	for i := 0; i+1 < len(s); i++ {
 		p := uint16(s[i])<<8 | uint16(s[i+1])
@@ -79,8 +85,14 @@ func prefixMask(s string) uint64 {
 			continue
 		}
 		for _, pp := range prefixPairs {
-			if pp.pair == p {
-				m |= pp.mask
+			if pp.pair != p {
+				continue
+			}
+			for _, pb := range pp.prefixes {
+				if m&(1<<pb.bit) == 0 && strings.HasPrefix(s[i:], pb.prefix) {
+					m |= 1 << pb.bit
+					first[pb.bit] = i
+				}
 			}
 		}
 	}
@@ -158,9 +170,10 @@ func (p *policy) detect(s string) []hit {
 	hits = rancherKeys(s, hits)
 	hits = jwts(s, p.strict, hits)
 	hits = privateKeys(s, hits)
-	if mask := prefixMask(s); mask != 0 {
+	var first [64]int
+	if mask := prefixMask(s, &first); mask != 0 {
 		for _, d := range prefixDetectors {
-			hits = d.find(s, hits, mask)
+			hits = d.find(s, hits, mask, &first)
 		}
 	}
 	gl := p.gitleaks
@@ -206,12 +219,12 @@ func sortHits(h []hit) []hit {
 	return out
 }
 
-func (d *prefixDetector) find(s string, hits []hit, mask uint64) []hit {
+func (d *prefixDetector) find(s string, hits []hit, mask uint64, first *[64]int) []hit {
 	for j, pre := range d.prefixes {
 		if mask&(1<<(d.bit+j)) == 0 {
 			continue
 		}
-		from := 0
+		from := first[d.bit+j]
 		for {
 			i := strings.Index(s[from:], pre)
 			if i < 0 {

@@ -215,3 +215,28 @@ func FuzzEachRun(f *testing.F) {
 		checkEachRun(t, b.String())
 	})
 }
+
+// FuzzPrefixMask: a prefix's bit is set exactly when the prefix occurs,
+// and first is where it first does, so that find, which starts its search
+// there, finds what a search of the whole text finds.
+func FuzzPrefixMask(f *testing.F) {
+	for _, s := range []string{"", "key-", "xx AKIA ghp_ key-0123 keykey-", "Basic basic BASIC ", "hooks.slack.com/ho", "AccountKey=SharedAccessKey=Signature="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var first [64]int
+		m := prefixMask(s, &first)
+		for _, d := range prefixDetectors {
+			for j, pre := range d.prefixes {
+				bit := d.bit + j
+				i := strings.Index(s, pre)
+				if (m&(1<<bit) != 0) != (i >= 0) {
+					t.Fatalf("%q in %q: bit %v, Index %d", pre, s, m&(1<<bit) != 0, i)
+				}
+				if i >= 0 && first[bit] != i {
+					t.Fatalf("%q in %q: first %d, Index %d", pre, s, first[bit], i)
+				}
+			}
+		}
+	})
+}
