@@ -485,7 +485,7 @@ func trivialValue(v string) bool {
 	if len(v) > 2 && len(v) <= 48 && v[0] == '<' && v[len(v)-1] == '>' && strings.Trim(v[1:len(v)-1], " _-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
 		return true // a documentation placeholder: <your password>
 	}
-	if strings.HasSuffix(v, ":") && k8sNameShape.MatchString(v[:len(v)-1]) {
+	if strings.HasSuffix(v, ":") && isK8sName(v[:len(v)-1]) {
 		return true
 	}
 	// PEM armour with no key between (the key is a variable elsewhere).

@@ -464,26 +464,76 @@ var (
 	traceShape     = newLazyRegexp(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
 	digestShape    = newLazyRegexp(`(?:^|@)(?:sha1|sha256|sha384|sha512|md5):[0-9a-fA-F]{32,128}$`)
 	integrityShape = newLazyRegexp(`^sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
-	hexShape       = newLazyRegexp(`^[0-9a-fA-F]+$`)
-	numberShape    = newLazyRegexp(`^[-+]?[0-9][0-9.,:eE+-]*$`)
 	identShape     = newLazyRegexp(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*(\(\))?$`)
-	k8sNameShape   = newLazyRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
+
+// The shapes most values are tested for are loops, not regexps: compiling
+// a regexp costs more than a short file's analysis (TestShapes compares
+// them with the regexps they replace).
+
+// isHexString is ^[0-9a-fA-F]+$.
+func isHexString(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !isHex[v[i]] {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// isNumberShape is ^[-+]?[0-9][0-9.,:eE+-]*$.
+func isNumberShape(v string) bool {
+	i := 0
+	if i < len(v) && (v[i] == '-' || v[i] == '+') {
+		i++
+	}
+	if i == len(v) || v[i] < '0' || v[i] > '9' {
+		return false
+	}
+	for i++; i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9' || c == '.' || c == ',' || c == ':' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isK8sName is ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$:
+// labels between dots of lower-case letters, digits and dashes, none
+// empty, none starting or ending with a dash.
+func isK8sName(v string) bool {
+	lowerAlnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	start := 0
+	for i := 0; i <= len(v); i++ {
+		if i == len(v) || v[i] == '.' {
+			if i == start || !lowerAlnum(v[start]) || !lowerAlnum(v[i-1]) {
+				return false
+			}
+			start = i + 1
+		} else if !lowerAlnum(v[i]) && v[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // notSecretShape holds the shapes of values that look random but are ids,
 // hashes, digests and numbers (traps N4–N7, N16): used by the rules that
 // decide on entropy, never by name rules.
 func notSecretShape(v string) bool {
 	switch {
-	case uuidShape.MatchString(v), traceShape.MatchString(v), digestShape.MatchString(v),
-		integrityShape.MatchString(v), numberShape.MatchString(v):
+	// Each regexp only where what it needs is there: a length, a ':',
+	// a prefix.
+	case len(v) == 36 && uuidShape.MatchString(v), len(v) == 55 && traceShape.MatchString(v),
+		strings.IndexByte(v, ':') >= 0 && digestShape.MatchString(v),
+		strings.HasPrefix(v, "sha") && integrityShape.MatchString(v), isNumberShape(v):
 		return true
-	case hexShape.MatchString(v):
+	case isHexString(v):
 		switch len(v) {
 		case 32, 40, 64, 96, 128: // md5, sha1, sha256, sha384, sha512
 			return true
 		}
-	case len(v) <= 63 && k8sNameShape.MatchString(v) && strings.Contains(v, "-"):
+	case len(v) <= 63 && isK8sName(v) && strings.Contains(v, "-"):
 		return true // resource and pod names: cattle-cluster-agent-7d9f8b6c4-x2kqp
 	}
 	return false

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -239,4 +240,63 @@ func FuzzPrefixMask(f *testing.F) {
 			}
 		}
 	})
+}
+
+var (
+	hexShapeRef     = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	numberShapeRef  = regexp.MustCompile(`^[-+]?[0-9][0-9.,:eE+-]*$`)
+	k8sNameShapeRef = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+)
+
+// notSecretShapeRef is notSecretShape as it was, all regexps.
+func notSecretShapeRef(v string) bool {
+	switch {
+	case uuidShape.MatchString(v), traceShape.MatchString(v), digestShape.MatchString(v),
+		integrityShape.MatchString(v), numberShapeRef.MatchString(v):
+		return true
+	case hexShapeRef.MatchString(v):
+		switch len(v) {
+		case 32, 40, 64, 96, 128:
+			return true
+		}
+	case len(v) <= 63 && k8sNameShapeRef.MatchString(v) && strings.Contains(v, "-"):
+		return true
+	}
+	return false
+}
+
+func checkShapes(t *testing.T, v string) {
+	t.Helper()
+	for _, c := range []struct {
+		name string
+		got  bool
+		re   *regexp.Regexp
+	}{{"isHexString", isHexString(v), hexShapeRef}, {"isNumberShape", isNumberShape(v), numberShapeRef}, {"isK8sName", isK8sName(v), k8sNameShapeRef}} {
+		if want := c.re.MatchString(v); c.got != want {
+			t.Fatalf("%s(%q) = %v, the regexp says %v", c.name, v, c.got, want)
+		}
+	}
+	if got, want := notSecretShape(v), notSecretShapeRef(v); got != want {
+		t.Fatalf("notSecretShape(%q) = %v, want %v", v, got, want)
+	}
+}
+
+var shapeSeeds = []string{
+	"", "-", "+1", "-+1", "1e-5,3:4", "1a", "deadbeef", "DEADBEEF0123456789abcdef01234567",
+	"a", "a-b", "a-", "-a", "a.b-c", "a..b", ".a", "a.", "cattle-cluster-agent-7d9f8b6c4-x2kqp", "Ab-c",
+	"123e4567-e89b-12d3-a456-426614174000", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	"sha256:" + strings.Repeat("a", 64), "img@sha1:" + strings.Repeat("0", 40), "sha384-abc+/=", "sha512-",
+}
+
+func TestShapes(t *testing.T) {
+	for _, v := range shapeSeeds {
+		checkShapes(t, v)
+	}
+}
+
+func FuzzShapes(f *testing.F) {
+	for _, v := range shapeSeeds {
+		f.Add(v)
+	}
+	f.Fuzz(checkShapes)
 }
