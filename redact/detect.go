@@ -468,7 +468,7 @@ var (
 )
 
 // The shapes most values are tested for are loops, not regexps: compiling
-// a regexp costs more than a short file's analysis (TestShapes compares
+// a regexp costs more than a short file's analysis (FuzzShapes compares
 // them with the regexps they replace).
 
 // isHexString is ^[0-9a-fA-F]+$.

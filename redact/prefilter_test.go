@@ -196,12 +196,6 @@ var runSeeds = []string{
 	strings.Repeat("ab ", 30) + strings.Repeat("f", 53) + "-" + strings.Repeat("0", 54),
 }
 
-func TestEachRun(t *testing.T) {
-	for _, s := range runSeeds {
-		checkEachRun(t, s)
-	}
-}
-
 func FuzzEachRun(f *testing.F) {
 	for _, s := range runSeeds {
 		f.Add(s)
@@ -286,12 +280,6 @@ var shapeSeeds = []string{
 	"a", "a-b", "a-", "-a", "a.b-c", "a..b", ".a", "a.", "cattle-cluster-agent-7d9f8b6c4-x2kqp", "Ab-c",
 	"123e4567-e89b-12d3-a456-426614174000", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 	"sha256:" + strings.Repeat("a", 64), "img@sha1:" + strings.Repeat("0", 40), "sha384-abc+/=", "sha512-",
-}
-
-func TestShapes(t *testing.T) {
-	for _, v := range shapeSeeds {
-		checkShapes(t, v)
-	}
 }
 
 func FuzzShapes(f *testing.F) {
