@@ -17,14 +17,12 @@ func (a *analyzer) htmlFields(s string, es *editSet) {
 	if !strings.Contains(s, "<") {
 		return
 	}
-	ls := asciiLower(s)
 	for _, tag := range []string{"<input", "<meta"} {
 		for from := 0; ; {
-			i := strings.Index(ls[from:], tag)
+			i := indexTag(s, from, tag)
 			if i < 0 {
 				break
 			}
-			i += from
 			end := strings.IndexByte(s[i:], '>')
 			if end < 0 {
 				break
@@ -59,6 +57,24 @@ func (a *analyzer) htmlFields(s string, es *editSet) {
 			es.addAll(inner, v.lo)
 		}
 	}
+}
+
+// indexTag is strings.Index(asciiLower(s)[from:], tag)+from, or -1, for
+// a lower-case tag that starts with '<', without lower-casing a copy of
+// the page (FuzzIndexTag).
+func indexTag(s string, from int, tag string) int {
+	for from < len(s) {
+		i := strings.IndexByte(s[from:], '<')
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if hasLowerPrefix(s[i:], tag) {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
 }
 
 // htmlAttrs parses the attributes of a tag between lo and hi (the '>').

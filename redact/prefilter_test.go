@@ -288,3 +288,25 @@ func FuzzShapes(f *testing.F) {
 	}
 	f.Fuzz(checkShapes)
 }
+
+// FuzzIndexTag: indexTag finds what a search of the lower-cased text
+// finds.
+func FuzzIndexTag(f *testing.F) {
+	for _, s := range []string{"", "<", "a<INPUT x", "<Meta <input", "<inpu<input>", "x < y <META"} {
+		f.Add(s, 0)
+	}
+	f.Fuzz(func(t *testing.T, s string, from int) {
+		if from < 0 || from > len(s) {
+			from = 0
+		}
+		for _, tag := range []string{"<input", "<meta"} {
+			want := strings.Index(asciiLower(s)[from:], tag)
+			if want >= 0 {
+				want += from
+			}
+			if got := indexTag(s, from, tag); got != want {
+				t.Fatalf("indexTag(%q, %d, %q) = %d, want %d", s, from, tag, got, want)
+			}
+		}
+	})
+}
