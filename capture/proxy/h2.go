@@ -13,12 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/martian/v3/h2"
 	mlog "github.com/google/martian/v3/log"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/apitape/apitape/capture"
+	"github.com/apitape/apitape/capture/proxy/internal/h2"
 	"github.com/apitape/apitape/har"
 )
 
@@ -71,20 +71,45 @@ func newH2State(p *Proxy, roots *x509.CertPool, dial func(ctx context.Context, n
 				&h2Side{st: st, next: sinks.ForDirection(h2.ServerToClient)}
 		}},
 	}
+	// The relay's upstream goes through the proxy's dialer, as HTTP/1.1
+	// does (loop guard, timeouts), and closes when the relay ends.
+	s.cfg.Dial = func(ctx context.Context, authority string) (net.Conn, error) {
+		tc, err := dialProtos(ctx, dial, roots, authority, "h2")
+		if err != nil {
+			return nil, err
+		}
+		if tc.ConnectionState().NegotiatedProtocol != "h2" {
+			tc.Close()
+			return nil, errors.New("the upstream no longer speaks h2")
+		}
+		return tc, nil
+	}
 	s.probe = func(ctx context.Context, authority string) (bool, error) {
-		raw, err := dial(ctx, "tcp", authority)
+		tc, err := dialProtos(ctx, dial, roots, authority, "h2", "http/1.1")
 		if err != nil {
 			return false, err
 		}
-		defer raw.Close()
-		host, _, _ := net.SplitHostPort(authority)
-		tc := tls.Client(raw, &tls.Config{RootCAs: roots, ServerName: host, NextProtos: []string{"h2", "http/1.1"}})
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return false, err
-		}
+		defer tc.Close()
 		return tc.ConnectionState().NegotiatedProtocol == "h2", nil
 	}
 	return s
+}
+
+// dialProtos connects to authority with TLS, offering protos (ALPN).
+func dialProtos(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), roots *x509.CertPool, authority string, protos ...string) (*tls.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	raw, err := dial(ctx, "tcp", authority)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(authority)
+	tc := tls.Client(raw, &tls.Config{RootCAs: roots, ServerName: host, NextProtos: protos})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // upstreamH2 reports whether the upstream at authority speaks h2.

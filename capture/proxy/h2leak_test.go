@@ -1,0 +1,152 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitape/apitape/capture"
+)
+
+// connCounter is an h2 upstream that counts the connections it has open.
+type connCounter struct {
+	*httptest.Server
+	mu   sync.Mutex
+	open map[net.Conn]bool
+}
+
+func newConnCounter(t *testing.T) *connCounter {
+	t.Helper()
+	s := &connCounter{open: map[net.Conn]bool{}}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, `{"proto":%q}`, r.Proto)
+	}))
+	s.EnableHTTP2 = true
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			s.open[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(s.open, c)
+		}
+	}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *connCounter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
+// h2Goroutines counts the goroutines that relay HTTP/2 for the proxy.
+func h2Goroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("(*Proxy).serveH2")) || bytes.Contains(g, []byte("/h2.(*relay)")) ||
+			bytes.Contains(g, []byte("/h2.(*Config).Proxy")) {
+			count++
+		}
+	}
+	return count
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+// The upstream connections the h2 relay opens, and its goroutines, end
+// when the client hangs up and when the proxy closes; a long capture must
+// not pile them up.
+func TestHTTP2UpstreamClosed(t *testing.T) {
+	for _, end := range []string{"client hangs up", "proxy closes"} {
+		t.Run(end, func(t *testing.T) {
+			h := newHarness(t, nil, capture.Options{})
+			up := newConnCounter(t)
+			before := h2Goroutines()
+			const clients = 3
+			var trs []*http.Transport
+			for i := range clients {
+				tr := &http.Transport{
+					Proxy:             http.ProxyURL(h.proxyURL),
+					TLSClientConfig:   &tls.Config{RootCAs: h.clientCA},
+					ForceAttemptHTTP2: true,
+				}
+				t.Cleanup(tr.CloseIdleConnections)
+				trs = append(trs, tr)
+				for j := range 2 {
+					res, err := (&http.Client{Transport: tr}).Get(fmt.Sprintf("%s/c%d/r%d", up.URL, i, j))
+					if err != nil {
+						t.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.Proto != "HTTP/2.0" {
+						t.Fatalf("the client spoke %s with the proxy, want HTTP/2.0", res.Proto)
+					}
+				}
+			}
+			// One upstream connection per client once the ALPN probe has
+			// gone; the count also shows h2Goroutines sees the relay.
+			if !waitFor(10*time.Second, func() bool { return up.count() == clients }) {
+				t.Fatalf("%d upstream connections open, want %d", up.count(), clients)
+			}
+			during := h2Goroutines()
+			if during <= before {
+				t.Fatalf("%d relay goroutines while relaying, %d before: the count sees nothing", during, before)
+			}
+			switch end {
+			case "client hangs up":
+				for _, tr := range trs {
+					tr.CloseIdleConnections()
+				}
+			case "proxy closes":
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := h.proxy.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ok := waitFor(10*time.Second, func() bool { return up.count() == 0 && h2Goroutines() == before })
+			t.Logf("upstream connections: %d while relaying, %d after; relay goroutines: %d before, %d while relaying, %d after",
+				clients, up.count(), before, during, h2Goroutines())
+			if !ok {
+				t.Errorf("after the %s, %d upstream connections are still open and %d relay goroutines run (%d before)",
+					end, up.count(), h2Goroutines(), before)
+			}
+		})
+	}
+}
