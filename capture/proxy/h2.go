@@ -198,6 +198,8 @@ func (c *settingsFirst) Read(p []byte) (int, error) {
 	case <-c.wrote:
 	case <-c.quit:
 		return 0, net.ErrClosed
+	case <-c.gone: // the upstream went before it said anything
+		return 0, net.ErrClosed
 	}
 	n, err := c.Conn.Read(p)
 	if err != nil {

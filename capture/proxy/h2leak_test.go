@@ -89,10 +89,11 @@ func waitFor(d time.Duration, cond func() bool) bool {
 }
 
 // The upstream connections the h2 relay opens, and its goroutines, end
-// when the client hangs up and when the proxy closes; a long capture must
-// not pile them up.
+// when the client hangs up, when the proxy closes, and when the upstream
+// hangs up (without a GOAWAY, as when it crashes); a long capture must not
+// pile them up.
 func TestHTTP2UpstreamClosed(t *testing.T) {
-	for _, end := range []string{"client hangs up", "proxy closes"} {
+	for _, end := range []string{"client hangs up", "proxy closes", "upstream hangs up"} {
 		t.Run(end, func(t *testing.T) {
 			h := newHarness(t, nil, capture.Options{})
 			up := newConnCounter(t)
@@ -133,6 +134,8 @@ func TestHTTP2UpstreamClosed(t *testing.T) {
 				for _, tr := range trs {
 					tr.CloseIdleConnections()
 				}
+			case "upstream hangs up":
+				up.CloseClientConnections()
 			case "proxy closes":
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()

@@ -15,11 +15,14 @@
 // Package h2 contains basic HTTP/2 handling for Martian.
 //
 // This is a copy of github.com/google/martian/v3/h2 at v3.3.3 (Apache
-// License 2.0, see LICENSE) with one change, in this file: the caller
-// dials the upstream (Config.Dial) and Proxy closes that connection when
-// the relay ends. Martian dialled with tls.Dial and never closed the
-// connection, so every relayed client left an upstream connection, and a
-// goroutine blocked reading it, until the upstream hung up.
+// License 2.0, see LICENSE) with changes in this file only: the caller
+// dials the upstream (Config.Dial), Proxy closes that connection when the
+// relay ends, and the relay ends when either side hangs up. Martian
+// dialled with tls.Dial and never closed the connection, so every relayed
+// client left an upstream connection, and a goroutine blocked reading it,
+// until the upstream hung up; and an upstream that hung up left the
+// client's connection open, with the relay's goroutines, until the client
+// hung up too.
 package h2
 
 import (
@@ -113,17 +116,31 @@ func (c *Config) Proxy(closing chan bool, cc io.ReadWriter, url *url.URL) error 
 	}
 	sToC.processors = cToS.processors
 
+	// When one side hangs up the relay ends for both: the other side's
+	// connection would otherwise stay open with nothing behind it.
+	stop := make(chan bool)
+	var stopOnce sync.Once
+	end := func() { stopOnce.Do(func() { close(stop) }) }
+	go func() {
+		select {
+		case <-closing:
+			end()
+		case <-stop:
+		}
+	}()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // Forwards frames from client to server.
 		defer wg.Done()
-		if err := cToS.relayFrames(closing); err != nil {
+		defer end()
+		if err := cToS.relayFrames(stop); err != nil {
 			log.Errorf("relaying frame from client to %v: %v", url, err)
 		}
 	}()
 	go func() { // Forwards frames from server to client.
 		defer wg.Done()
-		if err := sToC.relayFrames(closing); err != nil {
+		defer end()
+		if err := sToC.relayFrames(stop); err != nil {
 			log.Errorf("relaying frame from %v to client: %v", url, err)
 		}
 	}()
