@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,7 +23,8 @@ import (
 	"github.com/apitape/apitape/har"
 )
 
-// HTTP/2 goes through martian's h2 relay, which passes frames between the
+// HTTP/2 goes through martian's h2 relay (a copy, in internal/h2, that
+// closes its connections when it ends), which passes frames between the
 // client and the upstream (header blocks decoded and encoded again, so
 // fields keep their order) and shows each stream to a processor; the
 // processor here records the stream as a HAR entry, with the pseudo-header
@@ -158,7 +160,7 @@ func (p *Proxy) serveH2(tc *tls.Conn, authority string) {
 	}()
 	cc := &settingsFirst{Conn: tc, preface: len(http2.ClientPreface), wrote: make(chan struct{}), quit: p.quit, gone: gone}
 	err := s.cfg.Proxy(closing, cc, u)
-	cc.hangUp()
+	cc.end()
 	s.mu.Lock()
 	delete(s.conns, u)
 	s.mu.Unlock()
@@ -181,11 +183,40 @@ type settingsFirst struct {
 	quit    chan struct{}
 	gone    chan struct{} // closed when the client's side ends
 	goneOne sync.Once
+
+	// The relay may end with a read of the client's connection still
+	// blocked (martian abandons it); readMu lets end wait for it, as the
+	// connection's buffered reader goes back to its pool after serveH2.
+	readMu sync.Mutex
+	ended  bool
 }
 
 func (c *settingsFirst) hangUp() { c.goneOne.Do(func() { close(c.gone) }) }
 
+// end closes the client's connection and returns once nothing reads it.
+// It says close_notify first and reads until the client hangs up too (for
+// a second at most): closing with the client's last frames unread would
+// reset the connection, and the client would lose the end of responses
+// it has not read yet.
+func (c *settingsFirst) end() {
+	c.hangUp()
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		tc.CloseWrite()
+	}
+	c.Conn.SetReadDeadline(time.Now().Add(time.Second))
+	c.readMu.Lock()
+	c.ended = true
+	c.readMu.Unlock()
+	io.Copy(io.Discard, c.Conn)
+	c.Conn.Close()
+}
+
 func (c *settingsFirst) Read(p []byte) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if c.ended {
+		return 0, net.ErrClosed
+	}
 	if c.preface > 0 {
 		n, err := c.Conn.Read(p[:min(len(p), c.preface)])
 		c.preface -= n

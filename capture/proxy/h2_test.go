@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log"
@@ -140,11 +139,7 @@ func TestHTTP2(t *testing.T) {
 func TestHTTP2GoClient(t *testing.T) {
 	h := newHarness(t, nil, capture.Options{})
 	up := newProtoServer(t, true)
-	tr := &http.Transport{
-		Proxy:             http.ProxyURL(h.proxyURL),
-		TLSClientConfig:   &tls.Config{RootCAs: h.clientCA},
-		ForceAttemptHTTP2: true,
-	}
+	tr := h.h2Transport()
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}
 	const n = 20

@@ -11,9 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/apitape/apitape/capture"
 )
@@ -53,6 +57,15 @@ func (s *connCounter) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.open)
+}
+
+// h2Transport is a client that speaks h2 through the proxy when it can.
+func (h *harness) h2Transport() *http.Transport {
+	return &http.Transport{
+		Proxy:             http.ProxyURL(h.proxyURL),
+		TLSClientConfig:   &tls.Config{RootCAs: h.clientCA},
+		ForceAttemptHTTP2: true,
+	}
 }
 
 // h2Goroutines counts the goroutines that relay HTTP/2 for the proxy.
@@ -101,11 +114,7 @@ func TestHTTP2UpstreamClosed(t *testing.T) {
 			const clients = 3
 			var trs []*http.Transport
 			for i := range clients {
-				tr := &http.Transport{
-					Proxy:             http.ProxyURL(h.proxyURL),
-					TLSClientConfig:   &tls.Config{RootCAs: h.clientCA},
-					ForceAttemptHTTP2: true,
-				}
+				tr := h.h2Transport()
 				t.Cleanup(tr.CloseIdleConnections)
 				trs = append(trs, tr)
 				for j := range 2 {
@@ -151,5 +160,81 @@ func TestHTTP2UpstreamClosed(t *testing.T) {
 					end, up.count(), h2Goroutines(), before)
 			}
 		})
+	}
+}
+
+// newHangUpServer is an h2 upstream that answers each connection's first
+// request with n bytes in DATA frames of 1 KiB and hangs up right after
+// the last one, without a GOAWAY.
+func newHangUpServer(t *testing.T, n int) *httptest.Server {
+	t.Helper()
+	s := httptest.NewUnstartedServer(http.NotFoundHandler())
+	s.TLS = &tls.Config{NextProtos: []string{"h2"}}
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
+		"h2": func(_ *http.Server, tc *tls.Conn, _ http.Handler) {
+			defer tc.Close()
+			preface := make([]byte, len(http2.ClientPreface))
+			if _, err := io.ReadFull(tc, preface); err != nil {
+				return // the proxy's ALPN probe
+			}
+			fr := http2.NewFramer(tc, tc)
+			if fr.WriteSettings() != nil {
+				return
+			}
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					return
+				}
+				hf, ok := f.(*http2.HeadersFrame)
+				if !ok {
+					continue
+				}
+				var block bytes.Buffer
+				enc := hpack.NewEncoder(&block)
+				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+				enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(n)})
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: hf.StreamID, BlockFragment: block.Bytes(), EndHeaders: true})
+				chunk := bytes.Repeat([]byte("x"), 1024)
+				for sent := 0; sent < n; sent += len(chunk) {
+					fr.WriteData(hf.StreamID, sent+len(chunk) >= n, chunk[:min(len(chunk), n-sent)])
+				}
+				// Hang up, but read what the proxy still sends: closing
+				// with unread input would reset the connection, and the
+				// proxy would lose what it had not read yet.
+				tc.CloseWrite()
+				tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, tc)
+				return
+			}
+		},
+	}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// An upstream that hangs up right after its last DATA frame: the client
+// still gets every byte of the response, and the entry holds them all.
+func TestHTTP2UpstreamHangsUpAfterAnswer(t *testing.T) {
+	const size = 30 << 10 // more frames than the relay queues
+	for i := range 10 {
+		h := newHarness(t, nil, capture.Options{})
+		up := newHangUpServer(t, size)
+		tr := h.h2Transport()
+		res, err := (&http.Client{Transport: tr}).Get(up.URL + "/big")
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		tr.CloseIdleConnections()
+		if err != nil || len(b) != size || res.Proto != "HTTP/2.0" {
+			t.Fatalf("run %d: %s, %d bytes of %d (%v)", i, res.Proto, len(b), size, err)
+		}
+		if e := h.only(t); e.Response.BodySize != size {
+			t.Fatalf("run %d: recorded %d bytes of %d", i, e.Response.BodySize, size)
+		}
 	}
 }

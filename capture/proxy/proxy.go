@@ -15,7 +15,7 @@
 // requested host signed by the CA (martian's mitm package signs and caches
 // one per host), and the decrypted stream is served by the same loop. When
 // both the client and the upstream offer HTTP/2, the tunnel goes through
-// martian's h2 frame relay instead (see h2.go). Upstream requests go
+// martian's h2 frame relay instead (a copy in internal/h2; see h2.go). Upstream requests go
 // through an [net/http.Transport], its request heads replaced on the wire
 // by the client's (see headTap), with timings from [net/http/httptrace].
 //
@@ -169,8 +169,8 @@ func New(opts Options) (*Proxy, error) {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
 		p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
 		rt = p.tr
-		// martian's relay dials the upstream itself and always verifies
-		// its certificate: no h2 when the user asked not to verify.
+		// The h2 relay always verifies the upstream's certificate: no h2
+		// when the user asked not to verify.
 		if p.mitm != nil && !opts.InsecureUpstream {
 			p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
 		}

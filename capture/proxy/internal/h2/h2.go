@@ -15,7 +15,9 @@
 // Package h2 contains basic HTTP/2 handling for Martian.
 //
 // This is a copy of github.com/google/martian/v3/h2 at v3.3.3 (Apache
-// License 2.0, see LICENSE) with changes in this file only: the caller
+// License 2.0, see LICENSE) with changes marked "apitape" in relay.go (a
+// relay that ends still sends the frames it had queued) and these in this
+// file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed

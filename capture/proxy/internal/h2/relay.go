@@ -155,7 +155,12 @@ func (r *relay) relayFrames(closing chan bool) error {
 	// Communicates to the consuming writer goroutine that the reader (the calling goroutine of this
 	// method) is done.
 	readerDone := make(chan struct{})
-	defer func() { readerDone <- struct{}{} }()
+	// Closed when the writer has sent what the reader queued (apitape).
+	writerDone := make(chan struct{})
+	defer func() {
+		readerDone <- struct{}{}
+		<-writerDone
+	}()
 
 	// Communicates errors occuring on the writer goroutine to the reader goroutine.
 	writerErr := make(chan error, 1)
@@ -163,21 +168,37 @@ func (r *relay) relayFrames(closing chan bool) error {
 	// This writer goroutine consumes the strictly ordered frames in `r.output` and delivers them.
 	go func() {
 		var err error
+		send := func(f queuedFrame) error {
+			r.destMu.Lock()
+			defer r.destMu.Unlock()
+			return f.send(r.dest)
+		}
 		for {
 			select {
 			case f := <-r.output:
 				if err == nil {
-					r.destMu.Lock()
-					err = f.send(r.dest)
-					r.destMu.Unlock()
-					if err != nil {
+					if err = send(f); err != nil {
 						writerErr <- err
 					}
 				}
 				// Once an output error has occurred, the remaining frames are drained from the channel
 				// without sending them.
 			case <-readerDone:
-				return
+				// Frames the reader queued before it ended still go out
+				// (apitape): an upstream that hangs up right after its
+				// last DATA frame would otherwise lose the response's
+				// tail, as select picks readerDone at random.
+				defer close(writerDone)
+				for {
+					select {
+					case f := <-r.output:
+						if err == nil {
+							err = send(f)
+						}
+					default:
+						return
+					}
+				}
 			}
 		}
 	}()
