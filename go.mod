@@ -10,7 +10,6 @@ require (
 	github.com/google/martian/v3 v3.3.3
 	github.com/klauspost/compress v1.18.2
 	github.com/pelletier/go-toml/v2 v2.2.3
-	github.com/rs/zerolog v1.33.0
 	github.com/sergi/go-diff v1.4.0
 	github.com/spf13/pflag v1.1.0
 	github.com/zricethezav/gitleaks/v8 v8.30.1
@@ -38,6 +37,7 @@ require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
+	github.com/rs/zerolog v1.33.0 // indirect
 	github.com/sagikazarmark/locafero v0.7.0 // indirect
 	github.com/sagikazarmark/slog-shim v0.1.0 // indirect
 	github.com/sourcegraph/conc v0.3.0 // indirect
