@@ -32,15 +32,6 @@ Examples:
     apitape ca export -o apitape-ca.pem
 `
 
-func caCommand() *command {
-	return &command{
-		name:    "ca",
-		summary: "manage the certificate authority of capture proxy",
-		usage:   caUsage,
-		run:     runCA,
-	}
-}
-
 func runCA(ctx context.Context, st *streams, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(st.err, caUsage)
@@ -53,7 +44,7 @@ func runCA(ctx context.Context, st *streams, args []string) error {
 		return nil
 	case "init", "path", "export":
 	default:
-		return usageFor("ca", usageErrorf("unknown ca command %q: want init, path or export", sub))
+		return usageErrorf("unknown ca command %q: want init, path or export", sub)
 	}
 	fs := newFlagSet("ca " + sub)
 	dir := fs.String("ca-dir", "", "the CA's directory")
@@ -64,10 +55,10 @@ func runCA(ctx context.Context, st *streams, args []string) error {
 		der = fs.Bool("der", false, "DER instead of PEM")
 	}
 	if err := parseFlags(st, fs, caUsage, args[1:]); err != nil {
-		return usageFor("ca", err)
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageFor("ca", usageErrorf("ca %s takes no arguments, got %q", sub, fs.Arg(0)))
+		return usageErrorf("ca %s takes no arguments, got %q", sub, fs.Arg(0))
 	}
 	if *dir == "" {
 		var err error

@@ -69,28 +69,21 @@ Examples:
     apitape capture proxy --listen 127.0.0.1:0 --host api.example --method POST,PUT -o writes.har
 `
 
-func captureCommand() *command {
-	return &command{
-		name:    "capture",
-		summary: "record a UI's API calls as HAR (browser or proxy)",
-		usage:   captureUsage,
-		run: func(ctx context.Context, st *streams, args []string) error {
-			if len(args) == 0 {
-				fmt.Fprint(st.err, captureUsage)
-				return &exitError{code: 2}
-			}
-			switch args[0] {
-			case "proxy":
-				return usageFor("capture proxy", runCaptureProxy(ctx, st, args[1:]))
-			case "browser":
-				return usageFor("capture browser", captureBrowserCommand().run(ctx, st, args[1:]))
-			case "-h", "--help", "help":
-				fmt.Fprint(st.out, captureUsage)
-				return nil
-			}
-			return usageFor("capture", usageErrorf("unknown capture mode %q: want proxy or browser", args[0]))
-		},
+func runCapture(ctx context.Context, st *streams, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(st.err, captureUsage)
+		return &exitError{code: 2}
 	}
+	switch args[0] {
+	case "proxy":
+		return usageFor("capture proxy", runCaptureProxy(ctx, st, args[1:]))
+	case "browser":
+		return usageFor("capture browser", runCaptureBrowser(ctx, st, args[1:]))
+	case "-h", "--help", "help":
+		fmt.Fprint(st.out, captureUsage)
+		return nil
+	}
+	return usageErrorf("unknown capture mode %q: want proxy or browser", args[0])
 }
 
 // newCaptureRedactor builds the redaction step applied to every entry

@@ -68,15 +68,6 @@ Examples:
     apitape capture browser http://127.0.0.1:8080 --all --timeout 2m -o everything.har
 `
 
-func captureBrowserCommand() *command {
-	return &command{
-		name:    "browser",
-		summary: "record the calls a web UI makes in Chromium",
-		usage:   captureBrowserUsage,
-		run:     runCaptureBrowser,
-	}
-}
-
 func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("capture browser")
 	var o browser.Options

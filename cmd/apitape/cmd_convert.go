@@ -112,15 +112,6 @@ Examples:
     apitape convert session.har --to curl --entries 3 --exact
 `
 
-func convertCommand() *command {
-	return &command{
-		name:    "convert",
-		summary: "turn recorded calls into curl commands, a bash script or a Go program",
-		usage:   convertUsage,
-		run:     runConvert,
-	}
-}
-
 // convertRedactor is the redaction stage convert runs first unless
 // --no-redact or --exact is given: a script is made to be committed and
 // shared, so by default no secret reaches it.
@@ -136,38 +127,38 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	cf := addConvertFlags(fs)
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, convertUsage, args); err != nil {
-		return usageFor("convert", err)
+		return err
 	}
 	// Every argument is checked before any file is opened.
 	if fs.NArg() > 1 {
-		return usageFor("convert", usageErrorf("convert takes one input file, got %d", fs.NArg()))
+		return usageErrorf("convert takes one input file, got %d", fs.NArg())
 	}
 	var names []string
 	for _, f := range convert.Formats() {
 		names = append(names, f.Name)
 	}
 	if *to == "" {
-		return usageFor("convert", usageErrorf("--to is required: %s", strings.Join(names, ", ")))
+		return usageErrorf("--to is required: %s", strings.Join(names, ", "))
 	}
 	formats := strings.Split(*to, ",")
 	for i, f := range formats {
 		switch {
 		case f == "":
-			return usageFor("convert", usageErrorf("--to %q: an empty format in the list", *to))
+			return usageErrorf("--to %q: an empty format in the list", *to)
 		case !slices.Contains(names, f):
-			return usageFor("convert", usageErrorf("--to %q: want %s", f, strings.Join(names, ", ")))
+			return usageErrorf("--to %q: want %s", f, strings.Join(names, ", "))
 		case slices.Contains(formats[:i], f):
-			return usageFor("convert", usageErrorf("--to %q: %s is listed twice", *to, f))
+			return usageErrorf("--to %q: %s is listed twice", *to, f)
 		}
 	}
 	if len(formats) > 1 && (*outPath == "" || *outPath == "-") {
-		return usageFor("convert", usageErrorf("--to %s makes several files: -o DIR is required", *to))
+		return usageErrorf("--to %s makes several files: -o DIR is required", *to)
 	}
 	opts := convert.Options{Exact: *exact}
 	if *auth != "" {
 		a, err := convert.ParseAuth(*auth)
 		if err != nil {
-			return usageFor("convert", usageErrorf("--auth: %v", err))
+			return usageErrorf("--auth: %v", err)
 		}
 		if !strings.Contains(a.Value, "$") {
 			// The value is never shown: it is the credential.
@@ -177,19 +168,19 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	}
 	if *baseURL != "" {
 		if err := checkScheme("--base-url", *baseURL); err != nil {
-			return usageFor("convert", err)
+			return err
 		}
 		if _, err := convert.CheckBaseURL(*baseURL); err != nil {
-			return usageFor("convert", usageErrorf("--base-url: %v", err))
+			return usageErrorf("--base-url: %v", err)
 		}
 		opts.BaseURL = *baseURL
 	}
 	if err := cf.apply(&opts); err != nil {
-		return usageFor("convert", err)
+		return err
 	}
 	s, err := sel.selection()
 	if err != nil {
-		return usageFor("convert", err)
+		return err
 	}
 	opts.Selection = s
 	opts.AddProducers = defaultSelection(s)
@@ -347,7 +338,7 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		if errors.As(err, &ve) {
 			// The input is fine; the --var does not fit it. correlate
 			// says "var NAME: …".
-			return usageFor(cmd, usageErrorf("--%v", ve.Err))
+			return usageErrorf("--%v", ve.Err)
 		}
 		return err
 	}

@@ -38,49 +38,41 @@ Examples:
     apitape demo serve --listen 127.0.0.1:8443
 `
 
-func demoCommand() *command {
-	serve := demoServeCommand()
-	return &command{
-		name:    "demo",
-		summary: "try apitape end to end on a built-in Rancher-like server",
-		usage:   demoUsage,
-		run: func(ctx context.Context, st *streams, args []string) error {
-			if len(args) > 0 && args[0] == "serve" {
-				return usageFor("demo serve", serve.run(ctx, st, args[1:]))
-			}
-			fs := newFlagSet("demo")
-			dir := fs.String("dir", "apitape-demo", "")
-			bundled := fs.Bool("bundled", false, "")
-			browserPath := fs.String("browser", "", "")
-			if err := parseFlags(st, fs, demoUsage, args); err != nil {
-				return err
-			}
-			if fs.NArg() > 0 {
-				return &usageError{cmd: "demo", err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-			}
-			if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
-				// The browser asked for is checked before anything
-				// starts, as capture browser does; only a browser that
-				// nobody named may be missing (the bundled recording is
-				// used then).
-				p, err := findBrowser(*browserPath)
-				if err != nil {
-					return usageFor("demo", err)
-				}
-				*browserPath = p
-			}
-			_, err := demorun.Run(ctx, demorun.Options{
-				Dir:     *dir,
-				Out:     st.out,
-				Version: versionString(),
-				Bundled: *bundled,
-				Browser: *browserPath,
-				Command: selfCommand(),
-			})
-			if err != nil {
-				return fmt.Errorf("demo: %w", err)
-			}
-			return nil
-		},
+func runDemo(ctx context.Context, st *streams, args []string) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return usageFor("demo serve", runDemoServe(ctx, st, args[1:]))
 	}
+	fs := newFlagSet("demo")
+	dir := fs.String("dir", "apitape-demo", "")
+	bundled := fs.Bool("bundled", false, "")
+	browserPath := fs.String("browser", "", "")
+	if err := parseFlags(st, fs, demoUsage, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
+		// The browser asked for is checked before anything
+		// starts, as capture browser does; only a browser that
+		// nobody named may be missing (the bundled recording is
+		// used then).
+		p, err := findBrowser(*browserPath)
+		if err != nil {
+			return err
+		}
+		*browserPath = p
+	}
+	_, err := demorun.Run(ctx, demorun.Options{
+		Dir:     *dir,
+		Out:     st.out,
+		Version: versionString(),
+		Bundled: *bundled,
+		Browser: *browserPath,
+		Command: selfCommand(),
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
 }

@@ -55,16 +55,7 @@ func demoServeUsage() string {
 	return b.String()
 }
 
-// demoServeCommand is `apitape demo serve`.
-func demoServeCommand() *command {
-	return &command{
-		name:    "serve",
-		summary: "run the built-in Rancher-like demo server and UI on loopback",
-		usage:   demoServeUsage(),
-		run:     runDemoServe,
-	}
-}
-
+// runDemoServe is `apitape demo serve`.
 func runDemoServe(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("demo serve")
 	listen := fs.StringP("listen", "l", "127.0.0.1:0", "address to listen on")

@@ -42,15 +42,6 @@ Examples:
     apitape redact session.har | apitape inspect -
 `
 
-func inspectCommand() *command {
-	return &command{
-		name:    "inspect",
-		summary: "show the values later calls take from earlier answers",
-		usage:   inspectUsage,
-		run:     runInspect,
-	}
-}
-
 func runInspect(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("inspect")
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
@@ -58,18 +49,18 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 	cf := addConvertFlags(fs)
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, inspectUsage, args); err != nil {
-		return usageFor("inspect", err)
+		return err
 	}
 	if fs.NArg() > 1 {
-		return usageFor("inspect", usageErrorf("inspect takes one input file, got %d", fs.NArg()))
+		return usageErrorf("inspect takes one input file, got %d", fs.NArg())
 	}
 	opts := convert.Options{Format: "vars", Exact: *exact}
 	if err := cf.apply(&opts); err != nil {
-		return usageFor("inspect", err)
+		return err
 	}
 	s, err := sel.selection()
 	if err != nil {
-		return usageFor("inspect", err)
+		return err
 	}
 	opts.Selection = s
 	opts.AddProducers = defaultSelection(s)

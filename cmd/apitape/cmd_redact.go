@@ -83,15 +83,6 @@ Examples:
     apitape redact session.har | apitape convert - --to bash -o provision.sh
 `
 
-func redactCommand() *command {
-	return &command{
-		name:    "redact",
-		summary: "replace secrets in a HAR with stable placeholders",
-		usage:   redactUsage,
-		run:     runRedact,
-	}
-}
-
 func runRedact(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("redact")
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
@@ -104,18 +95,18 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	allowUninspected := fs.Bool("allow-uninspected", false, "write even if a body cannot be inspected")
 	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
 	if err := parseFlags(st, fs, redactUsage, args); err != nil {
-		return usageFor("redact", err)
+		return err
 	}
 	if fs.NArg() > 1 {
-		return usageFor("redact", usageErrorf("redact takes one input file, got %d", fs.NArg()))
+		return usageErrorf("redact takes one input file, got %d", fs.NArg())
 	}
 	toStdout := *outPath == "" || *outPath == "-"
 	if *reportPath == "-" && toStdout {
-		return usageFor("redact", usageErrorf("--report - and the redacted HAR cannot both go to stdout: add -o FILE"))
+		return usageErrorf("--report - and the redacted HAR cannot both go to stdout: add -o FILE")
 	}
 	for _, k := range *keep {
 		if strings.TrimSpace(k) == "" {
-			return usageFor("redact", usageErrorf("--keep: empty name"))
+			return usageErrorf("--keep: empty name")
 		}
 	}
 	in := fs.Arg(0)

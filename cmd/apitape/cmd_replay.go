@@ -114,15 +114,6 @@ Examples:
     apitape replay session.har -t http://127.0.0.1:8080 --var POOL_ID=.data[0].id@7
 `
 
-func replayCommand() *command {
-	return &command{
-		name:    "replay",
-		summary: "re-send recorded calls to a server and diff the answers",
-		usage:   replayUsage,
-		run:     runReplay,
-	}
-}
-
 var reportFormats = []string{"text", "json", "junit", "html"}
 
 func runReplay(ctx context.Context, st *streams, args []string) error {
@@ -151,32 +142,31 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, replayUsage, args); err != nil {
-		return usageFor("replay", err)
+		return err
 	}
-	usage := func(format string, a ...any) error { return usageFor("replay", usageErrorf(format, a...)) }
 
 	// Every argument is checked before the input is opened.
 	if fs.NArg() > 1 {
-		return usage("replay takes one input file, got %d", fs.NArg())
+		return usageErrorf("replay takes one input file, got %d", fs.NArg())
 	}
 	if *target == "" {
-		return usage("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
+		return usageErrorf("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
 	}
 	if err := checkScheme("--target", *target); err != nil {
-		return usageFor("replay", err)
+		return err
 	}
 	if err := checkScheme("--baseline", *baseline); *baseline != "" && err != nil {
-		return usageFor("replay", err)
+		return err
 	}
 	format := *report
 	if format == "" {
 		format = replayFormatFromExt(*outPath)
 	}
 	if !slices.Contains(reportFormats, format) {
-		return usage("--report %q: want %s", format, strings.Join(reportFormats, ", "))
+		return usageErrorf("--report %q: want %s", format, strings.Join(reportFormats, ", "))
 	}
 	if *baseline != "" && *noiseRuns == 0 {
-		return usage("--baseline is only used by --noise-runs")
+		return usageErrorf("--baseline is only used by --noise-runs")
 	}
 	opts := []replay.Option{
 		replay.WithConcurrency(*concurrency),
@@ -190,7 +180,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		replay.WithClient(replay.NewClient(*insecure, *concurrency*(1+*noiseRuns))),
 	}
 	if *slowdown < 0 {
-		return usage("--slowdown must not be negative")
+		return usageErrorf("--slowdown must not be negative")
 	}
 	if *baseline != "" {
 		opts = append(opts, replay.WithBaseline(*baseline))
@@ -205,21 +195,21 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
 			// Not quoted: a mistyped 'Authorization=Bearer …' holds a token.
-			return usage("--header number %d: want 'Name: value'", i+1)
+			return usageErrorf("--header number %d: want 'Name: value'", i+1)
 		}
 		opts = append(opts, replay.WithHeader(strings.TrimSpace(name), strings.TrimSpace(value)))
 	}
 	for _, s := range *ignores {
 		rule, err := replay.ParseRule(s)
 		if err != nil {
-			return usage("--ignore: %v", err)
+			return usageErrorf("--ignore: %v", err)
 		}
 		opts = append(opts, replay.WithIgnore(rule))
 	}
 	if *auth != "" {
 		a, err := convert.ParseAuth(*auth)
 		if err != nil {
-			return usage("--auth: %v", err)
+			return usageErrorf("--auth: %v", err)
 		}
 		// The browser session goes: cookies, CSRF headers, the browser's
 		// User-Agent (which would ask for the CSRF check).
@@ -231,20 +221,20 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		opts = append(opts, replay.WithHeader(a.Name, a.Value))
 	}
 	if err := checkNoVars(*noVars); err != nil {
-		return usageFor("replay", err)
+		return err
 	}
 	corr := correlate.Options{Disabled: *noCorrelate, NoVar: *noVars}
 	for _, v := range *vars {
 		m, err := correlate.ParseManual(v)
 		if err != nil {
-			return usage("--var %q: %v", v, err)
+			return usageErrorf("--var %q: %v", v, err)
 		}
 		corr.Extra = append(corr.Extra, m)
 	}
 	opts = append(opts, replay.WithCorrelation(corr))
 	selection, err := sel.selection()
 	if err != nil {
-		return usageFor("replay", err)
+		return err
 	}
 
 	name := fs.Arg(0)
@@ -259,7 +249,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	}
 	r, err := replay.New(*target, opts...)
 	if err != nil {
-		return usage("%v", err)
+		return usageErrorf("%v", err)
 	}
 	in, name, err := openInput(st, fs.Arg(0))
 	if err != nil {
@@ -411,7 +401,7 @@ func replayInputError(ctx context.Context, err error) error {
 	var ve *replay.VarError
 	if errors.As(err, &ve) {
 		// correlate says "var NAME: …".
-		return usageFor("replay", usageErrorf("--%v", ve.Err))
+		return usageErrorf("--%v", ve.Err)
 	}
 	return err
 }

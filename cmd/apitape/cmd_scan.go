@@ -45,22 +45,13 @@ Examples:
     apitape scan session.har || apitape redact session.har -o shared.har
 `
 
-func scanCommand() *command {
-	return &command{
-		name:    "scan",
-		summary: "find secrets left in HAR files and scripts",
-		usage:   scanUsage,
-		run:     runScan,
-	}
-}
-
 func runScan(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("scan")
 	rulesPath := fs.String("rules", "", "rules file (YAML or JSON)")
 	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
 	allowUninspected := fs.Bool("allow-uninspected", false, "do not count bodies that cannot be inspected")
 	if err := parseFlags(st, fs, scanUsage, args); err != nil {
-		return usageFor("scan", err)
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -73,7 +64,7 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 		}
 	}
 	if stdin > 1 {
-		return usageFor("scan", usageErrorf("standard input (-) can be scanned only once"))
+		return usageErrorf("standard input (-) can be scanned only once")
 	}
 	rules, err := loadRules(*rulesPath, *gitleaksPath)
 	if err != nil {

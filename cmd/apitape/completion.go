@@ -94,8 +94,7 @@ func takesFile(f *pflag.Flag) bool {
 		strings.Contains(u, "file") || strings.Contains(u, "directory")
 }
 
-func completionCommand() *command {
-	const usage = `Usage:
+const completionUsage = `Usage:
     apitape completion bash|zsh|fish
 
 Prints a completion script for the shell: command names, subcommands and
@@ -106,31 +105,26 @@ each command's flags.
     apitape completion zsh > "${fpath[1]}/_apitape"                   # zsh (then compinit)
     apitape completion fish > ~/.config/fish/completions/apitape.fish # fish
 `
-	return &command{
-		name:    "completion",
-		summary: "print a shell completion script (bash, zsh, fish)",
-		usage:   usage,
-		run: func(ctx context.Context, st *streams, args []string) error {
-			fs := newFlagSet("completion")
-			if err := parseFlags(st, fs, usage, args); err != nil {
-				return err
-			}
-			if fs.NArg() != 1 {
-				return &usageError{cmd: "completion", err: fmt.Errorf("completion takes one shell: bash, zsh or fish")}
-			}
-			switch fs.Arg(0) {
-			case "bash":
-				writeBashCompletion(st.out, completionTable())
-			case "zsh":
-				writeZshCompletion(st.out, completionTable())
-			case "fish":
-				writeFishCompletion(st.out, completionTable())
-			default:
-				return &usageError{cmd: "completion", err: fmt.Errorf("unknown shell %q: want bash, zsh or fish", fs.Arg(0))}
-			}
-			return nil
-		},
+
+func runCompletion(ctx context.Context, st *streams, args []string) error {
+	fs := newFlagSet("completion")
+	if err := parseFlags(st, fs, completionUsage, args); err != nil {
+		return err
 	}
+	if fs.NArg() != 1 {
+		return usageErrorf("completion takes one shell: bash, zsh or fish")
+	}
+	switch fs.Arg(0) {
+	case "bash":
+		writeBashCompletion(st.out, completionTable())
+	case "zsh":
+		writeZshCompletion(st.out, completionTable())
+	case "fish":
+		writeFishCompletion(st.out, completionTable())
+	default:
+		return usageErrorf("unknown shell %q: want bash, zsh or fish", fs.Arg(0))
+	}
+	return nil
 }
 
 // flagWords lists a command's flags as the shell offers them.

@@ -89,16 +89,16 @@ type command struct {
 
 func commands() []*command {
 	return []*command{
-		captureCommand(),
-		redactCommand(),
-		scanCommand(),
-		convertCommand(),
-		inspectCommand(),
-		replayCommand(),
-		caCommand(),
-		demoCommand(),
-		versionCommand(),
-		completionCommand(),
+		{name: "capture", summary: "record a UI's API calls as HAR (browser or proxy)", usage: captureUsage, run: runCapture},
+		{name: "redact", summary: "replace secrets in a HAR with stable placeholders", usage: redactUsage, run: runRedact},
+		{name: "scan", summary: "find secrets left in HAR files and scripts", usage: scanUsage, run: runScan},
+		{name: "convert", summary: "turn recorded calls into curl commands, a bash script or a Go program", usage: convertUsage, run: runConvert},
+		{name: "inspect", summary: "show the values later calls take from earlier answers", usage: inspectUsage, run: runInspect},
+		{name: "replay", summary: "re-send recorded calls to a server and diff the answers", usage: replayUsage, run: runReplay},
+		{name: "ca", summary: "manage the certificate authority of capture proxy", usage: caUsage, run: runCA},
+		{name: "demo", summary: "try apitape end to end on a built-in Rancher-like server", usage: demoUsage, run: runDemo},
+		{name: "version", summary: "print apitape's version", usage: versionUsage, run: runVersion},
+		{name: "completion", summary: "print a shell completion script (bash, zsh, fish)", usage: completionUsage, run: runCompletion},
 	}
 }
 
@@ -188,7 +188,9 @@ func run(ctx context.Context, st *streams, args []string) (code int) {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return exitCode(st, c.run(ctx, st, args[1:]))
+			// A usage error's hint names the command unless a subcommand
+			// already named itself.
+			return exitCode(st, usageFor(c.name, c.run(ctx, st, args[1:])))
 		}
 	}
 	unknownCommand(st, name)
@@ -265,23 +267,19 @@ const versionUsage = `Usage:
 Prints apitape's version, the commit it was built from and the Go version.
 `
 
-func versionCommand() *command {
-	return &command{
-		name:    "version",
-		summary: "print apitape's version",
-		usage:   versionUsage,
-		run: func(ctx context.Context, st *streams, args []string) error {
-			fs := newFlagSet("version")
-			if err := parseFlags(st, fs, versionUsage, args); err != nil {
-				return err
-			}
-			if fs.NArg() > 0 {
-				return usageErrorf("version takes no arguments")
-			}
-			fmt.Fprint(st.out, versionText(buildInfo()))
-			return nil
-		},
+func runVersion(ctx context.Context, st *streams, args []string) error {
+	fs := newFlagSet("version")
+	if err := parseFlags(st, fs, versionUsage, args); err != nil {
+		return err
 	}
+	if fs.NArg() > 0 {
+		// Its hint has always named the main help, not version's.
+		errorf(st, "version takes no arguments")
+		hintf(st, "run 'apitape --help' for usage")
+		return &exitError{code: 2}
+	}
+	fmt.Fprint(st.out, versionText(buildInfo()))
+	return nil
 }
 
 // exitCode prints err the apitape way and maps it to an exit code.
