@@ -125,7 +125,6 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	exact := fs.Bool("exact", false, "keep every recorded header and value")
 	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	cf := addConvertFlags(fs)
-	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, convertUsage, args); err != nil {
 		return err
 	}
@@ -178,12 +177,6 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	if err := cf.apply(&opts); err != nil {
 		return err
 	}
-	s, err := sel.selection()
-	if err != nil {
-		return err
-	}
-	opts.Selection = s
-	opts.AddProducers = defaultSelection(s)
 	if len(formats) == 1 {
 		return convertFile(ctx, st, "convert", fs.Arg(0), []outputFile{{formats[0], *outPath}}, opts)
 	}
@@ -218,13 +211,15 @@ func (o outputFile) perm() os.FileMode {
 	return 0o600
 }
 
-// convertFlags are the flags convert and inspect share.
+// convertFlags are the flags convert and inspect share, the selection
+// flags last.
 type convertFlags struct {
 	noRedact    *bool
 	gitleaks    *string
 	noCorrelate *bool
 	vars        *[]string
 	noVars      *[]string
+	sel         *selectionFlags
 }
 
 func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
@@ -234,6 +229,7 @@ func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
 		noCorrelate: fs.Bool("no-correlate", false, "send recorded ids as they are"),
 		vars:        fs.StringArray("var", nil, "take one more value from an answer: NAME=SOURCE@CALL (repeatable)"),
 		noVars:      fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)"),
+		sel:         addSelectionFlags(fs),
 	}
 }
 
@@ -253,7 +249,8 @@ func defaultSelection(s selection.Filter) bool {
 	return s.Match == nil && len(s.Methods) == 0 && len(s.Hosts) == 0 && len(s.Statuses) == 0 && len(s.Entries) == 0 && !s.All
 }
 
-// apply sets the options the flags choose; a bad --var is a usage error.
+// apply sets the options the flags choose; a bad --var or selection is a
+// usage error.
 func (cf *convertFlags) apply(opts *convert.Options) error {
 	opts.NoCorrelate = *cf.noCorrelate
 	if err := checkNoVars(*cf.noVars); err != nil {
@@ -280,6 +277,12 @@ func (cf *convertFlags) apply(opts *convert.Options) error {
 		}
 		opts.Redact = convertRedactor(rules)
 	}
+	s, err := cf.sel.selection()
+	if err != nil {
+		return err
+	}
+	opts.Selection = s
+	opts.AddProducers = defaultSelection(s)
 	return nil
 }
 

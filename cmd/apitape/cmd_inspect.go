@@ -47,7 +47,6 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
 	exact := fs.Bool("exact", false, "keep credential headers as recorded")
 	cf := addConvertFlags(fs)
-	sel := addSelectionFlags(fs)
 	if err := parseFlags(st, fs, inspectUsage, args); err != nil {
 		return err
 	}
@@ -58,11 +57,5 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 	if err := cf.apply(&opts); err != nil {
 		return err
 	}
-	s, err := sel.selection()
-	if err != nil {
-		return err
-	}
-	opts.Selection = s
-	opts.AddProducers = defaultSelection(s)
 	return convertFile(ctx, st, "inspect", fs.Arg(0), []outputFile{{"vars", *outPath}}, opts)
 }
