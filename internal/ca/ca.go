@@ -202,15 +202,7 @@ func selfSign(key *ecdsa.PrivateKey, now time.Time) ([]byte, error) {
 }
 
 func writeFile(path string, data []byte, perm os.FileMode) error {
-	f, err := atomicfile.Create(path, perm)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	if err := f.Commit(); err != nil {
+	if err := atomicfile.WriteFile(path, data, perm); err != nil {
 		return fmt.Errorf("%s: %w", path, unwrapPath(err))
 	}
 	return nil

@@ -13,6 +13,7 @@
 package credential
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -310,10 +311,4 @@ func ExactHeader(name string) bool {
 
 // ExactHeaders lists the credential headers known by exact name (lower
 // case), for keyword prefilters.
-func ExactHeaders() []string {
-	out := make([]string, 0, len(headers))
-	for h := range headers {
-		out = append(out, h)
-	}
-	return out
-}
+func ExactHeaders() []string { return slices.Collect(maps.Keys(headers)) }

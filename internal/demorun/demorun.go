@@ -278,9 +278,7 @@ func (d *run) convert(ctx context.Context) error {
 	var outs []convert.Output
 	bufs := make([]bytes.Buffer, len(outputs))
 	for i, o := range outputs {
-		if hasFormat(o.format) {
-			outs = append(outs, convert.Output{Format: o.format, W: &bufs[i]})
-		}
+		outs = append(outs, convert.Output{Format: o.format, W: &bufs[i]})
 	}
 	in, err := os.Open(d.path("session.har"))
 	if err != nil {
@@ -293,9 +291,6 @@ func (d *run) convert(ctx context.Context) error {
 	}
 	var made []string
 	for i, o := range outputs {
-		if !hasFormat(o.format) {
-			continue
-		}
 		if err := atomicfile.WriteFile(d.path(o.name), bufs[i].Bytes(), o.mode); err != nil {
 			return err
 		}
@@ -335,15 +330,6 @@ func (d *run) writeGoMod() error {
 	return nil
 }
 
-func hasFormat(name string) bool {
-	for _, f := range convert.Formats() {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // secretEnv gives a value to every placeholder the recording's requests
 // carry that no answer handed out (those a replay or script learns from the
 // live answer): the login password gets the fresh servers' password (they
@@ -351,7 +337,8 @@ func hasFormat(name string) bool {
 // cookie the page load set) made-up values, as a person would export their
 // own.
 func (d *run) secretEnv() (map[string]string, error) {
-	h, err := har.ReadAll(bytes.NewReader(mustRead(d.path("session.har"))), "session.har")
+	data, _ := os.ReadFile(d.path("session.har"))
+	h, err := har.ReadAll(bytes.NewReader(data), "session.har")
 	if err != nil {
 		return nil, err
 	}
@@ -390,11 +377,6 @@ func (d *run) secretEnv() (map[string]string, error) {
 		}
 	}
 	return env, nil
-}
-
-func mustRead(path string) []byte {
-	b, _ := os.ReadFile(path)
-	return b
 }
 
 // runScript runs provision.sh against a fresh server B and lists the

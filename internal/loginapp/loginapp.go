@@ -14,9 +14,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -55,11 +57,7 @@ func (a *App) Close() { a.srv.Close() }
 func (a *App) Items() (posted int, asked []string, names map[string]string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	names = map[string]string{}
-	for k, v := range a.items {
-		names[k] = v
-	}
-	return a.posted, append([]string(nil), a.asked...), names
+	return a.posted, slices.Clone(a.asked), maps.Clone(a.items)
 }
 
 func randomID(prefix string) string {

@@ -96,18 +96,12 @@ func New(w io.Writer, cmd string, opts Options) *Meter {
 // Set records how far the command has got: entries done and input bytes
 // consumed.
 func (m *Meter) Set(entries, bytes int64) {
-	if m == nil {
-		return
-	}
 	m.entries.Store(entries)
 	m.bytes.Store(bytes)
 }
 
 // Add adds to the counts.
 func (m *Meter) Add(entries, bytes int64) {
-	if m == nil {
-		return
-	}
 	m.entries.Add(entries)
 	m.bytes.Add(bytes)
 }
@@ -116,9 +110,6 @@ func (m *Meter) Add(entries, bytes int64) {
 // the counts, whose rate then counts from the stage's start; "" shows
 // none.
 func (m *Meter) Stage(s string) {
-	if m == nil {
-		return
-	}
 	m.mu.Lock()
 	if s != m.stage {
 		m.stage, m.stageStart = s, m.now()
@@ -128,9 +119,6 @@ func (m *Meter) Stage(s string) {
 
 // Reader returns r counting the bytes read from it into the meter.
 func (m *Meter) Reader(r io.Reader) io.Reader {
-	if m == nil {
-		return r
-	}
 	return &countingReader{r, m}
 }
 
@@ -147,9 +135,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // Tick redraws the status line if the command has run for Delay.
 func (m *Meter) Tick() {
-	if m == nil {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.live || m.done {
@@ -176,9 +161,6 @@ func (m *Meter) Tick() {
 // Clear removes the status line, so that a message can be written; the
 // next Tick draws it again.
 func (m *Meter) Clear() {
-	if m == nil {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.clear()
@@ -194,9 +176,6 @@ func (m *Meter) clear() {
 // Done stops the status line and writes the summary: entries and bytes
 // are the command's totals (the counters when negative).
 func (m *Meter) Done(entries, bytes int64) {
-	if m == nil {
-		return
-	}
 	m.Stop()
 	if entries < 0 {
 		entries = m.entries.Load()
@@ -211,9 +190,6 @@ func (m *Meter) Done(entries, bytes int64) {
 // Stop removes the status line without a summary (a command that
 // failed prints its error instead).
 func (m *Meter) Stop() {
-	if m == nil {
-		return
-	}
 	m.mu.Lock()
 	if m.done {
 		m.mu.Unlock()

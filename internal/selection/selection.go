@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,17 +87,9 @@ func parseRange(s string, open int) (int, int, error) {
 
 // Keep reports whether the entry at index passes the selection.
 func (s *Filter) Keep(index int, e *har.Entry) bool {
-	if len(s.Entries) > 0 {
-		in := false
-		for _, r := range s.Entries {
-			if index >= r.Lo && index <= r.Hi {
-				in = true
-				break
-			}
-		}
-		if !in {
-			return false
-		}
+	entry := func(r IndexRange) bool { return index >= r.Lo && index <= r.Hi }
+	if len(s.Entries) > 0 && !slices.ContainsFunc(s.Entries, entry) {
+		return false
 	}
 	if !s.All && !har.IsAPICall(e) {
 		return false
@@ -113,26 +106,10 @@ func (s *Filter) Keep(index int, e *har.Entry) bool {
 			return false
 		}
 	}
-	if len(s.Statuses) > 0 {
-		in := false
-		for _, r := range s.Statuses {
-			if e.Response.Status >= r.Lo && e.Response.Status <= r.Hi {
-				in = true
-				break
-			}
-		}
-		if !in {
-			return false
-		}
-	}
-	return true
+	status := func(r StatusRange) bool { return e.Response.Status >= r.Lo && e.Response.Status <= r.Hi }
+	return len(s.Statuses) == 0 || slices.ContainsFunc(s.Statuses, status)
 }
 
 func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }
