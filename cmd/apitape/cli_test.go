@@ -202,7 +202,7 @@ func TestCompletionTable(t *testing.T) {
 	}
 	got := map[string][]string{}
 	for _, c := range completionTable() {
-		got[strings.Join(c.path, " ")] = flagWords(c)
+		got[strings.Join(c.path, " ")] = flagWords(c, false)
 	}
 	for cmd, flags := range want {
 		for _, f := range flags {

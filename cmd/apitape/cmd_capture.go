@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -92,12 +91,18 @@ func runCapture(ctx context.Context, st *streams, args []string) error {
 // user's key, as redact and convert do, so that a secret gets the same
 // placeholder in a capture as in a later redact or convert run.
 func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
-	key, _ := redact.LoadUserKey()
 	// The user's token shapes too, as redact, scan and convert find them.
 	rules, err := loadRules("", "")
 	if err != nil {
 		return nil, nil, err
 	}
+	return newEntryRedactor(rules)
+}
+
+// newEntryRedactor redacts one entry at a time with the user's key
+// (redact.LoadUserKey; without one, a per-run key) and rules.
+func newEntryRedactor(rules *redact.Rules) (*redact.Redactor, capture.RedactFunc, error) {
+	key, _ := redact.LoadUserKey()
 	r, err := redact.New(redact.Options{Key: key, Rules: rules})
 	if err != nil {
 		return nil, nil, err
@@ -116,13 +121,18 @@ func newCaptureRedactor() (*redact.Redactor, capture.RedactFunc, error) {
 //
 // It settles the signal watcher first: this pass makes steady progress on
 // a large file and may take longer than the grace a stop gets; a second
-// Ctrl-C still ends it, leaving the file as written.
-func reRedact(r *redact.Redactor, path string) error {
+// Ctrl-C still ends it, leaving the file as written. A failure is a
+// warning: the file as written stays, every call in it redacted with what
+// was known when it completed.
+func reRedact(logst *streams, r *redact.Redactor, path string) {
 	settle()
-	return capture.Rewrite(path, func(in io.ReadSeeker, out io.Writer) error {
+	err := capture.Rewrite(path, func(in io.ReadSeeker, out io.Writer) error {
 		_, err := r.Stream(in, out, redact.StreamOptions{Name: path})
 		return err
 	})
+	if err != nil && !errors.Is(err, capture.ErrNotRegular) {
+		warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", path, err)
+	}
 }
 
 // onProxyListening, when set (by tests), learns the address the proxy
@@ -251,11 +261,7 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 	}
 	// The proxy holds up to --max-body of every body in flight; without a
 	// limit the collector lets the heap grow to twice that.
-	getenv := st.getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if getenv("GOMEMLIMIT") == "" {
+	if st.getenv("GOMEMLIMIT") == "" {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(proxy.MemoryLimit))
 	}
 	maxBody := cfg.maxBody
@@ -309,13 +315,7 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		runErr = sink.Err()
 	}
 	if runErr == nil && redactor != nil && sink.Recorded() > 0 {
-		switch err := reRedact(redactor, cfg.output); {
-		case errors.Is(err, capture.ErrNotRegular):
-		case err != nil:
-			// The file as written stays: every call in it was redacted
-			// with what was known when it completed.
-			warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", cfg.output, err)
-		}
+		reRedact(logst, redactor, cfg.output)
 	}
 	if closeErr != nil && runErr == nil {
 		warningf(logst, "%v", closeErr)

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/capture/browser"
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/redact"
@@ -167,13 +166,7 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	// A failed step or page load still leaves a complete file, which is
 	// worth redacting again; a failure to write it is not.
 	if redactor != nil && res.Written > 0 && (err == nil || errors.As(err, &se) || le != nil) {
-		switch err := reRedact(redactor, o.Output); {
-		case errors.Is(err, capture.ErrNotRegular):
-		case err != nil:
-			// The file as written stays: every call in it was redacted
-			// with what was known when it completed.
-			warningf(logst, "%s: redacting the whole file again with every secret learned failed, so an answer may hold a secret first seen later: %v", o.Output, err)
-		}
+		reRedact(logst, redactor, o.Output)
 	}
 	if res.Summary != "" {
 		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, o.Output, res.Stopped)

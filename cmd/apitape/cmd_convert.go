@@ -112,11 +112,6 @@ Examples:
     apitape convert session.har --to curl --entries 3 --exact
 `
 
-// convertRedactor is the redaction stage convert runs first unless
-// --no-redact or --exact is given: a script is made to be committed and
-// shared, so by default no secret reaches it.
-var convertRedactor = newConvertRedactor
-
 func runConvert(ctx context.Context, st *streams, args []string) error {
 	fs := newFlagSet("convert")
 	to := fs.StringP("to", "t", "", "output format: curl, bash, go, vars, python, httpie, fetch or locust")
@@ -268,14 +263,14 @@ func (cf *convertFlags) apply(opts *convert.Options) error {
 	if *cf.gitleaks != "" && !redacting {
 		return usageErrorf("--gitleaks-config is for the redaction stage, which --no-redact and --exact turn off")
 	}
-	if redacting && convertRedactor != nil {
+	if redacting {
 		// The same token rules as redact and scan: the user's
 		// .gitleaks.toml, or the file named.
 		rules, err := loadRules("", *cf.gitleaks)
 		if err != nil {
 			return err
 		}
-		opts.Redact = convertRedactor(rules)
+		opts.Redact = newConvertRedactor(rules)
 	}
 	s, err := cf.sel.selection()
 	if err != nil {

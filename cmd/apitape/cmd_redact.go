@@ -408,20 +408,17 @@ func (r *report) finish(sum redact.Summary) error {
 	return nil
 }
 
-// newConvertRedactor is the redaction stage for convert (its
-// convertRedactor hook): one Redactor per conversion, so that a secret
-// found in one entry is also removed from the entries after it. It uses the
-// user's key (redact.LoadUserKey) so that a regenerated script names the
-// same variables; without one, a per-run key. rules (from loadRules) add the
-// user's token shapes, as redact and scan use them.
+// newConvertRedactor is the redaction stage convert runs first unless
+// --no-redact or --exact is given (a script is made to be committed and
+// shared, so by default no secret reaches it): one Redactor per
+// conversion, so that a secret found in one entry is also removed from the
+// entries after it. It uses the user's key so that a regenerated script
+// names the same variables. rules (from loadRules) add the user's token
+// shapes, as redact and scan use them.
 func newConvertRedactor(rules *redact.Rules) func(index int, raw []byte) ([]byte, error) {
-	key, _ := redact.LoadUserKey()
-	r, err := redact.New(redact.Options{Key: key, Rules: rules})
+	_, entry, err := newEntryRedactor(rules)
 	if err != nil {
 		return func(int, []byte) ([]byte, error) { return nil, err }
 	}
-	return func(index int, raw []byte) ([]byte, error) {
-		out, _, err := r.Entry(index, raw)
-		return out, err
-	}
+	return entry
 }

@@ -44,10 +44,6 @@ func completionTable() []compCommand {
 	var out []compCommand
 	for _, c := range commands() {
 		subs := subcommands[c.name]
-		if len(subs) == 0 {
-			out = append(out, compCommand{path: []string{c.name}, summary: c.summary, flags: commandFlags(c, nil)})
-			continue
-		}
 		out = append(out, compCommand{path: []string{c.name}, summary: c.summary, subs: subs, flags: commandFlags(c, nil)})
 		for _, s := range subs {
 			out = append(out, compCommand{path: []string{c.name, s}, flags: commandFlags(c, []string{s})})
@@ -127,27 +123,17 @@ func runCompletion(ctx context.Context, st *streams, args []string) error {
 	return nil
 }
 
-// flagWords lists a command's flags as the shell offers them.
-func flagWords(c compCommand) []string {
+// flagWords lists a command's flags as the shell offers them, both
+// spellings; with files, only those whose value is a file.
+func flagWords(c compCommand, files bool) []string {
 	var w []string
 	for _, f := range c.flags {
+		if files && !f.file {
+			continue
+		}
 		w = append(w, "--"+f.long)
 		if f.short != "" {
 			w = append(w, "-"+f.short)
-		}
-	}
-	return w
-}
-
-// fileFlags lists the flags whose value is a file, both spellings.
-func fileFlags(c compCommand) []string {
-	var w []string
-	for _, f := range c.flags {
-		if f.file {
-			w = append(w, "--"+f.long)
-			if f.short != "" {
-				w = append(w, "-"+f.short)
-			}
 		}
 	}
 	return w
@@ -197,12 +183,12 @@ _apitape() {
 			continue
 		}
 		fmt.Fprintf(w, "    %s)\n", c.path[0])
-		fmt.Fprintf(w, "        words='%s' files='%s'\n", strings.Join(flagWords(c), " "), strings.Join(fileFlags(c), " "))
+		fmt.Fprintf(w, "        words='%s' files='%s'\n", strings.Join(flagWords(c, false), " "), strings.Join(flagWords(c, true), " "))
 		if len(c.subs) > 0 {
 			fmt.Fprintf(w, "        subs='%s'\n        case $sub in\n", strings.Join(c.subs, " "))
 			for _, s := range table {
 				if len(s.path) == 2 && s.path[0] == c.path[0] {
-					fmt.Fprintf(w, "        %s) words='%s' files='%s' ;;\n", s.path[1], strings.Join(flagWords(s), " "), strings.Join(fileFlags(s), " "))
+					fmt.Fprintf(w, "        %s) words='%s' files='%s' ;;\n", s.path[1], strings.Join(flagWords(s, false), " "), strings.Join(flagWords(s, true), " "))
 				}
 			}
 			fmt.Fprintf(w, "        esac\n")
@@ -244,13 +230,13 @@ func writeZshCompletion(w io.Writer, table []compCommand) {
 			continue
 		}
 		fmt.Fprintf(w, "    %s)\n", c.path[0])
-		fmt.Fprintf(w, "        flags=(%s)\n", strings.Join(flagWords(c), " "))
+		fmt.Fprintf(w, "        flags=(%s)\n", strings.Join(flagWords(c, false), " "))
 		if len(c.subs) > 0 {
 			fmt.Fprintf(w, "        if (( CURRENT == 3 )) && [[ $PREFIX != -* ]]; then\n            subs=(%s)\n            compadd -a subs\n            return\n        fi\n", strings.Join(c.subs, " "))
 			fmt.Fprintf(w, "        case $words[3] in\n")
 			for _, s := range table {
 				if len(s.path) == 2 && s.path[0] == c.path[0] {
-					fmt.Fprintf(w, "        %s) flags=(%s) ;;\n", s.path[1], strings.Join(flagWords(s), " "))
+					fmt.Fprintf(w, "        %s) flags=(%s) ;;\n", s.path[1], strings.Join(flagWords(s, false), " "))
 				}
 			}
 			fmt.Fprintf(w, "        esac\n")
