@@ -374,10 +374,7 @@ func (p progressWriter) Write(b []byte) (int, error) {
 // (powers of 1000); case does not matter.
 func parseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
-	i := 0
-	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-		i++
-	}
+	i := len(t) - len(strings.TrimLeft(t, "0123456789"))
 	if i == 0 {
 		return 0, fmt.Errorf("invalid size %q: want a number with an optional unit, e.g. 512KiB or 10MiB", s)
 	}

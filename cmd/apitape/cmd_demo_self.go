@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/apitape/apitape/internal/shellquote"
@@ -43,12 +44,9 @@ func selfCommand() string {
 // the build cache or a go-build temporary folder, both named go-build, and
 // is gone (or may be evicted) once the command ends.
 func goRunBinary(exe string) bool {
-	for _, part := range strings.Split(filepath.ToSlash(exe), "/") {
-		if strings.HasPrefix(part, "go-build") {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(strings.Split(filepath.ToSlash(exe), "/"), func(part string) bool {
+		return strings.HasPrefix(part, "go-build")
+	})
 }
 
 // sourceMain finds apitape's module root from the working directory up and

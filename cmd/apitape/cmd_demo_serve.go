@@ -98,18 +98,12 @@ func runDemoServe(ctx context.Context, st *streams, args []string) error {
 
 	var mu sync.Mutex // handlers log concurrently
 	logf := func(format string, args ...any) {
+		if *quiet && !strings.HasPrefix(format, "error:") {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(st.err, "apitape: demo: "+format+"\n", args...)
-	}
-	if *quiet {
-		logf = func(format string, args ...any) {
-			if strings.HasPrefix(format, "error:") {
-				mu.Lock()
-				defer mu.Unlock()
-				fmt.Fprintf(st.err, "apitape: demo: "+format+"\n", args...)
-			}
-		}
 	}
 	r, err := demo.Start(ctx, *listen, demo.Options{
 		User: *user, Password: *password, StatePath: *statePath, Variant: *variant, Logf: logf,

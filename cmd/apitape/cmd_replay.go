@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -429,13 +430,8 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 		for _, c := range pe.Refused {
 			methods[c.Method] = true
 		}
-		var ms []string
-		for m := range methods {
-			ms = append(ms, m)
-		}
-		slices.Sort(ms)
 		errorf(st, "refusing to send %d state-changing calls (%s) to %s, which is not loopback (%s): %s",
-			len(pe.Refused), strings.Join(ms, ", "), pe.Target, sent, strings.Join(calls, "; "))
+			len(pe.Refused), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), pe.Target, sent, strings.Join(calls, "; "))
 		if methods["GET"] || methods["HEAD"] {
 			// A method override (?_method=DELETE) keeps them out of --method GET.
 			hintf(st, "add --allow-mutations to send them anyway, or leave them out with --entries or --match")

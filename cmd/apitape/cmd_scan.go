@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/apitape/apitape/internal/progress"
 	"github.com/apitape/apitape/redact"
@@ -57,13 +58,7 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
-	stdin := 0
-	for _, f := range files {
-		if f == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
+	if i := slices.Index(files, "-"); i >= 0 && slices.Contains(files[i+1:], "-") {
 		return usageErrorf("standard input (-) can be scanned only once")
 	}
 	rules, err := loadRules(*rulesPath, *gitleaksPath)

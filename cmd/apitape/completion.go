@@ -146,7 +146,7 @@ func topWords(table []compCommand) []string {
 			w = append(w, c.path[0])
 		}
 	}
-	return append(w, "help")
+	return w
 }
 
 // The scripts below only ever hold command and flag names, which are plain
@@ -177,7 +177,7 @@ _apitape() {
     fi
     local words= files= subs=
     case $cmd in
-`, strings.Join(topWords(table), " "))
+`, strings.Join(append(topWords(table), "help"), " "))
 	for _, c := range table {
 		if len(c.path) != 1 {
 			continue
@@ -212,7 +212,7 @@ _apitape() {
     fi
 }
 complete -o filenames -o bashdefault -F _apitape apitape
-`, strings.Join(topWords(table)[:len(topWords(table))-1], " "))
+`, strings.Join(topWords(table), " "))
 }
 
 func writeZshCompletion(w io.Writer, table []compCommand) {
@@ -268,7 +268,6 @@ func zshQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`)
 func writeFishCompletion(w io.Writer, table []compCommand) {
 	fmt.Fprintf(w, "# fish completion for apitape (apitape completion fish)\ncomplete -c apitape -f\n")
 	top := topWords(table)
-	top = top[:len(top)-1]
 	for _, c := range table {
 		if len(c.path) == 1 {
 			fmt.Fprintf(w, "complete -c apitape -n '__fish_use_subcommand' -a %s -d %s\n", c.path[0], fishQuote(c.summary))

@@ -104,14 +104,7 @@ func NotCredentialHeader(name string) bool {
 // CSRFHeaders lists the headers known by exact name (lower case, sorted)
 // that carry a CSRF token: what replacing a browser session drops.
 func CSRFHeaders() []string {
-	var out []string
-	for h, class := range headers {
-		if class == "csrf" {
-			out = append(out, h)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return slices.DeleteFunc(slices.Sorted(maps.Keys(headers)), func(h string) bool { return headers[h] != "csrf" })
 }
 
 // CSRFHeader reports a header that carries a CSRF token.
@@ -294,12 +287,7 @@ var authPathWords = []string{"verify", "callback", "oauth", "auth", "login", "sa
 func OAuthPath(p string) bool { return containsAny(strings.ToLower(p), authPathWords...) }
 
 func containsAny(s string, words ...string) bool {
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) })
 }
 
 // ExactHeader reports a credential header by its exact name only (not
