@@ -102,6 +102,18 @@ func parseFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) err
 	return nil
 }
 
+// parseInputFlags is parseFlags for a command that reads one file or
+// stdin.
+func parseInputFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) error {
+	if err := parseFlags(st, fs, usage, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usageErrorf("%s takes one input file, got %d", fs.Name(), fs.NArg())
+	}
+	return nil
+}
+
 // usageFor wraps a usage error so that its hint names the command.
 func usageFor(cmd string, err error) error {
 	var ue *usageError

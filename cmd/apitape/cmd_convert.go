@@ -120,13 +120,10 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 	exact := fs.Bool("exact", false, "keep every recorded header and value")
 	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	cf := addConvertFlags(fs)
-	if err := parseFlags(st, fs, convertUsage, args); err != nil {
+	if err := parseInputFlags(st, fs, convertUsage, args); err != nil {
 		return err
 	}
 	// Every argument is checked before any file is opened.
-	if fs.NArg() > 1 {
-		return usageErrorf("convert takes one input file, got %d", fs.NArg())
-	}
 	var names []string
 	for _, f := range convert.Formats() {
 		names = append(names, f.Name)

@@ -47,11 +47,8 @@ func runInspect(ctx context.Context, st *streams, args []string) error {
 	outPath := fs.StringP("output", "o", "", "output file (default stdout)")
 	exact := fs.Bool("exact", false, "keep credential headers as recorded")
 	cf := addConvertFlags(fs)
-	if err := parseFlags(st, fs, inspectUsage, args); err != nil {
+	if err := parseInputFlags(st, fs, inspectUsage, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 1 {
-		return usageErrorf("inspect takes one input file, got %d", fs.NArg())
 	}
 	opts := convert.Options{Format: "vars", Exact: *exact}
 	if err := cf.apply(&opts); err != nil {

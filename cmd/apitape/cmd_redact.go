@@ -94,11 +94,8 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	allowResidual := fs.Bool("allow-residual", false, "write even if secrets are left")
 	allowUninspected := fs.Bool("allow-uninspected", false, "write even if a body cannot be inspected")
 	gitleaksPath := fs.String("gitleaks-config", "", "gitleaks config (TOML)")
-	if err := parseFlags(st, fs, redactUsage, args); err != nil {
+	if err := parseInputFlags(st, fs, redactUsage, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 1 {
-		return usageErrorf("redact takes one input file, got %d", fs.NArg())
 	}
 	toStdout := *outPath == "" || *outPath == "-"
 	if *reportPath == "-" && toStdout {
@@ -204,11 +201,10 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	}, Progress: func(pass, entries int, n int64) {
 		if pass == 1 {
 			inBytes = n
-			meter.Set(int64(entries), n)
 		} else {
 			meter.Stage("pass 2 of 2")
-			meter.Set(int64(entries), n)
 		}
+		meter.Set(int64(entries), n)
 	}})
 	meter.Stop()
 	if err != nil {
@@ -238,12 +234,12 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	}
 	printWarnings(st, rep, sum)
 	if len(sum.Residual) > 0 {
+		say := errorf
+		if *allowResidual {
+			say = warningf
+		}
 		for _, f := range sum.Residual {
-			if *allowResidual {
-				warningf(st, "%s: still secret after redaction", f)
-			} else {
-				errorf(st, "%s: still secret after redaction", f)
-			}
+			say(st, "%s: still secret after redaction", f)
 		}
 		if !*allowResidual {
 			if len(*keep) > 0 {

@@ -142,14 +142,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	noVars := fs.StringArray("no-var", nil, "send this found value as recorded (repeatable)")
 	auth := fs.String("auth", "", "replace the browser session with this header: 'NAME: VALUE'")
 	sel := addSelectionFlags(fs)
-	if err := parseFlags(st, fs, replayUsage, args); err != nil {
+	if err := parseInputFlags(st, fs, replayUsage, args); err != nil {
 		return err
 	}
 
 	// Every argument is checked before the input is opened.
-	if fs.NArg() > 1 {
-		return usageErrorf("replay takes one input file, got %d", fs.NArg())
-	}
 	if *target == "" {
 		return usageErrorf("--target is required: the server to replay against, e.g. http://127.0.0.1:8080")
 	}
@@ -214,7 +211,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		// The browser session goes: cookies, CSRF headers, the browser's
 		// User-Agent (which would ask for the CSRF check).
-		for _, h := range append([]string{"Cookie", "User-Agent", a.Name}, convert.CSRFHeaders()...) {
+		for _, h := range append([]string{"Cookie", "User-Agent"}, convert.CSRFHeaders()...) {
 			if !strings.EqualFold(h, a.Name) {
 				opts = append(opts, replay.WithHeader(h, ""))
 			}
