@@ -225,14 +225,23 @@ func addConvertFlags(fs *pflag.FlagSet) *convertFlags {
 	}
 }
 
-// checkNoVars validates --no-var names: they are variable names.
-func checkNoVars(names []string) error {
-	for _, n := range names {
+// parseVars checks the --no-var names (variable names) and parses the
+// --var declarations, for convert, inspect and replay.
+func parseVars(vars, noVars []string) ([]correlate.Manual, error) {
+	for _, n := range noVars {
 		if n == "" || strings.Trim(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" || n[0] >= '0' && n[0] <= '9' {
-			return usageErrorf("--no-var %q: want a variable name as apitape inspect shows it (CLUSTER_ID)", n)
+			return nil, usageErrorf("--no-var %q: want a variable name as apitape inspect shows it (CLUSTER_ID)", n)
 		}
 	}
-	return nil
+	var out []correlate.Manual
+	for _, s := range vars {
+		m, err := correlate.ParseManual(s)
+		if err != nil {
+			return nil, usageErrorf("--var %q: %v", s, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // defaultSelection reports a selection no flag narrowed or widened: then
@@ -244,18 +253,13 @@ func defaultSelection(s selection.Filter) bool {
 // apply sets the options the flags choose; a bad --var or selection is a
 // usage error.
 func (cf *convertFlags) apply(opts *convert.Options) error {
-	opts.NoCorrelate = *cf.noCorrelate
-	if err := checkNoVars(*cf.noVars); err != nil {
+	vars, err := parseVars(*cf.vars, *cf.noVars)
+	if err != nil {
 		return err
 	}
+	opts.NoCorrelate = *cf.noCorrelate
+	opts.Vars = vars
 	opts.NoVar = *cf.noVars
-	for _, s := range *cf.vars {
-		m, err := correlate.ParseManual(s)
-		if err != nil {
-			return usageErrorf("--var %q: %v", s, err)
-		}
-		opts.Vars = append(opts.Vars, m)
-	}
 	redacting := !*cf.noRedact && !opts.Exact
 	if *cf.gitleaks != "" && !redacting {
 		return usageErrorf("--gitleaks-config is for the redaction stage, which --no-redact and --exact turn off")

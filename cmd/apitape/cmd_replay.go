@@ -218,17 +218,11 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		opts = append(opts, replay.WithHeader(a.Name, a.Value))
 	}
-	if err := checkNoVars(*noVars); err != nil {
+	extra, err := parseVars(*vars, *noVars)
+	if err != nil {
 		return err
 	}
-	corr := correlate.Options{Disabled: *noCorrelate, NoVar: *noVars}
-	for _, v := range *vars {
-		m, err := correlate.ParseManual(v)
-		if err != nil {
-			return usageErrorf("--var %q: %v", v, err)
-		}
-		corr.Extra = append(corr.Extra, m)
-	}
+	corr := correlate.Options{Disabled: *noCorrelate, NoVar: *noVars, Extra: extra}
 	opts = append(opts, replay.WithCorrelation(corr))
 	selection, err := sel.selection()
 	if err != nil {

@@ -21,9 +21,8 @@ import (
 // File is an output file being written.
 type File struct {
 	*os.File
-	path    string // what Commit renames onto; "" when written in place
-	inPlace bool
-	done    bool
+	path string // what Commit renames onto; "" when written in place
+	done bool
 }
 
 // maxLinks bounds how many symbolic links Create follows, as the kernel
@@ -108,7 +107,7 @@ func createInPlace(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{File: f, inPlace: true}, nil
+	return &File{File: f}, nil
 }
 
 // Commit flushes the data to disk and moves it into place.
@@ -117,7 +116,7 @@ func (f *File) Commit() error {
 		return os.ErrClosed
 	}
 	f.done = true
-	if f.inPlace {
+	if f.path == "" {
 		// No fsync: a device or pipe may not support it, and there is
 		// nothing to rename.
 		return f.File.Close()
@@ -145,7 +144,7 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.File.Close()
-	if !f.inPlace {
+	if f.path != "" {
 		os.Remove(f.File.Name())
 		pending.Delete(f.File.Name())
 	}

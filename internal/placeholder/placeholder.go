@@ -23,10 +23,7 @@ var pattern = regexp.MustCompile(`REDACTED-([a-z0-9]+)-([0-9a-f]{8})`)
 // Make returns the placeholder for a class ("cookie", "bearer", …) and the
 // hex digest of the secret (only its first 8 digits are used).
 func Make(class, hexDigest string) string {
-	if len(hexDigest) > 8 {
-		hexDigest = hexDigest[:8]
-	}
-	return Prefix + class + "-" + hexDigest
+	return Prefix + class + "-" + hexDigest[:min(8, len(hexDigest))]
 }
 
 // FindAll returns the [start, end) byte offsets of every placeholder in s.
