@@ -286,17 +286,16 @@ func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
 	// Unlinked at once, so that a process ended mid-copy leaves no
 	// unredacted input behind.
 	os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, rc); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	f := &removeOnClose{tmp}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
 		return nil, name, fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
 		return nil, name, err
 	}
-	return &removeOnClose{tmp}, name, nil
+	return f, name, nil
 }
 
 type removeOnClose struct{ *os.File }

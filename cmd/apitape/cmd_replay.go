@@ -298,11 +298,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		if err := replay.WriteDryRun(out, plan); err != nil {
 			return err
 		}
-		var u unsendableCalls
-		for _, c := range plan.Calls {
-			u.add(c.Index, c.Skipped)
-		}
-		warnUnsendable(st, name, u.first, u.n, "sent")
+		warnUnsendableCalls(st, name, plan.Calls, func(c replay.PlannedCall) (int, string) { return c.Index, c.Skipped })
 		if err := out.commit(); err != nil {
 			return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
 		}
@@ -326,11 +322,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	if err := writeReplayReport(out, format, res, st, *outPath == "" && st.outTTY, *verbose); err != nil {
 		return err
 	}
-	var u unsendableCalls
-	for _, c := range res.Calls {
-		u.add(c.Index, c.Skipped)
-	}
-	warnUnsendable(st, name, u.first, u.n, "sent")
+	warnUnsendableCalls(st, name, res.Calls, func(c *replay.Call) (int, string) { return c.Index, c.Skipped })
 	if err := out.commit(); err != nil {
 		return fmt.Errorf("%s: %w", *outPath, unwrapPathError(err))
 	}
@@ -363,21 +355,22 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 	return nil
 }
 
-// unsendableCalls collects the calls skipped because their URL cannot be
-// sent, for warnUnsendable.
-type unsendableCalls struct {
-	first []string
-	n     int
-}
-
-func (u *unsendableCalls) add(index int, skipped string) {
-	if !strings.HasPrefix(skipped, "request.url: ") {
-		return
+// warnUnsendableCalls is warnUnsendable for the planned or replayed calls
+// (index, why skipped) that were skipped because their URL cannot be sent.
+func warnUnsendableCalls[C any](st *streams, name string, calls []C, call func(C) (int, string)) {
+	var first []string
+	n := 0
+	for _, c := range calls {
+		index, skipped := call(c)
+		if !strings.HasPrefix(skipped, "request.url: ") {
+			continue
+		}
+		n++
+		if len(first) < 10 {
+			first = append(first, fmt.Sprintf("entry %d: %s", index, skipped))
+		}
 	}
-	u.n++
-	if len(u.first) < 10 {
-		u.first = append(u.first, fmt.Sprintf("entry %d: %s", index, skipped))
-	}
+	warnUnsendable(st, name, first, n, "sent")
 }
 
 // inputError maps errors reading the recording: a bad HAR is an input
