@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -83,12 +84,10 @@ func runDemoServe(ctx context.Context, st *streams, args []string) error {
 	}
 	if *variant != "" {
 		var names []string
-		known := false
 		for _, v := range demo.Variants() {
 			names = append(names, v.Name)
-			known = known || v.Name == *variant
 		}
-		if !known {
+		if !slices.Contains(names, *variant) {
 			return usageErrorf("--variant %q is not one of %s", *variant, strings.Join(names, ", "))
 		}
 	}

@@ -19,13 +19,13 @@ import (
 	"github.com/apitape/apitape/internal/testtool"
 )
 
-// script validates each file named on its command line and prints one JSON
+// script validates each file named after it on node's command line and prints one JSON
 // line per file: the schema errors ("path message"), empty when valid.
 const script = `
 const hv = require('har-validator');
 const fs = require('fs');
 (async () => {
-  for (const f of process.argv.slice(2)) {
+  for (const f of process.argv.slice(1)) {
     let errs = [];
     try {
       await hv.har(JSON.parse(fs.readFileSync(f, 'utf8').replace(/^\ufeff/, '')));
@@ -57,16 +57,7 @@ func Check(files ...string) ([][]string, error) {
 	if _, err := os.Stat(filepath.Join(modules, "har-validator")); err != nil {
 		return nil, ErrMissing
 	}
-	dir, err := os.MkdirTemp("", "apitape-harschema-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	js := filepath.Join(dir, "validate.js")
-	if err := os.WriteFile(js, []byte(script), 0o600); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(node, append([]string{js}, files...)...)
+	cmd := exec.Command(node, append([]string{"-e", script, "--"}, files...)...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
