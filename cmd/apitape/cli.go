@@ -170,7 +170,7 @@ func createOutput(st *streams, path string, perm os.FileMode) (*output, error) {
 
 // refuseInputAsOutput is the usage error for an output path that names the
 // input file (through a link too): the output would replace the recording.
-func refuseInputAsOutput(cmd, flag string, in io.Reader, inName, outPath string) error {
+func refuseInputAsOutput(flag string, in io.Reader, inName, outPath string) error {
 	f, ok := in.(*os.File)
 	if !ok || outPath == "" || outPath == "-" {
 		return nil
@@ -178,7 +178,7 @@ func refuseInputAsOutput(cmd, flag string, in io.Reader, inName, outPath string)
 	ifi, err1 := f.Stat()
 	ofi, err2 := os.Stat(outPath)
 	if err1 == nil && err2 == nil && ifi.Mode().IsRegular() && os.SameFile(ifi, ofi) {
-		return &usageError{cmd: cmd, err: fmt.Errorf("%s %s is the input file: the output would replace %s", flag, outPath, inName)}
+		return usageErrorf("%s %s is the input file: the output would replace %s", flag, outPath, inName)
 	}
 	return nil
 }

@@ -306,7 +306,7 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		}
 	}()
 	for _, f := range files {
-		if err := refuseInputAsOutput(cmd, "-o", in, name, f.path); err != nil {
+		if err := refuseInputAsOutput("-o", in, name, f.path); err != nil {
 			return err
 		}
 	}

@@ -177,7 +177,7 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	var rep *report
 	var ro *output
 	if *reportPath != "" {
-		if err := refuseInputAsOutput("redact", "--report", src, name, *reportPath); err != nil {
+		if err := refuseInputAsOutput("--report", src, name, *reportPath); err != nil {
 			return err
 		}
 		if ro, err = createOutput(st, *reportPath, 0o600); err != nil {

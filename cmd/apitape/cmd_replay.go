@@ -248,7 +248,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	defer in.Close()
-	if err := refuseInputAsOutput("replay", "-o", in, name, *outPath); err != nil {
+	if err := refuseInputAsOutput("-o", in, name, *outPath); err != nil {
 		return err
 	}
 	hr := har.NewReader(convertCtxReader{ctx, in}, name)
