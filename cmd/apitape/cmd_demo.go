@@ -53,10 +53,9 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
-		// The browser asked for is checked before anything
-		// starts, as capture browser does; only a browser that
-		// nobody named may be missing (the bundled recording is
-		// used then).
+		// The browser asked for is checked before anything starts, as
+		// capture browser does; only a browser that nobody named may be
+		// missing (the bundled recording is used then).
 		p, err := findBrowser(*browserPath)
 		if err != nil {
 			return err
