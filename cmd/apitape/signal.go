@@ -83,14 +83,11 @@ func signalContext() (ctx context.Context, stop context.CancelFunc) {
 			return
 		}
 	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sigs)
-			close(done)
-			cancel()
-		})
-	}
+	return ctx, sync.OnceFunc(func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	})
 }
 
 func signalName(s os.Signal) string {

@@ -75,9 +75,7 @@ func New(w io.Writer, cmd string, opts Options) *Meter {
 	}
 	m.stageStart = m.start
 	if m.live && !opts.Manual {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
+		m.wg.Go(func() {
 			t := time.NewTicker(Every)
 			defer t.Stop()
 			for {
@@ -88,7 +86,7 @@ func New(w io.Writer, cmd string, opts Options) *Meter {
 					m.Tick()
 				}
 			}
-		}()
+		})
 	}
 	return m
 }
