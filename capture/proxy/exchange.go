@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -18,13 +17,6 @@ import (
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
 )
-
-type exchangeKey struct{}
-
-func exchangeOf(ctx context.Context) *exchange {
-	x, _ := ctx.Value(exchangeKey{}).(*exchange)
-	return x
-}
 
 // The moments of an exchange, as offsets from its start.
 const (
@@ -51,8 +43,7 @@ type exchange struct {
 	authority string
 	in        *http.Request
 
-	// Set by the recorder before RoundTrip returns, read after it.
-	out       *http.Request
+	// Set by roundTrip before it returns, read after it.
 	res       *http.Response
 	reused    bool
 	remote    string
@@ -158,21 +149,11 @@ func (x *exchange) trace() *httptrace.ClientTrace {
 	}
 }
 
-// recorder is the RoundTripper under ReverseProxy: it takes timings and
-// puts taps on the response body.
-type recorder struct {
-	next http.RoundTripper
-	p    *Proxy
-}
-
-func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	x := exchangeOf(req.Context())
-	if x == nil {
-		return t.next.RoundTrip(req)
-	}
-	x.out = req
+// roundTrip sends req upstream, taking timings, and puts taps on the
+// response body.
+func (x *exchange) roundTrip(req *http.Request) (*http.Response, error) {
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), x.trace()))
-	res, err := t.next.RoundTrip(req)
+	res, err := x.p.tr.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
@@ -189,13 +170,13 @@ func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	case res.StatusCode == http.StatusSwitchingProtocols:
 		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
 			x.ws = newWSTap(x, rwc)
-			if !t.p.addUpgrade(x.ws) {
+			if !x.p.addUpgrade(x.ws) {
 				rwc.Close()
 			}
 			res.Body = x.ws
 		}
 	case res.Body != nil && res.Body != http.NoBody && x.in.Method != http.MethodHead:
-		x.resBody = newBodyTap(res.Body, t.p.maxBody, res.ContentLength, x.finish)
+		x.resBody = newBodyTap(res.Body, x.p.maxBody, res.ContentLength, x.finish)
 		res.Body = x.resBody
 	}
 	return res, nil

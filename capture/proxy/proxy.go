@@ -79,11 +79,6 @@ type Options struct {
 	// UpstreamRoots verify upstream certificates instead of the system's.
 	UpstreamRoots *x509.CertPool
 
-	// Transport sends requests upstream. Nil means an HTTP/1.1
-	// http.Transport that refuses to dial the proxy's own address. A custom
-	// one must do its own loop protection.
-	Transport http.RoundTripper
-
 	// Record receives every finished exchange, from many goroutines at
 	// once. Upgraded connections (WebSocket) are recorded when they close.
 	Record func(*har.Entry)
@@ -102,9 +97,8 @@ type Proxy struct {
 	logf    func(format string, args ...any)
 	mitm    *mitm.Config
 	guard   *selfGuard
-	rt      http.RoundTripper // the recorder over the upstream transport
-	tr      *http.Transport   // nil when the caller brought its own
-	h2      *h2State          // nil: HTTP/1.1 only
+	tr      *http.Transport // HTTP/1.1 upstream; refuses to dial the proxy's own address
+	h2      *h2State        // nil: HTTP/1.1 only
 
 	serveOnce sync.Once
 	quit      chan struct{} // closed when Close begins
@@ -164,18 +158,13 @@ func New(opts Options) (*Proxy, error) {
 		cfg.SetValidity(24 * time.Hour)
 		p.mitm = cfg
 	}
-	rt := opts.Transport
-	if rt == nil {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
-		p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
-		rt = p.tr
-		// The h2 relay always verifies the upstream's certificate: no h2
-		// when the user asked not to verify.
-		if p.mitm != nil && !opts.InsecureUpstream {
-			p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
-		}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
+	p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
+	// The h2 relay always verifies the upstream's certificate: no h2
+	// when the user asked not to verify.
+	if p.mitm != nil && !opts.InsecureUpstream {
+		p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
 	}
-	p.rt = &recorder{next: rt, p: p}
 	return p, nil
 }
 
@@ -325,9 +314,7 @@ func (p *Proxy) Close(ctx context.Context) error {
 		err = errors.New("proxy: exchanges still running after close")
 	}
 	p.cut()
-	if p.tr != nil {
-		p.tr.CloseIdleConnections()
-	}
+	p.tr.CloseIdleConnections()
 	return err
 }
 

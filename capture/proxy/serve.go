@@ -171,7 +171,7 @@ func (p *Proxy) handle(cc *clientConn, req *http.Request, fields []field) bool {
 	// Deferred: an exchange cut anywhere is still recorded.
 	defer x.finish()
 	out := x.outbound(cc)
-	res, err := p.rt.RoundTrip(out)
+	res, err := x.roundTrip(out)
 	if err != nil {
 		p.upstreamError(cc, x, err)
 		return false
@@ -317,8 +317,7 @@ func (x *exchange) outbound(cc *clientConn) *http.Request {
 			body = &continueReader{rc: body, cc: cc}
 		}
 	}
-	ctx := context.WithValue(x.p.base, exchangeKey{}, x)
-	out := (&http.Request{
+	return (&http.Request{
 		Method:           in.Method,
 		URL:              &url.URL{Scheme: x.scheme, Host: x.authority, Path: "/"},
 		Proto:            "HTTP/1.1",
@@ -330,8 +329,7 @@ func (x *exchange) outbound(cc *clientConn) *http.Request {
 		TransferEncoding: in.TransferEncoding,
 		Host:             x.host(),
 		Trailer:          in.Trailer,
-	}).WithContext(ctx)
-	return out
+	}).WithContext(x.p.base)
 }
 
 // originForm turns an absolute-form request target into the origin form

@@ -18,7 +18,7 @@ type wsMessage struct {
 	Data   string  `json:"data"` // text, or base64 for binary messages
 }
 
-// wsTap sits on an upgraded connection's upstream side: ReverseProxy reads
+// wsTap sits on an upgraded connection's upstream side: the proxy reads
 // what the server sends and writes what the client sends through it, and
 // it parses both byte streams into WebSocket messages.
 type wsTap struct {
