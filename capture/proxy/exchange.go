@@ -60,7 +60,7 @@ type exchange struct {
 	stamps    [nStamps]atomic.Int64 // ns since start; 0 = never happened
 	mu        sync.Mutex
 	err       error
-	skipped   bool
+	skipped   atomic.Bool // not recorded: a request refused as a loop
 	finished  sync.Once
 }
 
@@ -86,12 +86,6 @@ func (x *exchange) fail(err error) {
 	if x.err == nil {
 		x.err = err
 	}
-	x.mu.Unlock()
-}
-
-func (x *exchange) skip() {
-	x.mu.Lock()
-	x.skipped = true
 	x.mu.Unlock()
 }
 
@@ -190,10 +184,7 @@ func (x *exchange) finish() {
 		if x.ws != nil {
 			x.p.removeUpgrade(x.ws)
 		}
-		x.mu.Lock()
-		skipped := x.skipped
-		x.mu.Unlock()
-		if skipped {
+		if x.skipped.Load() {
 			return
 		}
 		// Building, encoding and redacting an entry takes a few times its

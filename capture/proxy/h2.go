@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,7 +142,7 @@ func (s *h2State) upstreamH2(ctx context.Context, authority string) bool {
 // still open at the end with an `_error`.
 func (p *Proxy) serveH2(tc *tls.Conn, authority string) {
 	u := &url.URL{Scheme: "https", Host: authority}
-	c := &h2Conn{p: p, authority: authority}
+	c := &h2Conn{p: p, authority: authority, open: map[*h2Stream]struct{}{}}
 	if host, _, err := net.SplitHostPort(authority); err == nil && net.ParseIP(host) != nil {
 		c.remote = host
 	}
@@ -258,9 +260,6 @@ func (c *h2Conn) newStream() *h2Stream {
 	st := &h2Stream{c: c, start: time.Now()}
 	c.p.handlers.Add(1)
 	c.mu.Lock()
-	if c.open == nil {
-		c.open = map[*h2Stream]struct{}{}
-	}
 	c.open[st] = struct{}{}
 	c.mu.Unlock()
 	return st
@@ -268,10 +267,7 @@ func (c *h2Conn) newStream() *h2Stream {
 
 func (c *h2Conn) closeAll(err error) {
 	c.mu.Lock()
-	var open []*h2Stream
-	for st := range c.open {
-		open = append(open, st)
-	}
+	open := slices.Collect(maps.Keys(c.open))
 	c.mu.Unlock()
 	if err == nil {
 		err = errors.New("the connection closed before the stream ended")

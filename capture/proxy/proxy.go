@@ -40,12 +40,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -100,9 +102,8 @@ type Proxy struct {
 	tr      *http.Transport // HTTP/1.1 upstream; refuses to dial the proxy's own address
 	h2      *h2State        // nil: HTTP/1.1 only
 
-	serveOnce sync.Once
-	quit      chan struct{} // closed when Close begins
-	closing   chan bool     // the same, for martian's h2 relay
+	served atomic.Bool
+	quit   chan struct{} // closed when Close begins
 	// base is every exchange's context; cut cancels it when Close's grace
 	// period is over, which aborts upstream reads still waiting.
 	base context.Context
@@ -128,7 +129,6 @@ func New(opts Options) (*Proxy, error) {
 		logf:     opts.Logf,
 		guard:    new(selfGuard),
 		quit:     make(chan struct{}),
-		closing:  make(chan bool),
 		big:      make(chan struct{}, 1),
 		clients:  make(map[*clientConn]struct{}),
 		upgrades: make(map[*wsTap]struct{}),
@@ -226,9 +226,7 @@ func dialTLS(ctx context.Context, d *net.Dialer, base *tls.Config, network, addr
 
 // Serve accepts connections on l until Close. It returns nil after Close.
 func (p *Proxy) Serve(l net.Listener) error {
-	first := false
-	p.serveOnce.Do(func() { first = true })
-	if !first {
+	if !p.served.CompareAndSwap(false, true) {
 		return errors.New("proxy: Serve called twice")
 	}
 	p.guard.set(l.Addr())
@@ -281,14 +279,10 @@ func (p *Proxy) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	close(p.quit)
-	close(p.closing)
 	if p.listener != nil {
 		p.listener.Close()
 	}
-	ups := make([]*wsTap, 0, len(p.upgrades))
-	for t := range p.upgrades {
-		ups = append(ups, t)
-	}
+	ups := slices.Collect(maps.Keys(p.upgrades))
 	p.mu.Unlock()
 	// A WebSocket has no natural end; close it so its entry is written.
 	for _, t := range ups {

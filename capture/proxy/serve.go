@@ -181,7 +181,7 @@ func (p *Proxy) handle(cc *clientConn, req *http.Request, fields []field) bool {
 
 func (p *Proxy) upstreamError(cc *clientConn, x *exchange, err error) {
 	if errors.Is(err, errLoop) {
-		x.skip()
+		x.skipped.Store(true)
 		p.logf("refused %s %s: it points at the proxy itself", x.in.Method, x.safeURL())
 		cc.writeError(http.StatusLoopDetected, "apitape capture proxy: refusing to send a request to the proxy itself")
 		return
