@@ -1,14 +1,12 @@
 package browser
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/har"
@@ -51,7 +49,11 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 	}
 	switch {
 	case h.hasPost:
-		e.Request.PostData = postData(h.post, reqHeaders)
+		// Byte for byte: HAR has no encoding field for request bodies, so
+		// SetBody writes one that is not UTF-8 as base64 with `_encoding:
+		// "base64"` rather than mangled.
+		e.Request.PostData = &har.PostData{MimeType: headerValue(reqHeaders, "Content-Type")}
+		e.Request.PostData.SetBody(h.post)
 		e.Request.BodySize = int64(len(h.post))
 	case sent.Request.HasPostData:
 		// The page sent a body Chrome would not give back.
@@ -359,20 +361,6 @@ func responseCookies(h headerList) []har.Cookie {
 		out = append(out, c)
 	}
 	return out
-}
-
-// postData keeps the request body byte for byte. HAR has no encoding field
-// for request bodies, so a body that is not UTF-8 is written as base64 with
-// `_encoding: "base64"` rather than mangled.
-func postData(body []byte, h headerList) *har.PostData {
-	pd := &har.PostData{MimeType: headerValue(h, "Content-Type")}
-	if utf8.Valid(body) {
-		pd.Text = har.String(string(body))
-	} else {
-		pd.Text = har.String(base64.StdEncoding.EncodeToString(body))
-		pd.Extra.Set("_encoding", "base64")
-	}
-	return pd
 }
 
 // socketEntry is a WebSocket as Chrome exports it: the handshake as request

@@ -124,19 +124,16 @@ type cdpRequest struct {
 // cdpTiming is Network.ResourceTiming: requestTime in seconds (monotonic),
 // every other field in milliseconds after it, -1 when not applicable.
 type cdpTiming struct {
-	RequestTime        float64 `json:"requestTime"`
-	ProxyStart         float64 `json:"proxyStart"`
-	ProxyEnd           float64 `json:"proxyEnd"`
-	DNSStart           float64 `json:"dnsStart"`
-	DNSEnd             float64 `json:"dnsEnd"`
-	ConnectStart       float64 `json:"connectStart"`
-	ConnectEnd         float64 `json:"connectEnd"`
-	SSLStart           float64 `json:"sslStart"`
-	SSLEnd             float64 `json:"sslEnd"`
-	SendStart          float64 `json:"sendStart"`
-	SendEnd            float64 `json:"sendEnd"`
-	ReceiveHeadersEnd  float64 `json:"receiveHeadersEnd"`
-	ReceiveHeadersStrt float64 `json:"receiveHeadersStart"`
+	RequestTime       float64 `json:"requestTime"`
+	DNSStart          float64 `json:"dnsStart"`
+	DNSEnd            float64 `json:"dnsEnd"`
+	ConnectStart      float64 `json:"connectStart"`
+	ConnectEnd        float64 `json:"connectEnd"`
+	SSLStart          float64 `json:"sslStart"`
+	SSLEnd            float64 `json:"sslEnd"`
+	SendStart         float64 `json:"sendStart"`
+	SendEnd           float64 `json:"sendEnd"`
+	ReceiveHeadersEnd float64 `json:"receiveHeadersEnd"`
 }
 
 type cdpResponse struct {
@@ -145,13 +142,10 @@ type cdpResponse struct {
 	StatusText            string     `json:"statusText"`
 	Headers               headerList `json:"headers"`
 	MimeType              string     `json:"mimeType"`
-	Charset               string     `json:"charset"`
 	ConnectionID          float64    `json:"connectionId"`
 	RemoteIPAddress       string     `json:"remoteIPAddress"`
 	FromDiskCache         bool       `json:"fromDiskCache"`
 	FromServiceWorker     bool       `json:"fromServiceWorker"`
-	FromPrefetchCache     bool       `json:"fromPrefetchCache"`
-	EncodedDataLength     float64    `json:"encodedDataLength"`
 	Timing                *cdpTiming `json:"timing"`
 	ServiceWorkerSource   string     `json:"serviceWorkerResponseSource"`
 	CacheStorageCacheName string     `json:"cacheStorageCacheName"`
@@ -167,7 +161,6 @@ type evRequest struct {
 	RedirectHasExtraInfo bool            `json:"redirectHasExtraInfo"`
 	RedirectResponse     *cdpResponse    `json:"redirectResponse"`
 	Type                 string          `json:"type"`
-	FrameID              string          `json:"frameId"`
 }
 
 type evRequestExtra struct {
@@ -178,7 +171,6 @@ type evRequestExtra struct {
 type evResponse struct {
 	RequestID    string      `json:"requestId"`
 	Timestamp    float64     `json:"timestamp"`
-	Type         string      `json:"type"`
 	Response     cdpResponse `json:"response"`
 	HasExtraInfo bool        `json:"hasExtraInfo"`
 }
@@ -202,11 +194,10 @@ type evFinished struct {
 }
 
 type evFailed struct {
-	RequestID     string  `json:"requestId"`
-	Timestamp     float64 `json:"timestamp"`
-	ErrorText     string  `json:"errorText"`
-	Canceled      bool    `json:"canceled"`
-	BlockedReason string  `json:"blockedReason"`
+	RequestID string  `json:"requestId"`
+	Timestamp float64 `json:"timestamp"`
+	ErrorText string  `json:"errorText"`
+	Canceled  bool    `json:"canceled"`
 }
 
 type evRequestID struct {
@@ -221,40 +212,24 @@ type evEventSource struct {
 	Data      string  `json:"data"`
 }
 
-type evWSCreatedT struct {
+// evWS is any of the Network.webSocket* events; each fills the fields it
+// has: the URL at creation, the handshake's request and response, a
+// frame's opcode and payload, an error message.
+type evWS struct {
 	RequestID string          `json:"requestId"`
+	Timestamp float64         `json:"timestamp"`
+	WallTime  float64         `json:"wallTime"`
 	URL       string          `json:"url"`
 	Initiator json.RawMessage `json:"initiator"`
-}
-
-type evWSRequest struct {
-	RequestID string  `json:"requestId"`
-	Timestamp float64 `json:"timestamp"`
-	WallTime  float64 `json:"wallTime"`
 	Request   struct {
 		Headers headerList `json:"headers"`
 	} `json:"request"`
-}
-
-type evWSResponse struct {
-	RequestID string  `json:"requestId"`
-	Timestamp float64 `json:"timestamp"`
-	Response  struct {
-		Status             int        `json:"status"`
-		StatusText         string     `json:"statusText"`
-		Headers            headerList `json:"headers"`
-		HeadersText        string     `json:"headersText"`
-		RequestHeaders     headerList `json:"requestHeaders"`
-		RequestHeadersText string     `json:"requestHeadersText"`
-	} `json:"response"`
-}
-
-type evWSFrame struct {
-	RequestID string  `json:"requestId"`
-	Timestamp float64 `json:"timestamp"`
-	Response  struct {
-		Opcode      float64 `json:"opcode"`
-		PayloadData string  `json:"payloadData"`
+	Response struct {
+		Status      int        `json:"status"`
+		StatusText  string     `json:"statusText"`
+		Headers     headerList `json:"headers"`
+		Opcode      float64    `json:"opcode"`
+		PayloadData string     `json:"payloadData"`
 	} `json:"response"`
 	ErrorMessage string `json:"errorMessage"`
 }
@@ -264,8 +239,6 @@ type evTargetInfo struct {
 	TargetInfo struct {
 		TargetID string `json:"targetId"`
 		Type     string `json:"type"`
-		URL      string `json:"url"`
 	} `json:"targetInfo"`
-	TargetID           string `json:"targetId"`
-	WaitingForDebugger bool   `json:"waitingForDebugger"`
+	TargetID string `json:"targetId"`
 }

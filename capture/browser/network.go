@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +152,7 @@ type socket struct {
 	start      float64 // monotonic seconds of the handshake request
 	wallStart  float64
 	reqHeaders headerList
-	resp       *evWSResponse
+	resp       *evWS // the handshake response
 	respTime   float64
 	messages   []wsMessage
 	errors     []string
@@ -809,11 +810,7 @@ func (r *recorder) finish(why string) {
 		}
 		delete(r.requests, q.id)
 	}
-	ss := make([]*socket, 0, len(r.sockets))
-	for _, s := range r.sockets {
-		ss = append(ss, s)
-	}
-	slices.SortFunc(ss, func(a, b *socket) int { return cmp.Compare(a.start, b.start) })
+	ss := slices.SortedFunc(maps.Values(r.sockets), func(a, b *socket) int { return cmp.Compare(a.start, b.start) })
 	for _, s := range ss {
 		r.emit(r.socketEntry(s))
 		delete(r.sockets, s.id)
@@ -823,47 +820,41 @@ func (r *recorder) finish(why string) {
 }
 
 func (r *recorder) handleSocket(ev event) {
-	switch ev.method {
-	case evWSCreated:
-		if p, ok := decode[evWSCreatedT](ev.params); ok && r.sockets[p.RequestID] == nil {
+	p, ok := decode[evWS](ev.params)
+	if !ok {
+		return
+	}
+	s := r.sockets[p.RequestID]
+	if ev.method == evWSCreated {
+		if s == nil {
 			r.sockets[p.RequestID] = &socket{id: p.RequestID, url: p.URL, initiator: p.Initiator}
 		}
+		return
+	}
+	if s == nil {
+		return
+	}
+	switch ev.method {
 	case evWSHandshakeRequest:
-		if p, ok := decode[evWSRequest](ev.params); ok {
-			if s := r.sockets[p.RequestID]; s != nil && s.start == 0 {
-				s.start, s.wallStart, s.reqHeaders = p.Timestamp, p.WallTime, p.Request.Headers
-			}
+		if s.start == 0 {
+			s.start, s.wallStart, s.reqHeaders = p.Timestamp, p.WallTime, p.Request.Headers
 		}
 	case evWSHandshakeResponse:
-		if p, ok := decode[evWSResponse](ev.params); ok {
-			if s := r.sockets[p.RequestID]; s != nil && s.resp == nil {
-				s.resp, s.respTime = p, p.Timestamp
-			}
+		if s.resp == nil {
+			s.resp, s.respTime = p, p.Timestamp
 		}
 	case evWSFrameSent, evWSFrameReceived:
-		if p, ok := decode[evWSFrame](ev.params); ok {
-			if s := r.sockets[p.RequestID]; s != nil {
-				typ := "receive"
-				if ev.method == evWSFrameSent {
-					typ = "send"
-				}
-				s.messages = append(s.messages, wsMessage{Type: typ, Time: s.wallTime(p.Timestamp), Opcode: int(p.Response.Opcode), Data: p.Response.PayloadData})
-			}
+		typ := "receive"
+		if ev.method == evWSFrameSent {
+			typ = "send"
 		}
+		s.messages = append(s.messages, wsMessage{Type: typ, Time: s.wallTime(p.Timestamp), Opcode: int(p.Response.Opcode), Data: p.Response.PayloadData})
 	case evWSFrameError:
-		if p, ok := decode[evWSFrame](ev.params); ok {
-			if s := r.sockets[p.RequestID]; s != nil {
-				s.errors = append(s.errors, p.ErrorMessage)
-			}
-		}
+		s.errors = append(s.errors, p.ErrorMessage)
 	case evWSClosed:
-		if p, ok := decode[evWSFrame](ev.params); ok {
-			if s := r.sockets[p.RequestID]; s != nil {
-				s.closed, s.end = true, p.Timestamp
-				r.emit(r.socketEntry(s))
-				delete(r.sockets, s.id)
-			}
-		}
+		s.closed, s.end = true, p.Timestamp
+		r.emit(r.socketEntry(s))
+		delete(r.sockets, s.id)
 	}
 }
 

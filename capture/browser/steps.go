@@ -55,17 +55,14 @@ type StepsError struct {
 }
 
 func (e *StepsError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
+	s := e.File
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
+		s += fmt.Sprintf(":%d", e.Line)
 	}
 	if e.Step > 0 {
-		fmt.Fprintf(&b, ": step %d", e.Step)
+		s += fmt.Sprintf(": step %d", e.Step)
 	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return b.String()
+	return s + ": " + e.Msg
 }
 
 // ParseSteps reads a steps file: a YAML or JSON list of steps, each a

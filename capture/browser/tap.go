@@ -44,7 +44,6 @@ type tap struct {
 	theirTarget map[string]bool  // targets chromedp is attaching right now
 	theirCmd    map[int64]string // chromedp's Target.attachToTarget id → target id
 	closed      chan struct{}
-	closeErr    error
 }
 
 // idBase is where the recorder's command ids start: chromedp counts from 1,
@@ -90,7 +89,7 @@ func (t *tap) Read(ctx context.Context, msg *cdproto.Message) error {
 	for {
 		*msg = cdproto.Message{}
 		if err := t.conn.Read(ctx, msg); err != nil {
-			t.shut(err)
+			t.shut()
 			return err
 		}
 		if msg.Method == "" {
@@ -126,7 +125,7 @@ func (t *tap) Write(ctx context.Context, msg *cdproto.Message) error {
 }
 
 func (t *tap) Close() error {
-	t.shut(errClosed)
+	t.shut()
 	return t.conn.Close()
 }
 
@@ -219,7 +218,7 @@ type cdpError struct{ msg string }
 
 func (e *cdpError) Error() string { return e.msg }
 
-func (t *tap) shut(err error) {
+func (t *tap) shut() {
 	t.mu.Lock()
 	select {
 	case <-t.closed:
@@ -227,7 +226,6 @@ func (t *tap) shut(err error) {
 		return
 	default:
 	}
-	t.closeErr = err
 	close(t.closed)
 	pending := t.replies
 	t.replies = make(map[int64]func(reply))
