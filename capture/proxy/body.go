@@ -23,22 +23,20 @@ import (
 // length has been read, which is before the last bytes reach the client.
 type bodyTap struct {
 	rc   io.ReadCloser
-	max  int64
 	want int64 // declared length, -1 if unknown
 	done func()
 
 	mu       sync.Mutex
-	buf      []byte
-	total    int64
+	max      int64 // 0 once sealed by snapshot
+	body     bodyBuf
 	complete bool
 	err      error
-	sealed   bool
 }
 
 func newBodyTap(rc io.ReadCloser, max, want int64, done func()) *bodyTap {
 	t := &bodyTap{rc: rc, max: max, want: want, done: done}
 	if want > 0 {
-		t.buf = make([]byte, 0, min(want, max))
+		t.body.buf = make([]byte, 0, min(want, max))
 	}
 	return t
 }
@@ -46,13 +44,8 @@ func newBodyTap(rc io.ReadCloser, max, want int64, done func()) *bodyTap {
 func (t *bodyTap) Read(p []byte) (int, error) {
 	n, err := t.rc.Read(p)
 	t.mu.Lock()
-	if !t.sealed {
-		if keep := min(int64(n), t.max-int64(len(t.buf))); keep > 0 {
-			t.buf = append(t.buf, p[:keep]...)
-		}
-	}
-	t.total += int64(n)
-	if err == io.EOF || (t.want >= 0 && t.total >= t.want) {
+	t.body.add(p[:n], t.max)
+	if err == io.EOF || (t.want >= 0 && t.body.total >= t.want) {
 		t.complete = true
 	} else if err != nil && t.err == nil {
 		t.err = err
@@ -71,7 +64,7 @@ func (t *bodyTap) Close() error { return t.rc.Close() }
 func (t *bodyTap) kept() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return int64(len(t.buf))
+	return int64(len(t.body.buf))
 }
 
 // whole reports whether the whole body went through.
@@ -95,10 +88,27 @@ func (s snapshot) truncated() bool { return int64(len(s.data)) < s.total }
 func (t *bodyTap) snapshot() snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.sealed = true
-	s := snapshot{data: t.buf, total: t.total, complete: t.complete, err: t.err}
-	t.buf = nil
+	s := t.body.snapshot(t.complete)
+	s.err = t.err
+	t.body.buf, t.max = nil, 0
 	return s
+}
+
+// bodyBuf keeps the first max bytes of a body and counts the rest.
+type bodyBuf struct {
+	buf   []byte
+	total int64
+}
+
+func (b *bodyBuf) add(p []byte, max int64) {
+	if keep := min(int64(len(p)), max-int64(len(b.buf))); keep > 0 {
+		b.buf = append(b.buf, p[:keep]...)
+	}
+	b.total += int64(len(p))
+}
+
+func (b *bodyBuf) snapshot(complete bool) snapshot {
+	return snapshot{data: b.buf, total: b.total, complete: complete}
 }
 
 // setContent stores a response body in c: decoded when the body is whole

@@ -284,7 +284,7 @@ func (x *exchange) response() har.Response {
 		Status:      res.StatusCode,
 		StatusText:  strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode))),
 		HTTPVersion: res.Proto,
-		Headers:     x.responseHeaders(),
+		Headers:     nameValues(x.responseFields()),
 		Cookies:     responseCookies(res),
 		RedirectURL: res.Header.Get("Location"),
 		HeadersSize: -1,
@@ -310,18 +310,19 @@ func (x *exchange) response() har.Response {
 	return out
 }
 
-// responseHeaders are the response's fields as the server sent them,
+// responseFields are the response's fields as the server sent them,
 // hop-by-hop ones (Connection, Transfer-Encoding) included, as a browser
-// records them.
-func (x *exchange) responseHeaders() []har.NameValue {
+// records them; the parsed header, sorted, when the head was not taken off
+// the wire.
+func (x *exchange) responseFields() []field {
 	if x.resFields != nil {
-		return nameValues(x.resFields)
+		return x.resFields
 	}
 	fields := headerFields(x.res.Header)
 	if te := x.res.TransferEncoding; len(te) > 0 {
 		fields = append(fields, field{"Transfer-Encoding", strings.Join(te, ", ")})
 	}
-	return nameValues(fields)
+	return fields
 }
 
 func nameValues(fields []field) []har.NameValue {

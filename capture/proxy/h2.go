@@ -47,7 +47,8 @@ type alpnAnswer struct {
 
 type h2State struct {
 	cfg   *h2.Config
-	probe func(ctx context.Context, authority string) (bool, error)
+	roots *x509.CertPool
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	answers map[string]alpnAnswer
@@ -58,9 +59,9 @@ type h2State struct {
 // process's standard error; the proxy says what matters through Logf.
 var quietMartian sync.Once
 
-func newH2State(p *Proxy, roots *x509.CertPool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h2State {
+func newH2State(roots *x509.CertPool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h2State {
 	quietMartian.Do(func() { mlog.SetLevel(mlog.Silent) })
-	s := &h2State{answers: map[string]alpnAnswer{}, conns: map[*url.URL]*h2Conn{}}
+	s := &h2State{roots: roots, dial: dial, answers: map[string]alpnAnswer{}, conns: map[*url.URL]*h2Conn{}}
 	s.cfg = &h2.Config{
 		RootCAs: roots,
 		StreamProcessorFactories: []h2.StreamProcessorFactory{func(u *url.URL, sinks *h2.Processors) (h2.Processor, h2.Processor) {
@@ -78,7 +79,7 @@ func newH2State(p *Proxy, roots *x509.CertPool, dial func(ctx context.Context, n
 	// The relay's upstream goes through the proxy's dialer, as HTTP/1.1
 	// does (loop guard, timeouts), and closes when the relay ends.
 	s.cfg.Dial = func(ctx context.Context, authority string) (net.Conn, error) {
-		tc, err := dialProtos(ctx, dial, roots, authority, "h2")
+		tc, err := s.dialTLS(ctx, authority, "h2")
 		if err != nil {
 			return nil, err
 		}
@@ -88,27 +89,19 @@ func newH2State(p *Proxy, roots *x509.CertPool, dial func(ctx context.Context, n
 		}
 		return tc, nil
 	}
-	s.probe = func(ctx context.Context, authority string) (bool, error) {
-		tc, err := dialProtos(ctx, dial, roots, authority, "h2", "http/1.1")
-		if err != nil {
-			return false, err
-		}
-		defer tc.Close()
-		return tc.ConnectionState().NegotiatedProtocol == "h2", nil
-	}
 	return s
 }
 
-// dialProtos connects to authority with TLS, offering protos (ALPN).
-func dialProtos(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), roots *x509.CertPool, authority string, protos ...string) (*tls.Conn, error) {
+// dialTLS connects to authority with TLS, offering protos (ALPN).
+func (s *h2State) dialTLS(ctx context.Context, authority string, protos ...string) (*tls.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	raw, err := dial(ctx, "tcp", authority)
+	raw, err := s.dial(ctx, "tcp", authority)
 	if err != nil {
 		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(authority)
-	tc := tls.Client(raw, &tls.Config{RootCAs: roots, ServerName: host, NextProtos: protos})
+	tc := tls.Client(raw, &tls.Config{RootCAs: s.roots, ServerName: host, NextProtos: protos})
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err
@@ -126,11 +119,13 @@ func (s *h2State) upstreamH2(ctx context.Context, authority string) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	h2, err := s.probe(ctx, authority)
+	tc, err := s.dialTLS(ctx, authority, "h2", "http/1.1")
 	if err != nil {
 		// HTTP/1.1 then: its path reports the failure with the request.
 		return false
 	}
+	h2 := tc.ConnectionState().NegotiatedProtocol == "h2"
+	tc.Close()
 	s.mu.Lock()
 	s.answers[authority] = alpnAnswer{h2, time.Now()}
 	s.mu.Unlock()
@@ -292,23 +287,6 @@ type h2Stream struct {
 	reqEnded   bool
 	errMsg     string
 	recordOnce sync.Once
-}
-
-// bodyBuf keeps the first max bytes of a body and counts the rest.
-type bodyBuf struct {
-	buf   []byte
-	total int64
-}
-
-func (b *bodyBuf) add(p []byte, max int64) {
-	if keep := min(int64(len(p)), max-int64(len(b.buf))); keep > 0 {
-		b.buf = append(b.buf, p[:keep]...)
-	}
-	b.total += int64(len(p))
-}
-
-func (b *bodyBuf) snapshot(complete bool) snapshot {
-	return snapshot{data: b.buf, total: b.total, complete: complete}
 }
 
 // h2Side is a stream's processor in one direction: it notes what passes

@@ -136,9 +136,6 @@ func (t *headTap) takeResponse(status int) (string, []field) {
 		}
 		_, code, _ := strings.Cut(string(start), " ")
 		if len(code) >= 3 && code[:3] == strconv.Itoa(status) {
-			if fields == nil {
-				fields = []field{}
-			}
 			return string(start), fields
 		}
 		b = b[n:]
@@ -165,6 +162,9 @@ func parseHead(b []byte) (start []byte, fields []field, n int) {
 		case first:
 			start, first = line, false
 		case len(line) == 0:
+			if fields == nil {
+				fields = []field{} // a head without fields, but a whole one
+			}
 			return start, fields, pos
 		case (line[0] == ' ' || line[0] == '\t') && len(fields) > 0:
 			f := &fields[len(fields)-1]

@@ -163,7 +163,7 @@ func New(opts Options) (*Proxy, error) {
 	// The h2 relay always verifies the upstream's certificate: no h2
 	// when the user asked not to verify.
 	if p.mitm != nil && !opts.InsecureUpstream {
-		p.h2 = newH2State(p, opts.UpstreamRoots, d.DialContext)
+		p.h2 = newH2State(opts.UpstreamRoots, d.DialContext)
 	}
 	return p, nil
 }

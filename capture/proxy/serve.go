@@ -95,9 +95,6 @@ func (p *Proxy) serveConn(c net.Conn, scheme, authority string) {
 		if buf, _ := cc.br.Peek(cc.br.Buffered()); len(buf) > 0 {
 			if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
 				_, fields, _ = parseHead(bytes.TrimLeft(buf[:i+4], "\r\n"))
-				if fields == nil {
-					fields = []field{}
-				}
 			}
 		}
 		req, err := http.ReadRequest(cc.br)
@@ -379,14 +376,8 @@ func (r *continueReader) Close() error { return r.rc.Close() }
 // request.
 func (cc *clientConn) writeResponse(x *exchange, req *http.Request, res *http.Response) bool {
 	defer res.Body.Close()
-	fields := x.resFields
+	fields := x.responseFields()
 	start := x.resStart
-	if fields == nil {
-		fields = headerFields(res.Header)
-		if len(res.TransferEncoding) > 0 {
-			fields = append(fields, field{"Transfer-Encoding", strings.Join(res.TransferEncoding, ", ")})
-		}
-	}
 	if start == "" {
 		start = res.Proto + " " + res.Status
 	}
