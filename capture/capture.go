@@ -52,7 +52,6 @@ type Sink struct {
 	dropped  atomic.Int64
 
 	mu  sync.Mutex // orders redaction with appending, so index = file position
-	n   int
 	err error
 }
 
@@ -87,7 +86,7 @@ func (s *Sink) Add(e *har.Entry) error {
 		return s.err
 	}
 	if s.redact != nil {
-		red, err := s.redact(s.n, raw)
+		red, err := s.redact(s.Recorded(), raw)
 		if err != nil {
 			// The redactor's error must not carry the secret it choked on;
 			// say which exchange, and drop it.
@@ -101,7 +100,6 @@ func (s *Sink) Add(e *har.Entry) error {
 		s.dropped.Add(1)
 		return s.err
 	}
-	s.n++
 	s.recorded.Add(1)
 	return nil
 }

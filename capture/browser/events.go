@@ -234,6 +234,8 @@ type evWS struct {
 	ErrorMessage string `json:"errorMessage"`
 }
 
+// evTargetInfo is what the recorder reads of the Target.* events, and of
+// Target.attachToTarget's parameters and answer.
 type evTargetInfo struct {
 	SessionID  string `json:"sessionId"`
 	TargetInfo struct {

@@ -358,8 +358,7 @@ func decodeBody(rep reply, field string) ([]byte, error) {
 	if text == nil {
 		return nil, errors.New("the browser sent no " + field)
 	}
-	b64 := res.Base64Encoded
-	if !b64 {
+	if !res.Base64Encoded {
 		return []byte(*text), nil
 	}
 	b, err := base64.StdEncoding.DecodeString(*text)

@@ -162,9 +162,6 @@ func parseStep(n *yaml.Node) (Step, error) {
 	}
 	for _, k := range keys {
 		if k != s.Action && !slices.Contains(options[s.Action], k) {
-			if slices.Contains(actions, k) {
-				continue
-			}
 			allowed := "no other keys"
 			if o := options[s.Action]; len(o) > 0 {
 				allowed = "only " + strings.Join(o, ", ")

@@ -111,9 +111,7 @@ func (t *tap) Read(ctx context.Context, msg *cdproto.Message) error {
 // that their attachedToTarget events are not taken for the recorder's.
 func (t *tap) Write(ctx context.Context, msg *cdproto.Message) error {
 	if msg.Method == "Target.attachToTarget" {
-		var p struct {
-			TargetID string `json:"targetId"`
-		}
+		var p evTargetInfo
 		if json.Unmarshal(msg.Params, &p) == nil {
 			t.mu.Lock()
 			t.theirTarget[p.TargetID] = true
@@ -149,12 +147,7 @@ func (t *tap) observe(msg *cdproto.Message) (swallow bool) {
 
 	switch method {
 	case evAttached:
-		var p struct {
-			SessionID  string `json:"sessionId"`
-			TargetInfo struct {
-				TargetID string `json:"targetId"`
-			} `json:"targetInfo"`
-		}
+		var p evTargetInfo
 		if json.Unmarshal(msg.Params, &p) != nil {
 			return own
 		}
@@ -171,9 +164,7 @@ func (t *tap) observe(msg *cdproto.Message) (swallow bool) {
 		}
 		return mine
 	case evDetached:
-		var p struct {
-			SessionID string `json:"sessionId"`
-		}
+		var p evTargetInfo
 		if json.Unmarshal(msg.Params, &p) != nil {
 			return own
 		}

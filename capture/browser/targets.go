@@ -112,9 +112,7 @@ func (r *recorder) addShadow(targetID string) {
 	r.shadow[targetID] = ""
 	r.setups++
 	r.tap.send(r.ctx, "", "Target.attachToTarget", map[string]any{"targetId": targetID, "flatten": true}, func(rep reply) {
-		var res struct {
-			SessionID string `json:"sessionId"`
-		}
+		var res evTargetInfo
 		if rep.err != nil || json.Unmarshal(rep.result, &res) != nil || res.SessionID == "" {
 			r.q.push(func() { r.setups-- })
 			return

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -123,17 +124,9 @@ func (cc *clientConn) writeError(code int, msg string) {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
 	cc.headsDone = true
-	msg += "\n"
-	b := cc.bw
-	b.WriteString("HTTP/1.1 ")
-	b.WriteString(strconv.Itoa(code))
-	b.WriteByte(' ')
-	b.WriteString(http.StatusText(code))
-	b.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ")
-	b.WriteString(strconv.Itoa(len(msg)))
-	b.WriteString("\r\nConnection: close\r\n\r\n")
-	b.WriteString(msg)
-	b.Flush()
+	fmt.Fprintf(cc.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
+		code, http.StatusText(code), len(msg)+1, msg)
+	cc.bw.Flush()
 }
 
 // handle forwards one request and its response; it reports whether the
