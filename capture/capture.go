@@ -49,7 +49,6 @@ type Sink struct {
 
 	seen     atomic.Int64
 	recorded atomic.Int64
-	dropped  atomic.Int64
 
 	mu  sync.Mutex // orders redaction with appending, so index = file position
 	err error
@@ -77,7 +76,6 @@ func (s *Sink) Add(e *har.Entry) error {
 	}
 	raw, err := e.MarshalJSON()
 	if err != nil {
-		s.dropped.Add(1)
 		return fmt.Errorf("exchange %d: %w", index, err)
 	}
 	s.mu.Lock()
@@ -90,14 +88,12 @@ func (s *Sink) Add(e *har.Entry) error {
 		if err != nil {
 			// The redactor's error must not carry the secret it choked on;
 			// say which exchange, and drop it.
-			s.dropped.Add(1)
 			return fmt.Errorf("exchange %d not recorded: redaction failed: %w", index, err)
 		}
 		raw = red
 	}
 	if err := s.app.AppendRaw(raw); err != nil {
 		s.err = fmt.Errorf("writing the HAR file: %w", err)
-		s.dropped.Add(1)
 		return s.err
 	}
 	s.recorded.Add(1)
@@ -109,9 +105,6 @@ func (s *Sink) Seen() int { return int(s.seen.Load()) }
 
 // Recorded is the number of entries written.
 func (s *Sink) Recorded() int { return int(s.recorded.Load()) }
-
-// Dropped is the number of kept entries that could not be written.
-func (s *Sink) Dropped() int { return int(s.dropped.Load()) }
 
 // Err is the first write error, after which nothing more is recorded.
 func (s *Sink) Err() error {

@@ -71,10 +71,10 @@ type Options struct {
 
 // Result says what a recording did.
 type Result struct {
-	Seen, Written, Dropped int
-	Summary                string // "recorded 12 calls (30 requests seen)"
-	Stopped                string // why the recording stopped
-	Browser                string // product and version, e.g. "HeadlessChrome/156.0.8078.108"
+	Seen, Written int
+	Summary       string // "recorded 12 calls (30 requests seen)"
+	Stopped       string // why the recording stopped
+	Browser       string // product and version, e.g. "HeadlessChrome/156.0.8078.108"
 }
 
 // quiet is how long the network must have been idle before a recording
@@ -191,7 +191,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		if err == nil {
 			err = sortBySendTime(o.Output)
 		}
-		res.Seen, res.Written, res.Dropped, res.Summary = sink.Seen(), sink.Recorded(), sink.Dropped(), sink.Summary()
+		res.Seen, res.Written, res.Summary = sink.Seen(), sink.Recorded(), sink.Summary()
 	}()
 
 	if err := startRecording(bctx, tp, rec); err != nil {

@@ -425,9 +425,9 @@ func (r *recorder) socketEntry(s *socket) *har.Entry {
 	}
 	var wait, receive float64
 	if s.resp != nil && s.start > 0 {
-		wait = max(round3((s.respTime-s.start)*1000), 0)
-		if end > s.respTime {
-			receive = round3((end - s.respTime) * 1000)
+		wait = max(round3((s.resp.Timestamp-s.start)*1000), 0)
+		if end > s.resp.Timestamp {
+			receive = round3((end - s.resp.Timestamp) * 1000)
 		}
 	}
 	e.Timings = har.Timings{Blocked: har.Float(-1), DNS: har.Float(-1), Connect: har.Float(-1), SSL: har.Float(-1), Wait: wait, Receive: receive}

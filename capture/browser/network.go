@@ -153,7 +153,6 @@ type socket struct {
 	wallStart  float64
 	reqHeaders headerList
 	resp       *evWS // the handshake response
-	respTime   float64
 	messages   []wsMessage
 	errors     []string
 	end        float64
@@ -659,14 +658,11 @@ func (r *recorder) responseReceived(p *evResponse) {
 // network.
 func (r *recorder) loadingFinished(session string, p *evFinished, f *fetch, wait bool) {
 	r.lastActivity = time.Now()
+	h := r.current(p.RequestID)
+	if h == nil || h.done {
+		return
+	}
 	q := r.requests[p.RequestID]
-	if q == nil || len(q.hops) == 0 {
-		return
-	}
-	h := q.hops[len(q.hops)-1]
-	if h.done {
-		return
-	}
 	h.done, h.endTime, h.encoded = true, p.Timestamp, p.EncodedDataLength
 	h.bodyPending = true
 	f.hop, f.req = h, q
@@ -677,14 +673,11 @@ func (r *recorder) loadingFinished(session string, p *evFinished, f *fetch, wait
 }
 
 func (r *recorder) loadingFailed(p *evFailed) {
+	h := r.current(p.RequestID)
+	if h == nil || h.done {
+		return
+	}
 	q := r.requests[p.RequestID]
-	if q == nil || len(q.hops) == 0 {
-		return
-	}
-	h := q.hops[len(q.hops)-1]
-	if h.done {
-		return
-	}
 	h.done, h.endTime, h.failed = true, p.Timestamp, p
 	r.shadowMu.Lock()
 	delete(r.swServed, p.RequestID)
@@ -840,7 +833,7 @@ func (r *recorder) handleSocket(ev event) {
 		}
 	case evWSHandshakeResponse:
 		if s.resp == nil {
-			s.resp, s.respTime = p, p.Timestamp
+			s.resp = p
 		}
 	case evWSFrameSent, evWSFrameReceived:
 		typ := "receive"

@@ -50,25 +50,6 @@ func (r *recorder) handleTarget(ev event) {
 // target runs.
 func (r *recorder) attached(sessionID, targetID, kind string) {
 	r.sessions[sessionID] = &session{target: targetID, kind: kind}
-	type command struct {
-		method string
-		params any
-	}
-	var cmds []command
-	add := func(method string, params any) { cmds = append(cmds, command{method, params}) }
-	if _, dup := r.targets[targetID]; !dup {
-		r.targets[targetID] = sessionID
-		add("Network.enable", map[string]any{"maxTotalBufferSize": rendererBuffer, "maxResourceBufferSize": rendererBuffer})
-		// Durable messages keep bodies in the browser process, where a
-		// navigation cannot throw them away before they are fetched. (The
-		// reference notes say they do not help; on Chromium 156 they do:
-		// without them the bodies of a fetch followed by a navigation are
-		// lost whenever large bodies are on the wire.)
-		add("Network.configureDurableMessages", map[string]any{"maxTotalBufferSize": maxTotalBuffer, "maxResourceBufferSize": maxResourceBuffer})
-		add("Network.setCacheDisabled", map[string]any{"cacheDisabled": true})
-		add("Target.setAutoAttach", map[string]any{"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true, "filter": autoAttachFilter})
-	}
-	add("Runtime.runIfWaitingForDebugger", struct{}{})
 	switch kind {
 	case "service_worker":
 		r.haveSW = true
@@ -82,14 +63,27 @@ func (r *recorder) attached(sessionID, targetID, kind string) {
 			r.addShadow(targetID)
 		}
 	}
-	for _, c := range cmds {
+	send := func(method string, params any) {
 		r.setups++
-		r.tap.send(r.ctx, sessionID, c.method, c.params, func(reply) {
+		r.tap.send(r.ctx, sessionID, method, params, func(reply) {
 			// Errors are expected here (workers have no cache to disable,
 			// a target can go away while being set up) and change nothing.
 			r.q.push(func() { r.setups-- })
 		})
 	}
+	if _, dup := r.targets[targetID]; !dup {
+		r.targets[targetID] = sessionID
+		send("Network.enable", map[string]any{"maxTotalBufferSize": rendererBuffer, "maxResourceBufferSize": rendererBuffer})
+		// Durable messages keep bodies in the browser process, where a
+		// navigation cannot throw them away before they are fetched. (The
+		// reference notes say they do not help; on Chromium 156 they do:
+		// without them the bodies of a fetch followed by a navigation are
+		// lost whenever large bodies are on the wire.)
+		send("Network.configureDurableMessages", map[string]any{"maxTotalBufferSize": maxTotalBuffer, "maxResourceBufferSize": maxResourceBuffer})
+		send("Network.setCacheDisabled", map[string]any{"cacheDisabled": true})
+		send("Target.setAutoAttach", map[string]any{"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true, "filter": autoAttachFilter})
+	}
+	send("Runtime.runIfWaitingForDebugger", struct{}{})
 }
 
 // recording reports whether the target's network is being recorded and its
