@@ -141,7 +141,7 @@ func setContent(c *har.Content, s snapshot, encoding string, max int64) {
 		c.Extra.Set("_contentEncoding", encoding)
 		if c.Encoding == "" {
 			// Encoded bytes are not text even when they happen to be UTF-8.
-			c.Text, c.Encoding = har.String(base64.StdEncoding.EncodeToString(s.data)), "base64"
+			c.Text, c.Encoding = har.String(base64Encode(s.data)), "base64"
 		}
 	}
 	if s.truncated() {
@@ -231,8 +231,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func base64Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// setBytes is har.Content.SetBytes without the copy of a text body: body
-// is a sealed snapshot (or a fresh decode) that nothing writes again, and
+// setBytes is har.Content.SetBytes without the size, which its callers
+// set, and without the copy of a text body: body is a sealed snapshot (or a fresh decode) that nothing writes again, and
 // a copy of a body of --max-body for each of many large downloads ending
 // at once is what made memory peak.
 func setBytes(c *har.Content, body []byte) {
@@ -240,7 +240,6 @@ func setBytes(c *har.Content, body []byte) {
 	if !utf8.Valid(body) {
 		c.Text, c.Encoding = har.String(base64Encode(body)), "base64"
 	}
-	c.Size = int64(len(body))
 }
 
 // bytesText views b as a string; b must never change afterwards.

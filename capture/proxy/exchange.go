@@ -280,16 +280,8 @@ func (x *exchange) response() har.Response {
 		}
 		return out
 	}
-	out := har.Response{
-		Status:      res.StatusCode,
-		StatusText:  strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode))),
-		HTTPVersion: res.Proto,
-		Headers:     nameValues(x.responseFields()),
-		Cookies:     responseCookies(res),
-		RedirectURL: res.Header.Get("Location"),
-		HeadersSize: -1,
-	}
-	out.Content.MimeType = res.Header.Get("Content-Type")
+	statusText := strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode)))
+	out := responseHead(res.StatusCode, statusText, res.Proto, nameValues(x.responseFields()), res.Header)
 	if x.resBody != nil {
 		snap := x.resBody.snapshot()
 		out.BodySize = snap.total
@@ -403,12 +395,29 @@ func requestCookies(h http.Header) []har.Cookie {
 	return out
 }
 
-func responseCookies(res *http.Response) []har.Cookie {
-	if len(res.Header["Set-Cookie"]) == 0 {
+// responseHead is a response without its body: what HAR takes from the
+// status line and header, given as fields for the headers and as h for
+// the ones HAR repeats.
+func responseHead(status int, statusText, proto string, fields []har.NameValue, h http.Header) har.Response {
+	res := har.Response{
+		Status:      status,
+		StatusText:  statusText,
+		HTTPVersion: proto,
+		Headers:     fields,
+		Cookies:     responseCookies(h),
+		RedirectURL: h.Get("Location"),
+		HeadersSize: -1,
+	}
+	res.Content.MimeType = h.Get("Content-Type")
+	return res
+}
+
+func responseCookies(h http.Header) []har.Cookie {
+	if len(h["Set-Cookie"]) == 0 {
 		return nil
 	}
 	var out []har.Cookie
-	for _, c := range res.Cookies() {
+	for _, c := range (&http.Response{Header: h}).Cookies() {
 		hc := har.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain}
 		if !c.Expires.IsZero() {
 			hc.Expires = c.Expires.UTC().Format(time.RFC3339)

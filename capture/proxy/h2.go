@@ -422,17 +422,9 @@ func (st *h2Stream) entry(done time.Duration) *har.Entry {
 	if st.resFields != nil {
 		resHeader := fieldsHeader(st.resFields)
 		status, _ := strconv.Atoi(fieldValue(st.resFields, ":status"))
-		res = har.Response{
-			Status:      status,
-			StatusText:  http.StatusText(status), // HTTP/2 has no reason phrase
-			HTTPVersion: "HTTP/2.0",
-			Headers:     h2NameValues(st.resFields),
-			Cookies:     responseCookies(&http.Response{Header: resHeader}),
-			RedirectURL: resHeader.Get("Location"),
-			HeadersSize: -1,
-			BodySize:    st.resBody.total,
-		}
-		res.Content.MimeType = resHeader.Get("Content-Type")
+		// HTTP/2 has no reason phrase.
+		res = responseHead(status, http.StatusText(status), "HTTP/2.0", h2NameValues(st.resFields), resHeader)
+		res.BodySize = st.resBody.total
 		setContent(&res.Content, st.resBody.snapshot(st.errMsg == ""), resHeader.Get("Content-Encoding"), c.p.maxBody)
 	}
 	if st.errMsg != "" {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 )
@@ -65,19 +64,11 @@ func (g *selfGuard) isSelf(ip netip.Addr, port int) bool {
 
 // control is a net.Dialer Control hook: it runs for every address tried.
 func (g *selfGuard) control(network, address string, _ syscall.RawConn) error {
-	host, port, err := net.SplitHostPort(address)
+	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return nil
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil {
-		return nil
-	}
-	if g.isSelf(ip, n) {
+	if g.isSelf(ap.Addr(), int(ap.Port())) {
 		return errLoop
 	}
 	return nil

@@ -128,10 +128,7 @@ func (f *frameParser) feed(b []byte, max int64, emit func(op byte, data []byte, 
 			}
 			continue
 		}
-		k := uint64(len(b))
-		if k > f.remaining {
-			k = f.remaining
-		}
+		k := min(uint64(len(b)), f.remaining)
 		chunk := b[:k]
 		b = b[k:]
 		data := f.opcode <= 2 // text, binary, continuation
