@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -89,9 +90,7 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 		if e.Response.Status >= 300 && e.Response.Status < 400 {
 			e.Response.RedirectURL, _ = headers.get("Location")
 		}
-		if resp.MimeType != "" {
-			c.MimeType = resp.MimeType
-		}
+		c.MimeType = cmp.Or(resp.MimeType, c.MimeType)
 		if h.encoded > 0 {
 			e.Response.Extra.Set("_transferSize", int64(h.encoded))
 			if e.Response.HeadersSize >= 0 {
@@ -178,10 +177,7 @@ func initiatorType(raw json.RawMessage) string {
 func timings(h *hop) (har.Timings, float64) {
 	ms := func(sec float64) float64 { return round3(sec * 1000) }
 	issued := h.sent.Timestamp
-	end := h.endTime
-	if end == 0 {
-		end = issued
-	}
+	end := cmp.Or(h.endTime, issued)
 	t := har.Timings{}
 	if h.resp == nil || h.resp.Timing == nil {
 		// No network timing: a failure before the response, a cache or
@@ -261,8 +257,6 @@ func httpVersion(resp *cdpResponse, extra *evResponseExtra) string {
 		return "HTTP/2.0"
 	case "h3", "h3-29", "quic":
 		return "HTTP/3.0"
-	case "":
-		return ""
 	default:
 		return p
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"crypto/tls"
 	"io"
 	"net"
@@ -90,12 +91,7 @@ func (x *exchange) fail(err error) {
 }
 
 // host is the host the client addressed, as it wrote it.
-func (x *exchange) host() string {
-	if x.in.Host != "" {
-		return x.in.Host
-	}
-	return x.authority
-}
+func (x *exchange) host() string { return cmp.Or(x.in.Host, x.authority) }
 
 // url is the request's URL as the client meant it (no fragment: it never
 // travels).

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -392,18 +393,9 @@ func (st *h2Stream) finish(err error) {
 func (st *h2Stream) entry(done time.Duration) *har.Entry {
 	c := st.c
 	path := fieldValue(st.reqFields, ":path")
-	scheme := fieldValue(st.reqFields, ":scheme")
-	if scheme == "" {
-		scheme = "https"
-	}
-	authority := fieldValue(st.reqFields, ":authority")
-	if authority == "" {
-		authority = c.authority
-	}
-	rawQuery := ""
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		rawQuery = path[i+1:]
-	}
+	scheme := cmp.Or(fieldValue(st.reqFields, ":scheme"), "https")
+	authority := cmp.Or(fieldValue(st.reqFields, ":authority"), c.authority)
+	_, rawQuery, _ := strings.Cut(path, "?")
 	reqHeader := fieldsHeader(st.reqFields)
 	req := har.Request{
 		Method:      fieldValue(st.reqFields, ":method"),
@@ -442,10 +434,7 @@ func (st *h2Stream) entry(done time.Duration) *har.Entry {
 	if sent == 0 || st.firstByte != 0 && sent > st.firstByte {
 		sent = st.firstByte // answered before the request was complete
 	}
-	first := st.firstByte
-	if first == 0 {
-		first = done
-	}
+	first := cmp.Or(st.firstByte, done)
 	neg := -1.0
 	e.Timings = har.Timings{Blocked: har.Float(0), DNS: &neg, Connect: &neg, SSL: &neg,
 		Send: ms(sent), Wait: ms(first - sent), Receive: ms(done - first)}
