@@ -35,30 +35,19 @@ func (r *recorder) entry(q *request, i int) *har.Entry {
 	}
 
 	// Request.
-	reqHeaders := sent.Request.Headers
-	if reqExtra != nil && len(reqExtra.Headers) > 0 {
-		reqHeaders = reqExtra.Headers
-	}
-	e.Request = har.Request{
-		Method:      sent.Request.Method,
-		URL:         sent.Request.URL,
-		HTTPVersion: httpVersion(h.resp, respExtra),
-		Headers:     nameValues(reqHeaders),
-		Cookies:     requestCookies(reqHeaders),
-		QueryString: queryString(sent.Request.URL),
-		HeadersSize: -1,
-	}
+	e.Request = wireRequest(sent.Request.Method, sent.Request.URL, httpVersion(h.resp, respExtra), sent.Request.Headers, reqExtra)
+	mimeType, _ := har.Header(e.Request.Headers, "Content-Type")
 	switch {
 	case h.hasPost:
 		// Byte for byte: HAR has no encoding field for request bodies, so
 		// SetBody writes one that is not UTF-8 as base64 with `_encoding:
 		// "base64"` rather than mangled.
-		e.Request.PostData = &har.PostData{MimeType: headerValue(reqHeaders, "Content-Type")}
+		e.Request.PostData = &har.PostData{MimeType: mimeType}
 		e.Request.PostData.SetBody(h.post)
 		e.Request.BodySize = int64(len(h.post))
 	case sent.Request.HasPostData:
 		// The page sent a body Chrome would not give back.
-		e.Request.PostData = &har.PostData{MimeType: headerValue(reqHeaders, "Content-Type")}
+		e.Request.PostData = &har.PostData{MimeType: mimeType}
 		e.Request.PostData.Extra.Set("_bodyUnavailable", h.postNote)
 		e.Request.BodySize = -1
 	}
@@ -292,9 +281,21 @@ func nameValues(h headerList) []har.NameValue {
 	return out
 }
 
-func headerValue(h headerList, name string) string {
-	v, _ := h.get(name)
-	return v
+// wireRequest is a request with the headers that went over the wire: the
+// ExtraInfo event's when it has any (with Cookie), else the base event's.
+func wireRequest(method, url, version string, headers headerList, extra *evRequestExtra) har.Request {
+	if extra != nil && len(extra.Headers) > 0 {
+		headers = extra.Headers
+	}
+	return har.Request{
+		Method:      method,
+		URL:         url,
+		HTTPVersion: version,
+		Headers:     nameValues(headers),
+		Cookies:     requestCookies(headers),
+		QueryString: queryString(url),
+		HeadersSize: -1,
+	}
 }
 
 // queryString is the query of u, in order (see capture.QueryString). CDP
@@ -371,18 +372,10 @@ func (r *recorder) socketEntry(s *socket) *har.Entry {
 		}
 		delete(r.requests, s.id)
 	}
-	reqHeaders := s.reqHeaders
-	if reqExtra != nil && len(reqExtra.Headers) > 0 {
-		reqHeaders = reqExtra.Headers
-	}
 	e := &har.Entry{
 		StartedDateTime: wallDate(s.wallStart),
 		Cache:           []byte("{}"),
-		Request: har.Request{
-			Method: "GET", URL: s.url, HTTPVersion: "HTTP/1.1",
-			Headers: nameValues(reqHeaders), Cookies: requestCookies(reqHeaders),
-			QueryString: queryString(s.url), HeadersSize: -1,
-		},
+		Request:         wireRequest("GET", s.url, "HTTP/1.1", s.reqHeaders, reqExtra),
 		Response: har.Response{
 			HTTPVersion: "HTTP/1.1", Headers: []har.NameValue{}, Cookies: []har.Cookie{},
 			Content: har.Content{MimeType: "x-unknown"}, HeadersSize: -1,

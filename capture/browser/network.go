@@ -374,15 +374,12 @@ func (r *recorder) fetched(f *fetch, method string) {
 	}
 	if method == "Network.getRequestPostData" {
 		h.postPending = false
-		switch {
-		case f.err == nil:
+		if f.err == nil {
 			h.post, h.hasPost = f.data, true
-		default:
-			if b, ok := postDataEntries(&h.sent.Request); ok {
-				h.post, h.hasPost = b, true
-			} else {
-				h.postNote = f.err.Error()
-			}
+		} else if b, ok := postDataEntries(&h.sent.Request); ok {
+			h.post, h.hasPost = b, true
+		} else {
+			h.postNote = f.err.Error()
 		}
 	} else {
 		sw := h.resp != nil && h.resp.FromServiceWorker

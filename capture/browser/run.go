@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -17,20 +18,21 @@ import (
 
 // runStep performs one step in the page of ctx.
 func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) error {
-	sel, err := expand(s.Selector, getenv)
-	if err != nil {
-		return err
+	// Only this copy of the step holds the values: messages show the step
+	// as written.
+	var err error
+	for _, f := range []*string{&s.Selector, &s.URL, &s.Value, &s.Text} {
+		if *f, err = expand(*f, getenv); err != nil {
+			return err
+		}
 	}
+	sel := s.Selector
 	timeout := s.timeout()
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch s.Action {
 	case "navigate":
-		raw, err := expand(s.URL, getenv)
-		if err != nil {
-			return err
-		}
-		target, err := resolveURL(sctx, raw)
+		target, err := resolveURL(sctx, s.URL)
 		if err != nil {
 			return err
 		}
@@ -42,10 +44,6 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 	case "click":
 		return timedOut(chromedp.Do(sctx, chromedp.Click(chromedp.CSS(sel))), timeout, "no visible element matched")
 	case "fill":
-		value, err := expand(s.Value, getenv)
-		if err != nil {
-			return err
-		}
 		if err := timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel))), timeout, "no visible element matched"); err != nil {
 			return err
 		}
@@ -55,22 +53,18 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 		if _, err := chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall("clear", sel))); err != nil {
 			return err
 		}
-		if value != "" {
-			if _, err := chromedp.Call(sctx, input.InsertText, input.InsertTextParams{Text: value}); err != nil {
+		if s.Value != "" {
+			if _, err := chromedp.Call(sctx, input.InsertText, input.InsertTextParams{Text: s.Value}); err != nil {
 				return err
 			}
 		}
 		_, err = chromedp.Run(sctx, chromedp.Evaluate[chromedp.Void](jsCall("changed", sel)))
 		return err
 	case "select":
-		value, err := expand(s.Value, getenv)
-		if err != nil {
-			return err
-		}
 		if err := timedOut(chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))), timeout, "no visible element matched"); err != nil {
 			return err
 		}
-		msg, err := chromedp.Run(sctx, chromedp.Evaluate[string](jsCall("select", sel, value)))
+		msg, err := chromedp.Run(sctx, chromedp.Evaluate[string](jsCall("select", sel, s.Value)))
 		if err != nil {
 			return err
 		}
@@ -83,12 +77,9 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 			err := acrossNavigations(sctx, func() error { return chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(sel))) })
 			return timedOut(err, timeout, "no visible element matched")
 		}
-		return waitText(sctx, s, sel, getenv, timeout)
+		return waitText(sctx, sel, s.Text, timeout)
 	case "expect":
-		if sel == "" {
-			sel = "body"
-		}
-		return waitText(sctx, s, sel, getenv, timeout)
+		return waitText(sctx, cmp.Or(sel, "body"), s.Text, timeout)
 	case "sleep":
 		select {
 		case <-time.After(s.Duration):
@@ -100,12 +91,8 @@ func runStep(ctx context.Context, s Step, getenv func(string) (string, bool)) er
 	return fmt.Errorf("unknown action %q", s.Action)
 }
 
-func waitText(ctx context.Context, s Step, sel string, getenv func(string) (string, bool), timeout time.Duration) error {
-	text, err := expand(s.Text, getenv)
-	if err != nil {
-		return err
-	}
-	err = acrossNavigations(ctx, func() error {
+func waitText(ctx context.Context, sel, text string, timeout time.Duration) error {
+	err := acrossNavigations(ctx, func() error {
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](jsCall("hasText", sel, text),
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 		return err

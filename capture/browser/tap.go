@@ -100,10 +100,9 @@ func (t *tap) Read(ctx context.Context, msg *cdproto.Message) error {
 			t.noteTheirReply(msg)
 			return nil
 		}
-		if t.observe(msg) {
-			continue
+		if !t.observe(msg) {
+			return nil
 		}
-		return nil
 	}
 }
 
