@@ -60,8 +60,11 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 
 func (t *bodyTap) Close() error { return t.rc.Close() }
 
-// kept is how many bytes are held for the recording.
+// kept is how many bytes are held for the recording; none without a body.
 func (t *bodyTap) kept() int64 {
+	if t == nil {
+		return 0
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return int64(len(t.body.buf))

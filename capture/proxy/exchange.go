@@ -159,7 +159,7 @@ func (x *exchange) roundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
 		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
-			x.ws = newWSTap(x, rwc)
+			x.ws = &wsTap{rwc: rwc, max: x.p.maxBody}
 			if !x.p.addUpgrade(x.ws) {
 				rwc.Close()
 			}
@@ -186,7 +186,7 @@ func (x *exchange) finish() {
 		// Building, encoding and redacting an entry takes a few times its
 		// bodies' size: one large entry at a time, so that many large
 		// downloads ending together cost their kept bodies and no more.
-		if x.keptBytes() > bigEntry {
+		if x.reqBody.kept()+x.resBody.kept() > bigEntry {
 			x.p.big <- struct{}{}
 			defer func() { <-x.p.big }()
 		}
@@ -197,16 +197,6 @@ func (x *exchange) finish() {
 // bigEntry is the size of kept bodies over which entries are recorded one
 // at a time.
 const bigEntry = 1 << 20
-
-func (x *exchange) keptBytes() int64 {
-	n := int64(0)
-	for _, t := range []*bodyTap{x.reqBody, x.resBody} {
-		if t != nil {
-			n += t.kept()
-		}
-	}
-	return n
-}
 
 func (x *exchange) entry() *har.Entry {
 	e := &har.Entry{

@@ -244,8 +244,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 			if p.isClosed() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			if isTimeout(err) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 				// Out of file descriptors, say: wait for some to close
 				// rather than spin.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)

@@ -456,14 +456,7 @@ func (cc *clientConn) writeResponse(x *exchange, req *http.Request, res *http.Re
 	}
 	if chunked && !unchunk {
 		b.WriteString("0\r\n")
-		for k, vs := range res.Trailer {
-			for _, v := range vs {
-				b.WriteString(k)
-				b.WriteString(": ")
-				b.WriteString(v)
-				b.WriteString("\r\n")
-			}
-		}
+		res.Trailer.Write(b)
 		b.WriteString("\r\n")
 	}
 	if b.Flush() != nil {

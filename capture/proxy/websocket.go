@@ -36,10 +36,6 @@ type wsTap struct {
 	sealed  bool
 }
 
-func newWSTap(x *exchange, rwc io.ReadWriteCloser) *wsTap {
-	return &wsTap{rwc: rwc, max: x.p.maxBody}
-}
-
 func (t *wsTap) Read(p []byte) (int, error) {
 	n, err := t.rwc.Read(p)
 	if n > 0 {
