@@ -258,29 +258,24 @@ func (x *exchange) response() har.Response {
 	x.mu.Lock()
 	err := x.err
 	x.mu.Unlock()
-	res := x.res
-	if res == nil {
-		out := har.Response{HeadersSize: -1, BodySize: -1}
-		if err != nil {
-			out.Extra.Set("_error", err.Error())
-		}
-		return out
-	}
-	statusText := strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode)))
-	out := responseHead(res.StatusCode, statusText, res.Proto, nameValues(x.responseFields()), res.Header)
-	if x.resBody != nil {
-		snap := x.resBody.snapshot()
-		out.BodySize = snap.total
-		setContent(&out.Content, snap, res.Header.Get("Content-Encoding"), x.p.maxBody)
-		if !snap.complete {
-			msg := "the response body did not arrive whole"
-			if snap.err != nil {
-				msg += ": " + snap.err.Error()
+	out := har.Response{HeadersSize: -1, BodySize: -1}
+	if res := x.res; res != nil {
+		statusText := strings.TrimSpace(strings.TrimPrefix(res.Status, strconv.Itoa(res.StatusCode)))
+		out = responseHead(res.StatusCode, statusText, res.Proto, nameValues(x.responseFields()), res.Header)
+		if x.resBody != nil {
+			snap := x.resBody.snapshot()
+			out.BodySize = snap.total
+			setContent(&out.Content, snap, res.Header.Get("Content-Encoding"), x.p.maxBody)
+			if !snap.complete {
+				msg := "the response body did not arrive whole"
+				if snap.err != nil {
+					msg += ": " + snap.err.Error()
+				}
+				out.Extra.Set("_error", msg)
 			}
-			out.Extra.Set("_error", msg)
+		} else if x.ws == nil {
+			out.Content.Text = har.String("")
 		}
-	} else if x.ws == nil {
-		out.Content.Text = har.String("")
 	}
 	if err != nil {
 		out.Extra.Set("_error", err.Error())
