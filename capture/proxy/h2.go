@@ -73,8 +73,8 @@ func newH2State(roots *x509.CertPool, dial func(ctx context.Context, network, ad
 				return nil, nil
 			}
 			st := c.newStream()
-			return &h2Side{st: st, client: true, next: sinks.ForDirection(h2.ClientToServer)},
-				&h2Side{st: st, next: sinks.ForDirection(h2.ServerToClient)}
+			return &h2Side{Processor: sinks.ForDirection(h2.ClientToServer), st: st, client: true},
+				&h2Side{Processor: sinks.ForDirection(h2.ServerToClient), st: st}
 		}},
 	}
 	// The relay's upstream goes through the proxy's dialer, as HTTP/1.1
@@ -291,11 +291,11 @@ type h2Stream struct {
 }
 
 // h2Side is a stream's processor in one direction: it notes what passes
-// and hands it on.
+// and hands it on to the next one; Priority and PushPromise only pass.
 type h2Side struct {
-	st     *h2Stream
-	client bool
-	next   h2.Processor
+	h2.Processor // the next
+	st           *h2Stream
+	client       bool
 }
 
 func (s *h2Side) Header(fields []hpack.HeaderField, ended bool, pri http2.PriorityParam) error {
@@ -309,7 +309,7 @@ func (s *h2Side) Header(fields []hpack.HeaderField, ended bool, pri http2.Priori
 			st.reqEnded, st.sent = true, time.Since(st.start)
 		}
 		st.mu.Unlock()
-		return s.next.Header(fields, ended, pri)
+		return s.Processor.Header(fields, ended, pri)
 	}
 	if st.resFields == nil {
 		if status := fieldValue(fields, ":status"); len(status) == 3 && status[0] != '1' {
@@ -322,7 +322,7 @@ func (s *h2Side) Header(fields []hpack.HeaderField, ended bool, pri http2.Priori
 		// Recorded before the client has the end of the stream.
 		st.finish(nil)
 	}
-	return s.next.Header(fields, ended, pri)
+	return s.Processor.Header(fields, ended, pri)
 }
 
 func (s *h2Side) Data(data []byte, ended bool) error {
@@ -335,25 +335,19 @@ func (s *h2Side) Data(data []byte, ended bool) error {
 			st.reqEnded, st.sent = true, time.Since(st.start)
 		}
 		st.mu.Unlock()
-		return s.next.Data(data, ended)
+		return s.Processor.Data(data, ended)
 	}
 	st.resBody.add(data, max)
 	st.mu.Unlock()
 	if ended {
 		st.finish(nil)
 	}
-	return s.next.Data(data, ended)
+	return s.Processor.Data(data, ended)
 }
-
-func (s *h2Side) Priority(pri http2.PriorityParam) error { return s.next.Priority(pri) }
 
 func (s *h2Side) RSTStream(code http2.ErrCode) error {
 	s.st.finish(errors.New("stream reset: " + code.String()))
-	return s.next.RSTStream(code)
-}
-
-func (s *h2Side) PushPromise(id uint32, fields []hpack.HeaderField) error {
-	return s.next.PushPromise(id, fields)
+	return s.Processor.RSTStream(code)
 }
 
 func fieldValue(fields []hpack.HeaderField, name string) string {
