@@ -45,12 +45,11 @@ var autoAttachFilter = []map[string]any{
 // All its state belongs to one goroutine (run); everything else talks to it
 // by pushing closures onto q.
 type recorder struct {
-	ctx       context.Context
-	tap       *tap
-	q         *queue
-	sink      func(*har.Entry)
-	finished  bool
-	extraWait time.Duration // how long a finished exchange waits for its ExtraInfo events
+	ctx      context.Context
+	tap      *tap
+	q        *queue
+	sink     func(*har.Entry)
+	finished bool
 
 	sessions map[string]*session // the recorder's sessions
 	targets  map[string]string   // target id → the session that records it
@@ -156,17 +155,15 @@ type socket struct {
 	messages   []wsMessage
 	errors     []string
 	end        float64
-	closed     bool
 }
 
 func newRecorder(ctx context.Context, emit func(*har.Entry)) *recorder {
 	return &recorder{
-		ctx:       ctx,
-		q:         newQueue(),
-		sink:      emit,
-		extraWait: time.Second,
-		sessions:  make(map[string]*session),
-		shadow:    make(map[string]string),
+		ctx:      ctx,
+		q:        newQueue(),
+		sink:     emit,
+		sessions: make(map[string]*session),
+		shadow:   make(map[string]string),
 
 		shadowSessions: make(map[string]bool),
 		shadowOf:       make(map[string]string),
@@ -698,7 +695,7 @@ func (r *recorder) check(q *request) {
 		if h.hasExtra && !h.extraExpired && (len(q.reqExtra) <= i || len(q.respExtra) <= i) {
 			if !h.extraTimer {
 				h.extraTimer = true
-				time.AfterFunc(r.extraWait, func() {
+				time.AfterFunc(extraWait, func() {
 					r.q.push(func() {
 						h.extraExpired = true
 						r.check(q)
@@ -733,6 +730,9 @@ func (r *recorder) busy() bool {
 	}
 	return false
 }
+
+// extraWait is how long a finished exchange waits for its ExtraInfo events.
+const extraWait = time.Second
 
 // stallAfter is how long a response may send nothing before it no longer
 // holds up the end of a recording. A page that never reads a body, or that
@@ -841,7 +841,7 @@ func (r *recorder) handleSocket(ev event) {
 	case evWSFrameError:
 		s.errors = append(s.errors, p.ErrorMessage)
 	case evWSClosed:
-		s.closed, s.end = true, p.Timestamp
+		s.end = p.Timestamp
 		r.emit(r.socketEntry(s))
 		delete(r.sockets, s.id)
 	}
