@@ -256,22 +256,6 @@ func (t *tap) send(ctx context.Context, session, method string, params any, done
 	}
 }
 
-// call sends a command and waits for its answer. Never call it on the
-// reader goroutine.
-func (t *tap) call(ctx context.Context, session, method string, params any) ([]byte, error) {
-	ch := make(chan reply, 1)
-	t.send(ctx, session, method, params, func(r reply) { ch <- r })
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("%s: %w", method, r.err)
-		}
-		return r.result, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // claim marks a session the recorder attached itself as its own.
 func (t *tap) claim(session string) {
 	t.mu.Lock()
@@ -280,11 +264,21 @@ func (t *tap) claim(session string) {
 }
 
 // setAutoAttach marks the browser session's attachedToTarget events as the
-// recorder's from now on, then asks the browser for them.
+// recorder's from now on, then asks the browser for them and waits for
+// its answer. Never call it on the reader goroutine.
 func (t *tap) setAutoAttach(ctx context.Context, params any) error {
 	t.mu.Lock()
 	t.autoAttach = true
 	t.mu.Unlock()
-	_, err := t.call(ctx, "", "Target.setAutoAttach", params)
-	return err
+	ch := make(chan reply, 1)
+	t.send(ctx, "", "Target.setAutoAttach", params, func(r reply) { ch <- r })
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return fmt.Errorf("Target.setAutoAttach: %w", r.err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -75,11 +75,7 @@ func newExchange(p *Proxy, r *http.Request, scheme, authority string) *exchange 
 }
 
 func (x *exchange) stamp(i int) {
-	d := int64(time.Since(x.start))
-	if d <= 0 {
-		d = 1
-	}
-	x.stamps[i].Store(d)
+	x.stamps[i].Store(max(int64(time.Since(x.start)), 1)) // 0 is "never"
 }
 
 func (x *exchange) fail(err error) {
