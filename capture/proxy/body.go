@@ -235,9 +235,10 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func base64Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // setBytes is har.Content.SetBytes without the size, which its callers
-// set, and without the copy of a text body: body is a sealed snapshot (or a fresh decode) that nothing writes again, and
-// a copy of a body of --max-body for each of many large downloads ending
-// at once is what made memory peak.
+// set, and without the copy of a text body: body is a sealed snapshot (or
+// a fresh decode) that nothing writes again, and a copy of a body of
+// --max-body for each of many large downloads ending at once is what made
+// memory peak.
 func setBytes(c *har.Content, body []byte) {
 	c.Text, c.Encoding = har.String(bytesText(body)), ""
 	if !utf8.Valid(body) {
