@@ -104,9 +104,8 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 			return res, err
 		}
 	}
-	getenv := o.Getenv
-	if getenv == nil {
-		getenv = os.LookupEnv
+	if o.Getenv == nil {
+		o.Getenv = os.LookupEnv
 	}
 
 	// The browser lives in a context of its own: after an interrupt or a
@@ -218,7 +217,7 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 		return ""
 	}
 
-	runErr := drive(rctx, o, rec, getenv, startProgress)
+	runErr := drive(rctx, o, rec, startProgress)
 	res.Stopped = why()
 	var se *StepsError
 	var le *LoadError
@@ -277,7 +276,7 @@ func loadFailure(err error) (string, bool) {
 
 // drive opens the URL and runs the steps, or waits for the person using the
 // window to finish. loaded is called once the URL has loaded.
-func drive(rctx context.Context, o Options, rec *recorder, getenv func(string) (string, bool), loaded func()) error {
+func drive(rctx context.Context, o Options, rec *recorder, loaded func()) error {
 	if o.URL != "" {
 		if err := chromedp.Do(rctx, chromedp.Navigate(o.URL)); err != nil {
 			if reason, ok := loadFailure(err); ok && rctx.Err() == nil {
@@ -295,7 +294,7 @@ func drive(rctx context.Context, o Options, rec *recorder, getenv func(string) (
 	loaded()
 	if len(o.Steps) > 0 {
 		for i, s := range o.Steps {
-			if err := runStep(rctx, s, getenv); err != nil {
+			if err := runStep(rctx, s, o.Getenv); err != nil {
 				msg := err.Error()
 				if rctx.Err() != nil {
 					msg = "the recording stopped before the step finished"

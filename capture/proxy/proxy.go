@@ -353,9 +353,7 @@ func (p *Proxy) connect(cc *clientConn, r *http.Request) {
 	if _, _, err := net.SplitHostPort(authority); err != nil {
 		authority = net.JoinHostPort(strings.Trim(authority, "[]"), "443")
 	}
-	if _, err := io.WriteString(cc.bw, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		return
-	}
+	cc.bw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n") // an error sticks until Flush
 	if cc.bw.Flush() != nil {
 		return
 	}
