@@ -20,8 +20,8 @@
 // # Paths
 //
 // JSON sources use one path syntax, a subset of jq: `.id`, `.data[0].id`,
-// `.["odd key"]`. [Path.JQ] is the filter for `jq -er`, [Extract] and
-// [Source.Lookup] evaluate it in Go the way jq does, so a bash script, a
+// `.["odd key"]`. [Path.String] is the filter for `jq -er`, and
+// [Source.Lookup] evaluates it in Go the way jq does, so a bash script, a
 // Go program and replay read the same value.
 //
 // # Emitting

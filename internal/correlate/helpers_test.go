@@ -2,11 +2,51 @@ package correlate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/apitape/apitape/har"
 )
+
+// String is the canonical --var form, which ParseManual reads back.
+func (m Manual) String() string {
+	src := m.Source.Path
+	if m.Source.Kind != KindJSON {
+		src = m.Source.Kind + ":" + m.Source.Path
+	}
+	return m.Name + "=" + src + "@" + strconv.Itoa(m.Entry)
+}
+
+// Lookup returns the variable with the given name, or nil.
+func (m *Model) Lookup(name string) *Var {
+	for _, v := range m.Vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Extract returns the value at path in the JSON document body as the text
+// `jq -er '<path>'` prints for it: a string as is, a number as written. It
+// reports false for an invalid path or document, a missing member, null,
+// booleans, objects and arrays, the cases an emitter treats as "no value".
+func Extract(body []byte, path string) (string, bool) {
+	p, err := ParsePath(path)
+	if err != nil {
+		return "", false
+	}
+	doc, ok := decodeJSON(body)
+	if !ok {
+		return "", false
+	}
+	v, ok := p.Eval(doc)
+	if !ok {
+		return "", false
+	}
+	return scalarText(v)
+}
 
 // rec is a compact recorded exchange for tests.
 type rec struct {

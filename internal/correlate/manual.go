@@ -3,6 +3,7 @@ package correlate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,15 +19,6 @@ type Manual struct {
 	Name   string
 	Source Source
 	Entry  int // HAR index of the producing call
-}
-
-// String is the canonical --var form, which ParseManual reads back.
-func (m Manual) String() string {
-	src := m.Source.Path
-	if m.Source.Kind != KindJSON {
-		src = m.Source.Kind + ":" + m.Source.Path
-	}
-	return m.Name + "=" + src + "@" + strconv.Itoa(m.Entry)
 }
 
 // ParseManual parses NAME=SOURCE@CALL. SOURCE is a JSON path in the syntax
@@ -93,10 +85,6 @@ func (a *analyzer) checkManual() (map[int][]*Manual, error) {
 	if len(a.opts.Extra) == 0 {
 		return nil, nil
 	}
-	reserved := map[string]bool{}
-	for _, name := range a.opts.Reserved {
-		reserved[name] = true
-	}
 	byEntry := map[int][]*Manual{}
 	names := map[string]bool{}
 	for i := range a.opts.Extra {
@@ -104,7 +92,7 @@ func (a *analyzer) checkManual() (map[int][]*Manual, error) {
 		if err := checkName(mv.Name); err != nil {
 			return nil, fmt.Errorf("var %s: %v", mv.Name, err)
 		}
-		if reserved[mv.Name] {
+		if slices.Contains(a.opts.Reserved, mv.Name) {
 			return nil, fmt.Errorf("var %s: the output already uses this name", mv.Name)
 		}
 		if names[mv.Name] {

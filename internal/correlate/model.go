@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,19 +129,6 @@ func (m *Model) Rewrite(entry int, where, text string) []Part {
 // when not, Rewrite returns every field as one literal part.
 func (m *Model) HasUses(entry int) bool {
 	return m != nil && m.users[entry]
-}
-
-// Lookup returns the variable with the given name, or nil.
-func (m *Model) Lookup(name string) *Var {
-	if m == nil {
-		return nil
-	}
-	for _, v := range m.Vars {
-		if v.Name == name {
-			return v
-		}
-	}
-	return nil
 }
 
 // Produced returns the variables the response of entry (a HAR index)
@@ -324,25 +312,18 @@ func (m *Model) finish(reserved, noVar []string) error {
 		v.Name = name
 		taken[name] = true
 	}
-	if len(noVar) > 0 {
-		drop := map[string]bool{}
-		for _, name := range noVar {
-			drop[name] = true
-		}
-		kept := m.Vars[:0]
-		for _, v := range m.Vars {
-			if drop[v.Name] {
-				delete(drop, v.Name)
-				continue
-			}
-			kept = append(kept, v)
-		}
-		clear(m.Vars[len(kept):])
-		m.Vars = kept
-		for _, name := range noVar {
-			if drop[name] {
-				return fmt.Errorf("no-var %s: the analysis found no such variable (apitape inspect lists them)", name)
-			}
+	drop := map[string]bool{}
+	for _, name := range noVar {
+		drop[name] = true
+	}
+	m.Vars = slices.DeleteFunc(m.Vars, func(v *Var) bool {
+		d := drop[v.Name]
+		delete(drop, v.Name)
+		return d
+	})
+	for _, name := range noVar {
+		if drop[name] {
+			return fmt.Errorf("no-var %s: the analysis found no such variable (apitape inspect lists them)", name)
 		}
 	}
 	m.uses = map[useKey][]useRef{}

@@ -93,7 +93,7 @@ func upperSnake(s string) string {
 			b.WriteByte(c)
 			prevLower, sep = true, false
 		case 'A' <= c && c <= 'Z':
-			acronymEnd := i > 0 && isUpper(s[i-1]) && i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z'
+			acronymEnd := i > 0 && 'A' <= s[i-1] && s[i-1] <= 'Z' && i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z'
 			if !sep && (prevLower || acronymEnd) {
 				b.WriteByte('_')
 			}
@@ -109,8 +109,6 @@ func upperSnake(s string) string {
 	}
 	return strings.TrimRight(b.String(), "_")
 }
-
-func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 // shellNames are variables a generated bash script must not assign.
 var shellNames = map[string]bool{
@@ -146,11 +144,8 @@ func checkName(name string) error {
 	if len(name) > 64 {
 		return errors.New("name longer than 64 characters")
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return errors.New("a name has letters, digits and _ and does not start with a digit")
-		}
+	if identLen(name) < len(name) {
+		return errors.New("a name has letters, digits and _ and does not start with a digit")
 	}
 	return ReservedName(name)
 }

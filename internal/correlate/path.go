@@ -21,7 +21,7 @@ import (
 // A leading `$` (JSONPath habit) is accepted and dropped: `$.data[0].id`
 // is `.data[0].id`. [Path.String] gives the canonical form, which is the jq
 // filter itself, so an emitter can write `jq -er '<path>'` and a Go program
-// can call [Extract] with the same text.
+// can evaluate the same text with [Source.Lookup].
 type Path []Step
 
 // Step is one member name or array index of a [Path].
@@ -173,32 +173,21 @@ func (p Path) String() string {
 	}
 	var b strings.Builder
 	for i, st := range p {
-		switch {
-		case st.IsIndex:
-			if i == 0 {
-				b.WriteByte('.')
-			}
-			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(st.Index))
-			b.WriteByte(']')
-		case identLen(st.Key) == len(st.Key) && st.Key != "" && !jqKeywords[st.Key]:
+		if !st.IsIndex && identLen(st.Key) == len(st.Key) && st.Key != "" && !jqKeywords[st.Key] {
+			b.WriteString("." + st.Key)
+			continue
+		}
+		if i == 0 {
 			b.WriteByte('.')
-			b.WriteString(st.Key)
-		default:
-			if i == 0 {
-				b.WriteByte('.')
-			}
-			b.WriteByte('[')
-			b.WriteString(quoteJSON(st.Key))
-			b.WriteByte(']')
+		}
+		if st.IsIndex {
+			b.WriteString("[" + strconv.Itoa(st.Index) + "]")
+		} else {
+			b.WriteString("[" + quoteJSON(st.Key) + "]")
 		}
 	}
 	return b.String()
 }
-
-// JQ returns the jq filter that selects what the path selects. It is the
-// canonical form; the method exists so call sites say what they mean.
-func (p Path) JQ() string { return p.String() }
 
 // quoteJSON writes s as a JSON string literal without HTML escaping: valid
 // in jq too, whose string literals are JSON's plus "\(…)" interpolation
@@ -245,34 +234,6 @@ func (p Path) Eval(doc any) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-// Extract returns the value at path in the JSON document body as the text
-// `jq -er '<path>'` prints for it: a string as is, a number as written. It
-// reports false for an invalid path or document, a missing member, null,
-// booleans, objects and arrays, the cases an emitter treats as "no value".
-// Numbers with more than 15 significant digits are compared in jq as
-// doubles; the analysis never binds such numbers.
-func Extract(body []byte, path string) (string, bool) {
-	p, err := ParsePath(path)
-	if err != nil {
-		return "", false
-	}
-	doc, ok := decodeJSON(body)
-	if !ok {
-		return "", false
-	}
-	return p.Scalar(doc)
-}
-
-// Scalar evaluates the path on a decoded document (see [decodeJSON] rules:
-// numbers as json.Number) and returns a string or number as text.
-func (p Path) Scalar(doc any) (string, bool) {
-	v, ok := p.Eval(doc)
-	if !ok {
-		return "", false
-	}
-	return scalarText(v)
 }
 
 func scalarText(v any) (string, bool) {

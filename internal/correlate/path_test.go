@@ -145,7 +145,7 @@ func TestExtractMatchesJQ(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run(p.JQ(), tt.doc) // syntax check
+		run(p.String(), tt.doc) // syntax check
 		filter := Source{Kind: KindJSON, Path: p.String()}.JQ()
 		got, ok := run(filter, tt.doc)
 		if ok != tt.ok || (ok && got != tt.want) {

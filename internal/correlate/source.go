@@ -39,11 +39,8 @@ type Source struct {
 // "header:Location", "cookie:R_SESS", with " (last segment)" when only a
 // part is used.
 func (s Source) String() string {
-	var out string
-	switch s.Kind {
-	case KindJSON:
-		out = s.Path
-	default:
+	out := s.Path
+	if s.Kind != KindJSON {
 		out = s.Kind + ":" + s.Path
 	}
 	switch s.Part {

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"net/url"
 	"strings"
 )
 
@@ -106,32 +107,10 @@ func anchor(v string) (tok string, off int) {
 // EscapeURI percent-encodes every byte except A-Z a-z 0-9 - _ . ~ with
 // upper-case hex, exactly as jq's @uri does, so that bash (jq) and Go
 // emitters write a value the same way where the recording had it encoded.
-// In Go it equals strings.ReplaceAll(url.QueryEscape(s), "+", "%20").
 func EscapeURI(s string) string {
-	const hexdigits = "0123456789ABCDEF"
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !unreserved(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved(c) {
-			b = append(b, c)
-		} else {
-			b = append(b, '%', hexdigits[c>>4], hexdigits[c&15])
-		}
-	}
-	return string(b)
-}
-
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+	// QueryEscape keeps the same bytes and writes a space as "+", which
+	// it never leaves unescaped otherwise.
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
 // Values shorter than minValueLen, numbers with fewer than minNumberDigits

@@ -1,7 +1,9 @@
 package correlate
 
 import (
+	"cmp"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,14 +174,8 @@ func (a *analyzer) match(text string, ms []match) []match {
 	if len(ms) < 2 {
 		return ms
 	}
-	sort.Slice(ms, func(i, j int) bool {
-		if ms[i].start != ms[j].start {
-			return ms[i].start < ms[j].start
-		}
-		if li, lj := ms[i].end-ms[i].start, ms[j].end-ms[j].start; li != lj {
-			return li > lj
-		}
-		return ms[i].c.encoded < ms[j].c.encoded
+	slices.SortFunc(ms, func(a, b match) int {
+		return cmp.Or(a.start-b.start, (b.end-b.start)-(a.end-a.start), strings.Compare(a.c.encoded, b.c.encoded))
 	})
 	out, last := ms[:0], 0
 	for _, m := range ms {
