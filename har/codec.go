@@ -113,26 +113,24 @@ func (nv *NameValue) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		var known string
-		switch string(name) {
-		case `"name"`:
-			known = "name"
-		case `"value"`:
-			known = "value"
-		case `"comment"`:
-			known = "comment"
-		default:
-			if bytes.IndexByte(name, '\\') >= 0 {
-				// An escaped name may still be a known one.
-				switch n := unquote(name); n {
-				case "name", "value", "comment":
-					known = n
-				}
-			}
+		key := name[1 : len(name)-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(unquote(name)) // an escaped name may still be a known one
 		}
-		if known != "" {
-			err = nv.member(dec, known)
-		} else {
+		switch string(key) {
+		case "name":
+			nv.Name, err = readString(dec)
+		case "value":
+			if dec.PeekKind() == '[' {
+				nv.Values = []string{}
+				err = json.UnmarshalDecode(dec, &nv.Values)
+				nv.Value = joinValues(nv.Values)
+			} else {
+				nv.Value, err = readString(dec)
+			}
+		case "comment":
+			nv.Comment, err = readString(dec)
+		default:
 			var v jsontext.Value
 			v, err = dec.ReadValue()
 			nv.Extra.Members = appendMember(nv.Extra.Members, name, v)
@@ -142,25 +140,6 @@ func (nv *NameValue) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		}
 	}
 	_, err := dec.ReadToken()
-	return err
-}
-
-// member reads the value of a known member.
-func (nv *NameValue) member(dec *jsontext.Decoder, name string) (err error) {
-	switch name {
-	case "name":
-		nv.Name, err = readString(dec)
-	case "value":
-		if dec.PeekKind() == '[' {
-			nv.Values = []string{}
-			err = json.UnmarshalDecode(dec, &nv.Values)
-			nv.Value = joinValues(nv.Values)
-			return err
-		}
-		nv.Value, err = readString(dec)
-	case "comment":
-		nv.Comment, err = readString(dec)
-	}
 	return err
 }
 
@@ -187,19 +166,18 @@ func (nvs *NameValues) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	scratch := scratchPool.Get().(*NameValues)
 	s := (*scratch)[:0]
+	defer func() {
+		clear(s)
+		*scratch = s[:0]
+		scratchPool.Put(scratch)
+	}()
 	for dec.PeekKind() != ']' {
 		s = append(s, NameValue{})
 		if err := s[len(s)-1].UnmarshalJSONFrom(dec); err != nil {
-			clear(s)
-			*scratch = s[:0]
-			scratchPool.Put(scratch)
 			return err
 		}
 	}
 	*nvs = append(make(NameValues, 0, len(s)), s...)
-	clear(s)
-	*scratch = s[:0]
-	scratchPool.Put(scratch)
 	_, err := dec.ReadToken()
 	return err
 }

@@ -190,17 +190,6 @@ func Header(h []NameValue, name string) (string, bool) {
 	return "", false
 }
 
-// HasBody reports whether the request carries a body (text or params).
-func (r *Request) HasBody() bool {
-	if r.PostData == nil {
-		return false
-	}
-	if r.PostData.Text != nil {
-		return len(*r.PostData.Text) > 0
-	}
-	return len(r.PostData.Params) > 0
-}
-
 // Body returns the request body bytes exactly as recorded. A body that
 // apitape's captures marked `_encoding: "base64"` (HAR has no encoding field
 // for request bodies, and JSON strings cannot carry arbitrary bytes) is

@@ -142,7 +142,7 @@ func TestReaderTolerance(t *testing.T) {
 			}
 		}},
 		{"postData without text", strings.Replace(minimal, `"queryString":[]`, `"queryString":[],"postData":{"mimeType":"text/plain"}`, 1), func(t *testing.T, h *File) {
-			if h.Log.Entries[0].Request.HasBody() {
+			if h.Log.Entries[0].Request.Body() != nil {
 				t.Error("no text and no params must mean no body")
 			}
 		}},
