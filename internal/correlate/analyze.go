@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 
 	"github.com/apitape/apitape/har"
 )
@@ -108,12 +109,8 @@ func Analyze(entries []*har.Entry, indexes []int, opts Options) (*Model, error) 
 	if err != nil {
 		return nil, err
 	}
-	present := make(map[int]bool, len(indexes))
-	for _, i := range indexes {
-		present[i] = true
-	}
 	for _, mv := range opts.Extra {
-		if !present[mv.Entry] {
+		if !slices.Contains(indexes, mv.Entry) {
 			return nil, missingEntry(mv)
 		}
 	}

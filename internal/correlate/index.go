@@ -75,21 +75,15 @@ func (a *analyzer) file(s *slot, form, encoded string) {
 }
 
 // lowerEscapes writes the hex digits of percent-escapes in lower case, as
-// some clients do.
+// some clients do. s is EscapeURI's: two hex digits follow each %, and
+// c|0x20 lowers A-F and keeps 0-9.
 func lowerEscapes(s string) string {
 	b := []byte(s)
 	for i := 0; i+2 < len(b); i++ {
 		if b[i] == '%' {
-			b[i+1], b[i+2] = lowerHex(b[i+1]), lowerHex(b[i+2])
+			b[i+1], b[i+2] = b[i+1]|0x20, b[i+2]|0x20
 			i += 2
 		}
 	}
 	return string(b)
-}
-
-func lowerHex(c byte) byte {
-	if 'A' <= c && c <= 'F' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

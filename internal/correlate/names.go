@@ -23,15 +23,13 @@ func (v *Var) baseName() string {
 		name = upperSnake(v.Source.Path)
 	case v.Source.Kind == KindCookie && v.Source.Part == PartPair:
 		// The digits are the recording server's port: not part of the name.
-		name = strings.Trim(upperSnake(strings.Map(func(r rune) rune {
+		// upperSnake makes each run of them one underscore.
+		name = upperSnake(strings.Map(func(r rune) rune {
 			if '0' <= r && r <= '9' {
 				return '-'
 			}
 			return r
-		}, v.Source.Path)), "_") + "_COOKIE"
-		for strings.Contains(name, "__") {
-			name = strings.ReplaceAll(name, "__", "_")
-		}
+		}, v.Source.Path)) + "_COOKIE"
 	case v.Source.Kind == KindCookie:
 		name = upperSnake(v.Source.Path) + "_COOKIE"
 	default:
