@@ -318,7 +318,7 @@ func readError(err error) (field string, off int64, msg string) {
 		if errors.Is(se.Err, io.ErrUnexpectedEOF) {
 			return pointerPath(se.JSONPointer), se.ByteOffset, "malformed JSON: unexpected end of input"
 		}
-		if se.JSONKind == '0' && se.GoType != nil && isInt(se.GoType) {
+		if se.JSONKind == '0' && se.GoType != nil && reflect.Int <= se.GoType.Kind() && se.GoType.Kind() <= reflect.Int64 {
 			return pointerPath(se.JSONPointer), -1, "expected an integer, got " + string(se.JSONValue)
 		}
 		return pointerPath(se.JSONPointer), -1, fmt.Sprintf("expected %s, got %s", goKind(se.GoType), jsonKind(se.JSONKind))
@@ -326,14 +326,6 @@ func readError(err error) (field string, off int64, msg string) {
 		return "", -1, "malformed JSON: unexpected end of input"
 	}
 	return "", -1, err.Error()
-}
-
-func isInt(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return true
-	}
-	return false
 }
 
 // syntaxMessage words the library's syntax errors as encoding/json does,

@@ -358,10 +358,11 @@ func (r *Reader) frame(dst []byte) ([]byte, error) {
 	tailStart := r.gap.Len()
 	comma := false
 	for {
-		c, err := r.readByte()
+		c, err := r.br.ReadByte()
 		if err != nil {
 			return nil, r.errorf(-1, r.off, "unexpected end of file in log.entries")
 		}
+		r.off++
 		switch {
 		case isSpace(c):
 			r.gap.WriteByte(c)
@@ -382,14 +383,6 @@ func (r *Reader) frame(dst []byte) ([]byte, error) {
 			return nil, r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
 		}
 	}
-}
-
-func (r *Reader) readByte() (byte, error) {
-	c, err := r.br.ReadByte()
-	if err == nil {
-		r.off++
-	}
-	return c, err
 }
 
 // readEntry appends one JSON object (its '{' already read) to dst.
