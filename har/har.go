@@ -236,12 +236,10 @@ func (pd *PostData) IsBase64() bool {
 func (pd *PostData) SetBody(body []byte) {
 	pd.Extra.Delete("_encoding")
 	if utf8.Valid(body) {
-		s := string(body)
-		pd.Text = &s
+		pd.Text = new(string(body))
 		return
 	}
-	s := base64.StdEncoding.EncodeToString(body)
-	pd.Text = &s
+	pd.Text = new(base64.StdEncoding.EncodeToString(body))
 	pd.Extra.Set("_encoding", "base64")
 }
 
@@ -265,11 +263,9 @@ func (c *Content) Bytes() (body []byte, ok bool, err error) {
 // otherwise (HAR strings cannot carry arbitrary bytes).
 func (c *Content) SetBytes(body []byte) {
 	if utf8.Valid(body) {
-		s := string(body)
-		c.Text, c.Encoding = &s, ""
+		c.Text, c.Encoding = new(string(body)), ""
 	} else {
-		s := base64.StdEncoding.EncodeToString(body)
-		c.Text, c.Encoding = &s, "base64"
+		c.Text, c.Encoding = new(base64.StdEncoding.EncodeToString(body)), "base64"
 	}
 	c.Size = int64(len(body))
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 )
@@ -62,9 +63,7 @@ func joinName(a, b string) string {
 // safeName makes name a valid shell variable that does not clobber one the
 // shell or apitape uses.
 func safeName(name string) string {
-	if name == "" {
-		name = "VALUE"
-	}
+	name = cmp.Or(name, "VALUE")
 	if c := name[0]; '0' <= c && c <= '9' {
 		name = "V_" + name
 	}

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"cmp"
 	"strings"
 )
 
@@ -39,9 +40,7 @@ func objectType(typ, kind, resourceType string) string {
 	if t == "collection" {
 		t = resourceType
 	}
-	if t == "" {
-		t = kind
-	}
+	t = cmp.Or(t, kind)
 	if i := strings.LastIndexAny(t, "/."); i >= 0 {
 		t = t[i+1:]
 	}
