@@ -26,23 +26,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b bytes.Buffer
-	b.WriteString(e.File)
+	s := e.File
 	if e.Entry >= 0 {
-		b.WriteString(": entry ")
-		b.WriteString(strconv.Itoa(e.Entry))
+		s += ": entry " + strconv.Itoa(e.Entry)
 	}
 	if e.Field != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Field)
+		s += ": " + e.Field
 	}
 	if e.Offset >= 0 {
-		b.WriteString(": offset ")
-		b.WriteString(strconv.FormatInt(e.Offset, 10))
+		s += ": offset " + strconv.FormatInt(e.Offset, 10)
 	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	return b.String()
+	return s + ": " + e.Msg
 }
 
 // Reader reads a HAR file one entry at a time, so memory holds a few
