@@ -38,15 +38,11 @@ func ParseAuth(s string) (Auth, error) {
 	if !ok || name == "" || v == "" {
 		return Auth{}, fmt.Errorf("want 'NAME: VALUE', e.g. 'Authorization: Bearer $RANCHER_TOKEN'")
 	}
-	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
-			return Auth{}, errors.New(badHeaderName(name, i))
-		}
+	if i := notToken(name); i >= 0 {
+		return Auth{}, errors.New(badHeaderName(name, i))
 	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return Auth{}, fmt.Errorf("the value holds a control character")
-		}
+	if strings.ContainsFunc(v, isControl) {
+		return Auth{}, fmt.Errorf("the value holds a control character")
 	}
 	for _, m := range envRef.FindAllStringSubmatch(v, -1) {
 		ref := m[1] + m[2]
@@ -68,17 +64,12 @@ func ParseAuth(s string) (Auth, error) {
 func (a *Auth) value() value {
 	var v value
 	last := 0
-	for _, m := range envRef.FindAllStringSubmatchIndex(a.Value, -1) {
+	for _, m := range envRef.FindAllStringIndex(a.Value, -1) {
 		if m[0] > last {
 			v = append(v, part{Text: a.Value[last:m[0]]})
 		}
-		name := ""
-		if m[2] >= 0 {
-			name = a.Value[m[2]:m[3]]
-		} else {
-			name = a.Value[m[4]:m[5]]
-		}
-		v = append(v, part{Env: name})
+		// $NAME or ${NAME}
+		v = append(v, part{Env: strings.Trim(a.Value[m[0]+1:m[1]], "{}")})
 		last = m[1]
 	}
 	if last < len(a.Value) {

@@ -84,7 +84,7 @@ func FuzzParseAuth(f *testing.F) {
 			return
 		}
 		for i := 0; i < len(a.Name); i++ {
-			if !isTokenChar(a.Name[i]) {
+			if !tokenChars[a.Name[i]] {
 				t.Fatalf("name %q", a.Name)
 			}
 		}

@@ -30,11 +30,7 @@ func (e *bashEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("#                      index; default: a temporary directory, removed when\n")
 	w.WriteString("#                      every call succeeded and kept when one failed)\n")
 	writeAddedDoc(w, "# ", s)
-	if len(s.chained) > 0 {
-		w.WriteString("#\n# Values later calls take from earlier answers (needs jq; apitape convert\n")
-		w.WriteString("# --to vars shows every use):\n")
-		writeChainedDoc(w, "#   ", s)
-	}
+	writeChainedSection(w, "#", true, s)
 	w.WriteString("set -euo pipefail\n\n")
 	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(originOr(s)) + "}\n")
 	// The names whose values an error message masks.
@@ -72,6 +68,21 @@ func writeRequiredCheck(w *bufio.Writer, s *session) {
 	w.WriteString("  echo \"apitape: set these environment variables first: ${missing[*]}\" >&2\n")
 	w.WriteString("  exit 1\n")
 	w.WriteString("fi\n")
+}
+
+// writeChainedSection introduces and lists, in a head's comments marked
+// c, the values later calls take from earlier answers; needsJQ for the
+// shell scripts, which read them with jq.
+func writeChainedSection(w *bufio.Writer, c string, needsJQ bool, s *session) {
+	if len(s.chained) == 0 {
+		return
+	}
+	if needsJQ {
+		w.WriteString(c + "\n" + c + " Values later calls take from earlier answers (needs jq; apitape convert\n" + c + " --to vars shows every use):\n")
+	} else {
+		w.WriteString(c + "\n" + c + " Values later calls take from earlier answers (apitape convert --to vars\n" + c + " shows every use):\n")
+	}
+	writeChainedDoc(w, c+"   ", s)
 }
 
 // writeChainedDoc lists the correlated values: name, source, producer.

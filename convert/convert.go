@@ -56,6 +56,7 @@ package convert
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	cred "github.com/apitape/apitape/internal/credential"
@@ -221,24 +222,15 @@ func originOr(s *session) string {
 // sortEnv orders variables for the reader: the session credentials in a
 // fixed order, then redaction placeholders by name.
 func sortEnv(env []string) {
+	first := []string{EnvCookie, EnvAuthorization, EnvCSRF, EnvRancherToken}
 	rank := func(name string) int {
-		switch name {
-		case EnvCookie:
-			return 0
-		case EnvAuthorization:
-			return 1
-		case EnvCSRF:
-			return 2
-		case EnvRancherToken:
-			return 3
+		if i := slices.Index(first, name); i >= 0 {
+			return i
 		}
-		return 4
+		return len(first)
 	}
 	slices.SortStableFunc(env, func(a, b string) int {
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a, b)
+		return cmp.Or(rank(a)-rank(b), strings.Compare(a, b))
 	})
 }
 
@@ -308,7 +300,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		ems[i] = em
 		vars = vars || em == nil
 	}
-	b := &builder{exact: opts.Exact, auth: opts.Auth, redacted: opts.Redact != nil}
+	b := &builder{exact: opts.Exact, auth: opts.Auth, redacted: opts.Redact != nil, csrf: map[string]bool{}}
 	if opts.BaseURL != "" {
 		base, err := CheckBaseURL(opts.BaseURL)
 		if err != nil {
@@ -316,10 +308,7 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		}
 		b.baseURL = base
 	}
-	name := opts.Name
-	if name == "" {
-		name = "-"
-	}
+	name := cmp.Or(opts.Name, "-")
 	sess := &session{name: name, exact: opts.Exact, labels: map[int]string{}, envFrom: map[string]envPlace{}, auth: opts.Auth}
 	correlating := vars || !opts.NoCorrelate || len(opts.Vars) > 0
 	hs := &harSource{r: r, name: name, redact: opts.Redact, sel: opts.Selection, st: &st,
@@ -406,12 +395,8 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 		if !c.has("Cookie") && !c.has("Authorization") {
 			st.NoCredentials++
 		}
-		sess.use(c.target)
-		for _, h := range c.headers {
-			sess.use(h.value)
-			sess.hostCase = sess.hostCase || h.spelt()
-		}
-		sess.use(c.body)
+		c.values(sess.use)
+		sess.hostCase = sess.hostCase || slices.ContainsFunc(c.headers, header.spelt)
 		sess.noteEnv(c)
 		sess.calls++
 		return c, nil
@@ -460,7 +445,11 @@ func ConvertTo(r *har.Reader, outs []Output, opts Options) (Stats, error) {
 				return st, err
 			}
 			k.em.head(k.out, sess)
-			if err := k.sp.copyTo(k.out); err != nil {
+			r, err := k.sp.reader()
+			if err == nil {
+				_, err = io.Copy(k.out, r)
+			}
+			if err != nil {
 				return st, err
 			}
 		}
@@ -758,14 +747,6 @@ func (s *spool) reader() (io.Reader, error) {
 		return nil, err
 	}
 	return s.file, nil
-}
-
-func (s *spool) copyTo(w io.Writer) error {
-	r, err := s.reader()
-	if err == nil {
-		_, err = io.Copy(w, r)
-	}
-	return err
 }
 
 func (s *spool) close() {

@@ -196,12 +196,6 @@ func (cor *correlation) settle() {
 	for _, v := range cor.model.Vars {
 		inModel[v] = true
 	}
-	extra := map[int]bool{}
-	for _, o := range cor.order {
-		if o.extra {
-			extra[o.index] = true
-		}
-	}
 	clear(cor.live)
 	rebuild := false
 	for i := len(cor.order) - 1; i >= 0; i-- {
@@ -215,7 +209,7 @@ func (cor *correlation) settle() {
 				continue
 			}
 			cor.live[v] = true
-			if extra[v.Producer] {
+			if _, extra := cor.extras[v.Producer]; extra {
 				cor.needed[v.Producer] = true
 			}
 		}
@@ -241,11 +235,7 @@ func (cor *correlation) mark(c *call) {
 			}
 		}
 	}
-	markValue(c.target)
-	for _, h := range c.headers {
-		markValue(h.value)
-	}
-	markValue(c.body)
+	c.values(markValue)
 }
 
 // rewrite is the model's Rewrite without the values the output does not
@@ -356,7 +346,10 @@ func (s *spoolSource) next() (item, error) {
 	s.order = s.order[1:]
 	e, err := s.r.Next()
 	if err != nil {
-		s.err = spoolError(err)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		s.err = fmt.Errorf("reading the spooled entries back: %w", err)
 		return item{}, s.err
 	}
 	return item{index: o.index, entry: e, extra: o.extra}, nil
@@ -378,11 +371,9 @@ func (s *heldSource) next() (item, error) {
 // convert owns (see builder.build): the answer's headers and body above
 // all, which are most of a session's bytes.
 func keep(e *har.Entry) *har.Entry {
-	status, started, elapsed := e.Response.Status, e.StartedDateTime, e.Time
 	req := e.Request
-	*e = har.Entry{StartedDateTime: started, Time: elapsed}
-	e.Request = har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}
-	e.Response.Status = status
+	*e = har.Entry{StartedDateTime: e.StartedDateTime, Time: e.Time, Response: har.Response{Status: e.Response.Status},
+		Request: har.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Cookies: req.Cookies, PostData: req.PostData}}
 	return e
 }
 
@@ -397,11 +388,4 @@ func heldCost(e *har.Entry, rawSize int) int {
 		n += len(*pd.Text)
 	}
 	return n
-}
-
-func spoolError(err error) error {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("reading the spooled entries back: %w", err)
 }

@@ -32,21 +32,13 @@ func (e *fetchEmitter) head(w *bufio.Writer, s *session) {
 	writeEnvDoc(w, "//   ", s)
 	w.WriteString("//   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and\n")
 	w.WriteString("//                      resp-N.headers, N the entry index, mode 0600; Node only)\n")
-	if len(s.chained) > 0 {
-		w.WriteString("//\n// Values later calls take from earlier answers (apitape convert --to vars\n// shows every use):\n")
-		writeChainedDoc(w, "//   ", s)
-	}
+	writeChainedSection(w, "//", false, s)
 	w.WriteString("//\n" + fetchNotExact)
 	w.WriteString("\n" + fetchRuntime)
 	w.WriteString("\nconst s = await session(")
 	w.Write(appendJSString(nil, originOr(s), false))
 	w.WriteString(", [")
-	for i, name := range s.env {
-		if i > 0 {
-			w.WriteString(", ")
-		}
-		w.Write(appendJSString(nil, name, false))
-	}
+	w.Write(appendList(nil, s.env, appendJSText))
 	w.WriteString("]);\n")
 }
 
@@ -76,7 +68,7 @@ func (e *fetchEmitter) call(w *bufio.Writer, c *call) error {
 }
 
 var jsLang = &scriptLang{
-	indent: "  ", open: "{\n", close: "}\n", send: "const r = await s.send(", end: ");\n", none: "null", pair: [2]string{"[", "]"},
+	indent: "  ", open: "{\n", close: "}\n", send: "const r = await s.send(", end: ");\n", none: "null", base: "s.base", pair: [2]string{"[", "]"},
 	str:      appendJSText,
 	raw:      appendJSBytes,
 	line:     jsLine.append,

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bufio"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,12 +45,7 @@ func (e *goEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("func main() {\n\ts := newSession(")
 	w.Write(appendGoString(nil, originOr(s)))
 	w.WriteString(", []string{")
-	for i, name := range s.secretNames() {
-		if i > 0 {
-			w.WriteString(", ")
-		}
-		w.Write(appendGoString(nil, name))
-	}
+	w.Write(appendList(nil, s.secretNames(), appendGoString))
 	w.WriteString("}")
 	for _, name := range s.env {
 		w.WriteString(", ")
@@ -65,19 +61,7 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 	comment(w, "\t\t//", c.index, c.label)
 	b := make([]byte, 0, 256+c.body.size())
 	b = append(b, "\t\tr := s.request("...)
-	b = strconv.AppendInt(b, int64(c.index), 10)
-	b = append(b, ", "...)
-	b = appendGoString(b, c.label)
-	b = append(b, ", "...)
-	b = appendGoString(b, c.method)
-	b = append(b, ", "...)
-	if c.base {
-		b = append(b, "s.baseURL"...)
-	} else {
-		b = appendGoString(b, c.origin)
-	}
-	b = append(b, ", "...)
-	b = goArg.append(b, c.target)
+	b = goLang.appendArgs(b, c)
 	b = append(b, ")\n"...)
 	for _, h := range c.headers {
 		b = append(b, "\t\tr.add("...)
@@ -86,13 +70,10 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 		b = goArg.append(b, h.value)
 		b = append(b, ")\n"...)
 	}
-	for _, h := range c.headers {
-		if h.spelt() {
-			b = append(b, "\t\tr.client = hostCaseClient("...)
-			b = appendGoString(b, h.name)
-			b = append(b, ")\n"...)
-			break
-		}
+	if i := slices.IndexFunc(c.headers, header.spelt); i >= 0 {
+		b = append(b, "\t\tr.client = hostCaseClient("...)
+		b = appendGoString(b, c.headers[i].name)
+		b = append(b, ")\n"...)
 	}
 	if c.body != nil {
 		b = append(b, "\t\tr.body = "...)
@@ -113,10 +94,12 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 	return err
 }
 
-// goLang spells the statement that keeps a value an answer produced as
-// the scripts do: s.take(r, NAME, SOURCE, inJSON, fromJSON(r, …)).
+// goLang spells the arguments of s.request and the statement that keeps
+// a value an answer produced as the scripts do: s.take(r, NAME, SOURCE,
+// inJSON, fromJSON(r, …)).
 var goLang = &scriptLang{
-	indent: "\t\t", end: ")\n", str: appendGoString, boolean: strconv.FormatBool, cookiePair: true,
+	indent: "\t\t", end: ")\n", base: "s.baseURL", str: appendGoString, raw: appendGoString, line: goArg.append,
+	boolean: strconv.FormatBool, cookiePair: true,
 	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
 }
 

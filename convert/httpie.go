@@ -29,11 +29,7 @@ func (e *httpieEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and\n")
 	w.WriteString("#                      resp-N.headers, N the entry index, mode 0600; default: a\n")
 	w.WriteString("#                      temporary directory removed at exit)\n")
-	if len(s.chained) > 0 {
-		w.WriteString("#\n# Values later calls take from earlier answers (needs jq; apitape convert\n")
-		w.WriteString("# --to vars shows every use):\n")
-		writeChainedDoc(w, "#   ", s)
-	}
+	writeChainedSection(w, "#", true, s)
 	w.WriteString("#\n" + httpieNotExact)
 	w.WriteString("set -euo pipefail\n\n")
 	w.WriteString("BASE_URL=${BASE_URL:-" + shellquote.Quote(originOr(s)) + "}\n")
@@ -49,12 +45,7 @@ func (e *httpieEmitter) head(w *bufio.Writer, s *session) {
 }
 
 func (e *httpieEmitter) tail(w *bufio.Writer, s *session) {
-	w.WriteString("\nif [ \"$sent\" -eq 1 ]; then calls=call; else calls=calls; fi\n")
-	w.WriteString("if [ \"${#differ[@]}\" -eq 0 ]; then\n")
-	w.WriteString("  echo \"$sent $calls sent, every status as recorded\"\n")
-	w.WriteString("else\n")
-	w.WriteString("  echo \"$sent $calls sent, ${#differ[@]} with another status than recorded: $(IFS=';'; echo \"${differ[*]}\")\"\n")
-	w.WriteString("fi\n")
+	w.WriteString("\n" + httpieSummary)
 }
 
 func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
@@ -109,14 +100,11 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 			b = shellquote.Append(b, name+":")
 		}
 	}
-	b = append(b, '\n')
+	w.Write(append(b, '\n'))
 	for _, t := range c.produces {
-		w.Write(b)
-		b = b[:0]
 		writeTake(w, c, t)
 	}
-	_, err := w.Write(b)
-	return err
+	return nil
 }
 
 // appendHTTPieHeader appends one header as an HTTPie request item:
@@ -128,7 +116,7 @@ func appendHTTPieHeader(b []byte, h header) []byte {
 		return shellquote.Append(b, h.name+";")
 	}
 	v := h.value
-	if len(v) > 0 && v[0].Env == "" && v[0].Var == nil && v[0].Text != "" && strings.IndexByte("=@", v[0].Text[0]) >= 0 {
+	if len(v) > 0 && !v[0].isVariable() && v[0].Text != "" && strings.IndexByte("=@", v[0].Text[0]) >= 0 {
 		v = append(value{{Text: `\` + v[0].Text}}, v[1:]...)
 	}
 	return appendWord(b, h.name+":", v)
@@ -139,7 +127,7 @@ func appendHTTPieHeader(b []byte, h header) []byte {
 // quoting.
 func httpieDropsBackslash(v value) bool {
 	for _, p := range v {
-		if p.Env != "" || p.Var != nil {
+		if p.isVariable() {
 			continue
 		}
 		t := p.Text

@@ -29,10 +29,7 @@ func locustHead(w *bufio.Writer, s *session) {
 	w.WriteString("#                      user, such as a new cluster's name: each is sent as\n")
 	w.WriteString("#                      VALUE-<user>-<round> wherever it is a whole JSON string,\n")
 	w.WriteString("#                      path segment or query or form value (APITAPE_UNIQUE=lab)\n")
-	if len(s.chained) > 0 {
-		w.WriteString("#\n# Values later calls take from earlier answers (apitape convert --to vars\n# shows every use):\n")
-		writeChainedDoc(w, "#   ", s)
-	}
+	writeChainedSection(w, "#", false, s)
 	w.WriteString("#\n" + pyNotExact)
 }
 

@@ -31,10 +31,7 @@ func (e *pythonEmitter) head(w *bufio.Writer, s *session) {
 		writeEnvDoc(w, "#   ", s)
 		w.WriteString("#   APITAPE_RESPONSES  keep the answers in this directory (resp-N.body and\n")
 		w.WriteString("#                      resp-N.headers, N the entry index, mode 0600)\n")
-		if len(s.chained) > 0 {
-			w.WriteString("#\n# Values later calls take from earlier answers (apitape convert --to vars\n# shows every use):\n")
-			writeChainedDoc(w, "#   ", s)
-		}
+		writeChainedSection(w, "#", false, s)
 		w.WriteString("#\n" + pyNotExact)
 	}
 	w.WriteString("\n" + pyRuntime)
@@ -46,12 +43,7 @@ func (e *pythonEmitter) head(w *bufio.Writer, s *session) {
 	w.WriteString("\n\nDEFAULT_BASE_URL = ")
 	w.Write(appendPyStr(nil, originOr(s)))
 	w.WriteString("\nREQUIRED = [")
-	for i, name := range s.env {
-		if i > 0 {
-			w.WriteString(", ")
-		}
-		w.Write(appendPyStr(nil, name))
-	}
+	w.Write(appendList(nil, s.env, appendPyStr))
 	w.WriteString("]\n\n\ndef run(s):\n    \"\"\"Sends the recorded calls in order; s.env holds the variables.\"\"\"\n")
 }
 
@@ -85,7 +77,7 @@ func (e *pythonEmitter) call(w *bufio.Writer, c *call) error {
 }
 
 var pyLang = &scriptLang{
-	indent: "    ", send: "r = s.send(", end: ")\n", none: "None", pair: [2]string{"(", ")"},
+	indent: "    ", send: "r = s.send(", end: ")\n", none: "None", base: "s.base", pair: [2]string{"(", ")"},
 	str: appendPyStr, raw: appendPyStr, line: pyValue.append, body: pyValue.append,
 	boolean: pyBool, fromJSON: "from_json", fromHeader: "from_header", fromCookie: "from_cookie",
 }

@@ -2,10 +2,12 @@ package convert
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,40 +41,17 @@ func literal(s string) value { return value{{Text: s}} }
 
 func envValue(name string) value { return value{{Env: name}} }
 
-// isLiteral reports whether v has no variables.
-func (v value) isLiteral() bool {
-	for _, p := range v {
-		if p.Env != "" || p.Var != nil {
-			return false
-		}
-	}
-	return true
-}
+// isVariable reports a part that is a variable, not recorded text.
+func (p part) isVariable() bool { return p.Env != "" || p.Var != nil }
 
-// text is v with each variable written as ${NAME}, for comments and labels.
-func (v value) text() string {
-	if len(v) == 1 && v[0].Env == "" && v[0].Var == nil {
-		return v[0].Text // the common case, without a copy
-	}
-	var b strings.Builder
-	for _, p := range v {
-		switch {
-		case p.Env != "":
-			b.WriteString("${" + p.Env + "}")
-		case p.Var != nil:
-			b.WriteString("${" + p.Var.Name + "}")
-		default:
-			b.WriteString(p.Text)
-		}
-	}
-	return b.String()
-}
+// isLiteral reports whether v has no variables.
+func (v value) isLiteral() bool { return !slices.ContainsFunc(v, part.isVariable) }
 
 // size is the number of literal bytes.
 func (v value) size() int {
 	n := 0
 	for _, p := range v {
-		if p.Var == nil && p.Env == "" {
+		if !p.isVariable() {
 			n += len(p.Text)
 		}
 	}
@@ -82,6 +61,9 @@ func (v value) size() int {
 // label renders v for comments and messages: correlated values as
 // ${NAME}, placeholders as recorded.
 func (v value) label() string {
+	if len(v) == 1 && !v[0].isVariable() {
+		return v[0].Text // the common case, without a copy
+	}
 	var b strings.Builder
 	for _, p := range v {
 		switch {
@@ -101,7 +83,7 @@ func (v value) label() string {
 func (v value) shape() string {
 	var t strings.Builder
 	for _, p := range v {
-		if p.Var != nil || p.Env != "" {
+		if p.isVariable() {
 			t.WriteByte(0)
 		} else {
 			t.WriteString(p.Text)
@@ -118,7 +100,7 @@ func (v value) merged() value {
 	}
 	out := v[:0:0]
 	for _, p := range v {
-		if n := len(out); n > 0 && p.Var == nil && p.Env == "" && out[n-1].Var == nil && out[n-1].Env == "" {
+		if n := len(out); n > 0 && !p.isVariable() && !out[n-1].isVariable() {
 			out[n-1].Text += p.Text
 			continue
 		}
@@ -135,11 +117,7 @@ func withPlaceholders(s string) value {
 	}
 	var v value
 	for _, p := range placeholder.Split(s) {
-		if p.Env != "" {
-			v = append(v, part{Env: p.Env, Text: p.Text})
-		} else {
-			v = append(v, part{Text: p.Text})
-		}
+		v = append(v, part{Env: p.Env, Text: p.Text})
 	}
 	return v
 }
@@ -163,12 +141,7 @@ func rewritten(parts []correlate.Part) value {
 
 // hasVar reports whether v holds a correlated value.
 func (v value) hasVar() bool {
-	for _, p := range v {
-		if p.Var != nil {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(v, func(p part) bool { return p.Var != nil })
 }
 
 type header struct {
@@ -210,13 +183,18 @@ type call struct {
 	elapsed float64
 }
 
-func (c *call) has(name string) bool {
+// values calls f with each value c sends: the target, the headers' and
+// the body.
+func (c *call) values(f func(value)) {
+	f(c.target)
 	for _, h := range c.headers {
-		if strings.EqualFold(h.name, name) {
-			return true
-		}
+		f(h.value)
 	}
-	return false
+	f(c.body)
+}
+
+func (c *call) has(name string) bool {
+	return slices.ContainsFunc(c.headers, func(h header) bool { return strings.EqualFold(h.name, name) })
 }
 
 // needsZeroLength: a bodiless POST, PUT or PATCH should say Content-Length: 0
@@ -313,10 +291,8 @@ func (e *fieldError) Error() string { return e.field + ": " + e.msg }
 // splitURL cuts an absolute http(s) URL into origin and request target
 // without decoding or normalising anything; the fragment is not sent.
 func splitURL(raw string) (origin, target string, err error) {
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c <= ' ' || c == 0x7f {
-			return "", "", &fieldError{"request.url", "contains a space or control character, which HTTP cannot send as recorded"}
-		}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "", "", &fieldError{"request.url", "contains a space or control character, which HTTP cannot send as recorded"}
 	}
 	scheme, rest, _ := strings.Cut(raw, "://")
 	end := strings.IndexAny(rest, "/?#")
@@ -343,18 +319,17 @@ func validHeader(i int, nv *har.NameValue) error {
 	if nv.Name == "" {
 		return &fieldError{fmt.Sprintf("request.headers[%d].name", i), "empty"}
 	}
-	for j := 0; j < len(nv.Name); j++ {
-		if !isTokenChar(nv.Name[j]) {
-			return &fieldError{fmt.Sprintf("request.headers[%d].name", i), badHeaderName(nv.Name, j)}
-		}
+	if j := notToken(nv.Name); j >= 0 {
+		return &fieldError{fmt.Sprintf("request.headers[%d].name", i), badHeaderName(nv.Name, j)}
 	}
-	for j := 0; j < len(nv.Value); j++ {
-		if c := nv.Value[j]; (c < ' ' && c != '\t') || c == 0x7f {
-			return &fieldError{fmt.Sprintf("request.headers[%d].value", i), "contains a line break or control character, which HTTP cannot send"}
-		}
+	if strings.ContainsFunc(nv.Value, isControl) {
+		return &fieldError{fmt.Sprintf("request.headers[%d].value", i), "contains a line break or control character, which HTTP cannot send"}
 	}
 	return nil
 }
+
+// isControl reports a control character other than a tab.
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // badHeaderName says why name is no header name, quoting it only up to
 // its first bad byte i: a tool that wrote a whole header line as the name
@@ -364,7 +339,11 @@ func badHeaderName(name string, i int) string {
 	return fmt.Sprintf("not a valid header name: %q after %q", name[i], name[:i])
 }
 
-func isTokenChar(c byte) bool { return tokenChars[c] }
+// notToken is the index of the first byte of s that is not a token
+// byte, or -1.
+func notToken(s string) int {
+	return strings.IndexFunc(s, func(r rune) bool { return r >= 0x80 || !tokenChars[r] })
+}
 
 // tokenChars are the bytes of an HTTP token (RFC 9110 5.6.2).
 var tokenChars = func() (t [256]bool) {
@@ -397,9 +376,6 @@ func (b *builder) isCSRF(lower string) bool {
 	is, ok := b.csrf[lower]
 	if !ok {
 		is = cred.CSRFHeader(lower)
-		if b.csrf == nil {
-			b.csrf = map[string]bool{}
-		}
 		if len(b.csrf) < 1024 {
 			b.csrf[lower] = is
 		}
@@ -452,13 +428,10 @@ func (b *builder) build(index int, e *har.Entry, rw rewriter) (*call, error) {
 	} else {
 		rewriteTarget(c, rw, index, req.URL, path, query, hasQuery)
 	}
-	switch {
-	case b.baseURL != "":
+	if b.baseURL != "" {
 		c.origin, c.base = b.baseURL, true
-	default:
-		if b.origin == "" {
-			b.origin = origin
-		}
+	} else {
+		b.origin = cmp.Or(b.origin, origin)
 		c.origin, c.base = origin, origin == b.origin
 	}
 
@@ -655,7 +628,7 @@ func (c *call) repairBoundary(body string) {
 		if !strings.EqualFold(h.name, "Content-Type") || !h.value.isLiteral() {
 			continue
 		}
-		ct := h.value.text()
+		ct := h.value.label()
 		if !containsFold(ct, "multipart/") {
 			return
 		}

@@ -69,9 +69,12 @@ var (
 	//go:embed runtime/uri.sh
 	bashURIHelper string
 	// httpieNotExact lists what HTTPie cannot send as recorded;
-	// httpiePrelude is the HTTPie script's bashPrelude.
+	// httpiePrelude and httpieSummary are the HTTPie script's bashPrelude
+	// and bashSummary.
 	//go:embed runtime/httpie_not_exact.sh
 	httpieNotExact string
 	//go:embed runtime/httpie_prelude.sh
 	httpiePrelude string
+	//go:embed runtime/httpie_summary.sh
+	httpieSummary string
 )

@@ -10,13 +10,15 @@ import (
 // outputs spell the two statements every call is made of: sending the
 // call, s.send(…), and keeping a value its answer produced, s.take(…).
 // The runtimes behind them differ; the statements do not. The Go program
-// spells its s.take(…) so too.
+// spells its s.take(…), and which call its s.request(…) sends where, so
+// too.
 type scriptLang struct {
 	indent      string // of a statement
 	open, close string // around a call's statements
 	send        string // r = s.send(
 	end         string // after a statement's last argument
 	none        string // no body
+	base        string // the session's origin
 	pair        [2]string
 	str         func(dst []byte, s string) []byte // names, labels, sources
 	raw         func(dst []byte, s string) []byte // the method and an origin
@@ -36,19 +38,7 @@ type scriptLang struct {
 func (l *scriptLang) appendCall(b []byte, c *call, headers []header, extra func([]byte) []byte) ([]byte, error) {
 	b = append(b, l.open...)
 	b = append(b, l.indent+l.send...)
-	b = strconv.AppendInt(b, int64(c.index), 10)
-	b = append(b, ", "...)
-	b = l.str(b, c.label)
-	b = append(b, ", "...)
-	b = l.raw(b, c.method)
-	b = append(b, ", "...)
-	if c.base {
-		b = append(b, "s.base"...)
-	} else {
-		b = l.raw(b, c.origin)
-	}
-	b = append(b, ", "...)
-	b = l.line(b, c.target)
+	b = l.appendArgs(b, c)
 	b = append(b, ", ["...)
 	for _, h := range headers {
 		b = append(b, "\n"+l.indent+"    "+l.pair[0]...)
@@ -79,6 +69,24 @@ func (l *scriptLang) appendCall(b []byte, c *call, headers []header, extra func(
 		}
 	}
 	return append(b, l.close...), nil
+}
+
+// appendArgs appends the arguments that say which call goes where:
+// INDEX, LABEL, METHOD, ORIGIN (base for the session's), TARGET.
+func (l *scriptLang) appendArgs(b []byte, c *call) []byte {
+	b = strconv.AppendInt(b, int64(c.index), 10)
+	b = append(b, ", "...)
+	b = l.str(b, c.label)
+	b = append(b, ", "...)
+	b = l.raw(b, c.method)
+	b = append(b, ", "...)
+	if c.base {
+		b = append(b, l.base...)
+	} else {
+		b = l.raw(b, c.origin)
+	}
+	b = append(b, ", "...)
+	return l.line(b, c.target)
 }
 
 // appendTake appends s.take(r, NAME, SOURCE, IN_JSON, SECRET,
@@ -122,6 +130,18 @@ func (l *scriptLang) appendTake(b []byte, t taken) ([]byte, error) {
 	return append(b, ")"+l.end...), nil
 }
 
+// appendList appends names as literals of a target language (str),
+// separated by ", ".
+func appendList(dst []byte, names []string, str func([]byte, string) []byte) []byte {
+	for i, name := range names {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = str(dst, name)
+	}
+	return dst
+}
+
 // joined spells a value as an expression of a target language: recorded
 // text as literals (text), each variable's name (name) between uri's
 // pair where the recording had the value percent-encoded and ref's
@@ -135,7 +155,7 @@ type joined struct {
 func (j *joined) append(dst []byte, v value) []byte {
 	n := 0
 	for _, p := range v {
-		if p.Env == "" && p.Var == nil && p.Text == "" {
+		if !p.isVariable() && p.Text == "" {
 			continue
 		}
 		if n > 0 {

@@ -29,55 +29,24 @@ const heredocEnd = "APITAPE_BODY"
 // value the recording had percent-encoded as "$(uri "${NAME}")".
 func appendWord(dst []byte, prefix string, v value) []byte {
 	start := len(dst)
-	var lit literalRun
-	lit.add(prefix)
+	// Values are merged, so a run of literal text is the prefix and one
+	// part at most: joining them copies nothing in the common case.
+	lit := prefix
 	for _, p := range v {
-		if p.Env == "" && p.Var == nil {
-			lit.add(p.Text)
+		if !p.isVariable() {
+			lit += p.Text
 			continue
 		}
-		if lit.n > 0 {
-			dst = lit.quote(dst)
+		if lit != "" {
+			dst = shellquote.Append(dst, lit)
+			lit = ""
 		}
 		dst = appendVar(dst, p)
 	}
-	if lit.n > 0 || len(dst) == start {
-		dst = lit.quote(dst)
+	if lit != "" || len(dst) == start {
+		dst = shellquote.Append(dst, lit) // '' for an empty word
 	}
 	return dst
-}
-
-// literalRun is the literal text of a word between its variables, joined
-// only when it comes in more than one piece.
-type literalRun struct {
-	one    string
-	joined []byte
-	n      int
-}
-
-func (l *literalRun) add(s string) {
-	switch {
-	case s == "":
-		return
-	case l.n == 0:
-		l.one = s
-	case l.n == 1:
-		l.joined = append(append(l.joined[:0], l.one...), s...)
-	default:
-		l.joined = append(l.joined, s...)
-	}
-	l.n++
-}
-
-// quote appends the run as one shell word (an empty pair of quotes when
-// the run is empty) and empties it.
-func (l *literalRun) quote(dst []byte) []byte {
-	s := l.one
-	if l.n > 1 {
-		s = string(l.joined)
-	}
-	l.n, l.one = 0, ""
-	return shellquote.Append(dst, s)
 }
 
 // appendVar appends a variable part as a double-quoted expansion.
@@ -98,7 +67,7 @@ func bodyAsArg(v value) bool {
 		return false
 	}
 	for _, p := range v {
-		if p.Env == "" && p.Var == nil && (!shellquote.CanQuote(p.Text) || !utf8.ValidString(p.Text)) {
+		if !p.isVariable() && (!shellquote.CanQuote(p.Text) || !utf8.ValidString(p.Text)) {
 			return false
 		}
 	}
@@ -111,7 +80,7 @@ func bodyAsArg(v value) bool {
 func appendBodyPipe(dst []byte, v value) []byte {
 	for _, p := range v {
 		switch {
-		case p.Env != "" || p.Var != nil:
+		case p.isVariable():
 			dst = append(dst, `printf '%s' `...)
 			dst = appendVar(dst, p)
 			dst = append(dst, '\n')
@@ -287,11 +256,7 @@ func (e *curlEmitter) notes(c *call) []string {
 			}
 		}
 	}
-	note(c.target)
-	for _, h := range c.headers {
-		note(h.value)
-	}
-	note(c.body)
+	c.values(note)
 	for _, t := range c.produces {
 		v := t.v
 		if v.Secret && !e.exact {
@@ -312,17 +277,11 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	for i, h := range orig.headers {
 		c.headers[i] = header{h.name, e.resolve(h.value)}
 	}
-	var needs []string
 	var s session
-	s.use(c.target)
-	for _, h := range c.headers {
-		s.use(h.value)
-	}
-	s.use(c.body)
-	needs = s.env
+	c.values(s.use)
 	note := c.method + " " + e.resolve(c.path).label()
-	if len(needs) > 0 {
-		note += " (needs " + strings.Join(needs, ", ") + ")"
+	if len(s.env) > 0 {
+		note += " (needs " + strings.Join(s.env, ", ") + ")"
 	}
 	comment(w, "#", c.index, note)
 	for _, n := range notes {
@@ -334,7 +293,8 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 	if rawPath(c.target) {
 		first += string(appendWord([]byte("--request-target "), originPath(c.origin), c.target)) + " "
 	}
-	if strings.ContainsAny(c.target.text(), "[]{}") {
+	// curl globs [] and {}, which a variable's value may hold too.
+	if !c.target.isLiteral() || strings.ContainsAny(c.target.label(), "[]{}") {
 		first += "-g "
 	}
 	first += string(url)
@@ -392,7 +352,7 @@ func oneLineName(name string) string {
 // --request-target sends them as they are.
 func rawPath(target value) bool {
 	for _, p := range target {
-		if p.Env != "" || p.Var != nil {
+		if p.isVariable() {
 			continue
 		}
 		path, _, query := strings.Cut(p.Text, "?")
