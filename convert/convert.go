@@ -678,10 +678,8 @@ func CheckBaseURL(s string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("base URL %q: no query, fragment or user info", cred.MaskURL(s))
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f || strings.IndexByte("\"'\\`<>{}|^$", c) >= 0 {
-			return "", fmt.Errorf("base URL %q: contains %q", cred.MaskURL(s), c)
-		}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("\"'\\`<>{}|^$", r) }); i >= 0 {
+		return "", fmt.Errorf("base URL %q: contains %q", cred.MaskURL(s), s[i])
 	}
 	return strings.TrimRight(s, "/"), nil
 }

@@ -356,10 +356,8 @@ func rawPath(target value) bool {
 			continue
 		}
 		path, _, query := strings.Cut(p.Text, "?")
-		for i := 0; i < len(path); i++ {
-			if path[i] >= 0x80 {
-				return true
-			}
+		if strings.ContainsFunc(path, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			return true
 		}
 		if query {
 			return false
