@@ -56,15 +56,6 @@ func (r *Runner) PlanReader(hr *har.Reader, sel *selection.Filter) (*Plan, error
 	return r.plan(items)
 }
 
-// Plan returns what Run would send for entries, without sending anything.
-func (r *Runner) Plan(entries []*har.Entry) (*Plan, error) {
-	items := make([]item, len(entries))
-	for i, e := range entries {
-		items[i] = item{index: i, entry: e}
-	}
-	return r.plan(items)
-}
-
 func (r *Runner) plan(items []item) (*Plan, error) {
 	p := &Plan{Target: r.target.raw}
 	pr, err := r.prepare(items)

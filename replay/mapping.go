@@ -211,22 +211,6 @@ func (v *valueMap) Apply(s string) string {
 	return b.String()
 }
 
-// Lookup returns the live value learned for a recorded one. A recorded value that is only part of a
-// learned one (the name part of a token) counts as learned too.
-func (v *valueMap) Lookup(recorded string) (string, bool) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if l, ok := v.m[recorded]; ok {
-		return l, true
-	}
-	for k, l := range v.m {
-		if strings.Contains(k, recorded) {
-			return l, true
-		}
-	}
-	return "", false
-}
-
 // Pairs lists what was learned, in the order it was learned.
 func (v *valueMap) Pairs() []Pair {
 	v.mu.RLock()

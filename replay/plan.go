@@ -156,14 +156,9 @@ func overridesMethod(e *har.Entry, extra http.Header) bool {
 	return false
 }
 
-// IsLoopback reports whether a target URL's host is loopback by its text
+// loopback reports whether the target's host is loopback by its text
 // alone (localhost, 127.0.0.0/8, ::1): no name is resolved, so nothing is
 // dialled to decide.
-func IsLoopback(target string) bool {
-	t, err := parseTarget(target)
-	return err == nil && t.loopback()
-}
-
 func (t *targetURL) loopback() bool {
 	host := t.host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -306,7 +301,7 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 	return &prepared{calls: calls, origins: origins, model: model, analyze: analyzed}, nil
 }
 
-// PreflightError is returned by Run when nothing may be sent: variables
+// PreflightError is returned by RunReader when nothing may be sent: variables
 // are missing for placeholders or --header values, or calls would change
 // state on a target that is not loopback.
 type PreflightError struct {

@@ -331,8 +331,12 @@ func TestIsLoopback(t *testing.T) {
 		"https://LOCALHOST:443": true, "http://localhost.example.com": false, "https://example.invalid": false,
 		"http://10.0.0.1": false, "http://[::2]": false, "http://0.0.0.0": false, "http://127.0.0.1.nip.io": false,
 	} {
-		if got := IsLoopback(u); got != want {
-			t.Errorf("IsLoopback(%q) = %v, want %v", u, got, want)
+		tu, err := parseTarget(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tu.loopback(); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", u, got, want)
 		}
 	}
 }

@@ -76,9 +76,6 @@ type Result struct {
 	Rows    []Row
 }
 
-// Equal reports whether no difference remained.
-func (r *Result) Equal() bool { return len(r.Changes) == 0 }
-
 // Op says how a display row differs.
 type Op uint8
 

@@ -20,7 +20,6 @@ import (
 // A pattern also matches everything below what it selects: $.conditions
 // covers $.conditions[0].lastUpdateTime.
 type Pattern struct {
-	src  string
 	segs []patSeg
 }
 
@@ -41,12 +40,9 @@ type patSeg struct {
 	index int
 }
 
-// String returns the pattern as written.
-func (p *Pattern) String() string { return p.src }
-
 // ParsePattern parses a path pattern. It must start with $ or **.
 func ParsePattern(s string) (*Pattern, error) {
-	p := &Pattern{src: s}
+	p := &Pattern{}
 	rest := s
 	switch {
 	case strings.HasPrefix(rest, "$"):
