@@ -25,18 +25,18 @@ import (
 // replay decodes two bodies per call and reflection was the largest cost
 // of a replay.
 func Decode(b []byte) (any, error) {
-	d := decoders.Get().(*decoder)
+	d := decoders.Get().(*jsontext.Decoder)
 	defer func() {
-		d.dec.Reset(empty) // not to keep b alive in the pool
+		d.Reset(empty) // not to keep b alive in the pool
 		decoders.Put(d)
 	}()
 	// A bytes.Buffer is read in place, without a copy.
-	d.dec.Reset(bytes.NewBuffer(b), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
-	v, err := d.value(0)
+	d.Reset(bytes.NewBuffer(b), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	v, err := decodeValue(d, 0)
 	if err == nil {
-		end := d.dec.InputOffset()
-		if _, err = d.dec.ReadToken(); err == nil {
-			err = d.errorAt(end, "data after the top-level value")
+		end := d.InputOffset()
+		if _, err = d.ReadToken(); err == nil {
+			err = errorAt(end, "data after the top-level value")
 		} else if err == io.EOF {
 			return v, nil
 		}
@@ -47,34 +47,30 @@ func Decode(b []byte) (any, error) {
 	return nil, err
 }
 
-type decoder struct {
-	dec jsontext.Decoder
-}
-
 // decoders keeps decoders with their state stacks between documents.
 var (
-	decoders = sync.Pool{New: func() any { return new(decoder) }}
+	decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
 	empty    = new(bytes.Reader)
 )
 
-func (d *decoder) errorAt(off int64, msg string) error {
+func errorAt(off int64, msg string) error {
 	return &jsontext.SyntacticError{ByteOffset: off, Err: errors.New(msg)}
 }
 
-func (d *decoder) value(depth int) (any, error) {
-	tok, err := d.dec.ReadToken()
+func decodeValue(d *jsontext.Decoder, depth int) (any, error) {
+	tok, err := d.ReadToken()
 	if err != nil {
 		return nil, err
 	}
 	switch k := tok.Kind(); k {
 	case '{', '[':
 		if depth >= har.MaxDepth {
-			return nil, d.errorAt(d.dec.InputOffset()-1, "nesting deeper than "+strconv.Itoa(har.MaxDepth)+" levels")
+			return nil, errorAt(d.InputOffset()-1, "nesting deeper than "+strconv.Itoa(har.MaxDepth)+" levels")
 		}
 		if k == '{' {
-			return d.object(depth + 1)
+			return decodeObject(d, depth+1)
 		}
-		return d.array(depth + 1)
+		return decodeArray(d, depth+1)
 	case '"':
 		return tok.String(), nil
 	case '0':
@@ -88,34 +84,34 @@ func (d *decoder) value(depth int) (any, error) {
 	}
 }
 
-func (d *decoder) object(depth int) (any, error) {
+func decodeObject(d *jsontext.Decoder, depth int) (any, error) {
 	m := make(map[string]any, 8)
-	for d.dec.PeekKind() != '}' {
-		tok, err := d.dec.ReadToken()
+	for d.PeekKind() != '}' {
+		tok, err := d.ReadToken()
 		if err != nil {
 			return nil, err
 		}
 		k := key(tok.String())
-		v, err := d.value(depth)
+		v, err := decodeValue(d, depth)
 		if err != nil {
 			return nil, err
 		}
 		m[k] = v
 	}
-	_, err := d.dec.ReadToken()
+	_, err := d.ReadToken()
 	return m, err
 }
 
-func (d *decoder) array(depth int) (any, error) {
+func decodeArray(d *jsontext.Decoder, depth int) (any, error) {
 	a := []any{}
-	for d.dec.PeekKind() != ']' {
-		v, err := d.value(depth)
+	for d.PeekKind() != ']' {
+		v, err := decodeValue(d, depth)
 		if err != nil {
 			return nil, err
 		}
 		a = append(a, v)
 	}
-	_, err := d.dec.ReadToken()
+	_, err := d.ReadToken()
 	return a, err
 }
 

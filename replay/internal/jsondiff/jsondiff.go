@@ -13,6 +13,7 @@ package jsondiff
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -60,13 +61,9 @@ type Options struct {
 	// Aliases maps an object key to another key that means the same thing
 	// (Rancher's actions/actionLinks); give both directions.
 	Aliases map[string]string
-	// KeyFields are the fields that identify array elements, in order of
-	// preference; default name, id.
-	KeyFields []string
 	// Rows asks for the side-by-side rendering in Result.Rows, at most
-	// MaxRows rows (default 20000).
-	Rows    bool
-	MaxRows int
+	// maxRows rows.
+	Rows bool
 }
 
 // Result is the outcome of [Compare].
@@ -97,39 +94,45 @@ type Row struct {
 	Note        string
 }
 
-var defaultKeys = []string{"name", "id"}
+// keyFields are the fields that identify array elements, in order of
+// preference.
+var keyFields = []string{"name", "id"}
+
+const maxRows = 20000
 
 type comparer struct {
-	o       *Options
-	res     Result
-	maxRows int
-	keys    []string // stack of sorted key lists, reused by nested objects
+	o    *Options
+	res  Result
+	keys []string // stack of sorted key lists, reused by nested objects
 }
 
-// Compare compares a recorded document with a live one (both as returned by
-// [Decode] or encoding/json).
+// Compare compares a recorded document with a live one, both as returned
+// by [Decode].
 func Compare(rec, live any, o *Options) *Result {
 	if o == nil {
 		o = &Options{}
 	}
-	c := &comparer{o: o, maxRows: o.MaxRows}
-	if c.maxRows <= 0 {
-		c.maxRows = 20000
-	}
+	c := &comparer{o: o}
 	// One path buffer for the whole walk: children append in place and a
 	// difference keeps a clone.
 	c.value(make(Path, 0, 32), 0, "", "", rec, live)
 	return &c.res
 }
 
-func (c *comparer) norm(s string) string {
-	if c.o.Normalize == nil {
-		return s
+// norm normalises a recorded string; other values stay as they are.
+func (c *comparer) norm(v any) any {
+	if s, ok := v.(string); ok && c.o.Normalize != nil {
+		return c.o.Normalize(s)
 	}
-	return c.o.Normalize(s)
+	return v
 }
 
-func clone(p Path) Path { return slices.Clone(p) }
+func (c *comparer) ignorePath(p Path) string {
+	if c.o.IgnorePath == nil {
+		return ""
+	}
+	return c.o.IgnorePath(p)
+}
 
 // value compares rec and live at path p. lk and rk are the display
 // prefixes ("\"key\": ") of the two sides.
@@ -158,10 +161,7 @@ func (c *comparer) value(p Path, depth int, lk, rk string, rec, live any) {
 }
 
 func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
-	nrec := rec
-	if s, ok := rec.(string); ok {
-		nrec = c.norm(s)
-	}
+	nrec := c.norm(rec)
 	// The recorded value itself is never a difference, even where
 	// normalisation expected something else (a link to a host that did not
 	// change).
@@ -176,25 +176,18 @@ func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
 
 // differ records a difference at p unless a rule ignores it.
 func (c *comparer) differ(p Path, depth int, lk, rk string, rec, live any) {
-	rule := ""
-	if c.o.IgnorePath != nil {
-		rule = c.o.IgnorePath(p)
-	}
+	rule := c.ignorePath(p)
 	if rule == "" && c.o.IgnoreValue != nil {
-		nrec := rec
-		if s, ok := rec.(string); ok {
-			nrec = c.norm(s)
-		}
-		rule = c.o.IgnoreValue(p, nrec, live)
+		rule = c.o.IgnoreValue(p, c.norm(rec), live)
 	}
 	if rule != "" {
-		c.res.Ignored = append(c.res.Ignored, Ignored{Path: clone(p), Rule: rule, Kind: Changed, Recorded: rec, Live: live})
+		c.res.Ignored = append(c.res.Ignored, Ignored{Path: slices.Clone(p), Rule: rule, Kind: Changed, Recorded: rec, Live: live})
 		if c.o.Rows {
 			c.sideBySide(depth, lk, rk, rec, live, Noise, rule)
 		}
 		return
 	}
-	c.res.Changes = append(c.res.Changes, Change{Path: clone(p), Kind: Changed, Recorded: rec, Live: live})
+	c.res.Changes = append(c.res.Changes, Change{Path: slices.Clone(p), Kind: Changed, Recorded: rec, Live: live})
 	if c.o.Rows {
 		c.sideBySide(depth, lk, rk, rec, live, Differ, "")
 	}
@@ -215,28 +208,17 @@ func (c *comparer) sideBySide(depth int, lk, rk string, rec, live any, op Op, no
 	c.oneSide(depth, rk, live, false, two, note)
 }
 
-func (c *comparer) missing(p Path, depth int, lk string, rec any) {
-	c.oneSided(p, depth, lk, rec, Missing)
-}
-
-func (c *comparer) extra(p Path, depth int, rk string, live any) {
-	c.oneSided(p, depth, rk, live, Extra)
-}
-
 // oneSided records a value only one document has (kind Missing: the
 // recorded one; Extra: the live one) unless a rule ignores it.
 func (c *comparer) oneSided(p Path, depth int, key string, v any, kind Kind) {
-	ch := Change{Path: clone(p), Kind: kind}
+	ch := Change{Path: slices.Clone(p), Kind: kind}
 	left, op := kind == Missing, Removed
 	if left {
 		ch.Recorded = v
 	} else {
 		ch.Live, op = v, Added
 	}
-	rule := ""
-	if c.o.IgnorePath != nil {
-		rule = c.o.IgnorePath(p)
-	}
+	rule := c.ignorePath(p)
 	if rule != "" {
 		c.res.Ignored = append(c.res.Ignored, Ignored{Path: ch.Path, Rule: rule, Kind: kind, Recorded: ch.Recorded, Live: ch.Live})
 		op = Noise
@@ -305,7 +287,7 @@ func (c *comparer) object(p Path, depth int, lk, rk string, rec, live map[string
 			if inLive {
 				c.value(cp, depth+1, lk2, rk2, rec[k], live[liveK])
 			} else {
-				c.missing(cp, depth+1, lk2, rec[k])
+				c.oneSided(cp, depth+1, lk2, rec[k], Missing)
 			}
 			continue
 		}
@@ -315,7 +297,7 @@ func (c *comparer) object(p Path, depth int, lk, rk string, rec, live map[string
 		if c.o.Rows {
 			rk2 = quote(k) + ": "
 		}
-		c.extra(append(p, Seg{Key: k}), depth+1, rk2, live[k])
+		c.oneSided(append(p, Seg{Key: k}), depth+1, rk2, live[k], Extra)
 	}
 	if c.o.Rows {
 		c.row(Row{Depth: depth, Left: "}", Right: "}", Op: Same})
@@ -346,10 +328,10 @@ func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {
 			c.value(append(p, Seg{Elem: true, Index: i}), depth+1, "", "", rec[i], live[i])
 		}
 		for i := n; i < len(rec); i++ {
-			c.missing(append(p, Seg{Elem: true, Index: i}), depth+1, "", rec[i])
+			c.oneSided(append(p, Seg{Elem: true, Index: i}), depth+1, "", rec[i], Missing)
 		}
 		for i := n; i < len(live); i++ {
-			c.extra(append(p, Seg{Elem: true, Index: i}), depth+1, "", live[i])
+			c.oneSided(append(p, Seg{Elem: true, Index: i}), depth+1, "", live[i], Extra)
 		}
 	} else {
 		liveIdx := make(map[string]int, len(live))
@@ -367,14 +349,14 @@ func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {
 				c.value(append(p, seg), depth+1, "", "", e, live[j])
 				continue
 			}
-			c.missing(append(p, seg), depth+1, "", e)
+			c.oneSided(append(p, seg), depth+1, "", e, Missing)
 		}
 		for j, e := range live {
 			if matched[j] {
 				continue
 			}
 			k := keyString(e.(map[string]any)[field])
-			c.extra(append(p, Seg{Elem: true, Index: j, Field: field, Value: k}), depth+1, "", e)
+			c.oneSided(append(p, Seg{Elem: true, Index: j, Field: field, Value: k}), depth+1, "", e, Extra)
 		}
 	}
 	if c.o.Rows {
@@ -382,12 +364,7 @@ func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {
 	}
 }
 
-func (c *comparer) normKey(v any) string {
-	if s, ok := v.(string); ok {
-		return c.norm(s)
-	}
-	return keyString(v)
-}
+func (c *comparer) normKey(v any) string { return keyString(c.norm(v)) }
 
 // keyField picks the field that identifies elements in both arrays: every
 // element an object with a unique scalar value for it. Of the candidates
@@ -396,23 +373,19 @@ func (c *comparer) keyField(rec, live []any) string {
 	if len(rec) == 0 && len(live) == 0 {
 		return ""
 	}
-	keys := c.o.KeyFields
-	if keys == nil {
-		keys = defaultKeys
-	}
 	if len(rec) == 0 || len(live) == 0 {
 		// Nothing to match: name the elements of the other side by key
 		// anyway, so that the path says which one is missing.
-		for _, f := range keys {
-			if _, ok := uniqueKeys(append(rec, live...), f, nil); ok {
+		for _, f := range keyFields {
+			if _, ok := uniqueKeys(append(rec, live...), f, keyString); ok {
 				return f
 			}
 		}
 		return ""
 	}
 	best, bestScore := "", 0
-	for _, f := range keys {
-		liveKeys, ok := uniqueKeys(live, f, nil)
+	for _, f := range keyFields {
+		liveKeys, ok := uniqueKeys(live, f, keyString)
 		if !ok {
 			continue
 		}
@@ -449,10 +422,7 @@ func uniqueKeys(a []any, field string, norm func(any) string) (map[string]bool, 
 		default:
 			return nil, false
 		}
-		k := keyString(v)
-		if norm != nil {
-			k = norm(v)
-		}
+		k := norm(v)
 		if seen[k] {
 			return nil, false
 		}
@@ -495,9 +465,6 @@ func scalarEqual(a, b any) bool {
 		fx, err1 := strconv.ParseFloat(string(x), 64)
 		fy, err2 := strconv.ParseFloat(string(y), 64)
 		return err1 == nil && err2 == nil && fx == fy
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
@@ -523,9 +490,9 @@ func scalarText(v any) string {
 
 func (c *comparer) row(r Row) {
 	switch {
-	case len(c.res.Rows) < c.maxRows:
+	case len(c.res.Rows) < maxRows:
 		c.res.Rows = append(c.res.Rows, r)
-	case len(c.res.Rows) == c.maxRows:
+	case len(c.res.Rows) == maxRows:
 		c.res.Rows = append(c.res.Rows, Row{Left: "…", Right: "…", Op: Same, Note: "truncated"})
 	}
 }
@@ -543,18 +510,13 @@ func (c *comparer) oneSide(depth int, key string, v any, left bool, op Op, note 
 	}
 	var walk func(d int, key string, v any)
 	walk = func(d int, key string, v any) {
-		if len(c.res.Rows) > c.maxRows {
+		if len(c.res.Rows) > maxRows {
 			return
 		}
 		switch x := v.(type) {
 		case map[string]any:
 			emit(d, key+"{")
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			for _, k := range keys {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				walk(d+1, quote(k)+": ", x[k])
 			}
 			emit(d, "}")
