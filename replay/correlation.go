@@ -273,20 +273,30 @@ func AddProducers(data []byte, name string, sel selection.Filter, corr correlate
 		if !needed[i] {
 			continue
 		}
-		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
-			out.Entries[n-1].Hi = i
-		} else {
-			out.Entries = append(out.Entries, selection.IndexRange{Lo: i, Hi: i})
-		}
+		addIndex(&out, i)
 		if !kept[i] {
-			_, path, _, _ := correlate.SplitURL(entries[k].Request.URL)
-			notes = append(notes, fmt.Sprintf("%d (%s %s)", i, entries[k].Request.Method, path))
+			notes = append(notes, entryNote(i, entries[k]))
 		}
 	}
 	if len(notes) == 0 {
 		return sel, nil, nil
 	}
 	return out, notes, nil
+}
+
+// addIndex adds entry i to a selection built in increasing order.
+func addIndex(f *selection.Filter, i int) {
+	if n := len(f.Entries); n > 0 && f.Entries[n-1].Hi == i-1 {
+		f.Entries[n-1].Hi = i
+	} else {
+		f.Entries = append(f.Entries, selection.IndexRange{Lo: i, Hi: i})
+	}
+}
+
+// entryNote names an entry added to or left out of a selection: "0 (GET /login)".
+func entryNote(i int, e *har.Entry) string {
+	_, path, _, _ := correlate.SplitURL(e.Request.URL)
+	return fmt.Sprintf("%d (%s %s)", i, e.Request.Method, path)
 }
 
 func isHTTP(u string) bool {
@@ -315,15 +325,10 @@ func LeaveOutLogins(data []byte, name string, sel selection.Filter) (selection.F
 			continue
 		}
 		if strings.Contains(string(e.Request.Body()), placeholder.Prefix+"password-") {
-			_, path, _, _ := correlate.SplitURL(e.Request.URL)
-			notes = append(notes, fmt.Sprintf("%d (%s %s)", i, e.Request.Method, path))
+			notes = append(notes, entryNote(i, e))
 			continue
 		}
-		if n := len(out.Entries); n > 0 && out.Entries[n-1].Hi == i-1 {
-			out.Entries[n-1].Hi = i
-		} else {
-			out.Entries = append(out.Entries, selection.IndexRange{Lo: i, Hi: i})
-		}
+		addIndex(&out, i)
 	}
 	if len(notes) == 0 {
 		return sel, nil, nil

@@ -88,8 +88,13 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 	}
 	calls := pr.calls
 	s := newSession(r.target, newValueMap(), newVarState(pr.model), r.carries(), func(string) string { return "" }, pr.origins, headers)
-	revealed := map[string]bool{}
-	varPH := varPlaceholders(pr.model)
+	planned := map[*call][]PlannedVar{}
+	r.eachPlaceholder(calls, pr.model, func(c *call, ph string, learned bool) {
+		if !slices.ContainsFunc(planned[c], func(v PlannedVar) bool { return v.Placeholder == ph }) {
+			env := placeholder.EnvName(ph)
+			planned[c] = append(planned[c], PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != "", Learned: learned})
+		}
+	})
 	uses := plannedUses(pr.model)
 	for _, c := range calls {
 		pc := PlannedCall{Index: c.pub.Index, Method: c.method, Mutation: c.mutation, Skipped: c.pub.Skipped, URL: c.pub.URL}
@@ -112,23 +117,7 @@ func (r *Runner) plan(items []item) (*Plan, error) {
 			if c.entry.Request.PostData != nil {
 				pc.BodyType = c.entry.Request.PostData.MimeType
 			}
-			seen := map[string]bool{}
-			for _, ph := range requestPlaceholders(c, overriddenSet(r.headers)) {
-				if seen[ph] {
-					continue
-				}
-				seen[ph] = true
-				env := placeholder.EnvName(ph)
-				pc.Placeholders = append(pc.Placeholders, PlannedVar{Placeholder: ph, Env: env, Set: r.getenv(env) != "", Learned: revealed[ph]})
-			}
-			if r.carries() {
-				for _, ph := range responsePlaceholders(c.entry) {
-					revealed[ph] = true
-				}
-			}
-			for _, ph := range varPH[c.pub.Index] {
-				revealed[ph] = true
-			}
+			pc.Placeholders = planned[c]
 			for _, v := range pr.model.Produced(c.pub.Index) {
 				if len(v.Uses) > 0 {
 					pc.Sets = append(pc.Sets, v.Name+" from "+sourceWhere(v.Source))
@@ -158,14 +147,6 @@ func plannedUses(m *correlate.Model) map[int][]string {
 		}
 	}
 	return out
-}
-
-func overriddenSet(hs []headerTemplate) map[string]bool {
-	m := map[string]bool{}
-	for _, h := range hs {
-		m[h.name] = true
-	}
-	return m
 }
 
 // WriteDryRun writes a plan: per call the method, URL, header names, body

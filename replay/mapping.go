@@ -73,7 +73,9 @@ type valueMap struct {
 }
 
 // newValueMap returns an empty valueMap.
-func newValueMap() *valueMap { return &valueMap{m: map[string]string{}} }
+func newValueMap() *valueMap {
+	return &valueMap{m: map[string]string{}, bound: map[string]bool{}, idx: map[string]int{}}
+}
 
 // Learn looks at one call's exchange; it reports whether it learned
 // something new (the runner then compares that call again).
@@ -126,16 +128,10 @@ func (v *valueMap) put(found []Pair, override bool) bool {
 			p.Secret = p.Secret || v.pairs[i].Secret
 			v.pairs[i] = p
 		default:
-			if v.idx == nil {
-				v.idx = map[string]int{}
-			}
 			v.idx[p.Recorded] = len(v.pairs)
 			v.pairs = append(v.pairs, p)
 		}
 		if override {
-			if v.bound == nil {
-				v.bound = map[string]bool{}
-			}
 			v.bound[p.Recorded] = true
 		}
 		v.add(p.Recorded, p.Live, override)

@@ -238,10 +238,8 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 	analyzed := time.Since(analyzeStart)
 
 	var missing []string
-	seen := map[string]bool{}
 	addMissing := func(name string) {
-		if !seen[name] {
-			seen[name] = true
+		if !slices.Contains(missing, name) {
 			missing = append(missing, name)
 		}
 	}
@@ -251,34 +249,11 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 			addMissing(m)
 		}
 	}
-	overridden := map[string]bool{}
-	for _, h := range r.headers {
-		overridden[h.name] = true
-	}
-	// A placeholder that an earlier recorded response carries (a session
-	// cookie set at login) is learned at replay: it needs no variable. When
-	// nothing is carried (correlation off), only the declared variables'
-	// values are.
-	revealed := map[string]bool{}
-	varPH := varPlaceholders(model)
-	for _, c := range calls {
-		if c.pub.Skipped != "" {
-			continue
+	r.eachPlaceholder(calls, model, func(_ *call, ph string, learned bool) {
+		if !learned && r.getenv(placeholder.EnvName(ph)) == "" {
+			addMissing(placeholder.EnvName(ph))
 		}
-		for _, ph := range requestPlaceholders(c, overridden) {
-			if !revealed[ph] && r.getenv(placeholder.EnvName(ph)) == "" {
-				addMissing(placeholder.EnvName(ph))
-			}
-		}
-		if r.carries() {
-			for _, ph := range responsePlaceholders(c.entry) {
-				revealed[ph] = true
-			}
-		}
-		for _, ph := range varPH[c.pub.Index] {
-			revealed[ph] = true
-		}
-	}
+	})
 	if len(missing) > 0 {
 		return nil, &PreflightError{Missing: missing}
 	}
@@ -320,6 +295,36 @@ func (e *PreflightError) Error() string {
 	}
 	return fmt.Sprintf("refusing to send %d state-changing calls (%s) to %s, which is not loopback (nothing was sent)",
 		len(e.Refused), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), e.Target)
+}
+
+// eachPlaceholder calls fn for each placeholder the requests of calls send,
+// in order, saying whether it is learned at replay: an earlier recorded
+// response carries it (a session cookie set at login), so it needs no
+// variable. When nothing is carried (correlation off), only the declared
+// variables' values are learned.
+func (r *Runner) eachPlaceholder(calls []*call, model *correlate.Model, fn func(c *call, ph string, learned bool)) {
+	overridden := map[string]bool{}
+	for _, h := range r.headers {
+		overridden[h.name] = true
+	}
+	revealed := map[string]bool{}
+	varPH := varPlaceholders(model)
+	for _, c := range calls {
+		if c.pub.Skipped != "" {
+			continue
+		}
+		for _, ph := range requestPlaceholders(c, overridden) {
+			fn(c, ph, revealed[ph])
+		}
+		if r.carries() {
+			for _, ph := range responsePlaceholders(c.entry) {
+				revealed[ph] = true
+			}
+		}
+		for _, ph := range varPH[c.pub.Index] {
+			revealed[ph] = true
+		}
+	}
 }
 
 // appendPlaceholders appends the placeholders in s.
@@ -446,18 +451,9 @@ func schedule(calls []*call, edges map[int][]int, carry bool) {
 		}
 		delete(deps, c.pos)
 		delete(prods, c.pos)
-		c.deps = sortedInts(deps)
-		c.producers = sortedInts(prods)
+		c.deps = slices.Sorted(maps.Keys(deps))
+		c.producers = slices.Sorted(maps.Keys(prods))
 	}
-}
-
-func sortedInts(m map[int]bool) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func requestTexts(e *har.Entry) []string {

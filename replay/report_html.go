@@ -104,25 +104,24 @@ var rowClass = map[jsondiff.Op]string{
 // foldRows groups rows so that unchanged runs longer than 2*ctx+2 keep ctx
 // rows of context on each side and fold the middle.
 func foldRows(rows []jsondiff.Row, ctx int) []rowBlock {
-	if len(rows) == 0 {
-		return nil
-	}
 	var blocks []rowBlock
-	cur := rowBlock{}
-	flush := func() {
-		if len(cur.Rows) > 0 {
-			blocks = append(blocks, cur)
+	add := func(folded bool, rs []jsondiff.Row) {
+		if len(rs) == 0 {
+			return
 		}
-		cur = rowBlock{}
+		// An unfolded run continues the unfolded block before it.
+		if n := len(blocks); folded || n == 0 || blocks[n-1].Folded {
+			blocks = append(blocks, rowBlock{Folded: folded})
+		}
+		b := &blocks[len(blocks)-1]
+		for _, r := range rs {
+			b.Rows = append(b.Rows, toHTMLRow(r))
+		}
 	}
 	for i := 0; i < len(rows); {
-		if rows[i].Op != jsondiff.Same {
-			cur.Rows = append(cur.Rows, toHTMLRow(rows[i]))
-			i++
-			continue
-		}
-		j := i
-		for j < len(rows) && rows[j].Op == jsondiff.Same {
+		same := rows[i].Op == jsondiff.Same
+		j := i + 1
+		for j < len(rows) && (rows[j].Op == jsondiff.Same) == same {
 			j++
 		}
 		run := rows[i:j]
@@ -133,27 +132,15 @@ func foldRows(rows []jsondiff.Row, ctx int) []rowBlock {
 		if j == len(rows) {
 			tail = 0
 		}
-		if len(run) <= head+tail+2 {
-			for _, r := range run {
-				cur.Rows = append(cur.Rows, toHTMLRow(r))
-			}
+		if !same || len(run) <= head+tail+2 {
+			add(false, run)
 		} else {
-			for _, r := range run[:head] {
-				cur.Rows = append(cur.Rows, toHTMLRow(r))
-			}
-			flush()
-			cur.Folded = true
-			for _, r := range run[head : len(run)-tail] {
-				cur.Rows = append(cur.Rows, toHTMLRow(r))
-			}
-			flush()
-			for _, r := range run[len(run)-tail:] {
-				cur.Rows = append(cur.Rows, toHTMLRow(r))
-			}
+			add(false, run[:head])
+			add(true, run[head:len(run)-tail])
+			add(false, run[len(run)-tail:])
 		}
 		i = j
 	}
-	flush()
 	return blocks
 }
 

@@ -3,7 +3,6 @@ package replay
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -109,10 +108,7 @@ func (s *session) subst(v string, esc func(string) string) string {
 
 func rawEscape(s string) string { return s }
 
-func jsonEscape(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b[1 : len(b)-1])
-}
+func jsonEscape(s string) string { return jsonInterior(s, true) }
 
 // splitURL cuts a recorded absolute URL into its origin and the exact path
 // and query (the fragment is never sent).
@@ -143,14 +139,8 @@ func splitURL(raw string) (origin, pathQuery string, err error) {
 // request line (spaces, controls, non-ASCII); everything else is sent as
 // recorded, encoded or not.
 func requestTarget(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	// Every byte of a non-ASCII rune is >= 0x80, as is utf8.RuneError.
+	if !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
 		return s
 	}
 	var b strings.Builder

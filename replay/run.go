@@ -13,7 +13,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -55,23 +54,19 @@ func (r *Runner) run(ctx context.Context, items []item) (*Result, error) {
 		return nil, err
 	}
 	calls := pr.calls
-	headers := http.Header{}
+	headers := r.expandedHeaders()
 	sc := newScrubber()
 	for _, h := range r.headers {
-		v, _, secrets := expandEnv(h.value, r.getenv)
+		_, _, secrets := expandEnv(h.value, r.getenv)
 		for _, s := range secrets {
 			sc.add(s, "‹from --header "+h.name+"›")
-		}
-		headers[h.name] = nil
-		if v != "" {
-			headers[h.name] = []string{v}
 		}
 	}
 	rules := r.rules
 	if r.builtin {
 		rules = append(BuiltinRules(), rules...)
 	}
-	rn := &run{r: r, calls: calls, rules: newRuleSet(rules), noise: &noiseSet{}}
+	rn := &run{r: r, calls: calls, rules: newRuleSet(rules), noise: &noiseSet{paths: map[string]bool{}, headers: map[string]bool{}}}
 	rn.main = newSession(r.target, newValueMap(), newVarState(pr.model), r.carries(), r.getenv, pr.origins, headers)
 	if r.noiseRuns > 0 {
 		rn.base = rn.main
@@ -509,18 +504,12 @@ type noiseSet struct {
 func (n *noiseSet) addPath(p string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.paths == nil {
-		n.paths = map[string]bool{}
-	}
 	n.paths[p] = true
 }
 
 func (n *noiseSet) addHeader(h string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.headers == nil {
-		n.headers = map[string]bool{}
-	}
 	n.headers[h] = true
 }
 

@@ -2,7 +2,7 @@ package replay
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,7 +20,7 @@ const minSecretLen = 4
 // handed out during the replay (its session tokens). Token-shaped strings
 // are masked too.
 type scrubber struct {
-	pairs []string
+	pairs [][]string // secret, replacement
 	seen  map[string]bool
 	rep   *strings.Replacer
 }
@@ -32,7 +32,7 @@ func (s *scrubber) add(secret, replacement string) {
 		return
 	}
 	s.seen[secret] = true
-	s.pairs = append(s.pairs, secret, replacement)
+	s.pairs = append(s.pairs, []string{secret, replacement})
 	s.rep = nil
 	// Body rows and diffs show a string as JSON, where " \ & < > and
 	// control characters are escaped; the secret must go in that
@@ -40,7 +40,7 @@ func (s *scrubber) add(secret, replacement string) {
 	for _, html := range []bool{true, false} {
 		if e := jsonInterior(secret, html); e != secret && !s.seen[e] {
 			s.seen[e] = true
-			s.pairs = append(s.pairs, e, replacement)
+			s.pairs = append(s.pairs, []string{e, replacement})
 		}
 	}
 }
@@ -58,16 +58,8 @@ func jsonInterior(s string, html bool) string {
 func (s *scrubber) str(v string) string {
 	if s.rep == nil {
 		// Longest secret first: one may be the start of another.
-		idx := make([]int, len(s.pairs)/2)
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return len(s.pairs[2*idx[a]]) > len(s.pairs[2*idx[b]]) })
-		sorted := make([]string, 0, len(s.pairs))
-		for _, i := range idx {
-			sorted = append(sorted, s.pairs[2*i], s.pairs[2*i+1])
-		}
-		s.rep = strings.NewReplacer(sorted...)
+		slices.SortStableFunc(s.pairs, func(a, b []string) int { return len(b[0]) - len(a[0]) })
+		s.rep = strings.NewReplacer(slices.Concat(s.pairs...)...)
 	}
 	return scrubTokens(s.rep.Replace(v))
 }
