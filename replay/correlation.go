@@ -25,7 +25,7 @@ func WithCorrelation(opts correlate.Options) Option {
 	return func(r *Runner) error { r.correlation = opts; return nil }
 }
 
-// VarError is returned by RunReader and PlanReader when a declared variable
+// VarError is returned by runs and plans when a declared variable
 // (correlate.Options.Extra) does not fit the recording: its call is not
 // selected, or its answer has no value at its source. Nothing was sent.
 type VarError struct{ Err error }

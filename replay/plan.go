@@ -276,7 +276,7 @@ func (r *Runner) prepare(items []item) (*prepared, error) {
 	return &prepared{calls: calls, origins: origins, model: model, analyze: analyzed}, nil
 }
 
-// PreflightError is returned by RunReader when nothing may be sent: variables
+// PreflightError is returned by Run when nothing may be sent: variables
 // are missing for placeholders or --header values, or calls would change
 // state on a target that is not loopback.
 type PreflightError struct {

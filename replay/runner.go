@@ -270,13 +270,27 @@ func NewClient(insecure bool, conns int) *http.Client {
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// Run replays entries (their indexes in the slice are the call numbers).
+// Calls that cannot be replayed (CORS preflights, WebSockets) are skipped.
+// The error is non-nil only when nothing could be sent (a missing
+// environment variable, a refused mutation: *PreflightError) or when ctx
+// ended; the Result then holds what was done.
+func (r *Runner) Run(ctx context.Context, entries []*har.Entry) (*Result, error) {
+	return r.run(ctx, itemsOf(entries))
+}
+
+func itemsOf(entries []*har.Entry) []item {
+	items := make([]item, len(entries))
+	for i, e := range entries {
+		items[i] = item{index: i, entry: e}
+	}
+	return items
+}
+
 // RunReader reads every entry of a HAR, keeps those sel selects (with
 // their index in the file as call number) and replays them. Entries must
 // all be read first: nothing may be sent before every call has been
-// checked. Calls that cannot be replayed (CORS preflights, WebSockets)
-// are skipped. The error is non-nil only when nothing could be sent (a
-// missing environment variable, a refused mutation: *PreflightError) or
-// when ctx ended; the Result then holds what was done.
+// checked.
 func (r *Runner) RunReader(ctx context.Context, hr *har.Reader, sel *selection.Filter) (*Result, error) {
 	items, err := readItems(hr, sel)
 	if err != nil {
