@@ -5,8 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,10 +179,7 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request, base string) {
 func (f *Fake) view(c map[string]any, base string, r *http.Request) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[string]any{}
-	for k, v := range c {
-		out[k] = v
-	}
+	out := maps.Clone(c)
 	self := base + "/v3/clusters/" + c["id"].(string)
 	out["links"] = map[string]any{"self": self, "update": self, "remove": self, "nodes": self + "/nodes"}
 	actions := map[string]any{"generateKubeconfig": self + "?action=generateKubeconfig"}
@@ -192,10 +190,7 @@ func (f *Fake) view(c map[string]any, base string, r *http.Request) map[string]a
 	}
 	if f.opts.RenameVersion {
 		if rke, ok := out["rancherKubernetesEngineConfig"].(map[string]any); ok {
-			cp := map[string]any{}
-			for k, v := range rke {
-				cp[k] = v
-			}
+			cp := maps.Clone(rke)
 			if v, ok := cp["kubernetesVersion"]; ok {
 				delete(cp, "kubernetesVersion")
 				cp["k8sVersion"] = v
@@ -208,12 +203,8 @@ func (f *Fake) view(c map[string]any, base string, r *http.Request) map[string]a
 
 func (f *Fake) list(w http.ResponseWriter, r *http.Request, base string) {
 	f.mu.Lock()
-	ids := make([]string, 0, len(f.clusters))
-	for id := range f.clusters {
-		ids = append(ids, id)
-	}
+	ids := slices.Sorted(maps.Keys(f.clusters)) // by random id, as norman does
 	f.mu.Unlock()
-	sort.Strings(ids) // by random id, as norman does
 	data := []any{}
 	for _, id := range ids {
 		f.mu.Lock()

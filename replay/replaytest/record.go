@@ -125,24 +125,19 @@ func headerList(h http.Header, extraName, extraValue string) []har.NameValue {
 	return out
 }
 
-// writeHAR writes entries as a HAR file.
-func writeHAR(w io.Writer, entries []*har.Entry) error {
-	hw, err := har.NewWriter(w, har.NewLog("test"))
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := hw.Write(e); err != nil {
-			return err
-		}
-	}
-	return hw.Close()
-}
-
 // HARBytes returns entries as a HAR file.
 func HARBytes(entries []*har.Entry) []byte {
 	var b bytes.Buffer
-	if err := writeHAR(&b, entries); err != nil {
+	hw, err := har.NewWriter(&b, har.NewLog("test"))
+	for _, e := range entries {
+		if err == nil {
+			err = hw.Write(e)
+		}
+	}
+	if err == nil {
+		err = hw.Close()
+	}
+	if err != nil {
 		panic(err)
 	}
 	return b.Bytes()
