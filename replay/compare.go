@@ -20,16 +20,11 @@ import (
 
 // judgement is the comparison of one call's live answer with its recording.
 type judgement struct {
-	diffs     []diffItem
+	diffs     []Difference
 	ignored   []Ignored
 	learnable []jsondiff.Change // body differences, ignored ones included
 	rows      []jsondiff.Row
 	notes     []string
-}
-
-type diffItem struct {
-	Difference
-	path jsondiff.Path // body differences: for noise matching by ancestor
 }
 
 // aliases are keys that mean the same thing (rancher-api.md §2: the
@@ -89,8 +84,8 @@ func (r *Runner) failing(kind string) bool {
 	return r.failOn == FailAny
 }
 
-func (r *Runner) diff(j *judgement, kind, path, change string, rec, live any) *diffItem {
-	j.diffs = append(j.diffs, diffItem{Difference: Difference{Kind: kind, Path: path, Change: change, Recorded: rec, Live: live, Failing: r.failing(kind)}})
+func (r *Runner) diff(j *judgement, kind, path, change string, rec, live any) *Difference {
+	j.diffs = append(j.diffs, Difference{Kind: kind, Path: path, Change: change, Recorded: rec, Live: live, Failing: r.failing(kind)})
 	return &j.diffs[len(j.diffs)-1]
 }
 
@@ -124,7 +119,7 @@ func (r *Runner) compare(rn *run, c *call, live *Response, dur time.Duration, s 
 	default:
 		r.compareBody(rn, c, j, rec, live, s, rows)
 		if len(j.diffs) > 0 && j.diffs[0].Kind == "status" {
-			collapseBody(j, rec, live)
+			r.collapseBody(j, live)
 		}
 	}
 	if r.slowdown > 0 && c.entry.Time >= 0 {
@@ -143,7 +138,7 @@ const maxFieldsAfterStatus = 3
 
 // collapseBody replaces many field differences by one "replaced"
 // difference holding the live answer, when the status changed as well.
-func collapseBody(j *judgement, rec, live *Response) {
+func (r *Runner) collapseBody(j *judgement, live *Response) {
 	n := 0
 	for _, d := range j.diffs {
 		if d.Kind == "body" {
@@ -153,17 +148,8 @@ func collapseBody(j *judgement, rec, live *Response) {
 	if n <= maxFieldsAfterStatus {
 		return
 	}
-	kept := j.diffs[:0]
-	var failing bool
-	for _, d := range j.diffs {
-		if d.Kind == "body" {
-			failing = d.Failing
-			continue
-		}
-		kept = append(kept, d)
-	}
-	j.diffs = append(kept, diffItem{Difference: Difference{Kind: "body", Path: "body", Change: "replaced",
-		Recorded: fmt.Sprintf("%d fields differ", n), Live: bodyPreview(live), Failing: failing}})
+	j.diffs = slices.DeleteFunc(j.diffs, func(d Difference) bool { return d.Kind == "body" })
+	r.diff(j, "body", "body", "replaced", fmt.Sprintf("%d fields differ", n), bodyPreview(live))
 }
 
 // bodyPreview is a live answer as a report shows it: the JSON value when
@@ -342,7 +328,6 @@ func (r *Runner) compareBody(rn *run, c *call, j *judgement, rec, live *Response
 			res := jsondiff.Compare(rec.JSON, live.JSON, opts)
 			for _, ch := range res.Changes {
 				d := r.diff(j, "body", ch.Path.String(), string(ch.Kind), ch.Recorded, ch.Live)
-				d.path = ch.Path
 				// A multi-line string (a kubeconfig, a script) reads better
 				// as a line diff.
 				rs, ok1 := ch.Recorded.(string)

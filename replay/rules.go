@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -76,18 +77,14 @@ const (
 	RuleNoise     = "noise-runs"       // differed between runs against the baseline
 )
 
-func mustPattern(s string) *jsondiff.Pattern {
-	p, err := jsondiff.ParsePattern(s)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 func pathRule(name string, patterns ...string) []Rule {
 	out := make([]Rule, len(patterns))
 	for i, s := range patterns {
-		out[i] = Rule{Name: name, path: mustPattern(s)}
+		p, err := jsondiff.ParsePattern(s)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = Rule{Name: name, path: p}
 	}
 	return out
 }
@@ -352,10 +349,7 @@ func scalarString(v any) (string, bool) {
 	case json.Number:
 		return x.String(), true
 	case bool:
-		if x {
-			return "true", true
-		}
-		return "false", true
+		return strconv.FormatBool(x), true
 	}
 	return "", false
 }
@@ -366,11 +360,7 @@ var defaultCompareHeaders = []string{"Content-Type", "Location", "Set-Cookie"}
 func canonicalHeaders(names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		if n == "*" {
-			out = append(out, "*")
-			continue
-		}
-		out = append(out, http.CanonicalHeaderKey(n))
+		out = append(out, http.CanonicalHeaderKey(n)) // "*" stays "*"
 	}
 	return out
 }

@@ -358,19 +358,12 @@ func (rn *run) finalize() {
 		}
 		if c.live != nil {
 			j = rn.r.compare(rn, c, c.live, c.dur, rn.main, true)
-			hasBody := false
-			for _, d := range j.diffs {
-				hasBody = hasBody || d.Kind == "body"
-			}
-			if hasBody {
+			if slices.ContainsFunc(j.diffs, func(d Difference) bool { return d.Kind == "body" }) {
 				c.pub.Rows = j.rows
 			}
 			c.live = nil
 		}
-		c.pub.Differences = make([]Difference, len(j.diffs))
-		for i, d := range j.diffs {
-			c.pub.Differences[i] = d.Difference
-		}
+		c.pub.Differences = j.diffs
 		c.pub.Ignored = j.ignored
 		c.pub.Notes = append(c.pub.Notes, j.notes...)
 	}
@@ -381,10 +374,7 @@ func (rn *run) finalize() {
 	for _, c := range rn.calls {
 		// Only an answer that differs can follow from an earlier failure; a
 		// call that got no answer failed on its own.
-		failing := false
-		for _, d := range c.pub.Differences {
-			failing = failing || d.Failing
-		}
+		failing := slices.ContainsFunc(c.pub.Differences, func(d Difference) bool { return d.Failing })
 		if !failing || c.pub.Error != nil {
 			continue
 		}
