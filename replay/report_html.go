@@ -21,7 +21,8 @@ func WriteHTML(w io.Writer, res *Result) error {
 		v.Title += ": " + res.Source
 	}
 	for _, c := range res.Calls {
-		hc := htmlCall{Call: c, Mark: markOf(c.Outcome), Class: string(c.Outcome)}
+		_, _, mark := outcomeMark(c.Outcome)
+		hc := htmlCall{Call: c, Mark: mark, Class: string(c.Outcome)}
 		for _, d := range c.Differences {
 			hc.Diffs = append(hc.Diffs, htmlDiff{Difference: d, Rec: cellValue(d, true), Live: cellValue(d, false)})
 		}
@@ -63,20 +64,6 @@ type htmlRow struct {
 	jsondiff.Row
 	Class  string
 	Indent string
-}
-
-func markOf(o Outcome) string {
-	switch o {
-	case Fail:
-		return "✗"
-	case Warn:
-		return "~"
-	case Error:
-		return "!"
-	case Skipped:
-		return "–"
-	}
-	return "✓"
 }
 
 func cellValue(d Difference, rec bool) string {

@@ -103,18 +103,24 @@ func WriteText(w io.Writer, res *Result, opts ...TextOption) error {
 	return bw.Flush()
 }
 
-func writeTextCall(bw *bufio.Writer, c *Call, paint func(string, string) string) {
-	mark, color := "✓", ansiGreen
-	switch c.Outcome {
+// outcomeMark is how the reports mark an outcome: the text report's mark
+// and colour, and the HTML report's mark.
+func outcomeMark(o Outcome) (text, color, html string) {
+	switch o {
 	case Fail:
-		mark, color = "✗", ansiRed
+		return "✗", ansiRed, "✗"
 	case Warn:
-		mark, color = "~", ansiYellow
+		return "~", ansiYellow, "~"
 	case Error:
-		mark, color = "!", ansiMag
+		return "!", ansiMag, "!"
 	case Skipped:
-		mark, color = "-", ansiDim
+		return "-", ansiDim, "–"
 	}
+	return "✓", ansiGreen, "✓"
+}
+
+func writeTextCall(bw *bufio.Writer, c *Call, paint func(string, string) string) {
+	mark, color, _ := outcomeMark(c.Outcome)
 	line := fmt.Sprintf("%s %d %s %s", paint(color, mark), c.Index, c.Method, c.Path)
 	switch {
 	case c.Outcome == Skipped:

@@ -79,7 +79,7 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 		Method:      req.Method,
 		URL:         req.URL.String(),
 		HTTPVersion: "HTTP/1.1",
-		Headers:     headerList(req.Header, "Host", req.URL.Host),
+		Headers:     append([]har.NameValue{{Name: "Host", Value: req.URL.Host}}, headerList(req.Header)...),
 		Cookies:     []har.Cookie{},
 		QueryString: []har.NameValue{},
 		HeadersSize: -1,
@@ -98,7 +98,7 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 		Status:      resp.StatusCode,
 		StatusText:  http.StatusText(resp.StatusCode),
 		HTTPVersion: "HTTP/1.1",
-		Headers:     headerList(resp.Header, "", ""),
+		Headers:     headerList(resp.Header),
 		Cookies:     []har.Cookie{},
 		RedirectURL: resp.Header.Get("Location"),
 		HeadersSize: -1,
@@ -112,11 +112,8 @@ func Entry(req *http.Request, reqBody []byte, resp *http.Response, respBody []by
 	return e
 }
 
-func headerList(h http.Header, extraName, extraValue string) []har.NameValue {
+func headerList(h http.Header) []har.NameValue {
 	var out []har.NameValue
-	if extraName != "" {
-		out = append(out, har.NameValue{Name: extraName, Value: extraValue})
-	}
 	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			out = append(out, har.NameValue{Name: k, Value: v})
