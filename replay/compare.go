@@ -172,16 +172,8 @@ func roundMS(ms float64) float64 { return float64(int64(ms*10+0.5)) / 10 }
 
 func (r *Runner) compareHeaderValues(rn *run, j *judgement, rec, live *Response, s *session) {
 	names := r.compareHeaders
-	for _, n := range r.compareHeaders {
-		if n == "*" {
-			names = append(names[:0:0], defaultCompareHeaders...)
-			for _, k := range slices.Sorted(maps.Keys(rec.Header)) {
-				if k != "Content-Type" && k != "Location" && k != "Set-Cookie" {
-					names = append(names, k)
-				}
-			}
-			break
-		}
+	if slices.Contains(names, "*") {
+		names = append(slices.Clone(defaultCompareHeaders), slices.Sorted(maps.Keys(rec.Header))...)
 	}
 	seen := map[string]bool{}
 	for _, name := range names {
@@ -338,7 +330,7 @@ func (r *Runner) compareBody(rn *run, c *call, j *judgement, rec, live *Response
 			}
 			for _, ig := range res.Ignored {
 				j.ignored = append(j.ignored, Ignored{Path: ig.Path.String(), Rule: ig.Rule, generic: ig.Path.Generic()})
-				j.learnable = append(j.learnable, jsondiff.Change{Path: ig.Path, Kind: ig.Kind, Recorded: ig.Recorded, Live: ig.Live})
+				j.learnable = append(j.learnable, ig.Change)
 			}
 			j.learnable = append(j.learnable, res.Changes...)
 			j.rows = res.Rows

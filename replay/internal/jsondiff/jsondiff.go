@@ -36,15 +36,12 @@ type Change struct {
 	Live     any // nil for Missing
 }
 
-// Ignored is a difference that an ignore rule declared noise. Kind and the
-// values are kept because ignored differences still teach a mapping (an
+// Ignored is a difference that an ignore rule declared noise. The whole
+// change is kept because ignored differences still teach a mapping (an
 // ignored creatorId is still the id a later request uses).
 type Ignored struct {
-	Path     Path
-	Rule     string
-	Kind     Kind
-	Recorded any
-	Live     any
+	Change
+	Rule string
 }
 
 // Options tune a comparison. The zero value compares exactly, with arrays
@@ -180,17 +177,21 @@ func (c *comparer) differ(p Path, depth int, lk, rk string, rec, live any) {
 	if rule == "" && c.o.IgnoreValue != nil {
 		rule = c.o.IgnoreValue(p, c.norm(rec), live)
 	}
-	if rule != "" {
-		c.res.Ignored = append(c.res.Ignored, Ignored{Path: slices.Clone(p), Rule: rule, Kind: Changed, Recorded: rec, Live: live})
-		if c.o.Rows {
-			c.sideBySide(depth, lk, rk, rec, live, Noise, rule)
-		}
-		return
-	}
-	c.res.Changes = append(c.res.Changes, Change{Path: slices.Clone(p), Kind: Changed, Recorded: rec, Live: live})
+	op := c.add(Change{Path: slices.Clone(p), Kind: Changed, Recorded: rec, Live: live}, rule, Differ)
 	if c.o.Rows {
-		c.sideBySide(depth, lk, rk, rec, live, Differ, "")
+		c.sideBySide(depth, lk, rk, rec, live, op, rule)
 	}
+}
+
+// add records ch as a difference, or as ignored when a rule ignores it;
+// it returns the row operation to show it with: op, or Noise.
+func (c *comparer) add(ch Change, rule string, op Op) Op {
+	if rule != "" {
+		c.res.Ignored = append(c.res.Ignored, Ignored{Change: ch, Rule: rule})
+		return Noise
+	}
+	c.res.Changes = append(c.res.Changes, ch)
+	return op
 }
 
 // sideBySide renders two different values: scalars on one row, anything
@@ -219,12 +220,7 @@ func (c *comparer) oneSided(p Path, depth int, key string, v any, kind Kind) {
 		ch.Live, op = v, Added
 	}
 	rule := c.ignorePath(p)
-	if rule != "" {
-		c.res.Ignored = append(c.res.Ignored, Ignored{Path: ch.Path, Rule: rule, Kind: kind, Recorded: ch.Recorded, Live: ch.Live})
-		op = Noise
-	} else {
-		c.res.Changes = append(c.res.Changes, ch)
-	}
+	op = c.add(ch, rule, op)
 	if c.o.Rows {
 		c.oneSide(depth, key, v, left, op, rule)
 	}
