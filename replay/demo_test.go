@@ -113,7 +113,6 @@ func TestDemoVariants(t *testing.T) {
 			if !res.Regressed() {
 				t.Fatalf("variant %s (%s) not reported", v.Name, v.Description)
 			}
-			type want struct{ paths map[string]bool }
 			var expect map[int][]string // call → the only difference paths allowed (all required)
 			switch v.Name {
 			case demo.VariantRenameField:

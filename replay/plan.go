@@ -30,8 +30,7 @@ type call struct {
 
 	rec     *Response // recorded response (built once)
 	recBody bool      // the recording kept the body
-	recJSON any
-	recErr  error // the recorded body claims JSON but is not
+	recErr  error     // the recorded body claims JSON but is not
 
 	live   *Response // kept for the final comparison when something differed
 	dur    time.Duration
