@@ -199,23 +199,6 @@ func (s *session) fill(entry int, where, text string, esc, varEsc func(string) s
 	return b.String()
 }
 
-// varPlaceholders maps the HAR index of each producing call to the
-// placeholders in the recorded values of its variables: once that call is
-// answered they are replaced at their uses, so they need no environment
-// variable.
-func varPlaceholders(m *correlate.Model) map[int][]string {
-	if m == nil {
-		return nil
-	}
-	out := map[int][]string{}
-	for _, v := range m.Vars {
-		if len(v.Uses) > 0 {
-			out[v.Producer] = appendPlaceholders(out[v.Producer], v.Value)
-		}
-	}
-	return out
-}
-
 // AddProducers widens the default selection the way convert does: it
 // reads a whole HAR (data), and returns a selection of the entries sel
 // keeps plus every entry sel leaves out whose answer produces a value

@@ -307,7 +307,6 @@ func (r *Runner) eachPlaceholder(calls []*call, model *correlate.Model, fn func(
 		overridden[h.name] = true
 	}
 	revealed := map[string]bool{}
-	varPH := varPlaceholders(model)
 	for _, c := range calls {
 		if c.pub.Skipped != "" {
 			continue
@@ -320,8 +319,14 @@ func (r *Runner) eachPlaceholder(calls []*call, model *correlate.Model, fn func(
 				revealed[ph] = true
 			}
 		}
-		for _, ph := range varPH[c.pub.Index] {
-			revealed[ph] = true
+		// Once this call is answered, the placeholders in the recorded
+		// values of its variables are replaced at their uses.
+		for _, v := range model.Produced(c.pub.Index) {
+			if len(v.Uses) > 0 {
+				for _, ph := range appendPlaceholders(nil, v.Value) {
+					revealed[ph] = true
+				}
+			}
 		}
 	}
 }
