@@ -88,22 +88,13 @@ func modelEdges(calls []*call, m *correlate.Model) map[int][]int {
 // model is shared by the sessions of a run; the live values are not.
 type varState struct {
 	model *correlate.Model
-	users map[int]bool // HAR indexes of the calls whose requests use a variable
 
 	mu   sync.RWMutex
 	live map[*correlate.Var]string
 }
 
 func newVarState(m *correlate.Model) *varState {
-	vs := &varState{model: m, users: map[int]bool{}, live: map[*correlate.Var]string{}}
-	if m != nil {
-		for _, v := range m.Vars {
-			for _, u := range v.Uses {
-				vs.users[u.Entry] = true
-			}
-		}
-	}
-	return vs
+	return &varState{model: m, live: map[*correlate.Var]string{}}
 }
 
 func (vs *varState) get(v *correlate.Var) (string, bool) {
@@ -174,7 +165,7 @@ func sourceWhere(src correlate.Source) string {
 // escaping in bodies) — and everything else, variables not answered
 // included, goes through subst with esc.
 func (s *session) fill(entry int, where, text string, esc, varEsc func(string) string) string {
-	if !s.vars.users[entry] {
+	if !s.vars.model.HasUses(entry) {
 		return s.subst(text, esc)
 	}
 	parts := s.vars.model.Rewrite(entry, where, text)
