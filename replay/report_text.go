@@ -73,20 +73,16 @@ func WriteText(w io.Writer, res *Result, opts ...TextOption) error {
 	}
 	if len(res.Summary.Ignored) > 0 {
 		bw.WriteString("\nignored (rule: fields)\n")
-		byRule := map[string][]IgnoredCount{}
+		byRule := map[string][]string{}
 		var rules []string
 		for _, ic := range res.Summary.Ignored {
 			if byRule[ic.Rule] == nil {
 				rules = append(rules, ic.Rule)
 			}
-			byRule[ic.Rule] = append(byRule[ic.Rule], ic)
+			byRule[ic.Rule] = append(byRule[ic.Rule], fmt.Sprintf("%s ×%d", ic.Path, ic.Count))
 		}
 		for _, rule := range rules {
-			var parts []string
-			for _, ic := range byRule[rule] {
-				parts = append(parts, fmt.Sprintf("%s ×%d", ic.Path, ic.Count))
-			}
-			fmt.Fprintf(bw, "  %s: %s\n", rule, strings.Join(firstN(parts, 8), ", "))
+			fmt.Fprintf(bw, "  %s: %s\n", rule, strings.Join(firstN(byRule[rule], 8), ", "))
 		}
 	}
 	if len(res.Mapped) > 0 {
