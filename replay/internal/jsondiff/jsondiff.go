@@ -116,12 +116,11 @@ func Compare(rec, live any, o *Options) *Result {
 	return &c.res
 }
 
-// norm normalises a recorded string; other values stay as they are.
-func (c *comparer) norm(v any) any {
-	if s, ok := v.(string); ok && c.o.Normalize != nil {
-		return c.o.Normalize(s)
+func (c *comparer) norm(s string) string {
+	if c.o.Normalize == nil {
+		return s
 	}
-	return v
+	return c.o.Normalize(s)
 }
 
 func (c *comparer) ignorePath(p Path) string {
@@ -158,7 +157,12 @@ func (c *comparer) value(p Path, depth int, lk, rk string, rec, live any) {
 }
 
 func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
-	nrec := c.norm(rec)
+	// nrec is boxed on the stack here; a helper returning any would put
+	// it on the heap for every leaf.
+	nrec := rec
+	if s, ok := rec.(string); ok {
+		nrec = c.norm(s)
+	}
 	// The recorded value itself is never a difference, even where
 	// normalisation expected something else (a link to a host that did not
 	// change).
@@ -175,7 +179,11 @@ func (c *comparer) leaf(p Path, depth int, lk, rk string, rec, live any) {
 func (c *comparer) differ(p Path, depth int, lk, rk string, rec, live any) {
 	rule := c.ignorePath(p)
 	if rule == "" && c.o.IgnoreValue != nil {
-		rule = c.o.IgnoreValue(p, c.norm(rec), live)
+		nrec := rec
+		if s, ok := rec.(string); ok {
+			nrec = c.norm(s)
+		}
+		rule = c.o.IgnoreValue(p, nrec, live)
 	}
 	op := c.add(Change{Path: slices.Clone(p), Kind: Changed, Recorded: rec, Live: live}, rule, Differ)
 	if c.o.Rows {
@@ -360,7 +368,12 @@ func (c *comparer) array(p Path, depth int, lk, rk string, rec, live []any) {
 	}
 }
 
-func (c *comparer) normKey(v any) string { return keyString(c.norm(v)) }
+func (c *comparer) normKey(v any) string {
+	if s, ok := v.(string); ok {
+		return c.norm(s)
+	}
+	return keyString(v)
+}
 
 // keyField picks the field that identifies elements in both arrays: every
 // element an object with a unique scalar value for it. Of the candidates
