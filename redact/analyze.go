@@ -560,13 +560,15 @@ func looksURL(t string) bool {
 
 // jsonDoc walks s as a JSON document; false when s is not JSON.
 func (a *analyzer) jsonDoc(s string, es *editSet) bool {
-	ar := a.ar
-	if len(s) > maxArenaDoc {
-		// A large body's tree is dropped as soon as it is walked, not kept
-		// with the entry's until the entry is done.
-		ar = nil
+	var root jnode
+	var err error
+	if len(s) >= lazyJSON {
+		// A large body's tree is never whole: its arrays are walked an
+		// element at a time.
+		root, err = parseLazy(s)
+	} else {
+		root, err = parseJSONIn(s, a.ar)
 	}
-	root, err := parseJSONIn(s, ar)
 	if err != nil {
 		return false
 	}
@@ -584,20 +586,19 @@ func (a *analyzer) walk(doc string, n *jnode, es *editSet, secretData bool) {
 	case '{':
 		a.object(doc, n, es, secretData, isSecretObject(doc, n))
 	case '[':
-		kids := n.kids()
-		for i := range kids {
+		n.elems(doc, func(i int, e *jnode) {
 			a.pushIdx(i)
-			if kids[i].kind == '"' {
+			if e.kind == '"' {
 				fn := a.textValue
 				if secretData {
 					fn = a.secretFn("secret", "secret-data", false)
 				}
-				a.leaf(doc, &kids[i], es, fn)
+				a.leaf(doc, e, es, fn)
 			} else {
-				a.walk(doc, &kids[i], es, secretData)
+				a.walk(doc, e, es, secretData)
 			}
 			a.pop()
-		}
+		})
 	}
 }
 
@@ -629,16 +630,15 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 		case k.kind == '"':
 			a.keyLeaf(doc, k, es, key, sd)
 		case list && key == "items" && k.kind == '[':
-			items := k.kids()
-			for x := range items {
+			k.elems(doc, func(x int, it *jnode) {
 				a.pushIdx(x)
-				if it := &items[x]; it.kind == '{' {
+				if it.kind == '{' {
 					a.object(doc, it, es, sd, true)
 				} else {
 					a.walk(doc, it, es, sd)
 				}
 				a.pop()
-			}
+			})
 		default:
 			a.walk(doc, k, es, sd)
 		}
@@ -1093,7 +1093,7 @@ func (a *analyzer) body(s, mime string, es *editSet) {
 		if strings.Contains(m, "json") && len(a.warns) == before && !a.wholeJSON {
 			t := strings.TrimSpace(s)
 			if t != "" && (t[0] == '{' || t[0] == '[') {
-				if _, err := parseJSON(s); err != nil {
+				if _, err := parseLazy(s); err != nil {
 					a.warn("body is not valid JSON; text rules and the sweep only")
 				}
 			} else if t != "" && !looksURL(t) {

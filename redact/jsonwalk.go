@@ -34,6 +34,7 @@ type jnode struct {
 	nkids  int32
 	kind   byte // '{' object, '[' array, '"' string, 'n' number, 't' true, 'f' false, '0' null
 	kesc   bool // the member name has escapes: name decodes it
+	lazy   bool // an array whose elements are parsed as they are walked (see parseLazy)
 	klen   int32
 }
 
@@ -188,10 +189,24 @@ func parseJSONIn(s string, ar *jarena) (root jnode, err error) { return parseJSO
 // bytes: jsontext then reads them in place instead of copying them into
 // a buffer of its own.
 func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
+	return parseWith(builder{s: s, ar: ar}, raw)
+}
+
+// lazyJSON is the length from which a JSON text is parsed lazily (a
+// variable: tests set it to 0 to walk every text that way).
+var lazyJSON = maxArenaDoc
+
+// parseLazy is parseJSON, but every array is lazy: checked, and its place
+// kept, but its elements left for elems to parse one at a time. A large
+// body is mostly arrays of small objects, and its whole tree took twice
+// the body's size.
+func parseLazy(s string) (jnode, error) { return parseWith(builder{s: s, lazy: true}, nil) }
+
+func parseWith(b builder, raw []byte) (root jnode, err error) {
+	s, ar := b.s, b.ar
 	if len(s) > maxJSONDoc {
 		return jnode{}, &jsonSyntaxError{Offset: maxJSONDoc, Msg: "a document of 2 GiB or more"}
 	}
-	b := builder{s: s, ar: ar}
 	if ar != nil {
 		b.scratch = ar.scratch
 		defer func() { ar.scratch = b.scratch[:0] }()
@@ -204,18 +219,7 @@ func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
 		d.sr.Reset(s)
 		dec.Reset(&d.sr, jsonOpts...)
 	}
-	defer func() {
-		if len(s) > maxArenaDoc {
-			return // its buffer grew to the document: let it go
-		}
-		d.sr.Reset("")
-		dec.Reset(&d.sr, jsonOpts...)
-		if cap(d.stack) > 1<<10 {
-			d.stack = nil
-		}
-		clear(d.stack[:cap(d.stack)])
-		decoders.Put(d)
-	}()
+	defer d.put(len(s) > maxArenaDoc && !b.lazy)
 	b.stack = d.stack[:0]
 	root, err = b.build(dec)
 	d.stack = b.stack[:0]
@@ -228,6 +232,20 @@ func parseJSONText(s string, raw []byte, ar *jarena) (root jnode, err error) {
 	return root, nil
 }
 
+// put gives d back to the pool, unless its buffer grew to a document.
+func (d *jdecoder) put(grown bool) {
+	if grown {
+		return
+	}
+	d.sr.Reset("")
+	d.dec.Reset(&d.sr, jsonOpts...)
+	if cap(d.stack) > 1<<10 {
+		d.stack = nil
+	}
+	clear(d.stack[:cap(d.stack)])
+	decoders.Put(d)
+}
+
 // builder turns the tokens of one document into a jnode tree.
 type builder struct {
 	s       string
@@ -235,6 +253,35 @@ type builder struct {
 	chunk   []jnode // where closed containers' children are kept, in runs
 	ar      *jarena
 	stack   []openNode
+	base    int32 // where in s the decoder's input begins
+	lazy    bool  // arrays are lazy (see parseLazy)
+}
+
+// elems visits the elements of an array, parsing a lazy one's one at a
+// time, each from its own text, dropped once fn returns.
+func (n *jnode) elems(doc string, fn func(i int, e *jnode)) {
+	if !n.lazy {
+		kids := n.kids()
+		for i := range kids {
+			fn(i, &kids[i])
+		}
+		return
+	}
+	ar := arenas.Get().(*jarena)
+	d := decoders.Get().(*jdecoder)
+	defer func() { ar.reset(); arenas.Put(ar); d.put(false) }()
+	d.sr.Reset(doc[n.start:n.end])
+	d.dec.Reset(&d.sr, jsonOpts...)
+	b := builder{s: doc, ar: ar, base: n.start, lazy: true, stack: d.stack[:0]}
+	d.dec.ReadToken() // [ (parseLazy checked all of it)
+	for i := 0; d.dec.PeekKind() != ']'; i++ {
+		e, err := b.build(d.dec)
+		if err != nil {
+			return
+		}
+		fn(i, &e)
+		ar.reset()
+	}
 }
 
 type openNode struct {
@@ -262,7 +309,7 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 			if err != nil {
 				return jnode{}, syntaxError(dec, err)
 			}
-			end := int(dec.InputOffset())
+			end := int(b.base) + int(dec.InputOffset())
 			lit := v[1 : len(v)-1]
 			name = jnode{kstart: int32(end - len(v)), klen: int32(len(lit)), kesc: bytes.IndexByte(lit, '\\') >= 0}
 			named = true
@@ -278,7 +325,14 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 				return jnode{}, syntaxError(dec, err)
 			}
 			n = name
-			n.kind, n.start = byte(kind), int32(dec.InputOffset()-1)
+			n.kind, n.start = byte(kind), b.base+int32(dec.InputOffset()-1)
+			if kind == '[' && b.lazy {
+				if err := skipArray(dec, len(stack)); err != nil {
+					return jnode{}, err
+				}
+				n.lazy, n.end = true, b.base+int32(dec.InputOffset())
+				break
+			}
 			stack = append(stack, openNode{n: n, mark: len(b.scratch)})
 			name, named = jnode{}, false
 			continue
@@ -289,14 +343,14 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 			o := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			n = o.n
-			n.end = int32(dec.InputOffset())
+			n.end = b.base + int32(dec.InputOffset())
 			b.closeKids(&n, o.mark)
 		default:
 			v, err := dec.ReadValue()
 			if err != nil {
 				return jnode{}, syntaxError(dec, err)
 			}
-			end := int32(dec.InputOffset())
+			end := b.base + int32(dec.InputOffset())
 			n = name
 			n.kind, n.start, n.end = scalarKind(kind), end-int32(len(v)), end
 		}
@@ -306,6 +360,38 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 		b.scratch = append(b.scratch, n)
 		name, named = jnode{}, false
 	}
+}
+
+// skipArray reads the rest of an array that opens at depth open (the
+// containers around it), checking it as build would.
+func skipArray(dec *jsontext.Decoder, open int) error {
+	for depth := 1; depth > 0; {
+		switch kind := dec.PeekKind(); kind {
+		case 0:
+			_, err := dec.ReadToken()
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return syntaxError(dec, err)
+		case '{', '[', '}', ']':
+			if kind == '{' || kind == '[' {
+				if open+depth >= har.MaxDepth {
+					return &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"}
+				}
+				depth++
+			} else {
+				depth--
+			}
+			if _, err := dec.ReadToken(); err != nil {
+				return syntaxError(dec, err)
+			}
+		default:
+			if _, err := dec.ReadValue(); err != nil {
+				return syntaxError(dec, err)
+			}
+		}
+	}
+	return nil
 }
 
 func scalarKind(k jsontext.Kind) byte {

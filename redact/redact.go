@@ -46,6 +46,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -178,7 +179,10 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 // entryWith is entry with the memos m (nil: the Redactor's, for the
 // goroutine that holds mu) and the overlay ov (nil: the keystore itself).
 func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) ([]byte, []Record, error) {
-	doc := string(raw)
+	// Read in place, not copied (a 100 MB body's entry must not be held
+	// twice): nothing keeps a string of doc past this call (the keystore,
+	// the memos and the overlay keep copies; records are built afresh).
+	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
 	root, err := parseJSONText(doc, raw, ar)
