@@ -74,13 +74,18 @@ func (es *editSet) apply(s string) string {
 	return b.String()
 }
 
-// applyBytes is apply into a new byte slice.
-func (es *editSet) applyBytes(s string) []byte {
+// size is the length of s with the edits made.
+func (es *editSet) size(s string) int {
 	n := len(s)
 	for _, e := range es.e {
 		n += len(e.text) - (e.end - e.start)
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// applyBytes is apply into a new byte slice.
+func (es *editSet) applyBytes(s string) []byte {
+	b := make([]byte, 0, es.size(s))
 	last := 0
 	for _, e := range es.e {
 		b = append(b, s[last:e.start]...)

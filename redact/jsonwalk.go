@@ -200,7 +200,11 @@ var lazyJSON = maxArenaDoc
 // kept, but its elements left for elems to parse one at a time. A large
 // body is mostly arrays of small objects, and its whole tree took twice
 // the body's size.
-func parseLazy(s string) (jnode, error) { return parseWith(builder{s: s, lazy: true}, nil) }
+func parseLazy(s string) (jnode, error) { return parseWith(builder{s: s, lazy: true}, bytesOf(s)) }
+
+// bytesOf is s for jsontext to read in place, never to write: copied
+// into a buffer of its own, a long string value took its length again.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func parseWith(b builder, raw []byte) (root jnode, err error) {
 	s, ar := b.s, b.ar
@@ -270,8 +274,7 @@ func (n *jnode) elems(doc string, fn func(i int, e *jnode)) {
 	ar := arenas.Get().(*jarena)
 	d := decoders.Get().(*jdecoder)
 	defer func() { ar.reset(); arenas.Put(ar); d.put(false) }()
-	d.sr.Reset(doc[n.start:n.end])
-	d.dec.Reset(&d.sr, jsonOpts...)
+	d.dec.Reset(bytes.NewBuffer(bytesOf(doc[n.start:n.end])), jsonOpts...)
 	b := builder{s: doc, ar: ar, base: n.start, lazy: true, stack: d.stack[:0]}
 	d.dec.ReadToken() // [ (parseLazy checked all of it)
 	for i := 0; d.dec.PeekKind() != ']'; i++ {
@@ -610,7 +613,11 @@ func unescapeJSON(raw string, text, escapes bool) (string, escMap) {
 	var b strings.Builder // its String does not copy
 	var m escMap
 	if text {
-		b.Grow(len(raw))
+		n := len(raw)
+		if n > 1<<16 {
+			n = jsonDecodedLen(raw) // a body: no room for its escapes
+		}
+		b.Grow(n)
 	}
 	if escapes {
 		m = make(escMap, 0, strings.Count(raw, `\`))

@@ -6,13 +6,16 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/apitape/apitape/har"
 )
 
-// TestMain walks every JSON text lazily when APITAPE_LAZY_JSON=0, so the
-// whole suite can run on that path too.
+// TestMain takes the paths meant for large bodies with every body when
+// APITAPE_BIG_PATHS=1 (JSON walked lazily, entries checked without their
+// text), so the whole suite can run on them too.
 func TestMain(m *testing.M) {
-	if os.Getenv("APITAPE_LAZY_JSON") == "0" {
-		lazyJSON = 0
+	if os.Getenv("APITAPE_BIG_PATHS") == "1" {
+		lazyJSON, bigText = 0, 0
 	}
 	os.Exit(m.Run())
 }
@@ -50,6 +53,35 @@ func FuzzLazyJSON(f *testing.F) {
 		}
 		if !reflect.DeepEqual(recs1, recs2) || !reflect.DeepEqual(sum1, sum2) {
 			t.Fatalf("records differ:\nwhole %v %v\nlazy  %v %v", recs1, sum1, recs2, sum2)
+		}
+	})
+}
+
+// FuzzCheckEntry checks an entry as the first pass does, with its body's
+// text and without it (withoutText): the error, offset included, must be
+// the same.
+func FuzzCheckEntry(f *testing.F) {
+	for _, s := range []string{
+		ent{text: `{"a":1}`}.json(),
+		ent{text: "x\"y\u00e9\xff", postText: har.String("a=1")}.json(),
+		`{"request":{"method":"GET","url":"/"},"response":{"content":{"text":"abc"},"status":"x"}}`,
+		`{"request":{"method":"GET","url":"/","postData":{"text":"abcdef"},"headers":7},"response":{}}`,
+		`{"response":{"content":{"text":"abc","text":"abcdef"}},"request":{"url":"/"}}`,
+		`{"response":{"content":{"text":"abc"}},"request":{"method":"GET","url":""}}`,
+		`{"response":{"content":{"text":"abc"}}} x`, `{"response":{"content":{"text":"ab`,
+		`{"response":{"content":{"text":7}},"request":{"method":"GET","url":"/"}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		check := func(big int) error {
+			defer func(old int) { bigText = old }(bigText)
+			bigText = big
+			return checkEntry(3, []byte(raw), 100)
+		}
+		whole, cut := check(math.MaxInt), check(0)
+		if !reflect.DeepEqual(whole, cut) {
+			t.Fatalf("with the text: %v\nwithout: %v", whole, cut)
 		}
 	})
 }

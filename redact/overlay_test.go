@@ -164,29 +164,29 @@ func TestOverlayMerge(t *testing.T) {
 // and that it ends with the same keystore.
 func TestFirstPassMerge(t *testing.T) {
 	entries := echoSession(30)
-	type frame struct {
+	type written struct {
 		gen  int
 		red  []byte
 		recs []Record
 	}
 	ref := newTestRedactor(t, Options{})
-	var want []frame
+	var want []written
 	for i, e := range entries {
 		gen := len(ref.ks.order)
 		red, recs, err := ref.entry(i, []byte(e), ref.pol, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, frame{gen, red, recs})
+		want = append(want, written{gen, red, recs})
 	}
 	for _, batch := range []int{1, 2, 3, 5, 8, 30} {
 		r := newTestRedactor(t, Options{})
-		var got []frame
-		f := &firstPass{r: r, write: func(index, gen int, red []byte, recs []Record) error {
+		var got []written
+		f := &firstPass{r: r, write: func(index int, f frame, red redacted) error {
 			if index != len(got) {
 				t.Fatalf("batch %d: entry %d written after %d entries", batch, index, len(got))
 			}
-			got = append(got, frame{gen, bytes.Clone(red), recs})
+			got = append(got, written{f.Gen, red.es.applyBytes(red.doc), f.Recs})
 			return nil
 		}}
 		for start := 0; start < len(entries); start += batch {
@@ -194,7 +194,7 @@ func TestFirstPassMerge(t *testing.T) {
 				j := &p1job{index: i, raw: []byte(entries[i]), done: make(chan struct{})}
 				ov := newOverlay(r.ks, nil)
 				ov.begin(&j.d)
-				j.red, j.recs, j.err = r.entryWith(i, j.raw, r.pol, true, newMemos(), ov)
+				j.red, j.recs, j.err = r.entryEdits(i, j.raw, r.pol, true, newMemos(), ov)
 				ov.end()
 				close(j.done)
 				f.window = append(f.window, j)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/apitape/apitape/har"
 )
@@ -15,7 +16,7 @@ import (
 // the entries one after the other writes.
 type firstPass struct {
 	r     *Redactor
-	write func(index, gen int, red []byte, recs []Record) error
+	write func(index int, f frame, red redacted) error // f without Len
 	// mu guards the keystore: analyses read it, merges write it.
 	mu      sync.RWMutex
 	jobs    chan *p1job
@@ -39,7 +40,7 @@ type p1job struct {
 	raw   []byte
 	off   int64 // of raw in the file
 	done  chan struct{}
-	red   []byte
+	red   redacted // of raw
 	recs  []Record
 	err   error
 	d     delta
@@ -54,7 +55,7 @@ const (
 	maxParallelEntry = 1 << 20
 )
 
-func newFirstPass(r *Redactor, write func(index, gen int, red []byte, recs []Record) error) *firstPass {
+func newFirstPass(r *Redactor, write func(index int, f frame, red redacted) error) *firstPass {
 	f := &firstPass{r: r, write: write}
 	if n := pass1Workers(); n > 0 {
 		f.workers = n
@@ -82,7 +83,7 @@ func (f *firstPass) work(m *memos) {
 	for j := range f.jobs {
 		if j.err = checkEntry(j.index, j.raw, j.off); j.err == nil {
 			ov.begin(&j.d)
-			j.red, j.recs, j.err = f.r.entryWith(j.index, j.raw, f.r.pol, true, m, ov)
+			j.red, j.recs, j.err = f.r.entryEdits(j.index, j.raw, f.r.pol, true, m, ov)
 			ov.end()
 		}
 		close(j.done)
@@ -92,6 +93,7 @@ func (f *firstPass) work(m *memos) {
 // checkEntry decodes an entry as har.Reader.Next does, which begins at
 // off in the file, and returns Next's error for it.
 func checkEntry(index int, raw []byte, off int64) error {
+	raw, cut, n := withoutText(raw)
 	_, err := har.ParseEntry(raw)
 	var he *har.Error
 	if !errors.As(err, &he) {
@@ -100,9 +102,55 @@ func checkEntry(index int, raw []byte, off int64) error {
 	e := *he
 	e.Entry = index
 	if e.Offset >= 0 {
+		if e.Offset > int64(cut) {
+			e.Offset += int64(n)
+		}
 		e.Offset += off
 	}
 	return &e
+}
+
+// bigText is the length from which withoutText leaves a body out (a
+// variable: tests set it to 0).
+var bigText = 1 << 20
+
+// withoutText returns raw without the contents of a large
+// response.content.text, and where they were cut (n bytes at cut), when
+// raw is valid JSON: decoding a 100 MB body's text took twice its size,
+// and a string there is never an error (the model keeps it as it is, in
+// any encoding), so only the offsets of errors after it move.
+func withoutText(raw []byte) (_ []byte, cut, n int) {
+	if len(raw) < bigText {
+		return raw, 0, 0
+	}
+	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
+	root, err := parseLazy(doc)
+	if err != nil || root.kind != '{' {
+		return raw, 0, 0
+	}
+	var text *jnode
+	for _, path := range [][2]string{{"response", "content"}, {"request", "postData"}} {
+		for _, m := range root.kids() {
+			if m.kind != '{' || m.name(doc) != path[0] {
+				continue
+			}
+			for _, c := range m.kids() {
+				if c.kind != '{' || c.name(doc) != path[1] {
+					continue
+				}
+				for i, t := range c.kids() {
+					if t.kind == '"' && t.name(doc) == "text" && (text == nil || t.end-t.start > text.end-text.start) {
+						text = &c.kids()[i]
+					}
+				}
+			}
+		}
+	}
+	if text == nil || int(text.end-text.start) < bigText {
+		return raw, 0, 0
+	}
+	cut, n = int(text.start)+1, int(text.end-text.start)-2
+	return append(append(make([]byte, 0, len(raw)-n), raw[:cut]...), raw[cut+n:]...), cut, n
 }
 
 // add analyses entry index, which begins at off in the file (raw is the
@@ -116,13 +164,18 @@ func (f *firstPass) add(index int, raw []byte, off int64) error {
 		if err := checkEntry(index, raw, off); err != nil {
 			return err
 		}
+		if len(raw) >= hugeEntry {
+			// The reader's buffer grew to this entry, leaving the smaller
+			// ones; the analysis is about to decode its body, as large.
+			runtime.GC()
+		}
 		r := f.r
 		gen := len(r.ks.order)
-		red, recs, err := r.entry(index, raw, r.pol, true)
+		red, recs, err := r.entryEdits(index, raw, r.pol, true, nil, nil)
 		if err != nil {
 			return err
 		}
-		return f.write(index, gen, red, recs)
+		return f.write(index, frame{Gen: gen, Recs: recs, Off: off, Raw: len(raw)}, red)
 	}
 	j := reuse(&f.free)
 	j.index, j.raw, j.off, j.done = index, append(j.raw[:0], raw...), off, make(chan struct{})
@@ -183,7 +236,7 @@ func (f *firstPass) merge() error {
 		f.mu.Lock()
 		r.ks.applyPending(p)
 		gens = append(gens, len(r.ks.order))
-		j.red, j.recs, j.err = r.entry(j.index, j.raw, r.pol, true)
+		j.red, j.recs, j.err = r.entryEdits(j.index, j.raw, r.pol, true, nil, nil)
 		p.sync(r.ks)
 		f.mu.Unlock()
 		if j.err != nil {
@@ -203,7 +256,7 @@ func (f *firstPass) merge() error {
 		f.serialRun = 0
 	}
 	for i, j := range ready[:n] {
-		if werr := f.write(j.index, gens[i], j.red, j.recs); werr != nil {
+		if werr := f.write(j.index, frame{Gen: gens[i], Recs: j.recs, Off: j.off, Raw: len(j.raw)}, j.red); werr != nil {
 			return werr
 		}
 		f.bytes -= len(j.raw)

@@ -44,6 +44,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"unsafe"
@@ -179,9 +180,37 @@ func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, 
 // entryWith is entry with the memos m (nil: the Redactor's, for the
 // goroutine that holds mu) and the overlay ov (nil: the keystore itself).
 func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) ([]byte, []Record, error) {
-	// Read in place, not copied (a 100 MB body's entry must not be held
-	// twice): nothing keeps a string of doc past this call (the keystore,
-	// the memos and the overlay keep copies; records are built afresh).
+	red, recs, err := r.entryEdits(index, raw, p, learn, m, ov)
+	if red.es == nil {
+		return nil, recs, err
+	}
+	return red.es.applyBytes(red.doc), recs, nil
+}
+
+// redacted is an entry's text and the edits to make in it: the first
+// pass writes it out piece by piece rather than build it (an entry with a
+// 100 MB body is not held twice).
+type redacted struct {
+	doc string // the entry as read, which it must outlive
+	es  *editSet
+}
+
+func (red redacted) writeTo(w *bufio.Writer) error {
+	last := 0
+	for _, e := range red.es.e {
+		w.WriteString(red.doc[last:e.start])
+		w.WriteString(e.text)
+		last = e.end
+	}
+	_, err := w.WriteString(red.doc[last:])
+	return err
+}
+
+// entryEdits is entryWith without making the edits (a check: none).
+func (r *Redactor) entryEdits(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) (redacted, []Record, error) {
+	// Read in place, not copied: nothing keeps a string of doc past this
+	// call (the keystore, the memos and the overlay keep copies; records
+	// are built afresh).
 	doc := unsafe.String(unsafe.SliceData(raw), len(raw))
 	ar := arenas.Get().(*jarena)
 	defer func() { ar.reset(); arenas.Put(ar) }()
@@ -189,10 +218,10 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	if err != nil {
 		var se *jsonSyntaxError
 		errors.As(err, &se)
-		return nil, nil, &har.Error{Entry: index, Offset: int64(se.Offset), Msg: "malformed JSON: " + se.Msg}
+		return redacted{}, nil, &har.Error{Entry: index, Offset: int64(se.Offset), Msg: "malformed JSON: " + se.Msg}
 	}
 	if root.kind != '{' {
-		return nil, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
+		return redacted{}, nil, &har.Error{Entry: index, Offset: -1, Msg: "an entry must be a JSON object"}
 	}
 	if ov != nil {
 		ov.acquire()
@@ -207,10 +236,11 @@ func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *me
 	}
 	es := &editSet{}
 	a.harEntry(doc, &root, es)
+	clear(a.path[:cap(a.path)]) // names in a decoded body: let it go
 	if p == r.check {
-		return nil, a.result(es), nil // a check: only the findings matter
+		return redacted{}, a.result(es), nil // a check: only the findings matter
 	}
-	return es.applyBytes(doc), a.result(es), nil
+	return redacted{doc, es}, a.result(es), nil
 }
 
 // result returns the records of the edits that were made (a hit whose
@@ -319,11 +349,14 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	}
 	cin := &countingReader{r: in}
 	rd := har.NewReader(cin, name)
-	fp := newFirstPass(r, func(index, gen int, red []byte, recs []Record) error {
-		if err := spoolEnc.Encode(frame{Gen: gen, Len: len(red), Recs: recs}); err != nil {
+	largest := 0
+	fp := newFirstPass(r, func(index int, f frame, red redacted) error {
+		largest = max(largest, f.Raw)
+		f.Len = red.es.size(red.doc)
+		if err := spoolEnc.Encode(f); err != nil {
 			return err
 		}
-		if _, err := sw.Write(red); err != nil {
+		if err := red.writeTo(sw); err != nil {
 			return err
 		}
 		progress(1, index+1, cin.n)
@@ -354,8 +387,17 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		return sum, withFile(err, name)
 	}
 	fp.stop()
-	r.outside(rd.Gap(), rd.Index() < 0, r.pol, true)
-	progress(1, rd.Index()+1, cin.n) // the text after the entries too
+	entries := rd.Index() + 1
+	r.outside(rd.Gap(), entries == 0, r.pol, true)
+	cutOff, cut := rd.TailCut()
+	rd = nil
+	if largest >= hugeEntry {
+		// The reader's buffer and the last body decoded, each as large as
+		// the largest entry, are garbage now; left to the collector's
+		// pace, the second pass would add its own before they go.
+		debug.FreeOSMemory()
+	}
+	progress(1, entries, cin.n) // the text after the entries too
 	if err := sw.Flush(); err != nil {
 		return sum, err
 	}
@@ -366,10 +408,28 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		return sum, err
 	}
 
-	// Pass 2: write, and check what is written.
+	// Pass 2: write, and check what is written. The input is read again
+	// for the text between the entries, and for an entry redacted again;
+	// the spool has the rest.
 	bw := bufio.NewWriterSize(out, 256<<10)
 	sr := bufio.NewReaderSize(spool, 256<<10)
 	spoolDec := gob.NewDecoder(sr) // reads no further than each frame (sr is an io.ByteReader)
+	ir := bufio.NewReaderSize(in, 256<<10)
+	var pos int64 // read from ir
+	var small []byte
+	next := func(n int64) ([]byte, error) { // the input's next n bytes
+		b := small
+		if n > maxKeptBuffer {
+			b = make([]byte, n)
+		} else if int64(cap(small)) < n {
+			small = make([]byte, n)
+			b = small
+		}
+		b = b[:n]
+		_, err := io.ReadFull(ir, b)
+		pos += n
+		return b, err
+	}
 	emit := func(recs []Record) {
 		for _, rec := range recs {
 			if rec.Placeholder == "" {
@@ -400,39 +460,16 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	// nothing, so it runs beside the writing (see checker).
 	ck := newChecker(r, name)
 	defer ck.stop()
-	cin.n = 0
-	rd = har.NewReader(cin, name)
-	for {
-		raw, err := rd.NextRaw()
-		gap := rd.Gap()
-		if err == io.EOF {
-			whole := rd.Index() < 0
-			ck.mu.Lock()
-			out, recs := r.outside(gap, whole, r.pol, true)
-			ck.mu.Unlock()
-			emit(recs)
-			entryRes := ck.stop()
-			n := len(headRes)
-			residual(out, -1, whole)
-			sum.Residual = append(append(headRes[:n:n], entryRes...), headRes[n:]...)
-			bw.Write(out)
-			if off, cut := rd.TailCut(); cut {
-				// The reader kept only the start of a huge tail (a 1 GiB
-				// log.comment); the rest is copied as it is, and outside
-				// warned that it was not inspected.
-				if _, err := in.Seek(start+off, io.SeekStart); err != nil {
-					return sum, err
-				}
-				if _, err := io.Copy(bw, in); err != nil {
-					return sum, err
-				}
-			}
-			break
+	for index := range entries {
+		var f frame
+		if err := spoolDec.Decode(&f); err != nil {
+			return sum, fmt.Errorf("redact: spool: %w", err)
 		}
+		gap, err := next(f.Off - pos)
 		if err != nil {
 			return sum, err
 		}
-		if rd.Index() == 0 {
+		if index == 0 {
 			ck.mu.Lock()
 			out, recs := r.outside(gap, true, r.pol, true)
 			ck.mu.Unlock()
@@ -441,10 +478,6 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 			gap = out
 		}
 		bw.Write(gap)
-		var f frame
-		if err := spoolDec.Decode(&f); err != nil {
-			return sum, fmt.Errorf("redact: spool: %w", err)
-		}
 		red := make([]byte, f.Len)
 		if _, err := io.ReadFull(sr, red); err != nil {
 			return sum, fmt.Errorf("redact: spool: %w", err)
@@ -455,18 +488,54 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		// spelling the sweep knows; a gzip body ("H4sI" in base64) could
 		// hide one from this quick look.
 		if gen < len(r.ks.order) && (r.ks.learnedSince(gen, red) || bytes.Contains(red, []byte(`"H4sI`)) || mayHideEcho(red)) {
+			raw, err := next(int64(f.Raw))
+			if err != nil {
+				return sum, err
+			}
 			ck.mu.Lock()
-			red, recs, err = r.entry(rd.Index(), raw, r.pol, true)
+			red, recs, err = r.entry(index, raw, r.pol, true)
 			ck.mu.Unlock()
 			if err != nil {
 				return sum, withFile(err, name)
 			}
+		} else if _, err := ir.Discard(f.Raw); err != nil {
+			return sum, err
+		} else {
+			pos += int64(f.Raw)
 		}
 		emit(recs)
-		ck.check(rd.Index(), red)
+		ck.check(index, red)
 		bw.Write(red)
 		sum.Entries++
-		progress(2, sum.Entries, cin.n)
+		progress(2, sum.Entries, pos)
+	}
+	// The text after the entries (all of it without entries); only the
+	// start of a huge tail (a 1 GiB log.comment), which the reader cut:
+	// the rest is copied as it is, and outside warned that it was not
+	// inspected.
+	var gap []byte
+	if cut {
+		gap, err = next(cutOff - pos)
+	} else {
+		gap, err = io.ReadAll(ir)
+	}
+	if err != nil {
+		return sum, err
+	}
+	whole := entries == 0
+	ck.mu.Lock()
+	tail, recs := r.outside(gap, whole, r.pol, true)
+	ck.mu.Unlock()
+	emit(recs)
+	entryRes := ck.stop()
+	n := len(headRes)
+	residual(tail, -1, whole)
+	sum.Residual = append(append(headRes[:n:n], entryRes...), headRes[n:]...)
+	bw.Write(tail)
+	if cut {
+		if _, err := io.Copy(bw, ir); err != nil {
+			return sum, err
+		}
 	}
 	return sum, bw.Flush()
 }
@@ -560,13 +629,20 @@ func (c *checker) stop() []Finding {
 	return c.res
 }
 
+// hugeEntry is the size of an entry from which the first pass's memory is
+// given back before the second pass.
+const hugeEntry = 16 << 20
+
 // frame is one entry in the spool between the passes: the number of
 // secrets known before it, the length of its redacted text, which follows
 // the frame as it is (through gob it was copied twice more, which a
-// 100 MB body felt), and its records.
+// 100 MB body felt), its records, and where it lies in the input (from
+// Off, Raw bytes).
 type frame struct {
 	Gen, Len int
 	Recs     []Record
+	Off      int64
+	Raw      int
 }
 
 func withFile(err error, name string) error {
