@@ -308,10 +308,12 @@ type Summary struct {
 // temporary file (mode 0600), and once to catch echoes of secrets that
 // appear before the secret does: an entry holding a value learned only
 // later is redacted again, every other entry is copied from the first
-// pass. The first pass analyses entries on several goroutines and merges
-// them in order, with the same result as one after the other (see
-// overlay.go). Memory holds a bounded window of entries (64, or 4 MiB;
-// an entry over 1 MiB is handled alone) and the secrets, never the file.
+// pass (the second reading takes only the text between entries, and the
+// entries to redact again). The first pass analyses entries on several
+// goroutines and merges them in order, with the same result as one after
+// the other (see overlay.go). Memory holds a bounded window of entries
+// (64, or 4 MiB; an entry over 1 MiB is handled alone, its text once and
+// its decoded body once) and the secrets, never the file.
 // Everything outside the entries (pages, creator, comments) is redacted
 // too, every byte that is not secret is copied unchanged, and every
 // written entry is checked again (see Check and Summary.Residual).
