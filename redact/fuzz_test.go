@@ -22,6 +22,8 @@ func FuzzParseJSON(f *testing.F) {
 		`{}`, `[]`, `"x"`, `{"a":[1,-2.5e3,true,false,null,"\u00e9\ud83d\ude00\n\"\\\/"]}`,
 		`{"a":"\u0041KIA"}`, ` {"a" : { "b" : [ ] } } `, `{"a":1,}`, `[1 2]`, `"\x"`, `"\ud800"`, `01`, `1.`, `-`, `{"a":"b"`,
 		"\"\x01\"", `{"k":"v","k":"w"}`, `[` + strings.Repeat(`[`, 50) + strings.Repeat(`]`, 51),
+		`{"a":[` + strings.Repeat(`[`, 9998) + strings.Repeat(`]`, 9999) + `}`,
+		`{"a":[` + strings.Repeat(`[`, 9999) + strings.Repeat(`]`, 10000) + `}`,
 	} {
 		f.Add(s)
 	}
@@ -29,6 +31,9 @@ func FuzzParseJSON(f *testing.F) {
 		root, err := parseJSON(s)
 		if valid := json.Valid([]byte(s)); valid != (err == nil) {
 			t.Fatalf("parseJSON error %v, json.Valid %v", err, valid)
+		}
+		if _, lerr := parseLazy(s); (lerr == nil) != (err == nil) {
+			t.Fatalf("parseJSON error %v, parseLazy error %v", err, lerr)
 		}
 		if err != nil {
 			return

@@ -324,18 +324,23 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 			if len(stack) >= har.MaxDepth {
 				return jnode{}, &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"}
 			}
+			if kind == '[' && b.lazy {
+				// Checked whole (read in place: nothing is copied), and
+				// left for elems.
+				v, err := dec.ReadValue()
+				if err != nil {
+					return jnode{}, syntaxError(dec, err)
+				}
+				n = name
+				n.kind, n.lazy, n.end = '[', true, b.base+int32(dec.InputOffset())
+				n.start = n.end - int32(len(v))
+				break
+			}
 			if _, err := dec.ReadToken(); err != nil {
 				return jnode{}, syntaxError(dec, err)
 			}
 			n = name
 			n.kind, n.start = byte(kind), b.base+int32(dec.InputOffset()-1)
-			if kind == '[' && b.lazy {
-				if err := skipArray(dec, len(stack)); err != nil {
-					return jnode{}, err
-				}
-				n.lazy, n.end = true, b.base+int32(dec.InputOffset())
-				break
-			}
 			stack = append(stack, openNode{n: n, mark: len(b.scratch)})
 			name, named = jnode{}, false
 			continue
@@ -363,38 +368,6 @@ func (b *builder) build(dec *jsontext.Decoder) (jnode, error) {
 		b.scratch = append(b.scratch, n)
 		name, named = jnode{}, false
 	}
-}
-
-// skipArray reads the rest of an array that opens at depth open (the
-// containers around it), checking it as build would.
-func skipArray(dec *jsontext.Decoder, open int) error {
-	for depth := 1; depth > 0; {
-		switch kind := dec.PeekKind(); kind {
-		case 0:
-			_, err := dec.ReadToken()
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return syntaxError(dec, err)
-		case '{', '[', '}', ']':
-			if kind == '{' || kind == '[' {
-				if open+depth >= har.MaxDepth {
-					return &jsonSyntaxError{Offset: int(dec.InputOffset()), Msg: "nesting deeper than " + strconv.Itoa(har.MaxDepth) + " levels"}
-				}
-				depth++
-			} else {
-				depth--
-			}
-			if _, err := dec.ReadToken(); err != nil {
-				return syntaxError(dec, err)
-			}
-		default:
-			if _, err := dec.ReadValue(); err != nil {
-				return syntaxError(dec, err)
-			}
-		}
-	}
-	return nil
 }
 
 func scalarKind(k jsontext.Kind) byte {
