@@ -419,6 +419,10 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 	ir := bufio.NewReaderSize(in, 256<<10)
 	var pos int64 // read from ir
 	var small []byte
+	if b, _ := ir.Peek(3); string(b) == "\xef\xbb\xbf" {
+		ir.Discard(3) // the reader drops a byte order mark, and counts it
+		pos = 3
+	}
 	next := func(n int64) ([]byte, error) { // the input's next n bytes
 		b := small
 		if n > maxKeptBuffer {

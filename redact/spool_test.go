@@ -33,3 +33,19 @@ func TestStreamSpoolUnlinked(t *testing.T) {
 		t.Fatal("Progress was never called")
 	}
 }
+
+// TestStreamBOM: a byte order mark is dropped, as the reader drops it
+// (the second pass reads the text between entries from the input again),
+// with or without entries.
+func TestStreamBOM(t *testing.T) {
+	for _, in := range []string{
+		harOf(ent{reqH: [][2]string{{"Authorization", "Bearer s3cr3t-t0ken-value"}}}.json()),
+		`{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}`,
+	} {
+		want, wsum, _ := redactString(t, newTestRedactor(t, Options{Key: testKey}), in)
+		got, gsum, _ := redactString(t, newTestRedactor(t, Options{Key: testKey}), "\ufeff"+in)
+		if got != want || gsum.Warnings != wsum.Warnings {
+			t.Errorf("with a byte order mark:\n%s\nwithout:\n%s", got, want)
+		}
+	}
+}
