@@ -424,6 +424,9 @@ func (r *Redactor) Stream(in io.ReadSeeker, out io.Writer, opts StreamOptions) (
 		pos = 3
 	}
 	next := func(n int64) ([]byte, error) { // the input's next n bytes
+		if n < 0 {
+			return nil, fmt.Errorf("%s: changed while it was redacted", name)
+		}
 		b := small
 		if n > maxKeptBuffer {
 			b = make([]byte, n)
