@@ -122,11 +122,12 @@ func TestOverlayMerge(t *testing.T) {
 			ov := newOverlay(r.ks, nil)
 			var d delta
 			ov.begin(&d)
-			out, recs, err := r.entryWith(i, []byte(e), r.pol, true, newMemos(), ov)
+			red, recs, err := r.entryEdits(i, []byte(e), r.pol, true, newMemos(), ov)
 			ov.end()
 			if err != nil {
 				t.Fatal(err)
 			}
+			out := red.es.applyBytes(red.doc)
 			for j := from; j < i; j++ {
 				if _, _, err := r.entry(j, []byte(entries[j]), r.pol, true); err != nil {
 					t.Fatal(err)

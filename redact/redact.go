@@ -174,13 +174,7 @@ func (r *Redactor) Entry(index int, raw []byte) (out []byte, recs []Record, err 
 }
 
 func (r *Redactor) entry(index int, raw []byte, p *policy, learn bool) ([]byte, []Record, error) {
-	return r.entryWith(index, raw, p, learn, nil, nil)
-}
-
-// entryWith is entry with the memos m (nil: the Redactor's, for the
-// goroutine that holds mu) and the overlay ov (nil: the keystore itself).
-func (r *Redactor) entryWith(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) ([]byte, []Record, error) {
-	red, recs, err := r.entryEdits(index, raw, p, learn, m, ov)
+	red, recs, err := r.entryEdits(index, raw, p, learn, nil, nil)
 	if red.es == nil {
 		return nil, recs, err
 	}
@@ -206,7 +200,9 @@ func (red redacted) writeTo(w *bufio.Writer) error {
 	return err
 }
 
-// entryEdits is entryWith without making the edits (a check: none).
+// entryEdits is entry without making the edits (a check has none), with
+// the memos m (nil: the Redactor's, for the goroutine that holds mu) and
+// the overlay ov (nil: the keystore itself).
 func (r *Redactor) entryEdits(index int, raw []byte, p *policy, learn bool, m *memos, ov *overlay) (redacted, []Record, error) {
 	// Read in place, not copied: nothing keeps a string of doc past this
 	// call (the keystore, the memos and the overlay keep copies; records
@@ -612,7 +608,7 @@ func (c *checker) work(m *memos) {
 	defer c.wg.Done()
 	for j := range c.jobs {
 		c.mu.RLock()
-		_, recs, _ := c.r.entryWith(j.entry, j.red, c.r.check, false, m, nil)
+		_, recs, _ := c.r.entryEdits(j.entry, j.red, c.r.check, false, m, nil)
 		c.mu.RUnlock()
 		fs := findings(c.name, recs)
 		c.bmu.Lock()
@@ -638,8 +634,10 @@ func (c *checker) stop() []Finding {
 	return c.res
 }
 
-// hugeEntry is the size of an entry from which the first pass's memory is
-// given back before the second pass.
+// hugeEntry is the size of an entry around which Stream has the garbage
+// collected at once (see firstPass.add): buffers as large as the entry
+// fall free at known points, and at the collector's pace the next ones
+// came before they went.
 const hugeEntry = 16 << 20
 
 // frame is one entry in the spool between the passes: the number of
