@@ -110,22 +110,37 @@ func (e *bashEmitter) call(w *bufio.Writer, c *call) error {
 		bodyFile = `@"$out/req-` + n + `.body"`
 		writeBodyFile(w, n, c.body)
 	}
+	plan := planArgs(c, c.origin)
+	bigURL := plan != nil && plan.url
 	var url []byte
 	target := ""
 	switch {
 	case c.base:
-		url = appendWord([]byte(`"${BASE_URL}"`), "", c.target)
 		if rawPath(c.target) {
 			w.WriteString("# not byte for byte: curl sends the non-ASCII bytes of this path percent-encoded\n")
 		}
+		if bigURL {
+			url = appendURLConfig(nil, nil, append(value{{Env: EnvBaseURL}}, c.target...))
+			break
+		}
+		url = appendWord([]byte(`"${BASE_URL}"`), "", c.target)
+	case bigURL:
+		var t value
+		if rawPath(c.target) {
+			t = append(value{{Text: originPath(c.origin)}}, c.target...)
+		}
+		url = appendURLConfig(nil, t, append(value{{Text: c.origin}}, c.target...))
 	default:
 		url = appendWord(nil, c.origin, c.target)
 		if rawPath(c.target) {
 			target = string(appendWord([]byte("--request-target "), originPath(c.origin), c.target)) + " "
 		}
 	}
+	if bigURL {
+		w.WriteString(bigURLNote)
+	}
 	first := "call " + n + " " + shellquote.Quote(c.label) + " " + strconv.Itoa(c.status) + " " + methodArgs(c) + target + string(url)
-	writeCommand(w, &e.scratch, first, c, bodyFile)
+	writeCommand(w, &e.scratch, first, c, bodyFile, plan)
 	for _, t := range c.produces {
 		writeTake(w, c, t)
 	}

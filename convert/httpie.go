@@ -63,6 +63,25 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 		bodyFile = `"$out/req-` + n + `.body"`
 		writeBodyFile(w, n, c.body)
 	}
+	var origin string
+	if c.base {
+		origin = "${BASE_URL}"
+	} else {
+		origin = c.origin
+	}
+	plan := planArgs(c, origin)
+	if plan != nil && plan.url {
+		w.WriteString("# HTTPie takes a URL on its command line only, where Linux refuses more than 128 KiB: not sent as recorded\n")
+	}
+	for i, h := range c.headers {
+		if plan != nil && plan.headers != nil && plan.headers[i] {
+			// HTTPie reads Name:@FILE's value from the file, its final
+			// line break removed (a recorded value has none).
+			w.WriteString("printf '%s' ")
+			w.Write(appendWord(nil, "", h.value))
+			w.WriteString(" >" + httpieHeaderFile(n, i) + "\n")
+		}
+	}
 	b := make([]byte, 0, 256)
 	b = append(b, "call "+n+" "+shellquote.Quote(c.label)+" "+strconv.Itoa(c.status)+" "+bodyFile+" "...)
 	const next = " \\\n  "
@@ -79,8 +98,13 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 	} else {
 		b = appendWord(b, c.origin, c.target)
 	}
-	for _, h := range c.headers {
+	for i, h := range c.headers {
 		b = append(b, next...)
+		if plan != nil && plan.headers != nil && plan.headers[i] {
+			b = shellquote.Append(b, h.name+":@")
+			b = append(b, httpieHeaderFile(n, i)...)
+			continue
+		}
 		b = appendHTTPieHeader(b, h)
 	}
 	// Remove what HTTPie would add that the recording did not have.
@@ -141,4 +165,11 @@ func httpieDropsBackslash(v value) bool {
 		}
 	}
 	return false
+}
+
+// httpieHeaderFile is the file that holds the value of call n's header i
+// when it is too big to be an argument; in $out, so private and removed
+// with it.
+func httpieHeaderFile(n string, i int) string {
+	return `"$out/req-` + n + `.header-` + strconv.Itoa(i) + `"`
 }

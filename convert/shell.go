@@ -105,16 +105,22 @@ func appendBase64Lines(dst []byte, s string) []byte {
 	return dst
 }
 
-// curlArgs returns the curl arguments for c after the URL, one option per
-// element; bodyFile is what follows --data-binary when the body does not
-// go as an argument.
-func appendCurlArgs(dst []byte, c *call, bodyFile string) []byte {
+// appendCurlArgs appends the curl arguments for c after the URL, one
+// option per line; bodyFile is what follows --data-binary when the body
+// does not go as an argument, and plan (nil for none) says which headers
+// come from files.
+func appendCurlArgs(dst []byte, c *call, bodyFile string, plan *argPlan) []byte {
 	const next = " \\\n  "
-	for _, h := range c.headers {
+	for i, h := range c.headers {
 		if h.spelt() {
 			// curl writes a Host header under its own spelling; once
 			// told to send none, it passes this one on as it is.
 			dst = append(dst, next+"-H 'Host:'"...)
+		}
+		if plan != nil && plan.headers != nil && plan.headers[i] {
+			dst = append(dst, next...)
+			dst = appendHeaderFile(dst, h)
+			continue
 		}
 		dst = append(dst, next+"-H "...)
 		if h.value.size() == 0 && h.value.isLiteral() {
@@ -171,9 +177,9 @@ func methodArgs(c *call) string {
 }
 
 // writeCommand writes first and then c's curl options, one per line.
-func writeCommand(w *bufio.Writer, scratch *[]byte, first string, c *call, bodyFile string) {
+func writeCommand(w *bufio.Writer, scratch *[]byte, first string, c *call, bodyFile string, plan *argPlan) {
 	w.WriteString(first)
-	*scratch = appendCurlArgs((*scratch)[:0], c, bodyFile)
+	*scratch = appendCurlArgs((*scratch)[:0], c, bodyFile, plan)
 	w.Write(*scratch)
 }
 
@@ -288,23 +294,33 @@ func (e *curlEmitter) call(w *bufio.Writer, orig *call) error {
 		w.WriteString("#   " + oneLineName(n) + "\n")
 	}
 
-	url := appendWord(nil, c.origin, c.target)
+	plan := planArgs(&c, c.origin)
 	first := "curl " + methodArgs(&c) + "--path-as-is "
-	if rawPath(c.target) {
+	bigURL := plan != nil && plan.url
+	if rawPath(c.target) && !bigURL {
 		first += string(appendWord([]byte("--request-target "), originPath(c.origin), c.target)) + " "
 	}
 	// curl globs [] and {}, which a variable's value may hold too.
 	if !c.target.isLiteral() || strings.ContainsAny(c.target.label(), "[]{}") {
 		first += "-g "
 	}
-	first += string(url)
+	if bigURL {
+		w.WriteString(bigURLNote)
+		var target value
+		if rawPath(c.target) {
+			target = append(value{{Text: originPath(c.origin)}}, c.target...)
+		}
+		first += string(appendURLConfig(nil, target, append(value{{Text: c.origin}}, c.target...)))
+	} else {
+		first += string(appendWord(nil, c.origin, c.target))
+	}
 	if c.body == nil || bodyAsArg(c.body) {
-		writeCommand(w, &e.scratch, first, &c, "")
+		writeCommand(w, &e.scratch, first, &c, "", plan)
 		return nil
 	}
 	// The body comes on stdin from quoted heredocs:
 	// base64 -d <<'APITAPE_BODY' | curl … --data-binary @-
-	writeBodyPipe(w, c.body, func(end string) { writeCommand(w, &e.scratch, end+" | "+first, &c, "@-") })
+	writeBodyPipe(w, c.body, func(end string) { writeCommand(w, &e.scratch, end+" | "+first, &c, "@-", plan) })
 	return nil
 }
 
