@@ -182,6 +182,7 @@ func TestBigValuesRoundTrip(t *testing.T) {
 		if !bytes.Contains(out, []byte("# HTTPie takes a URL on its command line only")) {
 			t.Error("no comment says HTTPie cannot send the big URL")
 		}
+		shellcheck(t, "big.httpie.sh", out)
 		// HTTPie cannot take the big URL from anywhere but its command line.
 		run(t, "httpie", es[:2], func(out []byte) { runShell(t, out, nil) }, func(w want, got *received) {
 			g := without(got, func(name, value string) bool {
