@@ -100,8 +100,9 @@ func curlVersion(t testing.TB, curl string) int {
 }
 
 // TestBigValuesRoundTrip: a 200 KiB header, a 200 KiB cookie and a 200
-// KiB query, each over what Linux lets one argument be, arrive byte for
-// byte from every target that runs here. curl before 8.2 reads config
+// KiB query, each over what Linux lets one argument be, and a big header
+// beside a big body arrive byte for byte from every target that runs
+// here. curl before 8.2 reads config
 // lines of at most 100 KiB, so with it the query is 80 KiB for curl and
 // bash (still over maxArgValue, so through the config).
 func TestBigValuesRoundTrip(t *testing.T) {
@@ -130,12 +131,19 @@ func TestBigValuesRoundTrip(t *testing.T) {
 	// interpreted on the way.
 	header := bigText(size, `a"b\c#d $HOME é 'q' `) + "end"
 	cookie := "big=" + bigText(size, `v%3D1;x`)
+	// A body too big for an argument, on stdin (curl) or in a file (bash,
+	// HTTPie), with a big header beside it.
+	post := entry("http://h.example/p", []har.NameValue{{Name: "Content-Type", Value: "text/plain"}, {Name: "X-Big", Value: header}}, nil)
+	post.Request.Method = "POST"
+	postBody := bigText(100<<10, "body 'with' \"quotes\" \x01\n")
+	post.Request.PostData = &har.PostData{MimeType: "text/plain", Text: &postBody}
 	queryFor := func(n int) string { return "/q?" + bigText(n, `k=%2F[]{}é"\a&`) + "=end" }
 	entries := func(query string) []*har.Entry {
 		return []*har.Entry{
 			entry("http://h.example/h", []har.NameValue{{Name: "X-Big", Value: header}, {Name: "X-After", Value: "1"}}, nil),
 			entry("http://h.example/c", nil, []har.Cookie{{Name: "big", Value: cookie[len("big="):]}}),
 			entry("http://h.example"+query, []har.NameValue{{Name: "X-Small", Value: "s"}}, nil),
+			post,
 		}
 	}
 	curlQuery := queryFor(size)
@@ -159,7 +167,7 @@ func TestBigValuesRoundTrip(t *testing.T) {
 			t.Fatalf("server received %d requests, want %d", len(got), len(es))
 		}
 		for i, e := range es {
-			checkOne(expectExact(i, e, nil), got[i])
+			checkOne(expectExact(i, e, e.Request.Body()), got[i])
 		}
 	}
 	for _, format := range []string{"curl", "bash"} {
@@ -184,7 +192,7 @@ func TestBigValuesRoundTrip(t *testing.T) {
 		}
 		shellcheck(t, "big.httpie.sh", out)
 		// HTTPie cannot take the big URL from anywhere but its command line.
-		run(t, "httpie", es[:2], func(out []byte) { runShell(t, out, nil) }, func(w want, got *received) {
+		run(t, "httpie", []*har.Entry{es[0], es[1], es[3]}, func(out []byte) { runShell(t, out, nil) }, func(w want, got *received) {
 			g := without(got, func(name, value string) bool {
 				return name == "user-agent" && strings.HasPrefix(value, "python-urllib3/") || name == "accept-encoding" && value == "identity"
 			})
