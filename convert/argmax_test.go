@@ -129,7 +129,7 @@ func TestBigValuesRoundTrip(t *testing.T) {
 	}
 	// Quotes, backslashes, #, spaces, $ and non-ASCII: nothing may be
 	// interpreted on the way.
-	header := bigText(size, `a"b\c#d $HOME é 'q' `) + "end"
+	header := bigText(size, `a"b\c#d $HOME é 'q' `+strings.Repeat("x", 200)) + "end"
 	cookie := "big=" + bigText(size, `v%3D1;x`)
 	// A body too big for an argument, on stdin (curl) or in a file (bash,
 	// HTTPie), with a big header beside it.
