@@ -10,11 +10,20 @@ import (
 // Linux refuses any single argument over 128 KiB (MAX_ARG_STRLEN) and all
 // of them with the environment over about 2 MiB, so a recorded value that
 // big cannot be one of curl's arguments. Above maxArgValue a header goes
-// through a header file (-H @FILE) and the URL through a config (-K FILE),
-// both process substitutions: nothing is written to disk, and what stays
-// under it (almost every value) keeps the readable form. A variable, not
-// a constant, so that tests can lower it.
-var maxArgValue = 64 << 10
+// through a header file (-H @FILE), and above maxArgURL the URL through a
+// config (-K FILE), both process substitutions: nothing is written to
+// disk, and what stays under them (almost every value) keeps the readable
+// form. The URL stays an argument as long as Linux allows, since curl
+// before 8.2 reads config lines of at most 100 KiB. Variables, not
+// constants, so that tests can lower them.
+var (
+	maxArgValue = 64 << 10
+	maxArgURL   = maxArgString
+)
+
+// maxArgString is the longest argument Linux passes: MAX_ARG_STRLEN, 128
+// KiB with the terminating NUL.
+const maxArgString = 128<<10 - 1
 
 // maxArgTotal bounds what one call's headers and URL put on the command
 // line together; past it, headers go through files too.
@@ -53,7 +62,7 @@ func (p argPlan) any() bool {
 func planArgs(c *call, origin string) *argPlan {
 	total := len(origin) + sentSize(c.target)
 	var p *argPlan
-	if total > maxArgValue {
+	if total > maxArgURL {
 		p = &argPlan{url: true}
 		total = 0
 	}

@@ -63,16 +63,16 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 		bodyFile = `"$out/req-` + n + `.body"`
 		writeBodyFile(w, n, c.body)
 	}
-	var origin string
-	if c.base {
-		origin = "${BASE_URL}"
-	} else {
-		origin = c.origin
+	if len(c.origin)+sentSize(c.target) > maxArgString {
+		// The script stops here, saying why, rather than with E2BIG.
+		w.WriteString("# HTTPie takes the URL from its command line only, where Linux refuses more than 128 KiB\n")
+		msg := "apitape: call " + n + " (" + oneLineName(c.label) + "): its URL is too long for HTTPie's command line; --to bash or --to python sends it"
+		w.WriteString("{ echo " + shellquote.Quote(msg) + " >&2; false; }\n")
+		return nil
 	}
-	plan := planArgs(c, origin)
-	if plan != nil && plan.url {
-		w.WriteString("# HTTPie takes a URL on its command line only, where Linux refuses more than 128 KiB: not sent as recorded\n")
-	}
+	// A URL over maxArgValue stays an argument: HTTPie has nowhere else
+	// to read it from.
+	plan := planArgs(c, c.origin)
 	for i, h := range c.headers {
 		if plan != nil && plan.headers != nil && plan.headers[i] {
 			// HTTPie reads Name:@FILE's value from the file, its final
