@@ -98,8 +98,8 @@ func appendHeaderFile(dst []byte, h header) []byte {
 
 // appendURLConfig appends -K <(…), a curl config that sets the request
 // target (when target is not nil) and the URL: config lines are read
-// from a file, not the command line. curl 7.x reads lines of up to 100 KiB
-// only; 8.2 and later up to 10 MiB.
+// from a file, not the command line. curl before 8.2 reads lines of up to
+// 100 KiB only, less than an argument may be; 8.2 and later up to 10 MiB.
 func appendURLConfig(dst []byte, target, url value) []byte {
 	if target == nil {
 		return appendConfig(dst, configOpt{"url", url})
@@ -189,4 +189,4 @@ func curlConfigEscape(s string) string {
 }
 
 // bigURLNote precedes a command whose URL comes from a config.
-const bigURLNote = "# the URL is too long for a command line: curl reads it from a config (over 100 KiB: curl 8.2 or later)\n"
+const bigURLNote = "# the URL is too long for a command line: curl reads it from a config (curl 8.2 or later)\n"
