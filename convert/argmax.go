@@ -45,18 +45,6 @@ type argPlan struct {
 	headers []bool // by index into c.headers: through -H @FILE
 }
 
-func (p argPlan) any() bool {
-	if p.url {
-		return true
-	}
-	for _, h := range p.headers {
-		if h {
-			return true
-		}
-	}
-	return false
-}
-
 // planArgs decides, for a call whose URL is origin plus c.target, which
 // values are too big to be arguments; nil when none is (the common case).
 func planArgs(c *call, origin string) *argPlan {
