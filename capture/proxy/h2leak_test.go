@@ -167,6 +167,40 @@ func TestHTTP2UpstreamClosed(t *testing.T) {
 // request with n bytes in DATA frames of 1 KiB and hangs up right after
 // the last one, without a GOAWAY.
 func newHangUpServer(t *testing.T, n int) *httptest.Server {
+	return newFramerServer(t, func(tc *tls.Conn, fr *http2.Framer) {
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			hf, ok := f.(*http2.HeadersFrame)
+			if !ok {
+				continue
+			}
+			var block bytes.Buffer
+			enc := hpack.NewEncoder(&block)
+			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+			enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(n)})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: hf.StreamID, BlockFragment: block.Bytes(), EndHeaders: true})
+			chunk := bytes.Repeat([]byte("x"), 1024)
+			for sent := 0; sent < n; sent += len(chunk) {
+				fr.WriteData(hf.StreamID, sent+len(chunk) >= n, chunk[:min(len(chunk), n-sent)])
+			}
+			// Hang up, but read what the proxy still sends: closing
+			// with unread input would reset the connection, and the
+			// proxy would lose what it had not read yet.
+			tc.CloseWrite()
+			tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			io.Copy(io.Discard, tc)
+			return
+		}
+	})
+}
+
+// newFramerServer starts an h2 upstream whose connections serve runs,
+// with the client's preface read and the server's SETTINGS sent: a test
+// decides every frame it sends, and when it hangs up.
+func newFramerServer(t *testing.T, serve func(tc *tls.Conn, fr *http2.Framer)) *httptest.Server {
 	t.Helper()
 	s := httptest.NewUnstartedServer(http.NotFoundHandler())
 	s.TLS = &tls.Config{NextProtos: []string{"h2"}}
@@ -182,32 +216,7 @@ func newHangUpServer(t *testing.T, n int) *httptest.Server {
 			if fr.WriteSettings() != nil {
 				return
 			}
-			for {
-				f, err := fr.ReadFrame()
-				if err != nil {
-					return
-				}
-				hf, ok := f.(*http2.HeadersFrame)
-				if !ok {
-					continue
-				}
-				var block bytes.Buffer
-				enc := hpack.NewEncoder(&block)
-				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
-				enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(n)})
-				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: hf.StreamID, BlockFragment: block.Bytes(), EndHeaders: true})
-				chunk := bytes.Repeat([]byte("x"), 1024)
-				for sent := 0; sent < n; sent += len(chunk) {
-					fr.WriteData(hf.StreamID, sent+len(chunk) >= n, chunk[:min(len(chunk), n-sent)])
-				}
-				// Hang up, but read what the proxy still sends: closing
-				// with unread input would reset the connection, and the
-				// proxy would lose what it had not read yet.
-				tc.CloseWrite()
-				tc.SetReadDeadline(time.Now().Add(10 * time.Second))
-				io.Copy(io.Discard, tc)
-				return
-			}
+			serve(tc, fr)
 		},
 	}
 	s.StartTLS()

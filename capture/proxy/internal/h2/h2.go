@@ -15,9 +15,14 @@
 // Package h2 contains basic HTTP/2 handling for Martian.
 //
 // This is a copy of github.com/google/martian/v3/h2 at v3.3.3 (Apache
-// License 2.0, see LICENSE) with changes marked "apitape" in relay.go (a
-// relay that ends still sends the frames it had queued) and these in this
-// file: the caller
+// License 2.0, see LICENSE) with changes marked "apitape" in relay.go and
+// queued_frames.go (a relay that ends still sends the frames it had
+// queued; a stream's window is given back to its sender only as its data
+// leaves the proxy, so a slow reader holds at most one stream window in
+// the proxy; an upstream that hangs up has what it sent delivered first,
+// as the client's windows allow; PING and GOAWAY keep their place among
+// the frames before them; a reset stream's queued frames are dropped) and
+// these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed

@@ -222,3 +222,30 @@ func (f *queuedRSTStreamFrame) send(dest *http2.Framer) error {
 func (f *queuedRSTStreamFrame) String() string {
 	return fmt.Sprintf("RSTStream[id=%d, errCode=%v]", f.streamID, f.errCode)
 }
+
+// queuedPingFrame and queuedGoAwayFrame (apitape) are connection frames
+// that keep their place among the frames before them.
+type queuedPingFrame struct {
+	ack  bool
+	data [8]byte
+}
+
+func (*queuedPingFrame) StreamID() uint32 { return 0 }
+
+func (*queuedPingFrame) flowControlSize() int { return 0 }
+
+func (f *queuedPingFrame) send(dest *http2.Framer) error { return dest.WritePing(f.ack, f.data) }
+
+type queuedGoAwayFrame struct {
+	lastStreamID uint32
+	errCode      http2.ErrCode
+	debug        []byte
+}
+
+func (*queuedGoAwayFrame) StreamID() uint32 { return 0 }
+
+func (*queuedGoAwayFrame) flowControlSize() int { return 0 }
+
+func (f *queuedGoAwayFrame) send(dest *http2.Framer) error {
+	return dest.WriteGoAway(f.lastStreamID, f.errCode, f.debug)
+}

@@ -97,6 +97,13 @@ type relay struct {
 	// guarantee frame order without blocking on each frame being sent.
 	output chan queuedFrame
 
+	// apitape: queued counts the frames in outputBuffers, not yet on
+	// output; emptied is signalled when it falls to 0. srcEnded is set
+	// when src has hung up: see drain.
+	queued   int
+	emptied  chan struct{}
+	srcEnded atomic.Bool
+
 	enableDebugLogs *bool
 
 	// The following fields depend on a circular dependency between the relays in opposite directions
@@ -128,6 +135,7 @@ func newRelay(
 		connectionWindowSize: defaultInitialWindowSize,
 		outputBuffers:        make(map[uint32]*outputBuffer),
 		output:               make(chan queuedFrame, outputChannelSize),
+		emptied:              make(chan struct{}, 1),
 		enableDebugLogs:      enableDebugLogs,
 	}
 	ret.encoder = hpack.NewEncoder(&ret.reencoded)
@@ -170,8 +178,12 @@ func (r *relay) relayFrames(closing chan bool) error {
 		var err error
 		send := func(f queuedFrame) error {
 			r.destMu.Lock()
-			defer r.destMu.Unlock()
-			return f.send(r.dest)
+			err := f.send(r.dest)
+			r.destMu.Unlock()
+			if err == nil {
+				r.returnStreamWindow(f)
+			}
+			return err
 		}
 		for {
 			select {
@@ -217,6 +229,15 @@ func (r *relay) relayFrames(closing chan bool) error {
 		select {
 		case <-frameReady:
 			if err != nil {
+				// apitape: an upstream that hangs up (after a GOAWAY or
+				// not) has the answers it sent delivered first; those
+				// that wait for the client's windows would be lost.
+				r.srcEnded.Store(true)
+				if r.dir == ServerToClient {
+					if derr := r.drain(closing, writerErr); derr != nil {
+						return derr
+					}
+				}
 				if err == io.EOF {
 					return nil
 				}
@@ -239,14 +260,27 @@ func (r *relay) relayFrames(closing chan bool) error {
 }
 
 func (r *relay) processFrame(f http2.Frame) error {
+	// apitape: once dest has hung up, and the peer relay delivers what
+	// dest sent before (see drain), only what lets it do so is taken.
+	if r.peer.srcEnded.Load() {
+		switch f := f.(type) {
+		case *http2.WindowUpdateFrame:
+			r.peer.updateWindow(f)
+		case *http2.RSTStreamFrame:
+			r.peer.dropStream(f.StreamID)
+		}
+		return nil
+	}
 	var err error
 	switch f := f.(type) {
 	case *http2.DataFrame:
-		// The proxy's window increments as soon as it receives data. This assumes that the proxy has
-		// ample resources because it is inteded for testing and development.
-		if err = r.peer.sendWindowUpdates(f); err == nil {
-			err = r.processor(f.StreamID).Data(f.Data(), f.StreamEnded())
-		}
+		// apitape: the connection's window increments as soon as the
+		// proxy receives data, the stream's only once the data has gone
+		// on (see returnStreamWindow), so that a stream holds at most
+		// one stream window in the proxy. A window update that cannot
+		// reach a source that has hung up does not stop what it sent.
+		r.peer.sendWindowUpdates(f)
+		err = r.processor(f.StreamID).Data(f.Data(), f.StreamEnded())
 	case *http2.HeadersFrame:
 		if !f.HeadersEnded() {
 			r.headerBuffer.Reset()
@@ -263,6 +297,10 @@ func (r *relay) processFrame(f http2.Frame) error {
 	case *http2.PriorityFrame:
 		err = r.processor(f.StreamID).Priority(f.PriorityParam)
 	case *http2.RSTStreamFrame:
+		// apitape: nothing more goes either way on a reset stream; what
+		// was queued for it would wait for windows that never open.
+		r.dropStream(f.StreamID)
+		r.peer.dropStream(f.StreamID)
 		err = r.processor(f.StreamID).RSTStream(f.ErrCode)
 	case *http2.SettingsFrame:
 		if f.IsAck() {
@@ -302,13 +340,12 @@ func (r *relay) processFrame(f http2.Frame) error {
 			err = r.processor(f.StreamID).PushPromise(f.PromiseID, headers)
 		}
 	case *http2.PingFrame:
-		r.destMu.Lock()
-		err = r.dest.WritePing(f.IsAck(), f.Data)
-		r.destMu.Unlock()
+		// apitape: PING and GOAWAY go out in order with the frames that
+		// came before them, not ahead of them.
+		r.enqueueFrame(&queuedPingFrame{ack: f.IsAck(), data: f.Data})
 	case *http2.GoAwayFrame:
-		r.destMu.Lock()
-		err = r.dest.WriteGoAway(f.LastStreamID, f.ErrCode, f.DebugData())
-		r.destMu.Unlock()
+		r.enqueueFrame(&queuedGoAwayFrame{lastStreamID: f.LastStreamID, errCode: f.ErrCode,
+			debug: bytes.Clone(f.DebugData())})
 	case *http2.WindowUpdateFrame:
 		r.peer.updateWindow(f)
 	case *http2.ContinuationFrame:
@@ -377,7 +414,7 @@ func (r *relay) updateWindow(f *http2.WindowUpdateFrame) {
 	r.flowMu.Lock()
 	w := r.outputBuffer(f.StreamID)
 	w.windowSize += int(f.Increment)
-	w.emitEligibleFrames(r.output, &r.connectionWindowSize)
+	r.emit(w)
 	r.flowMu.Unlock()
 }
 
@@ -406,7 +443,8 @@ func (r *relay) data(id uint32, data []byte, streamEnded bool) error {
 
 		r.flowMu.Lock()
 		w.enqueue(f)
-		w.emitEligibleFrames(r.output, &r.connectionWindowSize)
+		r.queued++ // apitape
+		r.emit(w)
 		r.flowMu.Unlock()
 
 		// Some protocols send empty data frames with END_STREAM so the check is done here at the end
@@ -485,16 +523,77 @@ func (r *relay) enqueueFrame(f queuedFrame) {
 	r.flowMu.Lock()
 	w := r.outputBuffer(f.StreamID())
 	w.enqueue(f)
-	w.emitEligibleFrames(r.output, &r.connectionWindowSize)
+	r.queued++ // apitape
+	r.emit(w)
 	r.flowMu.Unlock()
 }
 
 func (r *relay) sendQueuedFramesUnderWindowSize() {
 	r.flowMu.Lock()
 	for _, w := range r.outputBuffers {
-		w.emitEligibleFrames(r.output, &r.connectionWindowSize)
+		r.emit(w)
 	}
 	r.flowMu.Unlock()
+}
+
+// emit passes the frames of w that fit the windows on to output, and
+// keeps count of those left (apitape). The caller holds flowMu.
+func (r *relay) emit(w *outputBuffer) {
+	r.queued -= w.emitEligibleFrames(r.output, &r.connectionWindowSize)
+	if r.queued == 0 {
+		select {
+		case r.emptied <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// dropStream forgets the frames queued for stream id (apitape).
+func (r *relay) dropStream(id uint32) {
+	r.flowMu.Lock()
+	if w, ok := r.outputBuffers[id]; ok {
+		r.queued -= w.queue.Len()
+		w.queue.Init()
+		r.emit(w)
+	}
+	r.flowMu.Unlock()
+}
+
+// drain waits until every frame queued for dest has gone to output, as
+// dest's windows allow, or until closing or a failed write (apitape).
+// It runs once src has hung up: the peer relay still takes dest's
+// window updates meanwhile.
+func (r *relay) drain(closing chan bool, writerErr chan error) error {
+	for {
+		r.flowMu.Lock()
+		n := r.queued
+		r.flowMu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-r.emptied:
+		case err := <-writerErr:
+			return fmt.Errorf("sending frame: %w", err)
+		case <-closing:
+			return nil
+		}
+	}
+}
+
+// returnStreamWindow gives src back the stream window of a DATA frame
+// that has gone to dest (apitape): until then its stream waits, so that
+// a slow reader holds up its own stream rather than filling the proxy.
+// The last frame of a stream needs none back, and a source that has hung
+// up none at all.
+func (r *relay) returnStreamWindow(f queuedFrame) {
+	d, ok := f.(*queuedDataFrame)
+	if !ok || len(d.data) == 0 || d.endStream {
+		return
+	}
+	r.peer.destMu.Lock()
+	r.peer.dest.WriteWindowUpdate(d.streamID, uint32(len(d.data)))
+	r.peer.destMu.Unlock()
 }
 
 // outputBuffer returns the outputBuffer instance for the given stream, creating one if needed.
@@ -519,12 +618,9 @@ func (r *relay) sendWindowUpdates(f *http2.DataFrame) error {
 	}
 	r.destMu.Lock()
 	defer r.destMu.Unlock()
-	// First updates the connection level window.
-	if err := r.dest.WriteWindowUpdate(0, uint32(len(f.Data()))); err != nil {
-		return err
-	}
-	// Next updates the stream specific window.
-	return r.dest.WriteWindowUpdate(f.StreamID, uint32(len(f.Data())))
+	// apitape: the connection level window only; the stream's is given
+	// back when the data has gone on (returnStreamWindow).
+	return r.dest.WriteWindowUpdate(0, uint32(len(f.Data())))
 }
 
 func (r *relay) decodeFull(data []byte) ([]hpack.HeaderField, error) {
@@ -568,7 +664,7 @@ type outputBuffer struct {
 // given connection window size. It updates the given connectionWindowSize if applicable.
 //
 // This is not thread-safe. The caller should be holding `relay.flowMu`.
-func (w *outputBuffer) emitEligibleFrames(output chan queuedFrame, connectionWindowSize *int) {
+func (w *outputBuffer) emitEligibleFrames(output chan queuedFrame, connectionWindowSize *int) (emitted int) {
 	for e := w.queue.Front(); e != nil; {
 		f := e.Value.(queuedFrame)
 		if f.flowControlSize() > *connectionWindowSize || f.flowControlSize() > w.windowSize {
@@ -582,7 +678,9 @@ func (w *outputBuffer) emitEligibleFrames(output chan queuedFrame, connectionWin
 		next := e.Next()
 		w.queue.Remove(e)
 		e = next
+		emitted++ // apitape
 	}
+	return emitted
 }
 
 // enqueue adds the frame to this stream output. This is not thread-safe. The caller must hold
