@@ -47,9 +47,10 @@ type alpnAnswer struct {
 }
 
 type h2State struct {
-	cfg   *h2.Config
-	roots *x509.CertPool
-	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	cfg      *h2.Config
+	roots    *x509.CertPool
+	insecure bool // the upstream's certificate is not verified
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	answers map[string]alpnAnswer
@@ -60,9 +61,9 @@ type h2State struct {
 // process's standard error; the proxy says what matters through Logf.
 var quietMartian sync.Once
 
-func newH2State(roots *x509.CertPool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h2State {
+func newH2State(roots *x509.CertPool, insecure bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h2State {
 	quietMartian.Do(func() { mlog.SetLevel(mlog.Silent) })
-	s := &h2State{roots: roots, dial: dial, answers: map[string]alpnAnswer{}, conns: map[*url.URL]*h2Conn{}}
+	s := &h2State{roots: roots, insecure: insecure, dial: dial, answers: map[string]alpnAnswer{}, conns: map[*url.URL]*h2Conn{}}
 	s.cfg = &h2.Config{
 		RootCAs: roots,
 		StreamProcessorFactories: []h2.StreamProcessorFactory{func(u *url.URL, sinks *h2.Processors) (h2.Processor, h2.Processor) {
@@ -77,8 +78,9 @@ func newH2State(roots *x509.CertPool, dial func(ctx context.Context, network, ad
 				&h2Side{Processor: sinks.ForDirection(h2.ServerToClient), st: st}
 		}},
 	}
-	// The relay's upstream goes through the proxy's dialer, as HTTP/1.1
-	// does (loop guard, timeouts), and closes when the relay ends.
+	// The relay's upstream goes through the proxy's dialer and TLS
+	// settings, as HTTP/1.1 does (loop guard, timeouts, roots or no
+	// verification), and closes when the relay ends.
 	s.cfg.Dial = func(ctx context.Context, authority string) (net.Conn, error) {
 		tc, err := s.dialTLS(ctx, authority, "h2")
 		if err != nil {
@@ -102,7 +104,7 @@ func (s *h2State) dialTLS(ctx context.Context, authority string, protos ...strin
 		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(authority)
-	tc := tls.Client(raw, &tls.Config{RootCAs: s.roots, ServerName: host, NextProtos: protos})
+	tc := tls.Client(raw, &tls.Config{RootCAs: s.roots, InsecureSkipVerify: s.insecure, ServerName: host, NextProtos: protos})
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err

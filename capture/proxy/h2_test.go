@@ -175,3 +175,24 @@ func TestHTTP2GoClient(t *testing.T) {
 		}
 	}
 }
+
+// With InsecureUpstream, an upstream whose certificate nothing vouches
+// for still gets h2 when it and the client offer it.
+func TestHTTP2InsecureUpstream(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.InsecureUpstream, o.UpstreamRoots = true, nil }, capture.Options{})
+	up := newProtoServer(t, true)
+	tr := h.h2Transport()
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get(up.URL + "/v1/self-signed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.Proto != "HTTP/2.0" || !strings.Contains(string(b), `"proto":"HTTP/2.0"`) {
+		t.Fatalf("the client spoke %s with the proxy, the upstream answered %s (%v)", res.Proto, b, err)
+	}
+	if e := h.only(t); e.Request.HTTPVersion != "HTTP/2.0" {
+		t.Errorf("recorded %s", e.Request.HTTPVersion)
+	}
+}

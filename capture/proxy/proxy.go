@@ -160,10 +160,8 @@ func New(opts Options) (*Proxy, error) {
 	}
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.guard.control}
 	p.tr = newTransport(d, opts.InsecureUpstream, opts.UpstreamRoots)
-	// The h2 relay always verifies the upstream's certificate: no h2
-	// when the user asked not to verify.
-	if p.mitm != nil && !opts.InsecureUpstream {
-		p.h2 = newH2State(opts.UpstreamRoots, d.DialContext)
+	if p.mitm != nil {
+		p.h2 = newH2State(opts.UpstreamRoots, opts.InsecureUpstream, d.DialContext)
 	}
 	return p, nil
 }
