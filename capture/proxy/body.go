@@ -70,8 +70,11 @@ func (t *bodyTap) kept() int64 {
 	return int64(len(t.body.buf))
 }
 
-// whole reports whether the whole body went through.
+// whole reports whether the whole body went through; no body did.
 func (t *bodyTap) whole() bool {
+	if t == nil {
+		return true
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.complete

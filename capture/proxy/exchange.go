@@ -56,6 +56,7 @@ type exchange struct {
 	resFields []field  // the response head as the server wrote it
 	upTap     *headTap // the upstream connection's
 	reqBody   *bodyTap
+	sent      *clientBody // reqBody as the upstream transport reads it
 	resBody   *bodyTap
 	ws        *wsTap
 	stamps    [nStamps]atomic.Int64 // ns since start; 0 = never happened

@@ -160,6 +160,7 @@ func (p *Proxy) handle(cc *clientConn, req *http.Request, fields []field) bool {
 	}
 	// Deferred: an exchange cut anywhere is still recorded.
 	defer x.finish()
+	defer x.detach(cc)
 	out := x.outbound(cc)
 	res, err := x.roundTrip(out)
 	if err != nil {
@@ -302,7 +303,8 @@ func (x *exchange) outbound(cc *clientConn) *http.Request {
 	}
 	var body io.ReadCloser = http.NoBody
 	if x.reqBody != nil {
-		body = x.reqBody
+		x.sent = &clientBody{rc: x.reqBody}
+		body = x.sent
 		if in.ProtoAtLeast(1, 1) && strings.EqualFold(in.Header.Get("Expect"), "100-continue") {
 			body = &continueReader{rc: body, cc: cc}
 		}
@@ -338,6 +340,54 @@ func originForm(target string) string {
 		return "/" + rest[j:]
 	}
 	return rest[j:]
+}
+
+// clientBody is the request body as the upstream transport reads it. The
+// transport may read and close it from a goroutine of its own after the
+// exchange is over (when the upstream answered before reading it all),
+// by which time the connection's reader serves the next exchange or
+// another connection: detach cuts it off before.
+type clientBody struct {
+	mu  sync.Mutex
+	rc  io.ReadCloser
+	off bool
+}
+
+var errDetached = errors.New("the exchange is over")
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.off {
+		return 0, errDetached
+	}
+	return b.rc.Read(p)
+}
+
+func (b *clientBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.off {
+		return nil
+	}
+	b.off = true
+	return b.rc.Close()
+}
+
+// detach takes the request body away from the upstream transport. A read
+// of the client still in progress is ended first (the connection closes
+// after an exchange that did not read its body whole).
+func (x *exchange) detach(cc *clientConn) {
+	b := x.sent
+	if b == nil {
+		return
+	}
+	if !x.reqBody.whole() {
+		cc.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	b.mu.Lock()
+	b.off = true
+	b.mu.Unlock()
 }
 
 // continueReader sends the client its 100 Continue when the request body
@@ -423,7 +473,7 @@ func (cc *clientConn) writeResponse(x *exchange, req *http.Request, res *http.Re
 		// Recorded before the client has its answer, so that a client
 		// that has it can count on the entry being in the file.
 		x.finish()
-		return b.Flush() == nil && !closeAfter
+		return b.Flush() == nil && !closeAfter && x.reqBody.whole()
 	}
 	bufp := copyBufferPool.Get().(*[]byte)
 	defer copyBufferPool.Put(bufp)
@@ -464,10 +514,7 @@ func (cc *clientConn) writeResponse(x *exchange, req *http.Request, res *http.Re
 	}
 	// A request body the upstream did not read would be taken for the
 	// next request.
-	if x.reqBody != nil && !x.reqBody.whole() {
-		return false
-	}
-	return !closeAfter
+	return !closeAfter && x.reqBody.whole()
 }
 
 // relay joins an upgraded connection (a WebSocket) to the client until
