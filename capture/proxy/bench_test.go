@@ -144,3 +144,36 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkHTTP2Download times 8 MiB answers from a net/http h2 server
+// through the proxy's h2 relay to a Go client, one at a time on one
+// connection, bodies not kept (MaxBody < 0): the relay's own throughput,
+// flow control included.
+func BenchmarkHTTP2Download(b *testing.B) {
+	const size = 8 << 20
+	chunk := make([]byte, 64<<10)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for sent := 0; sent < size; sent += len(chunk) {
+			w.Write(chunk)
+		}
+	}))
+	up.EnableHTTP2 = true
+	up.StartTLS()
+	defer up.Close()
+	h := newHarness(b, func(o *Options) { o.MaxBody = -1 }, capture.Options{})
+	tr := h.h2Transport()
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	b.SetBytes(size)
+	for b.Loop() {
+		res, err := c.Get(up.URL + "/download")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || n != size || res.Proto != "HTTP/2.0" {
+			b.Fatalf("%s: %d bytes of %d (%v)", res.Proto, n, size, err)
+		}
+	}
+}
