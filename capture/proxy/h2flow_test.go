@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -482,6 +484,54 @@ func TestHTTP2SlowClient(t *testing.T) {
 		get(&http.Client{Transport: tr2}, fmt.Sprintf("%s/other/%d", other.URL, i), "HTTP/2.0")
 	}
 	if err := readPattern(res.Body, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A net/http h2 server shut down while it sends a large answer: it says
+// GOAWAY, sends the rest and closes the connection right after its last
+// DATA frame; the client gets every byte.
+func TestHTTP2ServerShutdown(t *testing.T) {
+	const size = 8 << 20
+	h := newHarness(t, nil, capture.Options{})
+	started := make(chan struct{})
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(started)
+		buf := make([]byte, 16<<10)
+		for sent := 0; sent < size; sent += len(buf) {
+			for i := range buf {
+				buf[i] = pattern(sent + i)
+			}
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	up.EnableHTTP2 = true
+	up.Config.ErrorLog = log.New(io.Discard, "", 0)
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	tr := smallWindows(h.h2Transport())
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get(up.URL + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	<-started
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		shut <- up.Config.Shutdown(ctx)
+	}()
+	if err := readPattern(res.Body, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-shut; err != nil {
 		t.Fatal(err)
 	}
 }
