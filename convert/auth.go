@@ -198,11 +198,6 @@ func (a *Auth) envNames() []string {
 	return names
 }
 
-// CSRFHeaders are the request headers that carry a CSRF token, lower
-// case, sorted: replay --auth drops them with the session.
-func CSRFHeaders() []string {
-	return cred.CSRFHeaders()
-}
 
 // sendsPassword reports a call whose body holds a redacted password: a
 // login.

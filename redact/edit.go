@@ -102,14 +102,6 @@ func (es *editSet) whole(decoded string, n int, encode func(string) string) edit
 	return edit{start: 0, end: n, text: encode(es.apply(decoded)), recs: es.recs()}
 }
 
-// mapped moves edits made on a decoded string back onto its encoded text,
-// escaping each replacement for that encoding. It fails when an edit
-// boundary falls inside one escape; the caller then re-encodes it whole.
-func (es *editSet) mapped(m escMap, escape func(string) string) (*editSet, bool) {
-	out := &editSet{}
-	return out, es.addMapped(out, func() rawPositions { return m }, escape, 0)
-}
-
 // rawPositions maps decoded offsets to encoded ones (see escMap.rawPos);
 // addMapped asks for offsets in increasing order, which lets a JSON
 // string's map be read off its text (jsonCursor) instead of kept.
@@ -117,9 +109,11 @@ type rawPositions interface {
 	rawPos(i int) (pos int, inside bool)
 }
 
-// addMapped adds what mapped returns, moved by off, to dst without a set
-// in between; false (and dst unchanged) where mapped fails. positions
-// gives a fresh map for each pass over the edits.
+// addMapped moves edits made on a decoded string back onto its encoded
+// text, escaping each replacement for that encoding, and adds them, moved
+// by off, to dst. It reports false (dst unchanged) when an edit boundary
+// falls inside one escape; the caller then re-encodes the string whole.
+// positions gives a fresh map for each pass over the edits.
 func (es *editSet) addMapped(dst *editSet, positions func() rawPositions, escape func(string) string, off int) bool {
 	m := positions()
 	for _, e := range es.e {

@@ -619,9 +619,6 @@ func pick(c []match, fn func(start, end, form int)) {
 	}
 }
 
-// any reports whether s holds a form for which ok is true.
-func (m *matcher) any(s string, ok func(*sweepForm) bool) bool { return anyForm(m, s, ok) }
-
 func anyForm[T text](m *matcher, s T, ok func(*sweepForm) bool) bool {
 	found := false
 	candidates(m, s, func(_, _, form int) bool {

@@ -178,17 +178,6 @@ func (o *overlay) sweep(s string, fn func(start, end int, value, class string)) 
 	o.cands = c[:0]
 }
 
-// merge applies d, made by an analysis that began at d.ver, if nothing
-// learned since could have changed that analysis; else it changes nothing
-// and reports false.
-func (k *keystore) merge(d *delta) bool {
-	if !k.valid(d, nil) {
-		return false
-	}
-	k.apply(d)
-	return true
-}
-
 // valid reports whether nothing learned since d's analysis began (in k,
 // or in p, which is to be applied to k first) could have changed it: no
 // value it looked up was learned or changed since, and no string it swept

@@ -16,6 +16,7 @@ import (
 	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/replay"
 )
 
@@ -211,7 +212,7 @@ func runReplay(ctx context.Context, st *streams, args []string) error {
 		}
 		// The browser session goes: cookies, CSRF headers, the browser's
 		// User-Agent (which would ask for the CSRF check).
-		for _, h := range append([]string{"Cookie", "User-Agent"}, convert.CSRFHeaders()...) {
+		for _, h := range append([]string{"Cookie", "User-Agent"}, credential.CSRFHeaders()...) {
 			if !strings.EqualFold(h, a.Name) {
 				opts = append(opts, replay.WithHeader(h, ""))
 			}
