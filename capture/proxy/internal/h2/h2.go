@@ -21,8 +21,10 @@
 // leaves the proxy, so a slow reader holds at most one stream window in
 // the proxy; an upstream that hangs up has what it sent delivered first,
 // as the client's windows allow; PING and GOAWAY keep their place among
-// the frames before them; a reset stream's queued frames are dropped) and
-// these in this file: the caller
+// the frames before them; a reset stream's queued frames are dropped; a
+// stream that has ended both ways, END_STREAM or RST_STREAM, is
+// forgotten, its processors and output buffers, where martian kept every
+// stream until the connection closed) and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed
@@ -122,6 +124,7 @@ func (c *Config) Proxy(closing chan bool, cc io.ReadWriter, url *url.URL) error 
 		},
 	}
 	sToC.processors = cToS.processors
+	cToS.processors.relays = [2]*relay{ClientToServer: cToS, ServerToClient: sToC} // apitape
 
 	// When one side hangs up the relay ends for both: the other side's
 	// connection would otherwise stay open with nothing behind it.
@@ -202,13 +205,76 @@ type streamProcessors struct {
 
 	// create creates `*Processors` for the given stream ID.
 	create func(uint32) *Processors
+
+	// apitape: a stream is forgotten (its processors, which hold what
+	// was recorded of it, and the relays' output buffers) once it has
+	// ended both ways; martian kept every stream until the connection
+	// closed. mu guards ended, the directions whose END_STREAM (or a
+	// RST_STREAM, for both) has gone out, and maxID, the highest stream
+	// ID opened by the client (odd) and by the server (even): a lower ID
+	// no longer held is closed, and its late frames pass unobserved.
+	relays [2]*relay // by Direction
+	mu     sync.Mutex
+	ended  map[uint32]uint8
+	maxID  [2]uint32
 }
 
 // Get returns a the processor with the given ID and direction.
 func (s *streamProcessors) Get(id uint32, dir Direction) Processor {
 	value, ok := s.processors.Load(id)
 	if !ok {
-		value, _ = s.processors.LoadOrStore(id, s.create(id))
+		// apitape: a closed stream is not opened again.
+		s.mu.Lock()
+		if value, ok = s.processors.Load(id); !ok {
+			if id <= s.maxID[id&1] {
+				s.mu.Unlock()
+				return &relayAdapter{id, s.relays[dir]}
+			}
+			s.maxID[id&1] = id
+			value = s.create(id)
+			s.processors.Store(id, value)
+		}
+		s.mu.Unlock()
 	}
 	return value.(*Processors).ForDirection(dir)
+}
+
+// closed reports whether stream id has been forgotten or was never opened
+// and never will be (apitape).
+func (s *streamProcessors) closed(id uint32) bool {
+	if _, ok := s.processors.Load(id); ok {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return id <= s.maxID[id&1]
+}
+
+// streamEnded notes that stream id has ended in the directions dirs (a
+// bit per Direction) and forgets it once it has ended both ways
+// (apitape). The server's own streams (pushed) end only its way.
+func (s *streamProcessors) streamEnded(id uint32, dirs uint8) {
+	if _, ok := s.processors.Load(id); !ok {
+		return
+	}
+	const both = 1<<ClientToServer | 1<<ServerToClient
+	if id&1 == 0 {
+		dirs |= 1 << ClientToServer
+	}
+	s.mu.Lock()
+	if s.ended == nil {
+		s.ended = map[uint32]uint8{}
+	}
+	dirs |= s.ended[id]
+	if dirs != both {
+		s.ended[id] = dirs
+		s.mu.Unlock()
+		return
+	}
+	delete(s.ended, id)
+	s.processors.Delete(id)
+	s.mu.Unlock()
+	for _, r := range s.relays {
+		r.forget(id)
+	}
 }

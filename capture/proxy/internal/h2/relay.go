@@ -104,6 +104,12 @@ type relay struct {
 	emptied  chan struct{}
 	srcEnded atomic.Bool
 
+	// apitape: the streams whose output buffers sweep drops; forgetN
+	// counts them without the lock.
+	forgetMu sync.Mutex
+	forgets  []uint32
+	forgetN  atomic.Int32
+
 	enableDebugLogs *bool
 
 	// The following fields depend on a circular dependency between the relays in opposite directions
@@ -182,6 +188,7 @@ func (r *relay) relayFrames(closing chan bool) error {
 			r.destMu.Unlock()
 			if err == nil {
 				r.returnStreamWindow(f)
+				r.noteEnd(f) // apitape
 			}
 			return err
 		}
@@ -260,6 +267,9 @@ func (r *relay) relayFrames(closing chan bool) error {
 }
 
 func (r *relay) processFrame(f http2.Frame) error {
+	if r.forgetN.Load() != 0 { // apitape
+		r.sweep()
+	}
 	// apitape: once dest has hung up, and the peer relay delivers what
 	// dest sent before (see drain), only what lets it do so is taken.
 	if r.peer.srcEnded.Load() {
@@ -412,7 +422,15 @@ func (r *relay) updateWindow(f *http2.WindowUpdateFrame) {
 	}
 
 	r.flowMu.Lock()
-	w := r.outputBuffer(f.StreamID)
+	// apitape: a closed stream's window is not worth a new buffer.
+	w, ok := r.outputBuffers[f.StreamID]
+	if !ok && f.StreamID != 0 && r.processors.closed(f.StreamID) {
+		r.flowMu.Unlock()
+		return
+	}
+	if !ok {
+		w = r.outputBuffer(f.StreamID)
+	}
 	w.windowSize += int(f.Increment)
 	r.emit(w)
 	r.flowMu.Unlock()
@@ -594,6 +612,51 @@ func (r *relay) returnStreamWindow(f queuedFrame) {
 	r.peer.destMu.Lock()
 	r.peer.dest.WriteWindowUpdate(d.streamID, uint32(len(d.data)))
 	r.peer.destMu.Unlock()
+}
+
+// noteEnd tells the stream processors when a frame that ends its stream
+// one way (END_STREAM) or both (RST_STREAM) has gone out (apitape).
+func (r *relay) noteEnd(f queuedFrame) {
+	switch f := f.(type) {
+	case *queuedDataFrame:
+		if f.endStream {
+			r.processors.streamEnded(f.streamID, 1<<r.dir)
+		}
+	case *queuedHeaderFrame:
+		if f.endStream {
+			r.processors.streamEnded(f.streamID, 1<<r.dir)
+		}
+	case *queuedRSTStreamFrame:
+		r.processors.streamEnded(f.streamID, 1<<ClientToServer|1<<ServerToClient)
+	}
+}
+
+// forget has the output buffer of a stream that has ended both ways
+// dropped (apitape). The writer calls it, and must not wait for flowMu
+// (a reader holds it while output is full), so the reader drops it
+// (sweep) before its next frame.
+func (r *relay) forget(id uint32) {
+	r.forgetMu.Lock()
+	r.forgets = append(r.forgets, id)
+	r.forgetMu.Unlock()
+	r.forgetN.Add(1)
+}
+
+// sweep drops the output buffers forget named, unless frames wait in one
+// still (apitape).
+func (r *relay) sweep() {
+	r.forgetMu.Lock()
+	ids := r.forgets
+	r.forgets = nil
+	r.forgetN.Store(0)
+	r.forgetMu.Unlock()
+	r.flowMu.Lock()
+	for _, id := range ids {
+		if w, ok := r.outputBuffers[id]; ok && w.queue.Len() == 0 {
+			delete(r.outputBuffers, id)
+		}
+	}
+	r.flowMu.Unlock()
 }
 
 // outputBuffer returns the outputBuffer instance for the given stream, creating one if needed.
