@@ -24,7 +24,8 @@
 // the frames before them; a reset stream's queued frames are dropped; a
 // stream that has ended both ways, END_STREAM or RST_STREAM, is
 // forgotten, its processors and output buffers, where martian kept every
-// stream until the connection closed) and these in this file: the caller
+// stream until the connection closed; the window a DATA frame took is
+// given back whole, padding included) and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed
@@ -220,9 +221,11 @@ type streamProcessors struct {
 }
 
 // Get returns a the processor with the given ID and direction.
-func (s *streamProcessors) Get(id uint32, dir Direction) Processor {
+// apitape: open says the frame opens the stream (its header block); a
+// PRIORITY frame may name an idle stream above those opened.
+func (s *streamProcessors) Get(id uint32, dir Direction, open bool) Processor {
 	value, ok := s.processors.Load(id)
-	if !ok {
+	if !ok || open {
 		// apitape: a closed stream is not opened again.
 		s.mu.Lock()
 		if value, ok = s.processors.Load(id); !ok {
@@ -230,9 +233,11 @@ func (s *streamProcessors) Get(id uint32, dir Direction) Processor {
 				s.mu.Unlock()
 				return &relayAdapter{id, s.relays[dir]}
 			}
-			s.maxID[id&1] = id
 			value = s.create(id)
 			s.processors.Store(id, value)
+		}
+		if open {
+			s.maxID[id&1] = max(s.maxID[id&1], id)
 		}
 		s.mu.Unlock()
 	}

@@ -302,7 +302,7 @@ func (r *relay) processFrame(f http2.Frame) error {
 			if err != nil {
 				return fmt.Errorf("decoding header %v: %w", f, err)
 			}
-			err = r.processor(f.StreamID).Header(headers, f.StreamEnded(), f.Priority)
+			err = r.opener(f.StreamID).Header(headers, f.StreamEnded(), f.Priority)
 		}
 	case *http2.PriorityFrame:
 		err = r.processor(f.StreamID).Priority(f.PriorityParam)
@@ -366,7 +366,7 @@ func (r *relay) processFrame(f http2.Frame) error {
 			if err != nil {
 				return fmt.Errorf("decoding headers for continuation %v: %w", f, err)
 			}
-			err = r.continuationState.complete(r.processor(f.StreamID), headers)
+			err = r.continuationState.complete(r.opener(f.StreamID), headers)
 		}
 	default:
 		err = errors.New("unrecognized frame type")
@@ -375,7 +375,13 @@ func (r *relay) processFrame(f http2.Frame) error {
 }
 
 func (r *relay) processor(id uint32) Processor {
-	return r.processors.Get(id, r.dir)
+	return r.processors.Get(id, r.dir, false)
+}
+
+// opener is the processor of stream id for a header block, which opens
+// the stream (apitape).
+func (r *relay) opener(id uint32) Processor {
+	return r.processors.Get(id, r.dir, true)
 }
 
 func (r *relay) updateTableSize(v uint32) {
@@ -676,14 +682,24 @@ func (r *relay) outputBuffer(streamID uint32) *outputBuffer {
 // sendWindowUpdates sends WINDOW_UPDATE frames effectively acknowledging consumption of the
 // given data frame.
 func (r *relay) sendWindowUpdates(f *http2.DataFrame) error {
-	if len(f.Data()) <= 0 {
+	// apitape: the whole frame counts, padding and its length octet too
+	// (f.Length); martian gave back only the data, and padded frames
+	// wore the windows down until the stream stalled.
+	if f.Length == 0 {
 		return nil
 	}
 	r.destMu.Lock()
 	defer r.destMu.Unlock()
-	// apitape: the connection level window only; the stream's is given
-	// back when the data has gone on (returnStreamWindow).
-	return r.dest.WriteWindowUpdate(0, uint32(len(f.Data())))
+	// apitape: the connection level window, and the stream's for what
+	// will not go on (padding); the stream's for the data is given back
+	// when it has gone on (returnStreamWindow).
+	if err := r.dest.WriteWindowUpdate(0, f.Length); err != nil {
+		return err
+	}
+	if pad := f.Length - uint32(len(f.Data())); pad > 0 && !f.StreamEnded() {
+		return r.dest.WriteWindowUpdate(f.StreamID, pad)
+	}
+	return nil
 }
 
 func (r *relay) decodeFull(data []byte) ([]hpack.HeaderField, error) {
