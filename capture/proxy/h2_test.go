@@ -196,3 +196,59 @@ func TestHTTP2InsecureUpstream(t *testing.T) {
 		t.Errorf("recorded %s", e.Request.HTTPVersion)
 	}
 }
+
+// A request whose header block needs CONTINUATION frames (a 40 KiB cookie
+// is over the 16 KiB frame size) keeps its body: the relay used to
+// forward every continued header block as the end of its stream.
+func TestHTTP2ContinuedHeadersKeepBody(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	up := newProtoServer(t, true)
+	tr := h.h2Transport()
+	defer tr.CloseIdleConnections()
+	body := strings.Repeat("b", 100_000)
+	req, err := http.NewRequest("POST", up.URL+"/v1/big-cookie", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", "big="+strings.Repeat("c", 40<<10))
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := fmt.Sprintf(`"got":%d`, len(body)); err != nil || res.Proto != "HTTP/2.0" || !strings.Contains(string(b), want) {
+		t.Fatalf("%s, upstream answered %s (%v); want %s", res.Proto, b, err, want)
+	}
+	if e := h.only(t); e.Request.PostData == nil || e.Request.PostData.Text == nil || len(*e.Request.PostData.Text) != len(body) {
+		t.Errorf("recorded request body: %+v", e.Request.PostData)
+	}
+}
+
+// The same for an answer: a 40 KiB header field before a body.
+func TestHTTP2ContinuedAnswerHeadersKeepBody(t *testing.T) {
+	h := newHarness(t, nil, capture.Options{})
+	body := strings.Repeat("a", 100_000)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("h", 40<<10))
+		io.WriteString(w, body)
+	}))
+	up.EnableHTTP2 = true
+	up.Config.ErrorLog = log.New(io.Discard, "", 0) // the proxy's ALPN probes hang up early
+	up.StartTLS()
+	defer up.Close()
+	tr := h.h2Transport()
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get(up.URL + "/v1/big-header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.Proto != "HTTP/2.0" || string(b) != body || len(res.Header.Get("X-Big")) != 40<<10 {
+		t.Fatalf("%s: %d of %d bytes, X-Big %d bytes (%v)", res.Proto, len(b), len(body), len(res.Header.Get("X-Big")), err)
+	}
+	if e := h.only(t); len(contentBytes(t, &e.Response.Content)) != len(body) {
+		t.Errorf("recorded %d bytes", len(contentBytes(t, &e.Response.Content)))
+	}
+}

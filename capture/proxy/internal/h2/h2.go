@@ -25,7 +25,9 @@
 // stream that has ended both ways, END_STREAM or RST_STREAM, is
 // forgotten, its processors and output buffers, where martian kept every
 // stream until the connection closed; the window a DATA frame took is
-// given back whole, padding included) and these in this file: the caller
+// given back whole, padding included; a header block continued in
+// CONTINUATION frames ends its stream only when its HEADERS frame did)
+// and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed
