@@ -198,7 +198,6 @@ func (a *Auth) envNames() []string {
 	return names
 }
 
-
 // sendsPassword reports a call whose body holds a redacted password: a
 // login.
 func (c *call) sendsPassword() bool {
