@@ -267,7 +267,7 @@ func TestBigValueVariables(t *testing.T) {
 	testtool.Need(t, "bash")
 	lower(t, 64)
 	rec := newRecorder(t)
-	ph := placeholder.Make("token", "0123456789abcdef")
+	ph := placeholder.Make("token", []byte{1, 2, 3, 4})
 	env := placeholder.EnvName(ph)
 	// No space or #: curl refuses the one in a URL and cuts at the other.
 	secret := `s"e\c'x$y` + "`id`"

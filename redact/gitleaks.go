@@ -418,16 +418,18 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-// ruleClass makes a placeholder class from a rule id: its first word
-// (openai-api-key → openai).
+// ruleClass makes a placeholder class from a rule id: the letters of its
+// first word (openai-api-key → openai, 1password-… → password), as a
+// placeholder with digits looks like a key to secret scanners (see
+// placeholder.Make).
 func ruleClass(id string) string {
 	w, _, _ := strings.Cut(strings.ToLower(id), "-")
-	if len(w) > 0 && len(w) <= 20 && !strings.ContainsFunc(w, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+	if len(w) > 0 && len(w) <= 20 && !strings.ContainsFunc(w, func(r rune) bool { return r < 'a' || r > 'z' }) {
 		return w // most ids: no copy
 	}
 	var b strings.Builder
 	for i := 0; i < len(w) && b.Len() < 20; i++ {
-		if c := w[i]; c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+		if c := w[i]; c >= 'a' && c <= 'z' {
 			b.WriteByte(c)
 		}
 	}

@@ -258,8 +258,8 @@ var defaultGitleaksGlobal = []tomlAllowlist{
 
 var defaultGitleaksSet = gitleaksSet{
 	rules: []*gitleaksRule{
-		{ruleSrc: &defaultGitleaksRules[0], class: "1password"},
-		{ruleSrc: &defaultGitleaksRules[1], class: "1password"},
+		{ruleSrc: &defaultGitleaksRules[0], class: "password"},
+		{ruleSrc: &defaultGitleaksRules[1], class: "password"},
 		{ruleSrc: &defaultGitleaksRules[2], class: "adafruit"},
 		{ruleSrc: &defaultGitleaksRules[3], class: "adobe"},
 		{ruleSrc: &defaultGitleaksRules[4], class: "adobe"},
@@ -370,7 +370,7 @@ var defaultGitleaksSet = gitleaksSet{
 		{ruleSrc: &defaultGitleaksRules[110], class: "huggingface"},
 		{ruleSrc: &defaultGitleaksRules[111], class: "infracost"},
 		{ruleSrc: &defaultGitleaksRules[112], class: "intercom"},
-		{ruleSrc: &defaultGitleaksRules[113], class: "intra42"},
+		{ruleSrc: &defaultGitleaksRules[113], class: "intra"},
 		{ruleSrc: &defaultGitleaksRules[114], class: "jfrog"},
 		{ruleSrc: &defaultGitleaksRules[115], class: "jfrog"},
 		{ruleSrc: &defaultGitleaksRules[117], class: "jwt"},

@@ -123,7 +123,7 @@ func assertGone(t *testing.T, what, out string, secrets []string) {
 	}
 }
 
-var placeholderRe = regexp.MustCompile(`REDACTED-[a-z0-9]+-[0-9a-f]{8}`)
+var placeholderRe = regexp.MustCompile(`REDACTED-[a-z0-9]+-(?:[a-p]{8}|[0-9a-f]{8})`)
 
 // sameOutside checks that out is in with each secret spelling replaced by
 // one placeholder: every byte that is not secret is unchanged.

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"hash"
 	"net/url"
@@ -85,7 +84,7 @@ func (k *keystore) mac(value, class string) string {
 	mac.Reset()
 	mac.Write([]byte(value))
 	var sum [sha256.Size]byte
-	ph := placeholder.Make(class, hex.EncodeToString(mac.Sum(sum[:0])))
+	ph := placeholder.Make(class, mac.Sum(sum[:0]))
 	k.macs.Put(mac)
 	return ph
 }
@@ -664,7 +663,7 @@ func containsPlaceholder(s string) bool {
 
 // placeholderEnd returns the end of the placeholder at s[i:], which
 // starts with placeholder.Prefix, or -1: a class of [a-z0-9]+, a dash and
-// 8 lower-case hex digits.
+// 8 letters a–p (or, as earlier versions wrote, 8 lower-case hex digits).
 func placeholderEnd(s string, i int) int {
 	j := i + len(placeholder.Prefix)
 	k := j
@@ -674,10 +673,13 @@ func placeholderEnd(s string, i int) int {
 	if k == j || k+9 > len(s) || s[k] != '-' {
 		return -1
 	}
+	letters, hex := true, true
 	for _, c := range []byte(s[k+1 : k+9]) {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return -1
-		}
+		letters = letters && c >= 'a' && c <= 'p'
+		hex = hex && (c >= '0' && c <= '9' || c >= 'a' && c <= 'f')
+	}
+	if !letters && !hex {
+		return -1
 	}
 	return k + 9
 }

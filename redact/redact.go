@@ -1,6 +1,6 @@
 // Package redact makes HAR files, and the scripts made from them, safe to
 // share: it replaces every secret with a keyed placeholder,
-// REDACTED-<class>-<8 hex> (see internal/placeholder), and changes nothing
+// REDACTED-<class>-<8 letters> (see internal/placeholder), and changes nothing
 // else, byte for byte, so the file stays valid, diffs cleanly and still
 // replays once the secrets are supplied again.
 //

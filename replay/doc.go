@@ -20,8 +20,8 @@
 // the codings this package can decode. CORS preflights and WebSockets are
 // skipped. Redirects are not followed: every hop is its own recorded entry.
 //
-// Redaction placeholders (REDACTED-<class>-<hex>) take their values from
-// environment variables (APITAPE_SECRET_<CLASS>_<HEX>), escaped for where
+// Redaction placeholders (REDACTED-<class>-<id>) take their values from
+// environment variables (APITAPE_SECRET_<CLASS>_<ID>), escaped for where
 // they stand (path, query, JSON or form body). A placeholder that an earlier
 // recorded response carries — a session cookie set at login — needs no
 // variable: its live value is learned at replay (see Correlation). Run checks every call

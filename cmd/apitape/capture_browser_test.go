@@ -167,14 +167,14 @@ func TestCaptureBrowserDemoToBash(t *testing.T) {
 	src, _ := os.ReadFile(script)
 	cmd := exec.Command(bash, script)
 	cmd.Env = append(os.Environ(), "BASE_URL="+fresh.URL)
-	for _, v := range regexp.MustCompile(`APITAPE_SECRET_[A-Z]+_[0-9A-F]+`).FindAllString(string(src), -1) {
+	for _, v := range regexp.MustCompile(`APITAPE_SECRET_[A-Z]+_[A-P]+`).FindAllString(string(src), -1) {
 		if !strings.Contains(v, "_PASSWORD_") {
 			t.Errorf("the script asks for %s besides the password", v)
 			continue
 		}
 		cmd.Env = append(cmd.Env, v+"="+fresh.Password)
 	}
-	if m := regexp.MustCompile(`(?m)^required=\((.*)\)$`).FindSubmatch(src); m == nil || regexp.MustCompile(`^(APITAPE_SECRET_PASSWORD_[0-9A-F]+ ?)+$`).Find(m[1]) == nil {
+	if m := regexp.MustCompile(`(?m)^required=\((.*)\)$`).FindSubmatch(src); m == nil || regexp.MustCompile(`^(APITAPE_SECRET_PASSWORD_[A-P]+ ?)+$`).Find(m[1]) == nil {
 		t.Errorf("the script requires more than the password: %q", m)
 	}
 	out, runErr := cmd.CombinedOutput()
@@ -304,7 +304,7 @@ func TestCaptureBrowserUsesGitleaksConfig(t *testing.T) {
 	if bytes.Contains(raw, []byte(token)) || strings.Contains(log, token) {
 		t.Error("the token is in clear with .gitleaks.toml naming its shape")
 	}
-	if !regexp.MustCompile(`"note\\":\\"REDACTED-acme-[0-9a-f]{8}`).Match(raw) {
+	if !regexp.MustCompile(`"note\\":\\"REDACTED-acme-[a-p]{8}`).Match(raw) {
 		t.Errorf("no acme placeholder in the answer:\n%s", raw)
 	}
 }

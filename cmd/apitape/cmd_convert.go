@@ -94,8 +94,8 @@ login page that set the session cookie) are sent too when the selected
 calls take a value from their answers; the header says which.
 
 ` + selectionUsage + `
-Redaction placeholders (REDACTED-<class>-<hex>) always become variables
-named APITAPE_SECRET_<CLASS>_<HEX>. WebSocket entries are listed as comments.
+Redaction placeholders (REDACTED-<class>-<id>) always become variables
+named APITAPE_SECRET_<CLASS>_<ID>. WebSocket entries are listed as comments.
 
 Examples:
     apitape convert session.har --to curl

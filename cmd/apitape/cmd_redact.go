@@ -17,7 +17,7 @@ const redactUsage = `Usage:
     apitape redact [FILE|-] [-o FILE] [flags]
 
 Replaces every secret in a HAR file (or stdin) with a placeholder,
-REDACTED-<class>-<8 hex>, and changes no other byte: credentials in headers,
+REDACTED-<class>-<8 letters>, and changes no other byte: credentials in headers,
 cookies and Set-Cookie, URLs (userinfo, query, token path segments),
 request and response bodies (JSON, forms, multipart, YAML such as
 kubeconfigs, base64 and gzip, deflate, br, zstd), WebSocket frames and

@@ -101,8 +101,8 @@ Report:
     -v, --verbose             text report: list every ignored field
 
 ` + selectionUsage + `
-Redaction placeholders (REDACTED-<class>-<hex>) are replaced by the values of
-APITAPE_SECRET_<CLASS>_<HEX>; every missing variable is listed before anything
+Redaction placeholders (REDACTED-<class>-<id>) are replaced by the values of
+APITAPE_SECRET_<CLASS>_<ID>; every missing variable is listed before anything
 is sent. Values that stand for secrets never appear in a report.
 
 Examples:
@@ -399,7 +399,7 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 	}
 	if len(pe.Missing) > 0 {
 		errorf(st, "missing environment variables (%s): %s", sent, strings.Join(pe.Missing, ", "))
-		hintf(st, "placeholders REDACTED-<class>-<hex> take their values from APITAPE_SECRET_<CLASS>_<HEX>; --header values from the variables they name")
+		hintf(st, "placeholders REDACTED-<class>-<id> take their values from APITAPE_SECRET_<CLASS>_<ID>; --header values from the variables they name")
 		hintf(st, "export %s=… and run again", pe.Missing[0])
 	}
 	if len(pe.Refused) > 0 {

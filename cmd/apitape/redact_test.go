@@ -50,7 +50,7 @@ func cmdPlaceholders(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: placeholders FILE CLASS N")
 	}
-	re := regexp.MustCompile(`REDACTED-` + regexp.QuoteMeta(args[1]) + `-[0-9a-f]{8}`)
+	re := regexp.MustCompile(`REDACTED-` + regexp.QuoteMeta(args[1]) + `-[a-p]{8}`)
 	distinct := map[string]bool{}
 	for _, p := range re.FindAllString(ts.ReadFile(args[0]), -1) {
 		distinct[p] = true

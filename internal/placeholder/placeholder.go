@@ -1,5 +1,5 @@
 // Package placeholder defines the one shape of the values redact puts where a
-// secret was, `REDACTED-<class>-<8 hex>`, and the environment variable each
+// secret was, `REDACTED-<class>-<8 letters>`, and the environment variable each
 // becomes in generated scripts and at replay, so that redact, convert and
 // replay agree on both without depending on each other.
 package placeholder
@@ -15,15 +15,27 @@ const Prefix = "REDACTED-"
 // EnvPrefix starts every environment variable that stands for a placeholder.
 const EnvPrefix = "APITAPE_SECRET_"
 
-// pattern matches a placeholder: a lower-case class and 8 lower-case hex
-// digits (the start of an HMAC of the secret). Only [A-Za-z0-9-], so it is
-// valid unescaped in JSON, URLs, cookies, headers and YAML.
-var pattern = regexp.MustCompile(`REDACTED-([a-z0-9]+)-([0-9a-f]{8})`)
+// pattern matches a placeholder: a lower-case class and 8 letters a–p,
+// one for each hex digit of the start of an HMAC of the secret. Only
+// [A-Za-z0-9-], so it is valid unescaped in JSON, URLs, cookies, headers
+// and YAML. Letters, not the hex digits themselves: secret scanners take a
+// string of letters and dashes for a word, and one with digits and
+// entropy after `token…:` or `secret=` for a key (gitleaks' generic rule
+// flagged REDACTED-bearer-9b40b96d in every redacted Rancher call), so a
+// redacted file failed the scan its repository's CI ran. The digit
+// spelling of earlier versions is still read.
+var pattern = regexp.MustCompile(`REDACTED-([a-z0-9]+)-([a-p]{8}|[0-9a-f]{8})`)
 
-// Make returns the placeholder for a class ("cookie", "bearer", …) and the
-// hex digest of the secret (only its first 8 digits are used).
-func Make(class, hexDigest string) string {
-	return Prefix + class + "-" + hexDigest[:min(8, len(hexDigest))]
+// Make returns the placeholder for a class ("cookie", "bearer", …) and a
+// digest of the secret (only its first 4 bytes are used). The class should
+// be letters only (see pattern).
+func Make(class string, digest []byte) string {
+	b := make([]byte, 0, len(Prefix)+len(class)+1+8)
+	b = append(append(append(b, Prefix...), class...), '-')
+	for _, c := range digest[:min(4, len(digest))] {
+		b = append(b, 'a'+c>>4, 'a'+c&15)
+	}
+	return string(b)
 }
 
 // FindAll returns the [start, end) byte offsets of every placeholder in s.
@@ -33,7 +45,7 @@ func FindAll(s string) [][]int { return pattern.FindAllStringIndex(s, -1) }
 func Contains(s string) bool { return strings.Contains(s, Prefix) && pattern.MatchString(s) }
 
 // EnvName is the environment variable that stands for a placeholder:
-// REDACTED-cookie-1a2b3c4d → APITAPE_SECRET_COOKIE_1A2B3C4D.
+// REDACTED-cookie-bkcldmen → APITAPE_SECRET_COOKIE_BKCLDMEN.
 func EnvName(ph string) string {
 	m := pattern.FindStringSubmatch(ph)
 	if m == nil {

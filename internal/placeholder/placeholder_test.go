@@ -2,6 +2,7 @@ package placeholder
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +31,36 @@ func TestSplitAndEnvName(t *testing.T) {
 			t.Errorf("Split(%q) = %#v, want %#v", tt.in, got, tt.want)
 		}
 	}
-	if got := Make("jwtsig", "0123456789abcdef"); got != "REDACTED-jwtsig-01234567" {
+	if got := Make("jwtsig", []byte{0x01, 0x23, 0x45, 0x67, 0x89}); got != "REDACTED-jwtsig-abcdefgh" {
 		t.Errorf("Make = %q", got)
+	}
+}
+
+// TestMakeReadsBack: every placeholder Make writes is found whole by
+// FindAll and has a variable, and its digest is letters only (what secret
+// scanners' generic rules let pass); the hex digest earlier versions
+// wrote is still read.
+func TestMakeReadsBack(t *testing.T) {
+	for _, d := range [][]byte{{0, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}, {0x9b, 0x40, 0xb9, 0x6d, 0x11}} {
+		ph := Make("bearer", d)
+		if loc := FindAll("x" + ph + "\""); len(loc) != 1 || loc[0][0] != 1 || loc[0][1] != 1+len(ph) {
+			t.Errorf("FindAll(%q) = %v", ph, loc)
+		}
+		if EnvName(ph) == "" || !Contains(ph) {
+			t.Errorf("%q: not read back", ph)
+		}
+		if strings.ContainsAny(ph, "0123456789") {
+			t.Errorf("%q has digits", ph)
+		}
+	}
+	if got := EnvName("REDACTED-bearer-9b40b96d"); got != "APITAPE_SECRET_BEARER_9B40B96D" {
+		t.Errorf("hex placeholder: EnvName = %q", got)
+	}
+	// Neither spelling: letters past p, or letters and digits mixed
+	// outside hex.
+	for _, s := range []string{"REDACTED-bearer-abcdefgq", "REDACTED-bearer-abcdefg1x", "REDACTED-bearer-a1b2c3dz"} {
+		if loc := FindAll(s); len(loc) != 0 && s[loc[0][0]:loc[0][1]] == s {
+			t.Errorf("%q read as a placeholder", s)
+		}
 	}
 }
