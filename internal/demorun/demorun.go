@@ -416,7 +416,7 @@ func (d *run) runScript(ctx context.Context) error {
 	}
 	d.res.ScriptClusters = clusters
 	d.say("5. ran provision.sh against fresh demo server B (%s): it now has clusters %s", srv.URL, strings.Join(clusters, ", "))
-	d.file("responses/", "what server B answered to each call of provision.sh")
+	d.file("responses/", "what server B answered to each call of provision.sh: live answers, new secrets included (private files: never share them)")
 	return nil
 }
 
