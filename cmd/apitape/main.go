@@ -273,10 +273,7 @@ func runVersion(ctx context.Context, st *streams, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		// Its hint has always named the main help, not version's.
-		errorf(st, "version takes no arguments")
-		hintf(st, "run 'apitape --help' for usage")
-		return &exitError{code: 2}
+		return usageErrorf("version takes no arguments, got %q", fs.Arg(0))
 	}
 	fmt.Fprint(st.out, versionText(buildInfo()))
 	return nil
