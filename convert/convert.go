@@ -59,13 +59,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	cred "github.com/apitape/apitape/internal/credential"
 	"io"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	cred "github.com/apitape/apitape/internal/credential"
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"

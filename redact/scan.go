@@ -3,7 +3,6 @@ package redact
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
-
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/textenc"
 )
 
 // Scanner finds secrets in HAR files and in text (the bash, Go and curl
@@ -112,20 +109,15 @@ var ErrUnreadable = errors.New("cannot read")
 // is an error wrapping ErrUnreadable: a scan must never call a file it
 // could not read clean.
 func OpenText(r io.Reader, name string) (*bufio.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+	br, enc, err := textenc.Decode(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrUnreadable, err)
+	}
+	if enc == textenc.UTF16 {
+		return br, nil
+	}
+	if head, _ := br.Peek(3); bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		dec := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
-		return bufio.NewReaderSize(transform.NewReader(br, dec), 64<<10), nil
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: invalid gzip: %v", name, ErrUnreadable, err)
-		}
-		return OpenText(zr, name)
 	}
 	head, err := br.Peek(64 << 10)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {

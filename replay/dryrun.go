@@ -12,6 +12,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/placeholder"
 	"github.com/apitape/apitape/internal/selection"
 )
@@ -159,7 +160,7 @@ func WriteDryRun(w io.Writer, p *Plan) error {
 			n++
 		}
 	}
-	fmt.Fprintf(bw, "dry run: %d calls would be sent to %s (nothing was sent)\n", n, p.Target)
+	fmt.Fprintf(bw, "dry run: %s would be sent to %s (nothing was sent)\n", english.Count(n, "call", ""), p.Target)
 	for _, c := range p.Calls {
 		if c.Skipped != "" {
 			fmt.Fprintf(bw, "- %d %s %s  skipped: %s\n", c.Index, c.Method, c.URL, c.Skipped)

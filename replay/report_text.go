@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/apitape/apitape/internal/english"
 )
 
 // TextOption tunes [WriteText].
@@ -239,7 +241,7 @@ func summaryLine(res *Result, paint func(string, string) string) string {
 	if s.Skipped > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", s.Skipped))
 	}
-	line := fmt.Sprintf("%d calls: %s; %s", s.Calls, strings.Join(parts, ", "), Headline(s))
+	line := fmt.Sprintf("%s: %s; %s", english.Count(s.Calls, "call", ""), strings.Join(parts, ", "), Headline(s))
 	if s.Unreachable {
 		line += paint(ansiMag, "; target unreachable")
 	}

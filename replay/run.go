@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/placeholder"
 	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
@@ -161,7 +162,7 @@ func (rn *run) dispatch(ctx context.Context) {
 		// are in flight, so their connection failures are counted.
 		if rn.answered.Load() == 0 && rn.connectFails.Load() >= unreachableAfter {
 			<-sem
-			c.pub.Skipped = fmt.Sprintf("target unreachable (%d calls could not connect)", rn.connectFails.Load())
+			c.pub.Skipped = fmt.Sprintf("target unreachable (%s could not connect)", english.Count(int(rn.connectFails.Load()), "call", ""))
 			close(c.done)
 			continue
 		}

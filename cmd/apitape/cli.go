@@ -5,6 +5,7 @@ package main
 // value. Usage errors exit 2, failures exit 1.
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/apitape/apitape/internal/atomicfile"
 	"github.com/apitape/apitape/internal/selection"
+	"github.com/apitape/apitape/internal/textenc"
 	"github.com/spf13/pflag"
 )
 
@@ -123,9 +125,40 @@ func usageFor(cmd string, err error) error {
 	return err
 }
 
-// openInput opens a file argument, or standard input for "" and "-". The
-// returned name is what errors should call it.
+// openInput opens a file argument, or standard input for "" and "-", for
+// a command that reads a HAR. The returned name is what errors should
+// call it. What people's tools make of a HAR is undone (textenc: UTF-16
+// from PowerShell's >, gzip); a regular file in UTF-8 is returned as the
+// *os.File itself.
 func openInput(st *streams, arg string) (io.ReadCloser, string, error) {
+	rc, name, err := openRaw(st, arg)
+	if err != nil {
+		return nil, name, err
+	}
+	f, isFile := rc.(*os.File)
+	if isFile {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			// Read without moving the offset: the file stays as it was.
+			var head [2]byte
+			if n, _ := f.ReadAt(head[:], 0); textenc.Sniff(head[:n]) == textenc.Plain {
+				return f, name, nil
+			}
+		}
+	}
+	br, _, err := textenc.Decode(bufio.NewReaderSize(rc, 64<<10))
+	if err != nil {
+		rc.Close()
+		return nil, name, fmt.Errorf("%s: %v", name, err)
+	}
+	if !isFile {
+		return io.NopCloser(br), name, nil
+	}
+	return &decodedInput{Reader: br, file: f}, name, nil
+}
+
+// openRaw opens a file argument, or standard input for "" and "-", as it
+// is (scan decodes what it reads itself: redact.OpenText).
+func openRaw(st *streams, arg string) (io.ReadCloser, string, error) {
 	if arg == "" || arg == "-" {
 		return io.NopCloser(st.in), "-", nil
 	}
@@ -138,6 +171,21 @@ func openInput(st *streams, arg string) (io.ReadCloser, string, error) {
 		return nil, arg, fmt.Errorf("%s: is a directory, not a file", arg)
 	}
 	return f, arg, nil
+}
+
+// decodedInput is an input read through a decoder, or a pipe read
+// through a buffer: not the file itself, which refuseInputAsOutput still
+// compares with the output.
+type decodedInput struct {
+	io.Reader
+	file *os.File
+}
+
+func (d *decodedInput) Close() error { return d.file.Close() }
+
+func (d *decodedInput) inputInfo() os.FileInfo {
+	fi, _ := d.file.Stat()
+	return fi
 }
 
 func unwrapPathError(err error) error {
@@ -171,13 +219,18 @@ func createOutput(st *streams, path string, perm os.FileMode) (*output, error) {
 // refuseInputAsOutput is the usage error for an output path that names the
 // input file (through a link too): the output would replace the recording.
 func refuseInputAsOutput(flag string, in io.Reader, inName, outPath string) error {
-	f, ok := in.(*os.File)
-	if !ok || outPath == "" || outPath == "-" {
+	var ifi os.FileInfo
+	switch in := in.(type) {
+	case *os.File:
+		ifi, _ = in.Stat()
+	case interface{ inputInfo() os.FileInfo }: // decoded or spooled
+		ifi = in.inputInfo()
+	}
+	if ifi == nil || outPath == "" || outPath == "-" {
 		return nil
 	}
-	ifi, err1 := f.Stat()
-	ofi, err2 := os.Stat(outPath)
-	if err1 == nil && err2 == nil && ifi.Mode().IsRegular() && os.SameFile(ifi, ofi) {
+	ofi, err := os.Stat(outPath)
+	if err == nil && ifi.Mode().IsRegular() && os.SameFile(ifi, ofi) {
 		return usageErrorf("%s %s is the input file: the output would replace %s", flag, outPath, inName)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/apitape/apitape/capture/proxy"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/ca"
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/redact"
 )
@@ -321,7 +322,7 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		warningf(logst, "%v", closeErr)
 	}
 	if redactWarnings > 5 {
-		warningf(logst, "%d calls could not be redacted and were not recorded", redactWarnings)
+		warningf(logst, "not recorded: %s could not be redacted", english.Count(redactWarnings, "call", ""))
 	}
 	fmt.Fprintf(errw, "apitape: %s to %s\n", sink.Summary(), cfg.output)
 	return runErr

@@ -13,6 +13,7 @@ import (
 	"github.com/apitape/apitape/convert"
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/selection"
 	"github.com/spf13/pflag"
 )
@@ -357,9 +358,9 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 			unsent = fmt.Sprintf(", %d with a URL that cannot be sent", stats.Unsendable)
 		}
 		if n := stats.Unconvertible - stats.Unsendable; n > 0 {
-			unsent += fmt.Sprintf(", %d WebSocket or other calls listed as comments", n)
+			unsent += fmt.Sprintf(", %s listed as comments", english.Count(n, "WebSocket or other call", ""))
 		}
-		warningf(st, "%s: no calls converted (%d entries read, %d left out by the selection%s)", name, stats.Entries, stats.Skipped, unsent)
+		warningf(st, "%s: no calls converted (%s read, %d left out by the selection%s)", name, english.Count(stats.Entries, "entry", "entries"), stats.Skipped, unsent)
 		// --all helps only when the selection left something out.
 		if !opts.Selection.All && stats.Skipped > 0 {
 			hintf(st, "only API calls are kept by default; use --all to keep every entry")

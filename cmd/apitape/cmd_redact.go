@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/redact"
 )
 
@@ -262,23 +263,27 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		return err
 	}
 	if st.errTTY {
-		fmt.Fprintf(st.err, "apitape: redacted %d values in %d entries%s\n", sum.Redactions, sum.Entries, classList(sum.Classes))
+		fmt.Fprintf(st.err, "apitape: redacted %s in %s%s\n", english.Count(sum.Redactions, "value", ""), english.Count(sum.Entries, "entry", "entries"), classList(sum.Classes))
 	}
 	meter.Done(int64(sum.Entries), inBytes)
 	return nil
 }
 
 // seekableInput opens the input so that it can be read twice (redaction
-// reads a file twice to find the echoes of secrets found late): a file as
-// it is, stdin spooled to a private temporary file first.
+// reads a file twice to find the echoes of secrets found late): a regular
+// file as it is; stdin, a pipe (<(zcat …)), a device or a decoded file
+// spooled to a private temporary file first.
 func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
 	rc, name, err := openInput(st, arg)
 	if err != nil {
 		return nil, name, err
 	}
 	if f, ok := rc.(*os.File); ok {
-		return f, name, nil
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return f, name, nil
+		}
 	}
+	defer rc.Close()
 	tmp, err := os.CreateTemp("", "apitape-redact-in-*") // mode 0600
 	if err != nil {
 		return nil, name, err
@@ -286,7 +291,10 @@ func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
 	// Unlinked at once, so that a process ended mid-copy leaves no
 	// unredacted input behind.
 	os.Remove(tmp.Name())
-	f := &removeOnClose{tmp}
+	f := &removeOnClose{File: tmp}
+	if d, ok := rc.(interface{ inputInfo() os.FileInfo }); ok {
+		f.origin = d.inputInfo()
+	}
 	if _, err := io.Copy(f, rc); err != nil {
 		f.Close()
 		return nil, name, fmt.Errorf("%s: %w", name, err)
@@ -298,7 +306,14 @@ func seekableInput(st *streams, arg string) (io.ReadSeekCloser, string, error) {
 	return f, name, nil
 }
 
-type removeOnClose struct{ *os.File }
+// removeOnClose is a private spool of the input; origin is the input
+// file's (nil for stdin), for refuseInputAsOutput.
+type removeOnClose struct {
+	*os.File
+	origin os.FileInfo
+}
+
+func (f *removeOnClose) inputInfo() os.FileInfo { return f.origin }
 
 func (f *removeOnClose) Close() error {
 	err := f.File.Close()
@@ -327,7 +342,7 @@ func printWarnings(st *streams, rep *report, sum redact.Summary) {
 		return
 	}
 	if rep == nil || len(rep.warnings) == 0 {
-		warningf(st, "%d values could not be inspected; --report lists them", sum.Warnings)
+		warningf(st, "%s could not be inspected; --report lists them", english.Count(sum.Warnings, "value", ""))
 		return
 	}
 	for i, w := range rep.warnings {

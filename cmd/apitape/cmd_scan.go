@@ -119,7 +119,7 @@ func loadRules(rulesPath, gitleaksPath string) (*redact.Rules, error) {
 // scanOne scans one file with a fresh Scanner (a Scanner remembers the
 // secrets it found, to find their echoes, within one file).
 func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules, allowUninspected bool) (int, error) {
-	rc, name, err := openInput(st, arg)
+	rc, name, err := openRaw(st, arg)
 	if err != nil {
 		return 0, err
 	}

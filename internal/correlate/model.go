@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/apitape/apitape/internal/english"
 )
 
 // Where a use sits in a request. Headers are "header:" + the recorded name.
@@ -166,7 +168,7 @@ func (m *Model) Write(w io.Writer) error {
 	case 0:
 		fmt.Fprintf(bw, "apitape correlation: no values to correlate\n")
 	default:
-		fmt.Fprintf(bw, "apitape correlation: %d %s, %d %s\n", len(m.Vars), plural(len(m.Vars), "variable"), uses, plural(uses, "use"))
+		fmt.Fprintf(bw, "apitape correlation: %s, %s\n", english.Count(len(m.Vars), "variable", ""), english.Count(uses, "use", ""))
 	}
 	for _, v := range m.Vars {
 		bw.WriteString("\n")
@@ -210,13 +212,6 @@ func (m *Model) Write(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
 }
 
 // target is "METHOD /path?query" of a call with variables substituted.
