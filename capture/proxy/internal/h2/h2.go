@@ -26,7 +26,9 @@
 // forgotten, its processors and output buffers, where martian kept every
 // stream until the connection closed; the window a DATA frame took is
 // given back whole, padding included; a header block continued in
-// CONTINUATION frames ends its stream only when its HEADERS frame did)
+// CONTINUATION frames ends its stream only when its HEADERS frame did;
+// frames for a stream that is not open, as PRIORITY frames naming idle
+// streams, leave nothing behind)
 // and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
@@ -223,11 +225,17 @@ type streamProcessors struct {
 }
 
 // Get returns a the processor with the given ID and direction.
-// apitape: open says the frame opens the stream (its header block); a
-// PRIORITY frame may name an idle stream above those opened.
+// apitape: open says the frame opens the stream (its header block). Any
+// other frame of a stream that is not open (a PRIORITY frame may name an
+// idle stream, and late frames a closed one) only passes: martian made
+// processors for it that nothing released, so a client naming many idle
+// streams grew the proxy without bound.
 func (s *streamProcessors) Get(id uint32, dir Direction, open bool) Processor {
 	value, ok := s.processors.Load(id)
-	if !ok || open {
+	if !ok && !open {
+		return &relayAdapter{id, s.relays[dir]}
+	}
+	if open {
 		// apitape: a closed stream is not opened again.
 		s.mu.Lock()
 		if value, ok = s.processors.Load(id); !ok {
@@ -238,23 +246,17 @@ func (s *streamProcessors) Get(id uint32, dir Direction, open bool) Processor {
 			value = s.create(id)
 			s.processors.Store(id, value)
 		}
-		if open {
-			s.maxID[id&1] = max(s.maxID[id&1], id)
-		}
+		s.maxID[id&1] = max(s.maxID[id&1], id)
 		s.mu.Unlock()
 	}
 	return value.(*Processors).ForDirection(dir)
 }
 
-// closed reports whether stream id has been forgotten or was never opened
-// and never will be (apitape).
-func (s *streamProcessors) closed(id uint32) bool {
-	if _, ok := s.processors.Load(id); ok {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return id <= s.maxID[id&1]
+// open reports whether stream id is open: neither idle nor forgotten
+// (apitape).
+func (s *streamProcessors) open(id uint32) bool {
+	_, ok := s.processors.Load(id)
+	return ok
 }
 
 // streamEnded notes that stream id has ended in the directions dirs (a

@@ -428,9 +428,11 @@ func (r *relay) updateWindow(f *http2.WindowUpdateFrame) {
 	}
 
 	r.flowMu.Lock()
-	// apitape: a closed stream's window is not worth a new buffer.
+	// apitape: the window of a stream that is not open (idle or closed)
+	// is not worth a new buffer; one for each of many idle streams grew
+	// the proxy without bound.
 	w, ok := r.outputBuffers[f.StreamID]
-	if !ok && f.StreamID != 0 && r.processors.closed(f.StreamID) {
+	if !ok && f.StreamID != 0 && !r.processors.open(f.StreamID) {
 		r.flowMu.Unlock()
 		return
 	}
@@ -545,6 +547,14 @@ func (r *relay) pushPromise(id, promiseID uint32, headers []hpack.HeaderField) e
 func (r *relay) enqueueFrame(f queuedFrame) {
 	// The frame is first added to the appropriate stream.
 	r.flowMu.Lock()
+	// apitape: a frame without flow control whose stream has nothing
+	// queued goes on at once, without a buffer for its stream: one for
+	// each idle stream a PRIORITY frame names was never released.
+	if _, ok := r.outputBuffers[f.StreamID()]; !ok && f.flowControlSize() == 0 {
+		r.output <- f
+		r.flowMu.Unlock()
+		return
+	}
 	w := r.outputBuffer(f.StreamID())
 	w.enqueue(f)
 	r.queued++ // apitape
