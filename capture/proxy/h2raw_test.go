@@ -44,8 +44,9 @@ type rawFrame struct {
 	end    bool   // END_STREAM
 	data   []byte
 	fields []hpack.HeaderField
-	code   http2.ErrCode // RST_STREAM, GOAWAY
-	lastID uint32        // GOAWAY
+	code     http2.ErrCode // RST_STREAM, GOAWAY
+	lastID   uint32        // GOAWAY
+	settings []http2.Setting
 }
 
 func (f rawFrame) String() string {
@@ -123,6 +124,10 @@ func (c *rawH2) readLoop() {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
+				f.ForeachSetting(func(s http2.Setting) error {
+					rf.settings = append(rf.settings, s)
+					return nil
+				})
 				c.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
 			}
 		case *http2.PingFrame:
