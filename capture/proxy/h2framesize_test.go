@@ -175,4 +175,3 @@ func maxOf(s []uint32) uint32 {
 	}
 	return m
 }
-

@@ -38,12 +38,12 @@ type rawH2 struct {
 
 // rawFrame is what a test needs of a frame the proxy sent.
 type rawFrame struct {
-	typ    http2.FrameType
-	id     uint32
-	length uint32 // the frame's payload, as on the wire
-	end    bool   // END_STREAM
-	data   []byte
-	fields []hpack.HeaderField
+	typ      http2.FrameType
+	id       uint32
+	length   uint32 // the frame's payload, as on the wire
+	end      bool   // END_STREAM
+	data     []byte
+	fields   []hpack.HeaderField
 	code     http2.ErrCode // RST_STREAM, GOAWAY
 	lastID   uint32        // GOAWAY
 	settings []http2.Setting
