@@ -134,6 +134,7 @@ func (c *rawH2) readLoop() {
 			if !f.IsAck() {
 				c.write(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) })
 			}
+			rf.data = bytes.Clone(f.Data[:])
 		case *http2.DataFrame:
 			rf.end, rf.data = f.StreamEnded(), bytes.Clone(f.Data())
 			if c.autoWindow && f.Length > 0 {

@@ -290,6 +290,13 @@ func (r *relay) processFrame(f http2.Frame) error {
 		// one stream window in the proxy. A window update that cannot
 		// reach a source that has hung up does not stop what it sent.
 		r.peer.sendWindowUpdates(f)
+		// apitape: DATA for a stream that is not open (an answer still on
+		// its way when the client reset the stream) goes nowhere: the
+		// receiver has closed the stream too, and the output buffer
+		// made for it stayed until the connection closed.
+		if !r.processors.open(f.StreamID) {
+			break
+		}
 		err = r.processor(f.StreamID).Data(f.Data(), f.StreamEnded())
 	case *http2.HeadersFrame:
 		if !f.HeadersEnded() {
