@@ -28,35 +28,15 @@ func newEchoServer(t *testing.T, maxRead, sendFrame uint32, got chan<- []uint32,
 		answer := func(id uint32) {
 			got <- sizes[id]
 			body := bodies[id]
-			var block bytes.Buffer
-			enc := hpack.NewEncoder(&block)
-			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
-			enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body))})
-			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+			writeHead(fr, id, false, ":status", "200", "content-length", strconv.Itoa(len(body)))
 			for len(body) > 0 {
 				k := min(len(body), int(sendFrame))
 				fr.WriteData(id, k == len(body), body[:k])
 				body = body[k:]
 			}
 		}
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				select {
-				case failed <- err:
-				default:
-				}
-				return
-			}
+		err := serveFrames(fr, func(f http2.Frame) {
 			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.PingFrame:
-				if !f.IsAck() {
-					fr.WritePing(true, f.Data)
-				}
 			case *http2.MetaHeadersFrame:
 				bodies[f.StreamID] = []byte{}
 				if f.StreamEnded() {
@@ -69,6 +49,10 @@ func newEchoServer(t *testing.T, maxRead, sendFrame uint32, got chan<- []uint32,
 					answer(f.StreamID)
 				}
 			}
+		})
+		select {
+		case failed <- err:
+		default:
 		}
 	}).URL
 }

@@ -60,16 +60,7 @@ func TestHTTP2IdleStreamFramesHoldNothing(t *testing.T) {
 			if status, body := c.answer(last); status != "200" || string(body) != "ok" {
 				t.Fatalf("after: %s %q", status, body)
 			}
-			after := liveHeap()
-			grew := int64(after) - int64(before)
-			open := h.openStreams()
-			t.Logf("%d %s frames for idle streams: live heap grew %d KiB, %d streams in flight", n, name, grew>>10, open)
-			if open != 0 {
-				t.Errorf("%d streams in flight after both answers, want 0", open)
-			}
-			if grew > 4<<20 {
-				t.Errorf("the live heap grew %d KiB over %d %s frames naming idle streams", grew>>10, n, name)
-			}
+			h.checkReleased(t, before, n, name+" frames for idle streams", 4<<20)
 			es := h.entries(t)
 			if len(es) != 2 {
 				t.Fatalf("%d entries, want 2", len(es))

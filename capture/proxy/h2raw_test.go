@@ -221,3 +221,53 @@ func (h *harness) openStreams() int {
 	}
 	return n
 }
+
+// serveFrames reads fr's frames until the connection ends, answering
+// SETTINGS and PING frames, and hands the others to handle.
+func serveFrames(fr *http2.Framer, handle func(http2.Frame)) error {
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				fr.WritePing(true, f.Data)
+			}
+		default:
+			handle(f)
+		}
+	}
+}
+
+// writeHead sends a header block of fields (name, value, ...) on stream
+// id.
+func writeHead(fr *http2.Framer, id uint32, end bool, fields ...string) error {
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for i := 0; i < len(fields); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true, EndStream: end})
+}
+
+// checkReleased fails t unless, after n frames or streams of what, the
+// proxy holds no stream in flight and the live heap has grown by at most
+// bound bytes since before.
+func (h *harness) checkReleased(t *testing.T, before uint64, n int, what string, bound int64) {
+	t.Helper()
+	grew := int64(liveHeap()) - int64(before)
+	open := h.openStreams()
+	t.Logf("%d %s: live heap grew %d KiB, %d streams in flight", n, what, grew>>10, open)
+	if open != 0 {
+		t.Errorf("%d streams in flight after the last answer, want 0", open)
+	}
+	if grew > bound {
+		t.Errorf("the live heap grew %d KiB over %d %s", grew>>10, n, what)
+	}
+}

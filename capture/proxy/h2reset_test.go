@@ -21,34 +21,13 @@ import (
 func newResetServer(t *testing.T) string {
 	return newFramerServer(t, func(tc *tls.Conn, fr *http2.Framer) {
 		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-		var block bytes.Buffer
-		enc := hpack.NewEncoder(&block)
-		head := func(id uint32, end bool, fields ...string) {
-			block.Reset()
-			for i := 0; i < len(fields); i += 2 {
-				enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
-			}
-			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true, EndStream: end})
-		}
 		late := map[uint32]bool{}
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
+		serveFrames(fr, func(f http2.Frame) {
 			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.PingFrame:
-				if !f.IsAck() {
-					fr.WritePing(true, f.Data)
-				}
 			case *http2.MetaHeadersFrame:
 				switch path := fieldValue(f.Fields, ":path"); {
 				case path == "/ok":
-					head(f.StreamID, false, ":status", "200", "content-length", "2")
+					writeHead(fr, f.StreamID, false, ":status", "200", "content-length", "2")
 					fr.WriteData(f.StreamID, true, []byte("ok"))
 				case path == "/reset":
 					fr.WriteRSTStream(f.StreamID, http2.ErrCodeCancel)
@@ -58,11 +37,11 @@ func newResetServer(t *testing.T) string {
 			case *http2.RSTStreamFrame:
 				if late[f.StreamID] {
 					delete(late, f.StreamID)
-					head(f.StreamID, false, ":status", "200", "content-length", "1024")
+					writeHead(fr, f.StreamID, false, ":status", "200", "content-length", "1024")
 					fr.WriteData(f.StreamID, true, make([]byte, 1024))
 				}
 			}
-		}
+		})
 	}).URL
 }
 
@@ -121,16 +100,7 @@ func TestHTTP2ResetStreamsReleased(t *testing.T) {
 			if status, body := c.answer(last); status != "200" || string(body) != "ok" {
 				t.Fatalf("last: %s %q", status, body)
 			}
-			after := liveHeap()
-			grew := int64(after) - int64(before)
-			open := h.openStreams()
-			t.Logf("%d streams reset: live heap grew %d KiB, %d streams in flight", n, grew>>10, open)
-			if open != 0 {
-				t.Errorf("%d streams in flight after the last answer, want 0", open)
-			}
-			if grew > 256<<10 {
-				t.Errorf("the live heap grew %d KiB over %d reset streams", grew>>10, n)
-			}
+			h.checkReleased(t, before, n, "streams reset", 256<<10)
 			es := h.entries(t)
 			if len(es) != n+2 {
 				t.Fatalf("%d entries, want %d", len(es), n+2)
