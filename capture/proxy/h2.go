@@ -347,6 +347,11 @@ func (s *h2Side) Data(data []byte, ended bool) error {
 	return s.Processor.Data(data, ended)
 }
 
+// UpstreamGone notes why the relay resets the stream next.
+func (s *h2Side) UpstreamGone() {
+	s.st.finish(errors.New("the upstream hung up before the answer ended"))
+}
+
 func (s *h2Side) RSTStream(code http2.ErrCode) error {
 	s.st.finish(errors.New("stream reset: " + code.String()))
 	return s.Processor.RSTStream(code)

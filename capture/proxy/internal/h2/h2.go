@@ -15,8 +15,8 @@
 // Package h2 contains basic HTTP/2 handling for Martian.
 //
 // This is a copy of github.com/google/martian/v3/h2 at v3.3.3 (Apache
-// License 2.0, see LICENSE) with changes marked "apitape" in relay.go and
-// queued_frames.go (a relay that ends still sends the frames it had
+// License 2.0, see LICENSE) with changes marked "apitape" in relay.go,
+// processor.go and queued_frames.go (a relay that ends still sends the frames it had
 // queued; a stream's window is given back to its sender only as its data
 // leaves the proxy, so a slow reader holds at most one stream window in
 // the proxy; an upstream that hangs up has what it sent delivered first,
@@ -28,7 +28,11 @@
 // given back whole, padding included; a header block continued in
 // CONTINUATION frames ends its stream only when its HEADERS frame did;
 // frames for a stream that is not open, as PRIORITY frames naming idle
-// streams, leave nothing behind)
+// streams or DATA late for a reset one, leave nothing behind; once the
+// upstream says GOAWAY the client streams above the one it names are
+// reset, REFUSED_STREAM, and new ones refused; once it hangs up the
+// client is told GOAWAY, the streams it left unanswered are reset and
+// new ones refused, at once rather than when the connection closes)
 // and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
@@ -49,6 +53,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 
 	"github.com/google/martian/v3/log"
@@ -222,7 +227,17 @@ type streamProcessors struct {
 	mu     sync.Mutex
 	ended  map[uint32]uint8
 	maxID  [2]uint32
+
+	// apitape: once the upstream has said GOAWAY or hung up, limited is
+	// set and the client streams above lastID are refused; a stream
+	// whose answer has ended (or that was reset), as read, has
+	// settledBit in ended: an upstream that hangs up leaves the others
+	// unanswered.
+	limited bool
+	lastID  uint32
 }
+
+const settledBit = 1 << 2
 
 // Get returns a the processor with the given ID and direction.
 // apitape: open says the frame opens the stream (its header block). Any
@@ -242,6 +257,10 @@ func (s *streamProcessors) Get(id uint32, dir Direction, open bool) Processor {
 			if id <= s.maxID[id&1] {
 				s.mu.Unlock()
 				return &relayAdapter{id, s.relays[dir]}
+			}
+			if id&1 == 1 && s.limited && id > s.lastID {
+				s.mu.Unlock()
+				return refused{id, s.relays[ServerToClient]}
 			}
 			value = s.create(id)
 			s.processors.Store(id, value)
@@ -275,7 +294,7 @@ func (s *streamProcessors) streamEnded(id uint32, dirs uint8) {
 		s.ended = map[uint32]uint8{}
 	}
 	dirs |= s.ended[id]
-	if dirs != both {
+	if dirs&both != both {
 		s.ended[id] = dirs
 		s.mu.Unlock()
 		return
@@ -286,4 +305,41 @@ func (s *streamProcessors) streamEnded(id uint32, dirs uint8) {
 	for _, r := range s.relays {
 		r.forget(id)
 	}
+}
+
+// settle notes that the answer on stream id has ended, or the stream was
+// reset, as the relay read it (apitape). It comes before the frame is
+// queued, so before the stream can be forgotten.
+func (s *streamProcessors) settle(id uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.processors.Load(id); ok {
+		if s.ended == nil {
+			s.ended = map[uint32]uint8{}
+		}
+		s.ended[id] |= settledBit
+	}
+}
+
+// limit has the relay refuse the client streams above last, or above the
+// highest opened when hungUp, unless a lower limit holds already
+// (apitape). It returns the limit in force, whether it is new, and the
+// open streams not settled, in order.
+func (s *streamProcessors) limit(last uint32, hungUp bool) (limit uint32, lowered bool, unsettled []uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hungUp {
+		last = s.maxID[1]
+	}
+	if !s.limited || last < s.lastID {
+		s.limited, s.lastID, lowered = true, last, true
+	}
+	s.processors.Range(func(k, _ any) bool {
+		if id := k.(uint32); s.ended[id]&settledBit == 0 {
+			unsettled = append(unsettled, id)
+		}
+		return true
+	})
+	slices.Sort(unsettled)
+	return s.lastID, lowered, unsettled
 }

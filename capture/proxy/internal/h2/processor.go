@@ -139,3 +139,29 @@ func (r *relayAdapter) RSTStream(errCode http2.ErrCode) error {
 func (r *relayAdapter) PushPromise(promiseID uint32, headers []hpack.HeaderField) error {
 	return r.relay.pushPromise(r.id, promiseID, headers)
 }
+
+// UpstreamGoneProcessor is a Processor told, before its RSTStream, that
+// the relay resets the stream because the upstream hung up before the
+// answer ended (apitape).
+type UpstreamGoneProcessor interface {
+	UpstreamGone()
+}
+
+// refused is the processor of a client stream the upstream will not take
+// (it said GOAWAY or hung up): its header block is answered with
+// RST_STREAM REFUSED_STREAM, so that the client may send it again
+// elsewhere (RFC 9113, 8.7), and nothing of it goes on (apitape).
+type refused struct {
+	id    uint32
+	toCli *relay
+}
+
+func (p refused) Header([]hpack.HeaderField, bool, http2.PriorityParam) error {
+	p.toCli.refuse(p.id)
+	return nil
+}
+
+func (refused) Data([]byte, bool) error                       { return nil }
+func (refused) Priority(http2.PriorityParam) error            { return nil }
+func (refused) RSTStream(http2.ErrCode) error                 { return nil }
+func (refused) PushPromise(uint32, []hpack.HeaderField) error { return nil }

@@ -241,6 +241,7 @@ func (r *relay) relayFrames(closing chan bool) error {
 				// that wait for the client's windows would be lost.
 				r.srcEnded.Store(true)
 				if r.dir == ServerToClient {
+					r.upstreamGone()
 					if derr := r.drain(closing, writerErr); derr != nil {
 						return derr
 					}
@@ -278,6 +279,12 @@ func (r *relay) processFrame(f http2.Frame) error {
 			r.peer.updateWindow(f)
 		case *http2.RSTStreamFrame:
 			r.peer.dropStream(f.StreamID)
+		case *http2.HeadersFrame:
+			// A stream opened after the upstream hung up is refused at
+			// once; it waited for the connection to close (apitape).
+			if !r.processors.open(f.StreamID) {
+				r.peer.refuse(f.StreamID)
+			}
 		}
 		return nil
 	}
@@ -318,7 +325,12 @@ func (r *relay) processFrame(f http2.Frame) error {
 		// was queued for it would wait for windows that never open.
 		r.dropStream(f.StreamID)
 		r.peer.dropStream(f.StreamID)
-		err = r.processor(f.StreamID).RSTStream(f.ErrCode)
+		// apitape: nor does a reset of a stream that is not open (one
+		// refused, or closed already) go on: for the receiver it names
+		// an idle or closed stream.
+		if r.processors.open(f.StreamID) {
+			err = r.processor(f.StreamID).RSTStream(f.ErrCode)
+		}
 	case *http2.SettingsFrame:
 		if f.IsAck() {
 			r.destMu.Lock()
@@ -363,6 +375,18 @@ func (r *relay) processFrame(f http2.Frame) error {
 	case *http2.GoAwayFrame:
 		r.enqueueFrame(&queuedGoAwayFrame{lastStreamID: f.LastStreamID, errCode: f.ErrCode,
 			debug: bytes.Clone(f.DebugData())})
+		// apitape: the upstream will not answer the client streams above
+		// the one it names; the client, told so, sends them again
+		// elsewhere, and the relay lets them go rather than hold them
+		// until the connection closes. Later ones are refused.
+		if r.dir == ServerToClient {
+			last, _, unsettled := r.processors.limit(f.LastStreamID, false)
+			for _, id := range unsettled {
+				if id&1 == 1 && id > last {
+					r.resetStream(id, http2.ErrCodeRefusedStream)
+				}
+			}
+		}
 	case *http2.WindowUpdateFrame:
 		r.peer.updateWindow(f)
 	case *http2.ContinuationFrame:
@@ -452,6 +476,9 @@ func (r *relay) updateWindow(f *http2.WindowUpdateFrame) {
 }
 
 func (r *relay) data(id uint32, data []byte, streamEnded bool) error {
+	if streamEnded && r.dir == ServerToClient { // apitape
+		r.processors.settle(id)
+	}
 	// This implementation only allows `WriteData` without padding. Padding is used to improve the
 	// security against attacks like CRIME, but this isn't relevant for a development proxy.
 	//
@@ -495,6 +522,9 @@ func (r *relay) header(
 	streamEnded bool,
 	priority http2.PriorityParam,
 ) error {
+	if streamEnded && r.dir == ServerToClient { // apitape
+		r.processors.settle(id)
+	}
 	encoded, err := r.encodeFull(headers)
 	if err != nil {
 		return fmt.Errorf("encoding headers %v: %w", headers, err)
@@ -527,6 +557,7 @@ func (r *relay) priority(id uint32, priority http2.PriorityParam) {
 }
 
 func (r *relay) rstStream(id uint32, errCode http2.ErrCode) {
+	r.processors.settle(id) // apitape
 	r.enqueueFrame(&queuedRSTStreamFrame{
 		streamID: id,
 		errCode:  errCode,
@@ -598,6 +629,44 @@ func (r *relay) dropStream(id uint32) {
 		r.emit(w)
 	}
 	r.flowMu.Unlock()
+}
+
+// upstreamGone, once the upstream has hung up, tells the client (GOAWAY)
+// the last stream it had, unless it said GOAWAY naming a lower one
+// itself, and resets the streams it left unanswered, after what came of
+// their answers (apitape). They waited for the connection to close, and
+// the streams the client opened meanwhile were never answered.
+func (r *relay) upstreamGone() {
+	last, lowered, unsettled := r.processors.limit(0, true)
+	if lowered {
+		r.enqueueFrame(&queuedGoAwayFrame{lastStreamID: last, errCode: http2.ErrCodeNo})
+	}
+	for _, id := range unsettled {
+		if id&1 == 1 && id > last {
+			r.resetStream(id, http2.ErrCodeRefusedStream)
+			continue
+		}
+		if g, ok := r.processor(id).(UpstreamGoneProcessor); ok {
+			g.UpstreamGone()
+		}
+		r.resetStream(id, http2.ErrCodeInternal)
+	}
+}
+
+// resetStream resets stream id toward the client, dropping what waits
+// for the upstream on it (apitape).
+func (r *relay) resetStream(id uint32, code http2.ErrCode) {
+	r.peer.dropStream(id)
+	r.processor(id).RSTStream(code)
+}
+
+// refuse answers a client stream the upstream will not take with
+// RST_STREAM REFUSED_STREAM (apitape). It is written at once, not queued:
+// the relay toward the client may have ended.
+func (r *relay) refuse(id uint32) {
+	r.destMu.Lock()
+	r.dest.WriteRSTStream(id, http2.ErrCodeRefusedStream)
+	r.destMu.Unlock()
 }
 
 // drain waits until every frame queued for dest has gone to output, as
