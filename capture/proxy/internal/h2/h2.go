@@ -32,7 +32,9 @@
 // upstream says GOAWAY the client streams above the one it names are
 // reset, REFUSED_STREAM, and new ones refused; once it hangs up the
 // client is told GOAWAY, the streams it left unanswered are reset and
-// new ones refused, at once rather than when the connection closes)
+// new ones refused, at once rather than when the connection closes;
+// PRIORITY_UPDATE frames go on and frames of unknown types are dropped,
+// where martian ended the connection)
 // and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian

@@ -249,3 +249,18 @@ func (*queuedGoAwayFrame) flowControlSize() int { return 0 }
 func (f *queuedGoAwayFrame) send(dest *http2.Framer) error {
 	return dest.WriteGoAway(f.lastStreamID, f.errCode, f.debug)
 }
+
+// queuedPriorityUpdateFrame (apitape) is a PRIORITY_UPDATE frame (RFC
+// 9218), sent on the connection, naming stream id.
+type queuedPriorityUpdateFrame struct {
+	id       uint32
+	priority string
+}
+
+func (*queuedPriorityUpdateFrame) StreamID() uint32 { return 0 }
+
+func (*queuedPriorityUpdateFrame) flowControlSize() int { return 0 }
+
+func (f *queuedPriorityUpdateFrame) send(dest *http2.Framer) error {
+	return dest.WritePriorityUpdate(f.id, f.priority)
+}

@@ -399,6 +399,13 @@ func (r *relay) processFrame(f http2.Frame) error {
 			}
 			err = r.continuationState.complete(r.opener(f.StreamID), headers)
 		}
+	case *http2.PriorityUpdateFrame:
+		// apitape: RFC 9218's priorities go on in order, as PRIORITY
+		// frames do; the relay ended the connection at them.
+		r.enqueueFrame(&queuedPriorityUpdateFrame{id: f.PrioritizedStreamID, priority: f.Priority})
+	case *http2.UnknownFrame:
+		// apitape: frames of unknown types (ALTSVC, ORIGIN, ...) are
+		// dropped (RFC 9113, 5.5); the relay ended the connection.
 	default:
 		err = errors.New("unrecognized frame type")
 	}
