@@ -16,26 +16,25 @@
 //
 // This is a copy of github.com/google/martian/v3/h2 at v3.3.3 (Apache
 // License 2.0, see LICENSE) with changes marked "apitape" in relay.go,
-// processor.go and queued_frames.go (a relay that ends still sends the frames it had
-// queued; a stream's window is given back to its sender only as its data
-// leaves the proxy, so a slow reader holds at most one stream window in
-// the proxy; an upstream that hangs up has what it sent delivered first,
-// as the client's windows allow; PING and GOAWAY keep their place among
-// the frames before them; a reset stream's queued frames are dropped; a
-// stream that has ended both ways, END_STREAM or RST_STREAM, is
-// forgotten, its processors and output buffers, where martian kept every
-// stream until the connection closed; the window a DATA frame took is
-// given back whole, padding included; a header block continued in
-// CONTINUATION frames ends its stream only when its HEADERS frame did;
-// frames for a stream that is not open, as PRIORITY frames naming idle
-// streams or DATA late for a reset one, leave nothing behind; once the
-// upstream says GOAWAY the client streams above the one it names are
-// reset, REFUSED_STREAM, and new ones refused; once it hangs up the
-// client is told GOAWAY, the streams it left unanswered are reset and
-// new ones refused, at once rather than when the connection closes;
+// processor.go and queued_frames.go (a relay that ends still sends the
+// frames it had queued; a stream's window is given back to its sender only
+// as its data leaves the proxy, so a slow reader holds at most one stream
+// window in the proxy; an upstream that hangs up has what it sent
+// delivered first, as the client's windows allow; PING and GOAWAY keep
+// their place among the frames before them; a reset stream's queued frames
+// are dropped; a stream that has ended both ways, END_STREAM or
+// RST_STREAM, is forgotten, its processors and output buffers, where
+// martian kept every stream until the connection closed; the window a DATA
+// frame took is given back whole, padding included; a header block
+// continued in CONTINUATION frames ends its stream only when its HEADERS
+// frame did; frames for a stream that is not open, as PRIORITY frames
+// naming idle streams or DATA late for a reset one, leave nothing behind;
+// once the upstream says GOAWAY the client streams above the one it names
+// are reset, REFUSED_STREAM, and new ones refused; once it hangs up the
+// client is told GOAWAY, the streams it left unanswered are reset and new
+// ones refused, at once rather than when the connection closes;
 // PRIORITY_UPDATE frames go on and frames of unknown types are dropped,
-// where martian ended the connection)
-// and these in this file: the caller
+// where martian ended the connection) and these in this file: the caller
 // dials the upstream (Config.Dial), Proxy closes that connection when the
 // relay ends, and the relay ends when either side hangs up. Martian
 // dialled with tls.Dial and never closed the connection, so every relayed
