@@ -289,7 +289,10 @@ type fieldError struct {
 func (e *fieldError) Error() string { return e.field + ": " + e.msg }
 
 // splitURL cuts an absolute http(s) URL into origin and request target
-// without decoding or normalising anything; the fragment is not sent.
+// without decoding or normalising anything; the fragment is not sent, nor
+// is user info: it never goes over the wire (the recorded header lines say
+// what did), and in a URL curl, requests and Go would make an
+// Authorization line of it that the recording did not have.
 func splitURL(raw string) (origin, target string, err error) {
 	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", "", &fieldError{"request.url", "contains a space or control character, which HTTP cannot send as recorded"}
@@ -300,6 +303,9 @@ func splitURL(raw string) (origin, target string, err error) {
 		end = len(rest)
 	}
 	host := rest[:end]
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
 	if host == "" || strings.ContainsAny(host, "\"'\\`<>{}|^$") {
 		return "", "", &fieldError{"request.url", "has no valid host"}
 	}

@@ -1,0 +1,68 @@
+package convert
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/testtool"
+)
+
+// TestUserinfoNotSent: user info in a recorded URL (http://user:pw@host/)
+// never went over the wire, the request's header lines say what did. The
+// outputs leave it out: curl, requests and Go turn it into an
+// Authorization: Basic line the recording did not have (and Node's fetch
+// refuses such a URL), and the password stood in the script as it was.
+func TestUserinfoNotSent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs bash, curl, python3, node and the go tool")
+	}
+	rec := newRecorder(t)
+	host := strings.TrimPrefix(rec.url(), "http://")
+	data := writeHAR(t, []*har.Entry{
+		{Request: har.Request{Method: "GET", URL: "http://user:pa55w0rd-R8xk2Lm9@" + host + "/g?q=1",
+			Headers: []har.NameValue{{Name: "Accept", Value: "*/*"}}}, Response: har.Response{Status: 200}},
+		{Request: har.Request{Method: "GET", URL: "http://" + host + "/h",
+			Headers: []har.NameValue{{Name: "Accept", Value: "*/*"}}}, Response: har.Response{Status: 200}},
+	})
+	runners := map[string]func(t *testing.T, out []byte){
+		"curl": func(t *testing.T, out []byte) { runShell(t, out, nil) },
+		"bash": func(t *testing.T, out []byte) { runShell(t, out, nil) },
+		"python": func(t *testing.T, out []byte) {
+			py := pythonWith(t, "requests")
+			dir, path := writeScript(t, "calls.py", out)
+			runTarget(t, dir, nil, py, path)
+		},
+		"fetch": func(t *testing.T, out []byte) {
+			node := testtool.Need(t, "node")
+			dir, path := writeScript(t, "calls.mjs", out)
+			runTarget(t, dir, nil, node, path)
+		},
+		"go": func(t *testing.T, out []byte) { runProgram(t, buildGo(t, out), nil) },
+	}
+	for _, format := range []string{"curl", "bash", "python", "fetch", "go"} {
+		t.Run(format, func(t *testing.T) {
+			out := convertBytes(t, data, Options{Format: format, Exact: true})
+			if strings.Contains(string(out), "pa55w0rd") {
+				t.Errorf("the password is in the output:\n%s", out)
+			}
+			rec.take()
+			runners[format](t, out)
+			got := rec.take()
+			for _, p := range rec.problems() {
+				t.Error("server:", p)
+			}
+			if len(got) != 2 {
+				t.Fatalf("server received %d requests, want 2", len(got))
+			}
+			if got[0].target != "/g?q=1" {
+				t.Errorf("target %q, want /g?q=1", got[0].target)
+			}
+			for i, r := range got {
+				if v, ok := r.header("Authorization"); ok {
+					t.Errorf("call %d sent Authorization: %s, which the recording did not have", i, v)
+				}
+			}
+		})
+	}
+}
