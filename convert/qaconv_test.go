@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
 
@@ -64,5 +65,24 @@ func TestUserinfoNotSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShellcheckBackslashQuote: a value with a backslash before a quote
+// ('\” after a '\') is what shellcheck's SC1003 asks about; the bash and
+// HTTPie scripts, which README says pass shellcheck, must still pass it.
+func TestShellcheckBackslashQuote(t *testing.T) {
+	body := `{"path":"C:\\","q":"it's"}`
+	data := writeHAR(t, []*har.Entry{
+		{Request: har.Request{Method: "POST", URL: "http://127.0.0.1:9/a?x=%5C",
+			Headers:  []har.NameValue{{Name: "X-Q", Value: `a\`}, {Name: "X-R", Value: `b\'c`}, {Name: "Content-Type", Value: "application/json"}},
+			PostData: &har.PostData{MimeType: "application/json", Text: &body}},
+			Response: har.Response{Status: 200}},
+	})
+	for _, format := range []string{"bash", "httpie"} {
+		for _, exact := range []bool{true, false} {
+			out := convertBytes(t, data, Options{Format: format, Exact: exact, Selection: selection.Filter{All: true}})
+			shellcheck(t, format, out)
+		}
 	}
 }
