@@ -208,10 +208,10 @@ func (s *session) buildRequest(ctx context.Context, c *call) (*http.Request, err
 	if err != nil {
 		return nil, err
 	}
-	// Opaque is written to the request line as is: the recorded path and
-	// query are sent without being decoded and encoded again.
+	// The recorded path and query are sent without being decoded and
+	// encoded again.
 	p, q, hasQ := strings.Cut(target, "?")
-	req.URL.Opaque = s.target.prefix + p
+	setRawPath(req.URL, s.target.prefix+p)
 	req.URL.RawQuery = q
 	req.URL.ForceQuery = hasQ && q == ""
 	if len(body) > 0 {
@@ -220,6 +220,25 @@ func (s *session) buildRequest(ctx context.Context, c *call) (*http.Request, err
 	}
 	req.Header = s.headersFor(c)
 	return req, nil
+}
+
+// setRawPath makes p the path of u's request line as it is. net/http
+// writes an Opaque as is, except one that starts with "//": that it
+// writes as "http://…", which a server reads as naming another host. Such
+// a path goes in Path and RawPath when it is a valid encoding of itself,
+// and otherwise in the absolute form, which names u's host.
+func setRawPath(u *url.URL, p string) {
+	if !strings.HasPrefix(p, "//") {
+		u.Opaque = p
+		return
+	}
+	if dec, err := url.PathUnescape(p); err == nil {
+		u.Opaque, u.Path, u.RawPath = "", dec, p
+		if u.EscapedPath() == p {
+			return
+		}
+	}
+	u.Opaque, u.Path, u.RawPath = "//"+u.Host+p, "", ""
 }
 
 func (s *session) headersFor(c *call) http.Header {
