@@ -86,3 +86,41 @@ func TestShellcheckBackslashQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestGoDoubleSlashPath: the Go program sends a recorded path that starts
+// with "//" as that path. net/http writes an Opaque that starts with "//"
+// as "http://…", so the server read the first segment as the host:
+// "GET http://double//x HTTP/1.1".
+func TestGoDoubleSlashPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go tool")
+	}
+	rec := newRecorder(t)
+	host := strings.TrimPrefix(rec.url(), "http://")
+	cases := []struct{ url, want string }{
+		{"/double//x/../y/./z?q=1", "//double//x/../y/./z?q=1"},
+		{"/a:b@c/%2F", "//a:b@c/%2F"},
+		// Not a valid encoding of itself as a path: the absolute form,
+		// which names the server's host.
+		{"/a{b}/%zz", "http://" + host + "//a{b}/%zz"},
+	}
+	var entries []*har.Entry
+	for _, c := range cases {
+		entries = append(entries, &har.Entry{Request: har.Request{Method: "GET", URL: rec.url() + "/" + c.url}, Response: har.Response{Status: 200}})
+	}
+	out := convertBytes(t, writeHAR(t, entries), Options{Format: "go", Exact: true})
+	rec.take()
+	runProgram(t, buildGo(t, out), nil)
+	got := rec.take()
+	for _, p := range rec.problems() {
+		t.Error("server:", p)
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("server received %d requests, want %d", len(got), len(cases))
+	}
+	for i, c := range cases {
+		if got[i].target != c.want {
+			t.Errorf("%s: target %q, want %q", c.url, got[i].target, c.want)
+		}
+	}
+}

@@ -313,6 +313,19 @@ func (s *session) send(r *request, recorded int) {
 		RawQuery:   query,
 		ForceQuery: hasQuery && query == "",
 	}
+	if p := req.URL.Opaque; strings.HasPrefix(p, "//") {
+		// Go writes such an Opaque as "http://…", naming another host: as
+		// a path it goes out as is when it is a valid encoding of itself,
+		// otherwise in the absolute form, which names this host.
+		req.URL.Opaque = "//" + base.Host + p
+		if dec, err := url.PathUnescape(p); err == nil {
+			u := *req.URL
+			u.Opaque, u.Path, u.RawPath = "", dec, p
+			if u.EscapedPath() == p {
+				req.URL = &u
+			}
+		}
+	}
 	req.Header = r.header
 	if _, ok := req.Header["User-Agent"]; !ok {
 		req.Header["User-Agent"] = []string{""} // Go sends no User-Agent then
