@@ -66,6 +66,14 @@ func (e *httpieEmitter) call(w *bufio.Writer, c *call) error {
 		bodyFile = `"$out/req-` + n + `.body"`
 		writeBodyFile(w, n, c.body)
 	}
+	if strings.ContainsFunc(c.method, func(r rune) bool { return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') }) {
+		// HTTPie reads such a first argument as the URL, and the call
+		// would go to a host named after the method.
+		w.WriteString("# HTTPie sends only methods made of letters\n")
+		msg := "apitape: call " + n + " (" + oneLineName(c.label) + "): HTTPie sends only methods made of letters; --to bash or --to python sends it"
+		w.WriteString("{ echo " + shellquote.Quote(msg) + " >&2; false; }\n")
+		return nil
+	}
 	if len(c.origin)+sentSize(c.target) > maxArgString {
 		// The script stops here, saying why, rather than with E2BIG.
 		w.WriteString("# HTTPie takes the URL from its command line only, where Linux refuses more than 128 KiB\n")

@@ -1,6 +1,8 @@
 package convert
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -122,5 +124,39 @@ func TestGoDoubleSlashPath(t *testing.T) {
 		if got[i].target != c.want {
 			t.Errorf("%s: target %q, want %q", c.url, got[i].target, c.want)
 		}
+	}
+}
+
+// TestHTTPieMethodNotLetters: HTTPie reads a first argument that is not
+// all letters (M-SEARCH, VERSION-CONTROL) as the URL, so the call went to
+// a host named after the method and the script said "no answer from the
+// server". The script stops at such a call and says why.
+func TestHTTPieMethodNotLetters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs bash and HTTPie")
+	}
+	testtool.Need(t, "bash")
+	testtool.Need(t, "http")
+	rec := newRecorder(t)
+	var entries []*har.Entry
+	for _, m := range []string{"GET", "M-SEARCH", "GET"} {
+		entries = append(entries, &har.Entry{Request: har.Request{Method: m, URL: rec.url() + "/" + m}, Response: har.Response{Status: 200}})
+	}
+	out := convertBytes(t, writeHAR(t, entries), Options{Format: "httpie", Exact: true})
+	shellcheck(t, "httpie", out)
+	dir, path := writeScript(t, "calls.httpie.sh", out)
+	cmd := exec.Command("bash", path)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir, "LC_ALL=C.UTF-8"}
+	stderr, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the script succeeded:\n%s", stderr)
+	}
+	want := "apitape: call 1 (M-SEARCH /M-SEARCH): HTTPie sends only methods made of letters; --to bash or --to python sends it\n"
+	if !strings.Contains(string(stderr), want) {
+		t.Errorf("the script said\n%s\nwant it to say\n%s", stderr, want)
+	}
+	if got := rec.take(); len(got) != 1 || got[0].target != "/GET" {
+		t.Errorf("server received %d requests, want only the first call", len(got))
 	}
 }
