@@ -181,6 +181,10 @@ func (b *builder) loggedIn(rw rewriter, index int, req *har.Request) bool {
 	return false
 }
 
+// Literal reports whether the header's value refers to no variable: a $
+// that starts no name ($1, $(…)) is sent as it is.
+func (a *Auth) Literal() bool { return len(a.envNames()) == 0 }
+
 // uses reports whether the header's value refers to the variable name.
 func (a *Auth) uses(name string) bool { return slices.Contains(a.envNames(), name) }
 

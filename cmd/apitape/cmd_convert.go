@@ -152,7 +152,7 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		if err != nil {
 			return usageErrorf("--auth: %v", err)
 		}
-		if !strings.Contains(a.Value, "$") {
+		if a.Literal() {
 			// The value is never shown: it is the credential.
 			warningf(st, "--auth %s: the value names no $VARIABLE, so the credential is written into the output as it is; put a variable in it (e.g. 'Authorization: Bearer $RANCHER_TOKEN') and set it when running the output", a.Name)
 		}
