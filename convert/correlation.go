@@ -12,10 +12,12 @@ import (
 
 // reservedNames are names the outputs use themselves; correlated values
 // are named around them, and a --var may not take one. The lower-case ones
-// are the generated bash script's own variables.
+// are the bash and HTTPie scripts' own variables, their functions' locals
+// too (TestVarNotScriptVariable reads them from the runtime sources).
 var reservedNames = []string{
 	EnvCookie, EnvAuthorization, EnvCSRF, EnvRancherToken, EnvBaseURL,
-	"out", "required", "missing", "v",
+	"out", "required", "missing", "v", "secrets", "secret_vars", "finished", "sent", "differ", "calls",
+	"text", "value", "val", "n", "label", "want", "code", "body", "raw", "opts", "line", "size",
 }
 
 // taken is a correlated value a call's answer produces for later calls.

@@ -1,12 +1,15 @@
 package convert
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/selection"
 	"github.com/apitape/apitape/internal/testtool"
 )
@@ -158,5 +161,59 @@ func TestHTTPieMethodNotLetters(t *testing.T) {
 	}
 	if got := rec.take(); len(got) != 1 || got[0].target != "/GET" {
 		t.Errorf("server received %d requests, want only the first call", len(got))
+	}
+}
+
+// TestVarNotScriptVariable: a --var may not take a name the bash or
+// HTTPie script uses itself. "sent", say, was accepted: the script's call
+// counter then overwrote the id (sent=$((sent + 1)), which also evaluates
+// the answer's value as arithmetic) and later calls sent "1" for it.
+// The names are read from the scripts' runtime sources, so a variable
+// added there is covered too.
+func TestVarNotScriptVariable(t *testing.T) {
+	srcs := strings.Join([]string{bashPrelude, bashSummary, bashTakeHelpers, bashURIHelper, httpiePrelude, httpieSummary, httpieNotExact}, "\n")
+	srcs = regexp.MustCompile(`(?m)^\s*#.*$`).ReplaceAllString(srcs, "") // comments
+	names := map[string]bool{"secrets": true, "secret_vars": true, "required": true, "missing": true, "v": true} // written by bash.go, httpie.go
+	ident := `[a-z_][a-z0-9_]*`
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)(?:^|[\s;(])(` + ident + `)\+?=`),
+		regexp.MustCompile(`\bfor (` + ident + `) in\b`),
+	} {
+		for _, m := range re.FindAllStringSubmatchIndex(srcs, -1) {
+			if !strings.HasSuffix(srcs[:m[2]], "-v ") { // awk's -v name=…
+				names[srcs[m[2]:m[3]]] = true
+			}
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)\blocal ([^\n]*)`).FindAllStringSubmatch(srcs, -1) {
+		for _, w := range strings.Fields(m[1]) {
+			if n, _, _ := strings.Cut(w, "="); regexp.MustCompile(`^` + ident + `$`).MatchString(n) {
+				names[n] = true
+			}
+		}
+	}
+	for _, must := range []string{"sent", "finished", "differ", "out", "text", "value"} {
+		if !names[must] {
+			t.Fatalf("the runtime sources no longer assign %s: the pattern is wrong", must)
+		}
+	}
+	body := `{"id":"c-q7x2m"}`
+	data := writeHAR(t, []*har.Entry{
+		{Request: har.Request{Method: "POST", URL: "http://127.0.0.1:9/v3/clusters"},
+			Response: har.Response{Status: 201, Content: har.Content{MimeType: "application/json", Text: &body}}},
+		{Request: har.Request{Method: "GET", URL: "http://127.0.0.1:9/v3/clusters/c-q7x2m"}, Response: har.Response{Status: 200}},
+	})
+	for name := range names {
+		mv, err := correlate.ParseManual(name + "=.id@0")
+		if err != nil {
+			continue // refused already
+		}
+		for _, format := range []string{"bash", "httpie"} {
+			var out bytes.Buffer
+			_, err := Convert(har.NewReader(bytes.NewReader(data), "test.har"), &out, Options{Format: format, Vars: []correlate.Manual{mv}, Selection: selection.Filter{All: true}})
+			if err == nil {
+				t.Errorf("--to %s --var %s=.id@0: accepted, but the script uses %s itself", format, name, name)
+			}
+		}
 	}
 }
