@@ -47,8 +47,8 @@ Options:
                         formats, a directory (made if missing) that gets
                         NAME.curl, NAME.sh, NAME.go, NAME.vars, NAME.py,
                         NAME.httpie.sh, NAME.mjs and NAME.locustfile.py,
-                        NAME being the input's name without .har ("session"
-                        for stdin)
+                        NAME being the input's name without .har or
+                        .har.gz ("session" for stdin or a pipe)
         --base-url URL  send every call to this scheme://host[:port][/prefix]
                         instead of the recorded one (path and query kept)
         --exact         send the recorded bytes: every header and value as it
@@ -174,8 +174,12 @@ func runConvert(ctx context.Context, st *streams, args []string) error {
 		return convertFile(ctx, st, "convert", fs.Arg(0), []outputFile{{formats[0], *outPath}}, opts)
 	}
 	base := "session"
+	// A pipe (<(zcat …), /dev/stdin) is named as stdin is, not "63".
 	if in := fs.Arg(0); in != "" && in != "-" {
-		base = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
+		if fi, err := os.Stat(in); err != nil || fi.Mode().IsRegular() {
+			name := strings.TrimSuffix(filepath.Base(in), ".gz")
+			base = strings.TrimSuffix(name, filepath.Ext(name))
+		}
 	}
 	var outs []outputFile
 	for _, f := range formats {
