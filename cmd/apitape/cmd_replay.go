@@ -398,7 +398,11 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 		sent = "dry run"
 	}
 	if len(pe.Missing) > 0 {
-		errorf(st, "missing environment variables (%s): %s", sent, strings.Join(pe.Missing, ", "))
+		variables := "variables"
+		if len(pe.Missing) == 1 {
+			variables = "variable"
+		}
+		errorf(st, "missing environment %s (%s): %s", variables, sent, strings.Join(pe.Missing, ", "))
 		hintf(st, "placeholders REDACTED-<class>-<id> take their values from APITAPE_SECRET_<CLASS>_<ID>; --header values from the variables they name")
 		hintf(st, "export %s=… and run again", pe.Missing[0])
 	}
