@@ -173,6 +173,9 @@ func writeTake(w *bufio.Writer, c *call, t taken) {
 		}
 	}
 	w.WriteString(v.Name + "=$(" + args + ")\n")
+	if t.inURL {
+		w.WriteString("in_url " + strconv.Itoa(c.index) + " " + shellquote.Quote(c.label) + " " + v.Name + " " + shellquote.Quote(v.Source.String()) + ` "$` + v.Name + "\"\n")
+	}
 }
 
 // writeEnvDoc lists the variables the output reads, one per line.

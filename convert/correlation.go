@@ -25,8 +25,10 @@ type taken struct {
 	v *correlate.Var
 	// inJSON: some later call sends it inside a JSON string, where a
 	// quote or a backslash would need escaping that the recording did
-	// not have; such values are refused at run time.
-	inJSON bool
+	// not have; such values are refused at run time. inURL: some later
+	// call sends it as it is in its URL, which cannot carry a space or a
+	// # (curl refuses the URL, others cut it at the #).
+	inJSON, inURL bool
 }
 
 // correlation is the result of the first pass: the model, the values the
@@ -37,6 +39,7 @@ type correlation struct {
 	model   *correlate.Model
 	live    map[*correlate.Var]bool
 	inJSON  map[*correlate.Var]bool
+	inURL   map[*correlate.Var]bool
 	chained []taken
 	// The calls the first pass built are held in memory up to heldMemory
 	// bytes and written as they are: the parts correlate gives while the
@@ -82,7 +85,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	if err != nil {
 		return nil, &VarError{err}
 	}
-	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{},
+	cor := &correlation{live: map[*correlate.Var]bool{}, inJSON: map[*correlate.Var]bool{}, inURL: map[*correlate.Var]bool{},
 		used: map[int][]*correlate.Var{}, needed: map[int]bool{}, extras: map[int]string{}}
 	// spill writes an item past the bound: an entry, as what keep left
 	// of it, to a HAR file that the second pass reads back; a reason
@@ -182,7 +185,7 @@ func analyze(src source, b *builder, name string, opts Options) (*correlation, e
 	cor.settle()
 	for _, v := range m.Vars {
 		if cor.live[v] {
-			cor.chained = append(cor.chained, taken{v, cor.inJSON[v]})
+			cor.chained = append(cor.chained, taken{v, cor.inJSON[v], cor.inURL[v]})
 		}
 	}
 	return cor, nil
@@ -238,6 +241,11 @@ func (cor *correlation) mark(c *call) {
 		}
 	}
 	c.values(markValue)
+	for _, p := range c.target {
+		if p.Var != nil && p.Enc == correlate.EncodedRaw {
+			cor.inURL[p.Var] = true
+		}
+	}
 }
 
 // rewrite is the model's Rewrite without the values the output does not
@@ -258,7 +266,7 @@ func (cor *correlation) produced(index int) []taken {
 	var out []taken
 	for _, v := range cor.model.Produced(index) {
 		if cor.live[v] {
-			out = append(out, taken{v, cor.inJSON[v]})
+			out = append(out, taken{v, cor.inJSON[v], cor.inURL[v]})
 		}
 	}
 	return out

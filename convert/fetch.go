@@ -76,7 +76,7 @@ var jsLang = &scriptLang{
 	line:     jsLine.append,
 	body:     appendJSBody,
 	boolean:  strconv.FormatBool,
-	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
+	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie", inURL: "inURL",
 }
 
 // jsLine spells v as a JS string whose characters are the bytes to send

@@ -102,7 +102,7 @@ func (e *goEmitter) call(w *bufio.Writer, c *call) error {
 var goLang = &scriptLang{
 	indent: "\t\t", end: ")\n", base: "s.baseURL", str: appendGoString, raw: appendGoString, line: goArg.append,
 	boolean: strconv.FormatBool, cookiePair: true,
-	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie",
+	fromJSON: "fromJSON", fromHeader: "fromHeader", fromCookie: "fromCookie", inURL: "inURL",
 }
 
 func (e *goEmitter) tail(w *bufio.Writer, s *session) {

@@ -81,7 +81,7 @@ func (e *pythonEmitter) call(w *bufio.Writer, c *call) error {
 var pyLang = &scriptLang{
 	indent: "    ", send: "r = s.send(", end: ")\n", none: "None", base: "s.base", pair: [2]string{"(", ")"},
 	str: appendPyStr, raw: appendPyStr, line: pyValue.append, body: pyValue.append,
-	boolean: pyBool, fromJSON: "from_json", fromHeader: "from_header", fromCookie: "from_cookie",
+	boolean: pyBool, fromJSON: "from_json", fromHeader: "from_header", fromCookie: "from_cookie", inURL: "in_url",
 }
 
 // headers are the lines to send: the recorded ones, and Accept-Encoding

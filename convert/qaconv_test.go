@@ -2,10 +2,15 @@ package convert
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apitape/apitape/har"
@@ -172,7 +177,7 @@ func TestHTTPieMethodNotLetters(t *testing.T) {
 // added there is covered too.
 func TestVarNotScriptVariable(t *testing.T) {
 	srcs := strings.Join([]string{bashPrelude, bashSummary, bashTakeHelpers, bashURIHelper, httpiePrelude, httpieSummary, httpieNotExact}, "\n")
-	srcs = regexp.MustCompile(`(?m)^\s*#.*$`).ReplaceAllString(srcs, "") // comments
+	srcs = regexp.MustCompile(`(?m)^\s*#.*$`).ReplaceAllString(srcs, "")                                         // comments
 	names := map[string]bool{"secrets": true, "secret_vars": true, "required": true, "missing": true, "v": true} // written by bash.go, httpie.go
 	ident := `[a-z_][a-z0-9_]*`
 	for _, re := range []*regexp.Regexp{
@@ -213,6 +218,103 @@ func TestVarNotScriptVariable(t *testing.T) {
 			_, err := Convert(har.NewReader(bytes.NewReader(data), "test.har"), &out, Options{Format: format, Vars: []correlate.Manual{mv}, Selection: selection.Filter{All: true}})
 			if err == nil {
 				t.Errorf("--to %s --var %s=.id@0: accepted, but the script uses %s itself", format, name, name)
+			}
+		}
+	}
+}
+
+// TestTakenValueNotURL: an id an answer produced that a later call sends
+// as it is in its URL cannot hold a space or a #: curl refused the URL
+// and the script said "no answer from the server", requests and fetch
+// failed alike, Go sent a request line the server rejected, and HTTPie
+// cut the URL at the # and sent the call to another path. The outputs
+// stop at the answer, as for a control character, saying why; such a
+// value used only in a header is sent.
+func TestTakenValueNotURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs bash, curl, jq, python3, node, HTTPie and the go tool")
+	}
+	var mu sync.Mutex
+	var id string
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.Method+" "+r.RequestURI)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Id", id)
+		if r.Method == "POST" {
+			w.WriteHeader(201)
+			json.NewEncoder(w).Encode(map[string]string{"id": id})
+			return
+		}
+		w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	created := `{"id":"c-q7x2m"}`
+	mk := func(useInURL bool) []byte {
+		second := har.Request{Method: "GET", URL: "http://127.0.0.1:9/v3/clusters", Headers: []har.NameValue{{Name: "X-Ref", Value: "c-q7x2m"}}}
+		if useInURL {
+			second.URL = "http://127.0.0.1:9/v3/clusters/c-q7x2m"
+		}
+		return writeHAR(t, []*har.Entry{
+			{Request: har.Request{Method: "POST", URL: "http://127.0.0.1:9/v3/clusters"},
+				Response: har.Response{Status: 201, Headers: []har.NameValue{{Name: "Content-Type", Value: "application/json"}},
+					Content: har.Content{MimeType: "application/json", Text: &created}}},
+			{Request: second, Response: har.Response{Status: 200}},
+		})
+	}
+	py := pythonWith(t, "requests")
+	node := testtool.Need(t, "node")
+	testtool.Need(t, "jq")
+	testtool.Need(t, "http")
+	run := map[string]func(out []byte) (string, error){}
+	script := func(name string, args ...string) func(out []byte) (string, error) {
+		return func(out []byte) (string, error) {
+			dir, path := writeScript(t, name, out)
+			cmd := exec.Command(args[0], append(args[1:], path)...)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir, "LC_ALL=C.UTF-8", "BASE_URL=" + srv.URL}
+			b, err := cmd.CombinedOutput()
+			return string(b), err
+		}
+	}
+	run["bash"] = script("calls.sh", "bash")
+	run["httpie"] = script("calls.httpie.sh", "bash")
+	run["python"] = script("calls.py", py)
+	run["fetch"] = script("calls.mjs", node)
+	for _, format := range []string{"bash", "httpie", "python", "fetch", "go"} {
+		for _, live := range []string{"c-a b", "c-a#b"} {
+			for _, inURL := range []bool{true, false} {
+				out := convertBytes(t, mk(inURL), Options{Format: format, Exact: false})
+				mu.Lock()
+				id, got = live, nil
+				mu.Unlock()
+				var said string
+				var err error
+				if format == "go" {
+					bin := buildGo(t, out)
+					cmd := exec.Command(bin)
+					cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BASE_URL=" + srv.URL}
+					b, e := cmd.CombinedOutput()
+					said, err = string(b), e
+				} else {
+					said, err = run[format](out)
+				}
+				mu.Lock()
+				sent := len(got)
+				mu.Unlock()
+				name := fmt.Sprintf("%s, id %q in the URL: %v", format, live, inURL)
+				if !inURL {
+					if err != nil || sent != 2 {
+						t.Errorf("%s: %v, %d calls sent, want both\n%s", name, err, sent, said)
+					}
+					continue
+				}
+				want := "apitape: call 0 (POST /v3/clusters): the .id for CLUSTER_ID holds a space or a #, which the URL of a later call cannot carry as recorded"
+				if err == nil || sent != 1 || !strings.Contains(said, want) {
+					t.Errorf("%s: %v, %d calls sent, want 1 and the message %q; it said\n%s", name, err, sent, want, said)
+				}
 			}
 		}
 	}

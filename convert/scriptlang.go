@@ -25,8 +25,10 @@ type scriptLang struct {
 	line        func(dst []byte, v value) []byte  // the target and header values
 	body        func(dst []byte, v value) []byte
 	boolean     func(bool) string
-	// fromJSON, fromHeader and fromCookie name the runtime's functions.
-	fromJSON, fromHeader, fromCookie string
+	// fromJSON, fromHeader and fromCookie name the runtime's functions;
+	// inURL its method that stops the run when a value a later call sends
+	// as it is in its URL holds a space or a #.
+	fromJSON, fromHeader, fromCookie, inURL string
 	// cookiePair: fromCookie takes whether to read the name=value pair,
 	// and s.take does not take whether the value is secret (Go).
 	cookiePair bool
@@ -127,7 +129,15 @@ func (l *scriptLang) appendTake(b []byte, t taken) ([]byte, error) {
 		}
 		b = l.str(b, v.Source.Path)
 	}
-	return append(b, ")"+l.end...), nil
+	b = append(b, ")"+l.end...)
+	if t.inURL {
+		b = append(b, l.indent+"s."+l.inURL+"(r, "...)
+		b = l.str(b, v.Name)
+		b = append(b, ", "...)
+		b = l.str(b, v.Source.String())
+		b = append(b, l.end...)
+	}
+	return b, nil
 }
 
 // appendList appends names as literals of a target language (str),

@@ -64,6 +64,12 @@ class LocustSession(Calls):
         except Failed as e:
             self.stop(str(e))
 
+    def in_url(self, r, *args):
+        try:
+            super().in_url(r, *args)
+        except Failed as e:
+            self.stop(str(e))
+
     def stop(self, message):
         """Counts the pending call as failed, naming it, and ends the round."""
         self.pending.failure(message)

@@ -30,6 +30,12 @@ class Session(Calls):
         except Failed as e:
             self.fail(str(e))
 
+    def in_url(self, r, *args):
+        try:
+            super().in_url(r, *args)
+        except Failed as e:
+            self.fail(str(e))
+
     def keep(self, index, r, data):
         if not self.out:
             return ""

@@ -45,6 +45,18 @@ from_cookie() {
   produced "$1" "$2" "$3" "$4" "$5" "$value"
 }
 
+# in_url N LABEL NAME SOURCE VALUE stops the script when VALUE, which a
+# later call sends as it is in its URL, holds a space or a #: curl refuses
+# such a URL, and HTTPie cuts it at the #.
+in_url() {
+  case $5 in
+  *[\ \#]*)
+    echo "apitape: call $1 ($2): the $4 for $3 holds a space or a #, which the URL of a later call cannot carry as recorded" >&2
+    exit 1
+    ;;
+  esac
+}
+
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2

@@ -62,6 +62,7 @@ func run(s *session) {
 		r.body = `{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"` + s.env["CLOUD_CREDENTIAL_ID"] + `","name":"lab-t3","type":"nodeTemplate"}`
 		s.send(r, 201)
 		s.take(r, "NODE_TEMPLATE_ID", ".id", true, fromJSON(r, false, "id"))
+		s.inURL(r, "NODE_TEMPLATE_ID", ".id")
 	}
 
 	{
@@ -74,6 +75,7 @@ func run(s *session) {
 		r.body = `{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}`
 		s.send(r, 201)
 		s.take(r, "CLUSTER_ID", ".id", true, fromJSON(r, false, "id"))
+		s.inURL(r, "CLUSTER_ID", ".id")
 	}
 
 	{
@@ -391,6 +393,15 @@ func (s *session) take(r *request, name, source string, inJSON bool, value strin
 		os.Exit(1)
 	}
 	s.env[name] = value
+}
+
+// inURL exits naming the call r when the value name it took from source,
+// which a later call sends as it is in its URL, holds a space or a #.
+func (s *session) inURL(r *request, name, source string) {
+	if strings.ContainsAny(s.env[name], " #") {
+		fmt.Fprintf(os.Stderr, "apitape: call %d (%s): the %s for %s holds a space or a #, which the URL of a later call cannot carry as recorded\n", r.index, r.label, source, name)
+		os.Exit(1)
+	}
 }
 
 // fromJSON returns the string or number at path (member names and array

@@ -175,6 +175,18 @@ from_cookie() {
   produced "$1" "$2" "$3" "$4" "$5" "$value"
 }
 
+# in_url N LABEL NAME SOURCE VALUE stops the script when VALUE, which a
+# later call sends as it is in its URL, holds a space or a #: curl refuses
+# such a URL, and HTTPie cuts it at the #.
+in_url() {
+  case $5 in
+  *[\ \#]*)
+    echo "apitape: call $1 ($2): the $4 for $3 holds a space or a #, which the URL of a later call cannot carry as recorded" >&2
+    exit 1
+    ;;
+  esac
+}
+
 produced() {
   if [ -z "$6" ]; then
     echo "apitape: call $1 ($2) produced no $4 for $3" >&2
@@ -222,6 +234,7 @@ call 1 'POST /v3/nodetemplate' 201 '' --raw '{"amazonec2Config":{"instanceType":
   Connection: \
   Accept-Encoding:
 NODE_TEMPLATE_ID=$(from_json 1 'POST /v3/nodetemplate' NODE_TEMPLATE_ID .id json '.id | strings, numbers')
+in_url 1 'POST /v3/nodetemplate' NODE_TEMPLATE_ID .id "$NODE_TEMPLATE_ID"
 
 # entry 2: POST /v3/cluster
 call 2 'POST /v3/cluster' 201 '' --raw '{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}' \
@@ -233,6 +246,7 @@ call 2 'POST /v3/cluster' 201 '' --raw '{"dockerRootDir":"/var/lib/docker","name
   Connection: \
   Accept-Encoding:
 CLUSTER_ID=$(from_json 2 'POST /v3/cluster' CLUSTER_ID .id json '.id | strings, numbers')
+in_url 2 'POST /v3/cluster' CLUSTER_ID .id "$CLUSTER_ID"
 
 # entry 3: PUT /v3/clusters/${CLUSTER_ID}
 call 3 'PUT /v3/clusters/${CLUSTER_ID}' 200 '' --raw '{"description":"lab for the provisioning demo","dockerRootDir":"/var/lib/docker","id":"'"${CLUSTER_ID}"'","name":"'"${CLUSTER_ID}"'","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}' \

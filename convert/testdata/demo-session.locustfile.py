@@ -191,6 +191,14 @@ class Calls:
         if secret:
             self.add_secret(self.env[name])
 
+    def in_url(self, r, name, source):
+        """Raises Failed when the value name taken from source, which a
+        later call sends as it is in its URL, holds a space or a #."""
+        index, label = r.apitape_call
+        value = self.env[name]
+        if b" " in value or b"#" in value:
+            raise Failed("call %d (%s): the %s for %s holds a space or a #, which the URL of a later call cannot carry as recorded" % (index, label, source, name))
+
     def summary(self):
         calls = "call" if self.sent == 1 else "calls"
         if not self.differ:
@@ -327,6 +335,12 @@ class LocustSession(Calls):
         except Failed as e:
             self.stop(str(e))
 
+    def in_url(self, r, *args):
+        try:
+            super().in_url(r, *args)
+        except Failed as e:
+            self.stop(str(e))
+
     def stop(self, message):
         """Counts the pending call as failed, naming it, and ends the round."""
         self.pending.failure(message)
@@ -366,6 +380,7 @@ def run(s):
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"amazonec2Config":{"instanceType":"t3.large","region":"eu-west-1","zone":"a"},"cloudCredentialId":"' + s.var('CLOUD_CREDENTIAL_ID') + b'","name":"lab-t3","type":"nodeTemplate"}', 201, '/v3/nodetemplate', (1735689600000, 0))
     s.take(r, 'NODE_TEMPLATE_ID', '.id', True, False, from_json(r, False, 'id'))
+    s.in_url(r, 'NODE_TEMPLATE_ID', '.id')
 
     # entry 2: POST /v3/cluster
     r = s.send(2, 'POST /v3/cluster', 'POST', s.base, b'/v3/cluster?_replace=true', [
@@ -375,6 +390,7 @@ def run(s):
         ('User-Agent', b'rancher-provision/1.0'),
     ], b'{"dockerRootDir":"/var/lib/docker","name":"lab","rancherKubernetesEngineConfig":{"network":{"plugin":"canal"}},"type":"cluster"}', 201, '/v3/cluster', (1735689600000, 0))
     s.take(r, 'CLUSTER_ID', '.id', True, False, from_json(r, False, 'id'))
+    s.in_url(r, 'CLUSTER_ID', '.id')
 
     # entry 3: PUT /v3/clusters/${CLUSTER_ID}
     r = s.send(3, 'PUT /v3/clusters/${CLUSTER_ID}', 'PUT', s.base, b'/v3/clusters/' + s.var('CLUSTER_ID') + b'?_replace=true', [

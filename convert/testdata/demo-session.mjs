@@ -82,6 +82,7 @@ async function session(defaultBase, names) {
   };
   s.send = (...args) => send(s, ...args);
   s.take = (...args) => take(s, ...args);
+  s.inURL = (...args) => inURL(s, ...args);
   s.done = () => console.log(s.differ.length === 0 ? s.sent + (s.sent === 1 ? " call" : " calls") + " sent, every status as recorded" : s.sent + (s.sent === 1 ? " call" : " calls") + " sent, " + s.differ.length + " with another status than recorded: " + s.differ.join("; "));
   return s;
 }
@@ -195,6 +196,15 @@ function take(s, r, name, source, inJSON, secret, value) {
   if (secret) addSecret(s, value);
 }
 
+// inURL stops the run naming the call r when the value name it took from
+// source, which a later call sends as it is in its URL, holds a space or
+// a #.
+function inURL(s, r, name, source) {
+  if (/[ #]/.test(s.env[name])) {
+    fail("call " + r.index + " (" + r.label + "): the " + source + " for " + name + " holds a space or a #, which the URL of a later call cannot carry as recorded");
+  }
+}
+
 // fromJSON returns the string or number at path (member names and array
 // indexes, negative from the end) in r's JSON answer, or undefined;
 // lastSegment keeps a string's last path segment.
@@ -265,6 +275,7 @@ const s = await session("http://rancher.invalid", ["RANCHER_TOKEN"]);
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"amazonec2Config\":{\"instanceType\":\"t3.large\",\"region\":\"eu-west-1\",\"zone\":\"a\"},\"cloudCredentialId\":\"", s.v("CLOUD_CREDENTIAL_ID"), "\",\"name\":\"lab-t3\",\"type\":\"nodeTemplate\"}"), 201);
   s.take(r, "NODE_TEMPLATE_ID", ".id", true, false, fromJSON(r, false, "id"));
+  s.inURL(r, "NODE_TEMPLATE_ID", ".id");
 }
 
 // entry 2: POST /v3/cluster
@@ -276,6 +287,7 @@ const s = await session("http://rancher.invalid", ["RANCHER_TOKEN"]);
       ["User-Agent", "rancher-provision/1.0"],
   ], s.body("{\"dockerRootDir\":\"/var/lib/docker\",\"name\":\"lab\",\"rancherKubernetesEngineConfig\":{\"network\":{\"plugin\":\"canal\"}},\"type\":\"cluster\"}"), 201);
   s.take(r, "CLUSTER_ID", ".id", true, false, fromJSON(r, false, "id"));
+  s.inURL(r, "CLUSTER_ID", ".id");
 }
 
 // entry 3: PUT /v3/clusters/${CLUSTER_ID}

@@ -76,6 +76,7 @@ async function session(defaultBase, names) {
   };
   s.send = (...args) => send(s, ...args);
   s.take = (...args) => take(s, ...args);
+  s.inURL = (...args) => inURL(s, ...args);
   s.done = () => console.log(s.differ.length === 0 ? s.sent + (s.sent === 1 ? " call" : " calls") + " sent, every status as recorded" : s.sent + (s.sent === 1 ? " call" : " calls") + " sent, " + s.differ.length + " with another status than recorded: " + s.differ.join("; "));
   return s;
 }
@@ -187,6 +188,15 @@ function take(s, r, name, source, inJSON, secret, value) {
   }
   s.env[name] = value;
   if (secret) addSecret(s, value);
+}
+
+// inURL stops the run naming the call r when the value name it took from
+// source, which a later call sends as it is in its URL, holds a space or
+// a #.
+function inURL(s, r, name, source) {
+  if (/[ #]/.test(s.env[name])) {
+    fail("call " + r.index + " (" + r.label + "): the " + source + " for " + name + " holds a space or a #, which the URL of a later call cannot carry as recorded");
+  }
 }
 
 // fromJSON returns the string or number at path (member names and array

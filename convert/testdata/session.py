@@ -174,6 +174,14 @@ class Calls:
         if secret:
             self.add_secret(self.env[name])
 
+    def in_url(self, r, name, source):
+        """Raises Failed when the value name taken from source, which a
+        later call sends as it is in its URL, holds a space or a #."""
+        index, label = r.apitape_call
+        value = self.env[name]
+        if b" " in value or b"#" in value:
+            raise Failed("call %d (%s): the %s for %s holds a space or a #, which the URL of a later call cannot carry as recorded" % (index, label, source, name))
+
     def summary(self):
         calls = "call" if self.sent == 1 else "calls"
         if not self.differ:
@@ -274,6 +282,12 @@ class Session(Calls):
     def take(self, r, *args):
         try:
             super().take(r, *args)
+        except Failed as e:
+            self.fail(str(e))
+
+    def in_url(self, r, *args):
+        try:
+            super().in_url(r, *args)
         except Failed as e:
             self.fail(str(e))
 
