@@ -91,8 +91,9 @@ Comparison:
                               '*' compares every recorded header
         --slowdown D          report calls answered D slower than recorded
         --no-builtin-rules    compare without the built-in noise rules
-        --fail-on KIND        which differences fail: status, body or any
-                              (default any)
+        --fail-on KIND        which differences fail: status (status codes
+                              only), body (status codes and bodies) or any
+                              (also headers and slowdowns; the default)
 
 Report:
         --report FORMAT       text (default), json, junit or html; default from
