@@ -266,6 +266,8 @@ func TestTakenValueNotURL(t *testing.T) {
 	}
 	py := pythonWith(t, "requests")
 	node := testtool.Need(t, "node")
+	testtool.Need(t, "bash")
+	testtool.Need(t, "curl")
 	testtool.Need(t, "jq")
 	testtool.Need(t, "http")
 	run := map[string]func(out []byte) (string, error){}
