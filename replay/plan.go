@@ -12,6 +12,7 @@ import (
 
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/placeholder"
 )
 
@@ -292,8 +293,8 @@ func (e *PreflightError) Error() string {
 	for _, c := range e.Refused {
 		methods[c.Method] = true
 	}
-	return fmt.Sprintf("refusing to send %d state-changing calls (%s) to %s, which is not loopback (nothing was sent)",
-		len(e.Refused), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), e.Target)
+	return fmt.Sprintf("refusing to send %s (%s) to %s, which is not loopback (nothing was sent)",
+		english.Count(len(e.Refused), "state-changing call", ""), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), e.Target)
 }
 
 // eachPlaceholder calls fn for each placeholder the requests of calls send,

@@ -17,6 +17,7 @@ import (
 	"github.com/apitape/apitape/har"
 	"github.com/apitape/apitape/internal/correlate"
 	"github.com/apitape/apitape/internal/credential"
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/replay"
 )
 
@@ -420,8 +421,8 @@ func replayPreflight(st *streams, pe *replay.PreflightError, dry bool) {
 		for _, c := range pe.Refused {
 			methods[c.Method] = true
 		}
-		errorf(st, "refusing to send %d state-changing calls (%s) to %s, which is not loopback (%s): %s",
-			len(pe.Refused), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), pe.Target, sent, strings.Join(calls, "; "))
+		errorf(st, "refusing to send %s (%s) to %s, which is not loopback (%s): %s",
+			english.Count(len(pe.Refused), "state-changing call", ""), strings.Join(slices.Sorted(maps.Keys(methods)), ", "), pe.Target, sent, strings.Join(calls, "; "))
 		if methods["GET"] || methods["HEAD"] {
 			// A method override (?_method=DELETE) keeps them out of --method GET.
 			hintf(st, "add --allow-mutations to send them anyway, or leave them out with --entries or --match")
