@@ -779,6 +779,13 @@ func (a *analyzer) url(s string, es *editSet) {
 			}
 		}
 		rest = end
+		// A webhook URL is a credential whole, and the rules that know it
+		// need its scheme and host, which the parts below never show.
+		for _, h := range a.p.detect(s) {
+			if h.start < rest && h.own {
+				a.hit(es, h.start, h.end, s[h.start:h.end], h.rule, h.class)
+			}
+		}
 	}
 	q := strings.IndexByte(s[rest:], '?')
 	h := strings.IndexByte(s[rest:], '#')

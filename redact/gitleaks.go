@@ -38,6 +38,11 @@ type gitleaksRule struct {
 	anchored   *anchoredRegexp
 	allowLists []*allowlist
 	compileOK  bool
+	// wholeMatch: the rule names no secret group and its first group is
+	// repeated, so the group gitleaks reports is a fragment of the
+	// credential (microsoft-teams-webhook's "([a-z0-9]{4}-){3}"); the
+	// whole match is replaced.
+	wholeMatch bool
 }
 
 // compile compiles the rule once; a rule that does not compile is left out.
@@ -50,9 +55,38 @@ func (r *gitleaksRule) compile() bool {
 			r.re = regexp.MustCompile(r.regex)
 		}
 		r.allowLists = compileAllowlists(r.allow, false)
+		r.wholeMatch = r.group == 0 && firstGroupRepeated(r.regex)
 		r.compileOK = true
 	})
 	return r.compileOK
+}
+
+// firstGroupRepeated reports whether expr's first capturing group sits
+// under a repetition.
+func firstGroupRepeated(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	var walk func(re *syntax.Regexp, repeated bool) (found, rep bool)
+	walk = func(re *syntax.Regexp, repeated bool) (bool, bool) {
+		switch re.Op {
+		case syntax.OpCapture:
+			return true, repeated
+		case syntax.OpStar, syntax.OpPlus:
+			repeated = true
+		case syntax.OpRepeat:
+			repeated = repeated || re.Max != 1
+		}
+		for _, sub := range re.Sub {
+			if found, rep := walk(sub, repeated); found {
+				return true, rep
+			}
+		}
+		return false, false
+	}
+	_, rep := walk(re, false)
+	return rep
 }
 
 // findAll is the rule's regexp's FindAllStringSubmatchIndex(t, -1).
@@ -625,6 +659,10 @@ func (r *gitleaksRule) find(g *gitleaksSet, s string, lo, hi int, hits []hit, ow
 		}
 		if allowed(g.global(), secret, match, s) || allowed(r.allowLists, secret, match, s) {
 			continue
+		}
+		if r.wholeMatch {
+			a, b = m[0], m[0]+len(match)
+			secret = match
 		}
 		// Skip what is already redacted, and the literal part of a value
 		// whose credential continues in a variable ('Bearer <jwt claims>.'"${APITAPE_SECRET_…}").

@@ -1,0 +1,59 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zricethezav/gitleaks/v8/detect"
+)
+
+// TestWebhookURLs: a webhook URL is a credential whole, and the rules that
+// know it (gitleaks' microsoft-teams-webhook, apitape's slack-webhook) need
+// its scheme and host. As a JSON value, a header or a query value such a
+// URL went through the URL analysis, which looked at its path and query
+// only: it came out in clear and scan called the file clean. In text,
+// gitleaks' teams rule names a 5-byte group as the secret and only that
+// was replaced, leaving the rest of the URL.
+func TestWebhookURLs(t *testing.T) {
+	d, err := detect.NewDetectorDefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowAlnum := "abcdefghijklmnopqrstuvwxyz0123456789"
+	c := newCanaries("qared-webhooks")
+	guid := func() string {
+		return c.fill(lowAlnum, 8) + "-" + c.fill(lowAlnum, 4) + "-" + c.fill(lowAlnum, 4) + "-" + c.fill(lowAlnum, 4) + "-" + c.fill(lowAlnum, 12)
+	}
+	teams := c.secret("https://acme.webhook.office.com/webhookb2/" + guid() + "@" + guid() + "/IncomingWebhook/" + c.fill(lowAlnum, 32) + "/" + guid())
+	slackPath := c.secret("T" + c.fill(alnum, 10) + "/B" + c.fill(alnum, 10) + "/" + c.fill(alnum, 24))
+	slack := "https://hooks.slack.com/services/" + slackPath
+	in := harOf(
+		ent{text: obj("teams", teams, "slack", slack)}.json(),
+		ent{reqH: [][2]string{{"X-Callback", teams}, {"X-Notify", slack}}}.json(),
+		ent{url: "https://api.example/v1/hooks?target=" + strings.NewReplacer(":", "%3A", "/", "%2F", "@", "%40").Replace(slack), qs: [][2]string{{"target", slack}}}.json(),
+		ent{mime: "text/plain", text: "notify:\n  teams: " + teams + "\n  slack: " + slack + "\n"}.json(),
+	)
+	mustParse(t, "input", in)
+	if len(scanCount(t, nil, in)) < 4 {
+		t.Errorf("scan finds %d of the webhook URLs in the input", len(scanCount(t, nil, in)))
+	}
+	out, _, _ := redactString(t, newTestRedactor(t, Options{}), in)
+	mustParse(t, "redacted", out)
+	for _, s := range c.secrets {
+		for _, f := range spellings(s) {
+			if strings.Contains(out, f) {
+				t.Errorf("a webhook URL (length %d) survives as %q…", len(s), f[:min(len(f), 40)])
+				break
+			}
+		}
+	}
+	if strings.Contains(out, "/IncomingWebhook/") {
+		t.Errorf("part of a Teams webhook URL survives")
+	}
+	if f := scanCount(t, nil, out); len(f) > 0 {
+		t.Errorf("scan finds %v in the output", f)
+	}
+	for _, f := range d.DetectString(out) {
+		t.Errorf("gitleaks finds %s in the output", f.RuleID)
+	}
+}
