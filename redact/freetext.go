@@ -22,6 +22,7 @@ func (a *analyzer) freeText(s string, es *editSet) {
 	// reported (and classed) as that header's.
 	a.urlsInText(s, es)
 	a.htmlFields(s, es)
+	a.xmlElements(s, es)
 	a.assignments(s, es)
 	a.formParts(s, es)
 	a.tokens(s, es, "token")

@@ -127,3 +127,75 @@ func htmlAttrs(s string, lo, hi int) []htmlAttr {
 	}
 	return out
 }
+
+// maxXMLTag bounds the search for a start tag's end.
+const maxXMLTag = 1024
+
+// xmlElements redacts the text of secret-named XML elements, as a SOAP or
+// XML-RPC login sends them: <Password>…</Password>, <ns:ApiKey>…</ns:ApiKey>.
+// Only an element holding text alone counts, and the value must pass the
+// free-text gate.
+func (a *analyzer) xmlElements(s string, es *editSet) {
+	if !strings.Contains(s, "</") {
+		return
+	}
+	for from := 0; ; {
+		i := strings.IndexByte(s[from:], '<')
+		if i < 0 {
+			return
+		}
+		i += from
+		from = i + 1
+		j := i + 1
+		for j < len(s) && (isIdentByte(s[j]) || s[j] == ':') {
+			j++
+		}
+		if j == i+1 || j >= len(s) {
+			continue
+		}
+		if s[j] != '>' && s[j] != ' ' {
+			continue
+		}
+		name := s[i+1 : j]
+		local := name[strings.LastIndexByte(name, ':')+1:]
+		// A start tag's attributes are short; a bounded look keeps a text
+		// full of '<' linear.
+		gt := strings.IndexByte(s[j:min(len(s), j+maxXMLTag)], '>')
+		if gt < 0 {
+			continue
+		}
+		gt += j
+		if s[gt-1] == '/' || local == "" || a.p.kept(local) {
+			continue
+		}
+		class, secret := a.key(local, nil)
+		if !secret {
+			continue
+		}
+		lo := gt + 1
+		hi := strings.IndexByte(s[lo:], '<')
+		if hi < 0 {
+			return
+		}
+		hi += lo
+		if !strings.HasPrefix(s[hi:], "</"+name+">") {
+			continue
+		}
+		for lo < hi && isSpaceByte(s[lo]) {
+			lo++
+		}
+		for hi > lo && isSpaceByte(s[hi-1]) {
+			hi--
+		}
+		v := s[lo:hi]
+		if v == "" || !freeTextSecret(v, class, true) {
+			continue
+		}
+		inner := &editSet{}
+		a.pushQN("xml", local)
+		a.secretValue(v, inner, class, "xml:"+lower(local), false, false)
+		a.pop()
+		es.addAll(inner, lo)
+		from = hi
+	}
+}

@@ -57,3 +57,34 @@ func TestWebhookURLs(t *testing.T) {
 		t.Errorf("gitleaks finds %s in the output", f.RuleID)
 	}
 }
+
+// TestXMLElements: a SOAP login's <Password> and an XML answer's
+// <ns:ApiKey> came out in clear and scan called the file clean (gitleaks'
+// generic rule does not end a value at '<' either). Elements that only
+// talk about secrets stay.
+func TestXMLElements(t *testing.T) {
+	c := newCanaries("qared-xml")
+	pw, key := c.password(), c.word("", 32)
+	soap := `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Login><Username>bob</Username><Password>` + pw + `</Password></Login></soap:Body></soap:Envelope>`
+	answer := "<Result>\n  <a:ApiKey xmlns:a=\"urn:x\">\n    " + key + "\n  </a:ApiKey>\n  <PasswordExpiryDays>90</PasswordExpiryDays>\n  <title>Reset your password</title>\n  <Token/>\n</Result>"
+	in := harOf(ent{method: "POST", postMime: "text/xml; charset=utf-8", postText: str(soap), mime: "application/xml", text: answer}.json())
+	mustParse(t, "input", in)
+	if f := scanCount(t, nil, in); len(f) != 2 {
+		t.Errorf("scan finds %d secrets in the input, want 2: %v", len(f), f)
+	}
+	out, _, _ := redactString(t, newTestRedactor(t, Options{}), in)
+	mustParse(t, "redacted", out)
+	for _, s := range c.secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("a secret (length %d) survives", len(s))
+		}
+	}
+	for _, k := range []string{"<Username>bob</Username>", "<PasswordExpiryDays>90</PasswordExpiryDays>", "<title>Reset your password</title>", "<Token/>", "<Password>REDACTED-password-"} {
+		if !strings.Contains(out, jsonEscaped(k)) && !strings.Contains(out, k) {
+			t.Errorf("lost %q", k)
+		}
+	}
+	if f := scanCount(t, nil, out); len(f) > 0 {
+		t.Errorf("scan finds %v in the output", f)
+	}
+}
