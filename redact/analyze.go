@@ -463,7 +463,7 @@ func isSafe(v string) bool {
 		strings.ContainsAny(v, "$(") && envRef.MatchString(v)
 }
 
-var envRef = newLazyRegexp(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|s\.env\["[A-Za-z0-9_]+"\]|os\.(?:Getenv|LookupEnv)\("[A-Za-z0-9_]+"\)`)
+var envRef = newLazyRegexp(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|s\.env\["[A-Za-z0-9_]+"\]|os\.(?:Getenv|LookupEnv)\("[A-Za-z0-9_]+"\)|s\.(?:var|line|v|uri)\(["'][A-Za-z0-9_]+["']\)`)
 
 // trivialValue reports values that stand in for a secret rather than being
 // one: empty templates, masks, null words, and a Rancher token's name with

@@ -479,22 +479,32 @@ func (a *analyzer) assignment(s string, ns, ne int, es *editSet) {
 }
 
 // concatAt is a quoted literal ending and a variable joined to it.
-var concatAt = newLazyRegexp("[`'\"]\\s*\\+\\s*(?:s\\.env\\[|env\\[|os\\.Getenv|os\\.LookupEnv)")
+var concatAt = newLazyRegexp("[`'\"]\\s*(?:\\+\\s*(?:s\\.env\\[|env\\[|os\\.Getenv|os\\.LookupEnv|s\\.(?:var|line|v|uri)\\()|,\\s*s\\.(?:v|uri)\\()")
 
 // concatRef reports a reference to a secret's variable at s[i:], after
-// the quotes and operators that join strings in shell and Go: the value
-// before it is only the literal part of a longer value.
+// the quotes and operators that join strings in shell, Go, Python and
+// JavaScript (the fetch output's s.body joins its parts with ", "): the
+// value before it is only the literal part of a longer value. s.var,
+// s.line, s.v and s.uri are how the Python, Locust and fetch outputs read
+// a variable.
 func concatRef(s string, i int) bool {
+	j := i
 	for n := 0; i < len(s) && n < 6 && strings.IndexByte("'\"`+ \t", s[i]) >= 0; n++ {
 		i++
 	}
 	rest := s[i:min(len(s), i+40)]
-	for _, p := range []string{"${", "$APITAPE_", "s.env[", "env[", "os.Getenv(", "os.LookupEnv("} {
+	for _, p := range []string{"${", "$APITAPE_", "s.env[", "env[", "os.Getenv(", "os.LookupEnv(", "s.var(", "s.line(", "s.v(", "s.uri("} {
 		if strings.HasPrefix(rest, p) {
 			return true
 		}
 	}
-	return false
+	// A comma joins only the fetch body's parts: a JSON array's next
+	// element ("--password=x", "${HOME}") is no part of the value.
+	for n := 0; j < len(s) && n < 6 && strings.IndexByte("'\"`, \t", s[j]) >= 0; n++ {
+		j++
+	}
+	rest = s[j:min(len(s), j+8)]
+	return strings.HasPrefix(rest, "s.v(") || strings.HasPrefix(rest, "s.uri(")
 }
 
 // freeTextSecret is the gate for a value next to a secret-like key in
