@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -101,6 +102,9 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	toStdout := *outPath == "" || *outPath == "-"
 	if *reportPath == "-" && toStdout {
 		return usageErrorf("--report - and the redacted HAR cannot both go to stdout: add -o FILE")
+	}
+	if *reportPath != "" && *reportPath != "-" && !toStdout && sameOutputFile(*reportPath, *outPath) {
+		return usageErrorf("--report %s and -o %s name the same file", *reportPath, *outPath)
 	}
 	for _, k := range *keep {
 		if strings.TrimSpace(k) == "" {
@@ -431,4 +435,17 @@ func newConvertRedactor(rules *redact.Rules) func(index int, raw []byte) ([]byte
 		return func(int, []byte) ([]byte, error) { return nil, err }
 	}
 	return entry
+}
+
+// sameOutputFile reports whether two output paths name one regular file:
+// the same path, or two names of a file that is there.
+func sameOutputFile(a, b string) bool {
+	fa, ea := os.Stat(a)
+	fb, eb := os.Stat(b)
+	if ea == nil && eb == nil {
+		return fa.Mode().IsRegular() && os.SameFile(fa, fb)
+	}
+	aa, ea := filepath.Abs(a)
+	bb, eb := filepath.Abs(b)
+	return ea == nil && eb == nil && aa == bb
 }
