@@ -162,8 +162,11 @@ func sweepForms(v string) []string {
 	}
 	add(v)
 	if !unreserved(v) { // else every escaped spelling is v itself
-		add(url.QueryEscape(v))
+		qe := url.QueryEscape(v)
+		add(qe)
 		add(url.PathEscape(v))
+		// A URL carried in another URL's query holds v escaped twice.
+		add(url.QueryEscape(qe))
 		start := len(b)
 		b = appendPercentAll(b, v, false)
 		keep(start)
