@@ -16,12 +16,13 @@ it, which first sent it; WEAK when the binding may be wrong, e.g. a value
 taken from a list), and every call and field that uses it.
 This is what apitape convert chains in bash and Go (the same as
 apitape convert --to vars); check it before you run the output. Secret
-values show only their length.
+values show only their length, unless --no-redact or --exact skips the
+redaction stage: then every value shows as recorded.
 
 Options:
     -o, --output FILE   write here instead of stdout (mode 0600)
         --exact         as convert --exact: nothing is taken from answers
-                        but what --var declares
+                        but what --var declares, and no redaction stage
         --no-redact     do not run the redaction stage first
         --gitleaks-config FILE
                         as convert: the redaction stage's token rules from
