@@ -196,7 +196,13 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 	defer meter.Stop()
 	var inBytes int64
 	var uninspected []redact.Record
-	sum, err := r.Stream(src, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
+	// Reading stops at Ctrl-C: redact reads its input twice, and a huge
+	// one must not run on to the end and be written after all.
+	srcCtx := struct {
+		io.Reader
+		io.Seeker
+	}{convertCtxReader{ctx, src}, src}
+	sum, err := r.Stream(srcCtx, dst, redact.StreamOptions{Name: name, OnRecord: func(rec redact.Record) {
 		if rep != nil {
 			rep.record(rec)
 		}
@@ -212,6 +218,9 @@ func runRedact(ctx context.Context, st *streams, args []string) error {
 		meter.Set(int64(entries), n)
 	}})
 	meter.Stop()
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr // nothing is written: the outputs are aborted
+	}
 	if err != nil {
 		return err
 	}

@@ -72,8 +72,11 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := scanOne(st, meter, arg, rules, *allowUninspected)
+		n, err := scanOne(ctx, st, meter, arg, rules, *allowUninspected)
 		found += n
+		if ctx.Err() != nil {
+			break // "interrupted", not the read error it caused
+		}
 		if err != nil {
 			meter.Clear()
 			errorf(st, "%v", err)
@@ -82,6 +85,9 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 		}
 	}
 	meter.Done(-1, -1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	switch {
 	case unreadable:
 		hintf(st, "a file that cannot be read is never reported clean: save it as UTF-8 (or UTF-16 with a byte order mark, or gzip)")
@@ -118,7 +124,7 @@ func loadRules(rulesPath, gitleaksPath string) (*redact.Rules, error) {
 
 // scanOne scans one file with a fresh Scanner (a Scanner remembers the
 // secrets it found, to find their echoes, within one file).
-func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules, allowUninspected bool) (int, error) {
+func scanOne(ctx context.Context, st *streams, meter *progress.Meter, arg string, rules *redact.Rules, allowUninspected bool) (int, error) {
 	rc, name, err := openRaw(st, arg)
 	if err != nil {
 		return 0, err
@@ -129,7 +135,8 @@ func scanOne(st *streams, meter *progress.Meter, arg string, rules *redact.Rules
 		return 0, err
 	}
 	s.AllowUninspected = allowUninspected
-	br, err := redact.OpenText(meter.Reader(rc), name)
+	// Reading stops at Ctrl-C, so a huge file is never called clean after it.
+	br, err := redact.OpenText(meter.Reader(convertCtxReader{ctx, rc}), name)
 	if err != nil {
 		return 0, err
 	}
