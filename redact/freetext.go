@@ -24,6 +24,7 @@ func (a *analyzer) freeText(s string, es *editSet) {
 	a.htmlFields(s, es)
 	a.xmlElements(s, es)
 	a.assignments(s, es)
+	a.passwordArguments(s, es)
 	a.formParts(s, es)
 	a.tokens(s, es, "token")
 	a.base64Runs(s, es)
@@ -698,5 +699,40 @@ func (a *analyzer) formParts(s string, es *editSet) {
 		a.secretValue(s[j:vend], inner, class, "part:"+lower(name), false, false)
 		a.pop()
 		es.addAll(inner, j)
+	}
+}
+
+// passwordCalls are the usual ways code passes a password as an argument:
+// Go's SetBasicAuth(user, password), a Python requests or httpx auth
+// tuple or BasicAuth(user, password), and PowerShell's
+// ConvertTo-SecureString "password" -AsPlainText. Group 1 is the literal.
+var passwordCalls = []struct {
+	needs []string // one of them
+	re    *lazyRegexp
+}{
+	{[]string{"SetBasicAuth("}, newLazyRegexp(`SetBasicAuth\(\s*"[^"\n]*"\s*,\s*"([^"\n]+)"\s*\)`)},
+	{[]string{"auth=(", "auth = (", "BasicAuth("}, newLazyRegexp(`(?:\bauth\s*=\s*\(|BasicAuth\()\s*(?:"[^"\n]*"|'[^'\n]*')\s*,\s*(?:"([^"\n]+)"|'([^'\n]+)')\s*\)`)},
+	{[]string{"-AsPlainText", "-asplaintext", "-ASPLAINTEXT"}, newLazyRegexp(`(?i)ConvertTo-SecureString\s+(?:-String\s+)?(?:"([^"\n]+)"|'([^'\n]+)')\s+-AsPlainText`)},
+}
+
+// passwordArguments redacts the literal password of a passwordCalls call.
+func (a *analyzer) passwordArguments(s string, es *editSet) {
+	for _, pc := range passwordCalls {
+		if !slices.ContainsFunc(pc.needs, func(n string) bool { return strings.Contains(s, n) }) {
+			continue
+		}
+		for _, m := range pc.re.get().FindAllStringSubmatchIndex(s, -1) {
+			for k := 2; k+1 < len(m); k += 2 {
+				lo, hi := m[k], m[k+1]
+				if lo < 0 || !freeTextSecret(s[lo:hi], "password", true) || isSafe(s[lo:hi]) {
+					continue
+				}
+				inner := &editSet{}
+				a.pushQN("key", "password")
+				a.secretValue(s[lo:hi], inner, "password", "code:password-argument", false, false)
+				a.pop()
+				es.addAll(inner, lo)
+			}
+		}
 	}
 }

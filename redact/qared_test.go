@@ -107,3 +107,50 @@ func TestDoublePercentEcho(t *testing.T) {
 		t.Errorf("the secret's first part survives: %s", out)
 	}
 }
+
+// TestPasswordArgumentsInCode: the usual ways code passes a password as
+// an argument (Go's SetBasicAuth, a Python requests or httpx auth tuple,
+// PowerShell's ConvertTo-SecureString -AsPlainText) were not findings in a
+// script, and are not in a text body either; a variable in their place
+// is no finding.
+func TestPasswordArgumentsInCode(t *testing.T) {
+	c := newCanaries("qared-code")
+	p1, p2, p3, p4 := c.password(), c.password(), c.password(), c.password()
+	text := "req.SetBasicAuth(\"admin\", \"" + p1 + "\")\n" +
+		"r = requests.get(url, auth=('admin', '" + p2 + "'))\n" +
+		"a = httpx.BasicAuth(\"admin\", \"" + p3 + "\")\n" +
+		"$p = ConvertTo-SecureString \"" + p4 + "\" -AsPlainText -Force\n" +
+		"req.SetBasicAuth(user, os.Getenv(\"PASSWORD\"))\n" +
+		"req.SetBasicAuth(\"admin\", \"${PASSWORD}\")\n" +
+		"r = requests.get(url, auth=(user, password))\n" +
+		"$p = ConvertTo-SecureString $env:PASSWORD -AsPlainText -Force\n"
+	s, err := NewScanner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.ScanText(strings.NewReader(text), "script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[int]bool{}
+	for _, x := range f {
+		lines[x.Line] = true
+	}
+	for l := 1; l <= 8; l++ {
+		if lines[l] != (l <= 4) {
+			t.Errorf("line %d: finding %v, want %v (%v)", l, lines[l], l <= 4, f)
+		}
+	}
+	in := harOf(ent{mime: "text/plain", text: text}.json())
+	out, _, _ := redactString(t, newTestRedactor(t, Options{}), in)
+	for _, p := range c.secrets {
+		if strings.Contains(out, p) {
+			t.Errorf("a password (length %d) survives in a text body", len(p))
+		}
+	}
+	for _, k := range []string{`os.Getenv(\"PASSWORD\")`, `auth=(user, password)`, `$env:PASSWORD`} {
+		if !strings.Contains(out, k) {
+			t.Errorf("lost %s", k)
+		}
+	}
+}
