@@ -611,21 +611,14 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 	if v, ok := n.memberString(doc, "kind"); ok && v == "SecretList" {
 		list = true
 	}
-	envName := ""
-	if nm, ok := n.memberString(doc, "name"); ok && n.nkids <= 4 {
-		if v := n.member(doc, "value"); v != nil && v.kind == '"' {
-			if _, secret := a.key(nm, nil); secret {
-				envName = nm
-			}
-		}
-	}
+	envName, valueKey := a.pairName(doc, n)
 	kids := n.kids()
 	for i := range kids {
 		k := &kids[i]
 		key := a.enterMember(doc, k, es)
 		sd := secretData || isSecret && (key == "data" || key == "stringData")
 		switch {
-		case k.kind == '"' && key == "value" && envName != "":
+		case k.kind == '"' && key == valueKey && envName != "":
 			a.keyLeaf(doc, k, es, envName, sd)
 		case k.kind == '"':
 			a.keyLeaf(doc, k, es, key, sd)
@@ -644,6 +637,59 @@ func (a *analyzer) object(doc string, n *jnode, es *editSet, secretData, isSecre
 		}
 		a.pop()
 	}
+}
+
+// pairName returns the name of a name/value pair whose name is secret,
+// and the member that holds its value: a Kubernetes env list's
+// {"name","value"}, a Postman collection's and Consul's {"key","value"},
+// AWS's {"Name","Value"} (SSM parameters) and {"Key","Value"}. An object
+// with more members than a pair has is a thing with a name ({"name":…} of
+// a cluster), not a pair. One look at each member: every object of every
+// body comes here.
+func (a *analyzer) pairName(doc string, n *jnode) (name, valueKey string) {
+	if n.nkids < 2 || n.nkids > 10 {
+		return "", ""
+	}
+	var lowerName, lowerValue, upperName, upperValue *jnode
+	for _, k := range n.kids() {
+		if k.kind != '"' || k.klen < 3 || k.klen > 5 {
+			continue
+		}
+		switch k.name(doc) {
+		case "name", "key":
+			if lowerName == nil || k.name(doc) == "name" {
+				lowerName = &k
+			}
+		case "value":
+			lowerValue = &k
+		case "Name", "Key":
+			if upperName == nil || k.name(doc) == "Name" {
+				upperName = &k
+			}
+		case "Value":
+			upperValue = &k
+		}
+	}
+	for _, p := range [2][2]*jnode{{lowerName, lowerValue}, {upperName, upperValue}} {
+		if p[0] == nil || p[1] == nil {
+			continue
+		}
+		maxMembers := 4 // name, value, valueFrom; Key, Value
+		switch p[0].name(doc) {
+		case "key": // key, value, type, description, disabled, …
+			maxMembers = 8
+		case "Name": // Name, Type, Value, Version, ARN, DataType, …
+			maxMembers = 10
+		}
+		if int(n.nkids) > maxMembers {
+			continue
+		}
+		nm := p[0].str(doc).s
+		if _, secret := a.key(nm, nil); secret {
+			return nm, p[1].name(doc)
+		}
+	}
+	return "", ""
 }
 
 // enterMember redacts a member's name and pushes it on the path (the

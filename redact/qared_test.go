@@ -154,3 +154,34 @@ func TestPasswordArgumentsInCode(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyValuePairs: a list of {"key": NAME, "value": …} pairs (a Postman
+// collection's auth, headers and variables; Consul) or {"Name": …,
+// "Value": …} (AWS SSM parameters, tags) has the secrecy of each NAME, as
+// a Kubernetes env list's {"name": …, "value": …} has: the values of
+// secret names came out in clear and scan called the body clean.
+func TestKeyValuePairs(t *testing.T) {
+	c := newCanaries("qared-kv")
+	bearer, apiKey, pw, ssm := c.word("", 24), c.word("", 20), c.password(), c.password()
+	pt := c.fill(alnum, 24) // a pagination token: not secret
+	pm := `{"auth":{"type":"bearer","bearer":[{"key":"token","value":"` + bearer + `","type":"string"}]},` +
+		`"item":[{"request":{"header":[{"key":"X-Api-Key","value":"` + apiKey + `"},{"key":"Accept","value":"application/json"}]}}],` +
+		`"variable":[{"key":"password","value":"` + pw + `"},{"key":"baseUrl","value":"https://api.example"},{"key":"pageToken","value":"` + pt + `"}]}`
+	aws := `{"Parameters":[{"Name":"DB_PASSWORD","Type":"SecureString","Value":"` + ssm + `","Version":3}],"Tags":[{"Key":"team","Value":"platform"}]}`
+	in := harOf(ent{text: pm}.json(), ent{text: aws}.json())
+	if f := scanCount(t, nil, in); len(f) != 4 {
+		t.Errorf("scan finds %d secrets in the input, want 4: %v", len(f), f)
+	}
+	out, _, _ := redactString(t, newTestRedactor(t, Options{}), in)
+	mustParse(t, "redacted", out)
+	for _, s := range c.secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("a secret (length %d) survives", len(s))
+		}
+	}
+	for _, k := range []string{`{\"key\":\"Accept\",\"value\":\"application/json\"}`, `\"value\":\"https://api.example\"`, `{\"Key\":\"team\",\"Value\":\"platform\"}`, `pageToken\",\"value\":\"` + pt} {
+		if !strings.Contains(out, k) {
+			t.Errorf("lost %s", k)
+		}
+	}
+}
