@@ -179,3 +179,33 @@ func TestKeyValuePairs(t *testing.T) {
 	in := harOf(ent{text: pm}.json(), ent{text: aws}.json())
 	checkRedacted(t, c, in, 4, `{"key":"Accept","value":"application/json"}`, `"value":"https://api.example"`, `{"Key":"team","Value":"platform"}`, `"pageToken","value":"`+pt)
 }
+
+// TestScanJSONFile: a JSON file given to scan (a Postman collection, a
+// Docker or cloud config) was read as free text, where a pair's value
+// ({"key":"password","value":…}) is no assignment: scan called it clean.
+// It is now read as JSON, as a HAR body is, with findings by line.
+func TestScanJSONFile(t *testing.T) {
+	c := newCanaries("qared-jsonfile")
+	pw, tok := c.password(), c.word("", 24)
+	text := "{\n  \"info\": {\"name\": \"x\"},\n  \"auth\": {\"type\": \"bearer\", \"bearer\": [{\"key\": \"token\", \"value\": \"" + tok + "\"}]},\n  \"variable\": [\n    {\"key\": \"baseUrl\", \"value\": \"https://api.example\"},\n    {\"key\": \"password\", \"value\": \"" + pw + "\"}\n  ]\n}\n"
+	s, err := NewScanner(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.ScanText(strings.NewReader(text), "collection.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[int]bool{}
+	for _, x := range f {
+		lines[x.Line] = true
+	}
+	if len(f) != 2 || !lines[3] || !lines[6] {
+		t.Errorf("findings %v, want lines 3 and 6", f)
+	}
+	// Not JSON after all: read as text.
+	f, err = s.ScanText(strings.NewReader("{ password = \""+pw+"\" }\n"), "x.hcl")
+	if err != nil || len(f) != 1 {
+		t.Errorf("HCL-like text: %v %v", f, err)
+	}
+}

@@ -162,7 +162,11 @@ func (s *Scanner) ScanText(rd io.Reader, name string) ([]Finding, error) {
 	text := string(data)
 	a := r.analyzer(r.check, -1, true)
 	es := &editSet{}
-	a.freeText(text, es)
+	// A JSON file (a Postman collection, a Docker or cloud config) is read
+	// as JSON, as a HAR body is: a pair's value is no assignment in text.
+	if t := strings.TrimLeft(text, " \t\r\n"); t == "" || t[0] != '{' && t[0] != '[' || !a.jsonDoc(text, es) {
+		a.freeText(text, es)
+	}
 	a.sweep(text, es)
 	lines := lineStarts(text)
 	var out []Finding
