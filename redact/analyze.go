@@ -935,9 +935,11 @@ func (a *analyzer) query(s string, lo, hi int, authish, form bool, es *editSet) 
 		}
 		if vOff >= 0 && vOff < len(pair) {
 			dn := decodePercent(name, true).s
-			a.pushQN(kindWord(form), dn)
-			a.encoded(s, lo+off+vOff, lo+end, true, es, a.paramFn(dn, authish, form))
-			a.pop()
+			if fn := a.paramFn(dn, authish, form); fn != nil { // nil: kept
+				a.pushQN(kindWord(form), dn)
+				a.encoded(s, lo+off+vOff, lo+end, true, es, fn)
+				a.pop()
+			}
 		}
 		if amp < 0 {
 			break
