@@ -908,6 +908,9 @@ func authishPath(p string) bool { return credential.OAuthPath(p) }
 // encoded analyses the percent-encoded s[lo:hi] decoded, with fn, and maps
 // the edits back (escaping replacements for a URL).
 func (a *analyzer) encoded(s string, lo, hi int, plus bool, es *editSet, fn func(string, *editSet)) {
+	if fn == nil { // a name kept with --keep: its value stays as it is
+		return
+	}
 	js := decodePercent(s[lo:hi], plus)
 	inner := a.set()
 	fn(js.s, inner)
