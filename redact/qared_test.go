@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bufio"
 	"net/url"
 	"strings"
 	"testing"
@@ -208,4 +209,40 @@ func TestScanJSONFile(t *testing.T) {
 	if err != nil || len(f) != 1 {
 		t.Errorf("HCL-like text: %v %v", f, err)
 	}
+}
+
+// TestSniffLogObject: a JSON file with a "log" member that is not a HAR's
+// log object (package.json's scripts, a logging config) was read as a HAR
+// and scan failed with "no log.entries array" instead of scanning it.
+func TestSniffLogObject(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		har  bool
+	}{
+		{`{"log":{"version":"1.2","entries":[]}}`, true},
+		{"\ufeff{\n  \"log\" :\n  {\"entries\": []}}", true},
+		{`{"name":"x","scripts":{"log":"node log.js"}}`, false},
+		{`{"level":"debug","log":["file"]}`, false},
+		{`{"message":"see \"log\": {"}`, false},
+		{`password=x "log":{`, false},
+		{`{"log""log""log":{`, true},
+		{`{"log"`, false},
+	} {
+		if got := Sniff(bufio.NewReader(strings.NewReader(tc.text))); got != tc.har {
+			t.Errorf("Sniff(%q) = %v, want %v", tc.text, got, tc.har)
+		}
+	}
+}
+
+// FuzzSniff: Sniff never panics, and says HAR only for an object that has
+// a "log" member name followed by an object.
+func FuzzSniff(f *testing.F) {
+	for _, s := range []string{`{"log":{}}`, `{"a":"log"}`, `{"log"`, `{"\"log\":{"}`, "\ufeff{ \"log\" : {"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if Sniff(bufio.NewReader(strings.NewReader(s))) && !strings.Contains(s, `"log"`) {
+			t.Errorf("Sniff(%q): a HAR without \"log\"", s)
+		}
+	})
 }

@@ -185,10 +185,28 @@ func (s *Scanner) ScanText(rd io.Reader, name string) ([]Finding, error) {
 }
 
 // Sniff reports whether the start of a file looks like a HAR (a JSON
-// object with a "log" member); scan uses it to pick ScanHAR or ScanText.
+// object with a "log" member whose value is an object); scan uses it to
+// pick ScanHAR or ScanText. Another JSON file with a "log" member (a
+// package.json script, a logging setting) is text, scanned as JSON.
 func Sniff(br *bufio.Reader) bool {
 	head, _ := br.Peek(64 << 10)
 	head = bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF})
 	t := bytes.TrimLeft(head, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && bytes.Contains(head, []byte(`"log"`))
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	for from := 1; ; { // t[0] is '{'
+		i := bytes.Index(t[from:], []byte(`"log"`))
+		if i < 0 {
+			return false
+		}
+		i += from
+		from = i + 5
+		after := bytes.TrimLeft(t[from:], " \t\r\n")
+		if t[i-1] != '\\' && len(after) > 0 && after[0] == ':' {
+			if v := bytes.TrimLeft(after[1:], " \t\r\n"); len(v) > 0 && v[0] == '{' {
+				return true
+			}
+		}
+	}
 }
