@@ -825,13 +825,6 @@ func (a *analyzer) url(s string, es *editSet) {
 			}
 		}
 		rest = end
-		// A webhook URL is a credential whole, and the rules that know it
-		// need its scheme and host, which the parts below never show.
-		for _, h := range a.p.detect(s) {
-			if h.start < rest && h.own {
-				a.hit(es, h.start, h.end, s[h.start:h.end], h.rule, h.class)
-			}
-		}
 	}
 	q := strings.IndexByte(s[rest:], '?')
 	h := strings.IndexByte(s[rest:], '#')
@@ -841,6 +834,15 @@ func (a *analyzer) url(s string, es *editSet) {
 	}
 	if h >= 0 && rest+h < pathEnd {
 		pathEnd = rest + h
+	}
+	if rest > 0 {
+		// A webhook URL (Slack, Teams) is a credential, and the rules
+		// that know it need its host, which the path alone never shows.
+		for _, t := range a.p.detect(s[:pathEnd]) {
+			if t.own {
+				a.hit(es, t.start, t.end, s[t.start:t.end], t.rule, t.class)
+			}
+		}
 	}
 	path := s[rest:pathEnd]
 	a.encoded(s, rest, pathEnd, false, es, func(v string, in *editSet) {

@@ -29,15 +29,25 @@ func TestWebhookURLs(t *testing.T) {
 	teams := c.secret("https://acme.webhook.office.com/webhookb2/" + guid() + "@" + guid() + "/IncomingWebhook/" + c.fill(lowAlnum, 32) + "/" + guid())
 	slackPath := c.secret("T" + c.fill(alnum, 10) + "/B" + c.fill(alnum, 10) + "/" + c.fill(alnum, 24))
 	slack := "https://hooks.slack.com/services/" + slackPath
-	in := harOf(
-		ent{text: obj("teams", teams, "slack", slack)}.json(),
-		ent{reqH: [][2]string{{"X-Callback", teams}, {"X-Notify", slack}}}.json(),
-		ent{url: "https://api.example/v1/hooks?target=" + strings.NewReplacer(":", "%3A", "/", "%2F", "@", "%40").Replace(slack), qs: [][2]string{{"target", slack}}}.json(),
-		ent{mime: "text/plain", text: "notify:\n  teams: " + teams + "\n  slack: " + slack + "\n"}.json(),
-	)
+	// Each place alone: another entry's text would teach the sweep the
+	// URL and hide a miss here.
+	for _, in := range []string{
+		harOf(ent{text: obj("teams", teams)}.json()),
+		harOf(ent{text: obj("slack", slack)}.json()),
+		harOf(ent{reqH: [][2]string{{"X-Callback", teams}}}.json()),
+		harOf(ent{reqH: [][2]string{{"X-Notify", slack}}}.json()),
+		harOf(ent{url: "https://api.example/v1/hooks?target=" + strings.NewReplacer(":", "%3A", "/", "%2F", "@", "%40").Replace(slack), qs: [][2]string{{"target", slack}}}.json()),
+		harOf(ent{mime: "text/plain", text: "notify:\n  teams: " + teams + "\n  slack: " + slack + "\n"}.json()),
+	} {
+		checkWebhooks(t, d, c, in)
+	}
+}
+
+func checkWebhooks(t *testing.T, d *detect.Detector, c *canaries, in string) {
+	t.Helper()
 	mustParse(t, "input", in)
-	if len(scanCount(t, nil, in)) < 4 {
-		t.Errorf("scan finds %d of the webhook URLs in the input", len(scanCount(t, nil, in)))
+	if len(scanCount(t, nil, in)) == 0 {
+		t.Errorf("scan finds no webhook URL in the input")
 	}
 	out, _, _ := redactString(t, newTestRedactor(t, Options{}), in)
 	mustParse(t, "redacted", out)
