@@ -519,7 +519,7 @@ func freeTextSecret(v, class string, quoted bool) bool {
 	if class == "password" && quoted {
 		return !trivialValue(v)
 	}
-	if identShape.MatchString(v) && entropy(v) < 4 {
+	if identShape.MatchString(v) && entropy(v) < 4 && !randomLetters(v) {
 		return false
 	}
 	if class == "password" {
@@ -542,7 +542,7 @@ func literalPassword(v, class string) bool {
 	case '$', '%', '{', '<', '/', '~', '.', '@', '*':
 		return false
 	}
-	return !identShape.MatchString(v) && strings.ContainsFunc(v, func(r rune) bool { return r < 128 && isAlnum[r] })
+	return (!identShape.MatchString(v) || randomLetters(v)) && strings.ContainsFunc(v, func(r rune) bool { return r < 128 && isAlnum[r] })
 }
 
 // winEnvRef is a Windows variable reference (%DB_PASSWORD%).

@@ -256,3 +256,23 @@ func FuzzSniff(f *testing.F) {
 		}
 	})
 }
+
+// TestRandomLettersAreNoIdentifier: a random password of mixed-case
+// letters and a digit or two (password=lMaXZjljENUhJduRHHJEYXg4, as a
+// generator makes them) passed as an identifier ("wordy") in free text and
+// a script: it stayed, scan called it clean, and gitleaks flags it. Real
+// identifiers (camelCase words, acronyms) still stay.
+func TestRandomLettersAreNoIdentifier(t *testing.T) {
+	c := newCanaries("qared-letters")
+	letters := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	p1 := c.secret(c.fill(letters, 23) + "4")
+	p2 := c.secret(c.fill(letters, 16))
+	text := "password=" + p1 + "\nexport DB_PASSWORD=" + p2 + "\npassword=getPasswordFromEnvironment\napi_token: parseHTTPResponseXML\n"
+	in := harOf(ent{mime: "text/plain", text: text}.json())
+	checkRedacted(t, c, in, 2, "password=getPasswordFromEnvironment", "api_token: parseHTTPResponseXML")
+	for _, id := range []string{"getPasswordFromEnvironment", "parseHTTPResponseXML", "XMLHttpRequest", "myVeryLongVariableName2", "userPassword12"} {
+		if !wordy(id) {
+			t.Errorf("wordy(%q) = false", id)
+		}
+	}
+}

@@ -32,7 +32,39 @@ func wordy(v string) bool {
 			return false
 		}
 	}
-	return true
+	return !randomLetters(v)
+}
+
+// randomLetters tells random mixed-case letters (a generated password:
+// lMaXZjljENUhJduRHHJEYXg4) from an identifier's words: random letters
+// have lowercase runs without a vowel (jlj, du) and single lowercase
+// letters between capitals (XaS); words have vowels, and camelCase puts a
+// word, not a letter, between capitals.
+func randomLetters(v string) bool {
+	if len(v) < 12 {
+		return false
+	}
+	isLower := func(c byte) bool { return c >= 'a' && c <= 'z' }
+	isUpper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	n := 0
+	for i := 0; i < len(v); {
+		if !isLower(v[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(v) && isLower(v[j]) {
+			j++
+		}
+		switch {
+		case j-i >= 2 && !strings.ContainsAny(v[i:j], "aeiouy"):
+			n++
+		case j-i == 1 && i > 0 && isUpper(v[i-1]) && j < len(v) && isUpper(v[j]):
+			n++
+		}
+		i = j
+	}
+	return n >= 2
 }
 
 func isWordByte(c byte) bool { return isAlnum[c] || c == '_' }
