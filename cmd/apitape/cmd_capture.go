@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -233,7 +236,12 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		warningf(logst, "listening on %s: anyone who can reach this address can use the proxy, and what they send is recorded", addr)
 	}
 
-	app, err := har.CreateAppender(cfg.output, har.NewLog(versionString()))
+	out, err := openCaptureOutput(cfg.output)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+	app, err := har.CreateAppender(out.path, har.NewLog(versionString()))
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.output, unwrapPathError(err))
 	}
@@ -316,7 +324,10 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		runErr = sink.Err()
 	}
 	if runErr == nil && redactor != nil && sink.Recorded() > 0 {
-		reRedact(logst, redactor, cfg.output)
+		reRedact(logst, redactor, out.path)
+	}
+	if err := out.finish(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if closeErr != nil && runErr == nil {
 		warningf(logst, "%v", closeErr)
@@ -397,4 +408,65 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q: too large", s)
 	}
 	return n * mult, nil
+}
+
+// captureOutput is where a capture records. A capture appends each call
+// over the file's closing brackets and reads the file back when it ends
+// (to sort it, to redact it again), which a FIFO, a device or a terminal
+// cannot do. For those, -o is opened at once (a FIFO waits for its reader
+// there, as a shell redirection does), the calls are recorded into a
+// private temporary file, and the finished HAR is copied through at the
+// end, so the reader gets whole, redacted HAR and the FIFO stays a FIFO.
+type captureOutput struct {
+	path  string   // where the recording is written
+	name  string   // -o as given, for messages
+	dest  *os.File // the FIFO or device, nil when path is -o itself
+	spool string   // the temporary directory holding path
+}
+
+func openCaptureOutput(name string) (*captureOutput, error) {
+	c := &captureOutput{path: name, name: name}
+	fi, err := os.Stat(name)
+	if err != nil || fi.Mode().IsRegular() || fi.IsDir() {
+		return c, nil // created, replaced or refused by the capture itself
+	}
+	if c.dest, err = os.OpenFile(name, os.O_WRONLY, 0); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, unwrapPathError(err))
+	}
+	if c.spool, err = os.MkdirTemp("", "apitape-capture-"); err != nil {
+		c.dest.Close()
+		return nil, fmt.Errorf("%s: a temporary file to record into: %w", name, unwrapPathError(err))
+	}
+	c.path = filepath.Join(c.spool, "capture.har")
+	return c, nil
+}
+
+// finish copies the recording through to a FIFO or device and closes it;
+// for a file it does nothing.
+func (c *captureOutput) finish() error {
+	if c.dest == nil {
+		return nil
+	}
+	defer c.close()
+	in, err := os.Open(c.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // the capture failed before it recorded anything
+	}
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if _, err := io.Copy(c.dest, in); err != nil {
+		return fmt.Errorf("%s: %w", c.name, unwrapPathError(err))
+	}
+	return nil
+}
+
+// close removes the temporary file, which holds what was recorded.
+func (c *captureOutput) close() {
+	if c.dest != nil {
+		c.dest.Close()
+		c.dest = nil
+		os.RemoveAll(c.spool)
+	}
 }

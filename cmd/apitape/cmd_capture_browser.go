@@ -155,6 +155,12 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		fmt.Fprintf(errw, "apitape: recording; close the browser window or press Ctrl-C to stop\n")
 	}
 
+	out, err := openCaptureOutput(o.Output)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+	o.Output = out.path
 	res, err := browser.Record(ctx, o)
 	var le *browser.LoadError
 	if errors.As(err, &le) {
@@ -168,8 +174,11 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	if redactor != nil && res.Written > 0 && (err == nil || errors.As(err, &se) || le != nil) {
 		reRedact(logst, redactor, o.Output)
 	}
+	if ferr := out.finish(); ferr != nil && err == nil {
+		err = ferr
+	}
 	if res.Summary != "" {
-		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, o.Output, res.Stopped)
+		fmt.Fprintf(errw, "apitape: %s to %s (%s)\n", res.Summary, out.name, res.Stopped)
 	}
 	switch {
 	case err == nil:
@@ -178,7 +187,7 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		return withHint(err, "install Chromium (Debian/Ubuntu: apt-get install chromium), or pass --browser PATH")
 	}
 	if errors.As(err, &se) && res.Summary != "" {
-		return withHint(err, fmt.Sprintf("%s keeps what was recorded before the failure", o.Output))
+		return withHint(err, fmt.Sprintf("%s keeps what was recorded before the failure", out.name))
 	}
 	return err
 }
