@@ -75,6 +75,13 @@ func Available() bool {
 	return err == nil
 }
 
+// maxSocketTempDir is the longest $TMPDIR under which Chromium can create
+// its profile lock's socket, $TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket:
+// a Unix socket's path holds at most 107 bytes, and with a longer one
+// Chromium exits at once ("Socket path too long"), which chromedp reports
+// only as "chrome failed to start". Such a browser gets TMPDIR=/tmp.
+const maxSocketTempDir = 62
+
 // AllocatorOptions returns the exec allocator options for execPath.
 //
 // The flags keep the browser from talking to Google (background networking,
@@ -100,6 +107,9 @@ func AllocatorOptions(execPath, userDataDir string, headless bool) []chromedp.Ex
 	)
 	if userDataDir != "" {
 		opts = append(opts, chromedp.UserDataDir(userDataDir))
+	}
+	if len(os.TempDir()) > maxSocketTempDir {
+		opts = append(opts, chromedp.Env("TMPDIR=/tmp"))
 	}
 	if !headless {
 		// VisibleWindow removes the headless flags, so it must come last.

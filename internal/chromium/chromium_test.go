@@ -123,3 +123,31 @@ func TestAllocatorOptionsStartBrowser(t *testing.T) {
 		t.Errorf("profile dir %s not used: %v, %d entries", profile, err, len(entries))
 	}
 }
+
+// TestAllocatorOptionsLongTempDir starts the browser with a $TMPDIR too
+// long for the socket Chromium keeps there: it exited at once with nothing
+// to say ("chrome failed to start"), which go test's own TMPDIR for a
+// script with a long name was enough for.
+func TestAllocatorOptionsLongTempDir(t *testing.T) {
+	exe, err := Find()
+	if err != nil {
+		testtool.Missing(t, "no browser: %v (CI installs chromium)", err)
+	}
+	long := t.TempDir()
+	for len(long) < 120 {
+		long = filepath.Join(long, "a-long-temporary-directory")
+	}
+	if err := os.MkdirAll(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, AllocatorOptions(exe, "", true)...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[string](`navigator.userAgent`)); err != nil {
+		t.Fatalf("start %s with TMPDIR=%s: %v", exe, long, err)
+	}
+}
