@@ -267,6 +267,20 @@ func expand(s string, getenv func(string) (string, bool)) (string, error) {
 	return out, nil
 }
 
+// CheckEnv fails for the first step that names an environment variable
+// that is unset or empty, as running it would, but before anything runs:
+// a flow that stops half-way may have changed the server already.
+func CheckEnv(file string, steps []Step, getenv func(string) (string, bool)) error {
+	for i, s := range steps {
+		for _, f := range []string{s.Selector, s.URL, s.Value, s.Text} {
+			if _, err := expand(f, getenv); err != nil {
+				return &StepsError{File: file, Line: s.Line, Step: i + 1, Msg: s.String() + ": " + err.Error()}
+			}
+		}
+	}
+	return nil
+}
+
 // ReadSteps reads and parses a steps file.
 func ReadSteps(path string) ([]Step, error) {
 	data, err := os.ReadFile(path)

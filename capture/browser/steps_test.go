@@ -260,3 +260,29 @@ func jsonString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+func TestCheckEnv(t *testing.T) {
+	steps, err := ParseSteps("flow.yaml", []byte("- navigate: ${BASE}/login\n- fill: \"#user\"\n  value: ${USER_NAME}\n- expect: Hello ${USER_NAME}\n  in: \"${AREA}\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"BASE": "http://x", "USER_NAME": "admin", "AREA": "#s"}, ""},
+		{map[string]string{"USER_NAME": "admin", "AREA": "#s"}, "flow.yaml:1: step 1: navigate ${BASE}/login: environment variable BASE is not set or empty"},
+		{map[string]string{"BASE": "http://x", "USER_NAME": "", "AREA": "#s"}, "flow.yaml:2: step 2: fill #user: environment variable USER_NAME is not set or empty"},
+		{map[string]string{"BASE": "http://x", "USER_NAME": "admin"}, `flow.yaml:4: step 3: expect "Hello ${USER_NAME}" in ${AREA}: environment variable AREA is not set or empty`},
+	} {
+		getenv := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
+		err := CheckEnv("flow.yaml", steps, getenv)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("env %v: got %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}

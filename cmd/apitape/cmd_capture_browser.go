@@ -111,6 +111,10 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	if noDisplay {
 		o.Headless = true
 	}
+	o.Getenv = func(k string) (string, bool) {
+		v := st.getenv(k)
+		return v, v != ""
+	}
 	if stepsFile != "" {
 		if o.Steps, err = browser.ReadSteps(stepsFile); err != nil {
 			var pe *os.PathError
@@ -123,6 +127,9 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		if err := checkFirstStep(o.URL, stepsFile, o.Steps); err != nil {
 			return err
 		}
+		if err := browser.CheckEnv(stepsFile, o.Steps, o.Getenv); err != nil {
+			return err
+		}
 	}
 	if o.URL == "" && len(o.Steps) == 0 && o.Headless {
 		return usageErrorf("nothing to record: without a window, give a URL or --steps")
@@ -132,10 +139,6 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	}
 	if noDisplay {
 		hintf(st, "no display ($DISPLAY and $WAYLAND_DISPLAY are unset): running the browser headless")
-	}
-	o.Getenv = func(k string) (string, bool) {
-		v := st.getenv(k)
-		return v, v != ""
 	}
 	o.Version = versionString()
 
