@@ -295,7 +295,7 @@ func drive(rctx context.Context, o Options, rec *recorder, loaded func()) error 
 	if len(o.Steps) > 0 {
 		for i, s := range o.Steps {
 			if err := runStep(rctx, s, o.Getenv); err != nil {
-				msg := err.Error()
+				msg := badSelector(err, s.Selector).Error()
 				if rctx.Err() != nil {
 					msg = "the recording stopped before the step finished"
 				}

@@ -127,6 +127,17 @@ func navigated(err error) bool {
 
 // timedOut turns a step's deadline into a sentence; the selector and the
 // step itself are named by the caller's message.
+// badSelector puts Chrome's ways of rejecting a selector it cannot parse (a
+// DevTools "DOM Error while querying (-32000)", or a SyntaxError with a
+// JavaScript stack) in one plain line. sel is the selector as written.
+func badSelector(err error, sel string) error {
+	var ce *cdproto.Error
+	if sel != "" && (errors.As(err, &ce) && ce.Message == "DOM Error while querying" || err != nil && strings.Contains(err.Error(), "is not a valid selector")) {
+		return fmt.Errorf("%q is not a valid CSS selector", sel)
+	}
+	return err
+}
+
 func timedOut(err error, d time.Duration, what string) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s within %s", what, d)

@@ -183,6 +183,14 @@ func TestStepFailure(t *testing.T) {
 			"steps.yaml:4: step 3: select #region: no option with that value or label"},
 		{"text never appears", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- expect: Goodbye\n  timeout: 500ms\n",
 			`steps.yaml:4: step 3: expect "Goodbye": the text did not appear within 500ms`},
+		// Chrome says "DOM Error while querying (-32000)" or throws a
+		// SyntaxError with a JavaScript stack for a selector it cannot parse.
+		{"bad selector", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- click: 'div['\n",
+			`steps.yaml:4: step 3: click div[: "div[" is not a valid CSS selector`},
+		{"bad selector to wait for", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- wait: '##'\n  text: x\n",
+			`steps.yaml:4: step 3: wait ## text "x": "##" is not a valid CSS selector`},
+		{"bad selector to expect in", "- click: '#login'\n- wait: '#msg'\n  text: Welcome\n- expect: Welcome\n  in: '##'\n",
+			`steps.yaml:4: step 3: expect "Welcome" in ##: "##" is not a valid CSS selector`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
