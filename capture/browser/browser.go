@@ -379,7 +379,11 @@ func launch(ctx, interrupt context.Context, execPath string, o Options, rec *rec
 		if errors.Is(err, chromedp.ErrNoDisplay) {
 			return nil, nil, nil, fmt.Errorf("no display for a browser window: %w", err)
 		}
-		return nil, nil, nil, fmt.Errorf("starting %s: %s", execPath, strings.TrimRight(firstLine(err.Error()), ": "))
+		msg := strings.TrimRight(firstLine(err.Error()), ": ")
+		if why := startFailure(err.Error(), o.Profile); why != "" {
+			msg += ": " + why
+		}
+		return nil, nil, nil, fmt.Errorf("starting %s: %s", execPath, msg)
 	}
 	return tp, bctx, stop, nil
 }
@@ -442,6 +446,26 @@ var testHookAdded func(e *har.Entry)
 // testHookRecording, set by tests, gets the browser's context once the
 // recording runs, to do what a person would (close the window).
 var testHookRecording func(bctx context.Context)
+
+// startFailure picks out of what a browser that exited at once printed
+// the reason it gave, "" when it gave none; the rest of its output is noise
+// (D-Bus, the zygote). profile is --profile, for the message.
+func startFailure(out, profile string) string {
+	if strings.Contains(out, "Failed to create a ProcessSingleton for your profile directory") {
+		if profile != "" {
+			return "the profile directory " + profile + " is in use by another browser (close it, or pass another --profile)"
+		}
+		return "the profile directory is in use by another browser"
+	}
+	for line := range strings.Lines(out) {
+		if i := strings.Index(line, ":FATAL:"); i >= 0 {
+			if _, why, ok := strings.Cut(line[i:], "] "); ok {
+				return strings.TrimSpace(why)
+			}
+		}
+	}
+	return ""
+}
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
