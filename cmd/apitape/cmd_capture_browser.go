@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -27,7 +28,8 @@ written to FILE as soon as it completes, so FILE is valid HAR at every moment.
 Flags:
     -o, --output FILE     the HAR file to write (required; replaced if it
                           exists; mode 0600)
-        --steps FILE      run the UI actions in FILE (YAML or JSON), then stop
+        --steps FILE      run the UI actions in FILE (YAML or JSON; - reads
+                          stdin), then stop
         --headless        run without a window (the default when $DISPLAY and
                           $WAYLAND_DISPLAY are unset); without --steps or
                           --timeout, stop once URL has loaded and the network
@@ -116,12 +118,11 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		return v, v != ""
 	}
 	if stepsFile != "" {
-		if o.Steps, err = browser.ReadSteps(stepsFile); err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				return fmt.Errorf("%s: %w", stepsFile, pe.Err)
-			}
+		if o.Steps, err = readSteps(st, stepsFile); err != nil {
 			return err
+		}
+		if stepsFile == "-" {
+			stepsFile = "stdin"
 		}
 		o.StepsFile = stepsFile
 		if err := checkFirstStep(o.URL, stepsFile, o.Steps); err != nil {
@@ -193,6 +194,24 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		return withHint(err, fmt.Sprintf("%s keeps what was recorded before the failure", out.name))
 	}
 	return err
+}
+
+// readSteps reads --steps: a file, or stdin for "-" (a steps file passed
+// through envsubst, say), named "stdin" in messages.
+func readSteps(st *streams, file string) ([]browser.Step, error) {
+	if file == "-" {
+		data, err := io.ReadAll(st.in)
+		if err != nil {
+			return nil, fmt.Errorf("--steps -: reading stdin: %w", err)
+		}
+		return browser.ParseSteps("stdin", data)
+	}
+	steps, err := browser.ReadSteps(file)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("%s: %w", file, pe.Err)
+	}
+	return steps, err
 }
 
 // checkStartURL accepts absolute http(s) URLs; a bare host is the likeliest
