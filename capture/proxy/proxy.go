@@ -89,6 +89,9 @@ type Options struct {
 	// trust the CA, an unreachable upstream). Messages never hold a query
 	// string or a body. Nil discards them.
 	Logf func(format string, args ...any)
+	// Hintf, when set, says once how to get past an upstream certificate
+	// the proxy does not trust.
+	Hintf func(format string, args ...any)
 }
 
 // Proxy is a capture proxy. Create it with [New], run it with
@@ -97,6 +100,8 @@ type Proxy struct {
 	maxBody int64
 	record  func(*har.Entry)
 	logf    func(format string, args ...any)
+	hintf   func(format string, args ...any)
+	hinted  atomic.Bool // the untrusted upstream hint was given
 	mitm    *mitm.Config
 	guard   *selfGuard
 	tr      *http.Transport // HTTP/1.1 upstream; refuses to dial the proxy's own address
@@ -127,6 +132,7 @@ func New(opts Options) (*Proxy, error) {
 		maxBody:  opts.MaxBody,
 		record:   opts.Record,
 		logf:     opts.Logf,
+		hintf:    opts.Hintf,
 		guard:    new(selfGuard),
 		quit:     make(chan struct{}),
 		big:      make(chan struct{}, 1),

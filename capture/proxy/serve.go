@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -180,6 +181,10 @@ func (p *Proxy) upstreamError(cc *clientConn, x *exchange, err error) {
 	x.fail(err)
 	if !errors.Is(err, context.Canceled) {
 		p.logf("%s %s: %v", x.in.Method, x.safeURL(), err)
+	}
+	var untrusted *tls.CertificateVerificationError
+	if errors.As(err, &untrusted) && p.hintf != nil && p.hinted.CompareAndSwap(false, true) {
+		p.hintf("the proxy does not trust the certificate of %s://%s: give it the server's CA with SSL_CERT_FILE=FILE, or record without checking with --insecure-upstream", x.scheme, x.host())
 	}
 	x.finish()
 	cc.writeError(http.StatusBadGateway, "apitape capture proxy: upstream error: "+err.Error())

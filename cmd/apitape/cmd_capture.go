@@ -284,6 +284,7 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		InsecureUpstream: cfg.insecure,
 		Record:           record,
 		Logf:             func(format string, args ...any) { warningf(logst, format, args...) },
+		Hintf:            func(format string, args ...any) { hintf(logst, format, args...) },
 	})
 	if err != nil {
 		app.Close()
