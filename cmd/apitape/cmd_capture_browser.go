@@ -121,6 +121,11 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 		if o.Steps, err = readSteps(st, stepsFile); err != nil {
 			return err
 		}
+		if sfi, err := os.Stat(stepsFile); err == nil && stepsFile != "-" {
+			if ofi, err := os.Stat(o.Output); err == nil && sfi.Mode().IsRegular() && os.SameFile(sfi, ofi) {
+				return usageErrorf("-o %s is the steps file: the recording would replace %s", o.Output, stepsFile)
+			}
+		}
 		if stepsFile == "-" {
 			stepsFile = "stdin"
 		}
