@@ -107,12 +107,15 @@ var trustTemplate = template.Must(template.New("trust").Parse(`Certificate autho
 Trust it in one program (start the proxy with 'apitape capture proxy -o FILE'):
     curl       curl --proxy http://127.0.0.1:8080 --cacert {{.Cert}} https://api.example/
     Go         HTTPS_PROXY=http://127.0.0.1:8080 SSL_CERT_FILE={{.Cert}} ./program
-               (SSL_CERT_FILE replaces the system roots for that program only)
-    Node.js    HTTPS_PROXY=http://127.0.0.1:8080 NODE_EXTRA_CA_CERTS={{.Cert}} node app.js
+               (SSL_CERT_FILE replaces the system roots for that program only; Go
+               sends calls to localhost or 127.0.0.1 around the proxy)
+    Node.js    NODE_USE_ENV_PROXY=1 HTTPS_PROXY=http://127.0.0.1:8080 NODE_EXTRA_CA_CERTS={{.Cert}} node app.js
+               (Node.js 22.21, 24.5 or later; older versions ignore HTTPS_PROXY and go around the proxy)
     Python     HTTPS_PROXY=http://127.0.0.1:8080 REQUESTS_CA_BUNDLE={{.Cert}} python app.py
     Chromium   chromium --proxy-server=http://127.0.0.1:8080 --user-data-dir=/tmp/apitape-profile \
                    --ignore-certificate-errors-spki-list={{.SPKI}}
-               (the SPKI flag only works together with --user-data-dir), or import the CA
+               (the SPKI flag only works together with --user-data-dir; add
+               --proxy-bypass-list='<-loopback>' to record calls to loopback), or import the CA
                into the NSS database of your profile (package libnss3-tools):
                certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n apitape -i {{.Cert}}
 
