@@ -229,8 +229,17 @@ func checkStartURL(raw string) (string, error) {
 	switch {
 	case err != nil:
 		return "", usageErrorf("URL %q: %v", raw, err)
-	case u.Scheme == "" || (u.Host == "" && u.Scheme != "about" && u.Scheme != "file"):
+	case u.Scheme == "":
 		return "", usageErrorf("URL %q has no scheme: did you mean https://%s ?", raw, strings.TrimPrefix(raw, "//"))
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "about", "file":
+	case "http", "https":
+		if u.Host == "" {
+			return "", usageErrorf("URL %q has no host", raw)
+		}
+	default:
+		return "", usageErrorf("URL %q: want an http:// or https:// URL", raw)
 	}
 	return raw, nil
 }
