@@ -218,6 +218,8 @@ func captureProxy(ctx context.Context, st *streams, cfg captureProxyConfig) erro
 		if redactor, redactFn, err = newCaptureRedactor(); err != nil {
 			return err
 		}
+	} else {
+		warningf(logst, "--no-redact: %s will hold cookies, tokens and passwords as they were sent", cfg.output)
 	}
 
 	l, err := net.Listen("tcp", cfg.listen)
