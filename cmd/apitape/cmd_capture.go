@@ -19,6 +19,7 @@ import (
 	"github.com/apitape/apitape/capture"
 	"github.com/apitape/apitape/capture/proxy"
 	"github.com/apitape/apitape/har"
+	"github.com/apitape/apitape/internal/atomicfile"
 	"github.com/apitape/apitape/internal/ca"
 	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/selection"
@@ -421,10 +422,11 @@ func parseSize(s string) (int64, error) {
 // private temporary file, and the finished HAR is copied through at the
 // end, so the reader gets whole, redacted HAR and the FIFO stays a FIFO.
 type captureOutput struct {
-	path  string   // where the recording is written
-	name  string   // -o as given, for messages
-	dest  *os.File // the FIFO or device, nil when path is -o itself
-	spool string   // the temporary directory holding path
+	path  string           // where the recording is written
+	name  string           // -o as given, for messages
+	dest  *os.File         // the FIFO or device, nil when path is -o itself
+	spool string           // the temporary directory holding path
+	tmp   *atomicfile.File // path, removed by a forced exit too
 }
 
 func openCaptureOutput(name string) (*captureOutput, error) {
@@ -440,7 +442,13 @@ func openCaptureOutput(name string) (*captureOutput, error) {
 		c.dest.Close()
 		return nil, fmt.Errorf("%s: a temporary file to record into: %w", name, unwrapPathError(err))
 	}
-	c.path = filepath.Join(c.spool, "capture.har")
+	// Made as an atomic file that is never committed, so that a second
+	// Ctrl-C, which ends apitape at once, removes it with the others.
+	if c.tmp, err = atomicfile.Create(filepath.Join(c.spool, "capture.har"), 0o600); err != nil {
+		c.close()
+		return nil, fmt.Errorf("%s: a temporary file to record into: %w", name, unwrapPathError(err))
+	}
+	c.path = c.tmp.Name()
 	return c, nil
 }
 
@@ -468,6 +476,9 @@ func (c *captureOutput) finish() error {
 // close removes the temporary file, which holds what was recorded.
 func (c *captureOutput) close() {
 	if c.dest != nil {
+		if c.tmp != nil {
+			c.tmp.Abort()
+		}
 		c.dest.Close()
 		c.dest = nil
 		os.RemoveAll(c.spool)
