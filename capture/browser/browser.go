@@ -263,7 +263,28 @@ func Record(ctx context.Context, o Options) (res Result, err error) {
 // error…). Reason is the browser's, e.g. net::ERR_CONNECTION_REFUSED.
 type LoadError struct{ URL, Reason string }
 
-func (e *LoadError) Error() string { return e.URL + ": page did not load: " + e.Reason }
+func (e *LoadError) Error() string { return safeURL(e.URL) + ": page did not load: " + e.Reason }
+
+// safeURL is raw as messages show it: without a password, a query string
+// or a fragment with a value (#access_token=), which may hold a secret;
+// messages go to terminals and CI logs. It works on the text, so a step's
+// ${NAME} stays as written.
+func safeURL(raw string) string {
+	s, _, _ := strings.Cut(raw, "?")
+	if base, frag, ok := strings.Cut(s, "#"); ok && strings.Contains(frag, "=") {
+		s = base
+	}
+	if scheme, rest, ok := strings.Cut(s, "://"); ok {
+		end := strings.IndexAny(rest, "/#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+			s = scheme + "://" + rest[at+1:]
+		}
+	}
+	return s
+}
 
 // loadFailure returns the browser's reason when err is a navigation that
 // got no page.
@@ -282,13 +303,13 @@ func drive(rctx context.Context, o Options, rec *recorder, loaded func()) error 
 			if reason, ok := loadFailure(err); ok && rctx.Err() == nil {
 				return &LoadError{URL: o.URL, Reason: reason}
 			}
-			return fmt.Errorf("opening %s: %w", o.URL, err)
+			return fmt.Errorf("opening %s: %w", safeURL(o.URL), err)
 		}
 		// An error page is a page: the recording goes on, but the person
 		// is told, since a login page that answered 502 is seldom meant.
 		status, err := chromedp.Run(rctx, chromedp.Evaluate[int](jsNavigationStatus))
 		if err == nil && status >= 400 && o.Warnf != nil {
-			o.Warnf("%s: the page answered HTTP %d", o.URL, status)
+			o.Warnf("%s: the page answered HTTP %d", safeURL(o.URL), status)
 		}
 	}
 	loaded()

@@ -52,3 +52,31 @@ func TestStartFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestSafeURL: URLs in messages (a page that did not load, a navigate step)
+// hold no password, query string or fragment with a value: they go to
+// terminals and CI logs. Both were printed whole.
+func TestSafeURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080/"},
+		{"https://admin:Sup3rSecret@rancher.example/login", "https://rancher.example/login"},
+		{"https://rancher.example/cb?code=abc&state=x", "https://rancher.example/cb"},
+		{"https://u:p@h.example?token=x#frag", "https://h.example"},
+		{"https://h.example/#/clusters", "https://h.example/#/clusters"},
+		{"https://h.example/cb#access_token=abc&x=1", "https://h.example/cb"},
+		{"/#clusters", "/#clusters"},
+		{"${BASE}/login?user=${USER_NAME}", "${BASE}/login"},
+		{"https://user@h.example:8443", "https://h.example:8443"},
+		{"https://h.example/a@b", "https://h.example/a@b"},
+	} {
+		if got := safeURL(tt.in); got != tt.want {
+			t.Errorf("safeURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := (&LoadError{URL: "http://a:pw@127.0.0.1:1/?t=secret", Reason: "net::ERR_UNSAFE_PORT"}).Error(); got != "http://127.0.0.1:1/: page did not load: net::ERR_UNSAFE_PORT" {
+		t.Errorf("LoadError: %s", got)
+	}
+	if got := (Step{Action: "navigate", URL: "https://u:pw@h.example/x?token=secret"}).String(); got != "navigate https://h.example/x" {
+		t.Errorf("Step.String: %s", got)
+	}
+}

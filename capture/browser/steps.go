@@ -222,7 +222,7 @@ func parseStep(n *yaml.Node) (Step, error) {
 func (s Step) String() string {
 	switch s.Action {
 	case "navigate":
-		return "navigate " + s.URL
+		return "navigate " + safeURL(s.URL)
 	case "sleep":
 		return "sleep " + s.Duration.String()
 	case "expect":
