@@ -96,6 +96,9 @@ func runCaptureBrowser(ctx context.Context, st *streams, args []string) error {
 	case o.Timeout < 0:
 		return usageErrorf("--timeout %s: must not be negative", o.Timeout)
 	}
+	if err := checkProfile(o.Profile); err != nil {
+		return err
+	}
 	if fs.NArg() == 1 {
 		u, err := checkStartURL(fs.Arg(0))
 		if err != nil {
@@ -217,6 +220,22 @@ func readSteps(st *streams, file string) ([]browser.Step, error) {
 		return nil, fmt.Errorf("%s: %w", file, pe.Err)
 	}
 	return steps, err
+}
+
+// checkProfile makes sure --profile is a directory, creating it (0700: it
+// will hold cookies) if missing. Chromium given a file, or a path it cannot
+// create, runs with the user's own default profile without a word.
+func checkProfile(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return usageErrorf("--profile %s: not a directory", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("--profile %s: %w", dir, unwrapPathError(err))
+	}
+	return nil
 }
 
 // checkStartURL accepts absolute http(s) URLs; a bare host is the likeliest
