@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"text/template"
 
 	"github.com/apitape/apitape/internal/ca"
@@ -86,6 +87,13 @@ func runCA(ctx context.Context, st *streams, args []string) error {
 	data := authority.CertPEM()
 	if *der {
 		data = authority.Cert.Raw
+	}
+	if ofi, err := os.Stat(*output); err == nil && *output != "-" {
+		for _, own := range []string{authority.CertPath(), authority.KeyPath()} {
+			if fi, err := os.Stat(own); err == nil && os.SameFile(fi, ofi) {
+				return usageErrorf("-o %s is the CA's own file: exporting would replace it", *output)
+			}
+		}
 	}
 	out, err := createOutput(st, *output, 0o644) // a certificate is public
 	if err != nil {
