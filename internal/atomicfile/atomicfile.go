@@ -33,6 +33,12 @@ const maxLinks = 40
 // regular file; use 0o600 for anything that may hold credentials. A device
 // or FIFO keeps its own mode.
 func Create(path string, perm os.FileMode) (*File, error) {
+	// What the path names in the end, through every link: /dev/stdout is
+	// a link to /proc/self/fd/1, which names a pipe as "pipe:[N]", no
+	// file a walk of the links could follow, but opening it works.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		return createInPlace(path)
+	}
 	target, fi, err := resolve(path)
 	if err != nil {
 		return nil, err
