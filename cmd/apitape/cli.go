@@ -346,5 +346,23 @@ func checkScheme(what, raw string, extra ...string) error {
 	if h := strings.ToLower(host); strings.HasPrefix(h, "localhost") || strings.HasPrefix(h, "127.") || strings.HasPrefix(h, "[::1]") {
 		example = "http://" // loopback servers rarely have a certificate
 	}
-	return usageErrorf("%s %q has no scheme: add http:// or https:// (for example %s%s)", what, raw, example, host)
+	return usageErrorf("%s %q has no scheme: add http:// or https:// (for example %s%s)", what, hidePassword(raw), example, hidePassword(host))
+}
+
+// hidePassword replaces the password of a URL's user info ("admin:pw@host")
+// with "…": a usage error must not print it back.
+func hidePassword(s string) string {
+	end := strings.IndexAny(s, "/?#")
+	if end < 0 {
+		end = len(s)
+	}
+	at := strings.LastIndexByte(s[:end], '@')
+	if at < 0 {
+		return s
+	}
+	user, _, hasPW := strings.Cut(s[:at], ":")
+	if !hasPW {
+		return s
+	}
+	return user + ":…" + s[at:]
 }
