@@ -38,8 +38,9 @@ func oneLine(s string) string {
 
 // usageError is a mistake in the command line: exit 2 and point at --help.
 type usageError struct {
-	cmd string
-	err error
+	cmd   string
+	err   error
+	hints []string // before the one pointing at --help
 }
 
 func (e *usageError) Error() string { return e.err.Error() }
@@ -99,7 +100,19 @@ func parseFlags(st *streams, fs *pflag.FlagSet, usage string, args []string) err
 		return errHelpShown
 	}
 	if err != nil {
-		return &usageError{cmd: fs.Name(), err: err}
+		ue := &usageError{cmd: fs.Name(), err: err}
+		if name, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+			var flags []string
+			fs.VisitAll(func(f *pflag.Flag) {
+				if !f.Hidden {
+					flags = append(flags, f.Name)
+				}
+			})
+			if near := closest(name, flags); len(near) > 0 {
+				ue.hints = append(ue.hints, "did you mean --"+strings.Join(near, " or --")+"?")
+			}
+		}
+		return ue
 	}
 	return nil
 }

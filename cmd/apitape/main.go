@@ -297,6 +297,9 @@ func exitCode(st *streams, err error) int {
 		return ee.code
 	case errors.As(err, &ue):
 		errorf(st, "%v", ue.err)
+		for _, h := range ue.hints {
+			hintf(st, "%s", h)
+		}
 		hintf(st, "run 'apitape %s --help' for usage", ue.cmd)
 		return 2
 	case errors.As(err, &he):
