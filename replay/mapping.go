@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/apitape/apitape/internal/credential"
 	"github.com/apitape/apitape/internal/placeholder"
 	"github.com/apitape/apitape/replay/internal/jsondiff"
 )
@@ -241,16 +242,12 @@ func idKey(p jsondiff.Path) bool {
 }
 
 // secretKey: the value under this key is a credential (token,
-// accessToken, secretKey, password), not merely related to one
-// (token-userId).
+// accessToken, secretKey, password, sessionId), not merely related to one
+// (token-userId, nextPageToken), as redaction decides it
+// (internal/credential): a name it calls secret is masked in reports too.
 func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, suf := range []string{"token", "secret", "secretkey", "password", "apikey"} {
-		if strings.HasSuffix(k, suf) {
-			return true
-		}
-	}
-	return false
+	_, ok := credential.Key(k)
+	return ok
 }
 
 // commonWords are short values that are never ids even with a separator.

@@ -44,13 +44,18 @@ func TestSecretsNeverReported(t *testing.T) {
 		slackToken   = "xoxb-2048593712-5081937465210-Q7kWmZp3RtY9vXn2BcD4fGh6"
 		envSecret    = "s3cret-from-env-value"
 		headerSecret = "header-secret-value-42"
+		liveSession  = "live-session-9f8e7d6c5b4a"
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
-			"echo": string(body), "auth": r.Header.Get("Authorization"), "query": r.URL.RawQuery,
-			"session": "token-abcde:" + strings.Repeat("q", 54),
+			"echo": string(body), "seen": r.Header.Get("Authorization"), "query": r.URL.RawQuery,
+			// A credential by its name alone (redaction's classifier):
+			// replay's own word list did not know it, and reports
+			// showed it.
+			"sessionId": liveSession,
+			"session":   "token-abcde:" + strings.Repeat("q", 54),
 			// Vendor shapes replay's own token patterns do not know:
 			// redaction's detectors (gitleaks' rules) mask them.
 			"github": vendorToken, "slack": slackToken,
@@ -63,7 +68,7 @@ func TestSecretsNeverReported(t *testing.T) {
 			PostData: &har.PostData{MimeType: "application/json", Text: har.String(`{"password":"REDACTED-password-0a1b2c3d"}`)}},
 		Response: har.Response{Status: 200, Headers: []har.NameValue{{Name: "Content-Type", Value: "application/json"}}},
 	}
-	e.Response.Content.Text = har.String(`{"echo":"something else","auth":"Bearer recorded","query":"key=old","session":"none","github":"none","slack":"none"}`)
+	e.Response.Content.Text = har.String(`{"echo":"something else","seen":"Bearer recorded","query":"key=old","session":"none","github":"none","slack":"none","sessionId":"recorded-session-1a2b3c"}`)
 	env := map[string]string{
 		"APITAPE_SECRET_QUERY_0A1B2C3D":    envSecret,
 		"APITAPE_SECRET_PASSWORD_0A1B2C3D": envSecret + "-pw",
@@ -81,7 +86,7 @@ func TestSecretsNeverReported(t *testing.T) {
 		t.Fatal("the echo differs: want a regression to report")
 	}
 	for format, text := range allReports(t, res) {
-		for _, secret := range []string{envSecret, headerSecret, strings.Repeat("q", 54), vendorToken, slackToken} {
+		for _, secret := range []string{envSecret, headerSecret, strings.Repeat("q", 54), vendorToken, slackToken, liveSession, "recorded-session-1a2b3c"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s report contains a secret %q:\n%s", format, secret, text)
 			}
