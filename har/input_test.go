@@ -307,6 +307,11 @@ func TestGarbageRejected(t *testing.T) {
 		{"two values", `{"log":{"x":1 2,"entries":[]}}`, `offset 14: malformed JSON: unexpected '2' after a value`},
 		{"in a skipped member of an entry", strings.Replace(minimal, `"time":1,`, `"time":1,"_x":@@@,`, 1), `t.har: entry 0: _x: offset`},
 		{"after the entries", strings.Replace(minimal, "\n]}}", "\n],\"x\":@@@}}", 1), "malformed JSON after log.entries"},
+		// encoding/json keeps the last of duplicate members, this reader the
+		// first: a second log.entries (or log) would drop entries silently.
+		{"a second log.entries", strings.Replace(minimal, "\n]}}", "\n],\"entries\":[]}}", 1), "t.har: offset 522: malformed JSON after log.entries: duplicate member log.entries"},
+		{"an escaped second log.entries", strings.Replace(minimal, "\n]}}", "\n],\"\\u0065ntries\":[]}}", 1), "duplicate member log.entries"},
+		{"a second log", strings.Replace(minimal, "\n]}}", "\n]},\"log\":{\"entries\":[]}}", 1), "duplicate member log"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,9 +158,19 @@ func (s *scanner) run() error {
 		case wantKey, wantKeyOrEnd:
 			switch {
 			case c == '"':
-				key, err := s.str(s.head)
+				// After the entries, names at the two outer levels are
+				// decoded too: this reader takes the first log.entries and
+				// encoding/json the last, so a second one is refused.
+				outer := !s.head && len(s.open) <= 2
+				key, err := s.str(s.head || outer)
 				if err != nil {
 					return err
+				}
+				if outer && key == "log" && len(s.open) == 1 {
+					return s.fail(at, "duplicate member log")
+				}
+				if outer && key == "entries" && len(s.open) == 2 {
+					return s.fail(at, "duplicate member log.entries")
 				}
 				s.open[len(s.open)-1].key = key
 				s.state = wantColon
