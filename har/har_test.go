@@ -200,6 +200,7 @@ func TestReaderErrors(t *testing.T) {
 		{"status as string", strings.Replace(minimal, `"status":200`, `"status":"200"`, 1), "t.har: entry 0: response.status: expected number, got string"},
 		{"garbage between entries", strings.Replace(minimal, "\n]}}", " x]}}", 1), "t.har: entry 1: offset"},
 		{"bad tail", minimal + "x", "malformed JSON after log.entries"},
+		{"time out of range", strings.Replace(minimal, `"time":1,`, `"time":1e400,`, 1), "t.har: entry 0: time: number out of range: 1e400"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
