@@ -201,6 +201,8 @@ func TestReaderErrors(t *testing.T) {
 		{"garbage between entries", strings.Replace(minimal, "\n]}}", " x]}}", 1), "t.har: entry 1: offset"},
 		{"bad tail", minimal + "x", "malformed JSON after log.entries"},
 		{"time out of range", strings.Replace(minimal, `"time":1,`, `"time":1e400,`, 1), "t.har: entry 0: time: number out of range: 1e400"},
+		{"null entry", strings.Replace(minimal, "entries\":[\n", "entries\":[\nnull,", 1), "t.har: entry 0: offset 73: expected an object, got null"},
+		{"array entry", strings.Replace(minimal, "\n]}}", ",[]]}}", 1), "t.har: entry 1: offset 520: expected an object, got array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

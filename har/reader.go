@@ -372,6 +372,9 @@ func (r *Reader) frame(dst []byte) ([]byte, error) {
 		case c == '{' && (first || comma):
 			r.index++
 			return r.readEntry(dst)
+		case (first || comma) && valueStart(c):
+			// Valid JSON, but not an entry: a type error, not a syntax one.
+			return nil, r.errorf(r.index+1, r.off-1, "expected an object, got %s", valueKind(c))
 		default:
 			return nil, r.errorf(r.index+1, r.off-1, "malformed JSON: unexpected %q in log.entries", c)
 		}
@@ -457,6 +460,26 @@ func stringStop(b []byte) int {
 
 // endInsideEntry is the message for a file that ends inside an entry.
 const endInsideEntry = "unexpected end of file inside the entry"
+
+// valueStart reports whether c can start a JSON value other than an object.
+func valueStart(c byte) bool {
+	return c == '[' || c == '"' || c == 'n' || c == 't' || c == 'f' || c == '-' || '0' <= c && c <= '9'
+}
+
+// valueKind names the kind of a value that starts with c.
+func valueKind(c byte) string {
+	switch c {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
+}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
