@@ -200,6 +200,8 @@ func TestReaderErrors(t *testing.T) {
 		{"status as string", strings.Replace(minimal, `"status":200`, `"status":"200"`, 1), "t.har: entry 0: response.status: expected number, got string"},
 		{"garbage between entries", strings.Replace(minimal, "\n]}}", " x]}}", 1), "t.har: entry 1: offset"},
 		{"bad tail", minimal + "x", "malformed JSON after log.entries"},
+		{"UTF-16LE without a byte order mark", "{\x00\"\x00l\x00", "t.har: offset 1: not a HAR file: a NUL byte (UTF-16 without a byte order mark?)"},
+		{"UTF-16BE without a byte order mark", "\x00{\x00\"", "t.har: offset 0: not a HAR file: a NUL byte (UTF-16 without a byte order mark?)"},
 		{"time out of range", strings.Replace(minimal, `"time":1,`, `"time":1e400,`, 1), "t.har: entry 0: time: number out of range: 1e400"},
 		{"null entry", strings.Replace(minimal, "entries\":[\n", "entries\":[\nnull,", 1), "t.har: entry 0: offset 73: expected an object, got null"},
 		{"array entry", strings.Replace(minimal, "\n]}}", ",[]]}}", 1), "t.har: entry 1: offset 520: expected an object, got array"},

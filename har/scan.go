@@ -143,6 +143,11 @@ func (s *scanner) run() error {
 			s.consume(buf[:i])
 			continue
 		}
+		if s.head && c == 0 {
+			// No JSON text has a NUL outside a string: what does is most
+			// likely UTF-16 that lost its byte order mark on the way.
+			return r.errorf(-1, at, "not a HAR file: a NUL byte (UTF-16 without a byte order mark?)")
+		}
 		if s.head && len(s.open) == 0 && c != '{' {
 			return r.errorf(-1, at, "not a HAR file: expected a JSON object, found %q", c)
 		}
