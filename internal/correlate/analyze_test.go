@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -426,5 +427,29 @@ func TestNames(t *testing.T) {
 		if got := tt.v.baseName(); got != tt.want {
 			t.Errorf("baseName(%+v) = %q, want %q", tt.v, got, tt.want)
 		}
+	}
+}
+
+// TestUseFieldOfNumber: inspect names the JSON member of a body use, a
+// number's as well as a string's ("body .parentId", not just "body"); only
+// the string is InJSONString.
+func TestUseFieldOfNumber(t *testing.T) {
+	es := entries([]rec{
+		{Method: "POST", URL: h + "/api/items", Body: `{"name":"widget"}`, Status: 201, Resp: `{"id":987654,"uid":"it-8hv4t2q"}`},
+		{Method: "POST", URL: h + "/api/links", Body: `{"parentId":987654,"ref":"it-8hv4t2q"}`, Status: 201},
+	})
+	m, err := Analyze(es, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range m.Vars {
+		for _, u := range v.Uses {
+			got = append(got, fmt.Sprintf("%s %s %s %v", v.Name, u.Where, u.Field, u.InJSONString))
+		}
+	}
+	want := []string{"ITEM_ID body .parentId false", "ITEM_UID body .ref true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("uses (-want +got):\n%s", diff)
 	}
 }

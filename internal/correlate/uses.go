@@ -75,19 +75,20 @@ func (a *analyzer) scanRequest(idx int, e *har.Entry) {
 		}
 		a.keepCall()
 		var bodyPaths []string
+		var inString []bool
 		if f.where == WhereBody {
 			starts := make([]int, len(ms))
 			for i, m := range ms {
 				starts[i] = m.start
 			}
-			bodyPaths = jsonPathsAt(f.text, starts)
+			bodyPaths, inString = jsonPathsAt(f.text, starts)
 		}
 		key := useKey{idx, f.where}
 		for i, m := range ms {
 			v := a.materialize(m.c.s.cur)
 			u := Use{Entry: idx, Where: f.where, Start: m.start, End: m.end, Encoded: m.c.encoded}
 			if bodyPaths != nil && bodyPaths[i] != "" {
-				u.Field, u.InJSONString = bodyPaths[i], true
+				u.Field, u.InJSONString = bodyPaths[i], inString[i]
 			}
 			if u.Field == "" && (f.where == WhereURLQuery || f.where == WhereBody) {
 				u.Field = strings.Clone(paramAt(f.text, m.start)) // kept: a copy
@@ -242,10 +243,11 @@ func paramAt(s string, i int) string {
 }
 
 // jsonPathsAt returns, for each offset (ascending), the path of the JSON
-// string holding it, or "" where the body is not JSON or the offset is not
-// inside a string value.
-func jsonPathsAt(body string, offsets []int) []string {
+// string or number holding it, or "" where the body is not JSON or the
+// offset is not inside such a value, and whether that value is a string.
+func jsonPathsAt(body string, offsets []int) ([]string, []bool) {
 	out := make([]string, len(offsets))
+	str := make([]bool, len(offsets))
 	dec := jsontext.NewDecoder(strings.NewReader(body), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	for next := 0; next < len(offsets); {
 		before := dec.InputOffset()
@@ -257,7 +259,8 @@ func jsonPathsAt(body string, offsets []int) []string {
 		depth := dec.StackDepth()
 		kind, n := dec.StackIndex(depth)
 		// A value inside a member name is not a field anyone can name.
-		isValue := tok.Kind() == '"' && (kind != '{' || n%2 == 0)
+		isValue := tok.Kind() == '"' && (kind != '{' || n%2 == 0) || tok.Kind() == '0'
+
 		for next < len(offsets) && int64(offsets[next]) < before {
 			next++
 		}
@@ -272,11 +275,11 @@ func jsonPathsAt(body string, offsets []int) []string {
 			if p == "" {
 				p = stackPath(dec, depth).String()
 			}
-			out[next] = p
+			out[next], str[next] = p, tok.Kind() == '"'
 			next++
 		}
 	}
-	return out
+	return out, str
 }
 
 // stackPath is the path of the value dec read last, depth levels deep.
