@@ -102,7 +102,14 @@ func (s *Filter) Keep(index int, e *har.Entry) bool {
 	}
 	if len(s.Hosts) > 0 {
 		u, err := url.Parse(e.Request.URL)
-		if err != nil || !(containsFold(s.Hosts, u.Host) || containsFold(s.Hosts, u.Hostname())) {
+		if err != nil {
+			return false
+		}
+		name := u.Hostname()
+		if strings.Contains(name, ":") {
+			name = "[" + name + "]" // an IPv6 address, as the URL writes it
+		}
+		if !(containsFold(s.Hosts, u.Host) || containsFold(s.Hosts, u.Hostname()) || containsFold(s.Hosts, name)) {
 			return false
 		}
 	}

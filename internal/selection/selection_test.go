@@ -39,6 +39,10 @@ func TestSelection(t *testing.T) {
 		{"method filter", Filter{Methods: []string{"post"}}, entry("GET", "https://r.test/api", "xhr", "", 200), false},
 		{"host filter", Filter{Hosts: []string{"r.test:8443"}}, entry("GET", "https://r.test:8443/api", "xhr", "", 200), true},
 		{"host filter name only", Filter{Hosts: []string{"r.test"}}, entry("GET", "https://r.test:8443/api", "xhr", "", 200), true},
+		// The host of an IPv6 URL is written in brackets, as in the URL.
+		{"host filter IPv6 in brackets", Filter{Hosts: []string{"[::1]"}}, entry("GET", "http://[::1]:8080/api", "xhr", "", 200), true},
+		{"host filter IPv6 bare", Filter{Hosts: []string{"::1"}}, entry("GET", "http://[::1]:8080/api", "xhr", "", 200), true},
+		{"host filter, URL not parsable", Filter{Hosts: []string{"r.test"}}, entry("GET", "http://r.test:port/api", "xhr", "", 200), false},
 		{"host filter miss", Filter{Hosts: []string{"other.test"}}, entry("GET", "https://r.test/api", "xhr", "", 200), false},
 		{"status class", Filter{Statuses: mustStatuses("4xx")}, entry("GET", "https://r.test/api", "xhr", "", 404), true},
 		{"status miss", Filter{Statuses: mustStatuses("200,500-599")}, entry("GET", "https://r.test/api", "xhr", "", 404), false},
