@@ -17,7 +17,9 @@ taken from a list), and every call and field that uses it.
 This is what apitape convert chains in bash and Go (the same as
 apitape convert --to vars); check it before you run the output. Secret
 values show only their length, unless --no-redact or --exact skips the
-redaction stage: then every value shows as recorded.
+redaction stage: then values show as recorded, except those the analysis
+itself takes for secrets (a token, a cookie, a credential header's value),
+which still show only their length.
 
 Options:
     -o, --output FILE   write here instead of stdout (mode 0600)
