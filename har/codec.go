@@ -319,17 +319,26 @@ func readError(err error) (field string, off int64, msg string) {
 			return pointerPath(se.JSONPointer), se.ByteOffset, "malformed JSON: unexpected end of input"
 		}
 		if se.JSONKind == '0' && se.GoType != nil && reflect.Int <= se.GoType.Kind() && se.GoType.Kind() <= reflect.Int64 {
-			return pointerPath(se.JSONPointer), -1, "expected an integer, got " + string(se.JSONValue)
+			return pointerPath(se.JSONPointer), -1, "expected an integer, got " + cutNumber(se.JSONValue)
 		}
 		if se.JSONKind == '0' && goKind(se.GoType) == "number" {
 			// A number where a number belongs fails only by its size.
-			return pointerPath(se.JSONPointer), -1, "number out of range: " + string(se.JSONValue)
+			return pointerPath(se.JSONPointer), -1, "number out of range: " + cutNumber(se.JSONValue)
 		}
 		return pointerPath(se.JSONPointer), -1, fmt.Sprintf("expected %s, got %s", goKind(se.GoType), jsonKind(se.JSONKind))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "", -1, "malformed JSON: unexpected end of input"
 	}
 	return "", -1, err.Error()
+}
+
+// cutNumber shortens a number quoted in an error: one of 100,000 digits
+// would otherwise make the error line as long.
+func cutNumber(v []byte) string {
+	if len(v) > 40 {
+		return string(v[:40]) + "…"
+	}
+	return string(v)
 }
 
 // syntaxMessage words the library's syntax errors as encoding/json does,

@@ -203,6 +203,8 @@ func TestReaderErrors(t *testing.T) {
 		{"UTF-16LE without a byte order mark", "{\x00\"\x00l\x00", "t.har: offset 1: not a HAR file: a NUL byte (UTF-16 without a byte order mark?)"},
 		{"UTF-16BE without a byte order mark", "\x00{\x00\"", "t.har: offset 0: not a HAR file: a NUL byte (UTF-16 without a byte order mark?)"},
 		{"time out of range", strings.Replace(minimal, `"time":1,`, `"time":1e400,`, 1), "t.har: entry 0: time: number out of range: 1e400"},
+		{"huge number", strings.Replace(minimal, `"time":1,`, `"time":1`+strings.Repeat("0", 100000)+`,`, 1), "t.har: entry 0: time: number out of range: 1" + strings.Repeat("0", 39) + "…"},
+		{"huge integer", strings.Replace(minimal, `"status":200`, `"status":2`+strings.Repeat("0", 100000), 1), "t.har: entry 0: response.status: expected an integer, got 2" + strings.Repeat("0", 39) + "…"},
 		{"null entry", strings.Replace(minimal, "entries\":[\n", "entries\":[\nnull,", 1), "t.har: entry 0: offset 73: expected an object, got null"},
 		{"array entry", strings.Replace(minimal, "\n]}}", ",[]]}}", 1), "t.har: entry 1: offset 520: expected an object, got array"},
 	}
@@ -216,8 +218,11 @@ func TestReaderErrors(t *testing.T) {
 			if !errors.As(err, &he) {
 				t.Fatalf("error %T is not *har.Error: %v", err, err)
 			}
+			if len(err.Error()) > 300 {
+				t.Errorf("error of %d bytes: %.100q…", len(err.Error()), err)
+			}
 			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+				t.Errorf("error = %.300q, want it to contain %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error has more than one line: %q", err)
