@@ -390,7 +390,7 @@ func warnUnsendable(st *streams, name string, first []string, n int, verb string
 	if n > len(first) {
 		warningf(st, "%s: and %d more", name, n-len(first))
 	}
-	warningf(st, "%s: %d selected calls not %s: their URL cannot be sent", name, n, verb)
+	warningf(st, "%s: %s not %s: their URL cannot be sent", name, english.Count(n, "selected call", ""), verb)
 }
 
 // convertCtxReader stops reading when the command is interrupted, so a
