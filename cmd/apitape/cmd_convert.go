@@ -353,10 +353,10 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 	}
 	meter.Done(int64(stats.Entries), -1)
 	warnUnsendable(st, name, stats.UnsendableFirst, stats.Unsendable, "converted")
-	if len(files) == 1 && files[0].format == "vars" {
-		return nil
-	}
-	if stats.Converted == 0 {
+	// --to vars (inspect) converts no call: it says so only when the
+	// selection left none.
+	inspecting := len(files) == 1 && files[0].format == "vars"
+	if !inspecting && stats.Converted == 0 || inspecting && stats.Skipped == stats.Entries && stats.Entries > 0 {
 		unsent := ""
 		if stats.Unsendable > 0 {
 			unsent = fmt.Sprintf(", %d with a URL that cannot be sent", stats.Unsendable)
@@ -364,11 +364,22 @@ func convertFile(ctx context.Context, st *streams, cmd, inPath string, files []o
 		if n := stats.Unconvertible - stats.Unsendable; n > 0 {
 			unsent += fmt.Sprintf(", %s listed as comments", english.Count(n, "WebSocket or other call", ""))
 		}
-		warningf(st, "%s: no calls converted (%s read, %d left out by the selection%s)", name, english.Count(stats.Entries, "entry", "entries"), stats.Skipped, unsent)
-		// --all helps only when the selection left something out.
-		if !opts.Selection.All && stats.Skipped > 0 {
-			hintf(st, "only API calls are kept by default; use --all to keep every entry")
+		what := "converted"
+		if inspecting {
+			what = "selected"
 		}
+		warningf(st, "%s: no calls %s (%s read, %d left out by the selection%s)", name, what, english.Count(stats.Entries, "entry", "entries"), stats.Skipped, unsent)
+		// --all helps only when the default selection left something
+		// out; a user's own filters did it themselves.
+		switch {
+		case stats.Skipped > 0 && defaultSelection(opts.Selection):
+			hintf(st, "only API calls are kept by default; use --all to keep every entry")
+		case stats.Skipped > 0 && !opts.Selection.All:
+			hintf(st, "the selection flags (--host, --method, --status, --match, --entries) left out every call")
+		}
+	}
+	if inspecting {
+		return nil
 	}
 	if !opts.Exact && opts.Auth == nil && stats.NoCredentials > 0 && stats.NoCredentials == stats.Converted {
 		warningf(st, "%s: no call carries a Cookie or Authorization header; the output sends them without credentials", name)
