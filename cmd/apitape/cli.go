@@ -297,6 +297,12 @@ answer; no assets, documents, CORS preflights or browser-internal URLs):
 
 func (s *selectionFlags) selection() (selection.Filter, error) {
 	sel := selection.Filter{Methods: s.methods, Hosts: s.hosts, All: s.all}
+	for _, h := range s.hosts {
+		// A URL names no host a call has: it would match nothing, silently.
+		if strings.ContainsAny(h, "/?#@") || h == "" {
+			return sel, usageErrorf("--host %q: want a host or host:port, not a URL (rancher.example, 127.0.0.1:8080)", h)
+		}
+	}
 	if s.match != "" {
 		re, err := regexp.Compile(s.match)
 		if err != nil {
