@@ -105,7 +105,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.StatePath != "" {
 		if err := st.save(opts.StatePath); err != nil {
-			return nil, fmt.Errorf("demo: write state: %w", err)
+			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
 	return s, nil
@@ -168,7 +168,7 @@ func (s *Server) saveLocked() {
 		return
 	}
 	if err := s.st.save(s.statePath); err != nil {
-		s.logf("error: write state: %v", err)
+		s.logf("error: %v", err)
 	}
 }
 

@@ -160,7 +160,16 @@ func (st *state) save(path string) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		// The error names atomicfile's temporary file, which the user
+		// never asked for: name the state file instead.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("write state: %s: %w", path, err)
+	}
+	return nil
 }
 
 func (st *state) userByName(name string) *user {
