@@ -253,3 +253,20 @@ func TestPasswordHash(t *testing.T) {
 		t.Errorf("hash %q does not check, or is unsalted", h)
 	}
 }
+
+// TestStateFileEmpty: an empty file, as `--state "$(mktemp)"` or `touch`
+// leaves it, is a new state, not a JSON error; the server then fills it.
+func TestStateFileEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{StatePath: path, Password: testPass})
+	if err != nil {
+		t.Fatalf("empty state file: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(data), s.APIKey()[:len("token-xxxxx")]) {
+		t.Errorf("state file not written with the new state (err %v): %d bytes", err, len(data))
+	}
+}

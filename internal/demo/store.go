@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
@@ -132,10 +133,11 @@ func (st *state) init() {
 	}
 }
 
-// loadState reads path; a missing file is an empty state.
+// loadState reads path; a missing or empty file (`--state "$(mktemp)"`) is
+// an empty state.
 func loadState(path string) (*state, error) {
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(bytes.TrimSpace(data)) == 0 {
 		return newState(), nil
 	}
 	if err != nil {
