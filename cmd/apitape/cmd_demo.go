@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/apitape/apitape/internal/chromium"
 	"github.com/apitape/apitape/internal/demorun"
@@ -62,6 +65,9 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		}
 		*browserPath = p
 	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return withHint(demoDirError(*dir, err), "--dir DIR writes the artifacts elsewhere")
+	}
 	_, err := demorun.Run(ctx, demorun.Options{
 		Dir:     *dir,
 		Out:     st.out,
@@ -74,4 +80,22 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return nil
+}
+
+// demoDirError says why the artifacts folder could not be made in the
+// user's words ("exists and is not a directory"), not as the mkdir call
+// that failed.
+func demoDirError(dir string, err error) error {
+	if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+		return fmt.Errorf("demo: %s exists and is not a directory", dir)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if filepath.Clean(pe.Path) == filepath.Clean(dir) {
+			err = pe.Err
+		} else {
+			err = fmt.Errorf("%s: %w", pe.Path, pe.Err)
+		}
+	}
+	return fmt.Errorf("demo: cannot create %s: %w", dir, err)
 }
