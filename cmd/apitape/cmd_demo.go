@@ -46,9 +46,9 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		return usageFor("demo serve", runDemoServe(ctx, st, args[1:]))
 	}
 	fs := newFlagSet("demo")
-	dir := fs.String("dir", "apitape-demo", "")
-	bundled := fs.Bool("bundled", false, "")
-	browserPath := fs.String("browser", "", "")
+	dir := fs.String("dir", "apitape-demo", "where to write the artifacts")
+	bundled := fs.Bool("bundled", false, "use the bundled recording even when Chromium is installed")
+	browserPath := fs.String("browser", "", "the Chromium or Chrome to record with")
 	if err := parseFlags(st, fs, demoUsage, args); err != nil {
 		return err
 	}
