@@ -223,6 +223,8 @@ func writeZshCompletion(w io.Writer, table []compCommand) {
 			fmt.Fprintf(w, "        %s\n", zshQuote(c.path[0]+":"+c.summary))
 		}
 	}
+	// help is no entry of the command table; bash and fish offer it too.
+	fmt.Fprintf(w, "        %s\n", zshQuote("help:usage and examples"))
 	fmt.Fprintf(w, "    )\n    if (( CURRENT == 2 )); then\n        _describe command cmds\n        return\n    fi\n")
 	fmt.Fprintf(w, "    case $words[2] in\n")
 	for _, c := range table {
