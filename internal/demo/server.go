@@ -58,7 +58,6 @@ func New(opts Options) (*Server, error) {
 		variant:   opts.Variant,
 		statePath: opts.StatePath,
 		logf:      opts.Logf,
-		ui:        uiHandler(),
 	}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
@@ -75,6 +74,7 @@ func New(opts Options) (*Server, error) {
 	if s.username == "" {
 		s.username = "admin"
 	}
+	s.ui = uiHandler(s.username)
 	now := time.Now().UTC()
 	u := st.userByName(s.username)
 	switch {
