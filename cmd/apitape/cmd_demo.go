@@ -53,7 +53,11 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+		ue := &usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		if len(closest(fs.Arg(0), []string{"serve"})) > 0 {
+			ue.hints = []string{"did you mean 'apitape demo serve'?"}
+		}
+		return ue
 	}
 	if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
 		// The browser asked for is checked before anything starts, as
