@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -401,8 +402,7 @@ func (d *run) runScript(ctx context.Context) error {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	os.RemoveAll(filepath.Join(d.Dir, "responses"))
-	if err := os.MkdirAll(filepath.Join(d.Dir, "responses"), 0o700); err != nil {
+	if err := clearResponses(filepath.Join(d.Dir, "responses")); err != nil {
 		return err
 	}
 	var stderr bytes.Buffer
@@ -419,6 +419,30 @@ func (d *run) runScript(ctx context.Context) error {
 	d.file("responses/", "what server B answered to each call of provision.sh: live answers, new secrets included (private files: never share them)")
 	return nil
 }
+
+// clearResponses makes dir and removes the answers an earlier run left in
+// it, and nothing else: with --dir pointing into a project, responses/ may
+// be the user's own.
+func clearResponses(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if respFile.MatchString(e.Name()) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// respFile is the name of an answer file that provision.sh writes.
+var respFile = regexp.MustCompile(`^resp-[0-9]+\.(body|headers)$`)
 
 func clusterNames(ctx context.Context, srv *demo.Running) ([]string, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v3/clusters", nil)

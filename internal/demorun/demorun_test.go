@@ -220,3 +220,40 @@ func TestNextMatchesQuickStart(t *testing.T) {
 		t.Errorf("the demo's real-server lines:\n%s\nREADME's quick start:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestDemoKeepsForeignResponses: --dir pointing at a folder that already
+// has a responses/ of the user's own (apitape demo --dir . in a project)
+// loses nothing in it; only answers a previous demo run left there are
+// replaced.
+func TestDemoKeepsForeignResponses(t *testing.T) {
+	testtool.Need(t, "bash")
+	testtool.Need(t, "curl")
+	testtool.Need(t, "jq")
+	dir := t.TempDir()
+	resp := filepath.Join(dir, "responses")
+	if err := os.MkdirAll(resp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"notes.txt": "mine\n", "resp-999.body": "stale\n", "resp-999.headers": "stale\n"}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(resp, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, Options{Dir: dir, Version: "test", Bundled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(resp, "notes.txt")); err != nil || string(b) != "mine\n" {
+		t.Errorf("the user's responses/notes.txt: %q, %v; want it kept", b, err)
+	}
+	for _, stale := range []string{"resp-999.body", "resp-999.headers"} {
+		if _, err := os.Stat(filepath.Join(resp, stale)); err == nil {
+			t.Errorf("responses/%s from an earlier run was kept beside this run's answers", stale)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(resp, "resp-1.body")); err != nil {
+		t.Errorf("this run's answers are missing: %v", err)
+	}
+}
