@@ -114,6 +114,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := claimDir(o.Dir); err != nil {
+		return nil, err
+	}
 	d := &run{Options: o, res: &Result{}, secrets: newSecrets()}
 	defer d.closeServers()
 	steps := []func(context.Context) error{d.record, d.redact, d.convert, d.runScript, d.replayFresh, d.replayVariant}
@@ -305,6 +308,45 @@ func (d *run) convert(ctx context.Context) error {
 	return nil
 }
 
+// artifacts are the files a run writes into its folder (go.mod and
+// responses/ look after themselves).
+var artifacts = []string{"session.har", "redaction-report.json", "session.curl", "provision.sh", "provision.go", "vars.txt",
+	"replay-fresh.html", "replay-fresh.txt", "replay-fresh.json", "replay-variant.html", "replay-variant.txt", "replay-variant.json"}
+
+// dirMarker marks a folder as a demo's, so that a later run may replace
+// its artifacts.
+const dirMarker = ".apitape-demo"
+
+// claimDir refuses a folder that holds a file of an artifact's name that no
+// demo wrote (--dir . after the Quick start, which leaves session.har and
+// provision.sh there), before anything is written; otherwise it marks the
+// folder as the demo's. A folder whose go.mod an earlier demo wrote, from
+// before the marker, is the demo's too.
+func claimDir(dir string) error {
+	marker := filepath.Join(dir, dirMarker)
+	_, err := os.Stat(marker)
+	ours := err == nil
+	if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte(goModMark)) {
+		ours = true
+	}
+	if !ours {
+		var theirs []string
+		for _, name := range artifacts {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				theirs = append(theirs, name)
+			}
+		}
+		if len(theirs) > 0 {
+			sort.Strings(theirs)
+			return fmt.Errorf("%s already has %s, which apitape demo did not write: give another --dir (nothing was written)", dir, strings.Join(theirs, ", "))
+		}
+	}
+	return atomicfile.WriteFile(marker, []byte("apitape demo wrote this folder; a later run replaces its files\n"), 0o600)
+}
+
+// goModMark begins the go.mod a demo writes.
+const goModMark = "// Written by apitape demo"
+
 // goMod makes the artifact folder a module of its own. Without it, a demo
 // run inside a Go module (the apitape repository itself, after
 // `go run ./cmd/apitape demo`) left provision.go as a package of that
@@ -320,7 +362,7 @@ go 1.22
 // not write is already there (--dir pointing into a project).
 func (d *run) writeGoMod() error {
 	path := d.path("go.mod")
-	if old, err := os.ReadFile(path); err == nil && !bytes.HasPrefix(old, []byte("// Written by apitape demo")) {
+	if old, err := os.ReadFile(path); err == nil && !bytes.HasPrefix(old, []byte(goModMark)) {
 		d.say("   left %s alone: it is not apitape's", path)
 		return nil
 	}

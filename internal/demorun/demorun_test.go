@@ -257,3 +257,47 @@ func TestDemoKeepsForeignResponses(t *testing.T) {
 		t.Errorf("this run's answers are missing: %v", err)
 	}
 }
+
+// TestDemoKeepsForeignArtifacts: --dir pointing at a folder that holds a
+// session.har or provision.sh of the user's own (the Quick start writes
+// both into the current folder) stops before anything is written, naming
+// them, instead of replacing the user's recording; a folder an earlier run
+// wrote, by this version or one before the marker file, is reused.
+func TestDemoKeepsForeignArtifacts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	mine := map[string]string{"session.har": `{"log":{"entries":[]}}`, "provision.sh": "echo mine\n"}
+	for name, text := range mine {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Run(ctx, Options{Dir: dir, Version: "test", Bundled: true})
+	if err == nil || !strings.Contains(err.Error(), "provision.sh, session.har") || !strings.Contains(err.Error(), "did not write") {
+		t.Errorf("run in a folder with the user's own files: err %v, want one naming them", err)
+	}
+	for name, text := range mine {
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != text {
+			t.Errorf("the user's %s was replaced: %q", name, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "session.curl")); err == nil {
+		t.Errorf("the refused run wrote session.curl")
+	}
+
+	// An earlier version's folder: its go.mod says it is apitape's.
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, "session.har"), []byte("{}"), 0o600)
+	os.WriteFile(filepath.Join(old, "go.mod"), []byte(goMod), 0o600)
+	if _, err := Run(ctx, Options{Dir: old, Version: "test", Bundled: true}); err != nil {
+		t.Errorf("run in an earlier demo's folder: %v", err)
+	}
+	// And this version's, twice.
+	again := t.TempDir()
+	for range 2 {
+		if _, err := Run(ctx, Options{Dir: again, Version: "test", Bundled: true}); err != nil {
+			t.Fatalf("run in a demo's own folder: %v", err)
+		}
+	}
+}
