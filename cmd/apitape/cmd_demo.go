@@ -24,7 +24,8 @@ and Go, runs the bash script against a second, fresh server and shows the
 cluster it created there, replays the recording against a fresh server (no
 regressions) and against one started with --variant rename-field (a real
 regression). Every artifact is left in DIR, with a summary of what each file
-is. Without Chromium it says how to install it and uses a recording bundled
+is; a later run replaces them, but a DIR that already holds a session.har or
+provision.sh no demo wrote is refused before anything is written. Without Chromium it says how to install it and uses a recording bundled
 with apitape.
 
 'apitape demo serve' runs the demo server and its UI until interrupted; see
