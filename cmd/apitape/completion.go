@@ -154,6 +154,16 @@ func topWords(table []compCommand) []string {
 
 func writeBashCompletion(w io.Writer, table []compCommand) {
 	fmt.Fprintf(w, `# bash completion for apitape (apitape completion bash)
+# _apitape_files fills COMPREPLY with the file names that start with $1, one
+# word each: a name with a space or a glob character stays whole, which
+# COMPREPLY=($(compgen -f ...)) would split and expand.
+_apitape_files() {
+    local f
+    COMPREPLY=()
+    while IFS= read -r f; do
+        COMPREPLY+=("$f")
+    done < <(compgen -f -- "$1")
+}
 _apitape() {
     local cur prev cmd sub i
     cur=${COMP_WORDS[COMP_CWORD]}
@@ -204,11 +214,11 @@ _apitape() {
     elif [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
     elif [[ " $files " == *" $prev "* ]]; then
-        COMPREPLY=($(compgen -f -- "$cur"))
+        _apitape_files "$cur"
     elif [[ $cmd == help ]]; then
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
     else
-        COMPREPLY=($(compgen -f -- "$cur"))
+        _apitape_files "$cur"
     fi
 }
 complete -o filenames -o bashdefault -F _apitape apitape
