@@ -60,6 +60,9 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		}
 		return ue
 	}
+	if *dir == "" {
+		return usageErrorf("--dir must not be empty")
+	}
 	if !*bundled && (*browserPath != "" || os.Getenv(chromium.EnvVar) != "") {
 		// The browser asked for is checked before anything starts, as
 		// capture browser does; only a browser that nobody named may be
