@@ -20,9 +20,10 @@ Runs a Rancher-like server on loopback until interrupted: the /v3 API
 users, schemas), the /v1 provisioning call, and a web UI at its URL. Use it
 to try capture, redaction, conversion and replay without a real Rancher.
 
-It prints on stdout, one "name: value" per line: url, user, password and
+It prints on stdout, one "name: value" per line: url, user, password,
 api-key (an API key created for the admin; send it as
-"Authorization: Bearer <api-key>"). Requests are logged on stderr.
+"Authorization: Bearer <api-key>") and, with --variant, variant. Requests
+are logged on stderr.
 
 Options:
     -l, --listen ADDR       listen here (default 127.0.0.1:0, a free port)
@@ -41,9 +42,9 @@ const demoServeUsageTail = `
 Examples:
     apitape demo serve
     apitape demo serve --listen 127.0.0.1:8080 --password demo-password
+    curl -H "Authorization: Bearer $API_KEY" http://127.0.0.1:8080/v3/clusters   # API_KEY: the api-key it printed
     apitape demo serve --state ~/.apitape-demo.json
     apitape demo serve --variant status-change
-    curl -H "Authorization: Bearer $API_KEY" http://127.0.0.1:8080/v3/clusters
 `
 
 func demoServeUsage() string {
