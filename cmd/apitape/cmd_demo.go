@@ -85,6 +85,10 @@ func runDemo(ctx context.Context, st *streams, args []string) error {
 		Command: selfCommand(),
 	})
 	if err != nil {
+		var re *demorun.RecordError
+		if errors.As(err, &re) && ctx.Err() == nil {
+			return withHint(fmt.Errorf("demo: %w", err), "--bundled runs the demo on the recording bundled with apitape, without a browser")
+		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	return nil

@@ -161,6 +161,13 @@ func (d *run) closeServers() {
 	}
 }
 
+// RecordError is a failure of the live recording with a browser, which
+// Options.Bundled avoids.
+type RecordError struct{ Err error }
+
+func (e *RecordError) Error() string { return "recording the UI flow: " + e.Err.Error() }
+func (e *RecordError) Unwrap() error { return e.Err }
+
 // record captures the built-in flow on a first demo server.
 func (d *run) record(ctx context.Context) error {
 	srv, err := d.server(ctx, "")
@@ -210,7 +217,7 @@ func (d *run) record(ctx context.Context) error {
 		Version:   d.Version,
 	})
 	if err != nil {
-		return fmt.Errorf("recording the UI flow: %w", err)
+		return &RecordError{Err: err}
 	}
 	d.res.Recorded = true
 	d.say("   %s", res.Summary)
