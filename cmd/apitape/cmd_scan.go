@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/apitape/apitape/internal/english"
 	"github.com/apitape/apitape/internal/progress"
 	"github.com/apitape/apitape/redact"
 )
@@ -88,13 +89,19 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// The verdict in words, on stderr beside the summary: stdout holds
+	// the findings only, so that an empty stdout still means clean.
 	switch {
 	case unreadable:
 		hintf(st, "a file that cannot be read is never reported clean: save it as UTF-8 (or UTF-16 with a byte order mark, or gzip)")
 		return &exitError{code: 2}
-	case found > 0 || failed:
+	case found > 0:
+		fmt.Fprintf(st.err, "apitape: scan: %s\n", english.Count(found, "finding", ""))
+		return &exitError{code: 1}
+	case failed:
 		return &exitError{code: 1}
 	}
+	fmt.Fprintf(st.err, "apitape: scan: clean: nothing secret found in %s\n", english.Count(len(files), "file", ""))
 	return nil
 }
 
