@@ -85,23 +85,29 @@ func runScan(ctx context.Context, st *streams, args []string) error {
 			unreadable = unreadable || errors.Is(err, redact.ErrUnreadable)
 		}
 	}
-	meter.Done(-1, -1)
+	// The verdict in words at the end of the summary (stdout holds the
+	// findings only, so that an empty stdout still means clean).
+	verdict := "clean, nothing secret found"
+	switch {
+	case found > 0:
+		verdict = english.Count(found, "finding", "")
+	case failed:
+		verdict = "not all read"
+	}
+	if ctx.Err() != nil {
+		verdict = ""
+	}
+	meter.DoneSaying(-1, -1, verdict)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// The verdict in words, on stderr beside the summary: stdout holds
-	// the findings only, so that an empty stdout still means clean.
 	switch {
 	case unreadable:
 		hintf(st, "a file that cannot be read is never reported clean: save it as UTF-8 (or UTF-16 with a byte order mark, or gzip)")
 		return &exitError{code: 2}
-	case found > 0:
-		fmt.Fprintf(st.err, "apitape: scan: %s\n", english.Count(found, "finding", ""))
-		return &exitError{code: 1}
-	case failed:
+	case found > 0 || failed:
 		return &exitError{code: 1}
 	}
-	fmt.Fprintf(st.err, "apitape: scan: clean: nothing secret found in %s\n", english.Count(len(files), "file", ""))
 	return nil
 }
 

@@ -173,7 +173,11 @@ func (m *Meter) clear() {
 
 // Done stops the status line and writes the summary: entries and bytes
 // are the command's totals (the counters when negative).
-func (m *Meter) Done(entries, bytes int64) {
+func (m *Meter) Done(entries, bytes int64) { m.DoneSaying(entries, bytes, "") }
+
+// DoneSaying is Done with the command's verdict at the end of the same
+// line ("clean"), so that the summary stays one line.
+func (m *Meter) DoneSaying(entries, bytes int64, verdict string) {
 	m.Stop()
 	if entries < 0 {
 		entries = m.entries.Load()
@@ -181,8 +185,11 @@ func (m *Meter) Done(entries, bytes int64) {
 	if bytes < 0 {
 		bytes = m.bytes.Load()
 	}
+	if verdict != "" {
+		verdict = ": " + verdict
+	}
 	el := m.now().Sub(m.start)
-	fmt.Fprintf(m.w, "apitape: %s: %s in %s (%s)\n", m.cmd, m.counts(entries, bytes), seconds(el), rate(bytes, el))
+	fmt.Fprintf(m.w, "apitape: %s: %s in %s (%s)%s\n", m.cmd, m.counts(entries, bytes), seconds(el), rate(bytes, el), verdict)
 }
 
 // Stop removes the status line without a summary (a command that
