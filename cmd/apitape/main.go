@@ -92,7 +92,7 @@ func commands() []*command {
 		{name: "capture", summary: "record a UI's API calls as HAR (browser or proxy)", usage: captureUsage, run: runCapture},
 		{name: "redact", summary: "replace secrets in a HAR with stable placeholders", usage: redactUsage, run: runRedact},
 		{name: "scan", summary: "find secrets left in HAR files and scripts", usage: scanUsage, run: runScan},
-		{name: "convert", summary: "turn recorded calls into curl commands, a bash script or a Go program", usage: convertUsage, run: runConvert},
+		{name: "convert", summary: "turn recorded calls into curl, bash, Go, Python, HTTPie, fetch or a Locust load test", usage: convertUsage, run: runConvert},
 		{name: "inspect", summary: "show the values later calls take from earlier answers", usage: inspectUsage, run: runInspect},
 		{name: "replay", summary: "re-send recorded calls to a server and diff the answers", usage: replayUsage, run: runReplay},
 		{name: "ca", summary: "manage the certificate authority of capture proxy", usage: caUsage, run: runCA},
