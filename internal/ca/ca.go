@@ -123,46 +123,7 @@ func Load(dir string) (*CA, error) {
 }
 
 // LoadOrCreate loads the CA in dir, creating it first if there is none.
-//
-// Several apitapes may do this at once on first use (a script starting
-// the proxy and running 'apitape ca path' for curl): each would make its
-// own CA, and the files left could mix one's key with another's
-// certificate. So a new CA is made in a directory of its own beside dir
-// and renamed to dir, which succeeds only while dir is missing: the first
-// rename wins, and the others load its CA. A dir that is a
-// symbolic link, or holds other files, gets the CA written in place.
 func LoadOrCreate(dir string) (c *CA, created bool, err error) {
-	c, err = Load(dir)
-	if !errors.Is(err, ErrNotExist) {
-		return c, false, err
-	}
-	dir = absolute(dir)
-	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
-		c, err = Create(dir)
-		return c, err == nil, err
-	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", parent, unwrapPath(err))
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".new-")
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", parent, unwrapPath(err))
-	}
-	defer os.RemoveAll(tmp) // gone after a rename; else the losing CA
-	if _, err := Create(tmp); err != nil {
-		return nil, false, err
-	}
-	// os.Rename refuses to replace a directory, even an empty one (mkdir
-	// -p beforehand): remove it if it is empty. Another apitape's CA is
-	// not, so it stays, and the rename after fails.
-	os.Remove(dir)
-	if err := os.Rename(tmp, dir); err == nil {
-		c, err = Load(dir)
-		return c, err == nil, err
-	}
-	// dir is not empty: another apitape made its CA first, or it holds
-	// other files.
 	c, err = Load(dir)
 	if errors.Is(err, ErrNotExist) {
 		c, err = Create(dir)

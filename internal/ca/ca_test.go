@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -195,60 +194,4 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestLoadOrCreateConcurrent: several apitapes using a CA directory for the
-// first time at once (a script starting the proxy and asking 'apitape ca
-// path' for curl) all get the same CA, and the directory holds it whole.
-// Each used to create its own: they reported different CAs, and the files
-// left could be one's key beside another's certificate ("does not match").
-func TestLoadOrCreateConcurrent(t *testing.T) {
-	for round := range 20 {
-		dir := filepath.Join(t.TempDir(), "ca")
-		if round%2 == 1 {
-			// An empty directory made beforehand (mkdir -p) is the same.
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
-		}
-		const n = 6
-		var wg sync.WaitGroup
-		spki := make([]string, n)
-		errs := make([]error, n)
-		created := make([]bool, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, made, err := LoadOrCreate(dir)
-				errs[i], created[i] = err, made
-				if err == nil {
-					spki[i] = c.SPKIHash()
-				}
-			}()
-		}
-		wg.Wait()
-		loaded, err := Load(dir)
-		if err != nil {
-			t.Fatalf("round %d: the directory after: %v", round, err)
-		}
-		makers := 0
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatalf("round %d: LoadOrCreate %d: %v", round, i, errs[i])
-			}
-			if spki[i] != loaded.SPKIHash() {
-				t.Fatalf("round %d: LoadOrCreate %d got CA %s, the directory holds %s", round, i, spki[i], loaded.SPKIHash())
-			}
-			if created[i] {
-				makers++
-			}
-		}
-		if makers != 1 {
-			t.Errorf("round %d: %d callers say they created the CA, want 1", round, makers)
-		}
-		if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
-			t.Errorf("round %d: directory mode %v, %v; want 0700", round, fi.Mode().Perm(), err)
-		}
-	}
 }
